@@ -1,0 +1,249 @@
+import { readFileSync } from "node:fs";
+import { ConfigError } from "./config-error.js";
+import {
+  isGuid,
+  type RawConfig,
+  readBoolean,
+  readInteger,
+  readList,
+  readString,
+  readUrl,
+  requireString,
+} from "./env-readers.js";
+
+/** How the bot proves its identity to Azure AD: a client secret, or a certificate. */
+export type AppCredential =
+  | { kind: "secret"; secret: string }
+  | { kind: "certificate"; privateKeyPath: string; thumbprint: string; certificatePath?: string };
+
+export interface GraphClientSettings {
+  /** Timeout of one HTTP request to Graph. */
+  requestTimeoutMs: number;
+  /** Attempts per logical request, first included (429/503/504 are retried). */
+  maxAttempts: number;
+  /** No retry starts after this much time has passed since the first attempt. */
+  overallDeadlineMs: number;
+}
+
+export interface MediaSettings {
+  /** Public FQDN of the media host; must match its certificate. Goes into the blob's mpUri. */
+  fqdn: string;
+  /** Public TCP port of the media host instance (InstancePublicPort). */
+  publicPort: number;
+  /** Ask the platform for unmixed per-speaker meeting audio. */
+  unmixedAudio: boolean;
+  /** Where recordings are written. */
+  recordingsDir: string;
+}
+
+export interface BridgeSettings {
+  /** ws:// URL of the media host's bridge endpoint (loopback). */
+  url: string;
+  /** Shared secret checked at WebSocket upgrade. */
+  secret: string;
+  /** Calls whose media host disconnects are ended after this grace period unless it returns. */
+  reconnectGraceMs: number;
+}
+
+export interface BotConfig {
+  appId: string;
+  credential: AppCredential;
+  tenantId: string;
+  /** https base URL that Graph calls back. */
+  publicUrl: string;
+  /** `${publicUrl}/api/calls`. */
+  callbackUrl: string;
+  host: string;
+  port: number;
+  tls?: { certPath: string; keyPath: string };
+  graphUrl: string;
+  authorityUrl: string;
+  notificationOpenIdUrl: string;
+  /** Extra CA certificate (PEM path) trusted for outbound HTTPS, e.g. the emulator's. */
+  caCertPath?: string;
+  maxCalls: number;
+  /** Tenants allowed to call the bot; empty = any tenant. */
+  allowedTenants: string[];
+  keepAliveIntervalMs: number;
+  /** Clock skew accepted on notification token nbf/exp. */
+  tokenClockSkewSeconds: number;
+  /** Maximum body size of a notification request. */
+  notificationBodyLimitBytes: number;
+  graph: GraphClientSettings;
+  media: MediaSettings;
+  bridge: BridgeSettings;
+  logLevel: string;
+}
+
+export const DEFAULTS = {
+  port: 9441,
+  host: "0.0.0.0",
+  graphUrl: "https://graph.microsoft.com/v1.0",
+  authorityUrl: "https://login.microsoftonline.com/{tenant}",
+  notificationOpenIdUrl: "https://api.aps.skype.com/v1/.well-known/OpenIdConfiguration",
+  maxCalls: 1000,
+  keepAliveIntervalSeconds: 15 * 60,
+  tokenClockSkewSeconds: 120,
+  notificationBodyLimitBytes: 256 * 1024,
+  requestTimeoutMs: 5000,
+  maxAttempts: 4,
+  overallDeadlineMs: 12_000,
+  bridgeUrl: "ws://127.0.0.1:9442/bridge",
+  reconnectGraceMs: 5000,
+  recordingsDir: "recordings",
+} as const;
+
+/** Environment variables merged over the JSON file named by BOT_CONFIG_FILE (env wins). */
+export function readRawConfig(env: NodeJS.ProcessEnv = process.env): RawConfig {
+  const file = env.BOT_CONFIG_FILE?.trim();
+  if (!file) return env;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(readFileSync(file, "utf8"));
+  } catch (error) {
+    throw new ConfigError("BOT_CONFIG_FILE", `cannot read JSON from "${file}": ${(error as Error).message}`);
+  }
+  if (parsed === null || typeof parsed !== "object" || Array.isArray(parsed)) {
+    throw new ConfigError("BOT_CONFIG_FILE", `"${file}" must hold a JSON object of BOT_* keys`);
+  }
+  const merged: Record<string, string | undefined> = {};
+  for (const [key, value] of Object.entries(parsed)) {
+    if (!key.startsWith("BOT_"))
+      throw new ConfigError("BOT_CONFIG_FILE", `unknown key "${key}" in "${file}"`);
+    if (typeof value !== "string" && typeof value !== "number" && typeof value !== "boolean") {
+      throw new ConfigError(key, `in "${file}" must be a string, number or boolean`);
+    }
+    merged[key] = String(value);
+  }
+  return { ...merged, ...env };
+}
+
+/** True when the bot is configured to talk to real services (BOT_APP_ID present). */
+export function hasBotConfiguration(env: NodeJS.ProcessEnv = process.env): boolean {
+  return Boolean(readString(readRawConfig(env), "BOT_APP_ID"));
+}
+
+/**
+ * Loads and validates the whole configuration. Throws ConfigError naming the first bad variable.
+ */
+export function loadConfig(source: RawConfig = readRawConfig()): BotConfig {
+  const appId = requireString(source, "BOT_APP_ID");
+  if (!isGuid(appId)) throw new ConfigError("BOT_APP_ID", `must be a GUID, got "${appId}"`);
+  const tenantId = requireString(source, "BOT_TENANT_ID");
+  const credential = readCredential(source);
+  const publicUrl = readUrl(source, "BOT_PUBLIC_URL", undefined, ["https:"]);
+  if (!publicUrl) throw new ConfigError("BOT_PUBLIC_URL", "is required but not set");
+
+  const tlsCert = readString(source, "BOT_TLS_CERT");
+  const tlsKey = readString(source, "BOT_TLS_KEY");
+  if (Boolean(tlsCert) !== Boolean(tlsKey)) {
+    throw new ConfigError(
+      tlsCert ? "BOT_TLS_KEY" : "BOT_TLS_CERT",
+      "BOT_TLS_CERT and BOT_TLS_KEY go together",
+    );
+  }
+
+  const authorityTemplate = readUrl(source, "BOT_AUTHORITY_URL", DEFAULTS.authorityUrl, ["https:"]) as string;
+  const allowedTenants = readList(source, "BOT_ALLOWED_TENANTS");
+  for (const tenant of allowedTenants) {
+    if (!isGuid(tenant)) throw new ConfigError("BOT_ALLOWED_TENANTS", `"${tenant}" is not a tenant GUID`);
+  }
+  const bridgeSecret = requireString(source, "BOT_BRIDGE_SECRET");
+  if (bridgeSecret.length < 16) throw new ConfigError("BOT_BRIDGE_SECRET", "must be at least 16 characters");
+  const mediaFqdn = requireString(source, "BOT_MEDIA_FQDN");
+  if (!/^[a-z0-9.-]+$/i.test(mediaFqdn)) {
+    throw new ConfigError("BOT_MEDIA_FQDN", `must be a host name, got "${mediaFqdn}"`);
+  }
+
+  return {
+    appId,
+    credential,
+    tenantId,
+    publicUrl,
+    callbackUrl: `${publicUrl}/api/calls`,
+    host: readString(source, "BOT_HOST") ?? DEFAULTS.host,
+    port: readInteger(source, "BOT_PORT", DEFAULTS.port, { min: 0, max: 65535 }),
+    tls: tlsCert && tlsKey ? { certPath: tlsCert, keyPath: tlsKey } : undefined,
+    graphUrl: readUrl(source, "BOT_GRAPH_URL", DEFAULTS.graphUrl, ["https:"]) as string,
+    authorityUrl: authorityTemplate.replace("{tenant}", tenantId),
+    notificationOpenIdUrl: readUrl(source, "BOT_NOTIFICATION_OPENID_URL", DEFAULTS.notificationOpenIdUrl, [
+      "https:",
+    ]) as string,
+    caCertPath: readString(source, "BOT_CA_CERT"),
+    maxCalls: readInteger(source, "BOT_MAX_CALLS", DEFAULTS.maxCalls, { min: 1, max: 100_000 }),
+    allowedTenants,
+    keepAliveIntervalMs:
+      readInteger(source, "BOT_KEEPALIVE_INTERVAL_SECONDS", DEFAULTS.keepAliveIntervalSeconds, {
+        min: 1,
+        max: 45 * 60,
+      }) * 1000,
+    tokenClockSkewSeconds: readInteger(
+      source,
+      "BOT_TOKEN_CLOCK_SKEW_SECONDS",
+      DEFAULTS.tokenClockSkewSeconds,
+      {
+        min: 0,
+        max: 600,
+      },
+    ),
+    notificationBodyLimitBytes: readInteger(
+      source,
+      "BOT_NOTIFICATION_BODY_LIMIT_BYTES",
+      DEFAULTS.notificationBodyLimitBytes,
+      { min: 1024, max: 16 * 1024 * 1024 },
+    ),
+    graph: {
+      requestTimeoutMs: readInteger(source, "BOT_GRAPH_TIMEOUT_MS", DEFAULTS.requestTimeoutMs, {
+        min: 100,
+        max: 60_000,
+      }),
+      maxAttempts: readInteger(source, "BOT_GRAPH_MAX_ATTEMPTS", DEFAULTS.maxAttempts, { min: 1, max: 10 }),
+      overallDeadlineMs: readInteger(source, "BOT_GRAPH_DEADLINE_MS", DEFAULTS.overallDeadlineMs, {
+        min: 100,
+        max: 120_000,
+      }),
+    },
+    media: {
+      fqdn: mediaFqdn,
+      publicPort: readInteger(source, "BOT_MEDIA_PUBLIC_PORT", 8445, { min: 1, max: 65535 }),
+      unmixedAudio: readBoolean(source, "BOT_MEDIA_UNMIXED_AUDIO", false),
+      recordingsDir: readString(source, "BOT_RECORDINGS_DIR") ?? DEFAULTS.recordingsDir,
+    },
+    bridge: {
+      url: readUrl(source, "BOT_BRIDGE_URL", DEFAULTS.bridgeUrl, ["ws:", "wss:"]) as string,
+      secret: bridgeSecret,
+      reconnectGraceMs: readInteger(source, "BOT_BRIDGE_RECONNECT_GRACE_MS", DEFAULTS.reconnectGraceMs, {
+        min: 0,
+        max: 120_000,
+      }),
+    },
+    logLevel: readString(source, "BOT_LOG_LEVEL") ?? "info",
+  };
+}
+
+function readCredential(source: RawConfig): AppCredential {
+  const secret = readString(source, "BOT_APP_SECRET");
+  const keyPath = readString(source, "BOT_APP_CERT_KEY");
+  const thumbprint = readString(source, "BOT_APP_CERT_THUMBPRINT");
+  if (secret && (keyPath || thumbprint)) {
+    throw new ConfigError(
+      "BOT_APP_SECRET",
+      "set either BOT_APP_SECRET or BOT_APP_CERT_KEY/THUMBPRINT, not both",
+    );
+  }
+  if (secret) return { kind: "secret", secret };
+  if (keyPath || thumbprint) {
+    if (!keyPath) throw new ConfigError("BOT_APP_CERT_KEY", "is required with BOT_APP_CERT_THUMBPRINT");
+    if (!thumbprint) throw new ConfigError("BOT_APP_CERT_THUMBPRINT", "is required with BOT_APP_CERT_KEY");
+    if (!/^[0-9a-f]{40}$|^[0-9a-f]{64}$/i.test(thumbprint)) {
+      throw new ConfigError("BOT_APP_CERT_THUMBPRINT", "must be a SHA-1 (40) or SHA-256 (64) hex thumbprint");
+    }
+    return {
+      kind: "certificate",
+      privateKeyPath: keyPath,
+      thumbprint,
+      certificatePath: readString(source, "BOT_APP_CERT_PATH"),
+    };
+  }
+  throw new ConfigError("BOT_APP_SECRET", "is required (or BOT_APP_CERT_KEY with BOT_APP_CERT_THUMBPRINT)");
+}

@@ -1,0 +1,48 @@
+import type {
+  AnswerRequest,
+  CallResource,
+  CommsOperation,
+  CreateCallRequest,
+  InvitationParticipantInfo,
+  Participant,
+  RecordingStatus,
+  RejectReason,
+} from "./types.js";
+
+/** Per-request options: the call id for logs, and an optional client-request-id to reuse. */
+export interface GraphRequestOptions {
+  callId?: string;
+  signal?: AbortSignal;
+}
+
+/**
+ * The Graph calls actions the bot uses. Implemented by GraphClient (graph-client.ts); the
+ * signaling layer depends on this interface only.
+ * Every method resolves on success and rejects with a GraphError (graph-error.ts) otherwise.
+ */
+export interface GraphCallsApi {
+  answer(callId: string, body: AnswerRequest, options?: GraphRequestOptions): Promise<void>;
+  reject(
+    callId: string,
+    reason: RejectReason,
+    callbackUri?: string,
+    options?: GraphRequestOptions,
+  ): Promise<void>;
+  redirect(
+    callId: string,
+    targets: InvitationParticipantInfo[],
+    timeoutSeconds?: number,
+    callbackUri?: string,
+    options?: GraphRequestOptions,
+  ): Promise<void>;
+  hangUp(callId: string, options?: GraphRequestOptions): Promise<void>;
+  keepAlive(callId: string, options?: GraphRequestOptions): Promise<void>;
+  createCall(body: CreateCallRequest, options?: GraphRequestOptions): Promise<CallResource>;
+  updateRecordingStatus(
+    callId: string,
+    status: RecordingStatus,
+    clientContext?: string,
+    options?: GraphRequestOptions,
+  ): Promise<CommsOperation>;
+  listParticipants(callId: string, options?: GraphRequestOptions): Promise<Participant[]>;
+}

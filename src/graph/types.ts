@@ -1,0 +1,133 @@
+/**
+ * Microsoft Graph v1.0 calling resource types, as the bot sends them (metadata-exact) and as it
+ * receives them (tolerant: unknown properties kept, enum values as strings).
+ * Normative source: shared/graph/calls-v1.0.csdl.xml.
+ */
+
+export type Modality = "audio" | "video" | "videoBasedScreenSharing" | "data" | "screenSharing" | "unknown";
+
+export type CallState =
+  | "incoming"
+  | "establishing"
+  | "ringing"
+  | "established"
+  | "hold"
+  | "transferring"
+  | "transferAccepted"
+  | "redirecting"
+  | "terminating"
+  | "terminated";
+
+export type RejectReason = "none" | "busy" | "forbidden";
+export type RecordingStatus = "notRecording" | "recording" | "failed";
+
+export interface Identity {
+  id?: string;
+  displayName?: string;
+  [key: string]: unknown;
+}
+
+export interface IdentitySet {
+  user?: Identity;
+  application?: Identity;
+  device?: Identity;
+  phone?: Identity;
+  [key: string]: unknown;
+}
+
+export interface ParticipantInfo {
+  "@odata.type"?: string;
+  identity?: IdentitySet;
+  region?: string;
+  languageId?: string;
+  participantId?: string;
+  [key: string]: unknown;
+}
+
+export interface InvitationParticipantInfo {
+  "@odata.type"?: string;
+  identity: IdentitySet;
+  [key: string]: unknown;
+}
+
+export interface ResultInfo {
+  code: number;
+  subcode: number;
+  message?: string;
+}
+
+export interface ToneInfo {
+  sequenceId: number;
+  tone: string;
+}
+
+export interface AppHostedMediaConfig {
+  "@odata.type": "#microsoft.graph.appHostedMediaConfig";
+  blob: string;
+}
+
+export interface ChatInfo {
+  threadId?: string;
+  messageId?: string;
+  replyChainMessageId?: string;
+}
+
+export interface MeetingInfo {
+  "@odata.type": string;
+  [key: string]: unknown;
+}
+
+/** Body of POST /communications/calls/{id}/answer. */
+export interface AnswerRequest {
+  callbackUri: string;
+  mediaConfig: AppHostedMediaConfig;
+  acceptedModalities: Modality[];
+  participantCapacity?: number;
+  callOptions?: { "@odata.type": "#microsoft.graph.incomingCallOptions"; [key: string]: unknown };
+}
+
+/** Body of POST /communications/calls (outgoing call or meeting join). */
+export interface CreateCallRequest {
+  "@odata.type": "#microsoft.graph.call";
+  callbackUri: string;
+  requestedModalities: Modality[];
+  mediaConfig: AppHostedMediaConfig;
+  source?: ParticipantInfo;
+  targets?: InvitationParticipantInfo[];
+  chatInfo?: ChatInfo;
+  meetingInfo?: MeetingInfo;
+  tenantId?: string;
+  [key: string]: unknown;
+}
+
+export interface MediaStream {
+  mediaType?: string;
+  label?: string;
+  sourceId?: string;
+  direction?: string;
+  serverMuted?: boolean;
+}
+
+export interface Participant {
+  id: string;
+  info?: ParticipantInfo;
+  mediaStreams?: MediaStream[];
+  isMuted?: boolean;
+  isInLobby?: boolean;
+  [key: string]: unknown;
+}
+
+/** A call as Graph returns it from POST /communications/calls. */
+export interface CallResource {
+  id: string;
+  state?: string;
+  [key: string]: unknown;
+}
+
+export interface CommsOperation {
+  id?: string;
+  status?: string;
+  clientContext?: string;
+  resultInfo?: ResultInfo;
+  [key: string]: unknown;
+}

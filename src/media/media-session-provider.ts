@@ -1,0 +1,52 @@
+import type { Participant } from "../graph/types.js";
+import type { MediaSessionConfiguration } from "./media-session-config.js";
+
+export type AudioDirection = "sendRecv" | "recvOnly" | "sendOnly";
+
+export interface MediaSessionRequest {
+  callId: string;
+  tenantId?: string;
+  direction: AudioDirection;
+  /** Per-speaker unmixed meeting audio (up to four speakers). */
+  unmixedAudio: boolean;
+}
+
+export interface MediaSession {
+  callId: string;
+  mediaSessionId: string;
+  configuration: MediaSessionConfiguration;
+}
+
+/** Why the provider cannot take a call right now. */
+export type MediaUnavailableReason = "disconnected" | "heavilyLoaded" | "overloaded" | "capacity";
+
+export type MediaSessionEvent =
+  /** The media side lost the session (media host gone past its grace period, platform error). */
+  | { kind: "sessionLost"; callId: string; reason: string }
+  /** The media side connected the call's media (first audio / send status Active). */
+  | { kind: "mediaConnected"; callId: string }
+  /** A processor asks signaling to update the call's recording status before it stores media. */
+  | { kind: "recordingStatusRequested"; callId: string; status: "recording" | "notRecording" | "failed" };
+
+/**
+ * Where the signaling layer gets a media session for a call. The answer path asks for one,
+ * builds the blob from its configuration and answers; nothing in signaling knows whether the
+ * media is hosted by the bridge, an emulator or anything else.
+ */
+export interface MediaSessionProvider {
+  /** null when a call can be taken now, otherwise why not (the call is rejected `busy`). */
+  unavailableReason(): MediaUnavailableReason | null;
+  createSession(request: MediaSessionRequest): Promise<MediaSession>;
+  /** Idempotent: closing an unknown or closed session is a no-op. */
+  closeSession(callId: string, reason: string): Promise<void>;
+  /** Graph says the call is established (media may start). */
+  callEstablished(callId: string): void;
+  /** Graph roster update: lets the media side map speaker source ids to participants. */
+  updateRoster(callId: string, participants: Participant[]): void;
+  /** A DTMF tone Graph reported on the call. */
+  toneReceived(callId: string, tone: string): void;
+  /** Result of an updateRecordingStatus request made on the media side's behalf. */
+  recordingStatusUpdated(callId: string, status: "recording" | "notRecording" | "failed", ok: boolean): void;
+  onEvent(listener: (event: MediaSessionEvent) => void): void;
+  close(): Promise<void>;
+}

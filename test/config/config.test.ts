@@ -1,0 +1,45 @@
+import { describe, expect, it } from "vitest";
+import { loadConfig } from "../../src/config/config.js";
+import { ConfigError } from "../../src/config/config-error.js";
+
+const VALID = {
+  BOT_APP_ID: "2891555a-92ff-42e6-80fa-6e1300c6b5c6",
+  BOT_APP_SECRET: "s3cret",
+  BOT_TENANT_ID: "72f988bf-86f1-41af-91ab-2d7cd011db47",
+  BOT_PUBLIC_URL: "https://bot.contoso.com/",
+  BOT_MEDIA_FQDN: "media.contoso.com",
+  BOT_MEDIA_PUBLIC_PORT: "18732",
+  BOT_BRIDGE_SECRET: "0123456789abcdef0123",
+};
+
+describe("configuration", () => {
+  it("loads a valid environment with defaults", () => {
+    const config = loadConfig(VALID);
+    expect(config.callbackUrl).toBe("https://bot.contoso.com/api/calls");
+    expect(config.authorityUrl).toBe(
+      "https://login.microsoftonline.com/72f988bf-86f1-41af-91ab-2d7cd011db47",
+    );
+    expect(config.graphUrl).toBe("https://graph.microsoft.com/v1.0");
+    expect(config.keepAliveIntervalMs).toBe(15 * 60 * 1000);
+    expect(config.credential).toEqual({ kind: "secret", secret: "s3cret" });
+    expect(config.media.publicPort).toBe(18732);
+  });
+
+  it.each([
+    [{ BOT_APP_ID: undefined }, "BOT_APP_ID: is required but not set"],
+    [{ BOT_APP_ID: "bot" }, 'BOT_APP_ID: must be a GUID, got "bot"'],
+    [{ BOT_PUBLIC_URL: "http://bot.contoso.com" }, 'BOT_PUBLIC_URL: must use https:, got "http:"'],
+    [{ BOT_PORT: "99999" }, "BOT_PORT: must be between 0 and 65535, got 99999"],
+    [{ BOT_MAX_CALLS: "many" }, 'BOT_MAX_CALLS: must be an integer, got "many"'],
+    [{ BOT_TLS_CERT: "cert.pem" }, "BOT_TLS_KEY: BOT_TLS_CERT and BOT_TLS_KEY go together"],
+    [{ BOT_BRIDGE_URL: "http://127.0.0.1:1" }, 'BOT_BRIDGE_URL: must use ws: or wss:, got "http:"'],
+    [
+      { BOT_APP_SECRET: undefined },
+      "BOT_APP_SECRET: is required (or BOT_APP_CERT_KEY with BOT_APP_CERT_THUMBPRINT)",
+    ],
+  ])("refuses %o with one line naming the variable", (override, message) => {
+    const env = { ...VALID, ...override };
+    expect(() => loadConfig(env)).toThrow(ConfigError);
+    expect(() => loadConfig(env)).toThrow(message);
+  });
+});
