@@ -1,0 +1,93 @@
+import http from "node:http";
+import https from "node:https";
+import tls from "node:tls";
+
+export interface HttpRequest {
+  url: string;
+  method: "GET" | "POST" | "DELETE" | "PATCH" | "PUT";
+  headers?: Record<string, string>;
+  body?: string | Buffer;
+  /** Aborts the request (and rejects) after this many milliseconds. */
+  timeoutMs: number;
+  /** Extra trusted CA certificates (PEM), e.g. the Graph emulator's self-signed certificate. */
+  ca?: string | Buffer;
+  signal?: AbortSignal;
+}
+
+export interface HttpResponse {
+  status: number;
+  headers: http.IncomingHttpHeaders;
+  body: Buffer;
+}
+
+export class HttpTimeoutError extends Error {
+  constructor(url: string, timeoutMs: number) {
+    super(`request to ${url} timed out after ${timeoutMs} ms`);
+    this.name = "HttpTimeoutError";
+  }
+}
+
+const keepAliveAgents = new Map<string, https.Agent>();
+const plainAgent = new http.Agent({ keepAlive: true });
+
+/**
+ * One keep-alive agent per trusted-CA set, so connections to Graph are reused across requests.
+ * An extra CA is added to Node's bundled roots rather than replacing them.
+ */
+function agentFor(ca: string | Buffer | undefined): https.Agent {
+  const key = ca === undefined ? "" : ca.toString();
+  let agent = keepAliveAgents.get(key);
+  if (!agent) {
+    agent = new https.Agent({
+      keepAlive: true,
+      maxSockets: 256,
+      ...(ca === undefined ? {} : { ca: [...tls.rootCertificates, key] }),
+    });
+    keepAliveAgents.set(key, agent);
+  }
+  return agent;
+}
+
+/** A plain node:http(s) request with a hard timeout; the whole body is buffered. */
+export function httpsRequest(request: HttpRequest): Promise<HttpResponse> {
+  const url = new URL(request.url);
+  const isHttps = url.protocol === "https:";
+  const transport = isHttps ? https : http;
+  return new Promise((resolve, reject) => {
+    const req = transport.request(
+      url,
+      {
+        method: request.method,
+        headers: {
+          ...(request.body !== undefined
+            ? { "content-length": String(Buffer.byteLength(request.body)) }
+            : {}),
+          ...request.headers,
+        },
+        agent: isHttps ? agentFor(request.ca) : plainAgent,
+        signal: request.signal,
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on("data", (chunk: Buffer) => chunks.push(chunk));
+        res.on("end", () => {
+          clearTimeout(timer);
+          resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) });
+        });
+        res.on("error", (error) => {
+          clearTimeout(timer);
+          reject(error);
+        });
+      },
+    );
+    const timer = setTimeout(() => {
+      req.destroy(new HttpTimeoutError(request.url, request.timeoutMs));
+    }, request.timeoutMs);
+    req.on("error", (error) => {
+      clearTimeout(timer);
+      reject(error);
+    });
+    if (request.body !== undefined) req.end(request.body);
+    else req.end();
+  });
+}
