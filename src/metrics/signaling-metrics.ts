@@ -1,0 +1,97 @@
+import { Counter, Gauge, Histogram, type Registry } from "prom-client";
+
+/** Fine buckets around the interesting part (a few ms) up to the 15 s answer deadline. */
+export const ANSWER_LATENCY_BUCKETS_SECONDS = [
+  0.001, 0.002, 0.003, 0.005, 0.0075, 0.01, 0.015, 0.02, 0.03, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.5, 0.75, 1,
+  1.5, 2, 3, 5, 7.5, 10, 15,
+];
+
+/** Every metric the signaling layer exports, registered into one registry. */
+export interface SignalingMetrics {
+  /** Notifications by parsed kind and what became of them. */
+  notifications: Counter<"kind" | "outcome">;
+  /** Notification requests refused before any notification was looked at (not token problems). */
+  requestsRefused: Counter<"reason">;
+  /** Notification bearer tokens refused, by precise reason. */
+  tokensRefused: Counter<"reason">;
+  /** Key set fetches from the OpenID configuration, by outcome. */
+  keyFetches: Counter<"outcome">;
+  /** Incoming notification received → Graph accepted the answer. */
+  answerLatency: Histogram;
+  /** Incoming calls by decision (answered, rejected_busy, rejected_forbidden, answer_failed). */
+  incomingCalls: Counter<"decision">;
+  /** Call state machine transitions. */
+  transitions: Counter<"from" | "to">;
+  /** Calls currently known, by state (terminated calls are kept briefly for late notifications). */
+  calls: Gauge<"state">;
+  /** Calls ended, by the result code Graph gave (code/subcode) or "local". */
+  callsEnded: Counter<"result">;
+  /** Graph requests the signaling layer made, by action and outcome. */
+  graphRequests: Counter<"action" | "outcome">;
+}
+
+export function createSignalingMetrics(registry: Registry): SignalingMetrics {
+  const registers = [registry];
+  return {
+    notifications: new Counter({
+      name: "signaling_notifications_total",
+      help: "Graph notifications received, by kind and outcome",
+      labelNames: ["kind", "outcome"],
+      registers,
+    }),
+    requestsRefused: new Counter({
+      name: "signaling_notification_requests_refused_total",
+      help: "Notification requests refused for their body or content type, by reason",
+      labelNames: ["reason"],
+      registers,
+    }),
+    tokensRefused: new Counter({
+      name: "signaling_notification_tokens_refused_total",
+      help: "Notification bearer tokens refused, by reason",
+      labelNames: ["reason"],
+      registers,
+    }),
+    keyFetches: new Counter({
+      name: "signaling_notification_key_fetches_total",
+      help: "Fetches of the notification signing keys, by outcome",
+      labelNames: ["outcome"],
+      registers,
+    }),
+    answerLatency: new Histogram({
+      name: "signaling_answer_latency_seconds",
+      help: "Time from receiving an incoming-call notification to Graph accepting the answer",
+      buckets: ANSWER_LATENCY_BUCKETS_SECONDS,
+      registers,
+    }),
+    incomingCalls: new Counter({
+      name: "signaling_incoming_calls_total",
+      help: "Incoming calls, by decision",
+      labelNames: ["decision"],
+      registers,
+    }),
+    transitions: new Counter({
+      name: "signaling_call_transitions_total",
+      help: "Call state transitions",
+      labelNames: ["from", "to"],
+      registers,
+    }),
+    calls: new Gauge({
+      name: "signaling_calls",
+      help: "Calls currently tracked, by state",
+      labelNames: ["state"],
+      registers,
+    }),
+    callsEnded: new Counter({
+      name: "signaling_calls_ended_total",
+      help: "Calls ended, by Graph result code (code/subcode) or local",
+      labelNames: ["result"],
+      registers,
+    }),
+    graphRequests: new Counter({
+      name: "signaling_graph_requests_total",
+      help: "Graph requests made by the signaling layer, by action and outcome",
+      labelNames: ["action", "outcome"],
+      registers,
+    }),
+  };
+}

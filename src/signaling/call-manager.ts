@@ -1,0 +1,514 @@
+/**
+ * Orchestrates calls: turns parsed notifications into state transitions, applies the policy to
+ * incoming calls, answers them with a media session's blob, keeps live calls alive, forwards
+ * tones/rosters/establishment to the media side, and hangs calls up. Every async path ends in
+ * a logged outcome; nothing here throws into the HTTP layer or leaves a rejection unhandled.
+ */
+import { performance } from "node:perf_hooks";
+import type { BotConfig } from "../config/config.js";
+import type { GraphCallsApi } from "../graph/graph-calls-api.js";
+import type { AnswerRequest, RejectReason } from "../graph/types.js";
+import type { Logger } from "../log/logger.js";
+import { serializeMediaBlob } from "../media/media-session-config.js";
+import type { MediaSessionEvent, MediaSessionProvider } from "../media/media-session-provider.js";
+import type { SignalingMetrics } from "../metrics/signaling-metrics.js";
+import type { Call, CallLifecycleState } from "./call.js";
+import { decideIncomingCall } from "./call-policy.js";
+import type { CallRegistry } from "./call-registry.js";
+import type {
+  CallEndedEvent,
+  CallStateEvent,
+  IncomingCallEvent,
+  NotifiedCallState,
+  SignalingEvent,
+} from "./notification-parser.js";
+import { parseNotificationBatch } from "./notification-parser.js";
+import { describeResultCode, isKnownResultCode } from "./result-codes.js";
+
+export type CallManagerConfig = Pick<
+  BotConfig,
+  "callbackUrl" | "maxCalls" | "allowedTenants" | "keepAliveIntervalMs" | "media"
+>;
+
+export interface CallManagerOptions {
+  config: CallManagerConfig;
+  graph: GraphCallsApi;
+  media: MediaSessionProvider;
+  registry: CallRegistry;
+  metrics: SignalingMetrics;
+  logger: Logger;
+  /** Graph's answer deadline (15 s); past it the bot stops trying to answer. */
+  answerDeadlineMs?: number;
+  /** A call the bot hung up is ended locally if Graph does not confirm within this time. */
+  endConfirmTimeoutMs?: number;
+}
+
+/** Context of one notification request. */
+export interface BatchContext {
+  /** performance.now() when the request arrived: answer latency is measured from here. */
+  receivedAt: number;
+  /** Tenant of the verified notification token. */
+  tokenTenantId?: string;
+}
+
+/** Graph's calling states mapped onto the bot's lifecycle; undefined = not a lifecycle change. */
+const LIFECYCLE_OF: Partial<Record<NotifiedCallState, CallLifecycleState>> = {
+  incoming: "incoming",
+  establishing: "establishing",
+  ringing: "establishing",
+  established: "established",
+  hold: "hold",
+  transferring: "transferring",
+  transferAccepted: "transferring",
+  redirecting: "redirecting",
+  terminating: "terminating",
+  terminated: "terminated",
+};
+
+export class CallManager {
+  private readonly config: CallManagerConfig;
+  private readonly graph: GraphCallsApi;
+  private readonly media: MediaSessionProvider;
+  private readonly registry: CallRegistry;
+  private readonly metrics: SignalingMetrics;
+  private readonly logger: Logger;
+  private readonly answerDeadlineMs: number;
+  private readonly endConfirmTimeoutMs: number;
+  private readonly pending = new Set<Promise<void>>();
+  private shuttingDown = false;
+
+  constructor(options: CallManagerOptions) {
+    this.config = options.config;
+    this.graph = options.graph;
+    this.media = options.media;
+    this.registry = options.registry;
+    this.metrics = options.metrics;
+    this.logger = options.logger;
+    this.answerDeadlineMs = options.answerDeadlineMs ?? 15_000;
+    this.endConfirmTimeoutMs = options.endConfirmTimeoutMs ?? 10_000;
+    this.media.onEvent((event) => this.onMediaEvent(event));
+  }
+
+  get isShuttingDown(): boolean {
+    return this.shuttingDown;
+  }
+
+  /** Parses a verified notification body and handles each event; one bad item never stops the others. */
+  handleBatch(body: unknown, context: BatchContext): void {
+    let parsed: ReturnType<typeof parseNotificationBatch>;
+    try {
+      parsed = parseNotificationBatch(body);
+    } catch (error) {
+      this.metrics.notifications.inc({ kind: "batch", outcome: "invalid" });
+      this.logger.warn({ err: (error as Error).message }, "notification batch refused");
+      return;
+    }
+    for (const skipped of parsed.skipped) {
+      this.metrics.notifications.inc({ kind: skipped.outcome, outcome: "ignored" });
+      this.logger.warn(
+        { callId: skipped.callId, index: skipped.index, reason: skipped.reason },
+        "notification skipped",
+      );
+    }
+    for (const event of parsed.events) {
+      try {
+        const outcome = this.handleEvent(event, context);
+        this.metrics.notifications.inc({ kind: event.kind, outcome });
+      } catch (error) {
+        this.metrics.notifications.inc({ kind: event.kind, outcome: "error" });
+        this.logger.error(
+          { callId: event.callId, kind: event.kind, err: error },
+          "notification handling failed",
+        );
+      }
+    }
+  }
+
+  /** Handles one event; returns the outcome label for metrics. */
+  handleEvent(event: SignalingEvent, context: BatchContext): string {
+    switch (event.kind) {
+      case "incomingCall":
+        return this.onIncomingCall(event, context);
+      case "callState":
+        return this.onCallState(event);
+      case "callEnded":
+        return this.onCallEnded(event);
+      case "tone": {
+        const call = this.liveCall(event.callId);
+        if (!call) return "unknown_call";
+        if (event.sequenceId !== undefined && call.lastToneSequenceId === event.sequenceId)
+          return "duplicate";
+        call.lastToneSequenceId = event.sequenceId;
+        this.logger.debug({ callId: event.callId, tone: event.tone }, "tone received");
+        this.media.toneReceived(event.callId, event.tone);
+        return "handled";
+      }
+      case "roster": {
+        if (!this.liveCall(event.callId)) return "unknown_call";
+        this.media.updateRoster(event.callId, event.participants);
+        return "handled";
+      }
+      case "operationCompleted": {
+        const level = event.status === "failed" ? "warn" : "info";
+        this.logger[level](
+          {
+            callId: event.callId,
+            operationId: event.operationId,
+            operationType: event.operationType,
+            status: event.status,
+            clientContext: event.clientContext,
+            resultInfo: event.resultInfo,
+          },
+          "operation completed",
+        );
+        return "handled";
+      }
+    }
+  }
+
+  /**
+   * Hangs a call up through Graph. Resolves once Graph accepted (or the call was ended
+   * locally); the call reaches `terminated` when Graph's deleted notification arrives.
+   * Returns false for a call that is not live.
+   */
+  async hangUp(callId: string, reason = "requested"): Promise<boolean> {
+    const call = this.liveCall(callId);
+    if (!call) return false;
+    if (call.state === "terminating") return true;
+    this.registry.transition(call, "terminating", { reason });
+    this.armEndConfirmation(call, "hang up not confirmed by Graph");
+    try {
+      await this.graph.hangUp(callId, { callId });
+      this.metrics.graphRequests.inc({ action: "hangUp", outcome: "ok" });
+    } catch (error) {
+      this.metrics.graphRequests.inc({ action: "hangUp", outcome: "error" });
+      const status = errorStatus(error);
+      // 404: Graph no longer knows the call. Otherwise the call ends at Graph on its own once
+      // keepAlives stop; locally it is over either way.
+      this.logger.warn(
+        { callId, status, err: describeError(error) },
+        "hang up request failed; ending call locally",
+      );
+      await this.endLocally(call, status === 404 ? "hang up: call already gone" : "hang up failed");
+    }
+    return true;
+  }
+
+  /**
+   * Stops taking calls, hangs up every live call and waits for them to end (or the timeout),
+   * then ends the rest locally and closes their media sessions.
+   */
+  async shutdown(timeoutMs: number): Promise<void> {
+    this.shuttingDown = true;
+    const started = performance.now();
+    const live = this.registry.liveCalls();
+    this.logger.info({ liveCalls: live.length }, "signaling shutting down: hanging up live calls");
+    await withTimeout(
+      Promise.allSettled(live.map((call) => this.hangUp(call.callId, "shutdown"))),
+      timeoutMs,
+    );
+    const remaining = Math.max(0, timeoutMs - (performance.now() - started));
+    const allEnded = await this.registry.waitForNoLiveCalls(remaining);
+    if (!allEnded) {
+      const stragglers = this.registry.liveCalls();
+      this.logger.warn(
+        { calls: stragglers.map((call) => call.callId) },
+        "calls not ended by Graph in time; ending locally",
+      );
+      await Promise.allSettled(stragglers.map((call) => this.endLocally(call, "shutdown timeout")));
+    }
+    await withTimeout(
+      Promise.allSettled([...this.pending]),
+      Math.max(100, timeoutMs - (performance.now() - started)),
+    );
+  }
+
+  private onIncomingCall(event: IncomingCallEvent, context: BatchContext): string {
+    if (this.registry.get(event.callId)) return "duplicate";
+    const tenantId = event.tenantId ?? context.tokenTenantId;
+    const call = this.registry.add(event.callId, "incoming", "incoming", tenantId);
+    const activeCalls = this.registry
+      .liveCalls()
+      .filter((other) => other !== call && other.state !== "terminating").length;
+    const decision = decideIncomingCall({
+      tenantId,
+      liveCalls: activeCalls,
+      maxCalls: this.config.maxCalls,
+      allowedTenants: this.config.allowedTenants,
+      mediaUnavailable: this.media.unavailableReason(),
+      shuttingDown: this.shuttingDown,
+    });
+    if (decision.action === "reject") {
+      this.metrics.incomingCalls.inc({ decision: `rejected_${decision.reason}` });
+      this.logger.info(
+        { callId: call.callId, tenantId, reason: decision.reason, why: decision.why },
+        "rejecting incoming call",
+      );
+      this.track(this.reject(call, decision.reason));
+      return "rejected";
+    }
+    this.registry.transition(call, "answering");
+    this.track(this.answer(call, event, context.receivedAt));
+    return "answering";
+  }
+
+  private async reject(call: Call, reason: RejectReason): Promise<void> {
+    this.registry.transition(call, "terminating", { reason: `reject ${reason}` });
+    this.armEndConfirmation(call, "reject not confirmed by Graph");
+    try {
+      await this.graph.reject(call.callId, reason, undefined, { callId: call.callId });
+      this.metrics.graphRequests.inc({ action: "reject", outcome: "ok" });
+    } catch (error) {
+      this.metrics.graphRequests.inc({ action: "reject", outcome: "error" });
+      this.logger.warn({ callId: call.callId, err: describeError(error) }, "reject request failed");
+      await this.endLocally(call, "reject failed");
+    }
+  }
+
+  private async answer(call: Call, event: IncomingCallEvent, receivedAt: number): Promise<void> {
+    const callId = call.callId;
+    const deadline = receivedAt + this.answerDeadlineMs;
+    try {
+      const session = await this.media.createSession({
+        callId,
+        tenantId: call.tenantId,
+        direction: "sendRecv",
+        unmixedAudio: this.config.media.unmixedAudio && event.isMeeting,
+      });
+      call.hasMediaSession = true;
+      if (call.state !== "answering") {
+        // Ended (caller hung up, shutdown) while the media session was being created.
+        this.logger.info(
+          { callId, state: call.state },
+          "call left answering before the answer; not answering",
+        );
+        if (!call.isLive) await this.closeMedia(call, "call ended before answer");
+        return;
+      }
+      const remainingMs = deadline - performance.now();
+      if (remainingMs <= 0) throw new AnswerDeadlineError(this.answerDeadlineMs);
+      const body: AnswerRequest = {
+        callbackUri: this.config.callbackUrl,
+        acceptedModalities: ["audio"],
+        mediaConfig: {
+          "@odata.type": "#microsoft.graph.appHostedMediaConfig",
+          blob: serializeMediaBlob(session.configuration),
+        },
+      };
+      await this.graph.answer(callId, body, { callId, signal: AbortSignal.timeout(Math.ceil(remainingMs)) });
+      const latencySeconds = (performance.now() - receivedAt) / 1000;
+      this.metrics.answerLatency.observe(latencySeconds);
+      this.metrics.graphRequests.inc({ action: "answer", outcome: "ok" });
+      this.metrics.incomingCalls.inc({ decision: "answered" });
+      call.answeredAt = Date.now();
+      this.logger.info({ callId, latencyMs: Math.round(latencySeconds * 1e6) / 1e3 }, "call answered");
+      // The state may have moved while the answer was in flight.
+      if (call.isLive && (call.state as CallLifecycleState) !== "terminating") this.startKeepAlive(call);
+    } catch (error) {
+      this.metrics.graphRequests.inc({ action: "answer", outcome: "error" });
+      this.metrics.incomingCalls.inc({ decision: "answer_failed" });
+      if (isOutcomeUnknown(error) && call.state === "answering") {
+        // Graph may have answered anyway: give its notifications the rest of the deadline.
+        this.logger.warn({ callId, err: describeError(error) }, "answer outcome unknown; waiting for Graph");
+        this.armEndConfirmation(
+          call,
+          "answer outcome unknown and no establishment seen",
+          Math.max(1000, deadline - performance.now()),
+        );
+        return;
+      }
+      this.logger.error({ callId, err: describeError(error) }, "answering the call failed; ending it");
+      await this.endLocally(call, "answer failed");
+    }
+  }
+
+  private onCallState(event: CallStateEvent): string {
+    const call = this.registry.get(event.callId);
+    if (!call) return "unknown_call";
+    const to = LIFECYCLE_OF[event.state];
+    if (!to) {
+      this.logger.warn({ callId: event.callId, state: event.rawState }, "unknown call state ignored");
+      return "unknown_state";
+    }
+    if (to === "incoming") return call.state === "incoming" ? "duplicate" : "stale";
+    if (to === "terminated") return this.onCallEnded({ kind: "callEnded", callId: event.callId });
+    const outcome = this.registry.transition(call, to);
+    if (outcome === "applied" && (to === "establishing" || to === "established")) {
+      if (call.hangUpTimer && call.answeredAt === undefined) {
+        // An answer whose outcome was unknown did go through.
+        clearTimeout(call.hangUpTimer);
+        call.hangUpTimer = undefined;
+      }
+      if (!call.keepAliveTimer) this.startKeepAlive(call);
+    }
+    if (to === "established" && outcome === "applied" && !call.mediaToldEstablished) {
+      call.mediaToldEstablished = true;
+      this.media.callEstablished(call.callId);
+    }
+    return outcome;
+  }
+
+  private onCallEnded(event: CallEndedEvent): string {
+    const call = this.registry.get(event.callId);
+    if (!call) return "unknown_call";
+    if (!call.isLive) return "duplicate";
+    const result = event.resultInfo;
+    const meaning = result ? describeResultCode(result.code, result.subcode) : undefined;
+    this.metrics.callsEnded.inc({
+      result: result
+        ? isKnownResultCode(result.code, result.subcode)
+          ? `${result.code}/${result.subcode}`
+          : "other"
+        : "none",
+    });
+    this.registry.transition(call, "terminated", {
+      end: { resultInfo: result, meaning, localReason: event.terminationReason },
+    });
+    this.track(this.closeMedia(call, meaning?.meaning ?? "call ended"));
+    return "applied";
+  }
+
+  private startKeepAlive(call: Call): void {
+    if (call.keepAliveTimer) return;
+    call.keepAliveTimer = setInterval(
+      () => this.track(this.keepAlive(call)),
+      this.config.keepAliveIntervalMs,
+    );
+    call.keepAliveTimer.unref();
+  }
+
+  private async keepAlive(call: Call): Promise<void> {
+    if (!call.isLive) {
+      call.clearTimers();
+      return;
+    }
+    try {
+      await this.graph.keepAlive(call.callId, { callId: call.callId });
+      this.metrics.graphRequests.inc({ action: "keepAlive", outcome: "ok" });
+      this.logger.debug({ callId: call.callId }, "keepAlive sent");
+    } catch (error) {
+      this.metrics.graphRequests.inc({ action: "keepAlive", outcome: "error" });
+      if (errorStatus(error) === 404) {
+        this.logger.warn(
+          { callId: call.callId },
+          "keepAlive: Graph no longer knows the call; ending it locally",
+        );
+        await this.endLocally(call, "keepAlive 404: call gone");
+        return;
+      }
+      // Transient: the next interval retries, well within Graph's 45-minute limit.
+      this.logger.warn({ callId: call.callId, err: describeError(error) }, "keepAlive failed");
+    }
+  }
+
+  private onMediaEvent(event: MediaSessionEvent): void {
+    switch (event.kind) {
+      case "sessionLost":
+        this.logger.warn({ callId: event.callId, reason: event.reason }, "media session lost; hanging up");
+        this.track(this.hangUp(event.callId, `media lost: ${event.reason}`).then(() => undefined));
+        return;
+      case "mediaConnected":
+        this.logger.info({ callId: event.callId }, "media connected");
+        return;
+      case "recordingStatusRequested":
+        this.track(this.updateRecordingStatus(event.callId, event.status));
+        return;
+    }
+  }
+
+  private async updateRecordingStatus(
+    callId: string,
+    status: "recording" | "notRecording" | "failed",
+  ): Promise<void> {
+    let ok = false;
+    if (this.liveCall(callId)) {
+      try {
+        await this.graph.updateRecordingStatus(callId, status, undefined, { callId });
+        ok = true;
+        this.metrics.graphRequests.inc({ action: "updateRecordingStatus", outcome: "ok" });
+        this.logger.info({ callId, status }, "recording status updated");
+      } catch (error) {
+        this.metrics.graphRequests.inc({ action: "updateRecordingStatus", outcome: "error" });
+        this.logger.warn({ callId, status, err: describeError(error) }, "updating recording status failed");
+      }
+    }
+    this.media.recordingStatusUpdated(callId, status, ok);
+  }
+
+  /** Ends a call without waiting for Graph (Graph said it is gone, or it could not be reached). */
+  private async endLocally(call: Call, reason: string): Promise<void> {
+    if (call.isLive) {
+      this.metrics.callsEnded.inc({ result: "local" });
+      this.registry.transition(call, "terminated", { end: { localReason: reason } });
+    }
+    await this.closeMedia(call, reason);
+  }
+
+  private armEndConfirmation(call: Call, reason: string, timeoutMs = this.endConfirmTimeoutMs): void {
+    if (call.hangUpTimer) clearTimeout(call.hangUpTimer);
+    call.hangUpTimer = setTimeout(() => {
+      call.hangUpTimer = undefined;
+      if (call.isLive) this.track(this.endLocally(call, reason));
+    }, timeoutMs);
+    call.hangUpTimer.unref();
+  }
+
+  private async closeMedia(call: Call, reason: string): Promise<void> {
+    if (!call.hasMediaSession) return;
+    call.hasMediaSession = false;
+    try {
+      await this.media.closeSession(call.callId, reason);
+    } catch (error) {
+      this.logger.error({ callId: call.callId, err: describeError(error) }, "closing media session failed");
+    }
+  }
+
+  private liveCall(callId: string): Call | undefined {
+    const call = this.registry.get(callId);
+    return call?.isLive ? call : undefined;
+  }
+
+  /** Keeps a promise for shutdown to wait on; a rejection is logged, never left unhandled. */
+  private track(work: Promise<void>): void {
+    const tracked = work
+      .catch((error: unknown) => this.logger.error({ err: describeError(error) }, "signaling task failed"))
+      .finally(() => this.pending.delete(tracked));
+    this.pending.add(tracked);
+  }
+}
+
+class AnswerDeadlineError extends Error {
+  constructor(deadlineMs: number) {
+    super(`answer deadline of ${deadlineMs} ms passed before the answer could be sent`);
+    this.name = "AnswerDeadlineError";
+  }
+}
+
+/** HTTP status of a GraphError (duck-typed: the signaling layer depends on GraphCallsApi only). */
+function errorStatus(error: unknown): number | undefined {
+  const status = (error as { status?: unknown } | null)?.status;
+  return typeof status === "number" ? status : undefined;
+}
+
+function isOutcomeUnknown(error: unknown): boolean {
+  return (error as { outcomeUnknown?: unknown } | null)?.outcomeUnknown === true;
+}
+
+function describeError(error: unknown): Record<string, unknown> | string {
+  if (error && typeof (error as { toLog?: unknown }).toLog === "function") {
+    return (error as { toLog(): Record<string, unknown> }).toLog();
+  }
+  return error instanceof Error ? error.message : String(error);
+}
+
+async function withTimeout(work: Promise<unknown>, timeoutMs: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([
+    work,
+    new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, timeoutMs);
+      timer.unref();
+    }),
+  ]);
+  clearTimeout(timer);
+}

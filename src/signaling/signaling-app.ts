@@ -1,0 +1,138 @@
+/**
+ * The HTTP surface of the signaling layer: Graph's notification callback, health and metrics.
+ * The callback checks the token before reading the body, validates the envelope, answers 202
+ * at once and handles the notifications after the response, so Graph's request takes
+ * milliseconds whatever the handling costs.
+ */
+import { performance } from "node:perf_hooks";
+import express, { type NextFunction, type Request, type Response } from "express";
+import type { Registry } from "prom-client";
+import type { Logger } from "../log/logger.js";
+import type { SignalingMetrics } from "../metrics/signaling-metrics.js";
+import type { BatchContext } from "./call-manager.js";
+import type { CallRegistry } from "./call-registry.js";
+import type { NotificationTokenVerifier } from "./notification-auth.js";
+import { NotificationEnvelopeError, notificationItems } from "./notification-parser.js";
+
+export const NOTIFICATION_PATH = "/api/calls";
+
+export interface SignalingAppOptions {
+  verifier: NotificationTokenVerifier;
+  /** Handles a verified, acknowledged notification body (after the response is sent). */
+  onNotifications: (body: unknown, context: BatchContext) => void;
+  calls: CallRegistry;
+  metricsRegistry: Registry;
+  metrics: SignalingMetrics;
+  logger: Logger;
+  bodyLimitBytes: number;
+  isShuttingDown: () => boolean;
+}
+
+interface NotificationLocals {
+  receivedAt: number;
+  tokenTenantId?: string;
+}
+
+function sendError(res: Response, status: number, code: string, message: string): void {
+  res.status(status).json({ error: { code, message } });
+}
+
+export function createSignalingApp(options: SignalingAppOptions): express.Express {
+  const { verifier, metrics, logger } = options;
+  const app = express();
+  app.disable("x-powered-by");
+  app.set("etag", false);
+
+  const refuseRequest = (res: Response, status: number, reason: string, message: string): void => {
+    metrics.requestsRefused.inc({ reason });
+    logger.warn({ status, reason }, `notification request refused: ${message}`);
+    sendError(res, status, reason, message);
+  };
+
+  const stamp = (_req: Request, res: Response, next: NextFunction): void => {
+    (res.locals as NotificationLocals).receivedAt = performance.now();
+    next();
+  };
+
+  // Token first: an unauthenticated request costs no body parsing and touches no call.
+  const authenticate = async (req: Request, res: Response, next: NextFunction): Promise<void> => {
+    const result = await verifier.verify(req.headers.authorization);
+    if (!result.ok) {
+      if (result.status === 401) res.set("WWW-Authenticate", `Bearer error="invalid_token"`);
+      sendError(
+        res,
+        result.status,
+        result.reason,
+        result.status === 403 ? "tenant not allowed" : "invalid token",
+      );
+      return;
+    }
+    (res.locals as NotificationLocals).tokenTenantId = result.tenantId;
+    next();
+  };
+
+  const requireJson = (req: Request, res: Response, next: NextFunction): void => {
+    const type = req.is("application/json");
+    if (type === null) refuseRequest(res, 400, "empty_body", "request has no body");
+    else if (type === false)
+      refuseRequest(res, 415, "unsupported_media_type", "Content-Type must be application/json");
+    else next();
+  };
+
+  const parseJson = express.json({ limit: options.bodyLimitBytes, strict: true, type: "application/json" });
+
+  app.post(NOTIFICATION_PATH, stamp, authenticate, requireJson, parseJson, (req: Request, res: Response) => {
+    const locals = res.locals as NotificationLocals;
+    const body: unknown = req.body;
+    try {
+      notificationItems(body);
+    } catch (error) {
+      if (!(error instanceof NotificationEnvelopeError)) throw error;
+      return refuseRequest(res, 400, "bad_envelope", error.message);
+    }
+    res.status(202).end();
+    const context: BatchContext = { receivedAt: locals.receivedAt, tokenTenantId: locals.tokenTenantId };
+    setImmediate(() => {
+      try {
+        options.onNotifications(body, context);
+      } catch (error) {
+        logger.error({ err: error }, "notification processing failed");
+      }
+    });
+  });
+
+  app.get("/healthz", (_req: Request, res: Response) => {
+    const shuttingDown = options.isShuttingDown();
+    res.status(shuttingDown ? 503 : 200).json({
+      status: shuttingDown ? "shutting_down" : "ok",
+      calls: { live: options.calls.liveCount, byState: options.calls.countsByState() },
+    });
+  });
+
+  app.get("/metrics", async (_req: Request, res: Response) => {
+    res.set("Content-Type", options.metricsRegistry.contentType);
+    res.send(await options.metricsRegistry.metrics());
+  });
+
+  app.use((_req: Request, res: Response) => sendError(res, 404, "not_found", "no such endpoint"));
+
+  // body-parser errors carry `type`; everything else is our bug and must not leak details.
+  app.use((error: unknown, _req: Request, res: Response, _next: NextFunction) => {
+    const type = (error as { type?: unknown }).type;
+    if (type === "entity.too.large") {
+      return refuseRequest(res, 413, "body_too_large", `body exceeds ${options.bodyLimitBytes} bytes`);
+    }
+    if (type === "entity.parse.failed")
+      return refuseRequest(res, 400, "malformed_json", "body is not valid JSON");
+    if (type === "encoding.unsupported" || type === "charset.unsupported") {
+      return refuseRequest(res, 415, "unsupported_encoding", "unsupported body encoding or charset");
+    }
+    if (type === "request.aborted" || type === "request.size.invalid") {
+      return refuseRequest(res, 400, "incomplete_body", "request body incomplete");
+    }
+    logger.error({ err: error }, "signaling HTTP handler failed");
+    if (!res.headersSent) sendError(res, 500, "internal_error", "internal error");
+  });
+
+  return app;
+}

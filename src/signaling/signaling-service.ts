@@ -1,0 +1,157 @@
+/**
+ * The signaling layer as one service: HTTP(S) server, token checker, call registry and call
+ * manager wired together, started listening and shut down without leaving anything behind.
+ */
+import { readFileSync } from "node:fs";
+import http from "node:http";
+import https from "node:https";
+import type { AddressInfo } from "node:net";
+import type { Registry } from "prom-client";
+import type { BotConfig } from "../config/config.js";
+import type { GraphCallsApi } from "../graph/graph-calls-api.js";
+import type { Logger } from "../log/logger.js";
+import type { MediaSessionProvider } from "../media/media-session-provider.js";
+import { createSignalingMetrics, type SignalingMetrics } from "../metrics/signaling-metrics.js";
+import type { CallSnapshot } from "./call.js";
+import { CallManager } from "./call-manager.js";
+import { CallRegistry } from "./call-registry.js";
+import { NotificationAuthenticator, type NotificationTokenVerifier } from "./notification-auth.js";
+import { createSignalingApp } from "./signaling-app.js";
+
+export interface SignalingServiceOptions {
+  config: BotConfig;
+  graph: GraphCallsApi;
+  media: MediaSessionProvider;
+  logger: Logger;
+  /** Prometheus registry the signaling metrics register into (served at /metrics). */
+  registry: Registry;
+  /** Token checker; by default one built from the config (OpenID keys fetched at start). */
+  authenticator?: NotificationTokenVerifier;
+  /** Graph's answer deadline; shorter values for tests. */
+  answerDeadlineMs?: number;
+  /** A hang up or reject Graph never confirms is ended locally after this. */
+  endConfirmTimeoutMs?: number;
+  /** How long ended calls are remembered for late notifications. */
+  terminatedRetentionMs?: number;
+}
+
+export class SignalingService {
+  private shuttingDown = false;
+  private closed?: Promise<void>;
+
+  private constructor(
+    private readonly server: http.Server | https.Server,
+    private readonly manager: CallManager,
+    private readonly callRegistry: CallRegistry,
+    private readonly verifier: NotificationTokenVerifier,
+    private readonly logger: Logger,
+    readonly metrics: SignalingMetrics,
+    readonly port: number,
+    readonly url: string,
+  ) {}
+
+  static async start(options: SignalingServiceOptions): Promise<SignalingService> {
+    const { config, logger } = options;
+    const metrics = createSignalingMetrics(options.registry);
+    const verifier =
+      options.authenticator ?? NotificationAuthenticator.fromConfig(config, { logger, metrics });
+    const callRegistry = new CallRegistry({
+      logger,
+      metrics,
+      terminatedRetentionMs: options.terminatedRetentionMs,
+    });
+    const manager = new CallManager({
+      config,
+      graph: options.graph,
+      media: options.media,
+      registry: callRegistry,
+      metrics,
+      logger,
+      answerDeadlineMs: options.answerDeadlineMs,
+      endConfirmTimeoutMs: options.endConfirmTimeoutMs,
+    });
+    // Keys before the first notification; a failure is logged and retried on demand.
+    await verifier.start();
+
+    let service: SignalingService | undefined;
+    const app = createSignalingApp({
+      verifier,
+      onNotifications: (body, context) => manager.handleBatch(body, context),
+      calls: callRegistry,
+      metricsRegistry: options.registry,
+      metrics,
+      logger,
+      bodyLimitBytes: config.notificationBodyLimitBytes,
+      isShuttingDown: () => service?.shuttingDown ?? false,
+    });
+    const server = config.tls
+      ? https.createServer(
+          { cert: readFileSync(config.tls.certPath), key: readFileSync(config.tls.keyPath) },
+          app,
+        )
+      : http.createServer(app);
+    // Slow or stalled clients must not hold sockets forever.
+    server.requestTimeout = 30_000;
+    server.headersTimeout = 10_000;
+    server.on("clientError", (error, socket) => {
+      logger.debug({ err: error.message }, "HTTP client error");
+      socket.destroy();
+    });
+
+    try {
+      await new Promise<void>((resolve, reject) => {
+        server.once("error", reject);
+        server.listen(config.port, config.host, () => {
+          server.off("error", reject);
+          resolve();
+        });
+      });
+    } catch (error) {
+      verifier.close();
+      throw error;
+    }
+    server.on("error", (error) => logger.error({ err: error }, "signaling server error"));
+    const port = (server.address() as AddressInfo).port;
+    const host = config.host === "0.0.0.0" || config.host === "::" ? "127.0.0.1" : config.host;
+    const url = `${config.tls ? "https" : "http"}://${host.includes(":") ? `[${host}]` : host}:${port}`;
+    service = new SignalingService(server, manager, callRegistry, verifier, logger, metrics, port, url);
+    logger.info({ url, callbackUrl: config.callbackUrl }, "signaling listening");
+    return service;
+  }
+
+  /** Hangs up a live call through Graph; false when the call is not live. */
+  hangUp(callId: string): Promise<boolean> {
+    return this.manager.hangUp(callId, "requested");
+  }
+
+  /** Every call currently known (ended ones are kept briefly). */
+  calls(): CallSnapshot[] {
+    return this.callRegistry.snapshot();
+  }
+
+  get liveCallCount(): number {
+    return this.callRegistry.liveCount;
+  }
+
+  /**
+   * Stops taking calls, hangs up live calls and waits for Graph to end them (up to timeoutMs),
+   * closes their media sessions, then closes the server. Safe to call more than once.
+   */
+  shutdown(options: { timeoutMs: number } = { timeoutMs: 10_000 }): Promise<void> {
+    this.closed ??= this.doShutdown(options.timeoutMs);
+    return this.closed;
+  }
+
+  private async doShutdown(timeoutMs: number): Promise<void> {
+    this.shuttingDown = true;
+    // Notifications keep flowing while calls end: the server closes last.
+    await this.manager.shutdown(timeoutMs);
+    this.callRegistry.clear();
+    this.verifier.close();
+    await new Promise<void>((resolve) => {
+      this.server.close(() => resolve());
+      this.server.closeAllConnections();
+    });
+    this.logger.info("signaling stopped");
+  }
+}
