@@ -1,0 +1,139 @@
+/**
+ * When and how long to wait before retrying a Graph request. Pure functions: no clock, no I/O;
+ * the caller passes the current time and elapsed time, and a random source for the jitter.
+ */
+
+export interface BackoffSettings {
+  /** Ceiling of the first retry's delay; doubles per retry. */
+  baseDelayMs: number;
+  /** Upper bound of any computed (non Retry-After) delay. */
+  maxDelayMs: number;
+}
+
+export const DEFAULT_BACKOFF: BackoffSettings = { baseDelayMs: 200, maxDelayMs: 4000 };
+
+/**
+ * Why an attempt is retried; also the `reason` label of graph_request_retries_total.
+ * - throttled (429), unavailable (503): Graph did not process the request.
+ * - gateway_timeout (504), timeout, connection_reset: the request may have been processed.
+ * - connection_refused: the request never reached Graph (connect or DNS failure).
+ */
+export type RetryReason =
+  | "throttled"
+  | "unavailable"
+  | "gateway_timeout"
+  | "timeout"
+  | "connection_reset"
+  | "connection_refused";
+
+/** Reasons after which Graph may already have acted on the request. */
+const OUTCOME_UNKNOWN: ReadonlySet<RetryReason> = new Set(["gateway_timeout", "timeout", "connection_reset"]);
+
+export function isOutcomeUnknown(reason: RetryReason): boolean {
+  return OUTCOME_UNKNOWN.has(reason);
+}
+
+/** The retry reason for an HTTP status, or undefined if that status is final. */
+export function reasonForStatus(status: number): RetryReason | undefined {
+  if (status === 429) return "throttled";
+  if (status === 503) return "unavailable";
+  if (status === 504) return "gateway_timeout";
+  return undefined;
+}
+
+const NEVER_SENT_CODES = new Set(["ECONNREFUSED", "ENOTFOUND", "EAI_AGAIN", "ENETUNREACH", "EHOSTUNREACH"]);
+const MAYBE_SENT_CODES = new Set(["ECONNRESET", "EPIPE", "ETIMEDOUT", "ECONNABORTED", "UND_ERR_SOCKET"]);
+
+/**
+ * The retry reason for a transport error from httpsRequest, or undefined when retrying cannot
+ * help (TLS trust failures, caller aborts, programming errors).
+ */
+export function reasonForTransportError(error: unknown): RetryReason | undefined {
+  if (!(error instanceof Error)) return undefined;
+  if (error.name === "HttpTimeoutError") return "timeout";
+  if (error.name === "AbortError") return undefined;
+  const code = (error as NodeJS.ErrnoException).code;
+  if (code && NEVER_SENT_CODES.has(code)) return "connection_refused";
+  if (code && MAYBE_SENT_CODES.has(code)) return "connection_reset";
+  if (error.message === "socket hang up") return "connection_reset";
+  return undefined;
+}
+
+/**
+ * Parses a Retry-After header: delay-seconds (a non-negative integer) or an HTTP date.
+ * Returns milliseconds to wait (0 for a date in the past), or undefined if absent or malformed,
+ * in which case the caller falls back to its own backoff.
+ */
+export function parseRetryAfter(value: string | string[] | undefined, nowMs: number): number | undefined {
+  const raw = Array.isArray(value) ? value[0] : value;
+  if (raw === undefined) return undefined;
+  const text = raw.trim();
+  if (text === "") return undefined;
+  if (/^\d+$/.test(text)) {
+    const seconds = Number(text);
+    return Number.isSafeInteger(seconds) ? seconds * 1000 : undefined;
+  }
+  // HTTP dates (IMF-fixdate, RFC 850, asctime) start with a weekday; requiring that shape keeps
+  // Date.parse's lenient guessing (of "1.5" or "-3") out of the delay.
+  let dateText: string;
+  if (/^[A-Za-z]{3,9}, .+ GMT$/.test(text)) dateText = text;
+  else if (/^[A-Za-z]{3} [A-Za-z]{3} +\d{1,2} \d{2}:\d{2}:\d{2} \d{4}$/.test(text)) dateText = `${text} GMT`;
+  else return undefined;
+  const at = Date.parse(dateText);
+  if (Number.isNaN(at)) return undefined;
+  return Math.max(0, at - nowMs);
+}
+
+/**
+ * "Full jitter" exponential backoff: uniform in [0, min(max, base * 2^(retry-1))).
+ * `retryNumber` is 1 for the first retry. Spreading retries uniformly keeps many calls
+ * throttled at once from coming back in lockstep.
+ */
+export function backoffDelayMs(
+  retryNumber: number,
+  settings: BackoffSettings = DEFAULT_BACKOFF,
+  random: () => number = Math.random,
+): number {
+  const exponent = Math.max(0, Math.min(retryNumber - 1, 30));
+  const ceiling = Math.min(settings.maxDelayMs, settings.baseDelayMs * 2 ** exponent);
+  return Math.floor(random() * ceiling);
+}
+
+export interface RetryInput {
+  reason: RetryReason;
+  /** Attempts already made for this logical request (>= 1). */
+  attemptsMade: number;
+  maxAttempts: number;
+  /** Time since the first attempt started. */
+  elapsedMs: number;
+  overallDeadlineMs: number;
+  /** Timeout of the next attempt: a retry is started only if it can finish before the deadline. */
+  requestTimeoutMs: number;
+  /** Parsed Retry-After of the failed response, if it had one. */
+  retryAfterMs?: number;
+  /**
+   * Whether repeating the request is harmless if Graph already acted on it. Non-idempotent
+   * requests are retried only when Graph certainly did not act (throttled, unavailable,
+   * connection refused).
+   */
+  idempotent: boolean;
+  backoff?: BackoffSettings;
+  random?: () => number;
+}
+
+export type RetryDecision =
+  | { retry: true; delayMs: number }
+  | { retry: false; why: "unsafe" | "attempts" | "deadline" };
+
+/** Decides whether to retry a failed attempt and after what delay. */
+export function decideRetry(input: RetryInput): RetryDecision {
+  if (!input.idempotent && isOutcomeUnknown(input.reason)) return { retry: false, why: "unsafe" };
+  if (input.attemptsMade >= input.maxAttempts) return { retry: false, why: "attempts" };
+  const delayMs =
+    input.retryAfterMs ?? backoffDelayMs(input.attemptsMade, input.backoff ?? DEFAULT_BACKOFF, input.random);
+  // Never start an attempt whose worst case (wait + full timeout) ends past the deadline.
+  if (input.elapsedMs + delayMs + input.requestTimeoutMs > input.overallDeadlineMs) {
+    return { retry: false, why: "deadline" };
+  }
+  return { retry: true, delayMs };
+}
