@@ -1,0 +1,214 @@
+import { BODY_FIELD, MAX_UNMIXED_BUFFERS, PCM_FRAME_BYTES } from "./protocol.js";
+import { varint32Size, varint64Size, WIRE_LEN, WIRE_VARINT, writeVarint32, writeVarint64 } from "./wire.js";
+
+/** Envelope tag + FrameBatch length varint fit in 6 bytes in front of the frames. */
+const HEADER_RESERVE = 6;
+/** Frames are written behind a 2-byte length and moved only when the length needs another size. */
+const FRAME_LENGTH_RESERVE = 2;
+const ENVELOPE_FRAMES_TAG = (BODY_FIELD.frames << 3) | WIRE_LEN;
+const BATCH_FRAME_TAG = (1 << 3) | WIRE_LEN;
+const BATCH_SENT_AT_TAG = (2 << 3) | WIRE_VARINT;
+/** Worst case of one frame's fixed fields: tags, 5 varints, pcm with its length, is_silence. */
+const FRAME_FIXED_MAX = FRAME_LENGTH_RESERVE + 1 + 5 * 2 + 5 + 11 + 3 + PCM_FRAME_BYTES + 2;
+const copyBytes = Buffer.prototype.copy;
+const UNMIXED_MAX = 1 + 2 + 1 + 5 + 3 + PCM_FRAME_BYTES + 11;
+
+export interface FrameBatchWriterOptions {
+  /**
+   * How many output buffers rotate. finish() returns a view into one of them that stays
+   * intact until `ringSize` more batches are finished. ws copies client frames while masking
+   * them, but a server socket writes the caller's bytes as they are, possibly later; the ring
+   * covers that as long as a socket never holds more than ringSize - 1 unsent batches (callers
+   * drop batches long before that, on bufferedAmount). Default 4.
+   */
+  ringSize?: number;
+  /** Initial capacity of each buffer; grows by doubling when a batch needs more. Default 64 KiB. */
+  initialCapacity?: number;
+}
+
+/**
+ * Writes an Envelope{frames: FrameBatch} in plain protobuf wire format, byte for byte what the
+ * generated code writes for the same values (proto3 defaults omitted, fields in number order),
+ * into reusable buffers: nothing is allocated per frame, one view object per batch.
+ *
+ *   writer.begin(sentAtUs);
+ *   writer.addFrame(session, context, sequence, ticks, pcm, pcmOffset, isSilence);
+ *   writer.addUnmixed(speakerId, pcm, offset, senderTicks); // 0..4 times, after its frame
+ *   const bytes = writer.finish();
+ */
+export class FrameBatchWriter {
+  private readonly ring: Uint8Array[];
+  private ringIndex = 0;
+  private buf: Uint8Array;
+  private pos = HEADER_RESERVE;
+  private sentAtUs = 0;
+  /** Where the open frame's reserved length starts, -1 = no open frame. */
+  private frameStart = -1;
+  private frameUnmixed = 0;
+  private open = false;
+  /** Frames in the batch being written. */
+  frameCount = 0;
+
+  constructor(options: FrameBatchWriterOptions = {}) {
+    const ringSize = Math.max(1, Math.floor(options.ringSize ?? 4));
+    const capacity = Math.max(4096, Math.floor(options.initialCapacity ?? 64 * 1024));
+    this.ring = Array.from({ length: ringSize }, () => Buffer.allocUnsafe(capacity));
+    this.buf = this.ring[0] as Uint8Array;
+  }
+
+  /** Starts a batch stamped with the sender's clock (µs). */
+  begin(sentAtUs: number): void {
+    this.buf = this.ring[this.ringIndex] as Uint8Array;
+    this.pos = HEADER_RESERVE;
+    this.sentAtUs = sentAtUs;
+    this.frameStart = -1;
+    this.frameCount = 0;
+    this.open = true;
+  }
+
+  /**
+   * Appends one AudioFrame. pcm[pcmOffset, pcmOffset + 640) is copied in. activeSpeakers:
+   * the first activeSpeakerCount entries are written (packed), default all of them.
+   */
+  addFrame(
+    session: number,
+    context: number,
+    sequence: number,
+    timestampTicks: number,
+    pcm: Uint8Array,
+    pcmOffset: number,
+    isSilence: boolean,
+    activeSpeakers?: ArrayLike<number> | null,
+    activeSpeakerCount: number = activeSpeakers?.length ?? 0,
+  ): void {
+    if (!this.open) throw new Error("FrameBatchWriter.addFrame() before begin()");
+    if (pcmOffset < 0 || pcmOffset + PCM_FRAME_BYTES > pcm.length) {
+      throw new RangeError(`pcm needs ${PCM_FRAME_BYTES} bytes at offset ${pcmOffset}`);
+    }
+    this.closeFrame();
+    let speakersBytes = 0;
+    for (let i = 0; i < activeSpeakerCount; i++) speakersBytes += varint32Size(activeSpeakers?.[i] as number);
+    this.ensure(FRAME_FIXED_MAX + 1 + 5 + speakersBytes);
+    const buf = this.buf;
+    buf[this.pos++] = BATCH_FRAME_TAG;
+    this.frameStart = this.pos;
+    this.frameUnmixed = 0;
+    let p = this.pos + FRAME_LENGTH_RESERVE;
+    if (session !== 0) {
+      buf[p++] = 0x08;
+      p = writeVarint32(buf, p, session);
+    }
+    if (context !== 0) {
+      buf[p++] = 0x10;
+      p = writeVarint64(buf, p, context | 0);
+    }
+    if (sequence !== 0) {
+      buf[p++] = 0x18;
+      p = writeVarint32(buf, p, sequence);
+    }
+    if (timestampTicks !== 0) {
+      buf[p++] = 0x20;
+      p = writeVarint64(buf, p, timestampTicks);
+    }
+    buf[p++] = 0x2a;
+    p = writeVarint32(buf, p, PCM_FRAME_BYTES);
+    copyBytes.call(pcm, buf, p, pcmOffset, pcmOffset + PCM_FRAME_BYTES);
+    p += PCM_FRAME_BYTES;
+    if (isSilence) {
+      buf[p++] = 0x30;
+      buf[p++] = 1;
+    }
+    if (activeSpeakerCount > 0) {
+      buf[p++] = 0x3a;
+      p = writeVarint32(buf, p, speakersBytes);
+      for (let i = 0; i < activeSpeakerCount; i++) p = writeVarint32(buf, p, activeSpeakers?.[i] as number);
+    }
+    this.pos = p;
+    this.frameCount++;
+  }
+
+  /** Appends an unmixed speaker buffer to the frame added last (at most four per frame). */
+  addUnmixed(speakerId: number, pcm: Uint8Array, pcmOffset: number, originalSenderTimestampTicks = 0): void {
+    if (this.frameStart < 0) throw new Error("FrameBatchWriter.addUnmixed() without a frame");
+    if (this.frameUnmixed === MAX_UNMIXED_BUFFERS) {
+      throw new RangeError(`a frame carries at most ${MAX_UNMIXED_BUFFERS} unmixed buffers`);
+    }
+    if (pcmOffset < 0 || pcmOffset + PCM_FRAME_BYTES > pcm.length) {
+      throw new RangeError(`unmixed pcm needs ${PCM_FRAME_BYTES} bytes at offset ${pcmOffset}`);
+    }
+    this.ensure(UNMIXED_MAX);
+    const buf = this.buf;
+    const size =
+      (speakerId !== 0 ? 1 + varint32Size(speakerId) : 0) +
+      3 +
+      PCM_FRAME_BYTES +
+      (originalSenderTimestampTicks !== 0 ? 1 + varint64Size(originalSenderTimestampTicks) : 0);
+    let p = this.pos;
+    buf[p++] = 0x42;
+    p = writeVarint32(buf, p, size);
+    if (speakerId !== 0) {
+      buf[p++] = 0x08;
+      p = writeVarint32(buf, p, speakerId);
+    }
+    buf[p++] = 0x12;
+    p = writeVarint32(buf, p, PCM_FRAME_BYTES);
+    copyBytes.call(pcm, buf, p, pcmOffset, pcmOffset + PCM_FRAME_BYTES);
+    p += PCM_FRAME_BYTES;
+    if (originalSenderTimestampTicks !== 0) {
+      buf[p++] = 0x18;
+      p = writeVarint64(buf, p, originalSenderTimestampTicks);
+    }
+    this.pos = p;
+    this.frameUnmixed++;
+  }
+
+  /**
+   * Ends the batch and returns the encoded Envelope: a view valid until ringSize more batches
+   * are finished (see FrameBatchWriterOptions.ringSize).
+   */
+  finish(): Uint8Array {
+    if (!this.open) throw new Error("FrameBatchWriter.finish() before begin()");
+    this.closeFrame();
+    this.ensure(11);
+    const buf = this.buf;
+    if (this.sentAtUs !== 0) {
+      buf[this.pos++] = BATCH_SENT_AT_TAG;
+      this.pos = writeVarint64(buf, this.pos, this.sentAtUs);
+    }
+    const batchLength = this.pos - HEADER_RESERVE;
+    const start = HEADER_RESERVE - 1 - varint32Size(batchLength);
+    buf[start] = ENVELOPE_FRAMES_TAG;
+    writeVarint32(buf, start + 1, batchLength);
+    this.open = false;
+    this.ringIndex = (this.ringIndex + 1) % this.ring.length;
+    return buf.subarray(start, this.pos);
+  }
+
+  /** Writes the open frame's length, moving its content when the length is not 2 bytes long. */
+  private closeFrame(): void {
+    const start = this.frameStart;
+    if (start < 0) return;
+    this.frameStart = -1;
+    const contentStart = start + FRAME_LENGTH_RESERVE;
+    const length = this.pos - contentStart;
+    const lengthBytes = varint32Size(length);
+    if (lengthBytes !== FRAME_LENGTH_RESERVE) {
+      const shift = lengthBytes - FRAME_LENGTH_RESERVE;
+      if (shift > 0) this.ensure(shift);
+      this.buf.copyWithin(contentStart + shift, contentStart, this.pos);
+      this.pos += shift;
+    }
+    writeVarint32(this.buf, start, length);
+  }
+
+  /** Makes room for `bytes` more bytes after pos (rare: doubles the current buffer). */
+  private ensure(bytes: number): void {
+    if (this.pos + bytes <= this.buf.length) return;
+    let capacity = this.buf.length * 2;
+    while (capacity < this.pos + bytes) capacity *= 2;
+    const grown = Buffer.allocUnsafe(capacity);
+    grown.set(this.buf.subarray(0, this.pos));
+    this.ring[this.ringIndex] = grown;
+    this.buf = grown;
+  }
+}
