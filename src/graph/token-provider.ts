@@ -26,7 +26,7 @@ export interface TokenProviderOptions {
   scope?: string;
   /** Refresh when this fraction of the token's lifetime has passed (default 0.8). */
   refreshAtFraction?: number;
-  /** ...or this long before expiry, whichever is earlier, but not before half the lifetime (default 5 min). */
+  /** ...or this long before expiry (default 5 min), whichever is earlier; the margin never moves it before half the lifetime. */
   refreshMarginMs?: number;
   /** First delay after a failed background refresh; doubles per failure (default 1 s). */
   retryBaseDelayMs?: number;
@@ -236,7 +236,8 @@ export class GraphTokenProvider {
     const lifetime = token.expiresAtMs - token.fetchedAtMs;
     const byFraction = token.fetchedAtMs + lifetime * this.refreshAtFraction;
     const byMargin = token.expiresAtMs - this.refreshMarginMs;
-    return Math.max(token.fetchedAtMs + lifetime / 2, Math.min(byFraction, byMargin));
+    // The margin alone must not drag the refresh of a short-lived token below half its life.
+    return Math.min(byFraction, Math.max(token.fetchedAtMs + lifetime / 2, byMargin));
   }
 
   private schedule(delayMs: number): void {
