@@ -1,6 +1,6 @@
 import https from "node:https";
 import type { AddressInfo } from "node:net";
-import { exportJWK, generateKeyPair, type JWK, SignJWT } from "jose";
+import { type CryptoKey, exportJWK, generateKeyPair, type JWK, SignJWT } from "jose";
 import { createTlsCertificate } from "../../../src/emulator/graph/tls-certificate.js";
 
 export const APP_ID = "2891555a-92ff-42e6-80fa-6e1300c6b5c6";
