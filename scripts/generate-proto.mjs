@@ -5,6 +5,7 @@
 //   node scripts/generate-proto.mjs           regenerate the committed files
 //   node scripts/generate-proto.mjs --check   regenerate into a temp dir; exit 1 if the committed
 //                                             files differ (the schema changed without regenerating)
+//   --dir <path>                              use another directory than src/bridge/generated
 //
 // The output is deterministic: it depends only on the schema and the pinned protobufjs-cli version.
 import { execFileSync } from "node:child_process";
@@ -16,7 +17,12 @@ import { fileURLToPath } from "node:url";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const schema = join(root, "native-bridge", "proto", "media_bridge.proto");
-const outDir = join(root, "src", "bridge", "generated");
+// --dir <path>: write/check another directory (tests check a doctored copy, not the real files).
+const dirFlag = process.argv.indexOf("--dir");
+const outDir =
+  dirFlag > 0 && process.argv[dirFlag + 1]
+    ? resolve(process.argv[dirFlag + 1])
+    : join(root, "src", "bridge", "generated");
 const baseName = "media_bridge";
 const require = createRequire(import.meta.url);
 const cliDir = dirname(require.resolve("protobufjs-cli/package.json"));
