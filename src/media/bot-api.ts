@@ -1,0 +1,142 @@
+/**
+ * The public API for bot authors: a per-call handler loaded inside the media worker.
+ *
+ * A handler module exports a factory (default export, or the export named in the spec):
+ *
+ *   export default function create(call: MediaCall, options: unknown): CallHandler { ... }
+ *
+ * Every callback runs on the media worker's event loop, between 20 ms ticks: it must return
+ * fast and must not block. Frames passed to `onAudio` are reused: copy what you keep.
+ * See docs/media-api.md.
+ */
+import type { Logger } from "../log/logger.js";
+
+/** One unmixed per-speaker buffer received with a frame (unmixed audio sessions only). */
+export interface UnmixedSpeakerAudio {
+  /** Media source id of the speaker (a participant's mediaStreams[].sourceId). */
+  readonly speakerId: number;
+  /** 320 samples; a view that is reused after the callback returns. */
+  readonly samples: Int16Array;
+  /** The same 640 bytes, little-endian. */
+  readonly pcm: Uint8Array;
+  /** Sender's capture time, 100-ns ticks; 0 while the platform does not know it. */
+  readonly originalSenderTimestampTicks: number;
+}
+
+/** 20 ms of received (mixed) call audio with its metadata. Valid only during the callback. */
+export interface ReceivedAudioFrame {
+  /** Per-session frame number from the media platform (+1 every 20 ms, wraps at 2^32). */
+  readonly sequence: number;
+  /** Media platform clock, 100-ns ticks (a double: precise to about 13 µs at today's values). */
+  readonly timestampTicks: number;
+  /** Generated silence (muted peers) or concealment of a lost frame. */
+  readonly isSilence: boolean;
+  /** True when this frame was lost on the way and is silence standing in for it. */
+  readonly concealed: boolean;
+  /** 320 samples of PCM16K mono; reused after the callback returns. */
+  readonly samples: Int16Array;
+  /** The same 640 bytes, little-endian. */
+  readonly pcm: Uint8Array;
+  /** Source ids of the active speakers (the bot excluded). */
+  readonly activeSpeakers: readonly number[];
+  /** Up to four per-speaker buffers; empty unless the session asked for unmixed audio. */
+  readonly unmixed: readonly UnmixedSpeakerAudio[];
+}
+
+/** A participant of the call as the Graph roster describes it, keyed by media source ids. */
+export interface RosterParticipant {
+  /** Graph participant id. */
+  id: string;
+  displayName?: string;
+  /** AAD user id, when Graph gives one. */
+  userId?: string;
+  /** Audio source ids of this participant (what `activeSpeakers` and `speakerId` carry). */
+  audioSourceIds: number[];
+  isMuted: boolean;
+  isInLobby: boolean;
+}
+
+export interface PlayOptions {
+  /** Name of a mark reported through `onMarkPlayed` when the last frame of the file was sent. */
+  mark?: string;
+  /** Start over at the end until `clear()` or the end of the call. */
+  loop?: boolean;
+}
+
+export interface PlaybackResult {
+  /** Frames the file contributed to the playout queue. */
+  framesQueued: number;
+  /** False when `clear()` or the end of the call stopped it before its end. */
+  completed: boolean;
+}
+
+export interface RecordOptions {
+  /** Also write one file per speaker (needs a session created with unmixed audio). */
+  unmixed?: boolean;
+}
+
+export interface RecordingInfo {
+  /** The mixed-stream WAV file. */
+  mixedPath: string;
+  /** Per-speaker files written so far, by speaker (source) id. */
+  speakerPaths: Map<number, string>;
+}
+
+/** What a handler can do with its call. */
+export interface MediaCall {
+  readonly callId: string;
+  readonly mediaSessionId: string;
+  /** Logger carrying the call id. */
+  readonly log: Logger;
+  /** The platform accepts audio (send status Active). Audio queued before it waits, up to the queue bound. */
+  readonly sendActive: boolean;
+  /** Frames waiting in the playout queue (each 20 ms). */
+  readonly queuedFrames: number;
+  /**
+   * Queue PCM16K mono audio (any length; whole frames are queued, a remainder waits for more).
+   * Returns the number of 20 ms frames dropped because the queue was full (0 = all queued).
+   */
+  send(pcm: Int16Array | Uint8Array): number;
+  /** Play a 16 kHz mono 16-bit WAV file; resolves when it has been queued completely or stopped. */
+  play(wavPath: string, options?: PlayOptions): Promise<PlaybackResult>;
+  /** Barge-in: drop every queued frame now, stop playbacks, tell the media host to flush. */
+  clear(): void;
+  /** Report `onMarkPlayed(name, true)` once everything queued before it has been sent. */
+  mark(name: string): void;
+  /**
+   * Record the call as WAV. Asks signaling to set the call's recording status to `recording`
+   * first and stores nothing until Graph accepted it; rejects when it was refused.
+   */
+  record(options?: RecordOptions): Promise<RecordingInfo>;
+  /** Finalize the recording files (valid headers) and report `notRecording`. */
+  stopRecording(): Promise<void>;
+  /** The participant a media source id belongs to, from the latest roster. */
+  participantForSource(sourceId: number): RosterParticipant | undefined;
+}
+
+/** Callbacks of one handler for one call; all optional. */
+export interface CallHandler {
+  onAudio?(frame: ReceivedAudioFrame): void;
+  /** DTMF from the media platform ("media") or from a Graph notification ("graph"). */
+  onTone?(tone: string, origin: "media" | "graph"): void;
+  /** Dominant speaker changed; null = nobody. */
+  onDominantSpeaker?(sourceId: number | null, participant: RosterParticipant | undefined): void;
+  onRoster?(participants: readonly RosterParticipant[]): void;
+  onSendStatus?(active: boolean): void;
+  /** A mark was reached (played = true) or cleared before it was reached (played = false). */
+  onMarkPlayed?(name: string, played: boolean): void;
+  /** The call's media ended; finish quickly (the worker waits for the returned promise, bounded). */
+  onEnd?(reason: string): void | Promise<void>;
+}
+
+export type CallHandlerFactory = (call: MediaCall, options: unknown) => CallHandler | Promise<CallHandler>;
+
+/**
+ * Which handlers the worker creates for each call, in order (each frame goes to all of them).
+ * `module` is an absolute file path or file: URL of an ES module exporting a CallHandlerFactory.
+ */
+export type HandlerSpec =
+  | { builtin: "echo" }
+  | { builtin: "player"; options: { wavPath: string; mark?: string; loop?: boolean } }
+  | { builtin: "recorder"; options?: { unmixed?: boolean } }
+  | { module: string; export?: string; options?: unknown };

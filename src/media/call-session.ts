@@ -1,0 +1,378 @@
+import { mkdir } from "node:fs/promises";
+import { join } from "node:path";
+import type { Logger } from "../log/logger.js";
+import type { MediaMetrics } from "../metrics/media-metrics.js";
+import { FRAME_BYTES, FRAME_DURATION_MS } from "./audio-format.js";
+import type {
+  CallHandler,
+  MediaCall,
+  PlaybackResult,
+  PlayOptions,
+  RecordingInfo,
+  RecordOptions,
+  RosterParticipant,
+} from "./bot-api.js";
+import { CallRecorder } from "./call-recorder.js";
+import { JitterBuffer } from "./jitter-buffer.js";
+import type { AudioDirection } from "./media-session-provider.js";
+import { type PlayoutMarkEvent, PlayoutQueue } from "./playout-queue.js";
+import type { IncomingFrameView, ReceivedFrameSlot } from "./received-frame.js";
+import { readPcm16kWav } from "./wav-file.js";
+
+/** What a call session needs from the engine that owns it. */
+export interface CallSessionContext {
+  log: Logger;
+  metrics: MediaMetrics;
+  recordingsDir: string;
+  playoutQueueFrames: number;
+  jitterDepthFrames: number;
+  maxConcealFrames: number;
+  /** Tells the media host to flush the session's render queue (barge-in). */
+  sendClear(session: number): void;
+  /** Asks signaling to update the call's recording status; true when Graph accepted it. */
+  requestRecordingStatus(callId: string, status: "recording" | "notRecording"): Promise<boolean>;
+}
+
+interface Playback {
+  pcm: Buffer;
+  offset: number;
+  mark: string | undefined;
+  framesQueued: number;
+  loop: boolean;
+  resolve: (result: PlaybackResult) => void;
+}
+
+/** Longest the worker waits for handlers' onEnd at the end of a call. */
+const HANDLER_END_TIMEOUT_MS = 2000;
+
+/**
+ * One call's media inside the worker: received frames through the jitter buffer to the
+ * handlers and the recorder, and the bounded playout queue the pacer drains. It is the
+ * `MediaCall` handlers get.
+ */
+export class CallSession implements MediaCall {
+  readonly log: Logger;
+  handlers: CallHandler[] = [];
+  sendActive = false;
+  /** Frames handed to the bridge so far; the next frame's sequence number. */
+  renderSequence = 0;
+  connected = false;
+  ended = false;
+  private readonly jitter: JitterBuffer;
+  private readonly queue: PlayoutQueue;
+  private readonly playbacks: Playback[] = [];
+  private readonly marksOut: PlayoutMarkEvent[] = [];
+  private recorder: CallRecorder | undefined;
+  private recording: Promise<RecordingInfo> | undefined;
+  private roster: readonly RosterParticipant[] = [];
+  private readonly bySource = new Map<number, RosterParticipant>();
+  private lastArrivalMs = -1;
+  private lastArrivalSequence = 0;
+  private handlerErrorLogged = false;
+
+  constructor(
+    readonly callId: string,
+    readonly mediaSessionId: string,
+    /** The bridge's number for this session on the current connection. */
+    public bridgeSession: number,
+    readonly direction: AudioDirection,
+    readonly unmixedAudio: boolean,
+    private readonly context: CallSessionContext,
+  ) {
+    this.log = context.log.child({ callId, mediaSessionId });
+    this.queue = new PlayoutQueue(context.playoutQueueFrames);
+    this.jitter = new JitterBuffer({
+      depth: context.jitterDepthFrames,
+      maxConcealFrames: context.maxConcealFrames,
+      unmixed: unmixedAudio,
+      onFrame: this.deliver,
+      onDrop: (reason) => context.metrics.dropped[reason].inc(),
+      onLost: (frames, concealed) => {
+        if (concealed) context.metrics.framesConcealed.inc(frames);
+      },
+      onBadUnmixed: (count) => context.metrics.dropped.bad_unmixed.inc(count),
+    });
+  }
+
+  get queuedFrames(): number {
+    return this.queue.depth;
+  }
+
+  // ---- received audio -------------------------------------------------------------------
+
+  /** A validated source-context frame from the bridge. */
+  receive(view: IncomingFrameView): void {
+    if (this.ended) return;
+    // RFC 3550's D: arrival spacing against the spacing the sequence numbers promise.
+    if (this.lastArrivalMs >= 0) {
+      const frames = (view.sequence - this.lastArrivalSequence) | 0;
+      if (frames > 0 && frames < 50) {
+        const deviationMs = Math.abs(view.receivedAtMs - this.lastArrivalMs - frames * FRAME_DURATION_MS);
+        this.context.metrics.interarrivalJitter.observe(deviationMs / 1000);
+      }
+    }
+    if (((view.sequence - this.lastArrivalSequence) | 0) > 0 || this.lastArrivalMs < 0) {
+      this.lastArrivalMs = view.receivedAtMs;
+      this.lastArrivalSequence = view.sequence;
+    }
+    this.jitter.push(view);
+  }
+
+  /** Called on every clock tick: gives up on frames that are missing for too long. */
+  expire(nowMs: number): void {
+    this.jitter.expire(nowMs);
+  }
+
+  private readonly deliver = (frame: ReceivedFrameSlot): void => {
+    this.context.metrics.frameTransit.observe((performance.now() - frame.receivedAtMs) / 1000);
+    this.recorder?.write(frame);
+    const handlers = this.handlers;
+    for (let i = 0; i < handlers.length; i++) {
+      const handler = handlers[i] as CallHandler;
+      if (handler.onAudio === undefined) continue;
+      try {
+        handler.onAudio(frame);
+      } catch (error) {
+        this.handlerFailed("onAudio", error);
+        this.context.metrics.dropped.handler_error.inc();
+      }
+    }
+  };
+
+  // ---- sent audio -------------------------------------------------------------------------
+
+  send(pcm: Int16Array | Uint8Array): number {
+    if (this.ended || this.direction === "recvOnly") return Math.floor(pcm.byteLength / FRAME_BYTES);
+    const bytes =
+      pcm instanceof Uint8Array ? pcm : new Uint8Array(pcm.buffer, pcm.byteOffset, pcm.byteLength);
+    const dropped = this.queue.write(bytes);
+    if (dropped > 0) this.countSendDrops(dropped);
+    return dropped;
+  }
+
+  play(wavPath: string, options: PlayOptions = {}): Promise<PlaybackResult> {
+    if (this.ended) return Promise.resolve({ framesQueued: 0, completed: false });
+    return readPcm16kWav(wavPath).then(
+      (pcm) =>
+        new Promise<PlaybackResult>((resolve) => {
+          if (this.ended) return resolve({ framesQueued: 0, completed: false });
+          this.playbacks.push({
+            pcm,
+            offset: 0,
+            mark: options.mark,
+            framesQueued: 0,
+            loop: options.loop === true && pcm.length >= FRAME_BYTES,
+            resolve,
+          });
+        }),
+    );
+  }
+
+  clear(): void {
+    const dropped = this.queue.clear(this.marksOut);
+    if (dropped > 0) this.context.metrics.dropped.cleared.inc(dropped);
+    this.stopPlaybacks();
+    this.context.sendClear(this.bridgeSession);
+    this.reportMarks();
+  }
+
+  mark(name: string): void {
+    const dropped = this.queue.mark(String(name));
+    if (dropped > 0) this.countSendDrops(dropped);
+  }
+
+  /**
+   * One render tick: tops the queue up from playbacks, then takes one frame for the batch
+   * (only while the platform accepts audio). Returns the frame to send, if any.
+   */
+  render(): Uint8Array | undefined {
+    if (this.ended) return undefined;
+    let frame: Uint8Array | undefined;
+    if (this.sendActive && this.direction !== "recvOnly") {
+      this.fillFromPlaybacks();
+      frame = this.queue.take();
+    }
+    this.context.metrics.playoutQueueDepth.observe(this.queue.depth);
+    if (this.queue.pendingMarks > 0) {
+      this.queue.reachedMarks(this.marksOut);
+      this.reportMarks();
+    }
+    return frame;
+  }
+
+  setSendStatus(active: boolean): void {
+    if (active === this.sendActive) return;
+    this.sendActive = active;
+    this.log.info({ active }, "send status changed");
+    this.forEachHandler("onSendStatus", (handler) => handler.onSendStatus?.(active));
+  }
+
+  private fillFromPlaybacks(): void {
+    while (this.playbacks.length > 0 && this.queue.space > 0) {
+      const playback = this.playbacks[0] as Playback;
+      const remaining = playback.pcm.length - playback.offset;
+      if (remaining >= FRAME_BYTES) {
+        this.queue.pushFrame(playback.pcm, playback.offset);
+        playback.offset += FRAME_BYTES;
+        playback.framesQueued++;
+        continue;
+      }
+      if (playback.loop) {
+        playback.offset = 0;
+        continue;
+      }
+      if (remaining > 0) {
+        // The file's last partial frame, padded with silence.
+        this.queue.write(playback.pcm.subarray(playback.offset));
+        this.queue.flushPartial();
+        playback.framesQueued++;
+      }
+      this.playbacks.shift();
+      if (playback.mark !== undefined) this.queue.mark(playback.mark);
+      playback.resolve({ framesQueued: playback.framesQueued, completed: true });
+    }
+  }
+
+  private stopPlaybacks(): void {
+    for (const playback of this.playbacks.splice(0)) {
+      playback.resolve({ framesQueued: playback.framesQueued, completed: false });
+    }
+  }
+
+  private countSendDrops(frames: number): void {
+    if (this.sendActive) this.context.metrics.dropped.playout_overflow.inc(frames);
+    else this.context.metrics.dropped.not_active.inc(frames);
+  }
+
+  private reportMarks(): void {
+    if (this.marksOut.length === 0) return;
+    for (const mark of this.marksOut.splice(0)) {
+      this.forEachHandler("onMarkPlayed", (handler) => handler.onMarkPlayed?.(mark.name, mark.played));
+    }
+  }
+
+  // ---- events from the host and from signaling ----------------------------------------------
+
+  toneReceived(tone: string, origin: "media" | "graph"): void {
+    this.forEachHandler("onTone", (handler) => handler.onTone?.(tone, origin));
+  }
+
+  dominantSpeakerChanged(sourceId: number | null): void {
+    const participant = sourceId === null ? undefined : this.bySource.get(sourceId);
+    this.forEachHandler("onDominantSpeaker", (handler) => handler.onDominantSpeaker?.(sourceId, participant));
+  }
+
+  updateRoster(participants: readonly RosterParticipant[]): void {
+    this.roster = participants;
+    this.bySource.clear();
+    for (const participant of participants) {
+      for (const sourceId of participant.audioSourceIds) this.bySource.set(sourceId, participant);
+    }
+    this.forEachHandler("onRoster", (handler) => handler.onRoster?.(this.roster));
+  }
+
+  participantForSource(sourceId: number): RosterParticipant | undefined {
+    return this.bySource.get(sourceId);
+  }
+
+  // ---- recording ----------------------------------------------------------------------------
+
+  record(options: RecordOptions = {}): Promise<RecordingInfo> {
+    if (this.ended) return Promise.reject(new Error("the call has ended"));
+    this.recording ??= this.startRecording(options.unmixed === true).catch((error: Error) => {
+      this.recording = undefined;
+      throw error;
+    });
+    return this.recording;
+  }
+
+  private async startRecording(unmixed: boolean): Promise<RecordingInfo> {
+    if (unmixed && !this.unmixedAudio) {
+      throw new Error("per-speaker recording needs a session created with unmixed audio");
+    }
+    const accepted = await this.context.requestRecordingStatus(this.callId, "recording");
+    if (!accepted) throw new Error("Graph did not accept recording status 'recording'; nothing is stored");
+    if (this.ended) throw new Error("the call ended before recording started");
+    const stamp = new Date().toISOString().replace(/[:.]/g, "-");
+    const directory = join(this.context.recordingsDir, `${this.callId.replace(/[^\w.-]/g, "_")}-${stamp}`);
+    await mkdir(directory, { recursive: true });
+    const recorder = new CallRecorder(directory, unmixed, (id) => this.bySource.get(id), this.callId);
+    await recorder.ready;
+    if (this.ended) {
+      await recorder.close();
+      throw new Error("the call ended before recording started");
+    }
+    this.recorder = recorder;
+    this.context.metrics.activeRecordings.inc();
+    this.log.info({ directory, unmixed }, "recording started");
+    return recorder.info;
+  }
+
+  async stopRecording(): Promise<void> {
+    const recorder = this.recorder;
+    if (recorder === undefined) return;
+    await this.closeRecorder();
+    if (!this.ended)
+      await this.context.requestRecordingStatus(this.callId, "notRecording").catch(() => false);
+  }
+
+  private async closeRecorder(): Promise<void> {
+    const recorder = this.recorder;
+    if (recorder === undefined) return;
+    this.recorder = undefined;
+    this.recording = undefined;
+    this.context.metrics.activeRecordings.dec();
+    try {
+      await recorder.close();
+      this.log.info({ directory: recorder.directory }, "recording finalized");
+    } catch (error) {
+      this.log.error({ err: error, directory: recorder.directory }, "recording could not be finalized");
+    }
+  }
+
+  // ---- end ------------------------------------------------------------------------------------
+
+  /** Ends the call's media: held frames delivered, playbacks stopped, recordings finalized. */
+  async end(reason: string): Promise<void> {
+    if (this.ended) return;
+    this.jitter.flush();
+    this.ended = true;
+    this.stopPlaybacks();
+    const pending = this.queue.clear(this.marksOut);
+    if (pending > 0) this.context.metrics.dropped.cleared.inc(pending);
+    this.reportMarks();
+    const endings = this.handlers.map(async (handler) => {
+      try {
+        await handler.onEnd?.(reason);
+      } catch (error) {
+        this.handlerFailed("onEnd", error);
+      }
+    });
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      Promise.all(endings),
+      new Promise((resolve) => {
+        timer = setTimeout(resolve, HANDLER_END_TIMEOUT_MS);
+      }),
+    ]);
+    clearTimeout(timer);
+    await this.closeRecorder();
+  }
+
+  private forEachHandler(name: string, call: (handler: CallHandler) => void): void {
+    for (const handler of this.handlers) {
+      try {
+        call(handler);
+      } catch (error) {
+        this.handlerFailed(name, error);
+      }
+    }
+  }
+
+  private handlerFailed(callback: string, error: unknown): void {
+    // Logged once per call: a handler failing on every frame must not flood the log.
+    if (this.handlerErrorLogged) return;
+    this.handlerErrorLogged = true;
+    this.log.error({ err: error, callback }, "call handler threw (further errors of this call not logged)");
+  }
+}

@@ -1,0 +1,14 @@
+import type { CallHandler, MediaCall } from "../bot-api.js";
+
+/**
+ * Sends every received frame straight back, sample for sample (concealed frames as the silence
+ * they are, so the echo keeps the call's timeline). Nothing is echoed before the platform
+ * accepts audio: a backlog of stale audio would otherwise play first.
+ */
+export function createEchoHandler(call: MediaCall): CallHandler {
+  return {
+    onAudio(frame) {
+      if (call.sendActive) call.send(frame.pcm);
+    },
+  };
+}

@@ -1,0 +1,139 @@
+import { type FileHandle, open } from "node:fs/promises";
+import { BYTES_PER_SAMPLE, FRAME_BYTES, SAMPLE_RATE_HZ } from "./audio-format.js";
+import { copyPcm } from "./frame-copy.js";
+
+export const WAV_HEADER_BYTES = 44;
+/** One second of PCM16K per write: few system calls, at most a second lost on a hard crash. */
+const CHUNK_FRAMES = 50;
+
+/** The canonical 44-byte header of a PCM16K mono WAV file holding `dataBytes` of samples. */
+export function pcm16kWavHeader(dataBytes: number): Buffer {
+  const header = Buffer.alloc(WAV_HEADER_BYTES);
+  header.write("RIFF", 0, "ascii");
+  header.writeUInt32LE(36 + dataBytes, 4);
+  header.write("WAVE", 8, "ascii");
+  header.write("fmt ", 12, "ascii");
+  header.writeUInt32LE(16, 16);
+  header.writeUInt16LE(1, 20); // PCM
+  header.writeUInt16LE(1, 22); // mono
+  header.writeUInt32LE(SAMPLE_RATE_HZ, 24);
+  header.writeUInt32LE(SAMPLE_RATE_HZ * BYTES_PER_SAMPLE, 28);
+  header.writeUInt16LE(BYTES_PER_SAMPLE, 32);
+  header.writeUInt16LE(BYTES_PER_SAMPLE * 8, 34);
+  header.write("data", 36, "ascii");
+  header.writeUInt32LE(dataBytes, 40);
+  return header;
+}
+
+/**
+ * Writes a PCM16K mono WAV file from 20 ms frames without allocating per frame and without
+ * waiting: frames are copied into one-second chunks that are written in the background from a
+ * small recycled pool. After each chunk the header's sizes are patched, so the file is a valid
+ * WAV up to the last written second even if the process dies; `close()` writes the rest and
+ * the final sizes.
+ */
+export class WavFileWriter {
+  private chunk: Buffer;
+  private chunkBytes = 0;
+  private readonly pool: Buffer[] = [];
+  /** Bytes of samples handed to write() calls so far (their file positions are fixed). */
+  private dataBytesScheduled = 0;
+  private writes: Promise<void>;
+  private file: FileHandle | undefined;
+  private failure: Error | undefined;
+  private closed = false;
+  /** Resolves once the file exists with its header; rejects when it cannot be created. */
+  readonly ready: Promise<void>;
+
+  /**
+   * Starts creating the file (it must not exist yet) and returns at once: frames written
+   * before the file is open wait in memory, so a caller on the media clock never waits.
+   */
+  constructor(readonly path: string) {
+    this.chunk = Buffer.alloc(CHUNK_FRAMES * FRAME_BYTES);
+    this.ready = (async () => {
+      const file = await open(path, "wx");
+      this.file = file;
+      await file.write(pcm16kWavHeader(0), 0, WAV_HEADER_BYTES, 0);
+    })();
+    this.writes = this.ready.catch((error: Error) => {
+      this.failure = error;
+    });
+    // Callers that never await `ready` learn of the failure through `error` and close().
+    this.ready.catch(() => {});
+  }
+
+  /** Samples written or waiting to be, in bytes. */
+  get dataBytes(): number {
+    return this.dataBytesScheduled + this.chunkBytes;
+  }
+
+  /** The first write error, if any (writing stops at it; the file keeps what was written). */
+  get error(): Error | undefined {
+    return this.failure;
+  }
+
+  /** Appends one 20 ms frame (640 bytes copied from `source` at `offset`). */
+  writeFrame(source: Uint8Array, offset = 0): void {
+    if (this.closed || this.failure) return;
+    copyPcm(source, offset, this.chunk, this.chunkBytes);
+    this.advance();
+  }
+
+  /** Appends `frames` frames of silence (a speaker who was not talking). */
+  writeSilence(frames: number): void {
+    for (let i = 0; i < frames && !this.closed && !this.failure; i++) {
+      this.chunk.fill(0, this.chunkBytes, this.chunkBytes + FRAME_BYTES);
+      this.advance();
+    }
+  }
+
+  /** Writes what is left and the final header; the file is complete when this resolves. */
+  async close(): Promise<void> {
+    if (this.closed) return this.writes;
+    this.closed = true;
+    if (this.chunkBytes > 0) this.schedule();
+    this.writes = this.writes.then(async () => {
+      const file = this.file;
+      if (file === undefined) return;
+      try {
+        if (!this.failure) await file.write(pcm16kWavHeader(this.dataBytesScheduled), 0, WAV_HEADER_BYTES, 0);
+      } catch (error) {
+        this.failure ??= error as Error;
+      } finally {
+        await file.close();
+      }
+    });
+    await this.writes;
+    if (this.failure) throw this.failure;
+  }
+
+  private advance(): void {
+    this.chunkBytes += FRAME_BYTES;
+    if (this.chunkBytes === this.chunk.length) this.schedule();
+  }
+
+  /** Hands the current chunk to the file in the background and takes a fresh one. */
+  private schedule(): void {
+    const chunk = this.chunk;
+    const length = this.chunkBytes;
+    const position = WAV_HEADER_BYTES + this.dataBytesScheduled;
+    this.dataBytesScheduled += length;
+    const dataBytes = this.dataBytesScheduled;
+    // Writes are chained: the header never claims bytes that are not on disk yet.
+    this.writes = this.writes.then(async () => {
+      const file = this.file;
+      if (this.failure || file === undefined) return;
+      try {
+        await file.write(chunk, 0, length, position);
+        await file.write(pcm16kWavHeader(dataBytes), 0, WAV_HEADER_BYTES, 0);
+      } catch (error) {
+        this.failure = error as Error;
+      } finally {
+        this.pool.push(chunk);
+      }
+    });
+    this.chunk = this.pool.pop() ?? Buffer.alloc(CHUNK_FRAMES * FRAME_BYTES);
+    this.chunkBytes = 0;
+  }
+}

@@ -1,0 +1,186 @@
+import { describe, expect, it } from "vitest";
+import { FRAME_BYTES } from "../../src/media/audio-format.js";
+import { JitterBuffer } from "../../src/media/jitter-buffer.js";
+import type { ReceivedFrameSlot } from "../../src/media/received-frame.js";
+import { pcmFor, TestFrameView } from "./frame-helpers.js";
+import { countGcs } from "./gc-counter.js";
+
+interface Seen {
+  sequence: number;
+  concealed: boolean;
+  pcm: Buffer;
+  speakers: number[];
+}
+
+function setup(depth = 3, maxConcealFrames = 50, unmixed = false) {
+  const seen: Seen[] = [];
+  const drops: string[] = [];
+  const lost: [number, boolean][] = [];
+  const buffer = new JitterBuffer({
+    depth,
+    maxConcealFrames,
+    unmixed,
+    onFrame: (frame: ReceivedFrameSlot) =>
+      seen.push({
+        sequence: frame.sequence,
+        concealed: frame.concealed,
+        pcm: Buffer.from(frame.pcm),
+        speakers: [...frame.activeSpeakers],
+      }),
+    onDrop: (reason) => drops.push(reason),
+    onLost: (frames, concealed) => lost.push([frames, concealed]),
+  });
+  const view = new TestFrameView();
+  const push = (sequence: number, at?: number) => buffer.push(view.set(sequence, { receivedAtMs: at }));
+  return { buffer, seen, drops, lost, push, view };
+}
+
+describe("JitterBuffer", () => {
+  it("passes an in-order stream straight through with its content", () => {
+    const { seen, push } = setup();
+    for (let s = 100; s < 110; s++) push(s);
+    expect(seen.map((f) => f.sequence)).toEqual([100, 101, 102, 103, 104, 105, 106, 107, 108, 109]);
+    expect(seen.every((f, i) => f.pcm.equals(Buffer.from(pcmFor(100 + i))))).toBe(true);
+    expect(seen.some((f) => f.concealed)).toBe(false);
+  });
+
+  it("puts reordered frames back in order without loss", () => {
+    const { seen, push, lost } = setup(3);
+    for (const s of [1, 3, 2, 4, 6, 5, 7, 9, 8, 10]) push(s);
+    expect(seen.map((f) => f.sequence)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+    expect(lost).toEqual([]);
+    expect(seen.every((f) => f.pcm.equals(Buffer.from(pcmFor(f.sequence))))).toBe(true);
+  });
+
+  it("conceals a lost frame with silence once depth later frames arrived", () => {
+    const { seen, push, lost } = setup(2);
+    push(1);
+    push(3); // 2 missing: held
+    push(4); // still within depth 2
+    expect(seen.map((f) => f.sequence)).toEqual([1]);
+    push(5); // 5 - 2 > depth: give up on 2
+    expect(seen.map((f) => [f.sequence, f.concealed])).toEqual([
+      [1, false],
+      [2, true],
+      [3, false],
+      [4, false],
+      [5, false],
+    ]);
+    expect(seen[1]?.pcm.equals(Buffer.alloc(FRAME_BYTES))).toBe(true);
+    expect(lost).toEqual([[1, true]]);
+  });
+
+  it("gives up on a missing frame after depth frame periods even if the stream pauses", () => {
+    const { buffer, seen, push } = setup(3);
+    push(1, 1000);
+    push(3, 1020);
+    buffer.expire(1050);
+    expect(seen.map((f) => f.sequence)).toEqual([1]);
+    buffer.expire(1080);
+    expect(seen.map((f) => [f.sequence, f.concealed])).toEqual([
+      [1, false],
+      [2, true],
+      [3, false],
+    ]);
+  });
+
+  it("drops late and duplicate frames and counts why", () => {
+    const { seen, push, drops } = setup(2);
+    push(10);
+    push(12);
+    push(12);
+    push(11);
+    push(11);
+    push(9);
+    expect(seen.map((f) => f.sequence)).toEqual([10, 11, 12]);
+    expect(drops).toEqual(["duplicate", "late", "late"]);
+  });
+
+  it("continues seamlessly across the 2^32 sequence wrap", () => {
+    const { seen, push } = setup(3);
+    for (const s of [0xfffffffe, 0, 0xffffffff, 1, 2]) push(s);
+    expect(seen.map((f) => f.sequence)).toEqual([0xfffffffe, 0xffffffff, 0, 1, 2]);
+  });
+
+  it("restarts after a gap longer than maxConcealFrames instead of emitting seconds of silence", () => {
+    const { seen, push, lost } = setup(2, 10);
+    push(1);
+    push(1000);
+    expect(seen.map((f) => f.sequence)).toEqual([1, 1000]);
+    expect(lost).toEqual([[998, false]]);
+  });
+
+  it("flush hands on held frames, concealing gaps between them", () => {
+    const { buffer, seen, push } = setup(3);
+    push(1);
+    push(3);
+    push(4);
+    buffer.flush();
+    expect(seen.map((f) => [f.sequence, f.concealed])).toEqual([
+      [1, false],
+      [2, true],
+      [3, false],
+      [4, false],
+    ]);
+  });
+
+  it("copies active speakers and unmixed buffers, skipping a bad-size unmixed buffer", () => {
+    let unmixedSeen: { id: number; pcm: Buffer }[] = [];
+    let bad = 0;
+    const buffer = new JitterBuffer({
+      depth: 1,
+      maxConcealFrames: 5,
+      unmixed: true,
+      onFrame: (frame) => {
+        unmixedSeen = frame.unmixed.map((u) => ({ id: u.speakerId, pcm: Buffer.from(u.pcm) }));
+      },
+      onBadUnmixed: (count) => {
+        bad += count;
+      },
+    });
+    const view = new TestFrameView().set(7, {
+      speakers: [11, 12],
+      unmixed: [
+        { speakerId: 11, pcm: pcmFor(1, 5) },
+        { speakerId: 99, pcm: new Uint8Array(100) },
+        { speakerId: 12, pcm: pcmFor(2, 9) },
+      ],
+    });
+    buffer.push(view);
+    expect(unmixedSeen).toEqual([
+      { id: 11, pcm: Buffer.from(pcmFor(1, 5)) },
+      { id: 12, pcm: Buffer.from(pcmFor(2, 9)) },
+    ]);
+    expect(bad).toBe(1);
+  });
+
+  it("allocates nothing per frame: no garbage collection over 200k frames", async () => {
+    let sum = 0;
+    const buffer = new JitterBuffer({
+      depth: 3,
+      maxConcealFrames: 50,
+      unmixed: true,
+      onFrame: (frame) => {
+        sum += (frame.samples[0] as number) + frame.activeSpeakers.length + frame.unmixed.length;
+      },
+    });
+    const views = [0, 1, 2, 3].map((i) =>
+      new TestFrameView().set(i, { speakers: [1, 2], unmixed: [{ speakerId: 1, pcm: pcmFor(i, 3) }] }),
+    );
+    const run = (frames: number, start: number) => {
+      for (let s = start; s < start + frames; s++) {
+        // Reorder pairs and lose one frame in 50 to exercise every path.
+        const sequence = s % 2 === 0 ? s + 1 : s - 1;
+        if (sequence % 50 === 7) continue;
+        const view = views[sequence % 4] as TestFrameView;
+        view.sequence = sequence;
+        buffer.push(view);
+      }
+    };
+    run(20_000, 0); // warm up (JIT)
+    const gcs = await countGcs(() => run(200_000, 20_000));
+    expect(sum).not.toBe(0);
+    // Allocating even one small object per frame causes dozens of scavenges here.
+    expect(gcs).toBeLessThanOrEqual(1);
+  });
+});
