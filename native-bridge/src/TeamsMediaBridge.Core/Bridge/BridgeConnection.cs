@@ -1,0 +1,531 @@
+using System.Buffers;
+using System.Collections.Concurrent;
+using System.Net.WebSockets;
+using Google.Protobuf;
+using Microsoft.Extensions.Logging;
+using TeamsMediaBridge.Platform;
+using TeamsMediaBridge.Protocol;
+using TeamsMediaBridge.Timing;
+
+namespace TeamsMediaBridge.Bridge;
+
+/// <summary>
+/// The one worker connection: handshake, requests, all sessions multiplexed, and the bridge clock
+/// that sends one FrameBatch of received audio per 20 ms tick and plays one render frame per
+/// session per tick. A bad message gets an Error and is otherwise ignored; it never ends the
+/// connection or disturbs another session.
+/// </summary>
+internal sealed class BridgeConnection
+{
+    private readonly WebSocket _socket;
+    private readonly IMediaPlatform _platform;
+    private readonly BridgeOptions _options;
+    private readonly BridgeMetrics _metrics;
+    private readonly ILogger _logger;
+    private readonly OutboundQueue _outbound;
+    private readonly CancellationTokenSource _closing = new();
+
+    private readonly object _sessionsLock = new();
+    private readonly Dictionary<uint, BridgeSession> _sessions = new();
+    private readonly HashSet<string> _callIds = new(StringComparer.Ordinal);
+    private BridgeSession[] _sessionSnapshot = [];
+    private readonly List<Task> _pendingCreates = new();
+    private uint _nextSession = 1;
+    private bool _accepting = true;
+
+    private readonly ConcurrentQueue<ReceivedFrame> _inbox = new();
+    private readonly ConcurrentQueue<ReceivedFrame> _framePool = new();
+    private readonly List<ReceivedFrame> _tickFrames = new(64);
+    private readonly FrameBatch _batch = new();
+    private readonly Envelope _batchEnvelope;
+    private DeadlineLoop? _clock;
+
+    private volatile bool _handshakeDone;
+    private int _shutdownStarted;
+    private readonly TaskCompletionSource _shutdownDone = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private Task _writer = Task.CompletedTask;
+
+    public BridgeConnection(string id, WebSocket socket, IMediaPlatform platform, BridgeOptions options, BridgeMetrics metrics, ILogger logger)
+    {
+        Id = id;
+        _socket = socket;
+        _platform = platform;
+        _options = options;
+        _metrics = metrics;
+        _logger = logger;
+        _outbound = new OutboundQueue(options.MaxPendingFrameBatches);
+        _batchEnvelope = new Envelope { Frames = _batch };
+    }
+
+    public string Id { get; }
+
+    public int SessionCount
+    {
+        get { lock (_sessionsLock) return _sessions.Count; }
+    }
+
+    /// <summary>Runs until the worker leaves, the socket fails, or <see cref="ShutdownAsync"/>.</summary>
+    public async Task RunAsync(CancellationToken stopping)
+    {
+        using var link = CancellationTokenSource.CreateLinkedTokenSource(stopping, _closing.Token);
+        _writer = _outbound.RunAsync(_socket, _closing.Token);
+        try
+        {
+            await ReceiveLoopAsync(link.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (link.IsCancellationRequested)
+        {
+        }
+        catch (WebSocketException error)
+        {
+            _logger.LogInformation("bridge connection {Connection} lost: {Reason}", Id, error.Message);
+        }
+        finally
+        {
+            await ShutdownAsync("worker disconnected", WebSocketCloseStatus.NormalClosure).ConfigureAwait(false);
+            try
+            {
+                await _writer.ConfigureAwait(false);
+            }
+            catch (Exception error) when (error is WebSocketException or OperationCanceledException or ObjectDisposedException)
+            {
+                _logger.LogDebug("bridge connection {Connection} writer ended: {Reason}", Id, error.Message);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Ends every session (each answered with SessionClosed), flushes what is queued and closes the
+    /// socket. Safe to call more than once and from any thread.
+    /// </summary>
+    public async Task ShutdownAsync(string reason, WebSocketCloseStatus closeStatus)
+    {
+        if (Interlocked.Exchange(ref _shutdownStarted, 1) == 1)
+        {
+            await _shutdownDone.Task.ConfigureAwait(false);
+            return;
+        }
+        Task[] pending;
+        lock (_sessionsLock)
+        {
+            _accepting = false;
+            pending = _pendingCreates.ToArray();
+        }
+        await Task.WhenAll(pending).ConfigureAwait(false);
+        _clock?.Stop();
+        BridgeSession[] sessions;
+        lock (_sessionsLock) sessions = _sessions.Values.ToArray();
+        foreach (var session in sessions) await EndSessionAsync(session, reason, requestId: 0).ConfigureAwait(false);
+        _outbound.Complete();
+        _clock?.Dispose();
+        try
+        {
+            // The writer flushes what is queued (SessionClosed among it) before the close frame.
+            using var flush = new CancellationTokenSource(TimeSpan.FromSeconds(2));
+            await _writer.WaitAsync(flush.Token).ConfigureAwait(false);
+            if (_socket.State is WebSocketState.Open or WebSocketState.CloseReceived)
+            {
+                await _socket.CloseOutputAsync(closeStatus, reason, flush.Token).ConfigureAwait(false);
+            }
+        }
+        catch (Exception error) when (error is WebSocketException or OperationCanceledException or ObjectDisposedException or TimeoutException or InvalidOperationException)
+        {
+            _logger.LogDebug("closing bridge connection {Connection}: {Reason}", Id, error.Message);
+        }
+        _closing.Cancel();
+        _shutdownDone.TrySetResult();
+        _logger.LogInformation("bridge connection {Connection} closed: {Reason}", Id, reason);
+    }
+
+    public void OnHealthChanged(PlatformHealth previous, PlatformHealth current)
+    {
+        if (_handshakeDone) Send(new Envelope { Health = new HealthChanged { Previous = previous, Current = current } });
+    }
+
+    // ---- used by sessions ----
+
+    internal void Send(Envelope envelope) => _outbound.Enqueue(envelope);
+
+    internal void SendError(ulong requestId, ErrorCode code, string message, uint session = 0)
+    {
+        _metrics.ProtocolErrors.WithLabels(code.ToString()).Inc();
+        _logger.LogWarning("bridge error {Code} to worker (session {Session}): {Message}", code, session, message);
+        Send(new Envelope { RequestId = requestId, Error = new Error { Code = code, Message = message, Session = session } });
+    }
+
+    internal ReceivedFrame RentReceivedFrame() => _framePool.TryDequeue(out var frame) ? frame : new ReceivedFrame();
+
+    internal void QueueReceivedFrame(ReceivedFrame frame) => _inbox.Enqueue(frame);
+
+    // ---- receive side ----
+
+    private async Task ReceiveLoopAsync(CancellationToken cancellationToken)
+    {
+        byte[] buffer = ArrayPool<byte>.Shared.Rent(64 * 1024);
+        int length = 0;
+        try
+        {
+            while (true)
+            {
+                if (length == buffer.Length)
+                {
+                    if (buffer.Length >= _options.MaxMessageBytes)
+                    {
+                        SendError(0, ErrorCode.BadMessage, $"message larger than {_options.MaxMessageBytes} bytes");
+                        await ShutdownAsync("message too big", WebSocketCloseStatus.MessageTooBig).ConfigureAwait(false);
+                        return;
+                    }
+                    byte[] bigger = ArrayPool<byte>.Shared.Rent(Math.Min(buffer.Length * 2, _options.MaxMessageBytes));
+                    buffer.AsSpan(0, length).CopyTo(bigger);
+                    ArrayPool<byte>.Shared.Return(buffer);
+                    buffer = bigger;
+                }
+                var result = await _socket.ReceiveAsync(buffer.AsMemory(length), cancellationToken).ConfigureAwait(false);
+                if (result.MessageType == WebSocketMessageType.Close) return;
+                length += result.Count;
+                if (length > _options.MaxMessageBytes)
+                {
+                    SendError(0, ErrorCode.BadMessage, $"message larger than {_options.MaxMessageBytes} bytes");
+                    await ShutdownAsync("message too big", WebSocketCloseStatus.MessageTooBig).ConfigureAwait(false);
+                    return;
+                }
+                if (!result.EndOfMessage) continue;
+                if (result.MessageType == WebSocketMessageType.Text)
+                {
+                    _metrics.MessagesReceived.WithLabels("text").Inc();
+                    SendError(0, ErrorCode.BadMessage, "text message: the bridge carries binary protobuf Envelopes only");
+                }
+                else
+                {
+                    await HandleMessageAsync(buffer.AsMemory(0, length)).ConfigureAwait(false);
+                    if (_shutdownStarted == 1) return;
+                }
+                length = 0;
+            }
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+
+    private async Task HandleMessageAsync(ReadOnlyMemory<byte> message)
+    {
+        Envelope envelope;
+        try
+        {
+            envelope = Envelope.Parser.ParseFrom(message.Span);
+        }
+        catch (InvalidProtocolBufferException error)
+        {
+            _metrics.MessagesReceived.WithLabels("unparsable").Inc();
+            SendError(0, ErrorCode.BadMessage, $"not a protobuf Envelope: {error.Message}");
+            return;
+        }
+        _metrics.MessagesReceived.WithLabels(envelope.BodyCase.ToString()).Inc();
+        try
+        {
+            if (!_handshakeDone)
+            {
+                await HandleHandshakeAsync(envelope).ConfigureAwait(false);
+                return;
+            }
+            switch (envelope.BodyCase)
+            {
+                case Envelope.BodyOneofCase.Frames: HandleRenderFrames(envelope.Frames); break;
+                case Envelope.BodyOneofCase.CreateSession: StartCreateSession(envelope.RequestId, envelope.CreateSession); break;
+                case Envelope.BodyOneofCase.CloseSession: await HandleCloseSessionAsync(envelope.RequestId, envelope.CloseSession).ConfigureAwait(false); break;
+                case Envelope.BodyOneofCase.Mark: HandleMark(envelope.RequestId, envelope.Mark); break;
+                case Envelope.BodyOneofCase.Clear: HandleClear(envelope.RequestId, envelope.Clear); break;
+                case Envelope.BodyOneofCase.Ping:
+                    Send(new Envelope { Pong = new Pong { Id = envelope.Ping.Id, PingSentAtUs = envelope.Ping.SentAtUs, RepliedAtUs = NowMicroseconds() } });
+                    break;
+                case Envelope.BodyOneofCase.Pong: break; // answers to keepalives the host does not send; harmless
+                case Envelope.BodyOneofCase.Error:
+                    _logger.LogWarning("worker reported error {Code} (session {Session}): {Message}", envelope.Error.Code, envelope.Error.Session, envelope.Error.Message);
+                    break;
+                case Envelope.BodyOneofCase.None:
+                    // A body this version does not know (versioning rule 5): count and ignore.
+                    _metrics.UnknownMessages.Inc();
+                    break;
+                case Envelope.BodyOneofCase.Hello:
+                    SendError(envelope.RequestId, ErrorCode.BadMessage, "Hello after the handshake");
+                    break;
+                default:
+                    SendError(envelope.RequestId, ErrorCode.BadMessage, $"{envelope.BodyCase} is sent by the host, not the worker");
+                    break;
+            }
+        }
+        catch (Exception error) when (error is not OutOfMemoryException)
+        {
+            _logger.LogError(error, "handling {Body} failed", envelope.BodyCase);
+            SendError(envelope.RequestId, ErrorCode.BadMessage, $"could not handle {envelope.BodyCase}: {error.Message}");
+        }
+    }
+
+    private async Task HandleHandshakeAsync(Envelope envelope)
+    {
+        if (envelope.BodyCase != Envelope.BodyOneofCase.Hello)
+        {
+            SendError(envelope.RequestId, ErrorCode.BadMessage, $"Hello expected first, got {envelope.BodyCase}");
+            return;
+        }
+        var hello = envelope.Hello;
+        if (hello.ProtocolVersion != ProtocolInfo.Version)
+        {
+            _metrics.ConnectionsVersionMismatch.Inc();
+            SendError(envelope.RequestId, ErrorCode.VersionMismatch,
+                $"protocol version {hello.ProtocolVersion} is not supported; this host speaks {ProtocolInfo.Version}");
+            await ShutdownAsync("protocol version mismatch", WebSocketCloseStatus.PolicyViolation).ConfigureAwait(false);
+            return;
+        }
+        var ack = new HelloAck
+        {
+            ProtocolVersion = ProtocolInfo.Version,
+            Peer = _options.PeerName,
+            Health = _platform.Health,
+            MaxSessions = (uint)_options.MaxSessions,
+        };
+        ack.Capabilities.AddRange(ProtocolInfo.Capabilities);
+        Send(new Envelope { RequestId = envelope.RequestId, HelloAck = ack });
+        _handshakeDone = true;
+        _logger.LogInformation("bridge connection {Connection}: worker {Peer} protocol {Version} capabilities [{Capabilities}]",
+            Id, hello.Peer, hello.ProtocolVersion, string.Join(",", hello.Capabilities));
+        _clock = new DeadlineLoop("bridge-clock", TimeSpan.FromMilliseconds(AudioFrameFormat.FrameMilliseconds), OnTick,
+            error => _logger.LogError(error, "bridge clock tick failed"));
+        _clock.Start();
+    }
+
+    private void HandleRenderFrames(FrameBatch batch)
+    {
+        foreach (var frame in batch.Frames)
+        {
+            BridgeSession? session;
+            lock (_sessionsLock) _sessions.TryGetValue(frame.Session, out session);
+            if (session is null)
+            {
+                _metrics.RenderRejectedUnknownSession.Inc();
+                SendError(0, ErrorCode.UnknownSession, $"frame for unknown session {frame.Session}", frame.Session);
+                continue;
+            }
+            string? refusal = session.AcceptRenderFrame(frame);
+            if (refusal is not null)
+            {
+                _metrics.RenderRejectedBadFrame.Inc();
+                SendError(0, ErrorCode.BadFrame, refusal, frame.Session);
+            }
+        }
+    }
+
+    private void StartCreateSession(ulong requestId, CreateSession request)
+    {
+        string? invalid = Validate(request, out Guid mediaSessionId);
+        if (invalid is not null)
+        {
+            SendError(requestId, ErrorCode.BadMessage, invalid);
+            return;
+        }
+        if (_options.RefuseWhenHeavilyLoaded && _platform.Health is PlatformHealth.HeavilyLoaded or PlatformHealth.Overloaded)
+        {
+            SendError(requestId, ErrorCode.Overloaded, $"media platform is {_platform.Health}: no new sessions");
+            return;
+        }
+        BridgeSession session;
+        lock (_sessionsLock)
+        {
+            if (!_accepting)
+            {
+                SendError(requestId, ErrorCode.PlatformError, "host is shutting down");
+                return;
+            }
+            if (_options.MaxSessions > 0 && _sessions.Count + _pendingCreates.Count >= _options.MaxSessions)
+            {
+                SendError(requestId, ErrorCode.SessionLimit, $"session limit {_options.MaxSessions} reached");
+                return;
+            }
+            if (!_callIds.Add(request.CallId))
+            {
+                SendError(requestId, ErrorCode.DuplicateSession, $"call {request.CallId} already has a session");
+                return;
+            }
+            uint number = _nextSession++;
+            if (_nextSession == 0) _nextSession = 1; // 0 names the connection
+            session = new BridgeSession(number, request, this, _options.RenderQueueFrames, _metrics, _logger);
+            var task = CreateSessionAsync(requestId, session, mediaSessionId);
+            _pendingCreates.Add(task);
+            _ = task.ContinueWith(t => { lock (_sessionsLock) _pendingCreates.Remove(t); }, TaskScheduler.Default);
+        }
+    }
+
+    // Runs off the receive loop so a slow platform call never holds up other sessions' frames.
+    private async Task CreateSessionAsync(ulong requestId, BridgeSession session, Guid mediaSessionId)
+    {
+        await Task.Yield();
+        using var scope = _logger.BeginScope(new Dictionary<string, object> { ["CallId"] = session.CallId, ["Session"] = session.Number });
+        IPlatformSession platformSession;
+        try
+        {
+            platformSession = await _platform.CreateSessionAsync(
+                new PlatformSessionRequest(session.CallId, mediaSessionId, session.Direction, session.UnmixedAudio),
+                session, _closing.Token).ConfigureAwait(false);
+        }
+        catch (Exception error)
+        {
+            lock (_sessionsLock) _callIds.Remove(session.CallId);
+            _logger.LogError(error, "platform could not create a session for call {CallId}", session.CallId);
+            SendError(requestId, ErrorCode.PlatformError, $"platform could not create the session: {error.Message}");
+            return;
+        }
+        session.Attach(platformSession);
+        lock (_sessionsLock)
+        {
+            _sessions.Add(session.Number, session);
+            _sessionSnapshot = _sessions.Values.ToArray();
+        }
+        _metrics.SessionsCreated.Inc();
+        _metrics.SessionsActive.Inc();
+        var info = platformSession.Info;
+        Send(new Envelope
+        {
+            RequestId = requestId,
+            SessionCreated = new SessionCreated
+            {
+                Session = session.Number,
+                CallId = session.CallId,
+                MediaSessionId = info.MediaSessionId,
+                MpUri = info.MpUri,
+                AudioRenderContextId = info.AudioRenderContextId,
+                AudioSourceContextId = info.AudioSourceContextId,
+                SkypeMediaBotsVersion = info.SkypeMediaBotsVersion,
+                MediaStackVersion = info.MediaStackVersion,
+                MpVersion = info.MpVersion,
+                MediaConfigurationJson = info.MediaConfigurationJson,
+            },
+        });
+        session.Announce();
+        _logger.LogInformation("session {Session} created for call {CallId} ({Direction}, unmixed {Unmixed})",
+            session.Number, session.CallId, session.Direction, session.UnmixedAudio);
+        bool stillAccepting;
+        lock (_sessionsLock) stillAccepting = _accepting;
+        if (!stillAccepting) await EndSessionAsync(session, "host shutting down", 0).ConfigureAwait(false);
+    }
+
+    private static string? Validate(CreateSession request, out Guid mediaSessionId)
+    {
+        mediaSessionId = Guid.Empty;
+        if (string.IsNullOrWhiteSpace(request.CallId)) return "CreateSession.call_id is required";
+        if (request.CallId.Length > 256) return "CreateSession.call_id is longer than 256 characters";
+        if (request.Direction is not (AudioDirection.SendRecv or AudioDirection.RecvOnly or AudioDirection.SendOnly))
+            return $"CreateSession.direction must be SEND_RECV, RECV_ONLY or SEND_ONLY, got {request.Direction}";
+        // UNSPECIFIED predates the field's meaning (rule 3): PCM16K is the only format there is.
+        if (request.Format is not (AudioFormat.Pcm16K or AudioFormat.Unspecified))
+            return $"CreateSession.format {request.Format} is not supported (PCM16K only)";
+        if (request.MediaSessionId.Length == 0)
+        {
+            mediaSessionId = Guid.NewGuid();
+        }
+        else if (!Guid.TryParseExact(request.MediaSessionId, "D", out mediaSessionId))
+        {
+            return $"CreateSession.media_session_id must be a GUID, got \"{Truncate(request.MediaSessionId)}\"";
+        }
+        return null;
+    }
+
+    private async Task HandleCloseSessionAsync(ulong requestId, CloseSession request)
+    {
+        BridgeSession? session;
+        lock (_sessionsLock) _sessions.TryGetValue(request.Session, out session);
+        if (session is null)
+        {
+            SendError(requestId, ErrorCode.UnknownSession, $"no session {request.Session} to close", request.Session);
+            return;
+        }
+        await EndSessionAsync(session, string.IsNullOrEmpty(request.Reason) ? "closed by worker" : request.Reason, requestId).ConfigureAwait(false);
+    }
+
+    private async Task EndSessionAsync(BridgeSession session, string reason, ulong requestId)
+    {
+        lock (_sessionsLock)
+        {
+            if (!_sessions.Remove(session.Number)) return;
+            _callIds.Remove(session.CallId);
+            _sessionSnapshot = _sessions.Values.ToArray();
+        }
+        await session.CloseAsync().ConfigureAwait(false);
+        _metrics.SessionsActive.Dec();
+        _metrics.SessionsClosed.WithLabels(requestId != 0 ? "worker" : "host").Inc();
+        Send(new Envelope { RequestId = requestId, SessionClosed = new SessionClosed { Session = session.Number, CallId = session.CallId, Reason = reason } });
+        _logger.LogInformation("session {Session} of call {CallId} closed: {Reason}", session.Number, session.CallId, reason);
+    }
+
+    private void HandleMark(ulong requestId, PlayoutMark mark)
+    {
+        if (Lookup(requestId, mark.Session) is { } session)
+        {
+            if (mark.Name.Length > 256) SendError(requestId, ErrorCode.BadMessage, "PlayoutMark.name is longer than 256 characters", mark.Session);
+            else session.AddMark(mark.Name);
+        }
+    }
+
+    private void HandleClear(ulong requestId, ClearPlayout clear)
+    {
+        if (Lookup(requestId, clear.Session) is { } session) session.ClearPlayout();
+    }
+
+    private BridgeSession? Lookup(ulong requestId, uint number)
+    {
+        BridgeSession? session;
+        lock (_sessionsLock) _sessions.TryGetValue(number, out session);
+        if (session is null) SendError(requestId, ErrorCode.UnknownSession, $"no session {number}", number);
+        return session;
+    }
+
+    // ---- the bridge clock ----
+
+    private void OnTick(long index, TimeSpan lateness)
+    {
+        long started = System.Diagnostics.Stopwatch.GetTimestamp();
+        _metrics.TickLateness.Observe(lateness.TotalSeconds);
+
+        // Everything received since the last tick, across sessions, goes out as one batch.
+        while (_inbox.TryDequeue(out var frame))
+        {
+            if (frame.Owner is { IsClosed: false }) _tickFrames.Add(frame);
+            else ReturnFrame(frame);
+        }
+        if (_tickFrames.Count > 0)
+        {
+            _batch.Frames.Clear();
+            foreach (var frame in _tickFrames) _batch.Frames.Add(frame.Message);
+            _batch.SentAtUs = NowMicroseconds();
+            if (_outbound.TryEnqueueBatch(_batchEnvelope))
+            {
+                _metrics.BatchesSent.Inc();
+                _metrics.ReceivedFramesForwarded.Inc(_tickFrames.Count);
+            }
+            else
+            {
+                _metrics.BatchesDropped.Inc();
+            }
+            _batch.Frames.Clear();
+            foreach (var frame in _tickFrames) ReturnFrame(frame);
+            _tickFrames.Clear();
+        }
+
+        // One render frame per session into the platform, stamped with the platform's clock.
+        long platformTicks = _platform.GetTimestampTicks();
+        foreach (var session in Volatile.Read(ref _sessionSnapshot)) session.Tick(platformTicks);
+
+        _metrics.TickDuration.Observe(System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalSeconds);
+    }
+
+    private void ReturnFrame(ReceivedFrame frame)
+    {
+        frame.Release();
+        _framePool.Enqueue(frame);
+    }
+
+    internal static long NowMicroseconds() => (DateTimeOffset.UtcNow.UtcTicks - DateTimeOffset.UnixEpoch.UtcTicks) / 10;
+
+    private static string Truncate(string value) => value.Length <= 64 ? value : value[..64] + "…";
+}

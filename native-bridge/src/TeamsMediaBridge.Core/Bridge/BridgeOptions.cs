@@ -1,0 +1,43 @@
+namespace TeamsMediaBridge.Bridge;
+
+/// <summary>How the bridge server listens and the limits it enforces.</summary>
+public sealed class BridgeOptions
+{
+    /// <summary>ws://127.0.0.1:9442/bridge: the host listens on its loopback address, port and path. Port 0 = ephemeral.</summary>
+    public Uri Url { get; init; } = new("ws://127.0.0.1:9442/bridge");
+
+    /// <summary>The shared secret the worker presents as "Authorization: Bearer &lt;secret&gt;".</summary>
+    public required string Secret { get; init; }
+
+    /// <summary>Sessions accepted at most (announced in HelloAck); 0 = no limit.</summary>
+    public int MaxSessions { get; init; } = 500;
+
+    /// <summary>Render frames queued per session at most (20 ms each); the oldest is dropped beyond it.</summary>
+    public int RenderQueueFrames { get; init; } = 50;
+
+    /// <summary>Frame batches waiting for the socket at most; newer ones are dropped beyond it (slow worker).</summary>
+    public int MaxPendingFrameBatches { get; init; } = 10;
+
+    /// <summary>Largest WebSocket message accepted from the worker.</summary>
+    public int MaxMessageBytes { get; init; } = 4 * 1024 * 1024;
+
+    /// <summary>Refuse CreateSession while the platform reports HEAVILY_LOADED or worse.</summary>
+    public bool RefuseWhenHeavilyLoaded { get; init; } = true;
+
+    /// <summary>Free text for HelloAck.peer.</summary>
+    public string PeerName { get; init; } = "teams-media-bridge dotnet " + typeof(BridgeOptions).Assembly.GetName().Version;
+
+    /// <summary>Maps GET /metrics (Prometheus text) on the bridge's listener.</summary>
+    public bool ExposeMetrics { get; init; } = true;
+
+    internal void Validate()
+    {
+        if (Url.Scheme != "ws") throw new ArgumentException($"bridge URL must be ws:// on loopback, got {Url.Scheme}://");
+        if (!Url.IsLoopback) throw new ArgumentException($"bridge URL must name a loopback address, got {Url.Host}");
+        if (Secret.Length < 16) throw new ArgumentException("bridge secret must be at least 16 characters");
+        if (MaxSessions < 0) throw new ArgumentException("MaxSessions must be >= 0");
+        if (RenderQueueFrames < 1) throw new ArgumentException("RenderQueueFrames must be >= 1");
+        if (MaxPendingFrameBatches < 1) throw new ArgumentException("MaxPendingFrameBatches must be >= 1");
+        if (MaxMessageBytes < 1024) throw new ArgumentException("MaxMessageBytes must be >= 1024");
+    }
+}

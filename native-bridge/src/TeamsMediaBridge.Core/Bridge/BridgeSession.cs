@@ -1,0 +1,224 @@
+using Microsoft.Extensions.Logging;
+using TeamsMediaBridge.Platform;
+using TeamsMediaBridge.Protocol;
+
+namespace TeamsMediaBridge.Bridge;
+
+/// <summary>
+/// One call's audio on one connection: receives the platform's events (on platform threads),
+/// queues the worker's render frames, and plays one of them per tick once sending is ACTIVE.
+/// </summary>
+internal sealed class BridgeSession : IPlatformSessionEvents
+{
+    private readonly BridgeConnection _connection;
+    private readonly BridgeMetrics _metrics;
+    private readonly ILogger _logger;
+    private readonly object _lock = new();
+    private readonly RenderQueue _render;
+    private readonly byte[] _playScratch = new byte[AudioFrameFormat.BytesPerFrame];
+    private readonly List<string> _marksScratch = new(4);
+
+    private IPlatformSession? _platform;
+    private volatile bool _announced;
+    private volatile bool _closed;
+    private volatile int _sendStatus; // SendStatus as int
+    private uint _dominantSpeaker = AudioFrameFormat.NoSpeaker;
+    private bool _dominantKnown;
+    private uint _sourceSequence;
+    private bool _renderSequenceKnown;
+    private uint _lastRenderSequence;
+    private bool _playedLastTick;
+
+    public BridgeSession(uint number, CreateSession request, BridgeConnection connection, int renderQueueFrames, BridgeMetrics metrics, ILogger logger)
+    {
+        Number = number;
+        CallId = request.CallId;
+        Direction = request.Direction;
+        UnmixedAudio = request.UnmixedAudio;
+        _connection = connection;
+        _metrics = metrics;
+        _logger = logger;
+        _render = new RenderQueue(renderQueueFrames);
+    }
+
+    public uint Number { get; }
+    public string CallId { get; }
+    public AudioDirection Direction { get; }
+    public bool UnmixedAudio { get; }
+    public bool IsClosed => _closed;
+    public SendStatus SendStatus => (SendStatus)_sendStatus;
+    public bool CanRender => Direction is AudioDirection.SendRecv or AudioDirection.SendOnly;
+
+    public void Attach(IPlatformSession platform) => _platform = platform;
+
+    public IPlatformSession? Platform => _platform;
+
+    /// <summary>SessionCreated has been queued: from now on events are forwarded (the latest held ones first).</summary>
+    public void Announce()
+    {
+        lock (_lock)
+        {
+            _announced = true;
+            if (_sendStatus != (int)SendStatus.Unspecified) SendStatusMessage((SendStatus)_sendStatus);
+            if (_dominantKnown) DominantMessage(_dominantSpeaker);
+        }
+    }
+
+    // ---- platform events (platform threads) ----
+
+    public void OnAudioReceived(in ReceivedAudio audio)
+    {
+        if (_closed) return;
+        if (!_announced)
+        {
+            _metrics.ReceivedFramesBeforeAnnounce.Inc();
+            return;
+        }
+        if (audio.Pcm.Length != AudioFrameFormat.BytesPerFrame)
+        {
+            _metrics.ReceivedFramesBadSize.Inc();
+            return;
+        }
+        var frame = _connection.RentReceivedFrame();
+        int droppedUnmixed = frame.Fill(this, _sourceSequence++, audio, UnmixedAudio);
+        if (droppedUnmixed > 0) _metrics.ReceivedUnmixedDropped.Inc(droppedUnmixed);
+        _connection.QueueReceivedFrame(frame);
+    }
+
+    public void OnSendStatusChanged(SendStatus status)
+    {
+        if (_closed) return;
+        lock (_lock)
+        {
+            _sendStatus = (int)status;
+            if (_announced) SendStatusMessage(status);
+        }
+        _logger.LogInformation("send status {SendStatus} for call {CallId} session {Session}", status, CallId, Number);
+    }
+
+    public void OnDominantSpeakerChanged(uint speakerId)
+    {
+        if (_closed) return;
+        lock (_lock)
+        {
+            _dominantSpeaker = speakerId;
+            _dominantKnown = true;
+            if (_announced) DominantMessage(speakerId);
+        }
+    }
+
+    public void OnToneReceived(Tone tone, long timestampTicks)
+    {
+        if (_closed || !_announced) return;
+        _connection.Send(new Envelope { Tone = new ToneReceived { Session = Number, Tone = tone, TimestampTicks = timestampTicks } });
+    }
+
+    public void OnMediaStreamFailure(string reason)
+    {
+        if (_closed) return;
+        _logger.LogWarning("media stream failure for call {CallId} session {Session}: {Reason}", CallId, Number, reason);
+        _connection.SendError(0, ErrorCode.PlatformError, $"media stream failure: {reason}", Number);
+    }
+
+    // ---- worker requests (the connection's receive loop) ----
+
+    /// <returns>null when queued, else why the frame was refused.</returns>
+    public string? AcceptRenderFrame(AudioFrame frame)
+    {
+        if (frame.Context != MediaContext.AudioRender)
+            return $"frame context must be MEDIA_CONTEXT_AUDIO_RENDER, got {frame.Context}";
+        if (frame.Pcm.Length != AudioFrameFormat.BytesPerFrame)
+            return $"frame pcm must be {AudioFrameFormat.BytesPerFrame} bytes of PCM16K, got {frame.Pcm.Length}";
+        if (!CanRender) return $"session {Number} was created {Direction}: it does not send audio";
+        lock (_lock)
+        {
+            if (_closed) return $"session {Number} is closed";
+            if (_renderSequenceKnown && frame.Sequence != unchecked(_lastRenderSequence + 1)) _metrics.RenderSequenceGaps.Inc();
+            _renderSequenceKnown = true;
+            _lastRenderSequence = frame.Sequence;
+            if (_render.Enqueue(frame.Pcm.Span)) _metrics.RenderDroppedOverflow.Inc();
+        }
+        _metrics.RenderAccepted.Inc();
+        return null;
+    }
+
+    public void AddMark(string name)
+    {
+        lock (_lock) _render.AddMark(name);
+    }
+
+    public void ClearPlayout()
+    {
+        List<string> unplayed = new();
+        int cleared;
+        lock (_lock) cleared = _render.Clear(unplayed);
+        if (cleared > 0) _metrics.RenderCleared.Inc(cleared);
+        foreach (var name in unplayed) MarkMessage(name, played: false);
+    }
+
+    // ---- the bridge clock (tick thread) ----
+
+    /// <summary>Plays at most one queued frame into the platform, then answers reached marks.</summary>
+    public void Tick(long platformTimestampTicks)
+    {
+        if (_closed) return;
+        bool active = _sendStatus == (int)SendStatus.Active;
+        bool have;
+        lock (_lock)
+        {
+            have = active && _render.TryDequeue(_playScratch);
+            while (_render.TryTakeReachedMark(out var name)) _marksScratch.Add(name);
+        }
+        if (have)
+        {
+            if (_platform is { } platform && platform.Send(_playScratch, platformTimestampTicks)) _metrics.RenderPlayed.Inc();
+            else _metrics.RenderRefused.Inc();
+        }
+        else if (_playedLastTick)
+        {
+            _metrics.RenderUnderruns.Inc();
+        }
+        _playedLastTick = have;
+        if (_marksScratch.Count > 0)
+        {
+            foreach (var name in _marksScratch) MarkMessage(name, played: true);
+            _marksScratch.Clear();
+        }
+    }
+
+    /// <summary>Stops forwarding, answers pending marks as not played, and ends the platform session.</summary>
+    public async Task CloseAsync()
+    {
+        List<string> unplayed = new();
+        lock (_lock)
+        {
+            if (_closed) return;
+            _closed = true;
+            _render.Clear(unplayed);
+        }
+        foreach (var name in unplayed) MarkMessage(name, played: false);
+        if (_platform is { } platform)
+        {
+            try
+            {
+                await platform.DisposeAsync().ConfigureAwait(false);
+            }
+            catch (Exception error)
+            {
+                _logger.LogWarning(error, "ending the platform session of call {CallId} session {Session} failed", CallId, Number);
+            }
+        }
+    }
+
+    private void SendStatusMessage(SendStatus status) =>
+        _connection.Send(new Envelope { SendStatus = new SendStatusChanged { Session = Number, Status = status } });
+
+    private void DominantMessage(uint speaker) =>
+        _connection.Send(new Envelope { DominantSpeaker = new DominantSpeakerChanged { Session = Number, SpeakerId = speaker } });
+
+    private void MarkMessage(string name, bool played)
+    {
+        _metrics.MarksPlayed.WithLabels(played ? "played" : "cleared").Inc();
+        _connection.Send(new Envelope { MarkPlayed = new MarkPlayed { Session = Number, Name = name, Played = played } });
+    }
+}

@@ -1,0 +1,20 @@
+namespace TeamsMediaBridge.Platform.Fake;
+
+public sealed class FakeMediaPlatformOptions
+{
+    /// <summary>How long after creation a session's send status turns ACTIVE (the real one takes a moment too).</summary>
+    public TimeSpan SendActiveDelay { get; init; } = TimeSpan.FromMilliseconds(100);
+
+    /// <summary>What each session hears; called once per session with its call id. Default: a 440 Hz tone.</summary>
+    public Func<string, IFakeAudioSource> SourceFactory { get; init; } = _ => new ToneSource();
+
+    /// <summary>Service FQDN and public port, as the real platform's settings hold them (they form mpUri).</summary>
+    public string ServiceFqdn { get; init; } = "media.localhost";
+    public int PublicPort { get; init; } = 8445;
+
+    /// <summary>Frames kept per session of what the bridge sent (the oldest is forgotten beyond it).</summary>
+    public int RecordFrames { get; init; } = 3000;
+
+    /// <summary>Source id the fake call's only speaker has (as participants' mediaStreams[].sourceId).</summary>
+    public uint SpeakerId { get; init; } = 1001;
+}
