@@ -1,12 +1,37 @@
 import https from "node:https";
 import type { AddressInfo } from "node:net";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
 import express, { type Express } from "express";
+import type { Participant, ResultInfo } from "../../graph/types.js";
 import { createLogger, type Logger } from "../../log/logger.js";
 import { type AppRegistration, AppRegistry, type RegisteredApp } from "./app-registry.js";
+import { CallEngine, type CallTimings } from "./call-engine.js";
+import { createCallsRouter } from "./calls-routes.js";
+import { createControlRouter } from "./control-routes.js";
+import { CsdlModel } from "./csdl/csdl-model.js";
+import { CsdlValidator, formatViolations } from "./csdl/csdl-validator.js";
+import type { EmulatedCall, PlaceIncomingCallOptions } from "./emulated-call.js";
+import { type ActiveFault, FaultInjector, type FaultSpec } from "./fault-injector.js";
 import { requestIds } from "./graph-error.js";
+import { type NotificationDelivery, NotificationSender } from "./notification-sender.js";
+import {
+  NOTIFICATION_ISSUER,
+  type NotificationTokenOverrides,
+  type NotificationTokenSubject,
+  signNotificationToken,
+} from "./notification-token.js";
+import { type LoggedRequest, RequestLog } from "./request-log.js";
 import { createSigningKey, type SigningKey } from "./signing-key.js";
 import { createTlsCertificate } from "./tls-certificate.js";
 import { createTokenRouter } from "./token-service.js";
+import { Waiters } from "./waiters.js";
+
+export const METADATA_PATH = path.join(
+  path.dirname(fileURLToPath(import.meta.url)),
+  "metadata",
+  "calls-v1.0.csdl.xml",
+);
 
 export interface GraphEmulatorOptions {
   /** Listen address; 127.0.0.1 by default. */
@@ -19,9 +44,48 @@ export interface GraphEmulatorOptions {
   certDirectory?: string;
   /** Apps registered at start. */
   apps?: AppRegistration[];
+  /** Call timings; defaults: answer deadline 15 s, keepAlive 45 min, media timeout 10 s. */
+  timings?: Partial<CallTimings>;
+  /** Decides whether an answered/created call gets established (e.g. once media connected). */
+  establishWhen?: (call: EmulatedCall) => Promise<boolean>;
+  /** Timeout of one notification POST to the bot (10 s). */
+  notificationTimeoutMs?: number;
+  /** Extra CA trusted for https callback URLs (a bot with a self-signed certificate). */
+  callbackCaPem?: string;
+  /** Logs (pino); pass silentLogger() in tests. */
   logger?: Logger;
 }
 
+export const DEFAULT_TIMINGS: CallTimings = {
+  answerDeadlineMs: 15_000,
+  establishingDelayMs: 20,
+  establishedDelayMs: 50,
+  mediaTimeoutMs: 10_000,
+  keepAliveTimeoutMs: 45 * 60_000,
+  terminatingDelayMs: 20,
+};
+
+export interface PostRawNotificationOptions {
+  /** Whose app the token is for; default: the call's app, else the first registered app. */
+  appId?: string;
+  tenantId?: string;
+  /** Target URL; default: the call's current callbackUri, else the app's callbackUrl. */
+  url?: string;
+  /** Deliver in order with this call's other notifications. */
+  callId?: string;
+  /** Forge the token (see signNotificationToken). */
+  tokenOverrides?: NotificationTokenOverrides;
+  /** Use this exact Authorization bearer value (e.g. "garbage"). */
+  token?: string;
+  /** Extra or replaced headers; null removes a default header (e.g. authorization). */
+  headers?: Record<string, string | null>;
+}
+
+/**
+ * A local Microsoft Graph calling emulator: Azure AD token endpoint, the v1.0 calls API, and the
+ * calling service that drives calls and posts signed notifications to the bot. See
+ * docs/graph-emulator.md.
+ */
 export class GraphEmulator {
   readonly url: string;
   readonly graphUrl: string;
@@ -30,26 +94,59 @@ export class GraphEmulator {
   readonly caCertPem: string;
   readonly caCertPath: string;
   tokenLifetimeSeconds: number;
+  /** Live call timings: tests may change them between calls. */
+  readonly timings: CallTimings;
+  readonly validator: CsdlValidator;
 
   private readonly apps = new AppRegistry();
+  private readonly waiters = new Waiters();
+  private readonly faults = new FaultInjector();
+  private readonly log: RequestLog;
+  private readonly sender: NotificationSender;
+  private readonly engine: CallEngine;
+  private notificationKeys: SigningKey[];
+  private unknownKey: Promise<SigningKey> | undefined;
+  private establishWhen: ((call: EmulatedCall) => Promise<boolean>) | undefined;
 
   private constructor(
     private readonly server: https.Server,
     readonly app: Express,
     url: string,
-    caCertPem: string,
-    caCertPath: string,
+    certificate: { certPem: string; certPath: string },
     private readonly tokenKey: SigningKey,
-    private notificationKey: SigningKey,
+    notificationKey: SigningKey,
     private readonly logger: Logger,
     options: GraphEmulatorOptions,
   ) {
     this.url = url;
     this.graphUrl = `${url}/v1.0`;
     this.notificationOpenIdUrl = `${url}/v1/.well-known/OpenIdConfiguration`;
-    this.caCertPem = caCertPem;
-    this.caCertPath = caCertPath;
+    this.caCertPem = certificate.certPem;
+    this.caCertPath = certificate.certPath;
     this.tokenLifetimeSeconds = options.tokenLifetimeSeconds ?? 3599;
+    this.timings = { ...DEFAULT_TIMINGS, ...options.timings };
+    this.notificationKeys = [notificationKey];
+    this.establishWhen = options.establishWhen;
+    this.validator = new CsdlValidator(CsdlModel.fromFile(METADATA_PATH), {
+      // Values Graph's prose docs name beyond the metadata (accepted on input).
+      extraEnumMembers: { "microsoft.graph.modality": ["unknown", "screenSharing"] },
+    });
+    this.log = new RequestLog(() => this.waiters.changed());
+    this.sender = new NotificationSender({
+      timeoutMs: options.notificationTimeoutMs ?? 10_000,
+      ...(options.callbackCaPem ? { callbackCa: options.callbackCaPem } : {}),
+      logger,
+      onDelivery: () => this.waiters.changed(),
+    });
+    this.engine = new CallEngine({
+      timings: this.timings,
+      establishWhen: (call) => (this.establishWhen ? this.establishWhen(call) : Promise.resolve(true)),
+      sender: this.sender,
+      notificationToken: (subject, overrides) => this.signNotificationToken(overrides, subject),
+      app: (appId) => this.apps.get(appId),
+      waiters: this.waiters,
+      logger,
+    });
   }
 
   static async start(options: GraphEmulatorOptions = {}): Promise<GraphEmulator> {
@@ -61,6 +158,7 @@ export class GraphEmulator {
     ]);
     const app = express();
     app.disable("x-powered-by");
+    app.set("etag", false);
     const server = https.createServer({ cert: certificate.certPem, key: certificate.keyPem }, app);
     await new Promise<void>((resolve, reject) => {
       server.once("error", reject);
@@ -75,8 +173,7 @@ export class GraphEmulator {
       server,
       app,
       `https://${host}:${address.port}`,
-      certificate.certPem,
-      certificate.certPath,
+      certificate,
       tokenKey,
       notificationKey,
       logger,
@@ -96,21 +193,238 @@ export class GraphEmulator {
     return this.apps.register(registration);
   }
 
+  registeredApps(): RegisteredApp[] {
+    return this.apps.all();
+  }
+
+  /** Replaces the hook that decides whether answered calls get established. */
+  setEstablishWhen(hook: ((call: EmulatedCall) => Promise<boolean>) | undefined): void {
+    this.establishWhen = hook;
+  }
+
+  // ---- driving calls ----
+
+  /** Rings the bot: a `created` notification with state incoming. */
+  placeIncomingCall(options: PlaceIncomingCallOptions = {}): { callId: string } {
+    const app = options.appId ? this.apps.get(options.appId) : this.apps.first();
+    if (!app)
+      throw new Error(options.appId ? `no app ${options.appId} is registered` : "no app is registered");
+    return { callId: this.engine.placeIncomingCall(app, options).id };
+  }
+
+  /** The other side hangs up (default 200/5001), or the service ends the call with resultInfo. */
+  endCall(callId: string, resultInfo?: ResultInfo): void {
+    this.engine.endCall(this.liveCall(callId), resultInfo);
+  }
+
+  /** A DTMF tone from the caller: an `updated` notification with toneInfo. */
+  sendTone(callId: string, tone: string): void {
+    const violations = this.validator.validateValue(tone, "microsoft.graph.tone", false, "tone");
+    if (violations.length > 0) throw new Error(formatViolations(violations));
+    this.engine.sendTone(this.liveCall(callId), tone);
+  }
+
+  /** Replaces the roster and posts it (`updated` on .../participants, resourceData an array). */
+  updateRoster(callId: string, participants: Participant[]): void {
+    const violations = this.validator.validateValue(
+      participants,
+      "microsoft.graph.participant",
+      true,
+      "participants",
+    );
+    if (violations.length > 0) throw new Error(formatViolations(violations));
+    this.engine.updateRoster(this.liveCall(callId), participants);
+  }
+
+  /** Posts any payload to the bot, with a real, forged or given token; resolves with the delivery. */
+  async postRawNotification(
+    payload: unknown,
+    options: PostRawNotificationOptions = {},
+  ): Promise<NotificationDelivery> {
+    const call = options.callId ? this.engine.calls.get(options.callId) : undefined;
+    const app = this.apps.get(options.appId ?? call?.appId ?? "") ?? this.apps.first();
+    if (!app) throw new Error("no app is registered");
+    const url = options.url ?? call?.callbackUri ?? app.callbackUrl;
+    const subject = { appId: app.appId, tenantId: options.tenantId ?? call?.tenantId ?? app.tenantId };
+    const token = options.token;
+    await this.sender.send({
+      url,
+      ...(call ? { callId: call.id, callChainId: call.callChainId, scenarioId: call.scenarioId } : {}),
+      body: payload,
+      token:
+        token === undefined
+          ? () => this.signNotificationToken(options.tokenOverrides, subject)
+          : async () => token,
+      ...(options.headers ? { headers: options.headers } : {}),
+    });
+    const delivery = this.sender.deliveries.findLast((d) => d.body === payload);
+    if (!delivery) throw new Error("the notification was not delivered");
+    return delivery;
+  }
+
+  // ---- faults ----
+
+  /** Answers the next matching requests with an error (and/or a delay). */
+  injectFault(spec: FaultSpec): ActiveFault {
+    return this.faults.inject(spec);
+  }
+
+  clearFaults(): void {
+    this.faults.clear();
+  }
+
+  /** The next `count` notifications are not posted (recorded with fault "dropped"). */
+  dropNextNotifications(count = 1): void {
+    this.sender.dropNext(count);
+  }
+
+  /** The next `count` notifications are posted twice (same message id). */
+  duplicateNextNotifications(count = 1): void {
+    this.sender.duplicateNext(count);
+  }
+
+  /** The next notification is held and posted after the one that follows it. */
+  reorderNextNotificationPair(): void {
+    this.sender.reorderNextPair();
+  }
+
+  // ---- inspection ----
+
+  /** Every request made to the emulator (except /emulator control routes), oldest first. */
+  requestLog(): LoggedRequest[] {
+    return [...this.log.entries];
+  }
+
+  /** Every notification post (and dropped one), with the bot's status and latency. */
+  notificationDeliveries(): NotificationDelivery[] {
+    return [...this.sender.deliveries];
+  }
+
+  calls(): EmulatedCall[] {
+    return [...this.engine.calls.values()];
+  }
+
+  call(callId: string): EmulatedCall | undefined {
+    return this.engine.calls.get(callId);
+  }
+
+  waitForRequest(predicate: (request: LoggedRequest) => boolean, timeoutMs = 5000): Promise<LoggedRequest> {
+    return this.waiters.until(() => this.log.entries.find(predicate), timeoutMs, "a matching request");
+  }
+
+  waitForDelivery(
+    predicate: (delivery: NotificationDelivery) => boolean,
+    timeoutMs = 5000,
+  ): Promise<NotificationDelivery> {
+    return this.waiters.until(
+      () => this.sender.deliveries.find(predicate),
+      timeoutMs,
+      "a matching notification delivery",
+    );
+  }
+
+  /** Resolves once the call has been in `state` (now or earlier). */
+  waitForCallState(callId: string, state: EmulatedCall["state"], timeoutMs = 5000): Promise<EmulatedCall> {
+    return this.waiters.until(
+      () => {
+        const call = this.engine.calls.get(callId);
+        return call?.stateHistory.some((entry) => entry.state === state) ? call : undefined;
+      },
+      timeoutMs,
+      `call ${callId} to reach state ${state}`,
+    );
+  }
+
+  /** Waits until every queued notification has been posted. */
+  drainNotifications(): Promise<void> {
+    return this.sender.drain();
+  }
+
+  // ---- notification tokens ----
+
+  /** A notification token as the calling service signs it, or forged per `overrides`. */
+  signNotificationToken(
+    overrides: NotificationTokenOverrides = {},
+    subject?: NotificationTokenSubject,
+  ): Promise<string> {
+    const app = this.apps.first();
+    const who = subject ?? (app ? { appId: app.appId, tenantId: app.tenantId } : undefined);
+    if (!who) throw new Error("signNotificationToken: no app is registered and no subject given");
+    return signNotificationToken(
+      this.activeNotificationKey(),
+      () => this.unknownSigningKey(),
+      who,
+      overrides,
+    );
+  }
+
+  /**
+   * Signs with a new key from now on. The new key is published at once; the previous key stays
+   * published only with keepPrevious (a grace period), so tokens signed with it fail otherwise.
+   */
+  async rotateNotificationKey(options: { keepPrevious?: boolean } = {}): Promise<string> {
+    const key = await createSigningKey();
+    this.notificationKeys = options.keepPrevious ? [key, ...this.notificationKeys] : [key];
+    return key.kid;
+  }
+
+  get notificationIssuer(): string {
+    return NOTIFICATION_ISSUER;
+  }
+
+  async close(): Promise<void> {
+    this.engine.close();
+    this.sender.close();
+    this.server.closeAllConnections();
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  }
+
+  private activeNotificationKey(): SigningKey {
+    const key = this.notificationKeys[0];
+    if (!key) throw new Error("no notification key");
+    return key;
+  }
+
+  private unknownSigningKey(): Promise<SigningKey> {
+    this.unknownKey ??= createSigningKey();
+    return this.unknownKey;
+  }
+
+  private liveCall(callId: string): EmulatedCall {
+    const call = this.engine.calls.get(callId);
+    if (!call) throw new Error(`no call ${callId}`);
+    if (call.state === "terminated") throw new Error(`call ${callId} has ended`);
+    return call;
+  }
+
   private mountRoutes(): void {
     const app = this.app;
     app.use(requestIds);
+    app.use("/emulator", createControlRouter(this, this.logger));
+    app.use(this.log.middleware);
+    app.use(this.faults.middleware);
     app.get("/v1/.well-known/OpenIdConfiguration", (_req, res) => {
       res.json({
-        issuer: "https://api.botframework.com",
-        authorization_endpoint: "https://invalid.botframework.com",
+        issuer: NOTIFICATION_ISSUER,
+        authorization_endpoint: `${this.url}/v1/authorize`,
         jwks_uri: `${this.url}/v1/.well-known/keys`,
         id_token_signing_alg_values_supported: ["RS256"],
         token_endpoint_auth_methods_supported: ["private_key_jwt"],
       });
     });
     app.get("/v1/.well-known/keys", (_req, res) => {
-      res.json({ keys: [this.notificationKey.publicJwk] });
+      res.json({ keys: this.notificationKeys.map((key) => key.publicJwk) });
     });
+    app.use(
+      "/v1.0",
+      createCallsRouter({
+        engine: this.engine,
+        validator: this.validator,
+        apps: this.apps,
+        tokenKey: () => this.tokenKey,
+        logger: this.logger,
+      }),
+    );
     app.use(
       createTokenRouter({
         baseUrl: () => this.url,
@@ -120,10 +434,5 @@ export class GraphEmulator {
         logger: this.logger,
       }),
     );
-  }
-
-  async close(): Promise<void> {
-    this.server.closeAllConnections();
-    await new Promise<void>((resolve) => this.server.close(() => resolve()));
   }
 }

@@ -1,0 +1,149 @@
+import express, { type NextFunction, type Request, type Response, type Router } from "express";
+import type { Participant, ResultInfo } from "../../graph/types.js";
+import type { Logger } from "../../log/logger.js";
+import type { AppRegistration } from "./app-registry.js";
+import type { PlaceIncomingCallOptions } from "./emulated-call.js";
+import type { FaultSpec } from "./fault-injector.js";
+import type { GraphEmulator, PostRawNotificationOptions } from "./graph-emulator.js";
+import type { NotificationTokenOverrides } from "./notification-token.js";
+
+/**
+ * The control API as HTTP routes under /emulator, for tools and manual runs (tests call the
+ * GraphEmulator methods directly). Unauthenticated: the emulator listens on loopback.
+ */
+export function createControlRouter(emulator: GraphEmulator, logger: Logger): Router {
+  const router = express.Router();
+  router.use(express.json({ limit: "1mb", type: () => true }));
+
+  const wrap =
+    (fn: (req: Request, res: Response) => unknown) =>
+    async (req: Request, res: Response, next: NextFunction) => {
+      try {
+        const result = await fn(req, res);
+        if (!res.headersSent) res.json(result ?? {});
+      } catch (error) {
+        next(error);
+      }
+    };
+  const body = (req: Request) => (req.body ?? {}) as Record<string, unknown>;
+
+  router.get(
+    "/apps",
+    wrap(() => ({ value: emulator.registeredApps().map(({ secret: _s, certificate: _c, ...app }) => app) })),
+  );
+  router.post(
+    "/apps",
+    wrap((req, res) => {
+      const {
+        secret: _s,
+        certificate: _c,
+        ...app
+      } = emulator.registerApp(body(req) as unknown as AppRegistration);
+      res.status(201);
+      return app;
+    }),
+  );
+  router.post(
+    "/calls",
+    wrap((req, res) => {
+      res.status(201);
+      return emulator.placeIncomingCall(body(req) as PlaceIncomingCallOptions);
+    }),
+  );
+  router.get(
+    "/calls",
+    wrap(() => ({ value: emulator.calls() })),
+  );
+  router.get(
+    "/calls/:id",
+    wrap((req, res) => {
+      const call = emulator.call(String(req.params.id));
+      if (!call) res.status(404);
+      return call ?? { error: { code: "NotFound", message: `no call ${req.params.id}` } };
+    }),
+  );
+  router.post(
+    "/calls/:id/end",
+    wrap((req) => emulator.endCall(String(req.params.id), body(req).resultInfo as ResultInfo | undefined)),
+  );
+  router.post(
+    "/calls/:id/tone",
+    wrap((req) => emulator.sendTone(String(req.params.id), String(body(req).tone))),
+  );
+  router.post(
+    "/calls/:id/roster",
+    wrap((req) => emulator.updateRoster(String(req.params.id), body(req).participants as Participant[])),
+  );
+  router.post(
+    "/calls/:id/wait",
+    wrap(async (req) => {
+      const { state, timeoutMs } = body(req);
+      return emulator.waitForCallState(String(req.params.id), state as never, Number(timeoutMs ?? 5000));
+    }),
+  );
+  router.post(
+    "/notifications",
+    wrap(async (req) => {
+      const { payload, ...options } = body(req);
+      return emulator.postRawNotification(payload, options as PostRawNotificationOptions);
+    }),
+  );
+  router.post(
+    "/notification-token",
+    wrap(async (req) => {
+      const { appId, tenantId, ...overrides } = body(req);
+      const subject =
+        typeof appId === "string" && typeof tenantId === "string" ? { appId, tenantId } : undefined;
+      return {
+        token: await emulator.signNotificationToken(overrides as NotificationTokenOverrides, subject),
+      };
+    }),
+  );
+  router.post(
+    "/notification-key/rotate",
+    wrap(async (req) => ({
+      kid: await emulator.rotateNotificationKey({ keepPrevious: body(req).keepPrevious === true }),
+    })),
+  );
+  router.post(
+    "/notification-faults",
+    wrap((req) => {
+      const { drop, duplicate, reorderPair } = body(req);
+      if (drop !== undefined) emulator.dropNextNotifications(Number(drop));
+      if (duplicate !== undefined) emulator.duplicateNextNotifications(Number(duplicate));
+      if (reorderPair === true) emulator.reorderNextNotificationPair();
+      return {};
+    }),
+  );
+  router.post(
+    "/faults",
+    wrap((req, res) => {
+      res.status(201);
+      return emulator.injectFault(body(req) as unknown as FaultSpec);
+    }),
+  );
+  router.delete(
+    "/faults",
+    wrap(() => emulator.clearFaults()),
+  );
+  router.get(
+    "/requests",
+    wrap(() => ({ value: emulator.requestLog() })),
+  );
+  router.get(
+    "/deliveries",
+    wrap(() => ({ value: emulator.notificationDeliveries() })),
+  );
+
+  router.use((req, res) => {
+    res
+      .status(404)
+      .json({ error: { code: "NotFound", message: `no control route ${req.method} ${req.path}` } });
+  });
+  router.use((error: unknown, _req: Request, res: Response, _next: NextFunction) => {
+    const message = (error as Error).message ?? String(error);
+    logger.info({ err: message }, "control request refused");
+    res.status(400).json({ error: { code: "BadRequest", message } });
+  });
+  return router;
+}
