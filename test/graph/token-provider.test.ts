@@ -47,8 +47,14 @@ describe("GraphTokenProvider against the Graph emulator (real msal-node, real HT
     const { logger, lines } = capturedLogger();
     const registry = new Registry();
     const tokens = provider({ logger, registry });
+    const tokenRequests = () =>
+      emulator
+        .requestLog()
+        .filter((e) => e.action === "token" && (e.body as { client_id?: string }).client_id === appId).length;
+    const before = tokenRequests();
     try {
       await tokens.start();
+      expect(tokenRequests()).toBe(before + 1);
       const first = tokens.getToken();
       const second = tokens.getToken();
       expect(second).toBe(first);
@@ -61,6 +67,7 @@ describe("GraphTokenProvider against the Graph emulator (real msal-node, real HT
       // A hundred more reads are served from the cache: still exactly one fetch.
       for (let i = 0; i < 100; i++) await tokens.getToken();
       expect(await refreshCount(registry, "success")).toBe(1);
+      expect(tokenRequests()).toBe(before + 1);
       expect(lines.some((line) => line.includes("graph token fetched"))).toBe(true);
       expect(lines.join("\n")).not.toContain(token);
       expect(lines.join("\n")).not.toContain(secret);
@@ -72,9 +79,11 @@ describe("GraphTokenProvider against the Graph emulator (real msal-node, real HT
   it("coalesces concurrent fetches into one token request", async () => {
     const registry = new Registry();
     const tokens = provider({ registry });
+    const before = emulator.requestLog().filter((e) => e.action === "token").length;
     try {
       const all = await Promise.all(Array.from({ length: 10 }, () => tokens.getToken()));
       expect(new Set(all).size).toBe(1);
+      expect(emulator.requestLog().filter((e) => e.action === "token").length).toBe(before + 1);
       expect(await refreshCount(registry, "success")).toBe(1);
     } finally {
       tokens.close();
