@@ -173,3 +173,9 @@ export function longToNumber(value: number | { toNumber(): number } | null | und
 export function nowMicros(): number {
   return Math.round((performance.timeOrigin + performance.now()) * 1000);
 }
+
+/** "SESSION_LIMIT" for ERROR_CODE_SESSION_LIMIT; "UNSPECIFIED" for unknown values (rule 4). */
+export function errorCodeName(code: number | null | undefined): string {
+  const name = (v1.ErrorCode as unknown as Record<number, string | undefined>)[code ?? 0];
+  return typeof name === "string" ? name.replace(/^ERROR_CODE_/, "") : "UNSPECIFIED";
+}

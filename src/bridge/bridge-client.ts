@@ -1,0 +1,593 @@
+import { EventEmitter } from "node:events";
+import { Registry } from "prom-client";
+import WebSocket from "ws";
+import type { Logger } from "../log/logger.js";
+import { type BridgeMetrics, createBridgeMetrics } from "../metrics/bridge-metrics.js";
+import {
+  type BridgeClientEvents,
+  type BridgeClientOptions,
+  BridgeRequestError,
+  type CreateSessionRequest,
+  type HelloAckInfo,
+  type SessionCreatedInfo,
+} from "./bridge-client-types.js";
+import { BridgeProtocolError } from "./bridge-protocol-error.js";
+import { EnvelopeDecoder, encodeEnvelope } from "./codec.js";
+import {
+  DEFAULT_MAX_MESSAGE_BYTES,
+  directionToWire,
+  errorCodeName,
+  healthFromWire,
+  longToNumber,
+  nowMicros,
+  type PlatformHealth,
+  PROTOCOL_VERSION,
+  type pb,
+  sendStatusFromWire,
+  toneFromWire,
+  v1,
+} from "./protocol.js";
+
+export * from "./bridge-client-types.js";
+
+interface Pending {
+  kind: "createSession" | "closeSession";
+  resolve: (value: unknown) => void;
+  reject: (error: Error) => void;
+  timer: NodeJS.Timeout;
+}
+
+interface PendingPing {
+  sentAt: number;
+  resolve: (rttMs: number) => void;
+  reject: (error: Error) => void;
+  timer: NodeJS.Timeout;
+}
+
+/**
+ * The worker's end of the bridge: one WebSocket to the media host carrying every session.
+ * Connects, says Hello, keeps reconnecting with backoff until close(), correlates requests,
+ * and hands received frame batches to listeners in place (no per-frame objects). Bad input
+ * from the host is counted and reported as `protocolError`, never thrown.
+ */
+export class BridgeClient extends EventEmitter<BridgeClientEvents> {
+  /** Platform health as the host last reported it. */
+  health: PlatformHealth = "unspecified";
+  /** The host's HelloAck of the current connection (null while not open). */
+  hostInfo: HelloAckInfo | null = null;
+  readonly metrics: BridgeMetrics;
+
+  private readonly options: Required<
+    Pick<BridgeClientOptions, "maxBufferedBytes" | "requestTimeoutMs" | "maxMessageBytes" | "pingIntervalMs">
+  > &
+    BridgeClientOptions;
+  private readonly log: Logger;
+  private readonly decoder: EnvelopeDecoder;
+  private socket: WebSocket | null = null;
+  private open = false;
+  private closed = false;
+  private started = false;
+  private attempt = 0;
+  private reconnectTimer: NodeJS.Timeout | null = null;
+  private handshakeTimer: NodeJS.Timeout | null = null;
+  private pingTimer: NodeJS.Timeout | null = null;
+  private nextRequestId = 1;
+  private readonly pending = new Map<number, Pending>();
+  private readonly pings = new Map<number, PendingPing>();
+  private closeWaiters: (() => void)[] = [];
+
+  constructor(options: BridgeClientOptions) {
+    super();
+    this.options = {
+      maxBufferedBytes: 1024 * 1024,
+      requestTimeoutMs: 5000,
+      maxMessageBytes: DEFAULT_MAX_MESSAGE_BYTES,
+      pingIntervalMs: 5000,
+      ...options,
+    };
+    this.log = options.logger.child({ component: "bridge-client", url: options.url });
+    this.metrics = createBridgeMetrics(options.registry ?? new Registry());
+    this.decoder = new EnvelopeDecoder({ maxMessageBytes: this.options.maxMessageBytes });
+  }
+
+  /** True once the host answered Hello on the current connection. */
+  get isOpen(): boolean {
+    return this.open;
+  }
+
+  /** Connects, and keeps reconnecting with exponential backoff and jitter until close(). */
+  connect(): void {
+    if (this.started || this.closed) return;
+    this.started = true;
+    this.dial();
+  }
+
+  createSession(request: CreateSessionRequest): Promise<SessionCreatedInfo> {
+    return this.request<SessionCreatedInfo>("createSession", {
+      createSession: {
+        callId: request.callId,
+        mediaSessionId: request.mediaSessionId ?? "",
+        direction: directionToWire(request.direction),
+        format: v1.AudioFormat.AUDIO_FORMAT_PCM_16K,
+        unmixedAudio: request.unmixedAudio,
+      },
+    });
+  }
+
+  /** Resolves when the host confirms; an unknown session counts as closed (idempotent). */
+  async closeSession(session: number, reason: string): Promise<void> {
+    try {
+      await this.request<void>("closeSession", { closeSession: { session, reason } });
+    } catch (error) {
+      if (error instanceof BridgeRequestError && error.code === "UNKNOWN_SESSION") return;
+      throw error;
+    }
+  }
+
+  /**
+   * Sends an already-encoded Envelope{frames} (FrameBatchWriter output). Returns false and
+   * counts a drop when the socket is not open or holds more than maxBufferedBytes unsent.
+   * The bytes may be reused as soon as this returns: ws copies client data while masking it.
+   */
+  sendFrameBatch(bytes: Uint8Array): boolean {
+    const socket = this.socket;
+    if (!this.open || socket === null) {
+      this.metrics.drops.inc({ reason: "not_open" });
+      return false;
+    }
+    if (socket.bufferedAmount > this.options.maxBufferedBytes) {
+      this.metrics.drops.inc({ reason: "backpressure" });
+      return false;
+    }
+    socket.send(bytes, { binary: true });
+    this.metrics.messagesSent.inc({ body: "frames" });
+    this.metrics.bytesSent.inc(bytes.length);
+    return true;
+  }
+
+  /** Asks the host to report when everything rendered so far has been played. */
+  sendMark(session: number, name: string): boolean {
+    return this.sendControl("mark", { mark: { session, name } });
+  }
+
+  /** Drops the session's queued render audio on the host (barge-in). */
+  sendClear(session: number): boolean {
+    return this.sendControl("clear", { clear: { session } });
+  }
+
+  /** Round trip to the host in milliseconds (also observed in bridge_round_trip_seconds). */
+  ping(): Promise<number> {
+    if (!this.open) return Promise.reject(new BridgeRequestError("NOT_OPEN", "bridge is not open"));
+    const id = this.nextRequestId++;
+    return new Promise<number>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.pings.delete(id);
+        reject(new BridgeRequestError("TIMEOUT", `no pong within ${this.options.requestTimeoutMs} ms`));
+      }, this.options.requestTimeoutMs);
+      this.pings.set(id, { sentAt: performance.now(), resolve, reject, timer });
+      this.sendControl("ping", { ping: { id, sentAtUs: nowMicros() } });
+    });
+  }
+
+  /** Closes the connection for good: pending requests fail, no reconnect, then `close`. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.clearTimers();
+    if (this.reconnectTimer) clearTimeout(this.reconnectTimer);
+    this.reconnectTimer = null;
+    const socket = this.socket;
+    if (socket && socket.readyState !== WebSocket.CLOSED) {
+      await new Promise<void>((resolve) => {
+        this.closeWaiters.push(resolve);
+        const force = setTimeout(() => socket.terminate(), 1000);
+        force.unref();
+        socket.once("close", () => clearTimeout(force));
+        socket.close(1000, "client closing");
+      });
+    }
+    this.failPending("DISCONNECTED", "bridge client closed");
+    this.metrics.setState("closed");
+    this.emit("close", { reason: "closed by client" });
+    this.removeAllListeners();
+  }
+
+  // ---- connection ---------------------------------------------------------------------
+
+  private dial(): void {
+    if (this.closed) return;
+    if (this.attempt > 0) this.metrics.reconnects.inc();
+    this.attempt++;
+    this.metrics.setState("connecting");
+    const socket = new WebSocket(this.options.url, {
+      perMessageDeflate: false,
+      headers: { Authorization: `Bearer ${this.options.secret}` },
+      handshakeTimeout: this.options.requestTimeoutMs,
+      // Oversized messages are refused one by one by the decoder (the connection stays up);
+      // only absurd ones make ws drop the connection.
+      maxPayload: Math.max(16 * 1024 * 1024, this.options.maxMessageBytes * 4),
+    });
+    this.socket = socket;
+    let failure = "connection closed";
+    socket.on("unexpected-response", (_request, response) => {
+      failure = `upgrade refused with HTTP ${response.statusCode}`;
+      this.metrics.protocolErrors.inc({ reason: "upgrade_refused" });
+      socket.terminate();
+    });
+    socket.on("error", (error) => {
+      failure = error.message;
+    });
+    socket.on("open", () => this.sendHello());
+    socket.on("message", (data, isBinary) => this.onMessage(data, isBinary));
+    socket.on("close", (code, reason) => {
+      const why = reason.length > 0 ? `${code} ${reason.toString()}` : code === 1006 ? failure : `${code}`;
+      this.onClosed(socket, why);
+    });
+  }
+
+  private sendHello(): void {
+    this.sendControl(
+      "hello",
+      {
+        hello: {
+          protocolVersion: PROTOCOL_VERSION,
+          peer: this.options.peer,
+          capabilities: this.options.capabilities ?? [],
+        },
+      },
+      true,
+    );
+    this.handshakeTimer = setTimeout(() => {
+      this.log.warn({ timeoutMs: this.options.requestTimeoutMs }, "bridge host did not answer Hello");
+      this.socket?.terminate();
+    }, this.options.requestTimeoutMs);
+  }
+
+  private onClosed(socket: WebSocket, reason: string): void {
+    if (socket !== this.socket) return;
+    const wasOpen = this.open;
+    this.open = false;
+    this.hostInfo = null;
+    this.socket = null;
+    this.clearTimers();
+    this.failPending("DISCONNECTED", `bridge disconnected: ${reason}`);
+    for (const resolve of this.closeWaiters.splice(0)) resolve();
+    if (this.closed) return;
+    this.metrics.setState("disconnected");
+    const delay = this.backoffDelay();
+    (wasOpen ? this.log.warn : this.log.info).call(
+      this.log,
+      { reason, retryInMs: delay, attempt: this.attempt },
+      "bridge disconnected",
+    );
+    this.emit("disconnected", { reason });
+    this.reconnectTimer = setTimeout(() => {
+      this.reconnectTimer = null;
+      this.dial();
+    }, delay);
+  }
+
+  private backoffDelay(): number {
+    const { initialDelayMs, maxDelayMs } = this.options.reconnect ?? {
+      initialDelayMs: 250,
+      maxDelayMs: 5000,
+    };
+    const base = Math.min(maxDelayMs, initialDelayMs * 2 ** Math.min(30, Math.max(0, this.attempt - 1)));
+    // ±50 % jitter so many workers do not reconnect in lockstep.
+    return Math.round(base * (0.5 + Math.random()));
+  }
+
+  private clearTimers(): void {
+    if (this.handshakeTimer) clearTimeout(this.handshakeTimer);
+    if (this.pingTimer) clearInterval(this.pingTimer);
+    this.handshakeTimer = null;
+    this.pingTimer = null;
+  }
+
+  private failPending(code: string, message: string): void {
+    for (const [id, pending] of this.pending) {
+      clearTimeout(pending.timer);
+      this.pending.delete(id);
+      pending.reject(new BridgeRequestError(code, message));
+    }
+    for (const [id, ping] of this.pings) {
+      clearTimeout(ping.timer);
+      this.pings.delete(id);
+      ping.reject(new BridgeRequestError(code, message));
+    }
+  }
+
+  // ---- sending ------------------------------------------------------------------------
+
+  private sendControl(body: string, envelope: pb.IEnvelope, beforeOpen = false): boolean {
+    const socket = this.socket;
+    if ((!this.open && !beforeOpen) || socket === null || socket.readyState !== WebSocket.OPEN) {
+      this.metrics.drops.inc({ reason: "not_open" });
+      return false;
+    }
+    const bytes = encodeEnvelope(envelope);
+    socket.send(bytes, { binary: true });
+    this.metrics.messagesSent.inc({ body });
+    this.metrics.bytesSent.inc(bytes.length);
+    return true;
+  }
+
+  private request<T>(kind: Pending["kind"], envelope: pb.IEnvelope): Promise<T> {
+    if (!this.open) {
+      return Promise.reject(new BridgeRequestError("NOT_OPEN", "bridge to the media host is not open"));
+    }
+    const requestId = this.nextRequestId++;
+    return new Promise<T>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.pending.delete(requestId);
+        reject(
+          new BridgeRequestError(
+            "TIMEOUT",
+            `${kind} got no answer within ${this.options.requestTimeoutMs} ms`,
+          ),
+        );
+      }, this.options.requestTimeoutMs);
+      this.pending.set(requestId, { kind, resolve: resolve as (value: unknown) => void, reject, timer });
+      this.sendControl(kind, { ...envelope, requestId });
+    });
+  }
+
+  // ---- receiving ----------------------------------------------------------------------
+
+  private onMessage(data: WebSocket.RawData, isBinary: boolean): void {
+    const receivedAtUs = nowMicros();
+    const bytes = Array.isArray(data)
+      ? Buffer.concat(data)
+      : Buffer.isBuffer(data)
+        ? data
+        : Buffer.from(data);
+    this.metrics.bytesReceived.inc(bytes.length);
+    if (!isBinary) {
+      this.protocolError(new BridgeProtocolError("not_binary", "text message on the bridge"));
+      return;
+    }
+    const decoder = this.decoder;
+    switch (decoder.decode(bytes)) {
+      case "error":
+        this.metrics.messagesReceived.inc({ body: "refused" });
+        this.protocolError(decoder.error as BridgeProtocolError);
+        return;
+      case "unknown":
+        // Rule 5: a newer host's message this version does not know.
+        this.metrics.messagesReceived.inc({ body: "unknown" });
+        this.log.debug({ field: decoder.unknownField }, "ignored unknown bridge message");
+        return;
+      case "frames":
+        this.onFrames(receivedAtUs);
+        return;
+      case "message":
+        this.metrics.messagesReceived.inc({ body: decoder.body as string });
+        try {
+          this.onControl(decoder.envelope as pb.Envelope, decoder.requestId);
+        } catch (error) {
+          // A listener threw: keep the socket handler alive, but say so loudly.
+          this.log.error({ err: error, body: decoder.body }, "bridge event listener failed");
+        }
+        return;
+    }
+  }
+
+  private onFrames(receivedAtUs: number): void {
+    const reader = this.decoder.frames;
+    this.metrics.messagesReceived.inc({ body: "frames" });
+    for (const invalid of reader.invalidFrames) {
+      this.protocolError(new BridgeProtocolError(invalid.reason, invalid.message, invalid.session));
+    }
+    if (!this.open) {
+      this.protocolError(new BridgeProtocolError("invalid_message", "frames before HelloAck"));
+      return;
+    }
+    if (reader.sentAtUs > 0)
+      this.metrics.batchTransit.observe(Math.max(0, receivedAtUs - reader.sentAtUs) / 1e6);
+    try {
+      this.emit("frames", reader, receivedAtUs);
+    } catch (error) {
+      this.log.error({ err: error }, "bridge frames listener failed");
+    }
+  }
+
+  private onControl(envelope: pb.Envelope, requestId: number): void {
+    switch (envelope.body) {
+      case "helloAck":
+        this.onHelloAck(envelope.helloAck as pb.HelloAck);
+        return;
+      case "ping": {
+        const ping = envelope.ping as pb.Ping;
+        this.sendControl(
+          "pong",
+          { pong: { id: ping.id, pingSentAtUs: ping.sentAtUs, repliedAtUs: nowMicros() } },
+          true,
+        );
+        return;
+      }
+      case "pong":
+        this.onPong(envelope.pong as pb.Pong);
+        return;
+      case "error":
+        this.onError(envelope.error as pb.Error, requestId);
+        return;
+      case "health": {
+        const previous = this.health;
+        const current = healthFromWire((envelope.health as pb.HealthChanged).current);
+        this.health = current;
+        this.log.info({ previous, current }, "media platform health changed");
+        this.emit("health", { previous, current });
+        return;
+      }
+    }
+    if (!this.open) {
+      this.protocolError(new BridgeProtocolError("invalid_message", `${envelope.body} before HelloAck`));
+      return;
+    }
+    switch (envelope.body) {
+      case "sessionCreated": {
+        const created = envelope.sessionCreated as pb.SessionCreated;
+        const pending = this.takePending(requestId, "createSession");
+        if (!pending) return;
+        pending.resolve({
+          session: created.session,
+          callId: created.callId,
+          mediaSessionId: created.mediaSessionId,
+          mpUri: created.mpUri,
+          audioRenderContextId: created.audioRenderContextId,
+          audioSourceContextId: created.audioSourceContextId,
+          skypeMediaBotsVersion: created.skypeMediaBotsVersion,
+          mediaStackVersion: created.mediaStackVersion,
+          mpVersion: created.mpVersion,
+          mediaConfigurationJson: created.mediaConfigurationJson,
+        } satisfies SessionCreatedInfo);
+        return;
+      }
+      case "sessionClosed": {
+        const closed = envelope.sessionClosed as pb.SessionClosed;
+        const pending = requestId ? this.takePending(requestId, "closeSession") : undefined;
+        pending?.resolve(undefined);
+        this.emit("sessionClosed", {
+          session: closed.session,
+          callId: closed.callId,
+          reason: closed.reason,
+          requested: pending !== undefined,
+        });
+        return;
+      }
+      case "sendStatus": {
+        const status = envelope.sendStatus as pb.SendStatusChanged;
+        this.emit("sendStatus", {
+          session: status.session,
+          active: sendStatusFromWire(status.status) === "active",
+        });
+        return;
+      }
+      case "dominantSpeaker": {
+        const change = envelope.dominantSpeaker as pb.DominantSpeakerChanged;
+        this.emit("dominantSpeaker", { session: change.session, speakerId: change.speakerId });
+        return;
+      }
+      case "tone": {
+        const tone = envelope.tone as pb.ToneReceived;
+        const name = toneFromWire(tone.tone);
+        if (name === undefined) {
+          // Rule 4: an unknown tone is ignored, but counted.
+          this.metrics.messagesReceived.inc({ body: "tone_unknown" });
+          return;
+        }
+        this.emit("tone", {
+          session: tone.session,
+          tone: name,
+          timestampTicks: longToNumber(tone.timestampTicks),
+        });
+        return;
+      }
+      case "markPlayed": {
+        const mark = envelope.markPlayed as pb.MarkPlayed;
+        this.emit("markPlayed", { session: mark.session, name: mark.name, played: mark.played });
+        return;
+      }
+      default:
+        this.protocolError(
+          new BridgeProtocolError("invalid_message", `${envelope.body} is not a message a host sends`),
+        );
+    }
+  }
+
+  private onHelloAck(ack: pb.HelloAck): void {
+    if (this.open) {
+      this.protocolError(new BridgeProtocolError("invalid_message", "second HelloAck"));
+      return;
+    }
+    if (ack.protocolVersion !== PROTOCOL_VERSION) {
+      const message = `host speaks protocol ${ack.protocolVersion}, this worker ${PROTOCOL_VERSION}`;
+      this.protocolError(new BridgeProtocolError("version_mismatch", message));
+      this.sendControl("error", { error: { code: v1.ErrorCode.ERROR_CODE_VERSION_MISMATCH, message } }, true);
+      this.socket?.close(1002, "protocol version mismatch");
+      return;
+    }
+    if (this.handshakeTimer) clearTimeout(this.handshakeTimer);
+    this.handshakeTimer = null;
+    const info: HelloAckInfo = {
+      peer: ack.peer,
+      protocolVersion: ack.protocolVersion,
+      capabilities: [...ack.capabilities],
+      health: healthFromWire(ack.health),
+      maxSessions: ack.maxSessions,
+    };
+    this.open = true;
+    this.attempt = 0;
+    this.hostInfo = info;
+    const previousHealth = this.health;
+    this.health = info.health;
+    this.metrics.setState("open");
+    this.startPinging();
+    this.log.info({ host: info.peer, health: info.health, maxSessions: info.maxSessions }, "bridge open");
+    this.emit("open", info);
+    if (previousHealth !== info.health)
+      this.emit("health", { previous: previousHealth, current: info.health });
+  }
+
+  private startPinging(): void {
+    const interval = this.options.pingIntervalMs;
+    if (interval <= 0) return;
+    this.pingTimer = setInterval(() => {
+      this.ping().catch((error: Error) => {
+        if (!(error instanceof BridgeRequestError) || error.code !== "TIMEOUT" || !this.open) return;
+        this.log.warn({ timeoutMs: this.options.requestTimeoutMs }, "bridge host stopped answering pings");
+        this.socket?.terminate();
+      });
+    }, interval);
+    this.pingTimer.unref();
+  }
+
+  private onPong(pong: pb.Pong): void {
+    const id = longToNumber(pong.id);
+    const ping = this.pings.get(id);
+    if (!ping) return;
+    this.pings.delete(id);
+    clearTimeout(ping.timer);
+    const rttMs = performance.now() - ping.sentAt;
+    this.metrics.roundTrip.observe(rttMs / 1000);
+    ping.resolve(rttMs);
+  }
+
+  private onError(error: pb.Error, requestId: number): void {
+    const code = errorCodeName(error.code);
+    const pending = requestId ? this.pending.get(requestId) : undefined;
+    if (pending) {
+      this.pending.delete(requestId);
+      clearTimeout(pending.timer);
+      pending.reject(new BridgeRequestError(code, error.message, error.session));
+      return;
+    }
+    this.log.warn({ code, session: error.session, message: error.message }, "bridge host reported an error");
+    this.emit("hostError", { code, message: error.message, session: error.session });
+  }
+
+  private takePending(requestId: number, kind: Pending["kind"]): Pending | undefined {
+    const pending = this.pending.get(requestId);
+    if (!pending || pending.kind !== kind) {
+      this.protocolError(
+        new BridgeProtocolError("invalid_message", `answer to unknown ${kind} request ${requestId}`),
+      );
+      return undefined;
+    }
+    this.pending.delete(requestId);
+    clearTimeout(pending.timer);
+    return pending;
+  }
+
+  private protocolError(error: BridgeProtocolError): void {
+    this.metrics.protocolErrors.inc({ reason: error.reason });
+    this.log.warn({ reason: error.reason, session: error.session || undefined }, error.message);
+    if (this.listenerCount("protocolError") > 0) {
+      try {
+        this.emit("protocolError", error);
+      } catch (listenerError) {
+        this.log.error({ err: listenerError }, "bridge protocolError listener failed");
+      }
+    }
+  }
+}
