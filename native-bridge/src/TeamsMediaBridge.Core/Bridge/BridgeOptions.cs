@@ -12,7 +12,7 @@ public sealed class BridgeOptions
     /// <summary>Sessions accepted at most (announced in HelloAck); 0 = no limit.</summary>
     public int MaxSessions { get; init; } = 500;
 
-    /// <summary>Render frames queued per session at most (20 ms each); the oldest is dropped beyond it.</summary>
+    /// <summary>Render frames queued per session at most (20 ms each); newer ones are dropped beyond it.</summary>
     public int RenderQueueFrames { get; init; } = 50;
 
     /// <summary>Frame batches waiting for the socket at most; newer ones are dropped beyond it (slow worker).</summary>

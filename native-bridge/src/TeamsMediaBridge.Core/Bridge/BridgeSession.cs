@@ -136,7 +136,11 @@ internal sealed class BridgeSession : IPlatformSessionEvents
             if (_renderSequenceKnown && frame.Sequence != unchecked(_lastRenderSequence + 1)) _metrics.RenderSequenceGaps.Inc();
             _renderSequenceKnown = true;
             _lastRenderSequence = frame.Sequence;
-            if (_render.Enqueue(frame.Pcm.Span)) _metrics.RenderDroppedOverflow.Inc();
+            if (!_render.Enqueue(frame.Pcm.Span))
+            {
+                _metrics.RenderDroppedOverflow.Inc();
+                return null; // counted, not an error: the worker learns of it from the metric and its own pacing
+            }
         }
         _metrics.RenderAccepted.Inc();
         return null;

@@ -2,7 +2,8 @@ namespace TeamsMediaBridge.Bridge;
 
 /// <summary>
 /// One session's bounded playout queue: preallocated 640-byte slots in a ring (no allocation per
-/// frame), the oldest frame dropped when full, and playout marks placed between frames.
+/// frame), and playout marks placed between frames. A full queue drops the newest frame, as the
+/// TypeScript worker's playout queue does (the worker paces; a full queue means it ran ahead).
 /// Not thread-safe: the owning session locks around it.
 /// </summary>
 internal sealed class RenderQueue
@@ -25,21 +26,14 @@ internal sealed class RenderQueue
     public int Capacity => _slots.Length;
     public int PendingMarks => _marks.Count;
 
-    /// <returns>true when the oldest frame was dropped to make room.</returns>
+    /// <returns>false when the queue was full and the frame was dropped.</returns>
     public bool Enqueue(ReadOnlySpan<byte> pcm)
     {
-        bool dropped = false;
-        if (_count == _slots.Length)
-        {
-            _head = (_head + 1) % _slots.Length;
-            _count--;
-            _removed++;
-            dropped = true;
-        }
+        if (_count == _slots.Length) return false;
         pcm.CopyTo(_slots[(_head + _count) % _slots.Length]);
         _count++;
         _enqueued++;
-        return dropped;
+        return true;
     }
 
     public bool TryDequeue(Span<byte> destination)
