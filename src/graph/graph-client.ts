@@ -7,7 +7,7 @@ import type { GraphClientSettings } from "../config/config.js";
 import type { Logger } from "../log/logger.js";
 import { type GraphMetrics, graphMetrics } from "../metrics/graph-metrics.js";
 import type { GraphCallsApi, GraphRequestOptions } from "./graph-calls-api.js";
-import { GraphError, parseGraphErrorBody } from "./graph-error.js";
+import { GraphError, type GraphErrorInit, parseGraphErrorBody } from "./graph-error.js";
 import { httpsRequest } from "./https-request.js";
 import {
   answerBody,
@@ -304,17 +304,16 @@ export class GraphClient implements GraphCallsApi {
   }
 
   private async execute(request: LogicalRequest, callId: string | undefined): Promise<Success> {
-    const { action, settings } = { action: request.action, settings: this.settings };
+    const action = request.action;
+    const settings = this.settings;
     const signal = request.options?.signal;
     const clientRequestId = randomUUID();
     const log = this.logger.child({ callId, action, clientRequestId });
     const started = performance.now();
-    const payload =
-      request.body === undefined
-        ? request.method === "POST"
-          ? ""
-          : undefined
-        : JSON.stringify(request.body);
+    // A body-less POST (keepAlive) still sends Content-Length: 0 rather than a chunked body.
+    let payload: string | undefined;
+    if (request.body !== undefined) payload = JSON.stringify(request.body);
+    else if (request.method === "POST") payload = "";
     let attempts = 0;
     let previousOutcomeUnknown = false;
 
@@ -324,10 +323,7 @@ export class GraphClient implements GraphCallsApi {
     };
     const fail = (
       statusLabel: string,
-      init: Omit<
-        ConstructorParameters<typeof GraphError>[0],
-        "action" | "clientRequestId" | "attempts" | "callId"
-      >,
+      init: Omit<GraphErrorInit, "action" | "clientRequestId" | "attempts" | "callId">,
     ): GraphError => {
       finish(statusLabel);
       const error = new GraphError({ ...init, action, clientRequestId, attempts, callId });
