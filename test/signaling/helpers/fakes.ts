@@ -112,6 +112,8 @@ export class RecordingMediaProvider implements MediaSessionProvider {
   readonly log: string[] = [];
   unavailable: MediaUnavailableReason | null = null;
   createDelayMs = 0;
+  /** Runs when a session is requested (before the bot answers). */
+  onCreate?: (callId: string) => void;
   private readonly inner = new StandaloneMediaSessionProvider({
     fqdn: "media.example.com",
     publicPort: 8445,
@@ -123,6 +125,7 @@ export class RecordingMediaProvider implements MediaSessionProvider {
   }
   async createSession(request: MediaSessionRequest): Promise<MediaSession> {
     this.log.push(`create ${request.callId}`);
+    this.onCreate?.(request.callId);
     if (this.createDelayMs > 0) await new Promise((resolve) => setTimeout(resolve, this.createDelayMs));
     return this.inner.createSession(request);
   }
