@@ -217,6 +217,8 @@ async function verifyClientAssertion(
       audience: tokenEndpoint,
       issuer: app.appId,
       subject: app.appId,
+      // Azure AD allows 5 minutes of clock skew; msal rounds nbf to the nearest second.
+      clockTolerance: 300,
     });
     if (payload.exp === undefined) return { code: 700024, message: "Client assertion lacks exp." };
     return undefined;

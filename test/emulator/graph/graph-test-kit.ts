@@ -35,6 +35,7 @@ export async function acquireToken(
 }
 
 export interface GraphReply extends HttpResponse {
+  // biome-ignore lint/suspicious/noExplicitAny: test responses are probed field by field
   json: () => any;
 }
 
