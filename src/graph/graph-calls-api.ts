@@ -9,7 +9,7 @@ import type {
   RejectReason,
 } from "./types.js";
 
-/** Per-request options: the call id for logs, and an optional client-request-id to reuse. */
+/** Per-request options: the call id for logs, and a signal that abandons the request. */
 export interface GraphRequestOptions {
   callId?: string;
   signal?: AbortSignal;

@@ -4,7 +4,8 @@
  * Normative source: shared/graph/calls-v1.0.csdl.xml.
  */
 
-export type Modality = "audio" | "video" | "videoBasedScreenSharing" | "data" | "screenSharing" | "unknown";
+/** graph.modality members of the v1.0 metadata (unknown values are refused before sending). */
+export type Modality = "audio" | "video" | "videoBasedScreenSharing" | "data";
 
 export type CallState =
   | "incoming"
