@@ -1,0 +1,324 @@
+import type { Worker } from "node:worker_threads";
+import type { BridgeSettings, MediaSettings } from "../config/config.js";
+import type { Participant } from "../graph/types.js";
+import type { Logger } from "../log/logger.js";
+import type { HandlerSpec } from "./bot-api.js";
+import { MediaChannel } from "./media-channel.js";
+import {
+  buildMediaSessionConfiguration,
+  type MediaSessionConfiguration,
+  mediaProcessorUri,
+  parseMediaBlob,
+} from "./media-session-config.js";
+import type {
+  MediaSession,
+  MediaSessionEvent,
+  MediaSessionProvider,
+  MediaSessionRequest,
+  MediaUnavailableReason,
+} from "./media-session-provider.js";
+import { toRosterParticipants } from "./roster.js";
+import { spawnWorker } from "./spawn-worker.js";
+import type {
+  CreatedSession,
+  MediaHostHealth,
+  MediaWorkerSettings,
+  WorkerCommand,
+  WorkerEvent,
+  WorkerRequests,
+} from "./worker-messages.js";
+
+export interface BridgeMediaSessionProviderOptions {
+  bridge: BridgeSettings;
+  media: MediaSettings;
+  /** What runs for each call (default: nothing but the session; see docs/media-api.md). */
+  handlers?: HandlerSpec[];
+  logger: Logger;
+  /** Calls taken at most by this process (unavailableReason "capacity" beyond). */
+  maxSessions?: number;
+  /** Playout queue bound per session in 20 ms frames (default 10 = 200 ms). */
+  playoutQueueFrames?: number;
+  /** Received frames a missing one is waited for (default 3 = 60 ms). */
+  jitterDepthFrames?: number;
+  /** Longest loss filled with silence, frames (default 50 = 1 s). */
+  maxConcealFrames?: number;
+  /** Timeout of requests to the worker and of the worker's requests to the host (default 5 s). */
+  requestTimeoutMs?: number;
+  /** Worker log level (default: the logger's level). */
+  workerLogLevel?: string;
+}
+
+/** Worker restarts after an unexpected exit wait this long (a crash loop must not spin). */
+const RESTART_DELAY_MS = 1000;
+
+/**
+ * The signaling thread's media provider backed by the media worker thread, which holds the
+ * connection to the media host (the native bridge or the media platform emulator). Every
+ * method returns at once or awaits only a message to the worker: the answer path never waits
+ * on the media clock, and the media clock never waits on signaling.
+ */
+export class BridgeMediaSessionProvider implements MediaSessionProvider {
+  private worker: Worker | undefined;
+  private channel: MediaChannel<WorkerRequests, WorkerCommand, WorkerEvent> | undefined;
+  private readonly listeners: ((event: MediaSessionEvent) => void)[] = [];
+  private readonly stateWaiters: (() => void)[] = [];
+  private readonly sessions = new Set<string>();
+  private bridgeOpen = false;
+  private health: MediaHostHealth = "unspecified";
+  private hostMaxSessions = 0;
+  private closed = false;
+  private restartTimer: NodeJS.Timeout | undefined;
+  private readonly log: Logger;
+  private readonly requestTimeoutMs: number;
+
+  constructor(private readonly options: BridgeMediaSessionProviderOptions) {
+    this.log = options.logger.child({ component: "media-provider" });
+    this.requestTimeoutMs = options.requestTimeoutMs ?? 5000;
+  }
+
+  /** Creates the provider and waits until its worker runs (not until the host is connected). */
+  static async start(options: BridgeMediaSessionProviderOptions): Promise<BridgeMediaSessionProvider> {
+    const provider = new BridgeMediaSessionProvider(options);
+    await provider.start();
+    return provider;
+  }
+
+  /** Spawns the media worker; rejects when it cannot start (e.g. a handler module is missing). */
+  start(): Promise<void> {
+    if (this.closed) return Promise.reject(new Error("provider is closed"));
+    const settings: MediaWorkerSettings = {
+      bridge: {
+        url: this.options.bridge.url,
+        secret: this.options.bridge.secret,
+        reconnectGraceMs: this.options.bridge.reconnectGraceMs,
+        requestTimeoutMs: this.requestTimeoutMs,
+      },
+      recordingsDir: this.options.media.recordingsDir,
+      handlers: this.options.handlers ?? [],
+      playoutQueueFrames: this.options.playoutQueueFrames ?? 10,
+      jitterDepthFrames: this.options.jitterDepthFrames ?? 3,
+      maxConcealFrames: this.options.maxConcealFrames ?? 50,
+      logLevel: this.options.workerLogLevel ?? this.options.logger.level,
+    };
+    const worker = spawnWorker(
+      new URL(`./media-worker${extensionOf(import.meta.url)}`, import.meta.url),
+      settings,
+    );
+    const channel = new MediaChannel<WorkerRequests, WorkerCommand, WorkerEvent>(worker, {
+      requestTimeoutMs: this.requestTimeoutMs + 1000,
+      onBadMessage: (detail) => this.log.warn({ detail }, "bad message from the media worker"),
+    });
+    this.worker = worker;
+    this.channel = channel;
+    return new Promise<void>((resolve, reject) => {
+      let started = false;
+      channel.onMessage((event) => {
+        if (event.type === "ready") {
+          started = true;
+          resolve();
+        } else if (event.type === "startFailed") {
+          reject(new Error(`media worker did not start: ${event.message}`));
+        } else {
+          this.onWorkerEvent(event);
+        }
+      });
+      worker.on("error", (error) => {
+        this.log.error({ err: error }, "media worker failed");
+        if (!started) reject(error);
+      });
+      worker.on("exit", (code) => {
+        if (!started) reject(new Error(`media worker exited (code ${code}) before it was ready`));
+        this.onWorkerExit(worker, code, started);
+      });
+    });
+  }
+
+  unavailableReason(): MediaUnavailableReason | null {
+    if (!this.bridgeOpen || this.channel === undefined) return "disconnected";
+    if (this.health === "overloaded") return "overloaded";
+    if (this.health === "heavilyLoaded") return "heavilyLoaded";
+    const limit = Math.min(
+      this.options.maxSessions ?? Number.POSITIVE_INFINITY,
+      this.hostMaxSessions > 0 ? this.hostMaxSessions : Number.POSITIVE_INFINITY,
+    );
+    if (this.sessions.size >= limit) return "capacity";
+    return null;
+  }
+
+  /** Resolves once the worker reports the media host connected (tests, start-up checks). */
+  async waitUntilConnected(timeoutMs = 5000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (!this.bridgeOpen) {
+      const left = deadline - Date.now();
+      if (left <= 0) throw new Error(`media host not connected within ${timeoutMs} ms`);
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, left);
+        this.stateWaiters.push(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+    }
+  }
+
+  async createSession(request: MediaSessionRequest): Promise<MediaSession> {
+    const channel = this.requireChannel();
+    const created = await channel.request("createSession", {
+      callId: request.callId,
+      direction: request.direction,
+      unmixedAudio: request.unmixedAudio,
+    });
+    this.sessions.add(request.callId);
+    try {
+      return {
+        callId: request.callId,
+        mediaSessionId: created.mediaSessionId,
+        configuration: this.configurationOf(created, request.callId),
+      };
+    } catch (error) {
+      // A session whose blob is unusable cannot be answered with: give it back at once.
+      void this.closeSession(request.callId, "invalid media configuration");
+      throw error;
+    }
+  }
+
+  async closeSession(callId: string, reason: string): Promise<void> {
+    if (!this.sessions.delete(callId) || this.channel === undefined) return;
+    try {
+      await this.channel.request("closeSession", { callId, reason });
+    } catch (error) {
+      this.log.warn({ err: error, callId }, "media worker did not confirm closing the session");
+    }
+  }
+
+  callEstablished(callId: string): void {
+    this.channel?.send({ type: "callEstablished", callId });
+  }
+
+  updateRoster(callId: string, participants: Participant[]): void {
+    if (!this.sessions.has(callId)) return;
+    this.channel?.send({ type: "roster", callId, participants: toRosterParticipants(participants) });
+  }
+
+  toneReceived(callId: string, tone: string): void {
+    this.channel?.send({ type: "tone", callId, tone });
+  }
+
+  recordingStatusUpdated(callId: string, status: "recording" | "notRecording" | "failed", ok: boolean): void {
+    this.channel?.send({ type: "recordingStatusUpdated", callId, status, ok });
+  }
+
+  onEvent(listener: (event: MediaSessionEvent) => void): void {
+    this.listeners.push(listener);
+  }
+
+  /** The worker's Prometheus metrics (media_*, bridge_*) as exposition text. */
+  async metrics(): Promise<string> {
+    const channel = this.channel;
+    if (channel === undefined) return "";
+    return (await channel.request("metrics", {})).text;
+  }
+
+  /** Ends every session (recordings finalized), then the worker. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    clearTimeout(this.restartTimer);
+    const worker = this.worker;
+    const channel = this.channel;
+    if (worker === undefined || channel === undefined) return;
+    try {
+      await channel.request("shutdown", {}, 30_000);
+    } catch (error) {
+      this.log.error({ err: error }, "media worker did not shut down cleanly");
+    }
+    channel.close("provider closed");
+    await worker.terminate();
+    this.sessions.clear();
+  }
+
+  private configurationOf(created: CreatedSession, callId: string): MediaSessionConfiguration {
+    if (created.mediaConfigurationJson !== "") {
+      const configuration = parseMediaBlob(created.mediaConfigurationJson);
+      if (configuration.callId !== callId) {
+        throw new Error(`media host's blob is for call ${configuration.callId}, not ${callId}`);
+      }
+      return configuration;
+    }
+    return buildMediaSessionConfiguration({
+      callId,
+      mediaSessionId: created.mediaSessionId,
+      mpUri: created.mpUri || mediaProcessorUri(this.options.media.fqdn, this.options.media.publicPort),
+      audioRenderContextId: created.audioRenderContextId,
+      audioSourceContextId: created.audioSourceContextId,
+      versions: {
+        skypeMediaBotsVersion: created.skypeMediaBotsVersion,
+        mediaStackVersion: created.mediaStackVersion,
+        mpVersion: created.mpVersion,
+      },
+    });
+  }
+
+  private onWorkerEvent(event: WorkerEvent): void {
+    switch (event.type) {
+      case "state":
+        this.bridgeOpen = event.bridgeOpen;
+        this.health = event.health;
+        this.hostMaxSessions = event.maxSessions;
+        for (const waiter of this.stateWaiters.splice(0)) waiter();
+        return;
+      case "sessionLost":
+        if (!this.sessions.delete(event.callId)) return;
+        this.emit({ kind: "sessionLost", callId: event.callId, reason: event.reason });
+        return;
+      case "mediaConnected":
+        if (this.sessions.has(event.callId)) this.emit({ kind: "mediaConnected", callId: event.callId });
+        return;
+      case "recordingStatusRequested":
+        if (this.sessions.has(event.callId))
+          this.emit({ kind: "recordingStatusRequested", callId: event.callId, status: event.status });
+        return;
+      default:
+        return;
+    }
+  }
+
+  private onWorkerExit(worker: Worker, code: number, started: boolean): void {
+    if (worker !== this.worker) return;
+    this.channel?.close(`media worker exited (code ${code})`);
+    this.channel = undefined;
+    this.worker = undefined;
+    this.bridgeOpen = false;
+    if (this.closed) return;
+    this.log.error({ code }, "media worker exited unexpectedly; its calls are lost");
+    for (const callId of [...this.sessions]) {
+      this.sessions.delete(callId);
+      this.emit({ kind: "sessionLost", callId, reason: `media worker exited (code ${code})` });
+    }
+    if (!started) return;
+    this.restartTimer = setTimeout(() => {
+      this.start().catch((error: Error) => this.log.error({ err: error }, "media worker restart failed"));
+    }, RESTART_DELAY_MS);
+  }
+
+  private requireChannel(): MediaChannel<WorkerRequests, WorkerCommand, WorkerEvent> {
+    if (this.closed) throw new Error("media provider is closed");
+    if (this.channel === undefined) throw new Error("media worker is not running");
+    return this.channel;
+  }
+
+  private emit(event: MediaSessionEvent): void {
+    for (const listener of this.listeners) {
+      try {
+        listener(event);
+      } catch (error) {
+        this.log.error({ err: error, event: event.kind }, "media event listener threw");
+      }
+    }
+  }
+}
+
+/** ".ts" when running from sources (tsx, vitest), ".js" when compiled. */
+function extensionOf(url: string): string {
+  return url.endsWith(".ts") ? ".ts" : ".js";
+}

@@ -1,0 +1,425 @@
+import type { BridgeClient } from "../bridge/bridge-client.js";
+import type { BridgeProtocolError } from "../bridge/bridge-protocol-error.js";
+import type { FrameBatchReader } from "../bridge/frame-batch-reader.js";
+import { FrameBatchWriter } from "../bridge/frame-batch-writer.js";
+import { v1 } from "../bridge/protocol.js";
+import type { Logger } from "../log/logger.js";
+import type { MediaMetrics } from "../metrics/media-metrics.js";
+import { NO_SPEAKER } from "./audio-format.js";
+import type { RosterParticipant } from "./bot-api.js";
+import { CallSession } from "./call-session.js";
+import { createCallHandlers, type LoadedHandler } from "./handler-loader.js";
+import { Pacer, type PacerClock } from "./pacer.js";
+import { ReaderFrameView } from "./reader-frame-view.js";
+import type { CreatedSession, CreateSessionParams, MediaHostHealth, WorkerEvent } from "./worker-messages.js";
+
+/** The part of BridgeClient the engine uses. */
+export type MediaBridge = Pick<
+  BridgeClient,
+  | "isOpen"
+  | "health"
+  | "connect"
+  | "createSession"
+  | "closeSession"
+  | "sendFrameBatch"
+  | "sendClear"
+  | "close"
+  | "on"
+>;
+
+export interface MediaEngineOptions {
+  bridge: MediaBridge;
+  metrics: MediaMetrics;
+  log: Logger;
+  handlers: readonly LoadedHandler[];
+  recordingsDir: string;
+  playoutQueueFrames: number;
+  jitterDepthFrames: number;
+  maxConcealFrames: number;
+  reconnectGraceMs: number;
+  /** Events for the signaling thread. */
+  emit: (event: WorkerEvent) => void;
+  clock?: PacerClock;
+}
+
+const SOURCE = v1.MediaContext.MEDIA_CONTEXT_AUDIO_SOURCE as number;
+const RENDER = v1.MediaContext.MEDIA_CONTEXT_AUDIO_RENDER as number;
+
+/** How long a recording-status request waits for signaling's answer. */
+const RECORDING_STATUS_TIMEOUT_MS = 15_000;
+
+/**
+ * The media worker's core: owns the sessions, routes received frames to them, runs the one
+ * media clock that renders every session's next frame into one FrameBatch per tick, and rides
+ * out media host disconnects for up to the grace period.
+ */
+export class MediaEngine {
+  private readonly byCall = new Map<string, CallSession>();
+  private readonly byNumber = new Map<number, CallSession>();
+  /** The sessions as an array, iterated per tick without allocating an iterator. */
+  private sessions: CallSession[] = [];
+  private readonly writer = new FrameBatchWriter();
+  private readonly pacer: Pacer;
+  private readonly view = new ReaderFrameView();
+  private readonly log: Logger;
+  private readonly metrics: MediaMetrics;
+  private readonly recordingRequests = new Map<
+    string,
+    { status: string; resolve: (ok: boolean) => void; timer: NodeJS.Timeout }
+  >();
+  private maxSessions = 0;
+  private graceTimer: NodeJS.Timeout | undefined;
+  private lostAt = 0;
+  private closing = false;
+
+  constructor(private readonly options: MediaEngineOptions) {
+    this.log = options.log;
+    this.metrics = options.metrics;
+    this.pacer = new Pacer({
+      clock: options.clock,
+      onTick: this.tick,
+      onSkipped: (ticks) => {
+        this.metrics.pacerSkippedTicks.inc(ticks);
+        this.log.warn({ ticks }, "media clock stalled; skipped render ticks");
+      },
+    });
+    const bridge = options.bridge;
+    bridge.on("open", (info) => {
+      this.maxSessions = info.maxSessions;
+      this.metrics.bridgeConnected.set(1);
+      this.log.info(
+        { peer: info.peer, health: info.health, maxSessions: info.maxSessions },
+        "media host connected",
+      );
+      void this.resumeSessions();
+      this.publishState();
+    });
+    bridge.on("disconnected", ({ reason }) => this.onDisconnected(reason));
+    bridge.on("frames", this.onFrames);
+    bridge.on("sendStatus", ({ session, active }) => {
+      const call = this.byNumber.get(session);
+      if (!call) return;
+      call.setSendStatus(active);
+      if (active) this.markConnected(call);
+    });
+    bridge.on("dominantSpeaker", ({ session, speakerId }) =>
+      this.byNumber.get(session)?.dominantSpeakerChanged(speakerId === NO_SPEAKER ? null : speakerId),
+    );
+    bridge.on("tone", ({ session, tone }) => this.byNumber.get(session)?.toneReceived(tone, "media"));
+    bridge.on("markPlayed", ({ session, name, played }) =>
+      // Marks are reported by this worker when their last frame was sent (see PlayoutQueue);
+      // the host's own report is only logged.
+      this.log.debug({ session, name, played }, "host reported a playout mark"),
+    );
+    bridge.on("health", ({ previous, current }) => {
+      this.log.info({ previous, current }, "media platform health changed");
+      this.publishState();
+    });
+    bridge.on("sessionClosed", ({ session, callId, reason, requested }) => {
+      if (requested) return;
+      const call = this.byNumber.get(session);
+      if (call) void this.loseSession(call, `media host closed the session: ${reason}`);
+      else this.log.debug({ session, callId }, "host closed an unknown session");
+    });
+    bridge.on("hostError", ({ code, message, session }) =>
+      this.log.warn(
+        { code, message, session, callId: this.byNumber.get(session)?.callId },
+        "media host error",
+      ),
+    );
+    bridge.on("protocolError", (error: BridgeProtocolError) => {
+      if (error.reason === "bad_pcm_length") this.metrics.dropped.bad_size.inc();
+      else this.metrics.dropped.malformed.inc();
+    });
+  }
+
+  get sessionCount(): number {
+    return this.byCall.size;
+  }
+
+  start(): void {
+    this.options.bridge.connect();
+    this.publishState();
+  }
+
+  async createSession(params: CreateSessionParams): Promise<CreatedSession> {
+    if (this.closing) throw new Error("media worker is shutting down");
+    if (this.byCall.has(params.callId)) throw new Error(`call ${params.callId} already has a media session`);
+    if (!this.options.bridge.isOpen) throw new Error("media host is not connected");
+    const info = await this.options.bridge.createSession({
+      callId: params.callId,
+      direction: params.direction,
+      unmixedAudio: params.unmixedAudio,
+    });
+    const call = new CallSession(
+      params.callId,
+      info.mediaSessionId,
+      info.session,
+      params.direction,
+      params.unmixedAudio,
+      {
+        log: this.log,
+        metrics: this.metrics,
+        recordingsDir: this.options.recordingsDir,
+        playoutQueueFrames: this.options.playoutQueueFrames,
+        jitterDepthFrames: this.options.jitterDepthFrames,
+        maxConcealFrames: this.options.maxConcealFrames,
+        sendClear: (session) => {
+          if (this.options.bridge.isOpen) this.options.bridge.sendClear(session);
+        },
+        requestRecordingStatus: (callId, status) => this.requestRecordingStatus(callId, status),
+      },
+    );
+    this.add(call);
+    call.handlers = await createCallHandlers(this.options.handlers, call);
+    call.log.info({ session: info.session, direction: params.direction }, "media session created");
+    return {
+      callId: info.callId || params.callId,
+      mediaSessionId: info.mediaSessionId,
+      mpUri: info.mpUri,
+      audioRenderContextId: info.audioRenderContextId,
+      audioSourceContextId: info.audioSourceContextId,
+      skypeMediaBotsVersion: info.skypeMediaBotsVersion,
+      mediaStackVersion: info.mediaStackVersion,
+      mpVersion: info.mpVersion,
+      mediaConfigurationJson: info.mediaConfigurationJson,
+    };
+  }
+
+  /** Idempotent. Finalizes the call's recordings before it resolves. */
+  async closeSession(callId: string, reason: string): Promise<boolean> {
+    const call = this.byCall.get(callId);
+    if (!call) return false;
+    this.remove(call);
+    const bridge = this.options.bridge;
+    const closing = bridge.isOpen
+      ? bridge.closeSession(call.bridgeSession, reason).catch((error: Error) => {
+          call.log.warn({ err: error }, "media host did not confirm closing the session");
+        })
+      : Promise.resolve();
+    await Promise.all([closing, call.end(reason)]);
+    call.log.info({ reason }, "media session closed");
+    return true;
+  }
+
+  callEstablished(callId: string): void {
+    const call = this.byCall.get(callId);
+    if (call) call.log.debug("call established");
+  }
+
+  updateRoster(callId: string, participants: RosterParticipant[]): void {
+    this.byCall.get(callId)?.updateRoster(participants);
+  }
+
+  toneFromGraph(callId: string, tone: string): void {
+    this.byCall.get(callId)?.toneReceived(tone, "graph");
+  }
+
+  recordingStatusUpdated(callId: string, status: string, ok: boolean): void {
+    const request = this.recordingRequests.get(callId);
+    if (!request || request.status !== status) return;
+    this.recordingRequests.delete(callId);
+    clearTimeout(request.timer);
+    request.resolve(ok);
+  }
+
+  /** Ends every session (recordings finalized), stops the clock, closes the bridge. */
+  async shutdown(): Promise<number> {
+    this.closing = true;
+    const calls = [...this.byCall.values()];
+    await Promise.all(calls.map((call) => this.closeSession(call.callId, "media worker shutting down")));
+    this.pacer.stop();
+    clearTimeout(this.graceTimer);
+    await this.options.bridge.close();
+    return calls.length;
+  }
+
+  // ---- received frames ----------------------------------------------------------------------
+
+  private readonly onFrames = (reader: FrameBatchReader, receivedAtUs: number): void => {
+    const receivedAtMs = receivedAtUs / 1000 - performance.timeOrigin;
+    this.view.attach(reader, receivedAtMs);
+    let received = reader.invalidFrames.length;
+    while (reader.next()) {
+      received++;
+      const call = this.byNumber.get(reader.session);
+      if (call === undefined) {
+        this.metrics.dropped.unknown_session.inc();
+        continue;
+      }
+      if (reader.context !== SOURCE) {
+        this.metrics.dropped.bad_context.inc();
+        continue;
+      }
+      if (!call.connected) this.markConnected(call);
+      call.receive(this.view);
+    }
+    this.metrics.framesReceived.inc(received);
+  };
+
+  private markConnected(call: CallSession): void {
+    if (call.connected) return;
+    call.connected = true;
+    this.options.emit({ type: "mediaConnected", callId: call.callId });
+  }
+
+  // ---- the media clock ----------------------------------------------------------------------
+
+  private readonly tick = (_tick: number, deadlineMs: number, nowMs: number): void => {
+    const sessions = this.sessions;
+    const bridge = this.options.bridge;
+    const open = bridge.isOpen;
+    const writer = this.writer;
+    const timestampTicks = Math.round(deadlineMs * 10_000);
+    let frames = 0;
+    let unsendable = 0;
+    writer.begin(Math.round((performance.timeOrigin + nowMs) * 1000));
+    for (let i = 0; i < sessions.length; i++) {
+      const call = sessions[i] as CallSession;
+      call.expire(nowMs);
+      const frame = call.render();
+      if (frame === undefined) continue;
+      if (!open) {
+        unsendable++;
+        continue;
+      }
+      writer.addFrame(call.bridgeSession, RENDER, call.renderSequence, timestampTicks, frame, 0, false);
+      call.renderSequence = (call.renderSequence + 1) >>> 0;
+      frames++;
+    }
+    if (frames > 0) {
+      const bytes = writer.finish();
+      if (bridge.sendFrameBatch(bytes)) this.metrics.framesSent.inc(frames);
+      else this.metrics.dropped.backpressure.inc(frames);
+    }
+    if (unsendable > 0) this.metrics.dropped.bridge_down.inc(unsendable);
+    this.metrics.renderLateness.observe((performance.now() - deadlineMs) / 1000);
+  };
+
+  // ---- sessions -----------------------------------------------------------------------------
+
+  private add(call: CallSession): void {
+    this.byCall.set(call.callId, call);
+    this.byNumber.set(call.bridgeSession, call);
+    this.sessions = [...this.byCall.values()];
+    this.metrics.activeSessions.set(this.byCall.size);
+    if (!this.pacer.isRunning) this.pacer.start();
+    this.publishState();
+  }
+
+  private remove(call: CallSession): void {
+    this.byCall.delete(call.callId);
+    if (this.byNumber.get(call.bridgeSession) === call) this.byNumber.delete(call.bridgeSession);
+    this.sessions = [...this.byCall.values()];
+    this.metrics.activeSessions.set(this.byCall.size);
+    if (this.byCall.size === 0) this.pacer.stop();
+    const pending = this.recordingRequests.get(call.callId);
+    if (pending) {
+      this.recordingRequests.delete(call.callId);
+      clearTimeout(pending.timer);
+      pending.resolve(false);
+    }
+    this.publishState();
+  }
+
+  private async loseSession(call: CallSession, reason: string): Promise<void> {
+    if (this.byCall.get(call.callId) !== call) return;
+    this.remove(call);
+    this.metrics.sessionsLost
+      .labels(reason.startsWith("media host closed") ? "host_closed" : "host_lost")
+      .inc();
+    call.log.warn({ reason }, "media session lost");
+    this.options.emit({ type: "sessionLost", callId: call.callId, reason });
+    await call.end(reason);
+  }
+
+  private requestRecordingStatus(callId: string, status: "recording" | "notRecording"): Promise<boolean> {
+    const previous = this.recordingRequests.get(callId);
+    if (previous) {
+      clearTimeout(previous.timer);
+      previous.resolve(false);
+    }
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.recordingRequests.delete(callId);
+        this.log.warn({ callId, status }, "no answer to the recording status request");
+        resolve(false);
+      }, RECORDING_STATUS_TIMEOUT_MS);
+      this.recordingRequests.set(callId, { status, resolve, timer });
+      this.options.emit({ type: "recordingStatusRequested", callId, status });
+    });
+  }
+
+  // ---- media host loss ----------------------------------------------------------------------
+
+  private onDisconnected(reason: string): void {
+    this.metrics.bridgeConnected.set(0);
+    this.publishState();
+    if (this.closing || this.byCall.size === 0) return;
+    // Nothing can be sent now: playouts pause (queues hold their audio) until the host is back.
+    for (const call of this.byCall.values()) call.setSendStatus(false);
+    if (this.graceTimer === undefined) {
+      this.lostAt = performance.now();
+      this.log.warn(
+        { reason, sessions: this.byCall.size, graceMs: this.options.reconnectGraceMs },
+        "media host lost; waiting for it to return",
+      );
+      this.graceTimer = setTimeout(() => {
+        this.graceTimer = undefined;
+        for (const call of [...this.byCall.values()]) {
+          void this.loseSession(
+            call,
+            `media host lost for more than ${this.options.reconnectGraceMs} ms (${reason})`,
+          );
+        }
+      }, this.options.reconnectGraceMs);
+    }
+  }
+
+  /**
+   * The host is back within the grace period: its sessions ended with the old connection,
+   * so each call's session is created again with the same call and media session ids.
+   * Calls the host refuses are lost.
+   */
+  private async resumeSessions(): Promise<void> {
+    if (this.graceTimer === undefined) return;
+    clearTimeout(this.graceTimer);
+    this.graceTimer = undefined;
+    const calls = [...this.byCall.values()];
+    this.log.info(
+      { sessions: calls.length, afterMs: Math.round(performance.now() - this.lostAt) },
+      "media host returned; resuming sessions",
+    );
+    await Promise.all(
+      calls.map(async (call) => {
+        try {
+          const info = await this.options.bridge.createSession({
+            callId: call.callId,
+            mediaSessionId: call.mediaSessionId,
+            direction: call.direction,
+            unmixedAudio: call.unmixedAudio,
+          });
+          if (this.byCall.get(call.callId) !== call) return;
+          if (this.byNumber.get(call.bridgeSession) === call) this.byNumber.delete(call.bridgeSession);
+          call.bridgeSession = info.session;
+          call.setSendStatus(false);
+          this.byNumber.set(info.session, call);
+          call.log.info({ session: info.session }, "media session resumed");
+        } catch (error) {
+          await this.loseSession(call, `media host did not resume the session: ${(error as Error).message}`);
+        }
+      }),
+    );
+  }
+
+  private publishState(): void {
+    const health = this.options.bridge.health as MediaHostHealth;
+    this.options.emit({
+      type: "state",
+      bridgeOpen: this.options.bridge.isOpen,
+      health,
+      sessions: this.byCall.size,
+      maxSessions: this.maxSessions,
+    });
+  }
+}

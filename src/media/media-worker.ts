@@ -1,0 +1,102 @@
+/**
+ * Entry point of the media worker thread: the bridge connection, the media clock, sessions
+ * and handlers. Started by BridgeMediaSessionProvider with MediaWorkerSettings as workerData;
+ * talks to the signaling thread only through the MediaChannel on parentPort.
+ */
+import { parentPort, workerData } from "node:worker_threads";
+import { BridgeClient } from "../bridge/bridge-client.js";
+import { CAPABILITY_UNMIXED_AUDIO } from "../bridge/protocol.js";
+import { createLogger } from "../log/logger.js";
+import { createMediaMetrics } from "../metrics/media-metrics.js";
+import { createRegistry } from "../metrics/registry.js";
+import { loadHandlers } from "./handler-loader.js";
+import { MediaChannel, type PortLike } from "./media-channel.js";
+import { MediaEngine } from "./media-engine.js";
+import type { MediaWorkerSettings, WorkerCommand, WorkerEvent, WorkerRequests } from "./worker-messages.js";
+
+async function main(port: PortLike, settings: MediaWorkerSettings): Promise<void> {
+  const log = createLogger({ level: settings.logLevel, name: "media-worker" });
+  const registry = createRegistry();
+  const metrics = createMediaMetrics(registry);
+  const channel = new MediaChannel<WorkerRequests, WorkerEvent, WorkerCommand>(port, {
+    requestTimeoutMs: 10_000,
+    onBadMessage: (detail) => log.warn({ detail }, "bad message from the signaling thread"),
+  });
+  let handlers: Awaited<ReturnType<typeof loadHandlers>>;
+  try {
+    handlers = await loadHandlers(settings.handlers);
+  } catch (error) {
+    log.error({ err: error }, "media worker cannot start");
+    channel.send({ type: "startFailed", message: (error as Error).message });
+    channel.close("start failed");
+    return;
+  }
+  const bridge = new BridgeClient({
+    url: settings.bridge.url,
+    secret: settings.bridge.secret,
+    peer: "teams-media-bot media worker",
+    capabilities: [CAPABILITY_UNMIXED_AUDIO],
+    logger: log,
+    registry,
+    requestTimeoutMs: settings.bridge.requestTimeoutMs,
+  });
+  const engine = new MediaEngine({
+    bridge,
+    metrics,
+    log,
+    handlers,
+    recordingsDir: settings.recordingsDir,
+    playoutQueueFrames: settings.playoutQueueFrames,
+    jitterDepthFrames: settings.jitterDepthFrames,
+    maxConcealFrames: settings.maxConcealFrames,
+    reconnectGraceMs: settings.bridge.reconnectGraceMs,
+    emit: (event) => channel.send(event),
+  });
+  channel.handle(async (method, params) => {
+    switch (method) {
+      case "createSession":
+        return engine.createSession(params as WorkerRequests["createSession"]["params"]);
+      case "closeSession": {
+        const { callId, reason } = params as WorkerRequests["closeSession"]["params"];
+        return { closed: await engine.closeSession(callId, reason) };
+      }
+      case "metrics":
+        return { text: await registry.metrics() };
+      case "shutdown": {
+        const sessionsEnded = await engine.shutdown();
+        // Answer first, then let the thread end by itself.
+        setImmediate(() => channel.close("shut down"));
+        return { sessionsEnded };
+      }
+      default:
+        throw new Error(`unknown request ${String(method)}`);
+    }
+  });
+  channel.onMessage((command) => {
+    switch (command?.type) {
+      case "callEstablished":
+        engine.callEstablished(command.callId);
+        return;
+      case "roster":
+        engine.updateRoster(command.callId, command.participants);
+        return;
+      case "tone":
+        engine.toneFromGraph(command.callId, command.tone);
+        return;
+      case "recordingStatusUpdated":
+        engine.recordingStatusUpdated(command.callId, command.status, command.ok);
+        return;
+      default:
+        log.warn(
+          { type: (command as { type?: unknown })?.type },
+          "unknown command from the signaling thread",
+        );
+    }
+  });
+  engine.start();
+  channel.send({ type: "ready" });
+}
+
+if (parentPort) {
+  void main(parentPort, workerData as MediaWorkerSettings);
+}

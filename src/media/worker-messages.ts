@@ -1,0 +1,81 @@
+/**
+ * Every message between the signaling thread and the media worker. Plain structured-clone
+ * data only. Requests get exactly one response; commands and events get none.
+ */
+import type { HandlerSpec, RosterParticipant } from "./bot-api.js";
+import type { AudioDirection } from "./media-session-provider.js";
+
+/** Platform health as the media host reports it. */
+export type MediaHostHealth = "unspecified" | "normal" | "heavilyLoaded" | "overloaded";
+
+/** What the worker is started with (workerData). */
+export interface MediaWorkerSettings {
+  bridge: { url: string; secret: string; reconnectGraceMs: number; requestTimeoutMs?: number };
+  recordingsDir: string;
+  handlers: HandlerSpec[];
+  /** Bound of each session's playout queue, in 20 ms frames (default 10 = 200 ms). */
+  playoutQueueFrames: number;
+  /** Frames a missing received frame is waited for (default 3 = 60 ms). */
+  jitterDepthFrames: number;
+  /** Longest gap (frames) filled with silence; longer gaps restart the stream (default 50). */
+  maxConcealFrames: number;
+  logLevel: string;
+}
+
+export interface CreateSessionParams {
+  callId: string;
+  direction: AudioDirection;
+  unmixedAudio: boolean;
+}
+
+/** The host's answer to CreateSession, as the provider needs it to build the blob. */
+export interface CreatedSession {
+  callId: string;
+  mediaSessionId: string;
+  mpUri: string;
+  audioRenderContextId: string;
+  audioSourceContextId: string;
+  skypeMediaBotsVersion: string;
+  mediaStackVersion: string;
+  mpVersion: string;
+  /** The platform's own blob when the host has one; "" = build it from the fields above. */
+  mediaConfigurationJson: string;
+}
+
+/** Requests from the signaling thread, each answered once. */
+export interface WorkerRequests {
+  createSession: { params: CreateSessionParams; result: CreatedSession };
+  closeSession: { params: { callId: string; reason: string }; result: { closed: boolean } };
+  metrics: { params: Record<string, never>; result: { text: string } };
+  shutdown: { params: Record<string, never>; result: { sessionsEnded: number } };
+}
+
+/** Fire-and-forget commands from the signaling thread. */
+export type WorkerCommand =
+  | { type: "callEstablished"; callId: string }
+  | { type: "roster"; callId: string; participants: RosterParticipant[] }
+  | { type: "tone"; callId: string; tone: string }
+  | {
+      type: "recordingStatusUpdated";
+      callId: string;
+      status: "recording" | "notRecording" | "failed";
+      ok: boolean;
+    };
+
+/** Events from the worker. */
+export type WorkerEvent =
+  /** The worker loaded its handlers and started connecting to the media host. */
+  | { type: "ready" }
+  /** The worker could not start (bad handler module...); it exits after this. */
+  | { type: "startFailed"; message: string }
+  | {
+      type: "state";
+      bridgeOpen: boolean;
+      health: MediaHostHealth;
+      sessions: number;
+      /** Sessions the host accepts at most; 0 = no stated limit. */
+      maxSessions: number;
+    }
+  | { type: "sessionLost"; callId: string; reason: string }
+  | { type: "mediaConnected"; callId: string }
+  | { type: "recordingStatusRequested"; callId: string; status: "recording" | "notRecording" };

@@ -1,0 +1,44 @@
+import { describe, expect, it } from "vitest";
+import { createMediaMetrics } from "../../src/metrics/media-metrics.js";
+import { createRegistry } from "../../src/metrics/registry.js";
+import { countGcs } from "./gc-counter.js";
+
+describe("media metrics", () => {
+  it("exposes the frame histograms in Prometheus text with cumulative buckets", async () => {
+    const registry = createRegistry();
+    const metrics = createMediaMetrics(registry);
+    metrics.renderLateness.observe(0.0004);
+    metrics.renderLateness.observe(0.003);
+    metrics.renderLateness.observe(5);
+    metrics.dropped.bad_size.inc();
+    const text = await registry.metrics();
+    expect(text).toContain("# TYPE media_render_lateness_seconds histogram");
+    expect(text).toContain('media_render_lateness_seconds_bucket{le="0.0005"} 1');
+    expect(text).toContain('media_render_lateness_seconds_bucket{le="0.003"} 2');
+    expect(text).toContain('media_render_lateness_seconds_bucket{le="1"} 2');
+    expect(text).toContain('media_render_lateness_seconds_bucket{le="+Inf"} 3');
+    expect(text).toContain("media_render_lateness_seconds_count 3");
+    expect(text).toContain('media_frames_dropped_total{reason="bad_size"} 1');
+    expect(text).toContain('media_frames_dropped_total{reason="late"} 0');
+    for (const name of [
+      "media_frame_transit_seconds",
+      "media_interarrival_jitter_seconds",
+      "media_frames_received_total",
+      "media_frames_sent_total",
+      "media_playout_queue_depth_frames",
+      "media_active_sessions",
+    ]) {
+      expect(text).toContain(`# TYPE ${name}`);
+    }
+  });
+
+  it("observes without allocating", async () => {
+    const metrics = createMediaMetrics(createRegistry());
+    const work = () => {
+      for (let i = 0; i < 300_000; i++) metrics.frameTransit.observe((i % 100) / 1000);
+    };
+    work();
+    expect(await countGcs(work)).toBeLessThanOrEqual(1);
+    expect(metrics.frameTransit.observations).toBe(600_000);
+  });
+});
