@@ -249,12 +249,15 @@ interface ResourcePath {
 /** `.../calls/{id}[/participants|/operations/{opId}]`, any prefix (`/communications`, `/app`, `/v1.0/...`). */
 const CALL_PATH = /\/calls\/([^/?#]+)(?:\/([^/?#]+)(?:\/([^/?#]+))?)?\/?(?:[?#].*)?$/i;
 
+const SAFE_ID = /^[A-Za-z0-9._:@=+-]{1,256}$/;
+
 function resourcePath(item: Json): ResourcePath | undefined {
   for (const candidate of [item.resourceUrl, item.resource, firstObject(item.resourceData)?.["@odata.id"]]) {
     if (typeof candidate !== "string") continue;
     const match = CALL_PATH.exec(candidate.trim());
     const callId = match?.[1] ? decodeSegment(match[1]) : "";
-    if (!match || !callId) continue;
+    // The id goes into Graph URLs and logs: nothing that could change a path or a log line.
+    if (!match || !SAFE_ID.test(callId)) continue;
     const sub = match[2]?.toLowerCase();
     return { callId, sub, subId: match[3] ? decodeSegment(match[3]) : undefined };
   }

@@ -204,6 +204,11 @@ describe("notification parser", () => {
         callNotification("updated", { id: "x" }, `/communications/calls/${CALL}/audioRoutingGroups/x`),
         callNotification("updated", ["junk"], `/communications/calls/${CALL}/participants`),
         callNotification("created", undefined),
+        {
+          changeType: "updated",
+          resourceUrl: "/communications/calls/..%2F..%2Fadmin",
+          resourceData: { state: "hold" },
+        },
       ),
     );
     expect(parsed.events).toEqual([
@@ -217,6 +222,7 @@ describe("notification parser", () => {
       [5, "unknown"],
       [6, "invalid"],
       [7, "invalid"],
+      [8, "invalid"],
     ]);
   });
 
