@@ -34,6 +34,11 @@ export interface MediaSettings {
   unmixedAudio: boolean;
   /** Where recordings are written. */
   recordingsDir: string;
+  /**
+   * What runs in the media worker for every call, in order: "echo", "recorder",
+   * "recorder:unmixed", "player:<wav path>", "module:<path>[#export]" (see docs/media-api.md).
+   */
+  handlers?: string[];
 }
 
 export interface BridgeSettings {
@@ -208,6 +213,7 @@ export function loadConfig(source: RawConfig = readRawConfig()): BotConfig {
       publicPort: readInteger(source, "BOT_MEDIA_PUBLIC_PORT", 8445, { min: 1, max: 65535 }),
       unmixedAudio: readBoolean(source, "BOT_MEDIA_UNMIXED_AUDIO", false),
       recordingsDir: readString(source, "BOT_RECORDINGS_DIR") ?? DEFAULTS.recordingsDir,
+      handlers: readHandlers(source),
     },
     bridge: {
       url: readUrl(source, "BOT_BRIDGE_URL", DEFAULTS.bridgeUrl, ["ws:", "wss:"]) as string,
@@ -246,4 +252,19 @@ function readCredential(source: RawConfig): AppCredential {
     };
   }
   throw new ConfigError("BOT_APP_SECRET", "is required (or BOT_APP_CERT_KEY with BOT_APP_CERT_THUMBPRINT)");
+}
+
+const HANDLER_ENTRY = /^(echo|recorder|recorder:unmixed|player:.+|module:[^#]+(#[A-Za-z_$][\w$]*)?)$/;
+
+function readHandlers(source: RawConfig): string[] {
+  const entries = readList(source, "BOT_MEDIA_HANDLERS");
+  for (const entry of entries) {
+    if (!HANDLER_ENTRY.test(entry)) {
+      throw new ConfigError(
+        "BOT_MEDIA_HANDLERS",
+        `"${entry}" is not one of echo, recorder, recorder:unmixed, player:<wav>, module:<path>[#export]`,
+      );
+    }
+  }
+  return entries;
 }

@@ -1,0 +1,84 @@
+import { readFileSync } from "node:fs";
+import type { Registry } from "prom-client";
+import type { BotConfig } from "../config/config.js";
+import { GraphClient } from "../graph/graph-client.js";
+import { GraphTokenProvider } from "../graph/token-provider.js";
+import type { Logger } from "../log/logger.js";
+import type { MediaSessionProvider } from "../media/media-session-provider.js";
+import { createRegistry } from "../metrics/registry.js";
+import { SignalingService } from "../signaling/signaling-service.js";
+
+export interface BotAppOptions {
+  config: BotConfig;
+  logger: Logger;
+  /** Builds the media side once the Graph client exists (the bridge provider in production). */
+  media: (context: {
+    config: BotConfig;
+    logger: Logger;
+    registry: Registry;
+  }) => Promise<MediaSessionProvider>;
+  registry?: Registry;
+}
+
+/**
+ * The whole bot: Graph token (fetched before the first call can arrive), Graph client, media
+ * session provider and signaling service, started in that order and stopped in reverse.
+ */
+export class BotApp {
+  private stopping?: Promise<void>;
+
+  private constructor(
+    readonly config: BotConfig,
+    readonly signaling: SignalingService,
+    readonly media: MediaSessionProvider,
+    readonly registry: Registry,
+    private readonly tokens: GraphTokenProvider,
+    private readonly logger: Logger,
+  ) {}
+
+  static async start(options: BotAppOptions): Promise<BotApp> {
+    const { config, logger } = options;
+    const registry = options.registry ?? createRegistry({ defaultMetrics: true });
+    const ca = config.caCertPath ? readFileSync(config.caCertPath) : undefined;
+    const tokens = new GraphTokenProvider({
+      appId: config.appId,
+      authorityUrl: config.authorityUrl,
+      credential: config.credential,
+      ca,
+      logger,
+      registry,
+    });
+    // The answer path must never wait for a token: the first one is fetched before listening.
+    await tokens.start();
+    const graph = new GraphClient({
+      baseUrl: config.graphUrl,
+      tokenProvider: tokens,
+      settings: config.graph,
+      ca,
+      logger,
+      registry,
+    });
+    const media = await options.media({ config, logger, registry });
+    let signaling: SignalingService;
+    try {
+      signaling = await SignalingService.start({ config, graph, media, logger, registry });
+    } catch (error) {
+      await media.close();
+      tokens.close();
+      throw error;
+    }
+    logger.info({ callbackUrl: config.callbackUrl, url: signaling.url }, "bot started");
+    return new BotApp(config, signaling, media, registry, tokens, logger);
+  }
+
+  /** Hangs up every live call, closes media sessions (finalizing recordings), stops listening. */
+  stop(timeoutMs = 10_000): Promise<void> {
+    this.stopping ??= (async () => {
+      await this.signaling.shutdown({ timeoutMs });
+      await this.media.close();
+      this.tokens.close();
+      this.logger.info("bot stopped");
+    })();
+    return this.stopping;
+  }
+}

@@ -1,0 +1,58 @@
+/**
+ * `npm run bot`: the bot alone, against the configured Graph, identity and media host.
+ * Configuration comes from BOT_* environment variables (README, "Configuration").
+ */
+import { BotApp } from "./app/bot-app.js";
+import { loadConfig } from "./config/config.js";
+import { ConfigError } from "./config/config-error.js";
+import { createLogger } from "./log/logger.js";
+import { BridgeMediaSessionProvider } from "./media/bridge-media-session-provider.js";
+import { handlerSpecsFromConfig } from "./media/handler-specs.js";
+
+export async function runBot(): Promise<void> {
+  let config: ReturnType<typeof loadConfig>;
+  try {
+    config = loadConfig();
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      process.stderr.write(`configuration error: ${error.message}\n`);
+      process.exit(2);
+    }
+    throw error;
+  }
+  const logger = createLogger({ level: config.logLevel, name: "bot" });
+  const bot = await BotApp.start({
+    config,
+    logger,
+    media: ({ config: c, logger: l }) =>
+      BridgeMediaSessionProvider.start({
+        bridge: c.bridge,
+        media: c.media,
+        handlers: handlerSpecsFromConfig(c.media.handlers ?? []),
+        maxSessions: c.maxCalls,
+        logger: l,
+      }),
+  });
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, "stopping: hanging up live calls");
+    bot.stop().then(
+      () => process.exit(0),
+      (error) => {
+        logger.error({ err: error }, "stop failed");
+        process.exit(1);
+      },
+    );
+  };
+  process.on("SIGTERM", () => stop("SIGTERM"));
+  process.on("SIGINT", () => stop("SIGINT"));
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  runBot().catch((error) => {
+    process.stderr.write(`bot failed to start: ${(error as Error).message}\n`);
+    process.exit(1);
+  });
+}
