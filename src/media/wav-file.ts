@@ -36,9 +36,10 @@ export async function readPcm16kWav(path: string): Promise<Buffer> {
     const fail = (message: string) => {
       if (settled) return;
       settled = true;
-      source.destroy();
-      reader.destroy();
       reject(new WavFormatError(path, message));
+      // The wav package's Reader is an old-style stream without destroy(): stop feeding it.
+      source.unpipe(reader);
+      source.destroy();
     };
     reader.on("format", (format: wav.Format) => {
       sawFormat = true;
