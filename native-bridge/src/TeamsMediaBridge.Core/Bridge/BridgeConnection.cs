@@ -44,6 +44,7 @@ internal sealed class BridgeConnection
     private int _shutdownStarted;
     private readonly TaskCompletionSource _shutdownDone = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private Task _writer = Task.CompletedTask;
+    private readonly TaskCompletionSource _receiveEnded = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     public BridgeConnection(string id, WebSocket socket, IMediaPlatform platform, BridgeOptions options, BridgeMetrics metrics, ILogger logger)
     {
@@ -82,6 +83,7 @@ internal sealed class BridgeConnection
         }
         finally
         {
+            _receiveEnded.TrySetResult();
             await ShutdownAsync("worker disconnected", WebSocketCloseStatus.NormalClosure).ConfigureAwait(false);
             try
             {
@@ -95,10 +97,14 @@ internal sealed class BridgeConnection
     }
 
     /// <summary>
-    /// Ends every session (each answered with SessionClosed), flushes what is queued and closes the
-    /// socket. Safe to call more than once and from any thread.
+    /// Ends every session (each answered with SessionClosed), flushes what is queued, sends the
+    /// close frame and waits briefly for the worker's: aborting at once would reset the TCP
+    /// connection and could destroy the last messages unread. Safe to call more than once.
     /// </summary>
-    public async Task ShutdownAsync(string reason, WebSocketCloseStatus closeStatus)
+    public Task ShutdownAsync(string reason, WebSocketCloseStatus closeStatus) => ShutdownAsync(reason, closeStatus, waitForPeer: true);
+
+    // From inside the receive loop the peer's close cannot be awaited (the loop itself reads it).
+    private async Task ShutdownAsync(string reason, WebSocketCloseStatus closeStatus, bool waitForPeer)
     {
         if (Interlocked.Exchange(ref _shutdownStarted, 1) == 1)
         {
@@ -132,7 +138,19 @@ internal sealed class BridgeConnection
         {
             _logger.LogDebug("closing bridge connection {Connection}: {Reason}", Id, error.Message);
         }
-        _closing.Cancel();
+        // The receive loop reads the worker's close frame and ends; if it does not come, abort.
+        _closing.CancelAfter(TimeSpan.FromSeconds(2));
+        if (waitForPeer)
+        {
+            try
+            {
+                await _receiveEnded.Task.WaitAsync(TimeSpan.FromSeconds(2.5)).ConfigureAwait(false);
+            }
+            catch (TimeoutException)
+            {
+                _closing.Cancel();
+            }
+        }
         _shutdownDone.TrySetResult();
         _logger.LogInformation("bridge connection {Connection} closed: {Reason}", Id, reason);
     }
@@ -167,13 +185,18 @@ internal sealed class BridgeConnection
         {
             while (true)
             {
-                if (length == buffer.Length)
+                if (length == buffer.Length && _shutdownStarted == 1)
+                {
+                    length = 0; // closing: the rest of an oversized message is read and thrown away
+                }
+                else if (length == buffer.Length)
                 {
                     if (buffer.Length >= _options.MaxMessageBytes)
                     {
                         SendError(0, ErrorCode.BadMessage, $"message larger than {_options.MaxMessageBytes} bytes");
-                        await ShutdownAsync("message too big", WebSocketCloseStatus.MessageTooBig).ConfigureAwait(false);
-                        return;
+                        await ShutdownAsync("message too big", WebSocketCloseStatus.MessageTooBig, waitForPeer: false).ConfigureAwait(false);
+                        length = 0;
+                        continue;
                     }
                     byte[] bigger = ArrayPool<byte>.Shared.Rent(Math.Min(buffer.Length * 2, _options.MaxMessageBytes));
                     buffer.AsSpan(0, length).CopyTo(bigger);
@@ -183,14 +206,19 @@ internal sealed class BridgeConnection
                 var result = await _socket.ReceiveAsync(buffer.AsMemory(length), cancellationToken).ConfigureAwait(false);
                 if (result.MessageType == WebSocketMessageType.Close) return;
                 length += result.Count;
-                if (length > _options.MaxMessageBytes)
+                if (length > _options.MaxMessageBytes && _shutdownStarted == 0)
                 {
                     SendError(0, ErrorCode.BadMessage, $"message larger than {_options.MaxMessageBytes} bytes");
-                    await ShutdownAsync("message too big", WebSocketCloseStatus.MessageTooBig).ConfigureAwait(false);
-                    return;
+                    await ShutdownAsync("message too big", WebSocketCloseStatus.MessageTooBig, waitForPeer: false).ConfigureAwait(false);
+                    length = 0;
+                    continue;
                 }
                 if (!result.EndOfMessage) continue;
-                if (result.MessageType == WebSocketMessageType.Text)
+                if (_shutdownStarted == 1)
+                {
+                    // Closing: what still arrives before the worker's close frame is ignored.
+                }
+                else if (result.MessageType == WebSocketMessageType.Text)
                 {
                     _metrics.MessagesReceived.WithLabels("text").Inc();
                     SendError(0, ErrorCode.BadMessage, "text message: the bridge carries binary protobuf Envelopes only");
@@ -198,7 +226,6 @@ internal sealed class BridgeConnection
                 else
                 {
                     await HandleMessageAsync(buffer.AsMemory(0, length)).ConfigureAwait(false);
-                    if (_shutdownStarted == 1) return;
                 }
                 length = 0;
             }
@@ -276,7 +303,7 @@ internal sealed class BridgeConnection
             _metrics.ConnectionsVersionMismatch.Inc();
             SendError(envelope.RequestId, ErrorCode.VersionMismatch,
                 $"protocol version {hello.ProtocolVersion} is not supported; this host speaks {ProtocolInfo.Version}");
-            await ShutdownAsync("protocol version mismatch", WebSocketCloseStatus.PolicyViolation).ConfigureAwait(false);
+            await ShutdownAsync("protocol version mismatch", WebSocketCloseStatus.PolicyViolation, waitForPeer: false).ConfigureAwait(false);
             return;
         }
         var ack = new HelloAck

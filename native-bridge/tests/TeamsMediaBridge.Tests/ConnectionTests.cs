@@ -1,0 +1,155 @@
+using System.Net.WebSockets;
+using TeamsMediaBridge.Protocol;
+
+namespace TeamsMediaBridge.Tests;
+
+/// <summary>Upgrade, authentication, handshake and connection-level errors.</summary>
+public sealed class ConnectionTests
+{
+    [Fact]
+    public async Task Upgrade_without_the_right_secret_is_refused_with_401()
+    {
+        await using var bridge = await TestBridge.StartAsync();
+        Assert.Equal(401, await TestClient.TryUpgradeStatusAsync(bridge.Url, null));
+        Assert.Equal(401, await TestClient.TryUpgradeStatusAsync(bridge.Url, "Bearer wrong-secret-0123456789"));
+        Assert.Equal(401, await TestClient.TryUpgradeStatusAsync(bridge.Url, "Bearer " + TestBridge.Secret + "x"));
+        Assert.Equal(401, await TestClient.TryUpgradeStatusAsync(bridge.Url, "Basic " + TestBridge.Secret));
+        Assert.Equal(101, await TestClient.TryUpgradeStatusAsync(bridge.Url, "Bearer " + TestBridge.Secret));
+        Assert.Equal(4, bridge.Server.Metrics.ConnectionsUnauthorized.Value);
+    }
+
+    [Fact]
+    public async Task Other_paths_are_not_found()
+    {
+        await using var bridge = await TestBridge.StartAsync();
+        var other = new UriBuilder(bridge.Url) { Path = "/elsewhere" }.Uri;
+        Assert.Equal(404, await TestClient.TryUpgradeStatusAsync(other, "Bearer " + TestBridge.Secret));
+    }
+
+    [Fact]
+    public async Task Hello_is_answered_with_version_capabilities_health_and_limit()
+    {
+        await using var bridge = await TestBridge.StartAsync(tweak: o => new() { Url = o.Url, Secret = o.Secret, MaxSessions = 7 });
+        await using var client = await TestClient.ConnectAsync(bridge.Url, TestBridge.Secret);
+        await client.SendAsync(new Envelope { RequestId = 5, Hello = new Hello { ProtocolVersion = 1, Peer = "test" } });
+        var ack = await client.ExpectAsync(e => e.BodyCase == Envelope.BodyOneofCase.HelloAck);
+        Assert.Equal(5ul, ack.RequestId);
+        Assert.Equal(1u, ack.HelloAck.ProtocolVersion);
+        Assert.Equal(PlatformHealth.Normal, ack.HelloAck.Health);
+        Assert.Equal(7u, ack.HelloAck.MaxSessions);
+        Assert.Contains("unmixed-audio", ack.HelloAck.Capabilities);
+        Assert.Contains("playout-marks", ack.HelloAck.Capabilities);
+        Assert.StartsWith("teams-media-bridge dotnet", ack.HelloAck.Peer);
+    }
+
+    [Fact]
+    public async Task A_different_major_version_gets_VERSION_MISMATCH_and_the_connection_closes()
+    {
+        await using var bridge = await TestBridge.StartAsync();
+        await using var client = await TestClient.ConnectAsync(bridge.Url, TestBridge.Secret);
+        await client.SendAsync(new Envelope { RequestId = 9, Hello = new Hello { ProtocolVersion = 2 } });
+        var error = await client.ExpectAsync(e => e.BodyCase == Envelope.BodyOneofCase.Error);
+        Assert.Equal(ErrorCode.VersionMismatch, error.Error.Code);
+        Assert.Equal(9ul, error.RequestId);
+        Assert.Equal(0u, error.Error.Session);
+        await client.Closed.WaitAsync(TimeSpan.FromSeconds(5));
+        Assert.Equal(WebSocketCloseStatus.PolicyViolation, client.CloseStatus);
+    }
+
+    [Fact]
+    public async Task Anything_before_Hello_is_a_BAD_MESSAGE_and_the_connection_stays()
+    {
+        await using var bridge = await TestBridge.StartAsync();
+        await using var client = await TestClient.ConnectAsync(bridge.Url, TestBridge.Secret);
+        await client.SendAsync(new Envelope { RequestId = 3, CreateSession = new CreateSession { CallId = "early" } });
+        var error = await client.ExpectAsync(e => e.BodyCase == Envelope.BodyOneofCase.Error);
+        Assert.Equal(ErrorCode.BadMessage, error.Error.Code);
+        Assert.Equal(3ul, error.RequestId);
+        await client.HandshakeAsync();
+        Assert.Empty(bridge.Platform.Sessions);
+    }
+
+    [Fact]
+    public async Task Garbage_text_and_unknown_bodies_never_end_the_connection()
+    {
+        await using var bridge = await TestBridge.StartAsync();
+        await using var client = await bridge.ConnectAsync();
+
+        await client.SendRawAsync([0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0x01]);
+        var bad = await client.ExpectAsync(e => e.BodyCase == Envelope.BodyOneofCase.Error);
+        Assert.Equal(ErrorCode.BadMessage, bad.Error.Code);
+
+        await client.SendRawAsync("{\"hello\":1}"u8.ToArray(), WebSocketMessageType.Text);
+        var text = await client.ExpectAsync(e => e.BodyCase == Envelope.BodyOneofCase.Error);
+        Assert.Equal(ErrorCode.BadMessage, text.Error.Code);
+        Assert.Contains("binary", text.Error.Message);
+
+        // Field 99 (a body from a future version): counted and ignored, no Error (rule 5).
+        await client.SendRawAsync([0x98, 0x06, 0x01]);
+        await client.SendAsync(new Envelope { Ping = new Ping { Id = 42, SentAtUs = 1234 } });
+        var next = await client.ExpectAsync(_ => true);
+        Assert.Equal(Envelope.BodyOneofCase.Pong, next.BodyCase);
+        Assert.Equal(42ul, next.Pong.Id);
+        Assert.Equal(1234, next.Pong.PingSentAtUs);
+        Assert.True(next.Pong.RepliedAtUs > 1_600_000_000_000_000, "replied_at_us is Unix time in microseconds");
+        Assert.Equal(1, bridge.Server.Metrics.UnknownMessages.Value);
+    }
+
+    [Fact]
+    public async Task Host_only_messages_from_the_worker_are_refused()
+    {
+        await using var bridge = await TestBridge.StartAsync();
+        await using var client = await bridge.ConnectAsync();
+        await client.SendAsync(new Envelope { RequestId = 77, SessionCreated = new SessionCreated { Session = 1 } });
+        var error = await client.ExpectAsync(e => e.BodyCase == Envelope.BodyOneofCase.Error);
+        Assert.Equal(ErrorCode.BadMessage, error.Error.Code);
+        Assert.Equal(77ul, error.RequestId);
+    }
+
+    [Fact]
+    public async Task A_newer_connection_replaces_the_older_and_ends_its_sessions()
+    {
+        await using var bridge = await TestBridge.StartAsync();
+        await using var first = await bridge.ConnectAsync();
+        var created = await first.CreateSessionAsync("call-old");
+        await using var second = await bridge.ConnectAsync();
+        var closed = await first.ExpectAsync(e => e.BodyCase == Envelope.BodyOneofCase.SessionClosed);
+        Assert.Equal(created.Session, closed.SessionClosed.Session);
+        await first.Closed.WaitAsync(TimeSpan.FromSeconds(5));
+        Assert.All(bridge.Platform.Sessions, s => Assert.NotEqual("call-old", s.Request.CallId));
+        // The same call id is free again on the new connection.
+        var again = await second.CreateSessionAsync("call-old");
+        Assert.Equal(1u, again.Session);
+    }
+
+    [Fact]
+    public async Task Health_changes_are_forwarded_and_a_loaded_platform_takes_no_new_session()
+    {
+        await using var bridge = await TestBridge.StartAsync();
+        await using var client = await bridge.ConnectAsync();
+        bridge.Platform.SetHealth(PlatformHealth.HeavilyLoaded);
+        var health = await client.ExpectAsync(e => e.BodyCase == Envelope.BodyOneofCase.Health);
+        Assert.Equal(PlatformHealth.Normal, health.Health.Previous);
+        Assert.Equal(PlatformHealth.HeavilyLoaded, health.Health.Current);
+
+        var id = client.NextRequestId();
+        await client.SendAsync(new Envelope { RequestId = id, CreateSession = new CreateSession { CallId = "c", Direction = AudioDirection.SendRecv } });
+        var refused = await client.ExpectAsync(e => e.RequestId == id);
+        Assert.Equal(ErrorCode.Overloaded, refused.Error.Code);
+
+        bridge.Platform.SetHealth(PlatformHealth.Normal);
+        await client.ExpectAsync(e => e.BodyCase == Envelope.BodyOneofCase.Health);
+        await client.CreateSessionAsync("c");
+    }
+
+    [Fact]
+    public async Task Metrics_are_served_in_Prometheus_text()
+    {
+        await using var bridge = await TestBridge.StartAsync();
+        await using (var client = await bridge.ConnectAsync()) { }
+        using var http = new HttpClient();
+        var text = await http.GetStringAsync(new UriBuilder(bridge.Url) { Scheme = "http", Path = "/metrics" }.Uri);
+        Assert.Contains("bridge_connections_total{outcome=\"accepted\"} 1", text);
+        Assert.Contains("bridge_tick_lateness_seconds_bucket", text);
+    }
+}

@@ -1,0 +1,395 @@
+using System.Net.WebSockets;
+using System.Text.Json;
+using TeamsMediaBridge.Platform.Fake;
+using TeamsMediaBridge.Protocol;
+
+namespace TeamsMediaBridge.Tests;
+
+/// <summary>Session lifetime, received audio, render audio, marks and shutdown, over a real loopback socket.</summary>
+public sealed class SessionTests
+{
+    [Fact]
+    public async Task Create_answers_with_the_platform_media_configuration_and_close_ends_it()
+    {
+        await using var bridge = await TestBridge.StartAsync();
+        await using var client = await bridge.ConnectAsync();
+        var mediaSessionId = Guid.NewGuid().ToString();
+        var id = client.NextRequestId();
+        await client.SendAsync(new Envelope
+        {
+            RequestId = id,
+            CreateSession = new CreateSession { CallId = "call-1", MediaSessionId = mediaSessionId, Direction = AudioDirection.SendRecv, Format = AudioFormat.Pcm16K },
+        });
+        var created = (await client.ExpectAsync(e => e.RequestId == id)).SessionCreated;
+        Assert.NotNull(created);
+        Assert.Equal(1u, created.Session);
+        Assert.Equal("call-1", created.CallId);
+        Assert.Equal(mediaSessionId, created.MediaSessionId);
+        Assert.Equal("net.tcp://media.localhost:8445/MediaProcessor", created.MpUri);
+        Assert.True(Guid.TryParse(created.AudioRenderContextId, out _));
+        Assert.True(Guid.TryParse(created.AudioSourceContextId, out _));
+        using (var blob = JsonDocument.Parse(created.MediaConfigurationJson))
+        {
+            var root = blob.RootElement;
+            Assert.Equal(created.MpUri, root.GetProperty("mpUri").GetString());
+            Assert.Equal(created.AudioRenderContextId, root.GetProperty("audioRenderContexts")[0].GetString());
+            Assert.Equal(created.AudioSourceContextId, root.GetProperty("audioSourceContexts")[0].GetString());
+            Assert.Equal(mediaSessionId, root.GetProperty("mpMediaSessionId").GetString());
+            Assert.Equal("Pcm16K", root.GetProperty("supportedAudioFormat").GetString());
+            Assert.Equal("call-1", root.GetProperty("callId").GetString());
+            Assert.Equal("mpUri", root.EnumerateObject().First().Name);
+        }
+
+        var second = await client.CreateSessionAsync("call-2");
+        Assert.Equal(2u, second.Session);
+        Assert.Equal(2, bridge.Platform.Sessions.Count);
+
+        var closeId = client.NextRequestId();
+        await client.SendAsync(new Envelope { RequestId = closeId, CloseSession = new CloseSession { Session = 1, Reason = "call ended" } });
+        var closed = await client.ExpectAsync(e => e.RequestId == closeId);
+        Assert.Equal(Envelope.BodyOneofCase.SessionClosed, closed.BodyCase);
+        Assert.Equal(1u, closed.SessionClosed.Session);
+        Assert.Equal("call-1", closed.SessionClosed.CallId);
+        Assert.Equal("call ended", closed.SessionClosed.Reason);
+        Assert.Equal("call-2", Assert.Single(bridge.Platform.Sessions).Request.CallId);
+
+        // Closing it again: the session is gone.
+        var againId = client.NextRequestId();
+        await client.SendAsync(new Envelope { RequestId = againId, CloseSession = new CloseSession { Session = 1 } });
+        var unknown = await client.ExpectAsync(e => e.RequestId == againId);
+        Assert.Equal(ErrorCode.UnknownSession, unknown.Error.Code);
+        Assert.Equal(1u, unknown.Error.Session);
+    }
+
+    [Theory]
+    [InlineData("", AudioDirection.SendRecv, "", ErrorCode.BadMessage)]
+    [InlineData("call", AudioDirection.Unspecified, "", ErrorCode.BadMessage)]
+    [InlineData("call", AudioDirection.SendRecv, "not-a-guid", ErrorCode.BadMessage)]
+    public async Task Invalid_CreateSession_is_refused_with_a_precise_error(string callId, AudioDirection direction, string mediaSessionId, ErrorCode code)
+    {
+        await using var bridge = await TestBridge.StartAsync();
+        await using var client = await bridge.ConnectAsync();
+        var id = client.NextRequestId();
+        await client.SendAsync(new Envelope { RequestId = id, CreateSession = new CreateSession { CallId = callId, Direction = direction, MediaSessionId = mediaSessionId } });
+        var error = await client.ExpectAsync(e => e.RequestId == id);
+        Assert.Equal(code, error.Error.Code);
+        Assert.Contains("CreateSession.", error.Error.Message);
+        Assert.Empty(bridge.Platform.Sessions);
+    }
+
+    [Fact]
+    public async Task Duplicate_call_limit_and_platform_failure_have_their_own_codes()
+    {
+        await using var bridge = await TestBridge.StartAsync(tweak: o => new() { Url = o.Url, Secret = o.Secret, MaxSessions = 2 });
+        await using var client = await bridge.ConnectAsync();
+        await client.CreateSessionAsync("a");
+
+        async Task<Error> CreateExpectingError(string callId)
+        {
+            var id = client.NextRequestId();
+            await client.SendAsync(new Envelope { RequestId = id, CreateSession = new CreateSession { CallId = callId, Direction = AudioDirection.SendRecv } });
+            var answer = await client.ExpectAsync(e => e.RequestId == id);
+            Assert.Equal(Envelope.BodyOneofCase.Error, answer.BodyCase);
+            return answer.Error;
+        }
+
+        Assert.Equal(ErrorCode.DuplicateSession, (await CreateExpectingError("a")).Code);
+        bridge.Platform.FailNextCreate();
+        var failed = await CreateExpectingError("b");
+        Assert.Equal(ErrorCode.PlatformError, failed.Code);
+        await client.CreateSessionAsync("b"); // the failure freed its call id and its place
+        Assert.Equal(ErrorCode.SessionLimit, (await CreateExpectingError("c")).Code);
+    }
+
+    [Fact]
+    public async Task Received_audio_arrives_every_20_ms_in_one_batch_per_tick_with_sequences_and_platform_timestamps()
+    {
+        await using var bridge = await TestBridge.StartAsync();
+        await using var client = await bridge.ConnectAsync();
+        var a = await client.CreateSessionAsync("a", unmixed: true);
+        var b = await client.CreateSessionAsync("b");
+        await client.ExpectAsync(e => e.BodyCase == Envelope.BodyOneofCase.Frames);
+        var received = await client.CollectAsync(TimeSpan.FromSeconds(1));
+
+        foreach (var session in new[] { a.Session, b.Session })
+        {
+            var frames = received.SourceFrames(session).ToList();
+            Assert.InRange(frames.Count, 35, 56); // 50 in a second, tolerant of a loaded 2-core machine
+            for (int i = 1; i < frames.Count; i++)
+            {
+                Assert.Equal(frames[i - 1].Sequence + 1, frames[i].Sequence);
+                Assert.Equal(frames[i - 1].TimestampTicks + 200_000, frames[i].TimestampTicks);
+            }
+            Assert.All(frames, f =>
+            {
+                Assert.Equal(MediaContext.AudioSource, f.Context);
+                Assert.Equal(640, f.Pcm.Length);
+                Assert.False(f.IsSilence);
+                Assert.Equal(new[] { 1001u }, f.ActiveSpeakers);
+            });
+            if (session == a.Session)
+            {
+                Assert.All(frames, f =>
+                {
+                    var unmixed = Assert.Single(f.Unmixed);
+                    Assert.Equal(1001u, unmixed.SpeakerId);
+                    Assert.Equal(f.Pcm, unmixed.Pcm);
+                });
+            }
+            else
+            {
+                Assert.All(frames, f => Assert.Empty(f.Unmixed));
+            }
+        }
+
+        // Both sessions travel together: one batch per tick, about 50 batches a second.
+        var batches = received.Where(r => r.Envelope.BodyCase == Envelope.BodyOneofCase.Frames).ToList();
+        Assert.InRange(batches.Count, 30, 56);
+        Assert.True(batches.Count(r => r.Envelope.Frames.Frames.Count == 2) >= batches.Count * 0.5,
+            "most batches carry one frame of each session");
+        Assert.All(batches, r => Assert.True(r.Envelope.Frames.SentAtUs > 0));
+    }
+
+    [Fact]
+    public async Task Echoed_frames_reach_the_platform_unchanged_in_order_once_sending_is_active()
+    {
+        await using var bridge = await TestBridge.StartAsync();
+        await using var client = await bridge.ConnectAsync();
+        var created = await client.CreateSessionAsync("echo");
+        var active = await client.ExpectAsync(e => e.BodyCase == Envelope.BodyOneofCase.SendStatus);
+        Assert.Equal(SendStatus.Active, active.SendStatus.Status);
+        Assert.Equal(created.Session, active.SendStatus.Session);
+
+        var echoed = new List<byte[]>();
+        uint sequence = 0;
+        var until = DateTime.UtcNow.AddMilliseconds(600);
+        while (DateTime.UtcNow < until)
+        {
+            var batch = await client.ExpectAsync(e => e.BodyCase == Envelope.BodyOneofCase.Frames);
+            foreach (var frame in batch.Frames.Frames.Where(f => f.Session == created.Session))
+            {
+                echoed.Add(frame.Pcm.ToByteArray());
+                await client.SendAsync(Frames.Batch(Frames.Render(created.Session, sequence++, frame.Pcm.ToByteArray())));
+            }
+        }
+        var session = Assert.Single(bridge.Platform.Sessions);
+        await WaitUntil(() => session.SentFrames >= echoed.Count, TimeSpan.FromSeconds(3));
+        var recorded = session.Recorded();
+        Assert.Equal(echoed.Count, recorded.Length);
+        for (int i = 0; i < echoed.Count; i++) Assert.Equal(echoed[i], recorded[i].Pcm);
+        // Stamped with the platform clock, one tick apart at most a little jitter.
+        for (int i = 1; i < recorded.Length; i++) Assert.True(recorded[i].TimestampTicks > recorded[i - 1].TimestampTicks);
+        Assert.Equal(0, session.DiscardedBeforeActive);
+        Assert.Equal(0, bridge.Server.Metrics.RenderSequenceGaps.Value);
+    }
+
+    [Fact]
+    public async Task Nothing_reaches_the_platform_before_send_status_is_ACTIVE_and_queued_audio_plays_after()
+    {
+        await using var bridge = await TestBridge.StartAsync(new FakeMediaPlatformOptions { SendActiveDelay = TimeSpan.FromMilliseconds(500) });
+        await using var client = await bridge.ConnectAsync();
+        var created = await client.CreateSessionAsync("early-talker");
+        for (uint i = 0; i < 10; i++) await client.SendAsync(Frames.Batch(Frames.Render(created.Session, i, Frames.Pcm((int)i))));
+        var session = Assert.Single(bridge.Platform.Sessions);
+        await Task.Delay(200);
+        Assert.False(session.IsSendActive);
+        Assert.Equal(0, session.SentFrames);
+        Assert.Equal(0, session.DiscardedBeforeActive);
+
+        var status = await client.ExpectAsync(e => e.BodyCase == Envelope.BodyOneofCase.SendStatus);
+        Assert.Equal(SendStatus.Active, status.SendStatus.Status);
+        await WaitUntil(() => session.SentFrames == 10, TimeSpan.FromSeconds(2));
+        var recorded = session.Recorded();
+        for (int i = 0; i < 10; i++) Assert.Equal(Frames.Pcm(i), recorded[i].Pcm);
+        Assert.Equal(0, session.DiscardedBeforeActive);
+    }
+
+    [Fact]
+    public async Task A_mark_is_answered_once_the_frames_before_it_were_played()
+    {
+        await using var bridge = await TestBridge.StartAsync();
+        await using var client = await bridge.ConnectAsync();
+        var created = await client.CreateSessionAsync("marks");
+        await client.ExpectAsync(e => e.BodyCase == Envelope.BodyOneofCase.SendStatus);
+        var session = Assert.Single(bridge.Platform.Sessions);
+
+        var batch = Frames.Batch();
+        for (uint i = 0; i < 15; i++) batch.Frames.Frames.Add(Frames.Render(created.Session, i, Frames.Pcm((int)i)));
+        await client.SendAsync(batch);
+        await client.SendAsync(new Envelope { Mark = new PlayoutMark { Session = created.Session, Name = "prompt-1" } });
+        var started = DateTime.UtcNow;
+        var mark = await client.ExpectAsync(e => e.BodyCase == Envelope.BodyOneofCase.MarkPlayed);
+        var elapsed = DateTime.UtcNow - started;
+        Assert.Equal("prompt-1", mark.MarkPlayed.Name);
+        Assert.True(mark.MarkPlayed.Played);
+        Assert.Equal(created.Session, mark.MarkPlayed.Session);
+        Assert.Equal(15, session.SentFrames);
+        Assert.True(elapsed >= TimeSpan.FromMilliseconds(200), $"15 frames take about 300 ms to play, the mark came after {elapsed.TotalMilliseconds} ms");
+    }
+
+    [Fact]
+    public async Task Clear_drops_queued_audio_and_answers_pending_marks_as_not_played()
+    {
+        await using var bridge = await TestBridge.StartAsync(tweak: o => new() { Url = o.Url, Secret = o.Secret, RenderQueueFrames = 100 });
+        await using var client = await bridge.ConnectAsync();
+        var created = await client.CreateSessionAsync("barge-in");
+        await client.ExpectAsync(e => e.BodyCase == Envelope.BodyOneofCase.SendStatus);
+        var session = Assert.Single(bridge.Platform.Sessions);
+
+        var batch = Frames.Batch();
+        for (uint i = 0; i < 80; i++) batch.Frames.Frames.Add(Frames.Render(created.Session, i, Frames.Pcm((int)i)));
+        await client.SendAsync(batch);
+        await client.SendAsync(new Envelope { Mark = new PlayoutMark { Session = created.Session, Name = "long-prompt" } });
+        await Task.Delay(200);
+        await client.SendAsync(new Envelope { Clear = new ClearPlayout { Session = created.Session } });
+        var mark = await client.ExpectAsync(e => e.BodyCase == Envelope.BodyOneofCase.MarkPlayed);
+        Assert.Equal("long-prompt", mark.MarkPlayed.Name);
+        Assert.False(mark.MarkPlayed.Played);
+        long playedAtClear = session.SentFrames;
+        Assert.InRange(playedAtClear, 1, 30);
+        await Task.Delay(200);
+        Assert.InRange(session.SentFrames, playedAtClear, playedAtClear + 1);
+        Assert.True(bridge.Server.Metrics.RenderCleared.Value >= 49);
+    }
+
+    [Fact]
+    public async Task A_full_render_queue_drops_the_newest_frames_and_counts_them()
+    {
+        await using var bridge = await TestBridge.StartAsync(new FakeMediaPlatformOptions { SendActiveDelay = TimeSpan.FromSeconds(30) },
+            o => new() { Url = o.Url, Secret = o.Secret, RenderQueueFrames = 5 });
+        await using var client = await bridge.ConnectAsync();
+        var created = await client.CreateSessionAsync("flood");
+        var batch = Frames.Batch();
+        for (uint i = 0; i < 8; i++) batch.Frames.Frames.Add(Frames.Render(created.Session, i, Frames.Pcm((int)i)));
+        await client.SendAsync(batch);
+        await WaitUntil(() => bridge.Server.Metrics.RenderDroppedOverflow.Value == 3, TimeSpan.FromSeconds(2));
+        Assert.Equal(5, bridge.Server.Metrics.RenderAccepted.Value);
+        // The dropped ones are the newest: once active, frames 0..4 play.
+        var session = Assert.Single(bridge.Platform.Sessions);
+        session.RaiseSendStatus(SendStatus.Active);
+        await WaitUntil(() => session.SentFrames == 5, TimeSpan.FromSeconds(2));
+        Assert.Equal(Frames.Pcm(4), session.Recorded()[4].Pcm);
+    }
+
+    [Fact]
+    public async Task A_bad_frame_is_rejected_without_disturbing_another_session()
+    {
+        await using var bridge = await TestBridge.StartAsync();
+        await using var client = await bridge.ConnectAsync();
+        var one = await client.CreateSessionAsync("one");
+        var two = await client.CreateSessionAsync("two");
+        var recvOnly = await client.CreateSessionAsync("listener", AudioDirection.RecvOnly);
+        await client.ExpectAsync(e => e.BodyCase == Envelope.BodyOneofCase.SendStatus && e.SendStatus.Session == one.Session);
+        await client.ExpectAsync(e => e.BodyCase == Envelope.BodyOneofCase.SendStatus && e.SendStatus.Session == two.Session);
+
+        var shortFrame = Frames.Render(one.Session, 0, new byte[100]);
+        var wrongContext = Frames.Render(one.Session, 1, Frames.Pcm(1));
+        wrongContext.Context = MediaContext.AudioSource;
+        await client.SendAsync(Frames.Batch(
+            shortFrame,
+            Frames.Render(two.Session, 0, Frames.Pcm(20)),
+            wrongContext,
+            Frames.Render(99, 0, Frames.Pcm(2)),
+            Frames.Render(recvOnly.Session, 0, Frames.Pcm(3)),
+            Frames.Render(two.Session, 1, Frames.Pcm(21))));
+
+        var errors = new List<Error>();
+        for (int i = 0; i < 4; i++) errors.Add((await client.ExpectAsync(e => e.BodyCase == Envelope.BodyOneofCase.Error)).Error);
+        Assert.Equal(ErrorCode.BadFrame, errors[0].Code);
+        Assert.Equal(one.Session, errors[0].Session);
+        Assert.Contains("640 bytes", errors[0].Message);
+        Assert.Equal(ErrorCode.BadFrame, errors[1].Code);
+        Assert.Contains("MEDIA_CONTEXT_AUDIO_RENDER", errors[1].Message);
+        Assert.Equal(ErrorCode.UnknownSession, errors[2].Code);
+        Assert.Equal(99u, errors[2].Session);
+        Assert.Equal(ErrorCode.BadFrame, errors[3].Code);
+        Assert.Equal(recvOnly.Session, errors[3].Session);
+
+        var sessionTwo = bridge.Platform.Sessions.Single(s => s.Request.CallId == "two");
+        await WaitUntil(() => sessionTwo.SentFrames == 2, TimeSpan.FromSeconds(2));
+        Assert.Equal(Frames.Pcm(20), sessionTwo.Recorded()[0].Pcm);
+        Assert.Equal(Frames.Pcm(21), sessionTwo.Recorded()[1].Pcm);
+
+        // Session one still works after its bad frames.
+        await client.SendAsync(Frames.Batch(Frames.Render(one.Session, 2, Frames.Pcm(30))));
+        var sessionOne = bridge.Platform.Sessions.Single(s => s.Request.CallId == "one");
+        await WaitUntil(() => sessionOne.SentFrames == 1, TimeSpan.FromSeconds(2));
+        Assert.Equal(Frames.Pcm(30), sessionOne.Recorded()[0].Pcm);
+        Assert.Equal(3, bridge.Server.Metrics.RenderRejectedBadFrame.Value);
+    }
+
+    [Fact]
+    public async Task Dominant_speaker_tones_and_stream_failures_are_forwarded()
+    {
+        await using var bridge = await TestBridge.StartAsync();
+        await using var client = await bridge.ConnectAsync();
+        var created = await client.CreateSessionAsync("events");
+        var session = Assert.Single(bridge.Platform.Sessions);
+
+        session.RaiseDominantSpeaker(1001);
+        var dominant = await client.ExpectAsync(e => e.BodyCase == Envelope.BodyOneofCase.DominantSpeaker);
+        Assert.Equal(1001u, dominant.DominantSpeaker.SpeakerId);
+        Assert.Equal(created.Session, dominant.DominantSpeaker.Session);
+
+        session.RaiseDominantSpeaker(0xFFFFFFFF);
+        dominant = await client.ExpectAsync(e => e.BodyCase == Envelope.BodyOneofCase.DominantSpeaker);
+        Assert.Equal(0xFFFFFFFFu, dominant.DominantSpeaker.SpeakerId);
+
+        session.RaiseTone(Tone.Pound);
+        var tone = await client.ExpectAsync(e => e.BodyCase == Envelope.BodyOneofCase.Tone);
+        Assert.Equal(Tone.Pound, tone.Tone.Tone);
+        Assert.True(tone.Tone.TimestampTicks > 0);
+
+        session.RaiseMediaStreamFailure("ICE failed");
+        var failure = await client.ExpectAsync(e => e.BodyCase == Envelope.BodyOneofCase.Error);
+        Assert.Equal(ErrorCode.PlatformError, failure.Error.Code);
+        Assert.Equal(created.Session, failure.Error.Session);
+    }
+
+    [Fact]
+    public async Task Shutdown_ends_every_session_then_closes_the_connection()
+    {
+        var bridge = await TestBridge.StartAsync();
+        await using var client = await bridge.ConnectAsync();
+        var a = await client.CreateSessionAsync("a");
+        var b = await client.CreateSessionAsync("b");
+        var stop = bridge.Server.StopAsync(CancellationToken.None);
+
+        var closed = new HashSet<uint>();
+        while (closed.Count < 2)
+        {
+            var envelope = await client.ExpectAsync(e => e.BodyCase == Envelope.BodyOneofCase.SessionClosed);
+            Assert.Equal("host shutting down", envelope.SessionClosed.Reason);
+            Assert.Equal(0ul, envelope.RequestId);
+            closed.Add(envelope.SessionClosed.Session);
+        }
+        Assert.Equal(new HashSet<uint> { a.Session, b.Session }, closed);
+        await client.Closed.WaitAsync(TimeSpan.FromSeconds(5));
+        Assert.Equal(WebSocketCloseStatus.EndpointUnavailable, client.CloseStatus);
+        await stop.WaitAsync(TimeSpan.FromSeconds(5));
+        Assert.Empty(bridge.Platform.Sessions);
+        Assert.Equal(0, bridge.Server.Metrics.SessionsActive.Value);
+        await bridge.DisposeAsync();
+    }
+
+    [Fact]
+    public async Task A_worker_that_disconnects_ends_its_sessions()
+    {
+        await using var bridge = await TestBridge.StartAsync();
+        var client = await bridge.ConnectAsync();
+        await client.CreateSessionAsync("gone");
+        Assert.Single(bridge.Platform.Sessions);
+        await client.DisposeAsync();
+        await WaitUntil(() => bridge.Platform.Sessions.Count == 0, TimeSpan.FromSeconds(3));
+    }
+
+    internal static async Task WaitUntil(Func<bool> condition, TimeSpan timeout)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        while (!condition())
+        {
+            if (DateTime.UtcNow > deadline) throw new TimeoutException("condition not met in time");
+            await Task.Delay(10);
+        }
+    }
+}
