@@ -67,7 +67,9 @@ export class BridgeClient extends EventEmitter<BridgeClientEvents> {
   private open = false;
   private closed = false;
   private started = false;
+  /** Failed attempts since the last open (drives the backoff). */
   private attempt = 0;
+  private dials = 0;
   private reconnectTimer: NodeJS.Timeout | null = null;
   private handshakeTimer: NodeJS.Timeout | null = null;
   private pingTimer: NodeJS.Timeout | null = null;
@@ -196,7 +198,8 @@ export class BridgeClient extends EventEmitter<BridgeClientEvents> {
 
   private dial(): void {
     if (this.closed) return;
-    if (this.attempt > 0) this.metrics.reconnects.inc();
+    if (this.dials > 0) this.metrics.reconnects.inc();
+    this.dials++;
     this.attempt++;
     this.metrics.setState("connecting");
     const socket = new WebSocket(this.options.url, {
@@ -209,13 +212,15 @@ export class BridgeClient extends EventEmitter<BridgeClientEvents> {
     });
     this.socket = socket;
     let failure = "connection closed";
+    let refused = false;
     socket.on("unexpected-response", (_request, response) => {
+      refused = true;
       failure = `upgrade refused with HTTP ${response.statusCode}`;
       this.metrics.protocolErrors.inc({ reason: "upgrade_refused" });
       socket.terminate();
     });
     socket.on("error", (error) => {
-      failure = error.message;
+      if (!refused) failure = error.message;
     });
     socket.on("open", () => this.sendHello());
     socket.on("message", (data, isBinary) => this.onMessage(data, isBinary));

@@ -1,0 +1,258 @@
+import type { IncomingMessage, ServerResponse } from "node:http";
+import type { PlatformHealth, ToneName } from "../../bridge/protocol.js";
+import { toneToWire } from "../../bridge/protocol.js";
+import { type AudioSourceSpec, wavHeader16k } from "./audio-source.js";
+import { authorizationMatches } from "./bearer-auth.js";
+import type { Impairments, SpeakerSpec } from "./emulated-session.js";
+import type { EmulatorFault, MediaPlatformEmulator } from "./media-platform-emulator.js";
+
+/** The part of the emulator the control surface drives (see docs/media-emulator.md). */
+type Emulator = Pick<
+  MediaPlatformEmulator,
+  | "stats"
+  | "sessions"
+  | "setHealth"
+  | "injectFault"
+  | "setImpairments"
+  | "setSource"
+  | "setSpeakers"
+  | "setDominantSpeaker"
+  | "sendTone"
+  | "setSendStatus"
+  | "setPaused"
+  | "endSession"
+  | "recording"
+  | "connectMedia"
+>;
+
+class ControlError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+const MAX_BODY_BYTES = 64 * 1024;
+const HEALTH: readonly PlatformHealth[] = ["normal", "heavilyLoaded", "overloaded"];
+
+/**
+ * Small JSON control surface for tools, on the emulator's HTTP port, behind the same bearer
+ * secret as the bridge. Tests use the emulator's methods directly.
+ */
+export function handleControlRequest(
+  emulator: Emulator,
+  secret: string,
+  request: IncomingMessage,
+  response: ServerResponse,
+): void {
+  route(emulator, secret, request)
+    .then((result) => {
+      if (result instanceof Buffer) {
+        response.writeHead(200, { "content-type": "audio/wav", "content-length": result.length });
+        response.end(result);
+      } else {
+        const body = JSON.stringify(result ?? { ok: true });
+        response.writeHead(200, { "content-type": "application/json" });
+        response.end(body);
+      }
+    })
+    .catch((error: unknown) => {
+      const status = error instanceof ControlError ? error.status : 400;
+      const message = error instanceof Error ? error.message : String(error);
+      response.writeHead(status, { "content-type": "application/json" });
+      response.end(JSON.stringify({ error: message }));
+    });
+}
+
+async function route(emulator: Emulator, secret: string, request: IncomingMessage): Promise<unknown> {
+  if (!authorizationMatches(request.headers.authorization, secret))
+    throw new ControlError(401, "unauthorized");
+  const url = new URL(request.url ?? "/", "http://emulator");
+  const parts = url.pathname.split("/").filter(Boolean);
+  if (parts[0] !== "control") throw new ControlError(404, "not found");
+  const method = request.method ?? "GET";
+  if (method === "GET" && parts.length === 2 && parts[1] === "stats") return emulator.stats();
+  if (method === "GET" && parts.length === 2 && parts[1] === "sessions") return emulator.sessions();
+  if (method === "GET" && parts.length === 4 && parts[1] === "sessions" && parts[3] === "recording.wav") {
+    const pcm = emulator.recording(sessionKey(parts[2] as string));
+    if (!pcm) throw new ControlError(404, "no such session or recording");
+    return Buffer.concat([wavHeader16k(pcm.length), pcm]);
+  }
+  if (method !== "POST") throw new ControlError(405, "use GET for stats/sessions/recording, POST otherwise");
+  const body = await readJson(request);
+  if (parts.length === 2 && parts[1] === "health") {
+    const health = field(body, "health");
+    if (!HEALTH.includes(health as PlatformHealth))
+      throw new Error(`health must be one of ${HEALTH.join(", ")}`);
+    emulator.setHealth(health as PlatformHealth);
+    return undefined;
+  }
+  if (parts.length === 2 && parts[1] === "faults") {
+    emulator.injectFault(parseFault(body));
+    return undefined;
+  }
+  if (parts.length === 2 && parts[1] === "connect-media") {
+    const id = field(body, "mediaSessionId");
+    if (typeof id !== "string") throw new Error("mediaSessionId must be a string");
+    const timeoutMs = Number(field(body, "timeoutMs", 5000));
+    return { connected: await emulator.connectMedia(id, timeoutMs) };
+  }
+  if (parts.length === 4 && parts[1] === "sessions") {
+    const key = sessionKey(parts[2] as string);
+    try {
+      sessionAction(emulator, key, parts[3] as string, body);
+    } catch (error) {
+      if (error instanceof RangeError && /no media session/.test(error.message))
+        throw new ControlError(404, error.message);
+      throw error;
+    }
+    return undefined;
+  }
+  throw new ControlError(404, "not found");
+}
+
+function sessionAction(
+  emulator: Emulator,
+  key: number | string,
+  action: string,
+  body: Record<string, unknown>,
+): void {
+  switch (action) {
+    case "impairments": {
+      const impairments: Partial<Impairments> = {};
+      for (const name of ["loss", "reorder", "silence"] as const) {
+        if (body[name] === undefined) continue;
+        const value = body[name];
+        if (typeof value !== "number" || value < 0 || value > 1)
+          throw new Error(`${name} must be a number in [0, 1]`);
+        impairments[name] = value;
+      }
+      if (body.jitterMs !== undefined) {
+        if (typeof body.jitterMs !== "number" || body.jitterMs < 0 || body.jitterMs > 5000) {
+          throw new Error("jitterMs must be a number in [0, 5000]");
+        }
+        impairments.jitterMs = body.jitterMs;
+      }
+      emulator.setImpairments(key, impairments);
+      return;
+    }
+    case "source":
+      emulator.setSource(key, parseSource(body));
+      return;
+    case "speakers": {
+      const list = field(body, "speakers");
+      if (!Array.isArray(list) || list.length > 4) throw new Error("speakers must be an array of at most 4");
+      const speakers: SpeakerSpec[] = list.map((entry: Record<string, unknown>) => {
+        if (typeof entry?.id !== "number" || !Number.isInteger(entry.id) || entry.id < 0) {
+          throw new Error("speaker id must be a non-negative integer");
+        }
+        return { id: entry.id, source: parseSource((entry.source ?? {}) as Record<string, unknown>) };
+      });
+      emulator.setSpeakers(key, speakers);
+      return;
+    }
+    case "dominant-speaker": {
+      const id = field(body, "speakerId");
+      if (id !== null && (typeof id !== "number" || !Number.isInteger(id) || id < 0)) {
+        throw new Error("speakerId must be a non-negative integer or null");
+      }
+      emulator.setDominantSpeaker(key, id as number | null);
+      return;
+    }
+    case "tone": {
+      const tone = field(body, "tone");
+      toneToWire(tone as ToneName); // validates
+      emulator.sendTone(key, tone as ToneName);
+      return;
+    }
+    case "send-status":
+      emulator.setSendStatus(key, Boolean(field(body, "active")));
+      return;
+    case "pause":
+      emulator.setPaused(key, Boolean(field(body, "paused")));
+      return;
+    case "end":
+      emulator.endSession(key, String(field(body, "reason", "ended by the emulator")));
+      return;
+    default:
+      throw new ControlError(404, `unknown session action ${action}`);
+  }
+}
+
+function sessionKey(raw: string): number | string {
+  const key = decodeURIComponent(raw);
+  return /^\d+$/.test(key) ? Number(key) : key;
+}
+
+function parseSource(body: Record<string, unknown>): AudioSourceSpec {
+  switch (body.kind) {
+    case "tone":
+      if (typeof body.frequencyHz !== "number") throw new Error("tone source needs frequencyHz");
+      return {
+        kind: "tone",
+        frequencyHz: body.frequencyHz,
+        ...(typeof body.amplitude === "number" ? { amplitude: body.amplitude } : {}),
+      };
+    case "wav":
+      if (typeof body.path !== "string") throw new Error("wav source needs path");
+      return { kind: "wav", path: body.path, loop: body.loop !== false };
+    case "silence":
+      return { kind: "silence" };
+    default:
+      throw new Error('source kind must be "tone", "wav" or "silence"');
+  }
+}
+
+function parseFault(body: Record<string, unknown>): EmulatorFault {
+  switch (body.kind) {
+    case "disconnect":
+      return { kind: "disconnect" };
+    case "stall":
+      if (typeof body.ms !== "number" || body.ms <= 0 || body.ms > 600_000)
+        throw new Error("stall needs ms in (0, 600000]");
+      return { kind: "stall", ms: body.ms };
+    case "malformed": {
+      const variants = ["truncated", "bad_wire_type", "missing_body", "bad_frame", "text"] as const;
+      if (!variants.includes(body.variant as (typeof variants)[number])) {
+        throw new Error(`malformed needs variant: ${variants.join(", ")}`);
+      }
+      return { kind: "malformed", variant: body.variant as (typeof variants)[number] };
+    }
+    case "oversized":
+      return typeof body.bytes === "number"
+        ? { kind: "oversized", bytes: body.bytes }
+        : { kind: "oversized" };
+    default:
+      throw new Error('fault kind must be "disconnect", "stall", "malformed" or "oversized"');
+  }
+}
+
+function field(body: Record<string, unknown>, name: string, fallback?: unknown): unknown {
+  if (body[name] === undefined) {
+    if (fallback !== undefined) return fallback;
+    throw new Error(`missing ${name}`);
+  }
+  return body[name];
+}
+
+async function readJson(request: IncomingMessage): Promise<Record<string, unknown>> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of request) {
+    size += (chunk as Buffer).length;
+    if (size > MAX_BODY_BYTES) throw new ControlError(413, `body larger than ${MAX_BODY_BYTES} bytes`);
+    chunks.push(chunk as Buffer);
+  }
+  if (size === 0) return {};
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(Buffer.concat(chunks).toString("utf8"));
+  } catch {
+    throw new Error("body is not JSON");
+  }
+  if (parsed === null || typeof parsed !== "object" || Array.isArray(parsed))
+    throw new Error("body must be a JSON object");
+  return parsed as Record<string, unknown>;
+}

@@ -1,0 +1,364 @@
+import { randomUUID } from "node:crypto";
+import type { FrameBatchWriter } from "../../bridge/frame-batch-writer.js";
+import {
+  type Direction,
+  FRAME_TICKS,
+  MAX_UNMIXED_BUFFERS,
+  PCM_FRAME_BYTES,
+  v1,
+} from "../../bridge/protocol.js";
+import {
+  type AudioSource,
+  type AudioSourceSpec,
+  createAudioSource,
+  readWatermark,
+  writeWatermark,
+} from "./audio-source.js";
+import { LatencyStats, type LatencySummary } from "./latency-stats.js";
+
+/** How the far end's audio is damaged on its way to the bot (per session). */
+export interface Impairments {
+  /** Probability (0..1) that a frame is lost (its sequence number is skipped). */
+  loss: number;
+  /** Probability (0..1) that a frame is swapped with the next one. */
+  reorder: number;
+  /** Probability (0..1) that a frame is sent as generated silence (isSilence, zero PCM). */
+  silence: number;
+  /** Frames are held back 0..jitterMs (whole ticks) and then delivered in order, in bursts. */
+  jitterMs: number;
+}
+
+export const NO_IMPAIRMENTS: Impairments = { loss: 0, reorder: 0, silence: 0, jitterMs: 0 };
+
+export interface SpeakerSpec {
+  /** Media source id (participant mediaStreams[].sourceId). */
+  id: number;
+  source: AudioSourceSpec;
+}
+
+export interface SessionStats {
+  session: number;
+  callId: string;
+  mediaSessionId: string;
+  mediaConnected: boolean;
+  sendActive: boolean;
+  framesSent: number;
+  framesLost: number;
+  framesReordered: number;
+  silenceFrames: number;
+  /** Render frames received from the bot. */
+  renderFramesReceived: number;
+  /** Render frames received before send status was ACTIVE (the platform discards them). */
+  renderFramesDiscarded: number;
+  /** Render frames dropped because the playout queue was full. */
+  renderFramesOverflowed: number;
+  /** Render frames played (taken off the playout queue by the 20 ms clock). */
+  framesPlayed: number;
+  /** Ticks with nothing to play after playing had started. */
+  underruns: number;
+  playoutQueueDepth: number;
+  marksPlayed: number;
+  marksCleared: number;
+  /** Round trip of source frames echoed back by the bot (watermark matched). */
+  echo: LatencySummary;
+}
+
+/** A frame or a mark waiting in the playout queue. */
+type QueueEntry = { kind: "frame"; offset: number } | { kind: "mark"; name: string };
+
+const SOURCE_CONTEXT = v1.MediaContext.MEDIA_CONTEXT_AUDIO_SOURCE;
+/** Sent-frame times remembered for echo matching (5 s of frames). */
+const ECHO_WINDOW = 256;
+
+/**
+ * The far end of one call as the media platform emulator plays it: the audio the bot
+ * receives (with impairments, speakers, unmixed buffers) and the playout of what the bot
+ * renders (one frame per tick, marks, clear, recording, echo latency).
+ */
+export class EmulatedSession {
+  readonly session: number;
+  readonly callId: string;
+  readonly mediaSessionId: string;
+  readonly audioRenderContextId = randomUUID();
+  readonly audioSourceContextId = randomUUID();
+  readonly direction: Direction;
+  readonly unmixedAudio: boolean;
+
+  mediaConnected = false;
+  sendActive = false;
+  impairments: Impairments = { ...NO_IMPAIRMENTS };
+  /** Paused sessions send no frames (e.g. the far end is on hold). */
+  paused = false;
+
+  private source: AudioSource;
+  private sourceEnded = false;
+  private speakers: { id: number; source: AudioSource }[] = [];
+  private sequence = 0;
+  private ticks = 0;
+  /** Frames waiting for their (jittered) delivery tick: [dueTick, sequence, silence, pcm offset]. */
+  private readonly delayLine: {
+    due: number;
+    sequence: number;
+    ticks: number;
+    silence: boolean;
+    pcm: Uint8Array;
+    unmixed: Uint8Array[];
+  }[] = [];
+  private held: (typeof this.delayLine)[number] | null = null;
+  private readonly sentAt = new Float64Array(ECHO_WINDOW);
+  private readonly sentSeq = new Int32Array(ECHO_WINDOW).fill(-1);
+  readonly echo = new LatencyStats();
+
+  // Playout of what the bot renders.
+  private readonly queue: QueueEntry[] = [];
+  private readonly queuePcm: Uint8Array;
+  private queueFrames = 0;
+  private slotNext = 0;
+  private playing = false;
+  private readonly recording: Buffer;
+  private recordedBytes = 0;
+
+  private readonly stats = {
+    framesSent: 0,
+    framesLost: 0,
+    framesReordered: 0,
+    silenceFrames: 0,
+    renderFramesReceived: 0,
+    renderFramesDiscarded: 0,
+    renderFramesOverflowed: 0,
+    framesPlayed: 0,
+    underruns: 0,
+    marksPlayed: 0,
+    marksCleared: 0,
+  };
+
+  constructor(
+    options: {
+      session: number;
+      callId: string;
+      mediaSessionId: string;
+      direction: Direction;
+      unmixedAudio: boolean;
+      source: AudioSourceSpec;
+      speakers?: SpeakerSpec[];
+      /** Playout queue bound in frames (the platform's jitter buffer). */
+      playoutQueueFrames: number;
+      /** In-memory recording bound in seconds. */
+      recordMaxSeconds: number;
+    },
+    private readonly random: () => number = Math.random,
+  ) {
+    this.session = options.session;
+    this.callId = options.callId;
+    this.mediaSessionId = options.mediaSessionId;
+    this.direction = options.direction;
+    this.unmixedAudio = options.unmixedAudio;
+    this.source = createAudioSource(options.source);
+    this.setSpeakers(options.speakers ?? []);
+    this.queuePcm = new Uint8Array(options.playoutQueueFrames * PCM_FRAME_BYTES);
+    this.recording = Buffer.alloc(Math.max(1, Math.round(options.recordMaxSeconds * 50)) * PCM_FRAME_BYTES);
+  }
+
+  setSource(spec: AudioSourceSpec): void {
+    this.source = createAudioSource(spec);
+    this.sourceEnded = false;
+  }
+
+  /** Up to four speakers, each with its own source (mixed for the main frame, unmixed if asked). */
+  setSpeakers(speakers: SpeakerSpec[]): void {
+    if (speakers.length > MAX_UNMIXED_BUFFERS)
+      throw new RangeError(`at most ${MAX_UNMIXED_BUFFERS} speakers`);
+    this.speakers = speakers.map((s) => ({ id: s.id >>> 0, source: createAudioSource(s.source) }));
+  }
+
+  get speakerIds(): number[] {
+    return this.speakers.map((s) => s.id);
+  }
+
+  /** True when the session sends received audio to the bot (direction sends far-end audio). */
+  private get receives(): boolean {
+    return this.direction !== "sendOnly";
+  }
+
+  /**
+   * Produces this tick's source frame (after impairments) into the batch. nowMs: the send
+   * time used for echo latency.
+   */
+  writeSourceFrame(writer: FrameBatchWriter, nowMs: number): void {
+    this.ticks++;
+    if (!this.mediaConnected || this.paused || !this.receives) return;
+    this.sequence = (this.sequence + 1) >>> 0;
+    const sequence = this.sequence;
+    const imp = this.impairments;
+    if (imp.loss > 0 && this.random() < imp.loss) {
+      this.stats.framesLost++;
+      return;
+    }
+    const pcm = new Uint8Array(PCM_FRAME_BYTES);
+    const unmixed: Uint8Array[] = [];
+    let silence = this.sourceEnded || (imp.silence > 0 && this.random() < imp.silence);
+    if (!silence && !this.fillFrame(pcm, unmixed)) {
+      // A WAV played once has ended: from now on the far end is silent.
+      this.sourceEnded = true;
+      silence = true;
+    }
+    if (silence) this.stats.silenceFrames++;
+    else {
+      writeWatermark(pcm, 0, sequence);
+      this.sentSeq[sequence % ECHO_WINDOW] = sequence & 0xffff;
+      this.sentAt[sequence % ECHO_WINDOW] = nowMs;
+    }
+    const jitterTicks = imp.jitterMs > 0 ? Math.floor((this.random() * (imp.jitterMs + 1)) / 20) : 0;
+    const lastDue = this.delayLine.length > 0 ? (this.delayLine[this.delayLine.length - 1]?.due ?? 0) : 0;
+    this.delayLine.push({
+      due: Math.max(lastDue, this.ticks + jitterTicks),
+      sequence,
+      ticks: sequence * FRAME_TICKS,
+      silence,
+      pcm,
+      unmixed,
+    });
+    while (this.delayLine.length > 0 && (this.delayLine[0]?.due ?? 0) <= this.ticks) {
+      const frame = this.delayLine.shift() as (typeof this.delayLine)[number];
+      if (this.held === null && imp.reorder > 0 && this.random() < imp.reorder) {
+        // Hold this frame and send it after the next one.
+        this.held = frame;
+        this.stats.framesReordered++;
+        continue;
+      }
+      this.emit(writer, frame);
+      if (this.held !== null) {
+        this.emit(writer, this.held);
+        this.held = null;
+      }
+    }
+  }
+
+  /** Fills the frame (and the speakers' own buffers); false when the source has no audio left. */
+  private fillFrame(pcm: Uint8Array, unmixed: Uint8Array[]): boolean {
+    if (this.speakers.length === 0) return this.source.read(pcm, 0);
+    // Mix the speakers into the main frame (saturating), keep each one for unmixed buffers.
+    const mix = new Int32Array(PCM_FRAME_BYTES / 2);
+    for (const speaker of this.speakers) {
+      const own = new Uint8Array(PCM_FRAME_BYTES);
+      speaker.source.read(own, 0);
+      const view = new DataView(own.buffer);
+      for (let i = 0; i < mix.length; i++) mix[i] = (mix[i] as number) + view.getInt16(2 * i, true);
+      unmixed.push(own);
+    }
+    const out = new DataView(pcm.buffer);
+    for (let i = 0; i < mix.length; i++)
+      out.setInt16(2 * i, Math.max(-32768, Math.min(32767, mix[i] as number)), true);
+    return true;
+  }
+
+  private emit(writer: FrameBatchWriter, frame: (typeof this.delayLine)[number]): void {
+    const speakers = frame.silence ? null : this.speakerIds;
+    writer.addFrame(
+      this.session,
+      SOURCE_CONTEXT,
+      frame.sequence,
+      frame.ticks,
+      frame.pcm,
+      0,
+      frame.silence,
+      speakers,
+    );
+    if (this.unmixedAudio && !frame.silence) {
+      frame.unmixed.forEach((pcm, i) => {
+        writer.addUnmixed(this.speakers[i]?.id ?? 0, pcm, 0, frame.ticks);
+      });
+    }
+    this.stats.framesSent++;
+  }
+
+  /** A render frame from the bot. Returns false when it was discarded (send status not active). */
+  acceptRender(buffer: Uint8Array, pcmOffset: number, nowMs: number): boolean {
+    this.stats.renderFramesReceived++;
+    if (!this.sendActive) {
+      this.stats.renderFramesDiscarded++;
+      return false;
+    }
+    const mark = readWatermark(buffer, pcmOffset);
+    if (mark >= 0) {
+      const slot = mark % ECHO_WINDOW;
+      if (this.sentSeq[slot] === mark) {
+        this.echo.record(nowMs - (this.sentAt[slot] as number));
+        this.sentSeq[slot] = -1;
+      }
+    }
+    const capacity = this.queuePcm.length / PCM_FRAME_BYTES;
+    if (this.queueFrames === capacity) {
+      this.stats.renderFramesOverflowed++;
+      return true;
+    }
+    const offset = this.slotNext * PCM_FRAME_BYTES;
+    this.slotNext = (this.slotNext + 1) % capacity;
+    this.queuePcm.set(buffer.subarray(pcmOffset, pcmOffset + PCM_FRAME_BYTES), offset);
+    this.queue.push({ kind: "frame", offset });
+    this.queueFrames++;
+    return true;
+  }
+
+  /** PlayoutMark: reported when every frame queued before it has been played. */
+  addMark(name: string): void {
+    this.queue.push({ kind: "mark", name });
+  }
+
+  /** ClearPlayout: drops queued frames; returns the marks that will never play. */
+  clear(): string[] {
+    const cleared: string[] = [];
+    for (const entry of this.queue) if (entry.kind === "mark") cleared.push(entry.name);
+    this.queue.length = 0;
+    this.queueFrames = 0;
+    this.stats.marksCleared += cleared.length;
+    return cleared;
+  }
+
+  /** Plays one frame (called every tick); returns the marks reached. */
+  playTick(): string[] {
+    const reached: string[] = [];
+    while (this.headIsMark()) reached.push((this.queue.shift() as { name: string }).name);
+    const entry = this.queue.shift();
+    if (entry && entry.kind === "frame") {
+      this.queueFrames--;
+      this.playing = true;
+      this.stats.framesPlayed++;
+      if (this.recordedBytes + PCM_FRAME_BYTES <= this.recording.length) {
+        this.recording.set(
+          this.queuePcm.subarray(entry.offset, entry.offset + PCM_FRAME_BYTES),
+          this.recordedBytes,
+        );
+        this.recordedBytes += PCM_FRAME_BYTES;
+      }
+      // Marks right behind the frame just played are reached now too.
+      while (this.headIsMark()) reached.push((this.queue.shift() as { name: string }).name);
+    } else if (this.playing) {
+      this.stats.underruns++;
+    }
+    this.stats.marksPlayed += reached.length;
+    return reached;
+  }
+
+  private headIsMark(): boolean {
+    return this.queue[0]?.kind === "mark";
+  }
+
+  /** What the bot rendered and was played, as PCM16K (a copy). */
+  recordedPcm(): Buffer {
+    return Buffer.from(this.recording.subarray(0, this.recordedBytes));
+  }
+
+  snapshot(): SessionStats {
+    return {
+      session: this.session,
+      callId: this.callId,
+      mediaSessionId: this.mediaSessionId,
+      mediaConnected: this.mediaConnected,
+      sendActive: this.sendActive,
+      ...this.stats,
+      playoutQueueDepth: this.queueFrames,
+      echo: this.echo.summary(),
+    };
+  }
+}

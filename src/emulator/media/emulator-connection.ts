@@ -1,0 +1,217 @@
+import type WebSocket from "ws";
+import type { BridgeProtocolError } from "../../bridge/bridge-protocol-error.js";
+import { EnvelopeDecoder, encodeEnvelope } from "../../bridge/codec.js";
+import { FrameBatchWriter } from "../../bridge/frame-batch-writer.js";
+import { nowMicros, PROTOCOL_VERSION, type pb, v1 } from "../../bridge/protocol.js";
+import type { Logger } from "../../log/logger.js";
+import type { EmulatedSession } from "./emulated-session.js";
+
+/** What a connection needs from the emulator that owns it. */
+export interface ConnectionHost {
+  readonly logger: Logger;
+  readonly maxMessageBytes: number;
+  helloAck(): pb.IHelloAck;
+  createSession(connection: EmulatorConnection, request: pb.CreateSession, requestId: number): void;
+  closeSession(connection: EmulatorConnection, session: number, reason: string, requestId: number): void;
+  connectionClosed(connection: EmulatorConnection): void;
+  /** Counted refusals, by reason, for stats. */
+  countProtocolError(error: BridgeProtocolError): void;
+}
+
+/**
+ * One worker's WebSocket on the emulator: the protocol conversation (Hello, requests, render
+ * frames, marks) and the batch of source frames sent to it every tick.
+ */
+export class EmulatorConnection {
+  readonly id: number;
+  readonly sessions = new Map<number, EmulatedSession>();
+  helloDone = false;
+  peer = "";
+  capabilities: string[] = [];
+  /** Until this time (performance.now()) the connection sends and answers nothing (fault). */
+  stalledUntil = 0;
+  batchesSent = 0;
+  batchesDropped = 0;
+
+  private readonly decoder: EnvelopeDecoder;
+  readonly writer = new FrameBatchWriter({ ringSize: 2 });
+
+  constructor(
+    id: number,
+    readonly socket: WebSocket,
+    private readonly host: ConnectionHost,
+  ) {
+    this.id = id;
+    this.decoder = new EnvelopeDecoder({ maxMessageBytes: host.maxMessageBytes });
+    socket.on("message", (data, isBinary) => this.onMessage(data as Buffer, isBinary));
+    socket.on("close", () => host.connectionClosed(this));
+    socket.on("error", (error) => host.logger.debug({ err: error, connection: id }, "bridge socket error"));
+  }
+
+  get stalled(): boolean {
+    return performance.now() < this.stalledUntil;
+  }
+
+  send(envelope: pb.IEnvelope): void {
+    if (this.socket.readyState !== this.socket.OPEN || this.stalled) return;
+    this.socket.send(encodeEnvelope(envelope), { binary: true });
+  }
+
+  /** Sends bytes as they are (faults: malformed and oversized messages). */
+  sendRaw(bytes: Uint8Array): void {
+    if (this.socket.readyState === this.socket.OPEN) this.socket.send(bytes, { binary: true });
+  }
+
+  /** Sends this tick's batch (a copy: ws keeps a server's bytes until they are written). */
+  sendBatch(bytes: Uint8Array, maxBufferedBytes: number): void {
+    if (this.socket.readyState !== this.socket.OPEN || this.stalled) return;
+    if (this.socket.bufferedAmount > maxBufferedBytes) {
+      this.batchesDropped++;
+      return;
+    }
+    this.socket.send(Buffer.from(bytes), { binary: true });
+    this.batchesSent++;
+  }
+
+  sendError(code: pb.ErrorCode, message: string, session = 0, requestId = 0): void {
+    this.send({ requestId, error: { code, message, session } });
+  }
+
+  private onMessage(data: Buffer, isBinary: boolean): void {
+    if (this.stalled) return; // A stalled host reads nothing either.
+    if (!isBinary) {
+      this.sendError(v1.ErrorCode.ERROR_CODE_BAD_MESSAGE, "text messages are not part of the protocol");
+      return;
+    }
+    const decoder = this.decoder;
+    const kind = decoder.decode(data);
+    if (kind === "error") {
+      const error = decoder.error as BridgeProtocolError;
+      this.host.countProtocolError(error);
+      this.sendError(
+        error.reason === "bad_pcm_length" ||
+          error.reason === "too_many_unmixed" ||
+          error.reason === "zero_session"
+          ? v1.ErrorCode.ERROR_CODE_BAD_FRAME
+          : v1.ErrorCode.ERROR_CODE_BAD_MESSAGE,
+        error.message,
+        error.session,
+      );
+      return;
+    }
+    if (kind === "unknown") return; // Rule 5.
+    if (kind === "frames") {
+      if (!this.helloDone) {
+        this.refuseBeforeHello("frames");
+        return;
+      }
+      this.onRenderFrames();
+      return;
+    }
+    const envelope = decoder.envelope as pb.Envelope;
+    const requestId = decoder.requestId;
+    if (envelope.body === "hello") {
+      this.onHello(envelope.hello as pb.Hello);
+      return;
+    }
+    if (envelope.body === "ping") {
+      const ping = envelope.ping as pb.Ping;
+      this.send({ pong: { id: ping.id, pingSentAtUs: ping.sentAtUs, repliedAtUs: nowMicros() } });
+      return;
+    }
+    if (envelope.body === "pong" || envelope.body === "error") return;
+    if (!this.helloDone) {
+      this.refuseBeforeHello(envelope.body ?? "?");
+      return;
+    }
+    switch (envelope.body) {
+      case "createSession":
+        this.host.createSession(this, envelope.createSession as pb.CreateSession, requestId);
+        return;
+      case "closeSession": {
+        const close = envelope.closeSession as pb.CloseSession;
+        this.host.closeSession(this, close.session, close.reason, requestId);
+        return;
+      }
+      case "mark": {
+        const mark = envelope.mark as pb.PlayoutMark;
+        const session = this.sessionOrError(mark.session, requestId);
+        session?.addMark(mark.name);
+        return;
+      }
+      case "clear": {
+        const clear = envelope.clear as pb.ClearPlayout;
+        const session = this.sessionOrError(clear.session, requestId);
+        if (!session) return;
+        for (const name of session.clear()) {
+          this.send({ markPlayed: { session: session.session, name, played: false } });
+        }
+        return;
+      }
+      default:
+        this.sendError(
+          v1.ErrorCode.ERROR_CODE_BAD_MESSAGE,
+          `${envelope.body} is not a message a worker sends`,
+          0,
+          requestId,
+        );
+    }
+  }
+
+  private onHello(hello: pb.Hello): void {
+    if (hello.protocolVersion !== PROTOCOL_VERSION) {
+      this.sendError(
+        v1.ErrorCode.ERROR_CODE_VERSION_MISMATCH,
+        `host speaks protocol ${PROTOCOL_VERSION}, worker ${hello.protocolVersion}`,
+      );
+      this.socket.close(1002, "protocol version mismatch");
+      return;
+    }
+    this.helloDone = true;
+    this.peer = hello.peer;
+    this.capabilities = [...hello.capabilities];
+    this.send({ helloAck: this.host.helloAck() });
+  }
+
+  private refuseBeforeHello(body: string): void {
+    this.sendError(v1.ErrorCode.ERROR_CODE_BAD_MESSAGE, `${body} before Hello`);
+  }
+
+  sessionOrError(session: number, requestId = 0): EmulatedSession | undefined {
+    const found = this.sessions.get(session);
+    if (!found) {
+      this.sendError(
+        v1.ErrorCode.ERROR_CODE_UNKNOWN_SESSION,
+        `no session ${session} on this connection`,
+        session,
+        requestId,
+      );
+    }
+    return found;
+  }
+
+  private onRenderFrames(): void {
+    const reader = this.decoder.frames;
+    for (const invalid of reader.invalidFrames) {
+      this.sendError(v1.ErrorCode.ERROR_CODE_BAD_FRAME, invalid.message, invalid.session);
+    }
+    const nowMs = performance.now();
+    const unknown = new Set<number>();
+    while (reader.next()) {
+      const session = this.sessions.get(reader.session);
+      if (!session) {
+        unknown.add(reader.session);
+        continue;
+      }
+      if (reader.context !== v1.MediaContext.MEDIA_CONTEXT_AUDIO_RENDER) continue;
+      session.acceptRender(reader.buffer, reader.pcmOffset, nowMs);
+    }
+    for (const session of unknown) {
+      this.sendError(
+        v1.ErrorCode.ERROR_CODE_UNKNOWN_SESSION,
+        `frame for unknown session ${session}`,
+        session,
+      );
+    }
+  }
+}

@@ -1,0 +1,566 @@
+import { randomUUID } from "node:crypto";
+import { writeFileSync } from "node:fs";
+import { createServer, type IncomingMessage, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { join } from "node:path";
+import { WebSocketServer } from "ws";
+import type { BridgeProtocolError } from "../../bridge/bridge-protocol-error.js";
+import { encodeEnvelope } from "../../bridge/codec.js";
+import {
+  CAPABILITY_PLAYOUT_MARKS,
+  CAPABILITY_UNMIXED_AUDIO,
+  DEFAULT_MAX_MESSAGE_BYTES,
+  directionFromWire,
+  FRAME_MS,
+  healthToWire,
+  NO_SPEAKER,
+  nowMicros,
+  type PlatformHealth,
+  PROTOCOL_VERSION,
+  type pb,
+  type ToneName,
+  toneToWire,
+  v1,
+} from "../../bridge/protocol.js";
+import { type Logger, silentLogger } from "../../log/logger.js";
+import {
+  type MediaSessionConfiguration,
+  mediaProcessorUri,
+  parseMediaBlob,
+} from "../../media/media-session-config.js";
+import { type AudioSourceSpec, wavHeader16k } from "./audio-source.js";
+import { authorizationMatches } from "./bearer-auth.js";
+import { handleControlRequest } from "./control-routes.js";
+import {
+  EmulatedSession,
+  type Impairments,
+  type SessionStats,
+  type SpeakerSpec,
+} from "./emulated-session.js";
+import { type ConnectionHost, EmulatorConnection } from "./emulator-connection.js";
+import { MediaClock } from "./media-clock.js";
+
+export interface MediaPlatformEmulatorOptions {
+  /** 0 = an ephemeral port (default). */
+  port?: number;
+  host?: string;
+  /** Path of the bridge endpoint; default "/bridge". */
+  path?: string;
+  /** Shared secret expected as "Authorization: Bearer <secret>" at upgrade. */
+  secret: string;
+  /** Goes into each session's mpUri: net.tcp://{fqdn}:{publicPort}/MediaProcessor. */
+  fqdn?: string;
+  publicPort?: number;
+  /** The media clock period; 20 ms like the platform. */
+  tickMs?: number;
+  logger?: Logger;
+  /** Far-end audio of new sessions; default a 440 Hz tone. */
+  defaultSource?: AudioSourceSpec;
+  /** Speakers of new sessions (unmixed buffers, active speakers); default none. */
+  defaultSpeakers?: SpeakerSpec[];
+  /** Impairments of new sessions. */
+  defaultImpairments?: Partial<Impairments>;
+  /**
+   * When set, a session's media connects by itself this long after it is created (a
+   * standalone emulator); otherwise only connectMedia() connects it (Graph emulator wiring).
+   */
+  autoConnectMediaMs?: number;
+  /** HelloAck.max_sessions and the limit enforced; 0 = none. */
+  maxSessions?: number;
+  health?: PlatformHealth;
+  maxMessageBytes?: number;
+  /** Source batches are dropped while a socket holds more than this. Default 4 MiB. */
+  maxBufferedBytes?: number;
+  /** Playout queue bound per session, frames (default 50 = 1 s). */
+  playoutQueueFrames?: number;
+  /** In-memory recording bound per session, seconds (default 60). */
+  recordMaxSeconds?: number;
+  /** When set, each session's recording is written here as <callId>-<session>.wav when it closes. */
+  recordDir?: string;
+  /** Random numbers for impairments (tests pass a seeded one). */
+  random?: () => number;
+}
+
+export type EmulatorFault =
+  | { kind: "disconnect" }
+  | { kind: "stall"; ms: number }
+  | { kind: "malformed"; variant: "truncated" | "bad_wire_type" | "missing_body" | "bad_frame" | "text" }
+  | { kind: "oversized"; bytes?: number };
+
+export interface EmulatorStats {
+  connections: number;
+  sessions: number;
+  ticks: number;
+  skippedTicks: number;
+  batchesSent: number;
+  batchesDropped: number;
+  protocolErrors: Record<string, number>;
+  upgradesRefused: number;
+  health: PlatformHealth;
+}
+
+const VERSIONS = {
+  skypeMediaBotsVersion: "1.31.0.225-emulator",
+  mediaStackVersion: "2025.11.1.1-emulator",
+  mpVersion: "7.2.0.9-emulator",
+};
+
+/**
+ * Emulates the media host end of the bridge (what the .NET bridge does in front of the real
+ * media platform) and plays the far end of every call: one 20 ms clock for all sessions,
+ * far-end audio with impairments, the playout of what the bot renders, and fault injection.
+ */
+export class MediaPlatformEmulator implements ConnectionHost {
+  readonly logger: Logger;
+  readonly maxMessageBytes: number;
+  /** ws://host:port/path of the bridge endpoint. */
+  url = "";
+  /** http://host:port of the control surface (see docs/media-emulator.md). */
+  controlUrl = "";
+
+  private readonly server: Server;
+  private readonly wss: WebSocketServer;
+  private readonly clock: MediaClock;
+  private readonly connections = new Set<EmulatorConnection>();
+  private readonly sessionsByMediaId = new Map<string, EmulatedSession>();
+  private readonly connectionOf = new Map<EmulatedSession, EmulatorConnection>();
+  private readonly recordings = new Map<string, Buffer>();
+  private readonly waiters = new Map<string, Set<() => void>>();
+  private nextConnectionId = 1;
+  private nextSession = 1;
+  private currentHealth: PlatformHealth;
+  private readonly protocolErrors: Record<string, number> = {};
+  private upgradesRefused = 0;
+  private batchesDroppedClosed = 0;
+  private batchesSentClosed = 0;
+  private readonly random: () => number;
+
+  private constructor(private readonly options: MediaPlatformEmulatorOptions) {
+    this.logger = (options.logger ?? silentLogger()).child({ component: "media-emulator" });
+    this.maxMessageBytes = options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
+    this.currentHealth = options.health ?? "normal";
+    this.random = options.random ?? Math.random;
+    this.clock = new MediaClock(options.tickMs ?? FRAME_MS, () => this.tick());
+    this.wss = new WebSocketServer({
+      noServer: true,
+      perMessageDeflate: false,
+      maxPayload: 64 * 1024 * 1024,
+    });
+    this.server = createServer((request, response) => {
+      handleControlRequest(this, options.secret, request, response);
+    });
+    this.server.on("upgrade", (request, socket, head) => {
+      const path = new URL(request.url ?? "/", "http://x").pathname;
+      if (path !== (options.path ?? "/bridge")) {
+        socket.end("HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n");
+        return;
+      }
+      if (!this.authorized(request)) {
+        this.upgradesRefused++;
+        this.logger.warn(
+          { remote: request.socket.remoteAddress },
+          "bridge upgrade refused: bad or missing secret",
+        );
+        socket.end("HTTP/1.1 401 Unauthorized\r\nConnection: close\r\nContent-Length: 0\r\n\r\n");
+        return;
+      }
+      this.wss.handleUpgrade(request, socket, head, (ws) => {
+        const connection = new EmulatorConnection(this.nextConnectionId++, ws, this);
+        this.connections.add(connection);
+        this.logger.info({ connection: connection.id }, "worker connected");
+      });
+    });
+  }
+
+  static async start(options: MediaPlatformEmulatorOptions): Promise<MediaPlatformEmulator> {
+    if (!options.secret) throw new Error("MediaPlatformEmulator needs a secret");
+    const emulator = new MediaPlatformEmulator(options);
+    const host = options.host ?? "127.0.0.1";
+    await new Promise<void>((resolve, reject) => {
+      emulator.server.once("error", reject);
+      emulator.server.listen(options.port ?? 0, host, () => resolve());
+    });
+    const { port } = emulator.server.address() as AddressInfo;
+    emulator.url = `ws://${host}:${port}${options.path ?? "/bridge"}`;
+    emulator.controlUrl = `http://${host}:${port}`;
+    emulator.clock.begin();
+    emulator.logger.info({ url: emulator.url }, "media platform emulator listening");
+    return emulator;
+  }
+
+  async stop(): Promise<void> {
+    this.clock.stop();
+    for (const connection of this.connections) connection.socket.terminate();
+    for (const connection of [...this.connections]) this.connectionClosed(connection);
+    await new Promise<void>((resolve) => {
+      this.wss.close(() => resolve());
+    });
+    this.server.closeAllConnections();
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  }
+
+  // ---- ConnectionHost -----------------------------------------------------------------
+
+  helloAck(): pb.IHelloAck {
+    return {
+      protocolVersion: PROTOCOL_VERSION,
+      peer: "teams-media-bot media platform emulator",
+      capabilities: [CAPABILITY_UNMIXED_AUDIO, CAPABILITY_PLAYOUT_MARKS],
+      health: healthToWire(this.currentHealth),
+      maxSessions: this.options.maxSessions ?? 0,
+    };
+  }
+
+  createSession(connection: EmulatorConnection, request: pb.CreateSession, requestId: number): void {
+    const direction = directionFromWire(request.direction) ?? "sendRecv";
+    const fail = (code: pb.ErrorCode, message: string) => connection.sendError(code, message, 0, requestId);
+    const maxSessions = this.options.maxSessions ?? 0;
+    if (maxSessions > 0 && this.sessionsByMediaId.size >= maxSessions) {
+      fail(v1.ErrorCode.ERROR_CODE_SESSION_LIMIT, `the host takes at most ${maxSessions} sessions`);
+      return;
+    }
+    if (this.currentHealth === "overloaded") {
+      fail(v1.ErrorCode.ERROR_CODE_OVERLOADED, "the media platform is overloaded");
+      return;
+    }
+    const mediaSessionId = request.mediaSessionId || randomUUID();
+    if (this.sessionsByMediaId.has(mediaSessionId)) {
+      fail(v1.ErrorCode.ERROR_CODE_DUPLICATE_SESSION, `media session ${mediaSessionId} exists already`);
+      return;
+    }
+    const session = new EmulatedSession(
+      {
+        session: this.nextSession++,
+        callId: request.callId,
+        mediaSessionId,
+        direction,
+        unmixedAudio: request.unmixedAudio,
+        source: this.options.defaultSource ?? { kind: "tone", frequencyHz: 440 },
+        speakers: this.options.defaultSpeakers ?? [],
+        playoutQueueFrames: this.options.playoutQueueFrames ?? 50,
+        recordMaxSeconds: this.options.recordMaxSeconds ?? 60,
+      },
+      this.random,
+    );
+    session.impairments = { ...session.impairments, ...this.options.defaultImpairments };
+    connection.sessions.set(session.session, session);
+    this.sessionsByMediaId.set(mediaSessionId, session);
+    this.connectionOf.set(session, connection);
+    connection.send({
+      requestId,
+      sessionCreated: {
+        session: session.session,
+        callId: session.callId,
+        mediaSessionId,
+        mpUri: mediaProcessorUri(
+          this.options.fqdn ?? "media.emulator.local",
+          this.options.publicPort ?? 8445,
+        ),
+        audioRenderContextId: session.audioRenderContextId,
+        audioSourceContextId: session.audioSourceContextId,
+        ...VERSIONS,
+      },
+    });
+    // Audio sent before the platform says ACTIVE is discarded.
+    connection.send({ sendStatus: { session: session.session, status: v1.SendStatus.SEND_STATUS_INACTIVE } });
+    this.logger.info(
+      { callId: session.callId, session: session.session, mediaSessionId },
+      "media session created",
+    );
+    for (const wake of this.waiters.get(mediaSessionId) ?? []) wake();
+    if (this.options.autoConnectMediaMs !== undefined) {
+      setTimeout(() => this.markMediaConnected(session), this.options.autoConnectMediaMs).unref();
+    }
+  }
+
+  closeSession(
+    connection: EmulatorConnection,
+    sessionNumber: number,
+    reason: string,
+    requestId: number,
+  ): void {
+    const session = connection.sessionOrError(sessionNumber, requestId);
+    if (!session) return;
+    this.removeSession(session, reason, requestId);
+  }
+
+  connectionClosed(connection: EmulatorConnection): void {
+    if (!this.connections.delete(connection)) return;
+    this.batchesSentClosed += connection.batchesSent;
+    this.batchesDroppedClosed += connection.batchesDropped;
+    for (const session of [...connection.sessions.values()])
+      this.removeSession(session, "bridge connection closed", 0);
+    this.logger.info({ connection: connection.id }, "worker disconnected");
+  }
+
+  countProtocolError(error: BridgeProtocolError): void {
+    this.protocolErrors[error.reason] = (this.protocolErrors[error.reason] ?? 0) + 1;
+  }
+
+  // ---- the far end --------------------------------------------------------------------
+
+  /**
+   * For the Graph emulator's establishWhen: resolves true once the media session named by the
+   * blob (or mpMediaSessionId) exists here; its media then connects (send status ACTIVE,
+   * audio starts). False when it does not appear within timeoutMs.
+   */
+  async connectMedia(blob: MediaSessionConfiguration | string, timeoutMs: number): Promise<boolean> {
+    let mediaSessionId: string;
+    if (typeof blob === "string") {
+      mediaSessionId = blob.trim().startsWith("{") ? parseMediaBlob(blob).mpMediaSessionId : blob.trim();
+    } else mediaSessionId = blob.mpMediaSessionId;
+    const session = await this.waitForSession(mediaSessionId, timeoutMs);
+    if (!session) return false;
+    this.markMediaConnected(session);
+    return true;
+  }
+
+  private waitForSession(mediaSessionId: string, timeoutMs: number): Promise<EmulatedSession | undefined> {
+    const existing = this.sessionsByMediaId.get(mediaSessionId);
+    if (existing) return Promise.resolve(existing);
+    return new Promise((resolve) => {
+      const set = this.waiters.get(mediaSessionId) ?? new Set<() => void>();
+      this.waiters.set(mediaSessionId, set);
+      const done = () => {
+        clearTimeout(timer);
+        set.delete(done);
+        if (set.size === 0) this.waiters.delete(mediaSessionId);
+        resolve(this.sessionsByMediaId.get(mediaSessionId));
+      };
+      const timer = setTimeout(done, timeoutMs);
+      set.add(done);
+    });
+  }
+
+  private markMediaConnected(session: EmulatedSession): void {
+    if (session.mediaConnected || !this.connectionOf.has(session)) return;
+    session.mediaConnected = true;
+    this.setSendStatus(session.session, true);
+    this.logger.info({ callId: session.callId, session: session.session }, "media connected");
+  }
+
+  /** The session with this number, call id or media session id. */
+  session(key: number | string): EmulatedSession | undefined {
+    for (const connection of this.connections) {
+      if (typeof key === "number") {
+        const found = connection.sessions.get(key);
+        if (found) return found;
+      } else {
+        for (const session of connection.sessions.values()) {
+          if (session.callId === key || session.mediaSessionId === key) return session;
+        }
+      }
+    }
+    return undefined;
+  }
+
+  sessions(): SessionStats[] {
+    return [...this.connections].flatMap((c) => [...c.sessions.values()].map((s) => s.snapshot()));
+  }
+
+  private require(key: number | string): { session: EmulatedSession; connection: EmulatorConnection } {
+    const session = this.session(key);
+    const connection = session ? this.connectionOf.get(session) : undefined;
+    if (!session || !connection) throw new RangeError(`no media session ${JSON.stringify(key)}`);
+    return { session, connection };
+  }
+
+  setImpairments(key: number | string, impairments: Partial<Impairments>): void {
+    const { session } = this.require(key);
+    session.impairments = { ...session.impairments, ...impairments };
+  }
+
+  setSource(key: number | string, source: AudioSourceSpec): void {
+    this.require(key).session.setSource(source);
+  }
+
+  setSpeakers(key: number | string, speakers: SpeakerSpec[]): void {
+    this.require(key).session.setSpeakers(speakers);
+  }
+
+  setPaused(key: number | string, paused: boolean): void {
+    this.require(key).session.paused = paused;
+  }
+
+  setSendStatus(key: number | string, active: boolean): void {
+    const { session, connection } = this.require(key);
+    session.sendActive = active;
+    const status = active ? v1.SendStatus.SEND_STATUS_ACTIVE : v1.SendStatus.SEND_STATUS_INACTIVE;
+    connection.send({ sendStatus: { session: session.session, status } });
+  }
+
+  /** speakerId null = nobody (0xFFFFFFFF). */
+  setDominantSpeaker(key: number | string, speakerId: number | null): void {
+    const { session, connection } = this.require(key);
+    connection.send({ dominantSpeaker: { session: session.session, speakerId: speakerId ?? NO_SPEAKER } });
+  }
+
+  sendTone(key: number | string, tone: ToneName): void {
+    const { session, connection } = this.require(key);
+    connection.send({
+      tone: {
+        session: session.session,
+        tone: toneToWire(tone),
+        timestampTicks: Math.round(nowMicros() * 10),
+      },
+    });
+  }
+
+  setHealth(health: PlatformHealth): void {
+    const previous = this.currentHealth;
+    if (previous === health) return;
+    this.currentHealth = health;
+    for (const connection of this.connections) {
+      if (connection.helloDone) {
+        connection.send({ health: { previous: healthToWire(previous), current: healthToWire(health) } });
+      }
+    }
+  }
+
+  get health(): PlatformHealth {
+    return this.currentHealth;
+  }
+
+  /** Ends a session from the platform side (SessionClosed without request). */
+  endSession(key: number | string, reason: string): void {
+    this.removeSession(this.require(key).session, reason, 0);
+  }
+
+  /** What the bot rendered (and was played) in the session, as PCM16K; kept after it closes. */
+  recording(key: number | string): Buffer | undefined {
+    const session = this.session(key);
+    if (session) return session.recordedPcm();
+    return typeof key === "string" ? this.recordings.get(key) : undefined;
+  }
+
+  /** Injects a fault into every connection (or one, by connection order). */
+  injectFault(fault: EmulatorFault): void {
+    for (const connection of this.connections) {
+      switch (fault.kind) {
+        case "disconnect":
+          connection.socket.terminate();
+          break;
+        case "stall":
+          connection.stalledUntil = performance.now() + fault.ms;
+          break;
+        case "malformed":
+          if (fault.variant === "text") connection.socket.send("not protobuf");
+          else
+            connection.sendRaw(malformedMessage(fault.variant, connection.sessions.keys().next().value ?? 1));
+          break;
+        case "oversized": {
+          const bytes = fault.bytes ?? this.maxMessageBytes + 1024;
+          connection.sendRaw(oversizedBatch(connection.sessions.keys().next().value ?? 1, bytes));
+          break;
+        }
+      }
+    }
+  }
+
+  stats(): EmulatorStats {
+    let batchesSent = this.batchesSentClosed;
+    let batchesDropped = this.batchesDroppedClosed;
+    let sessions = 0;
+    for (const c of this.connections) {
+      batchesSent += c.batchesSent;
+      batchesDropped += c.batchesDropped;
+      sessions += c.sessions.size;
+    }
+    return {
+      connections: this.connections.size,
+      sessions,
+      ticks: this.clock.ticks,
+      skippedTicks: this.clock.skippedTicks,
+      batchesSent,
+      batchesDropped,
+      protocolErrors: { ...this.protocolErrors },
+      upgradesRefused: this.upgradesRefused,
+      health: this.currentHealth,
+    };
+  }
+
+  // ---- internals ----------------------------------------------------------------------
+
+  private tick(): void {
+    const nowMs = performance.now();
+    const sentAtUs = nowMicros();
+    const maxBuffered = this.options.maxBufferedBytes ?? 4 * 1024 * 1024;
+    for (const connection of this.connections) {
+      if (!connection.helloDone) continue;
+      const writer = connection.writer;
+      writer.begin(sentAtUs);
+      for (const session of connection.sessions.values()) {
+        session.writeSourceFrame(writer, nowMs);
+        for (const name of session.playTick()) {
+          connection.send({ markPlayed: { session: session.session, name, played: true } });
+        }
+      }
+      const bytes = writer.finish();
+      if (writer.frameCount > 0) connection.sendBatch(bytes, maxBuffered);
+    }
+  }
+
+  private removeSession(session: EmulatedSession, reason: string, requestId: number): void {
+    const connection = this.connectionOf.get(session);
+    if (!connection) return;
+    this.connectionOf.delete(session);
+    connection.sessions.delete(session.session);
+    this.sessionsByMediaId.delete(session.mediaSessionId);
+    const pcm = session.recordedPcm();
+    this.recordings.set(session.callId, pcm);
+    if (this.options.recordDir) {
+      const file = join(
+        this.options.recordDir,
+        `${session.callId.replace(/[^\w.-]/g, "_")}-${session.session}.wav`,
+      );
+      try {
+        writeFileSync(file, Buffer.concat([wavHeader16k(pcm.length), pcm]));
+      } catch (error) {
+        this.logger.error({ err: error, callId: session.callId, file }, "cannot write recording");
+      }
+    }
+    connection.send({
+      requestId,
+      sessionClosed: { session: session.session, callId: session.callId, reason },
+    });
+    this.logger.info({ callId: session.callId, session: session.session, reason }, "media session closed");
+  }
+
+  private authorized(request: IncomingMessage): boolean {
+    return authorizationMatches(request.headers.authorization, this.options.secret);
+  }
+}
+
+function malformedMessage(
+  variant: "truncated" | "bad_wire_type" | "missing_body" | "bad_frame",
+  session: number,
+): Uint8Array {
+  switch (variant) {
+    case "truncated": {
+      const whole = encodeEnvelope({ dominantSpeaker: { session, speakerId: 7 } });
+      return whole.subarray(0, whole.length - 1);
+    }
+    case "bad_wire_type":
+      return Uint8Array.from([(20 << 3) | 7, 0]);
+    case "missing_body":
+      return encodeEnvelope({ requestId: 1 });
+    case "bad_frame":
+      return encodeEnvelope({
+        frames: {
+          frames: [{ session, context: 1, sequence: 1, pcm: new Uint8Array(100) }],
+          sentAtUs: nowMicros(),
+        },
+      });
+  }
+}
+
+function oversizedBatch(session: number, bytes: number): Uint8Array {
+  const frames = Math.ceil(bytes / 650);
+  const pcm = new Uint8Array(640);
+  return encodeEnvelope({
+    frames: {
+      frames: Array.from({ length: frames }, (_, i) => ({ session, context: 1, sequence: i + 1, pcm })),
+      sentAtUs: nowMicros(),
+    },
+  });
+}
