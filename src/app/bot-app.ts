@@ -6,7 +6,7 @@ import { GraphTokenProvider } from "../graph/token-provider.js";
 import type { Logger } from "../log/logger.js";
 import type { MediaSessionProvider } from "../media/media-session-provider.js";
 import { createRegistry } from "../metrics/registry.js";
-import { SignalingService } from "../signaling/signaling-service.js";
+import { SignalingService, type SignalingServiceOptions } from "../signaling/signaling-service.js";
 
 export interface BotAppOptions {
   config: BotConfig;
@@ -18,6 +18,8 @@ export interface BotAppOptions {
     registry: Registry;
   }) => Promise<MediaSessionProvider>;
   registry?: Registry;
+  /** Extra signaling options (test and benchmark hooks such as onAnswered). */
+  signaling?: Pick<SignalingServiceOptions, "onAnswered" | "answerDeadlineMs" | "endConfirmTimeoutMs">;
 }
 
 /**
@@ -61,7 +63,14 @@ export class BotApp {
     const media = await options.media({ config, logger, registry });
     let signaling: SignalingService;
     try {
-      signaling = await SignalingService.start({ config, graph, media, logger, registry });
+      signaling = await SignalingService.start({
+        config,
+        graph,
+        media,
+        logger,
+        registry,
+        ...options.signaling,
+      });
     } catch (error) {
       await media.close();
       tokens.close();

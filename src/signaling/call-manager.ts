@@ -41,6 +41,19 @@ export interface CallManagerOptions {
   answerDeadlineMs?: number;
   /** A call the bot hung up is ended locally if Graph does not confirm within this time. */
   endConfirmTimeoutMs?: number;
+  /** Observer of each successful answer's timings (benchmarks, diagnostics). */
+  onAnswered?: (timing: AnswerTiming) => void;
+}
+
+/** performance.now() stamps of one answered call. */
+export interface AnswerTiming {
+  callId: string;
+  /** The incoming-call notification arrived. */
+  receivedAt: number;
+  /** The answer request was handed to the Graph client. */
+  answerSentAt: number;
+  /** Graph accepted the answer (202). */
+  answerAcceptedAt: number;
 }
 
 /** Context of one notification request. */
@@ -75,6 +88,7 @@ export class CallManager {
   private readonly answerDeadlineMs: number;
   private readonly endConfirmTimeoutMs: number;
   private readonly pending = new Set<Promise<void>>();
+  private readonly onAnswered: ((timing: AnswerTiming) => void) | undefined;
   private shuttingDown = false;
 
   constructor(options: CallManagerOptions) {
@@ -86,6 +100,7 @@ export class CallManager {
     this.logger = options.logger;
     this.answerDeadlineMs = options.answerDeadlineMs ?? 15_000;
     this.endConfirmTimeoutMs = options.endConfirmTimeoutMs ?? 10_000;
+    this.onAnswered = options.onAnswered;
     this.media.onEvent((event) => this.onMediaEvent(event));
   }
 
@@ -295,8 +310,11 @@ export class CallManager {
           blob: serializeMediaBlob(session.configuration),
         },
       };
+      const answerSentAt = performance.now();
       await this.graph.answer(callId, body, { callId, signal: AbortSignal.timeout(Math.ceil(remainingMs)) });
-      const latencySeconds = (performance.now() - receivedAt) / 1000;
+      const answerAcceptedAt = performance.now();
+      const latencySeconds = (answerAcceptedAt - receivedAt) / 1000;
+      this.onAnswered?.({ callId, receivedAt, answerSentAt, answerAcceptedAt });
       this.metrics.answerLatency.observe(latencySeconds);
       this.metrics.graphRequests.inc({ action: "answer", outcome: "ok" });
       this.metrics.incomingCalls.inc({ decision: "answered" });

@@ -13,7 +13,7 @@ import type { Logger } from "../log/logger.js";
 import type { MediaSessionProvider } from "../media/media-session-provider.js";
 import { createSignalingMetrics, type SignalingMetrics } from "../metrics/signaling-metrics.js";
 import type { CallSnapshot } from "./call.js";
-import { CallManager } from "./call-manager.js";
+import { type AnswerTiming, CallManager } from "./call-manager.js";
 import { CallRegistry } from "./call-registry.js";
 import { NotificationAuthenticator, type NotificationTokenVerifier } from "./notification-auth.js";
 import { createSignalingApp } from "./signaling-app.js";
@@ -33,6 +33,8 @@ export interface SignalingServiceOptions {
   endConfirmTimeoutMs?: number;
   /** How long ended calls are remembered for late notifications. */
   terminatedRetentionMs?: number;
+  /** Observer of each successful answer's timings (see AnswerTiming). */
+  onAnswered?: (timing: AnswerTiming) => void;
 }
 
 export class SignalingService {
@@ -69,6 +71,7 @@ export class SignalingService {
       logger,
       answerDeadlineMs: options.answerDeadlineMs,
       endConfirmTimeoutMs: options.endConfirmTimeoutMs,
+      onAnswered: options.onAnswered,
     });
     // Keys before the first notification; a failure is logged and retried on demand.
     await verifier.start();

@@ -4,9 +4,12 @@
  *
  * Environment: GRAPH_EMULATOR_PORT (0 = ephemeral), GRAPH_EMULATOR_CALLBACK_URL (the bot's
  * calling webhook, default http://127.0.0.1:9441/api/calls), GRAPH_EMULATOR_APP_ID,
- * GRAPH_EMULATOR_APP_SECRET, GRAPH_EMULATOR_TENANT_ID (random when unset).
+ * GRAPH_EMULATOR_APP_SECRET, GRAPH_EMULATOR_TENANT_ID (random when unset),
+ * GRAPH_EMULATOR_CALLBACK_CA (PEM file of a CA to trust for an https callback URL whose
+ * certificate is self-signed).
  */
 import { randomBytes, randomUUID } from "node:crypto";
+import { readFileSync } from "node:fs";
 import { createLogger } from "../../log/logger.js";
 import { GraphEmulator } from "./graph-emulator.js";
 
@@ -23,8 +26,20 @@ const app = {
   callbackUrl: env.GRAPH_EMULATOR_CALLBACK_URL ?? "http://127.0.0.1:9441/api/calls",
 };
 
+let callbackCaPem: string | undefined;
+if (env.GRAPH_EMULATOR_CALLBACK_CA) {
+  try {
+    callbackCaPem = readFileSync(env.GRAPH_EMULATOR_CALLBACK_CA, "utf8");
+  } catch (error) {
+    console.error(
+      `GRAPH_EMULATOR_CALLBACK_CA: cannot read "${env.GRAPH_EMULATOR_CALLBACK_CA}": ${(error as Error).message}`,
+    );
+    process.exit(2);
+  }
+}
+
 const logger = createLogger({ name: "graph-emulator" });
-const emulator = await GraphEmulator.start({ port, logger, apps: [app] });
+const emulator = await GraphEmulator.start({ port, logger, apps: [app], callbackCaPem });
 
 // The secret is printed on purpose: it is a throwaway credential of a local test app.
 process.stdout.write(

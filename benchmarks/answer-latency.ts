@@ -1,0 +1,120 @@
+/**
+ * `npm run bench:answer -- --calls N [--rate R]`: N incoming calls from the Graph emulator (its
+ * own process) to the bot's signaling layer, placed at R calls per second. Measures, inside the
+ * bot, notification received -> answer request sent (the bot's own cost) and -> Graph's 202.
+ * The media side is the signaling-only provider, so this measures signaling alone.
+ */
+import { createServer } from "node:net";
+import { BotApp } from "../src/app/bot-app.js";
+import { loadConfig } from "../src/config/config.js";
+import { createLocalBotTls } from "../src/demo/local-bot-tls.js";
+import { createLogger } from "../src/log/logger.js";
+import { StandaloneMediaSessionProvider } from "../src/media/standalone-media-session-provider.js";
+import type { AnswerTiming } from "../src/signaling/call-manager.js";
+import { GraphEmulatorProcess } from "./lib/graph-emulator-process.js";
+import { LatencyHistogram } from "./lib/latency-histogram.js";
+import { formatTable, intArg, parseArgs, writeResult } from "./lib/results.js";
+
+const args = parseArgs();
+const calls = intArg(args, "calls", 1000);
+const rate = intArg(args, "rate", 200);
+// Calls answered before measuring starts: JIT, TLS sessions, keep-alive connections warm up.
+const warmup = intArg(args, "warmup", 50, 0);
+
+const port = await freePort();
+// Graph calls bots back over https: the bot serves TLS itself with a throwaway certificate.
+const tls = await createLocalBotTls();
+const publicUrl = `https://127.0.0.1:${port}`;
+const emulator = await GraphEmulatorProcess.start({
+  callbackUrl: `${publicUrl}/api/calls`,
+  callbackCaPath: tls.certPath,
+});
+const toSent = new LatencyHistogram();
+const toAccepted = new LatencyHistogram();
+let answered = 0;
+let allAnswered: () => void = () => {};
+const done = new Promise<void>((resolve) => {
+  allAnswered = resolve;
+});
+let seen = 0;
+const onAnswered = (timing: AnswerTiming) => {
+  seen++;
+  if (seen <= warmup) return;
+  toSent.recordMs(timing.answerSentAt - timing.receivedAt);
+  toAccepted.recordMs(timing.answerAcceptedAt - timing.receivedAt);
+  answered++;
+  if (answered === calls) allAnswered();
+};
+
+const config = loadConfig({
+  ...emulator.env,
+  BOT_PUBLIC_URL: publicUrl,
+  BOT_TLS_CERT: tls.certPath,
+  BOT_TLS_KEY: tls.keyPath,
+  BOT_HOST: "127.0.0.1",
+  BOT_PORT: String(port),
+  BOT_MAX_CALLS: String(calls + warmup + 10),
+  BOT_MEDIA_FQDN: "media.example.test",
+  BOT_BRIDGE_SECRET: "unused-by-the-signaling-only-provider",
+});
+const bot = await BotApp.start({
+  config,
+  logger: createLogger({ level: process.env.BOT_LOG_LEVEL ?? "warn" }),
+  media: async ({ config: c }) =>
+    new StandaloneMediaSessionProvider({ fqdn: c.media.fqdn, publicPort: c.media.publicPort }),
+  signaling: { onAnswered },
+});
+
+const started = performance.now();
+const intervalMs = 1000 / rate;
+for (let i = 0; i < warmup + calls; i++) {
+  const due = started + i * intervalMs;
+  const wait = due - performance.now();
+  if (wait > 1) await new Promise((resolve) => setTimeout(resolve, wait));
+  void emulator
+    .control("POST", "/calls", {})
+    .catch((error: Error) => console.error(`placing call ${i}: ${error.message}`));
+}
+const timeout = setTimeout(() => allAnswered(), 60_000 + calls * 20);
+await done;
+clearTimeout(timeout);
+const elapsedS = (performance.now() - started) / 1000;
+
+await bot.stop(30_000);
+await emulator.stop();
+
+const sent = toSent.summary();
+const accepted = toAccepted.summary();
+const table = formatTable(
+  ["interval", "calls", "p50 ms", "p99 ms", "max ms"],
+  [
+    ["notification -> answer sent", answered, sent.p50Ms, sent.p99Ms, sent.maxMs],
+    ["notification -> 202 received", answered, accepted.p50Ms, accepted.p99Ms, accepted.maxMs],
+  ],
+);
+console.log(
+  `\nAnswer latency: ${calls} incoming calls at ${rate}/s over ${elapsedS.toFixed(1)} s\n${table}\n`,
+);
+const file = writeResult("answer-latency", {
+  calls,
+  answered,
+  ratePerSecond: rate,
+  p50Ms: sent.p50Ms,
+  p99Ms: sent.p99Ms,
+  maxMs: sent.maxMs,
+  to202: accepted,
+  goal: { p99Ms: 10 },
+});
+console.log(`written ${file}`);
+if (answered < calls) process.exitCode = 1;
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address();
+      server.close(() => resolve(typeof address === "object" && address ? address.port : 0));
+    });
+  });
+}

@@ -1,0 +1,95 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import { randomBytes, randomUUID } from "node:crypto";
+import { readFileSync } from "node:fs";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { httpsRequest } from "../../src/graph/https-request.js";
+
+const ROOT = path.join(path.dirname(fileURLToPath(import.meta.url)), "..", "..");
+
+/**
+ * The Graph calling emulator in its own process (as Graph is to a real bot), driven through its
+ * documented control API. Keeps the emulator's work off the bot's event loop while measuring.
+ */
+export class GraphEmulatorProcess {
+  private constructor(
+    private readonly child: ChildProcess,
+    readonly env: Record<string, string>,
+    readonly url: string,
+    private readonly ca: Buffer,
+  ) {}
+
+  static async start(options: {
+    callbackUrl: string;
+    callbackCaPath?: string;
+  }): Promise<GraphEmulatorProcess> {
+    const app = {
+      appId: randomUUID(),
+      secret: randomBytes(24).toString("base64url"),
+      tenantId: randomUUID(),
+    };
+    const child = spawn(
+      process.execPath,
+      ["--import", "tsx", path.join(ROOT, "src/emulator/graph/main.ts")],
+      {
+        cwd: ROOT,
+        env: {
+          ...process.env,
+          GRAPH_EMULATOR_PORT: "0",
+          GRAPH_EMULATOR_CALLBACK_URL: options.callbackUrl,
+          GRAPH_EMULATOR_APP_ID: app.appId,
+          GRAPH_EMULATOR_APP_SECRET: app.secret,
+          GRAPH_EMULATOR_TENANT_ID: app.tenantId,
+          ...(options.callbackCaPath ? { GRAPH_EMULATOR_CALLBACK_CA: options.callbackCaPath } : {}),
+          BOT_LOG_LEVEL: "warn",
+        },
+        stdio: ["ignore", "pipe", "inherit"],
+      },
+    );
+    const env: Record<string, string> = {};
+    let url = "";
+    await new Promise<void>((resolve, reject) => {
+      let buffered = "";
+      const onData = (chunk: Buffer) => {
+        buffered += chunk.toString();
+        for (const line of buffered.split("\n")) {
+          const setting = /^\s+(BOT_[A-Z_]+)=(.*)$/.exec(line);
+          if (setting) env[setting[1] as string] = setting[2] as string;
+          const base = /^\s+url\s+(https:\/\/\S+)$/.exec(line);
+          if (base) url = base[1] as string;
+        }
+        if (buffered.includes("Ring the bot:")) {
+          child.stdout?.off("data", onData);
+          child.stdout?.resume();
+          resolve();
+        }
+      };
+      child.stdout?.on("data", onData);
+      child.once("exit", (code) =>
+        reject(new Error(`graph emulator exited with ${code} before it was ready`)),
+      );
+    });
+    return new GraphEmulatorProcess(child, env, url, readFileSync(env.BOT_CA_CERT as string));
+  }
+
+  async control(method: "GET" | "POST" | "DELETE", route: string, body?: unknown): Promise<unknown> {
+    const response = await httpsRequest({
+      url: `${this.url}/emulator${route}`,
+      method,
+      headers: body === undefined ? {} : { "content-type": "application/json" },
+      body: body === undefined ? undefined : JSON.stringify(body),
+      timeoutMs: 10_000,
+      ca: this.ca,
+    });
+    if (response.status >= 300)
+      throw new Error(`emulator ${method} ${route}: ${response.status} ${response.body}`);
+    return response.body.length > 0 ? JSON.parse(response.body.toString()) : undefined;
+  }
+
+  async stop(): Promise<void> {
+    if (this.child.exitCode !== null) return;
+    const exited = new Promise<void>((resolve) => this.child.once("exit", () => resolve()));
+    this.child.kill("SIGTERM");
+    await exited;
+  }
+}

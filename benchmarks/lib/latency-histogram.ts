@@ -1,0 +1,36 @@
+import * as hdr from "hdr-histogram-js";
+
+/** Latencies in microseconds in an HDR histogram (1 µs .. 60 s, 3 significant digits), read in ms. */
+export class LatencyHistogram {
+  private readonly histogram = hdr.build({
+    lowestDiscernibleValue: 1,
+    highestTrackableValue: 60_000_000,
+    numberOfSignificantValueDigits: 3,
+    bitBucketSize: 64,
+    useWebAssembly: false,
+  });
+
+  recordMs(ms: number): void {
+    this.histogram.recordValue(Math.max(1, Math.round(ms * 1000)));
+  }
+
+  get count(): number {
+    return this.histogram.totalCount;
+  }
+
+  percentileMs(percentile: number): number {
+    return round3(this.histogram.getValueAtPercentile(percentile) / 1000);
+  }
+
+  get maxMs(): number {
+    return round3(this.histogram.maxValue / 1000);
+  }
+
+  summary(): { p50Ms: number; p99Ms: number; maxMs: number } {
+    return { p50Ms: this.percentileMs(50), p99Ms: this.percentileMs(99), maxMs: this.maxMs };
+  }
+}
+
+function round3(value: number): number {
+  return Math.round(value * 1000) / 1000;
+}
