@@ -163,12 +163,21 @@ export class BridgeMediaSessionProvider implements MediaSessionProvider {
 
   async createSession(request: MediaSessionRequest): Promise<MediaSession> {
     const channel = this.requireChannel();
-    const created = await channel.request("createSession", {
-      callId: request.callId,
-      direction: request.direction,
-      unmixedAudio: request.unmixedAudio,
-    });
+    if (this.sessions.has(request.callId))
+      throw new Error(`call ${request.callId} already has a media session`);
+    // Known from now on: the call's handlers may raise events before the session is answered.
     this.sessions.add(request.callId);
+    let created: CreatedSession;
+    try {
+      created = await channel.request("createSession", {
+        callId: request.callId,
+        direction: request.direction,
+        unmixedAudio: request.unmixedAudio,
+      });
+    } catch (error) {
+      this.sessions.delete(request.callId);
+      throw error;
+    }
     try {
       return {
         callId: request.callId,

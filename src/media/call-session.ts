@@ -118,6 +118,14 @@ export class CallSession implements MediaCall {
     this.jitter.push(view);
   }
 
+  /** The host created the session again (after a reconnect): its sequence numbers start over. */
+  restartStreams(bridgeSession: number): void {
+    this.bridgeSession = bridgeSession;
+    this.jitter.reset();
+    this.lastArrivalMs = -1;
+    this.renderSequence = 0;
+  }
+
   /** Called on every clock tick: gives up on frames that are missing for too long. */
   expire(nowMs: number): void {
     this.jitter.expire(nowMs);
@@ -235,6 +243,8 @@ export class CallSession implements MediaCall {
 
   private stopPlaybacks(): void {
     for (const playback of this.playbacks.splice(0)) {
+      // Its mark was not queued yet (that happens after its last frame): it will never play.
+      if (playback.mark !== undefined) this.marksOut.push({ name: playback.mark, played: false });
       playback.resolve({ framesQueued: playback.framesQueued, completed: false });
     }
   }

@@ -105,6 +105,12 @@ export class JitterBuffer {
     }
   }
 
+  /** Starts over with a new stream (the session was created again): held frames are handed on first. */
+  reset(): void {
+    this.drainHeld();
+    this.expected = -1;
+  }
+
   /** Hands on everything held (end of the call), concealing gaps between held frames. */
   flush(): void {
     this.drainHeld();

@@ -401,7 +401,7 @@ export class MediaEngine {
           });
           if (this.byCall.get(call.callId) !== call) return;
           if (this.byNumber.get(call.bridgeSession) === call) this.byNumber.delete(call.bridgeSession);
-          call.bridgeSession = info.session;
+          call.restartStreams(info.session);
           call.setSendStatus(false);
           this.byNumber.set(info.session, call);
           call.log.info({ session: info.session }, "media session resumed");

@@ -69,3 +69,8 @@ export class TestFrameView implements IncomingFrameView {
     return this.unmixed[index]?.ticks ?? 0;
   }
 }
+
+/** `frames` frames of distinct, recognizable audio. */
+export function tone(frames: number, seed = 0): Buffer {
+  return Buffer.concat(Array.from({ length: frames }, (_, i) => pcmFor(i, seed)));
+}

@@ -6,7 +6,7 @@ import wav from "wav";
 import { FRAME_BYTES } from "../../src/media/audio-format.js";
 import { readPcm16kWav, WavFormatError } from "../../src/media/wav-file.js";
 import { WavFileWriter } from "../../src/media/wav-writer.js";
-import { pcmFor } from "./frame-helpers.js";
+import { pcmFor, tone } from "./frame-helpers.js";
 
 let dir = "";
 beforeAll(async () => {
@@ -39,10 +39,6 @@ function encodeWithWavPackage(
   });
 }
 
-export function tone(frames: number, seed = 0): Buffer {
-  return Buffer.concat(Array.from({ length: frames }, (_, i) => pcmFor(i, seed)));
-}
-
 describe("WAV files", () => {
   it("WavFileWriter writes exactly the file the wav package writes for the same samples", async () => {
     const pcm = tone(123); // more than two one-second chunks, and a partial one
@@ -59,6 +55,7 @@ describe("WAV files", () => {
     const path = join(dir, "live.wav");
     const writer = new WavFileWriter(path);
     writer.writeSilence(120);
+    await writer.ready;
     // Two full seconds have been handed to the file; wait for the background writes.
     for (let i = 0; i < 50; i++) {
       const bytes = await readFile(path);
