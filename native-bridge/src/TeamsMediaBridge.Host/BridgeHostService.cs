@@ -18,6 +18,7 @@ internal sealed class BridgeHostService(HostSettings settings, IMediaPlatform pl
             Secret = settings.BridgeSecret,
             MaxSessions = settings.MaxSessions,
             RenderQueueFrames = settings.RenderQueueFrames,
+            ReconnectGrace = TimeSpan.FromMilliseconds(settings.ReconnectGraceMs),
         }, platform, loggerFactory);
         await _server.StartAsync(cancellationToken);
         // The one plain line on stdout (logs go to stderr), for scripts that wait for readiness.

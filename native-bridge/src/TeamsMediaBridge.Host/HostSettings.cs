@@ -15,6 +15,7 @@ public sealed record HostSettings
     public required string BridgeSecret { get; init; }
     public int MaxSessions { get; init; }
     public int RenderQueueFrames { get; init; }
+    public int ReconnectGraceMs { get; init; }
     public string? MediaFqdn { get; init; }
     public int MediaPublicPort { get; init; }
     public int MediaInternalPort { get; init; }
@@ -40,6 +41,7 @@ public sealed record HostSettings
             BridgeSecret = secret,
             MaxSessions = ReadInt(config, "BOT_BRIDGE_MAX_SESSIONS", 500, 0, 10_000),
             RenderQueueFrames = ReadInt(config, "BOT_BRIDGE_RENDER_QUEUE_FRAMES", 50, 1, 3_000),
+            ReconnectGraceMs = ReadInt(config, "BOT_BRIDGE_RECONNECT_GRACE_MS", 5_000, 0, 120_000),
             MediaFqdn = Optional(config, "BOT_MEDIA_FQDN"),
             MediaPublicPort = ReadInt(config, "BOT_MEDIA_PUBLIC_PORT", 8445, 1, 65_535),
             MediaInternalPort = ReadInt(config, "BOT_MEDIA_INTERNAL_PORT", 8445, 1, 65_535),

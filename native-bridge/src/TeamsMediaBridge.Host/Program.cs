@@ -20,6 +20,7 @@ const string Usage = """
       BOT_BRIDGE_URL           ws://127.0.0.1:9442/bridge (the host listens on its loopback port and path)
       BOT_BRIDGE_SECRET        shared secret, at least 16 characters (required)
       BOT_BRIDGE_MAX_SESSIONS  500; BOT_BRIDGE_RENDER_QUEUE_FRAMES 50; BOT_LOG_LEVEL info
+      BOT_BRIDGE_RECONNECT_GRACE_MS  5000 (sessions wait this long for a lost worker to resume them)
       BOT_MEDIA_FQDN, BOT_MEDIA_PUBLIC_PORT (8445), BOT_MEDIA_INTERNAL_PORT (8445),
       BOT_MEDIA_PUBLIC_IP, BOT_MEDIA_CERT_THUMBPRINT, BOT_APP_ID   (the real platform)
     """;

@@ -107,19 +107,48 @@ public sealed class ConnectionTests
     }
 
     [Fact]
-    public async Task A_newer_connection_replaces_the_older_and_ends_its_sessions()
+    public async Task A_newer_connection_replaces_the_older_and_can_resume_its_sessions()
     {
         await using var bridge = await TestBridge.StartAsync();
         await using var first = await bridge.ConnectAsync();
         var created = await first.CreateSessionAsync("call-old");
+        await first.ExpectAsync(e => e.BodyCase == Envelope.BodyOneofCase.SendStatus);
         await using var second = await bridge.ConnectAsync();
-        var closed = await first.ExpectAsync(e => e.BodyCase == Envelope.BodyOneofCase.SessionClosed);
-        Assert.Equal(created.Session, closed.SessionClosed.Session);
         await first.Closed.WaitAsync(TimeSpan.FromSeconds(5));
-        Assert.All(bridge.Platform.Sessions, s => Assert.NotEqual("call-old", s.Request.CallId));
-        // The same call id is free again on the new connection.
-        var again = await second.CreateSessionAsync("call-old");
-        Assert.Equal(1u, again.Session);
+        Assert.Equal(WebSocketCloseStatus.PolicyViolation, first.CloseStatus);
+
+        // The call is still up on the platform: its session is kept, not recreated.
+        var platformSession = Assert.Single(bridge.Platform.Sessions);
+        Assert.False(platformSession.IsEnded);
+        Assert.Equal(1, bridge.Server.ParkedSessions);
+
+        // Without the media session id the call id is taken; with it the session comes back.
+        var id = second.NextRequestId();
+        await second.SendAsync(new Envelope { RequestId = id, CreateSession = new CreateSession { CallId = "call-old", Direction = AudioDirection.SendRecv } });
+        Assert.Equal(ErrorCode.DuplicateSession, (await second.ExpectAsync(e => e.RequestId == id)).Error.Code);
+
+        id = second.NextRequestId();
+        await second.SendAsync(new Envelope
+        {
+            RequestId = id,
+            CreateSession = new CreateSession { CallId = "call-old", MediaSessionId = created.MediaSessionId, Direction = AudioDirection.SendRecv },
+        });
+        var resumed = (await second.ExpectAsync(e => e.RequestId == id)).SessionCreated;
+        Assert.NotNull(resumed);
+        Assert.Equal(created.AudioRenderContextId, resumed.AudioRenderContextId);
+        Assert.Equal(created.AudioSourceContextId, resumed.AudioSourceContextId);
+        Assert.Equal(created.MediaConfigurationJson, resumed.MediaConfigurationJson);
+        Assert.Same(platformSession, Assert.Single(bridge.Platform.Sessions));
+        Assert.Equal(0, bridge.Server.ParkedSessions);
+        // The platform's current send status is told again, and audio flows on the new number.
+        var status = await second.ExpectAsync(e => e.BodyCase == Envelope.BodyOneofCase.SendStatus);
+        Assert.Equal(resumed.Session, status.SendStatus.Session);
+        Assert.Equal(SendStatus.Active, status.SendStatus.Status);
+        var frames = await second.ExpectAsync(e => e.BodyCase == Envelope.BodyOneofCase.Frames);
+        Assert.All(frames.Frames.Frames, f => Assert.Equal(resumed.Session, f.Session));
+        await second.SendAsync(Frames.Batch(Frames.Render(resumed.Session, 0, Frames.Pcm(5))));
+        await SessionTests.WaitUntil(() => platformSession.SentFrames >= 1, TimeSpan.FromSeconds(2));
+        Assert.Equal(Frames.Pcm(5), platformSession.Recorded()[^1].Pcm);
     }
 
     [Fact]

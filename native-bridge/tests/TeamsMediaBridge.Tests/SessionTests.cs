@@ -373,14 +373,42 @@ public sealed class SessionTests
     }
 
     [Fact]
-    public async Task A_worker_that_disconnects_ends_its_sessions()
+    public async Task Sessions_of_a_worker_that_does_not_come_back_end_after_the_grace_period()
     {
-        await using var bridge = await TestBridge.StartAsync();
+        await using var bridge = await TestBridge.StartAsync(tweak: o => new() { Url = o.Url, Secret = o.Secret, ReconnectGrace = TimeSpan.FromMilliseconds(300) });
         var client = await bridge.ConnectAsync();
         await client.CreateSessionAsync("gone");
-        Assert.Single(bridge.Platform.Sessions);
+        await client.DisposeAsync();
+        await WaitUntil(() => bridge.Server.ParkedSessions == 1, TimeSpan.FromSeconds(2));
+        Assert.False(Assert.Single(bridge.Platform.Sessions).IsEnded);
+        await WaitUntil(() => bridge.Platform.Sessions.Count == 0, TimeSpan.FromSeconds(3));
+        Assert.Equal(0, bridge.Server.ParkedSessions);
+        Assert.Equal(0, bridge.Server.Metrics.SessionsActive.Value);
+        Assert.Equal(1, bridge.Server.Metrics.SessionsClosed.WithLabels("grace_expired").Value);
+    }
+
+    [Fact]
+    public async Task With_no_grace_a_lost_worker_s_sessions_end_at_once()
+    {
+        await using var bridge = await TestBridge.StartAsync(tweak: o => new() { Url = o.Url, Secret = o.Secret, ReconnectGrace = TimeSpan.Zero });
+        var client = await bridge.ConnectAsync();
+        await client.CreateSessionAsync("gone");
         await client.DisposeAsync();
         await WaitUntil(() => bridge.Platform.Sessions.Count == 0, TimeSpan.FromSeconds(3));
+        Assert.Equal(0, bridge.Server.ParkedSessions);
+    }
+
+    [Fact]
+    public async Task Host_shutdown_also_ends_kept_sessions()
+    {
+        var bridge = await TestBridge.StartAsync(tweak: o => new() { Url = o.Url, Secret = o.Secret, ReconnectGrace = TimeSpan.FromMinutes(1) });
+        var client = await bridge.ConnectAsync();
+        await client.CreateSessionAsync("kept");
+        await client.DisposeAsync();
+        await WaitUntil(() => bridge.Server.ParkedSessions == 1, TimeSpan.FromSeconds(2));
+        await bridge.DisposeAsync();
+        Assert.Empty(bridge.Platform.Sessions);
+        Assert.Equal(0, bridge.Server.ParkedSessions);
     }
 
     internal static async Task WaitUntil(Func<bool> condition, TimeSpan timeout)

@@ -22,12 +22,14 @@ internal sealed class BridgeConnection
     private readonly BridgeOptions _options;
     private readonly BridgeMetrics _metrics;
     private readonly ILogger _logger;
+    private readonly ParkedSessions _parked;
     private readonly OutboundQueue _outbound;
     private readonly CancellationTokenSource _closing = new();
 
     private readonly object _sessionsLock = new();
     private readonly Dictionary<uint, BridgeSession> _sessions = new();
     private readonly HashSet<string> _callIds = new(StringComparer.Ordinal);
+    private readonly HashSet<string> _mediaSessionIds = new(StringComparer.OrdinalIgnoreCase);
     private BridgeSession[] _sessionSnapshot = [];
     private readonly List<Task> _pendingCreates = new();
     private uint _nextSession = 1;
@@ -43,11 +45,14 @@ internal sealed class BridgeConnection
     private volatile bool _handshakeDone;
     private int _shutdownStarted;
     private readonly TaskCompletionSource _shutdownDone = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly TaskCompletionSource _sessionsStopped = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private Task _writer = Task.CompletedTask;
     private readonly TaskCompletionSource _receiveEnded = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
-    public BridgeConnection(string id, WebSocket socket, IMediaPlatform platform, BridgeOptions options, BridgeMetrics metrics, ILogger logger)
+    public BridgeConnection(string id, WebSocket socket, IMediaPlatform platform, BridgeOptions options, BridgeMetrics metrics,
+        ParkedSessions parked, ILogger logger)
     {
+        _parked = parked;
         Id = id;
         _socket = socket;
         _platform = platform;
@@ -84,7 +89,8 @@ internal sealed class BridgeConnection
         finally
         {
             _receiveEnded.TrySetResult();
-            await ShutdownAsync("worker disconnected", WebSocketCloseStatus.NormalClosure).ConfigureAwait(false);
+            // The calls are still up: their sessions wait (parked) for the worker to come back.
+            await ShutdownAsync("worker disconnected", WebSocketCloseStatus.NormalClosure, parkSessions: true).ConfigureAwait(false);
             try
             {
                 await _writer.ConfigureAwait(false);
@@ -101,27 +107,44 @@ internal sealed class BridgeConnection
     /// close frame and waits briefly for the worker's: aborting at once would reset the TCP
     /// connection and could destroy the last messages unread. Safe to call more than once.
     /// </summary>
-    public Task ShutdownAsync(string reason, WebSocketCloseStatus closeStatus) => ShutdownAsync(reason, closeStatus, waitForPeer: true);
+    /// <param name="parkSessions">keep the platform sessions for the worker to resume (lost or
+    /// replaced connection) instead of ending them (host shutdown).</param>
+    public Task ShutdownAsync(string reason, WebSocketCloseStatus closeStatus, bool parkSessions) =>
+        ShutdownAsync(reason, closeStatus, waitForPeer: true, parkSessions);
+
+    /// <summary>Completes once every session is ended or parked (the socket may still be closing).</summary>
+    public Task SessionsStopped => _sessionsStopped.Task;
 
     // From inside the receive loop the peer's close cannot be awaited (the loop itself reads it).
-    private async Task ShutdownAsync(string reason, WebSocketCloseStatus closeStatus, bool waitForPeer)
+    private async Task ShutdownAsync(string reason, WebSocketCloseStatus closeStatus, bool waitForPeer, bool parkSessions = false)
     {
         if (Interlocked.Exchange(ref _shutdownStarted, 1) == 1)
         {
             await _shutdownDone.Task.ConfigureAwait(false);
             return;
         }
-        Task[] pending;
-        lock (_sessionsLock)
+        try
         {
-            _accepting = false;
-            pending = _pendingCreates.ToArray();
+            Task[] pending;
+            lock (_sessionsLock)
+            {
+                _accepting = false;
+                pending = _pendingCreates.ToArray();
+            }
+            await Task.WhenAll(pending).ConfigureAwait(false);
+            _clock?.Stop();
+            BridgeSession[] sessions;
+            lock (_sessionsLock) sessions = _sessions.Values.ToArray();
+            foreach (var session in sessions)
+            {
+                if (parkSessions && _parked.Enabled) Park(session);
+                else await EndSessionAsync(session, reason, requestId: 0).ConfigureAwait(false);
+            }
         }
-        await Task.WhenAll(pending).ConfigureAwait(false);
-        _clock?.Stop();
-        BridgeSession[] sessions;
-        lock (_sessionsLock) sessions = _sessions.Values.ToArray();
-        foreach (var session in sessions) await EndSessionAsync(session, reason, requestId: 0).ConfigureAwait(false);
+        finally
+        {
+            _sessionsStopped.TrySetResult();
+        }
         _outbound.Complete();
         _clock?.Dispose();
         try
@@ -352,6 +375,18 @@ internal sealed class BridgeConnection
             SendError(requestId, ErrorCode.BadMessage, invalid);
             return;
         }
+        // A reconnected worker resuming a call whose session was kept: no new platform session.
+        var parked = _parked.TakeFor(request, out string? conflict);
+        if (conflict is not null)
+        {
+            SendError(requestId, ErrorCode.DuplicateSession, conflict);
+            return;
+        }
+        if (parked is not null)
+        {
+            Resume(requestId, request, parked);
+            return;
+        }
         if (_options.RefuseWhenHeavilyLoaded && _platform.Health is PlatformHealth.HeavilyLoaded or PlatformHealth.Overloaded)
         {
             SendError(requestId, ErrorCode.Overloaded, $"media platform is {_platform.Health}: no new sessions");
@@ -365,16 +400,22 @@ internal sealed class BridgeConnection
                 SendError(requestId, ErrorCode.PlatformError, "host is shutting down");
                 return;
             }
-            if (_options.MaxSessions > 0 && _sessions.Count + _pendingCreates.Count >= _options.MaxSessions)
+            if (_options.MaxSessions > 0 && _sessions.Count + _pendingCreates.Count + _parked.Count >= _options.MaxSessions)
             {
                 SendError(requestId, ErrorCode.SessionLimit, $"session limit {_options.MaxSessions} reached");
                 return;
             }
-            if (!_callIds.Add(request.CallId))
+            if (_callIds.Contains(request.CallId))
             {
                 SendError(requestId, ErrorCode.DuplicateSession, $"call {request.CallId} already has a session");
                 return;
             }
+            if (!_mediaSessionIds.Add(mediaSessionId.ToString("D")))
+            {
+                SendError(requestId, ErrorCode.DuplicateSession, $"media session {mediaSessionId} already exists");
+                return;
+            }
+            _callIds.Add(request.CallId);
             uint number = _nextSession++;
             if (_nextSession == 0) _nextSession = 1; // 0 names the connection
             session = new BridgeSession(number, request, this, _options.RenderQueueFrames, _metrics, _logger);
@@ -390,28 +431,74 @@ internal sealed class BridgeConnection
         await Task.Yield();
         using var scope = _logger.BeginScope(new Dictionary<string, object> { ["CallId"] = session.CallId, ["Session"] = session.Number });
         IPlatformSession platformSession;
+        var relay = new SessionEventRelay();
+        relay.Attach(session);
         try
         {
             platformSession = await _platform.CreateSessionAsync(
                 new PlatformSessionRequest(session.CallId, mediaSessionId, session.Direction, session.UnmixedAudio),
-                session, _closing.Token).ConfigureAwait(false);
+                relay, _closing.Token).ConfigureAwait(false);
         }
         catch (Exception error)
         {
-            lock (_sessionsLock) _callIds.Remove(session.CallId);
+            lock (_sessionsLock)
+            {
+                _callIds.Remove(session.CallId);
+                _mediaSessionIds.Remove(mediaSessionId.ToString("D"));
+            }
             _logger.LogError(error, "platform could not create a session for call {CallId}", session.CallId);
             SendError(requestId, ErrorCode.PlatformError, $"platform could not create the session: {error.Message}");
             return;
         }
-        session.Attach(platformSession);
+        session.Attach(platformSession, relay);
         lock (_sessionsLock)
         {
             _sessions.Add(session.Number, session);
             _sessionSnapshot = _sessions.Values.ToArray();
+            // The platform may have chosen the id; keep the one it reports.
+            _mediaSessionIds.Add(platformSession.Info.MediaSessionId);
         }
         _metrics.SessionsCreated.Inc();
         _metrics.SessionsActive.Inc();
-        var info = platformSession.Info;
+        Announce(requestId, session);
+        _logger.LogInformation("session {Session} created for call {CallId} ({Direction}, unmixed {Unmixed})",
+            session.Number, session.CallId, session.Direction, session.UnmixedAudio);
+        bool stillAccepting;
+        lock (_sessionsLock) stillAccepting = _accepting;
+        if (!stillAccepting) await EndSessionAsync(session, "host shutting down", 0).ConfigureAwait(false);
+    }
+
+    private void Resume(ulong requestId, CreateSession request, ParkedSession parked)
+    {
+        BridgeSession session;
+        lock (_sessionsLock)
+        {
+            if (!_accepting)
+            {
+                _parked.Park(parked);
+                SendError(requestId, ErrorCode.PlatformError, "connection is closing");
+                return;
+            }
+            uint number = _nextSession++;
+            if (_nextSession == 0) _nextSession = 1;
+            session = new BridgeSession(number, request, this, _options.RenderQueueFrames, _metrics, _logger);
+            session.Attach(parked.Platform, parked.Relay);
+            _sessions.Add(number, session);
+            _callIds.Add(session.CallId);
+            _mediaSessionIds.Add(parked.MediaSessionId);
+            _sessionSnapshot = _sessions.Values.ToArray();
+        }
+        parked.Relay.Attach(session);
+        session.Seed(parked.Relay.LastSendStatus, parked.Relay.LastDominantSpeaker);
+        Announce(requestId, session);
+        _logger.LogInformation("session {Session} resumed for call {CallId} (media session {MediaSessionId})",
+            session.Number, session.CallId, parked.MediaSessionId);
+    }
+
+    /// <summary>SessionCreated, then the session's held events (send status first).</summary>
+    private void Announce(ulong requestId, BridgeSession session)
+    {
+        var info = session.Platform!.Info;
         Send(new Envelope
         {
             RequestId = requestId,
@@ -430,11 +517,22 @@ internal sealed class BridgeConnection
             },
         });
         session.Announce();
-        _logger.LogInformation("session {Session} created for call {CallId} ({Direction}, unmixed {Unmixed})",
-            session.Number, session.CallId, session.Direction, session.UnmixedAudio);
-        bool stillAccepting;
-        lock (_sessionsLock) stillAccepting = _accepting;
-        if (!stillAccepting) await EndSessionAsync(session, "host shutting down", 0).ConfigureAwait(false);
+    }
+
+    private void Park(BridgeSession session)
+    {
+        lock (_sessionsLock)
+        {
+            if (!_sessions.Remove(session.Number)) return;
+            _callIds.Remove(session.CallId);
+            if (session.Platform is { } p) _mediaSessionIds.Remove(p.Info.MediaSessionId);
+            _sessionSnapshot = _sessions.Values.ToArray();
+        }
+        session.Detach();
+        if (session.Platform is { } platform && session.Relay is { } relay)
+        {
+            _parked.Park(new ParkedSession(platform, relay, session.CallId, platform.Info.MediaSessionId, session.Direction, session.UnmixedAudio));
+        }
     }
 
     private static string? Validate(CreateSession request, out Guid mediaSessionId)
@@ -476,8 +574,10 @@ internal sealed class BridgeConnection
         {
             if (!_sessions.Remove(session.Number)) return;
             _callIds.Remove(session.CallId);
+            if (session.Platform is { } p) _mediaSessionIds.Remove(p.Info.MediaSessionId);
             _sessionSnapshot = _sessions.Values.ToArray();
         }
+        session.Relay?.Attach(null);
         await session.CloseAsync().ConfigureAwait(false);
         _metrics.SessionsActive.Dec();
         _metrics.SessionsClosed.WithLabels(requestId != 0 ? "worker" : "host").Inc();

@@ -27,6 +27,8 @@ public sealed class BridgeMetrics
         SessionsActive = f.CreateGauge("bridge_sessions_active", "Sessions open on the platform.");
         SessionsCreated = f.CreateCounter("bridge_sessions_created_total", "Sessions created.");
         SessionsClosed = f.CreateCounter("bridge_sessions_closed_total", "Sessions ended, by reason.", "reason");
+        SessionsParked = f.CreateGauge("bridge_sessions_parked", "Sessions kept on the platform while their worker reconnects.");
+        SessionsResumed = f.CreateCounter("bridge_sessions_resumed_total", "Kept sessions resumed by a reconnected worker.");
 
         var received = f.CreateCounter("bridge_received_frames_total", "Received (source) frames, by outcome.", "outcome");
         ReceivedFramesForwarded = received.WithLabels("forwarded");
@@ -66,6 +68,8 @@ public sealed class BridgeMetrics
     public Gauge SessionsActive { get; }
     public Counter SessionsCreated { get; }
     public Counter SessionsClosed { get; }
+    public Gauge SessionsParked { get; }
+    public Counter SessionsResumed { get; }
     public Counter.Child ReceivedFramesForwarded { get; }
     public Counter.Child ReceivedFramesBadSize { get; }
     public Counter.Child ReceivedFramesBeforeAnnounce { get; }

@@ -21,6 +21,12 @@ public sealed class BridgeOptions
     /// <summary>Largest WebSocket message accepted from the worker.</summary>
     public int MaxMessageBytes { get; init; } = 4 * 1024 * 1024;
 
+    /// <summary>
+    /// How long sessions outlive a lost worker connection, waiting for the worker to resume them
+    /// (the bot's BOT_BRIDGE_RECONNECT_GRACE_MS). Zero ends them at once.
+    /// </summary>
+    public TimeSpan ReconnectGrace { get; init; } = TimeSpan.FromSeconds(5);
+
     /// <summary>Refuse CreateSession while the platform reports HEAVILY_LOADED or worse.</summary>
     public bool RefuseWhenHeavilyLoaded { get; init; } = true;
 
@@ -39,5 +45,6 @@ public sealed class BridgeOptions
         if (RenderQueueFrames < 1) throw new ArgumentException("RenderQueueFrames must be >= 1");
         if (MaxPendingFrameBatches < 1) throw new ArgumentException("MaxPendingFrameBatches must be >= 1");
         if (MaxMessageBytes < 1024) throw new ArgumentException("MaxMessageBytes must be >= 1024");
+        if (ReconnectGrace < TimeSpan.Zero) throw new ArgumentException("ReconnectGrace must be >= 0");
     }
 }

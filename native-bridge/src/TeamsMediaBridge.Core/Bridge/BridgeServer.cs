@@ -16,8 +16,9 @@ namespace TeamsMediaBridge.Bridge;
 /// <summary>
 /// The bridge's WebSocket server on loopback (Kestrel). Checks the shared secret at upgrade
 /// (401 otherwise), keeps one worker connection at a time (a newer authenticated one replaces
-/// the older, whose sessions end: a worker that reconnects must not be locked out by its own
-/// half-dead socket), and ends every session on shutdown.
+/// the older: a worker that reconnects must not be locked out by its own half-dead socket),
+/// keeps the sessions of a lost or replaced connection for the reconnect grace period so the
+/// worker can resume them, and ends every session on shutdown.
 /// </summary>
 public sealed class BridgeServer : IAsyncDisposable
 {
@@ -27,6 +28,7 @@ public sealed class BridgeServer : IAsyncDisposable
     private readonly ILogger _logger;
     private readonly SharedSecret _secret;
     private readonly object _lock = new();
+    private readonly ParkedSessions _parked;
     private WebApplication? _app;
     private BridgeConnection? _active;
     private long _connectionCounter;
@@ -40,9 +42,13 @@ public sealed class BridgeServer : IAsyncDisposable
         _loggerFactory = loggerFactory;
         _logger = loggerFactory.CreateLogger("TeamsMediaBridge.Bridge");
         _secret = new SharedSecret(options.Secret);
+        _parked = new ParkedSessions(options.ReconnectGrace, Metrics, _logger);
     }
 
     public BridgeMetrics Metrics { get; } = new();
+
+    /// <summary>Sessions kept on the platform for a worker to resume.</summary>
+    public int ParkedSessions => _parked.Count;
 
     /// <summary>The address actually bound (with the real port when the options asked for port 0).</summary>
     public Uri? ListeningUrl { get; private set; }
@@ -91,7 +97,8 @@ public sealed class BridgeServer : IAsyncDisposable
             _stopping = true;
             active = _active;
         }
-        if (active is not null) await active.ShutdownAsync("host shutting down", WebSocketCloseStatus.EndpointUnavailable).ConfigureAwait(false);
+        if (active is not null) await active.ShutdownAsync("host shutting down", WebSocketCloseStatus.EndpointUnavailable, parkSessions: false).ConfigureAwait(false);
+        await _parked.EndAllAsync().ConfigureAwait(false);
         _platform.HealthChanged -= OnHealthChanged;
         if (_app is not null) await _app.StopAsync(cancellationToken).ConfigureAwait(false);
         _logger.LogInformation("bridge stopped");
@@ -135,7 +142,7 @@ public sealed class BridgeServer : IAsyncDisposable
         }
         using var socket = await context.WebSockets.AcceptWebSocketAsync().ConfigureAwait(false);
         var id = $"c{Interlocked.Increment(ref _connectionCounter)}";
-        var connection = new BridgeConnection(id, socket, _platform, _options, Metrics, _logger);
+        var connection = new BridgeConnection(id, socket, _platform, _options, Metrics, _parked, _logger);
         BridgeConnection? previous;
         lock (_lock)
         {
@@ -160,8 +167,12 @@ public sealed class BridgeServer : IAsyncDisposable
         if (previous is not null)
         {
             Metrics.ConnectionsSuperseded.Inc();
-            _logger.LogWarning("bridge connection {Previous} replaced by {Connection}: its sessions end", previous.Id, id);
-            await previous.ShutdownAsync("replaced by a newer worker connection", WebSocketCloseStatus.PolicyViolation).ConfigureAwait(false);
+            _logger.LogWarning("bridge connection {Previous} replaced by {Connection}: its sessions are kept for resumption", previous.Id, id);
+            // Its sessions are parked before the new connection reads anything, so the worker can
+            // resume them; the old socket finishes closing in the background.
+            var closing = previous.ShutdownAsync("replaced by a newer worker connection", WebSocketCloseStatus.PolicyViolation, parkSessions: true);
+            _ = closing.ContinueWith(t => _logger.LogWarning(t.Exception, "closing replaced connection failed"), TaskContinuationOptions.OnlyOnFaulted);
+            await previous.SessionsStopped.ConfigureAwait(false);
         }
         try
         {

@@ -19,6 +19,7 @@ internal sealed class BridgeSession : IPlatformSessionEvents
     private readonly List<string> _marksScratch = new(4);
 
     private IPlatformSession? _platform;
+    private SessionEventRelay? _relay;
     private volatile bool _announced;
     private volatile bool _closed;
     private volatile int _sendStatus; // SendStatus as int
@@ -49,9 +50,28 @@ internal sealed class BridgeSession : IPlatformSessionEvents
     public SendStatus SendStatus => (SendStatus)_sendStatus;
     public bool CanRender => Direction is AudioDirection.SendRecv or AudioDirection.SendOnly;
 
-    public void Attach(IPlatformSession platform) => _platform = platform;
+    public void Attach(IPlatformSession platform, SessionEventRelay relay)
+    {
+        _platform = platform;
+        _relay = relay;
+    }
 
     public IPlatformSession? Platform => _platform;
+    public SessionEventRelay? Relay => _relay;
+
+    /// <summary>A resumed session starts from the platform's current state, unless newer events already came.</summary>
+    public void Seed(SendStatus status, uint? dominantSpeaker)
+    {
+        lock (_lock)
+        {
+            if (_sendStatus == (int)SendStatus.Unspecified) _sendStatus = (int)status;
+            if (!_dominantKnown && dominantSpeaker is { } speaker)
+            {
+                _dominantSpeaker = speaker;
+                _dominantKnown = true;
+            }
+        }
+    }
 
     /// <summary>SessionCreated has been queued: from now on events are forwarded (the latest held ones first).</summary>
     public void Announce()
@@ -187,6 +207,21 @@ internal sealed class BridgeSession : IPlatformSessionEvents
         {
             foreach (var name in _marksScratch) MarkMessage(name, played: true);
             _marksScratch.Clear();
+        }
+    }
+
+    /// <summary>
+    /// The worker connection is gone but the platform session stays (parked): stop forwarding and
+    /// drop the queued audio. Pending marks go unanswered: nobody is there to hear them.
+    /// </summary>
+    public void Detach()
+    {
+        lock (_lock)
+        {
+            if (_closed) return;
+            _closed = true;
+            int cleared = _render.Clear(new List<string>());
+            if (cleared > 0) _metrics.RenderCleared.Inc(cleared);
         }
     }
 
