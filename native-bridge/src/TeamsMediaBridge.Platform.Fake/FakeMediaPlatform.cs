@@ -23,6 +23,7 @@ public sealed class FakeMediaPlatform : IMediaPlatform
     private DeadlineLoop? _clock;
     private volatile PlatformHealth _health = PlatformHealth.Normal;
     private volatile bool _failNextCreate;
+    private long _tickBase = -1;
 
     public FakeMediaPlatform(FakeMediaPlatformOptions? options = null) => _options = options ?? new FakeMediaPlatformOptions();
 
@@ -86,7 +87,8 @@ public sealed class FakeMediaPlatform : IMediaPlatform
     private void OnTick(long index, TimeSpan lateness)
     {
         // Every buffer of this tick carries the tick's own deadline on the platform clock: 20 ms apart exactly.
-        long timestamp = index * AudioFrameFormat.TicksPerFrame;
+        if (_tickBase < 0) _tickBase = GetTimestampTicks() - lateness.Ticks - (index * AudioFrameFormat.TicksPerFrame);
+        long timestamp = _tickBase + (index * AudioFrameFormat.TicksPerFrame);
         foreach (var session in Volatile.Read(ref _sessions)) session.OnPlatformTick(timestamp);
     }
 }

@@ -1,5 +1,8 @@
 namespace TeamsMediaBridge.Platform.Fake;
 
+/// <summary>Sees every frame the platform accepts to send, on the bridge's clock thread (keep it cheap).</summary>
+public delegate void SentFrameObserver(FakePlatformSession session, ReadOnlySpan<byte> pcm, long timestampTicks, long platformNowTicks);
+
 public sealed class FakeMediaPlatformOptions
 {
     /// <summary>How long after creation a session's send status turns ACTIVE (the real one takes a moment too).</summary>
@@ -12,8 +15,11 @@ public sealed class FakeMediaPlatformOptions
     public string ServiceFqdn { get; init; } = "media.localhost";
     public int PublicPort { get; init; } = 8445;
 
-    /// <summary>Frames kept per session of what the bridge sent (the oldest is forgotten beyond it).</summary>
+    /// <summary>Frames kept per session of what the bridge sent (the oldest is forgotten beyond it); 0 keeps none.</summary>
     public int RecordFrames { get; init; } = 3000;
+
+    /// <summary>Called for every frame sent while ACTIVE (benchmarks measure latency here).</summary>
+    public SentFrameObserver? OnSent { get; init; }
 
     /// <summary>Source id the fake call's only speaker has (as participants' mediaStreams[].sourceId).</summary>
     public uint SpeakerId { get; init; } = 1001;

@@ -68,10 +68,15 @@ public sealed class FakePlatformSession : IPlatformSession
             return true;
         }
         Interlocked.Increment(ref _sent);
-        lock (_recordLock)
+        long now = _platform.GetTimestampTicks();
+        _options.OnSent?.Invoke(this, pcm, timestampTicks, now);
+        if (_options.RecordFrames > 0)
         {
-            if (_recorded.Count >= _options.RecordFrames) _recorded.Dequeue();
-            _recorded.Enqueue(new SentFrame(pcm.ToArray(), timestampTicks, _platform.GetTimestampTicks()));
+            lock (_recordLock)
+            {
+                if (_recorded.Count >= _options.RecordFrames) _recorded.Dequeue();
+                _recorded.Enqueue(new SentFrame(pcm.ToArray(), timestampTicks, now));
+            }
         }
         return true;
     }

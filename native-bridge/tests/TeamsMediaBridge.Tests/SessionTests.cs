@@ -184,23 +184,24 @@ public sealed class SessionTests
     }
 
     [Fact]
-    public async Task Nothing_reaches_the_platform_before_send_status_is_ACTIVE_and_queued_audio_plays_after()
+    public async Task Nothing_reaches_the_platform_before_send_status_is_ACTIVE()
     {
-        await using var bridge = await TestBridge.StartAsync(new FakeMediaPlatformOptions { SendActiveDelay = TimeSpan.FromMilliseconds(500) });
+        await using var bridge = await TestBridge.StartAsync(new FakeMediaPlatformOptions { SendActiveDelay = TimeSpan.FromMilliseconds(400) });
         await using var client = await bridge.ConnectAsync();
         var created = await client.CreateSessionAsync("early-talker");
         for (uint i = 0; i < 10; i++) await client.SendAsync(Frames.Batch(Frames.Render(created.Session, i, Frames.Pcm((int)i))));
         var session = Assert.Single(bridge.Platform.Sessions);
-        await Task.Delay(200);
+        await WaitUntil(() => bridge.Server.Metrics.RenderDroppedNotActive.Value == 10, TimeSpan.FromSeconds(2));
         Assert.False(session.IsSendActive);
         Assert.Equal(0, session.SentFrames);
-        Assert.Equal(0, session.DiscardedBeforeActive);
+        Assert.Equal(0, session.DiscardedBeforeActive); // the host never even offered them
 
         var status = await client.ExpectAsync(e => e.BodyCase == Envelope.BodyOneofCase.SendStatus);
         Assert.Equal(SendStatus.Active, status.SendStatus.Status);
-        await WaitUntil(() => session.SentFrames == 10, TimeSpan.FromSeconds(2));
-        var recorded = session.Recorded();
-        for (int i = 0; i < 10; i++) Assert.Equal(Frames.Pcm(i), recorded[i].Pcm);
+        // Early audio was discarded, not held back (it would add its length to every later frame's latency).
+        await client.SendAsync(Frames.Batch(Frames.Render(created.Session, 10, Frames.Pcm(10))));
+        await WaitUntil(() => session.SentFrames == 1, TimeSpan.FromSeconds(2));
+        Assert.Equal(Frames.Pcm(10), Assert.Single(session.Recorded()).Pcm);
         Assert.Equal(0, session.DiscardedBeforeActive);
     }
 
@@ -255,20 +256,43 @@ public sealed class SessionTests
     [Fact]
     public async Task A_full_render_queue_drops_the_newest_frames_and_counts_them()
     {
-        await using var bridge = await TestBridge.StartAsync(new FakeMediaPlatformOptions { SendActiveDelay = TimeSpan.FromSeconds(30) },
-            o => new() { Url = o.Url, Secret = o.Secret, RenderQueueFrames = 5 });
+        await using var bridge = await TestBridge.StartAsync(tweak: o => new() { Url = o.Url, Secret = o.Secret, RenderQueueFrames = 5 });
         await using var client = await bridge.ConnectAsync();
         var created = await client.CreateSessionAsync("flood");
+        await client.ExpectAsync(e => e.BodyCase == Envelope.BodyOneofCase.SendStatus);
         var batch = Frames.Batch();
-        for (uint i = 0; i < 8; i++) batch.Frames.Frames.Add(Frames.Render(created.Session, i, Frames.Pcm((int)i)));
+        for (uint i = 0; i < 40; i++) batch.Frames.Frames.Add(Frames.Render(created.Session, i, Frames.Pcm((int)i)));
         await client.SendAsync(batch);
-        await WaitUntil(() => bridge.Server.Metrics.RenderDroppedOverflow.Value == 3, TimeSpan.FromSeconds(2));
-        Assert.Equal(5, bridge.Server.Metrics.RenderAccepted.Value);
-        // The dropped ones are the newest: once active, frames 0..4 play.
         var session = Assert.Single(bridge.Platform.Sessions);
-        session.RaiseSendStatus(SendStatus.Active);
-        await WaitUntil(() => session.SentFrames == 5, TimeSpan.FromSeconds(2));
-        Assert.Equal(Frames.Pcm(4), session.Recorded()[4].Pcm);
+        await WaitUntil(() => bridge.Server.Metrics.RenderDroppedOverflow.Value + bridge.Server.Metrics.RenderAccepted.Value == 40, TimeSpan.FromSeconds(2));
+        // One batch arrives within a tick or two: at most a frame or two leave before it is all queued.
+        Assert.InRange(bridge.Server.Metrics.RenderAccepted.Value, 5, 7);
+        await WaitUntil(() => session.SentFrames == (long)bridge.Server.Metrics.RenderAccepted.Value, TimeSpan.FromSeconds(2));
+        // The dropped ones are the newest: what played is the start of the batch, in order.
+        var recorded = session.Recorded();
+        for (int i = 0; i < recorded.Length; i++) Assert.Equal(Frames.Pcm(i), recorded[i].Pcm);
+    }
+
+    [Fact]
+    public async Task A_standing_backlog_is_trimmed_so_a_burst_does_not_add_latency_for_the_rest_of_the_call()
+    {
+        await using var bridge = await TestBridge.StartAsync(tweak: o => new()
+        {
+            Url = o.Url, Secret = o.Secret, RenderQueueFrames = 100, RenderTargetFrames = 2, RenderTrimWindowTicks = 5,
+        });
+        await using var client = await bridge.ConnectAsync();
+        var created = await client.CreateSessionAsync("burst");
+        await client.ExpectAsync(e => e.BodyCase == Envelope.BodyOneofCase.SendStatus);
+        var batch = Frames.Batch();
+        for (uint i = 0; i < 40; i++) batch.Frames.Frames.Add(Frames.Render(created.Session, i, Frames.Pcm((int)i)));
+        await client.SendAsync(batch);
+        var session = Assert.Single(bridge.Platform.Sessions);
+        var metrics = bridge.Server.Metrics;
+        await WaitUntil(() => session.SentFrames + metrics.RenderTrimmed.Value == 40, TimeSpan.FromSeconds(3));
+        // Without trimming all 40 would play, 800 ms behind; trimmed, the queue drains about twice as fast
+        // and the last frames are the ones that play.
+        Assert.InRange(metrics.RenderTrimmed.Value, 10, 37);
+        Assert.Equal(Frames.Pcm(39), session.Recorded()[^1].Pcm);
     }
 
     [Fact]

@@ -418,7 +418,7 @@ internal sealed class BridgeConnection
             _callIds.Add(request.CallId);
             uint number = _nextSession++;
             if (_nextSession == 0) _nextSession = 1; // 0 names the connection
-            session = new BridgeSession(number, request, this, _options.RenderQueueFrames, _metrics, _logger);
+            session = new BridgeSession(number, request, this, _options, _metrics, _logger);
             var task = CreateSessionAsync(requestId, session, mediaSessionId);
             _pendingCreates.Add(task);
             _ = task.ContinueWith(t => { lock (_sessionsLock) _pendingCreates.Remove(t); }, TaskScheduler.Default);
@@ -481,7 +481,7 @@ internal sealed class BridgeConnection
             }
             uint number = _nextSession++;
             if (_nextSession == 0) _nextSession = 1;
-            session = new BridgeSession(number, request, this, _options.RenderQueueFrames, _metrics, _logger);
+            session = new BridgeSession(number, request, this, _options, _metrics, _logger);
             session.Attach(parked.Platform, parked.Relay);
             _sessions.Add(number, session);
             _callIds.Add(session.CallId);

@@ -43,6 +43,8 @@ public sealed class BridgeMetrics
         RenderPlayed = render.WithLabels("sent_to_platform");
         RenderRefused = render.WithLabels("refused_by_platform");
         RenderDroppedOverflow = render.WithLabels("dropped_queue_full");
+        RenderDroppedNotActive = render.WithLabels("dropped_send_not_active");
+        RenderTrimmed = render.WithLabels("dropped_latency_trim");
         RenderCleared = render.WithLabels("cleared");
         RenderRejectedBadFrame = render.WithLabels("rejected_bad_frame");
         RenderRejectedUnknownSession = render.WithLabels("rejected_unknown_session");
@@ -80,6 +82,8 @@ public sealed class BridgeMetrics
     public Counter.Child RenderPlayed { get; }
     public Counter.Child RenderRefused { get; }
     public Counter.Child RenderDroppedOverflow { get; }
+    public Counter.Child RenderDroppedNotActive { get; }
+    public Counter.Child RenderTrimmed { get; }
     public Counter.Child RenderCleared { get; }
     public Counter.Child RenderRejectedBadFrame { get; }
     public Counter.Child RenderRejectedUnknownSession { get; }

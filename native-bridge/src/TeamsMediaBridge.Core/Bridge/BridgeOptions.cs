@@ -15,6 +15,17 @@ public sealed class BridgeOptions
     /// <summary>Render frames queued per session at most (20 ms each); newer ones are dropped beyond it.</summary>
     public int RenderQueueFrames { get; init; } = 50;
 
+    /// <summary>
+    /// Standing playout backlog allowed, in frames. When the queue never got shorter than this
+    /// during a whole <see cref="RenderTrimWindowTicks"/> window (a burst from a worker that
+    /// stalled, say), the excess is dropped one frame per tick, so one hiccup does not add its
+    /// length to the rest of the call's latency. 0 = never trim.
+    /// </summary>
+    public int RenderTargetFrames { get; init; } = 1;
+
+    /// <summary>Ticks over which the backlog's minimum is taken (50 = 1 s).</summary>
+    public int RenderTrimWindowTicks { get; init; } = 50;
+
     /// <summary>Frame batches waiting for the socket at most; newer ones are dropped beyond it (slow worker).</summary>
     public int MaxPendingFrameBatches { get; init; } = 10;
 
@@ -43,6 +54,8 @@ public sealed class BridgeOptions
         if (Secret.Length < 16) throw new ArgumentException("bridge secret must be at least 16 characters");
         if (MaxSessions < 0) throw new ArgumentException("MaxSessions must be >= 0");
         if (RenderQueueFrames < 1) throw new ArgumentException("RenderQueueFrames must be >= 1");
+        if (RenderTargetFrames < 0) throw new ArgumentException("RenderTargetFrames must be >= 0");
+        if (RenderTrimWindowTicks < 1) throw new ArgumentException("RenderTrimWindowTicks must be >= 1");
         if (MaxPendingFrameBatches < 1) throw new ArgumentException("MaxPendingFrameBatches must be >= 1");
         if (MaxMessageBytes < 1024) throw new ArgumentException("MaxMessageBytes must be >= 1024");
         if (ReconnectGrace < TimeSpan.Zero) throw new ArgumentException("ReconnectGrace must be >= 0");

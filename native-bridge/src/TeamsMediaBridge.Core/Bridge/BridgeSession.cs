@@ -16,6 +16,7 @@ internal sealed class BridgeSession : IPlatformSessionEvents
     private readonly object _lock = new();
     private readonly RenderQueue _render;
     private readonly byte[] _playScratch = new byte[AudioFrameFormat.BytesPerFrame];
+    private readonly byte[] _trimScratch = new byte[AudioFrameFormat.BytesPerFrame];
     private readonly List<string> _marksScratch = new(4);
 
     private IPlatformSession? _platform;
@@ -29,9 +30,17 @@ internal sealed class BridgeSession : IPlatformSessionEvents
     private bool _renderSequenceKnown;
     private uint _lastRenderSequence;
     private bool _playedLastTick;
+    private readonly int _targetFrames;
+    private readonly int _trimWindowTicks;
+    private int _windowTicks;
+    private int _windowMinDepth = int.MaxValue;
+    private int _trimBudget;
 
-    public BridgeSession(uint number, CreateSession request, BridgeConnection connection, int renderQueueFrames, BridgeMetrics metrics, ILogger logger)
+    public BridgeSession(uint number, CreateSession request, BridgeConnection connection, BridgeOptions options, BridgeMetrics metrics, ILogger logger)
     {
+        int renderQueueFrames = options.RenderQueueFrames;
+        _targetFrames = options.RenderTargetFrames;
+        _trimWindowTicks = options.RenderTrimWindowTicks;
         Number = number;
         CallId = request.CallId;
         Direction = request.Direction;
@@ -153,6 +162,13 @@ internal sealed class BridgeSession : IPlatformSessionEvents
         lock (_lock)
         {
             if (_closed) return $"session {Number} is closed";
+            if (_sendStatus != (int)SendStatus.Active)
+            {
+                // As the platform itself does: audio sent before ACTIVE is discarded. Holding it
+                // instead would leave a standing backlog, i.e. added latency, for the whole call.
+                _metrics.RenderDroppedNotActive.Inc();
+                return null;
+            }
             if (_renderSequenceKnown && frame.Sequence != unchecked(_lastRenderSequence + 1)) _metrics.RenderSequenceGaps.Inc();
             _renderSequenceKnown = true;
             _lastRenderSequence = frame.Sequence;
@@ -188,11 +204,14 @@ internal sealed class BridgeSession : IPlatformSessionEvents
         if (_closed) return;
         bool active = _sendStatus == (int)SendStatus.Active;
         bool have;
+        bool trimmed = false;
         lock (_lock)
         {
             have = active && _render.TryDequeue(_playScratch);
+            if (active && _targetFrames > 0) trimmed = TrimStandingBacklog();
             while (_render.TryTakeReachedMark(out var name)) _marksScratch.Add(name);
         }
+        if (trimmed) _metrics.RenderTrimmed.Inc();
         if (have)
         {
             if (_platform is { } platform && platform.Send(_playScratch, platformTimestampTicks)) _metrics.RenderPlayed.Inc();
@@ -223,6 +242,23 @@ internal sealed class BridgeSession : IPlatformSessionEvents
             int cleared = _render.Clear(new List<string>());
             if (cleared > 0) _metrics.RenderCleared.Inc(cleared);
         }
+    }
+
+    // Under _lock. Tracks the queue's minimum depth per window; a minimum above the target is a
+    // standing backlog (not jitter), drained by dropping one frame per tick.
+    private bool TrimStandingBacklog()
+    {
+        int depth = _render.Count;
+        if (depth < _windowMinDepth) _windowMinDepth = depth;
+        if (++_windowTicks >= _trimWindowTicks)
+        {
+            if (_windowMinDepth > _targetFrames) _trimBudget = _windowMinDepth - _targetFrames;
+            _windowTicks = 0;
+            _windowMinDepth = int.MaxValue;
+        }
+        if (_trimBudget == 0 || depth <= _targetFrames) return false;
+        _trimBudget--;
+        return _render.TryDequeue(_trimScratch);
     }
 
     /// <summary>Stops forwarding, answers pending marks as not played, and ends the platform session.</summary>
