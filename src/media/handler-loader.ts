@@ -1,4 +1,4 @@
-import { isAbsolute } from "node:path";
+import { isAbsolute, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import type { CallHandler, CallHandlerFactory, HandlerSpec, MediaCall } from "./bot-api.js";
 import { createEchoHandler } from "./processors/echo.js";
@@ -56,13 +56,11 @@ export async function loadHandlers(specs: readonly HandlerSpec[]): Promise<Loade
     }
     const location = spec.module;
     if (typeof location !== "string" || location === "")
-      throw new HandlerLoadError("handler module must be a path or file: URL");
+      throw new HandlerLoadError("handler module must be a file path or file: URL");
+    // A relative path is relative to the working directory the bot was started in.
     const url = location.startsWith("file:")
       ? location
-      : isAbsolute(location)
-        ? pathToFileURL(location).href
-        : "";
-    if (url === "") throw new HandlerLoadError(`handler module path must be absolute: ${location}`);
+      : pathToFileURL(isAbsolute(location) ? location : resolve(location)).href;
     let module: Record<string, unknown>;
     try {
       module = (await import(url)) as Record<string, unknown>;

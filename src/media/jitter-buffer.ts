@@ -40,6 +40,8 @@ export class JitterBuffer {
   private held = 0;
   /** Timestamp of the last frame handed on, to stamp concealed frames. */
   private lastTimestampTicks = 0;
+  /** Arrival time of the newest frame pushed. */
+  private lastReceivedAtMs = 0;
 
   constructor(private readonly options: JitterBufferOptions) {
     if (!Number.isInteger(options.depth) || options.depth < 0) throw new RangeError("depth must be >= 0");
@@ -61,6 +63,7 @@ export class JitterBuffer {
 
   push(view: IncomingFrameView): void {
     const sequence = view.sequence >>> 0;
+    this.lastReceivedAtMs = view.receivedAtMs;
     if (this.expected < 0) this.expected = sequence;
     // Signed distance on the 32-bit sequence circle, so wrapping at 2^32 is seamless.
     const ahead = (sequence - this.expected) | 0;
@@ -164,7 +167,8 @@ export class JitterBuffer {
     for (let i = 0; i < count; i++) {
       this.lastTimestampTicks += TICKS_PER_FRAME;
       this.silence.conceal(this.expected, this.lastTimestampTicks);
-      this.silence.receivedAtMs = performance.now();
+      // Stands in for a frame that never arrived: it counts as received when it is given up on.
+      this.silence.receivedAtMs = this.lastReceivedAtMs;
       this.expected = (this.expected + 1) >>> 0;
       this.options.onFrame(this.silence);
     }

@@ -61,12 +61,16 @@ export class MediaEngine {
   private readonly writer = new FrameBatchWriter();
   private readonly pacer: Pacer;
   private readonly view = new ReaderFrameView();
+  /** Shared with the sessions: updated per batch and per tick (see CallSessionContext.time). */
+  private readonly time = { nowMs: 0 };
   private readonly log: Logger;
   private readonly metrics: MediaMetrics;
   private readonly recordingRequests = new Map<
     string,
     { status: string; resolve: (ok: boolean) => void; timer: NodeJS.Timeout }
   >();
+  /** Send status of session numbers not registered yet (see the sendStatus listener). */
+  private readonly earlyStatus = new Map<number, boolean>();
   private maxSessions = 0;
   private graceTimer: NodeJS.Timeout | undefined;
   private lostAt = 0;
@@ -98,7 +102,13 @@ export class MediaEngine {
     bridge.on("frames", this.onFrames);
     bridge.on("sendStatus", ({ session, active }) => {
       const call = this.byNumber.get(session);
-      if (!call) return;
+      if (!call) {
+        // ws may deliver SessionCreated and the status right behind it in one read, before
+        // the createSession continuation registered the number: keep it for registration.
+        if (this.earlyStatus.size > 1000) this.earlyStatus.clear();
+        this.earlyStatus.set(session, active);
+        return;
+      }
       call.setSendStatus(active);
       if (active) this.markConnected(call);
     });
@@ -160,6 +170,7 @@ export class MediaEngine {
       {
         log: this.log,
         metrics: this.metrics,
+        time: this.time,
         recordingsDir: this.options.recordingsDir,
         playoutQueueFrames: this.options.playoutQueueFrames,
         jitterDepthFrames: this.options.jitterDepthFrames,
@@ -238,6 +249,7 @@ export class MediaEngine {
 
   private readonly onFrames = (reader: FrameBatchReader, receivedAtUs: number): void => {
     const receivedAtMs = receivedAtUs / 1000 - performance.timeOrigin;
+    this.time.nowMs = performance.now();
     this.view.attach(reader, receivedAtMs);
     let received = reader.invalidFrames.length;
     while (reader.next()) {
@@ -252,6 +264,7 @@ export class MediaEngine {
         continue;
       }
       if (!call.connected) this.markConnected(call);
+      this.view.load();
       call.receive(this.view);
     }
     this.metrics.framesReceived.inc(received);
@@ -273,6 +286,7 @@ export class MediaEngine {
     const timestampTicks = Math.round(deadlineMs * 10_000);
     let frames = 0;
     let unsendable = 0;
+    this.time.nowMs = nowMs;
     writer.begin(Math.round((performance.timeOrigin + nowMs) * 1000));
     for (let i = 0; i < sessions.length; i++) {
       const call = sessions[i] as CallSession;
@@ -298,9 +312,19 @@ export class MediaEngine {
 
   // ---- sessions -----------------------------------------------------------------------------
 
+  /** Maps the host's session number to the call, applying a status that arrived first. */
+  private register(call: CallSession): void {
+    this.byNumber.set(call.bridgeSession, call);
+    const early = this.earlyStatus.get(call.bridgeSession);
+    if (early === undefined) return;
+    this.earlyStatus.delete(call.bridgeSession);
+    call.setSendStatus(early);
+    if (early) this.markConnected(call);
+  }
+
   private add(call: CallSession): void {
     this.byCall.set(call.callId, call);
-    this.byNumber.set(call.bridgeSession, call);
+    this.register(call);
     this.sessions = [...this.byCall.values()];
     this.metrics.activeSessions.set(this.byCall.size);
     if (!this.pacer.isRunning) this.pacer.start();
@@ -402,8 +426,7 @@ export class MediaEngine {
           if (this.byCall.get(call.callId) !== call) return;
           if (this.byNumber.get(call.bridgeSession) === call) this.byNumber.delete(call.bridgeSession);
           call.restartStreams(info.session);
-          call.setSendStatus(false);
-          this.byNumber.set(info.session, call);
+          this.register(call);
           call.log.info({ session: info.session }, "media session resumed");
         } catch (error) {
           await this.loseSession(call, `media host did not resume the session: ${(error as Error).message}`);

@@ -10,50 +10,47 @@ export class ReaderFrameView implements IncomingFrameView {
   private reader: FrameBatchReader | undefined;
   receivedAtMs = 0;
   readonly pcmLength = FRAME_BYTES;
+  // Scalar fields are copied per frame (load() below) rather than read through getters: a
+  // getter returning a double that V8 does not inline boxes it on every call.
+  sequence = 0;
+  timestampTicks = 0;
+  isSilence = false;
+  pcmOffset = 0;
+  activeSpeakerCount = 0;
+  unmixedCount = 0;
+  buffer: Uint8Array = new Uint8Array(0);
 
   attach(reader: FrameBatchReader, receivedAtMs: number): void {
     this.reader = reader;
     this.receivedAtMs = receivedAtMs;
   }
 
-  private get r(): FrameBatchReader {
-    return this.reader as FrameBatchReader;
+  /** Takes the reader's current frame (after reader.next()). */
+  load(): void {
+    const r = this.reader as FrameBatchReader;
+    this.sequence = r.sequence;
+    this.timestampTicks = r.timestampTicks;
+    this.isSilence = r.isSilence;
+    this.pcmOffset = r.pcmOffset;
+    this.activeSpeakerCount = r.activeSpeakerCount;
+    this.unmixedCount = r.unmixedCount;
+    this.buffer = r.buffer;
   }
-  get sequence(): number {
-    return this.r.sequence;
-  }
-  get timestampTicks(): number {
-    return this.r.timestampTicks;
-  }
-  get isSilence(): boolean {
-    return this.r.isSilence;
-  }
-  get buffer(): Uint8Array {
-    return this.r.buffer;
-  }
-  get pcmOffset(): number {
-    return this.r.pcmOffset;
-  }
-  get activeSpeakerCount(): number {
-    return this.r.activeSpeakerCount;
-  }
+
   activeSpeaker(index: number): number {
-    return this.r.activeSpeakers[index] as number;
-  }
-  get unmixedCount(): number {
-    return this.r.unmixedCount;
+    return (this.reader as FrameBatchReader).activeSpeakers[index] as number;
   }
   unmixedSpeakerId(index: number): number {
-    return this.r.unmixedSpeakerIds[index] as number;
+    return (this.reader as FrameBatchReader).unmixedSpeakerIds[index] as number;
   }
   unmixedOffset(index: number): number {
-    return this.r.unmixedPcmOffsets[index] as number;
+    return (this.reader as FrameBatchReader).unmixedPcmOffsets[index] as number;
   }
   unmixedLength(_index: number): number {
     // The reader refuses frames whose unmixed buffers are not exactly one frame.
     return FRAME_BYTES;
   }
   unmixedTimestampTicks(index: number): number {
-    return this.r.unmixedTimestampTicks[index] as number;
+    return (this.reader as FrameBatchReader).unmixedTimestampTicks[index] as number;
   }
 }

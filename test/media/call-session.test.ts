@@ -27,6 +27,7 @@ function setup(options: { unmixed?: boolean; acceptRecording?: boolean; queue?: 
   const context: CallSessionContext = {
     log: silentLogger(),
     metrics: createMediaMetrics(registry),
+    time: { nowMs: 0 },
     recordingsDir: dir,
     playoutQueueFrames: options.queue ?? 10,
     jitterDepthFrames: 2,

@@ -19,3 +19,41 @@ export async function countGcs(work: () => void): Promise<number> {
   observer.disconnect();
   return count;
 }
+
+/**
+ * Bytes `work` allocated in the young generation (V8's new space), measured when no
+ * collection ran in between (retried a few times otherwise). Catches even small per-frame
+ * objects that a GC count would miss (a 32-byte array per frame fills the 16 MB semi-space
+ * only every 500k frames).
+ */
+export async function youngBytesAllocated(work: () => void): Promise<number> {
+  const { getHeapSpaceStatistics } = await import("node:v8");
+  const used = () => getHeapSpaceStatistics().find((s) => s.space_name === "new_space")?.space_used_size ?? 0;
+  let last = Number.NaN;
+  for (let attempt = 0; attempt < 5; attempt++) {
+    let collected = false;
+    const { PerformanceObserver: Observer } = await import("node:perf_hooks");
+    const observer = new Observer(() => {
+      collected = true;
+    });
+    observer.observe({ entryTypes: ["gc"] });
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    collected = false;
+    const before = used();
+    work();
+    const after = used();
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    observer.disconnect();
+    last = after - before;
+    if (!collected && last >= 0) return last;
+  }
+  throw new Error(`could not measure without a collection in between (last delta ${last})`);
+}
+
+/** A full garbage collection, also where node was not started with --expose-gc. */
+export async function fullGc(): Promise<void> {
+  const v8 = await import("node:v8");
+  const vm = await import("node:vm");
+  v8.setFlagsFromString("--expose-gc");
+  (vm.runInNewContext("gc") as () => void)();
+}
