@@ -1,0 +1,191 @@
+/**
+ * The far end of bench:load, in its own process (as the media host is to a real bot), so the
+ * bot process's CPU is its own: the media platform emulator streaming a tone into every
+ * session, or the far end of a baseline design. Driven by benchmarks/load.ts over the IPC
+ * channel (far-end-messages.ts). Exits when that channel closes, so it never outlives the
+ * benchmark, and after BENCH_FAR_END_MAX_MS in any case.
+ */
+
+import type { EmulatedSession } from "../../src/emulator/media/emulated-session.js";
+import { MediaPlatformEmulator } from "../../src/emulator/media/media-platform-emulator.js";
+import { LatencyHistogram } from "../lib/latency-histogram.js";
+import { BaselineFarEnd } from "./baseline-far-end.js";
+import { toneSecond } from "./baseline-wire.js";
+import type { FarEndMessage, FarEndRequest, FarEndResults, FarEndWindow } from "./far-end-messages.js";
+
+if (!process.send) {
+  console.error("far-end.ts runs as a child of benchmarks/load.ts (it needs an IPC channel)");
+  process.exit(2);
+}
+const maxLifetimeMs = Number(process.env.BENCH_FAR_END_MAX_MS ?? 3_600_000);
+setTimeout(() => {
+  console.error(`far end: lifetime of ${maxLifetimeMs} ms exceeded, exiting`);
+  process.exit(3);
+}, maxLifetimeMs).unref();
+process.on("disconnect", () => process.exit(0));
+
+const TONE = toneSecond();
+let emulator: MediaPlatformEmulator | undefined;
+let baseline: BaselineFarEnd | undefined;
+/** Sessions whose echo samples feed `emulatorEcho` (the emulator's own stats keep a window per session). */
+const tracked = new Map<string, EmulatedSession>();
+let emulatorEcho = new LatencyHistogram();
+let measuring = false;
+
+interface Counters {
+  sent: number;
+  received: number;
+  overflowed: number;
+  discarded: number;
+  underruns: number;
+  batchesDropped: number;
+  skippedTicks: number;
+  baselineDropped: number;
+}
+let windowStart: { counters: Counters; cpuUs: number; wallMs: number } | undefined;
+
+function counters(): Counters {
+  const c: Counters = {
+    sent: 0,
+    received: 0,
+    overflowed: 0,
+    discarded: 0,
+    underruns: 0,
+    batchesDropped: 0,
+    skippedTicks: 0,
+    baselineDropped: 0,
+  };
+  if (baseline) {
+    c.sent = baseline.framesSent;
+    c.received = baseline.framesReceived;
+    c.baselineDropped = baseline.framesDropped;
+    c.skippedTicks = baseline.skippedTicks;
+    return c;
+  }
+  if (!emulator) return c;
+  for (const [id, session] of tracked) {
+    if (emulator.session(id) !== session) {
+      tracked.delete(id);
+      continue;
+    }
+    // Emptying the per-session window first keeps snapshot() from sorting 10k samples a session.
+    session.echo.reset();
+    const s = session.snapshot();
+    c.sent += s.framesSent;
+    c.received += s.renderFramesReceived;
+    c.overflowed += s.renderFramesOverflowed;
+    c.discarded += s.renderFramesDiscarded;
+    c.underruns += s.underruns;
+  }
+  const stats = emulator.stats();
+  // A dropped source batch carried a frame of every session of the connection.
+  c.batchesDropped = stats.batchesDropped * Math.max(1, stats.sessions);
+  c.skippedTicks = stats.skippedTicks;
+  return c;
+}
+
+function cpuUs(): number {
+  const usage = process.cpuUsage();
+  return usage.user + usage.system;
+}
+
+async function handle(request: FarEndRequest): Promise<unknown> {
+  switch (request.op) {
+    case "startEmulator": {
+      emulator = await MediaPlatformEmulator.start({
+        secret: request.secret,
+        // A precomputed tone: the far end copies its frames instead of computing a sine per sample.
+        defaultSource: { kind: "pcm", pcm: TONE, loop: true },
+        // Recordings are not needed; the default (60 s per session) would hold 1.9 MB a session.
+        recordMaxSeconds: 1,
+        maxSessions: 0,
+      });
+      return { url: emulator.url } satisfies FarEndResults["startEmulator"];
+    }
+    case "connectMedia": {
+      const running = emulator;
+      if (!running) throw new Error("the emulator is not started");
+      const results = await Promise.all(
+        request.mediaSessionIds.map((id) => running.connectMedia(id, request.timeoutMs)),
+      );
+      for (const id of request.mediaSessionIds) {
+        const session = running.session(id);
+        if (!session || tracked.has(id)) continue;
+        tracked.set(id, session);
+        const stats = session.echo;
+        const record = stats.record.bind(stats);
+        stats.record = (ms: number) => {
+          record(ms);
+          if (measuring) emulatorEcho.recordMs(ms);
+        };
+      }
+      return { connected: results.filter(Boolean).length } satisfies FarEndResults["connectMedia"];
+    }
+    case "startBaseline": {
+      if (baseline) throw new Error("a baseline is running already");
+      baseline = await BaselineFarEnd.start(request.kind, request.calls, request.layout, TONE);
+      return { url: baseline.url } satisfies FarEndResults["startBaseline"];
+    }
+    case "stopBaseline": {
+      const running = baseline;
+      baseline = undefined;
+      await running?.stop();
+      return {};
+    }
+    case "beginWindow": {
+      emulatorEcho = new LatencyHistogram();
+      if (baseline) baseline.echo = new LatencyHistogram();
+      windowStart = { counters: counters(), cpuUs: cpuUs(), wallMs: performance.now() };
+      measuring = true;
+      return {};
+    }
+    case "endWindow": {
+      measuring = false;
+      const start = windowStart;
+      if (!start) throw new Error("endWindow without beginWindow");
+      const used = cpuUs() - start.cpuUs;
+      const wallMs = performance.now() - start.wallMs;
+      const end = counters();
+      const d = (key: keyof Counters) => end[key] - start.counters[key];
+      const echo = baseline ? baseline.echo : emulatorEcho;
+      const dropDetail: Record<string, number> = baseline
+        ? { farEndBackpressure: d("baselineDropped") }
+        : {
+            sourceBatchesDropped: d("batchesDropped"),
+            playoutOverflow: d("overflowed"),
+            renderBeforeActive: d("discarded"),
+          };
+      const result: FarEndWindow = {
+        framesSent: d("sent"),
+        framesReceived: d("received"),
+        framesDropped: Object.values(dropDetail).reduce((a, b) => a + b, 0),
+        dropDetail: baseline ? dropDetail : { ...dropDetail, playoutUnderruns: d("underruns") },
+        skippedTicks: d("skippedTicks"),
+        echoRoundTrip: { count: echo.count, ...echo.summary() },
+        cpuUs: used,
+        wallMs,
+      };
+      windowStart = undefined;
+      return result;
+    }
+    case "stop": {
+      await baseline?.stop();
+      await emulator?.stop();
+      setImmediate(() => process.exit(0));
+      return {};
+    }
+  }
+}
+
+process.on("message", (raw: { id: number; request: FarEndRequest }) => {
+  handle(raw.request).then(
+    (result) => send({ type: "reply", id: raw.id, ok: true, result }),
+    (error: Error) => send({ type: "reply", id: raw.id, ok: false, error: error.message }),
+  );
+});
+
+function send(message: FarEndMessage): void {
+  process.send?.(message);
+}
+
+send({ type: "ready" });

@@ -1,0 +1,118 @@
+import type { BaselineRun, WorkerRun } from "./runs.js";
+
+/** The goals of the issue for this 2-core machine. */
+export const GOALS = {
+  minCallsWithoutDrops: 1000,
+  transitP99Ms: 5,
+  latenessP99Ms: 2,
+  maxWorkerOverFloor: 1.5,
+  minJsonOverWorker: 3,
+};
+
+/** One bench:load run (one call count), as written to benchmarks/results/load-*.json. */
+export interface LoadResult {
+  calls: number;
+  seconds: number;
+  /** Frames the media worker sent (echoed) to the far end in the window. */
+  framesSent: number;
+  /** Frames the media worker received from the far end in the window. */
+  framesReceived: number;
+  /** Frames dropped anywhere: worker (media_frames_dropped_total) and far end. */
+  framesDropped: number;
+  /** Batches the bridge client refused to send (bridge_send_drops_total). */
+  bridgeSendDropBatches: number;
+  /** 20 ms ticks skipped by a late clock: worker pacer + far end. */
+  skippedTicks: number;
+  transitP50Ms: number | null;
+  transitP99Ms: number | null;
+  transitMaxMs: number | null;
+  latenessP50Ms: number | null;
+  latenessP99Ms: number | null;
+  latenessMaxMs: number | null;
+  echoRoundTripP50Ms: number;
+  echoRoundTripP99Ms: number;
+  echoRoundTripMaxMs: number;
+  workerCpuUsPerFrame: number | null;
+  workerThreadCpuUsPerFrame: number | null;
+  floorCpuUsPerFrame: number | null;
+  jsonBase64CpuUsPerFrame: number | null;
+  /** workerCpuUsPerFrame / floorCpuUsPerFrame (goal <= 1.5). */
+  workerOverFloor: number | null;
+  /** jsonBase64CpuUsPerFrame / workerCpuUsPerFrame (goal >= 3). */
+  jsonBase64OverWorker: number | null;
+  goals: Record<string, boolean | null>;
+  method: Record<string, string>;
+  worker: WorkerRun;
+  floor: BaselineRun | null;
+  jsonBase64: BaselineRun | null;
+}
+
+export const METHOD = {
+  cpu: "process.cpuUsage() of the bot process over the window, less its idle rate sampled before the streams started, divided by frames handled (received + sent) by the bot side; the far end runs in a child process and is not counted. workerThreadCpuUsPerFrame: the media worker thread alone, from /proc (10 ms ticks).",
+  transitAndLateness:
+    "from the worker's media_frame_transit_seconds and media_render_lateness_seconds histograms (deltas of two scrapes around the window); the worker keeps bucket counts only, so each figure is the upper bound of the bucket holding that percentile (null: no observations or beyond 1 s)",
+  echoRoundTrip:
+    "far end: source frame sent -> the bot's echo of it received (emulator watermark match; for baselines the echoed timestamp), HDR histogram",
+  drops:
+    "framesDropped = worker media_frames_dropped_total (all reasons) + far-end drops (source batches refused for backpressure x sessions, playout overflow, render before ACTIVE)",
+};
+
+const ratio = (a: number | null, b: number | null) =>
+  a === null || b === null || b === 0 ? null : Math.round((a / b) * 100) / 100;
+
+export function buildResult(
+  calls: number,
+  seconds: number,
+  worker: WorkerRun,
+  floor: BaselineRun | null,
+  json: BaselineRun | null,
+): LoadResult {
+  const workerDrops = Object.values(worker.workerDrops).reduce((a, b) => a + b, 0);
+  const bridgeDrops = Object.values(worker.bridgeSendDrops).reduce((a, b) => a + b, 0);
+  const framesDropped = workerDrops + worker.farEnd.framesDropped;
+  const skippedTicks = worker.pacerSkippedTicks + worker.farEnd.skippedTicks;
+  const workerCpu = worker.cpu.cpuUsPerFrame;
+  const floorCpu = floor?.cpu.cpuUsPerFrame ?? null;
+  const jsonCpu = json?.cpu.cpuUsPerFrame ?? null;
+  const workerOverFloor = ratio(workerCpu, floorCpu);
+  const jsonBase64OverWorker = ratio(jsonCpu, workerCpu);
+  const clean = framesDropped === 0 && bridgeDrops === 0 && skippedTicks === 0;
+  return {
+    calls,
+    seconds,
+    framesSent: worker.workerFramesSent,
+    framesReceived: worker.workerFramesReceived,
+    framesDropped,
+    bridgeSendDropBatches: bridgeDrops,
+    skippedTicks,
+    transitP50Ms: worker.transit.p50Ms,
+    transitP99Ms: worker.transit.p99Ms,
+    transitMaxMs: worker.transit.maxMs,
+    latenessP50Ms: worker.lateness.p50Ms,
+    latenessP99Ms: worker.lateness.p99Ms,
+    latenessMaxMs: worker.lateness.maxMs,
+    echoRoundTripP50Ms: worker.farEnd.echoRoundTrip.p50Ms,
+    echoRoundTripP99Ms: worker.farEnd.echoRoundTrip.p99Ms,
+    echoRoundTripMaxMs: worker.farEnd.echoRoundTrip.maxMs,
+    workerCpuUsPerFrame: workerCpu,
+    workerThreadCpuUsPerFrame: worker.workerThreadCpuUsPerFrame,
+    floorCpuUsPerFrame: floorCpu,
+    jsonBase64CpuUsPerFrame: jsonCpu,
+    workerOverFloor,
+    jsonBase64OverWorker,
+    goals: {
+      noDrops: clean,
+      callsAtLeast1000WithoutDrops: clean && calls >= GOALS.minCallsWithoutDrops,
+      transitP99Under5Ms: worker.transit.p99Ms === null ? null : worker.transit.p99Ms <= GOALS.transitP99Ms,
+      latenessP99Under2Ms:
+        worker.lateness.p99Ms === null ? null : worker.lateness.p99Ms <= GOALS.latenessP99Ms,
+      workerWithin1_5xFloor: workerOverFloor === null ? null : workerOverFloor <= GOALS.maxWorkerOverFloor,
+      atLeast3xCheaperThanJsonBase64:
+        jsonBase64OverWorker === null ? null : jsonBase64OverWorker >= GOALS.minJsonOverWorker,
+    },
+    method: METHOD,
+    worker,
+    floor,
+    jsonBase64: json,
+  };
+}

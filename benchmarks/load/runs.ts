@@ -1,0 +1,204 @@
+import { randomBytes, randomUUID } from "node:crypto";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { createLogger } from "../../src/log/logger.js";
+import { BridgeMediaSessionProvider } from "../../src/media/bridge-media-session-provider.js";
+import { BaselineBot } from "./baseline-bot.js";
+import { CpuWindow, idleCpuUsPerSecond, threadIds } from "./cpu.js";
+import type { BaselineKind, FarEndWindow, JsonLayout } from "./far-end-messages.js";
+import type { FarEndProcess } from "./far-end-process.js";
+import {
+  deltaOf,
+  histogramWindow,
+  labelDeltas,
+  maxUpperBoundMs,
+  parseExposition,
+  quantileUpperBoundMs,
+  type Scrape,
+} from "./prometheus-text.js";
+
+export interface RunOptions {
+  calls: number;
+  seconds: number;
+  warmupSeconds: number;
+  /** How long the idle CPU of the bot process is sampled before the streams start. */
+  idleMs: number;
+}
+
+/** CPU of the bot process over the window, less what it burns idle, per frame handled. */
+export interface CpuFigures {
+  processCpuUs: number;
+  idleCpuUs: number;
+  wallMs: number;
+  /** Frames the bot side received plus frames it sent. */
+  framesHandled: number;
+  cpuUsPerFrame: number | null;
+  /** Share of one core the bot side used (idle removed). */
+  coreShare: number;
+}
+
+export interface WorkerRun {
+  cpu: CpuFigures;
+  /** The media worker thread's own CPU (Linux /proc, 10 ms ticks) per frame handled. */
+  workerThreadCpuUsPerFrame: number | null;
+  farEnd: FarEndWindow;
+  workerFramesReceived: number;
+  workerFramesSent: number;
+  /** media_frames_dropped_total by reason (frames). */
+  workerDrops: Record<string, number>;
+  /** bridge_send_drops_total by reason (batches). */
+  bridgeSendDrops: Record<string, number>;
+  pacerSkippedTicks: number;
+  framesConcealed: number;
+  /** Upper bounds of the bucket holding each percentile (ms); see prometheus-text.ts. */
+  transit: { count: number; p50Ms: number | null; p99Ms: number | null; maxMs: number | null };
+  lateness: { count: number; p50Ms: number | null; p99Ms: number | null; maxMs: number | null };
+  bridgeBatchTransit: { count: number; p50Ms: number | null; p99Ms: number | null };
+}
+
+export interface BaselineRun {
+  kind: BaselineKind;
+  layout: JsonLayout;
+  cpu: CpuFigures;
+  farEnd: FarEndWindow;
+  botFramesDropped: number;
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+function cpuFigures(
+  window: { processUs: number; wallMs: number },
+  idlePerSecond: number,
+  framesHandled: number,
+): CpuFigures {
+  const idleCpuUs = (idlePerSecond * window.wallMs) / 1000;
+  const used = Math.max(0, window.processUs - idleCpuUs);
+  return {
+    processCpuUs: Math.round(window.processUs),
+    idleCpuUs: Math.round(idleCpuUs),
+    wallMs: Math.round(window.wallMs),
+    framesHandled,
+    cpuUsPerFrame: framesHandled > 0 ? round(used / framesHandled, 3) : null,
+    coreShare: round(used / 1000 / window.wallMs, 3),
+  };
+}
+
+/**
+ * The real thing: BridgeMediaSessionProvider (the media worker thread, echo handler) in this
+ * process against the media platform emulator in the far-end process; `calls` sessions made
+ * through createSession as signaling makes them, their media connected by the emulator.
+ */
+export async function runWorker(far: FarEndProcess, options: RunOptions): Promise<WorkerRun> {
+  const secret = randomBytes(24).toString("base64url");
+  const { url } = await far.request({ op: "startEmulator", secret });
+  const recordingsDir = await mkdtemp(path.join(tmpdir(), "bench-load-"));
+  const threadsBefore = new Set(threadIds());
+  const provider = await BridgeMediaSessionProvider.start({
+    bridge: { url, secret, reconnectGraceMs: 5000 },
+    media: { fqdn: "media.bench.local", publicPort: 8445, unmixedAudio: false, recordingsDir },
+    handlers: [{ builtin: "echo" }],
+    logger: createLogger({ level: process.env.BOT_LOG_LEVEL ?? "warn", name: "bench-load" }),
+    maxSessions: options.calls,
+    requestTimeoutMs: 30_000,
+  });
+  // The worker is the thread that appeared with the provider (with any helper threads it started).
+  const workerThreads = threadIds().filter((tid) => !threadsBefore.has(tid));
+  try {
+    await provider.waitUntilConnected(10_000);
+    const idle = await idleCpuUsPerSecond(options.idleMs);
+    const callIds = Array.from({ length: options.calls }, () => randomUUID());
+    const mediaSessionIds: string[] = [];
+    for (let first = 0; first < callIds.length; first += 100) {
+      const group = callIds.slice(first, first + 100);
+      const sessions = await Promise.all(
+        group.map((callId) => provider.createSession({ callId, direction: "sendRecv", unmixedAudio: false })),
+      );
+      mediaSessionIds.push(...sessions.map((s) => s.mediaSessionId));
+    }
+    const { connected } = await far.request({ op: "connectMedia", mediaSessionIds, timeoutMs: 10_000 });
+    if (connected !== options.calls)
+      throw new Error(`only ${connected} of ${options.calls} sessions connected`);
+    await sleep(options.warmupSeconds * 1000);
+
+    const before = parseExposition(await provider.metrics());
+    await far.request({ op: "beginWindow" });
+    const cpu = new CpuWindow(workerThreads);
+    cpu.start();
+    await sleep(options.seconds * 1000);
+    const used = cpu.stop();
+    const farEnd = await far.request({ op: "endWindow" });
+    const after = parseExposition(await provider.metrics());
+
+    const received = deltaOf(before, after, "media_frames_received_total");
+    const sent = deltaOf(before, after, "media_frames_sent_total");
+    return {
+      cpu: cpuFigures(used, idle, received + sent),
+      workerThreadCpuUsPerFrame:
+        used.threadsUs !== null && received + sent > 0 ? round(used.threadsUs / (received + sent), 3) : null,
+      farEnd,
+      workerFramesReceived: received,
+      workerFramesSent: sent,
+      workerDrops: labelDeltas(before, after, "media_frames_dropped_total"),
+      bridgeSendDrops: labelDeltas(before, after, "bridge_send_drops_total"),
+      pacerSkippedTicks: deltaOf(before, after, "media_pacer_skipped_ticks_total"),
+      framesConcealed: deltaOf(before, after, "media_frames_concealed_total"),
+      transit: percentiles(before, after, "media_frame_transit_seconds"),
+      lateness: percentiles(before, after, "media_render_lateness_seconds"),
+      bridgeBatchTransit: percentiles(before, after, "bridge_batch_transit_seconds"),
+    };
+  } finally {
+    await provider.close();
+    await rm(recordingsDir, { recursive: true, force: true });
+  }
+}
+
+/** A baseline design over the same kind of loopback socket, its far end in the far-end process. */
+export async function runBaseline(
+  far: FarEndProcess,
+  kind: BaselineKind,
+  layout: JsonLayout,
+  options: RunOptions,
+): Promise<BaselineRun> {
+  const { url } = await far.request({ op: "startBaseline", kind, calls: options.calls, layout });
+  let bot: BaselineBot | undefined;
+  try {
+    const idle = await idleCpuUsPerSecond(options.idleMs);
+    bot = await BaselineBot.connect(url, kind, options.calls, layout);
+    await sleep(options.warmupSeconds * 1000);
+    await far.request({ op: "beginWindow" });
+    const receivedBefore = bot.framesReceived;
+    const sentBefore = bot.framesSent;
+    const droppedBefore = bot.framesDropped;
+    const cpu = new CpuWindow();
+    cpu.start();
+    await sleep(options.seconds * 1000);
+    const used = cpu.stop();
+    const handled = bot.framesReceived - receivedBefore + (bot.framesSent - sentBefore);
+    const botFramesDropped = bot.framesDropped - droppedBefore;
+    const farEnd = await far.request({ op: "endWindow" });
+    return { kind, layout, cpu: cpuFigures(used, idle, handled), farEnd, botFramesDropped };
+  } finally {
+    await bot?.close();
+    await far.request({ op: "stopBaseline" });
+  }
+}
+
+function percentiles(before: Scrape, after: Scrape, name: string) {
+  const window = histogramWindow(before, after, name);
+  return {
+    count: window.count,
+    p50Ms: roundOrNull(quantileUpperBoundMs(window, 0.5)),
+    p99Ms: roundOrNull(quantileUpperBoundMs(window, 0.99)),
+    maxMs: roundOrNull(maxUpperBoundMs(window)),
+  };
+}
+
+function round(value: number, digits: number): number {
+  const f = 10 ** digits;
+  return Math.round(value * f) / f;
+}
+
+function roundOrNull(value: number | null): number | null {
+  return value === null || !Number.isFinite(value) ? value : round(value, 3);
+}
