@@ -58,6 +58,7 @@ const results: LoadResult[] = [];
 let exitCode = 0;
 try {
   far = await FarEndProcess.start({ maxLifetimeMs: hardLimitMs + 10_000 });
+  console.log(`far end: pid ${far.pid}`);
   for (const calls of counts) {
     const elapsed = (performance.now() - started) / 1000;
     if (fixedCalls === undefined && results.length > 0 && elapsed + runSeconds(calls) > budgetSeconds) {

@@ -1,0 +1,99 @@
+/**
+ * `npm run bench:frames -- [--sessions S] [--ticks N] [--warmup W]`: per-frame cost, in ns, of
+ * decoding a tick's batch of S frames, dispatching each frame to a processor (echo), and
+ * encoding the tick's output, for this project's path (bridge codec + the real MediaEngine)
+ * and, in the same run, the generated protobufjs code and JSON + base64 per frame.
+ * Prints a table and writes benchmarks/results/frames-*.json (--results-dir to write elsewhere).
+ */
+import {
+  bridgePipeline,
+  type FramePipeline,
+  generatedPipeline,
+  jsonBase64Pipeline,
+} from "./lib/frame-pipelines.js";
+import { writeResultIn } from "./lib/result-file.js";
+import { formatTable, intArg, parseArgs } from "./lib/results.js";
+
+const args = parseArgs();
+const sessions = intArg(args, "sessions", 1000);
+const ticks = intArg(args, "ticks", 300);
+const warmup = intArg(args, "warmup", 100, 0);
+const resultsDir = args.get("results-dir");
+const known = new Set(["sessions", "ticks", "warmup", "results-dir"]);
+for (const name of args.keys()) if (!known.has(name)) throw new Error(`unknown flag --${name}`);
+
+interface PipelineResult {
+  name: string;
+  frames: number;
+  decodeNsPerFrame: number;
+  dispatchNsPerFrame: number;
+  encodeNsPerFrame: number;
+  totalNsPerFrame: number;
+}
+
+async function measure(pipeline: FramePipeline): Promise<PipelineResult> {
+  let tick = 0;
+  for (let i = 0; i < warmup; i++) pipeline.step(tick++);
+  const before = pipeline.framesOut;
+  let decode = 0;
+  let dispatch = 0;
+  let encode = 0;
+  for (let i = 0; i < ticks; i++) {
+    const t = pipeline.step(tick++);
+    decode += t.decodeNs;
+    dispatch += t.dispatchNs;
+    encode += t.encodeNs;
+  }
+  const frames = pipeline.framesOut - before;
+  await pipeline.close();
+  // Every frame in must come out: a pipeline that skipped work would look fast.
+  if (frames !== ticks * sessions)
+    throw new Error(`${pipeline.name}: ${frames} frames out of ${ticks * sessions} in`);
+  const per = (value: number) => Math.round(value / frames);
+  return {
+    name: pipeline.name,
+    frames,
+    decodeNsPerFrame: per(decode),
+    dispatchNsPerFrame: per(dispatch),
+    encodeNsPerFrame: per(encode),
+    totalNsPerFrame: per(decode + dispatch + encode),
+  };
+}
+
+const results = [
+  await measure(await bridgePipeline(sessions)),
+  await measure(generatedPipeline(sessions)),
+  await measure(jsonBase64Pipeline(sessions)),
+];
+const ours = results[0] as PipelineResult;
+console.log(
+  `\nPer-frame cost: ${sessions} frames a tick, ${ticks} ticks (after ${warmup} warm-up ticks), ns per frame\n`,
+);
+console.log(
+  formatTable(
+    ["design", "decode", "dispatch (echo)", "encode", "total", "× ours"],
+    results.map((r) => [
+      r.name,
+      r.decodeNsPerFrame,
+      r.dispatchNsPerFrame,
+      r.encodeNsPerFrame,
+      r.totalNsPerFrame,
+      (r.totalNsPerFrame / ours.totalNsPerFrame).toFixed(2),
+    ]),
+  ),
+);
+console.log(
+  "\nbridge path: dispatch is the real MediaEngine (frame routing, jitter buffer, echo handler, playout queue);" +
+    " encode is the engine's render tick (queue -> FrameBatchWriter).",
+);
+const file = writeResultIn(resultsDir, "frames", {
+  sessions,
+  ticks,
+  warmupTicks: warmup,
+  unit: "ns per frame",
+  pipelines: results,
+  bridgeNsPerFrame: ours.totalNsPerFrame,
+  generatedNsPerFrame: results[1]?.totalNsPerFrame,
+  jsonBase64NsPerFrame: results[2]?.totalNsPerFrame,
+});
+console.log(`written ${file}`);

@@ -1,0 +1,288 @@
+import { EventEmitter } from "node:events";
+import type { CreateSessionRequest, SessionCreatedInfo } from "../../src/bridge/bridge-client-types.js";
+import { EnvelopeDecoder } from "../../src/bridge/codec.js";
+import {
+  type BenchmarkBatch,
+  createBenchmarkBatch,
+  FrameBatchWriter,
+  writeBenchmarkBatch,
+} from "../../src/bridge/codec-benchmark.js";
+import { nowMicros, PCM_FRAME_BYTES, type pb, v1 } from "../../src/bridge/protocol.js";
+import { silentLogger } from "../../src/log/logger.js";
+import { loadHandlers } from "../../src/media/handler-loader.js";
+import { MediaEngine } from "../../src/media/media-engine.js";
+import type { PacerClock } from "../../src/media/pacer.js";
+import { createMediaMetrics } from "../../src/metrics/media-metrics.js";
+import { createRegistry } from "../../src/metrics/registry.js";
+
+/**
+ * The three designs bench:frames times, each as decode -> dispatch to a processor (echo) ->
+ * encode of one 20 ms tick carrying a frame for every session. Each `step(tick)` returns the
+ * nanoseconds spent in each stage; the far end's work (producing the input) is not timed.
+ */
+export interface FramePipeline {
+  name: string;
+  step(tick: number): StageTimes;
+  /** Frames that came out of the pipeline's encoder so far (checks the work was really done). */
+  framesOut: number;
+  close(): Promise<void>;
+}
+
+export interface StageTimes {
+  decodeNs: number;
+  dispatchNs: number;
+  encodeNs: number;
+}
+
+const RENDER = v1.MediaContext.MEDIA_CONTEXT_AUDIO_RENDER;
+const ns = () => process.hrtime.bigint();
+
+/** Stands in for BridgeClient around the real MediaEngine: hands it decoded batches, takes its output. */
+class LoopBridge extends EventEmitter {
+  isOpen = true;
+  health = "normal" as const;
+  framesOut = 0;
+  private next = 1;
+  private readonly counter = new EnvelopeDecoder();
+  connect(): void {}
+  async createSession(request: CreateSessionRequest): Promise<SessionCreatedInfo> {
+    const session = this.next++;
+    return {
+      session,
+      callId: request.callId,
+      mediaSessionId: `00000000-0000-4000-8000-${String(session).padStart(12, "0")}`,
+      mpUri: "net.tcp://media.bench:8445/MediaProcessor",
+      audioRenderContextId: "11111111-1111-4111-8111-111111111111",
+      audioSourceContextId: "22222222-2222-4222-8222-222222222222",
+      skypeMediaBotsVersion: "1",
+      mediaStackVersion: "1",
+      mpVersion: "1",
+      mediaConfigurationJson: "",
+    };
+  }
+  async closeSession(): Promise<void> {}
+  sendFrameBatch(bytes: Uint8Array): boolean {
+    // Counting happens outside the timed encode stage (see step()).
+    this.last = bytes;
+    return true;
+  }
+  last: Uint8Array | undefined;
+  sendClear(): boolean {
+    return true;
+  }
+  async close(): Promise<void> {}
+  countLast(): void {
+    if (this.last && this.counter.decode(this.last) === "frames")
+      this.framesOut += this.counter.frames.frameCount;
+    this.last = undefined;
+  }
+}
+
+class ManualClock implements PacerClock {
+  time = 0;
+  pending: (() => void) | undefined;
+  now(): number {
+    return this.time;
+  }
+  setTimer(callback: () => void): unknown {
+    this.pending = callback;
+    return callback;
+  }
+  clearTimer(): void {
+    this.pending = undefined;
+  }
+  fire(): void {
+    this.time += 20;
+    const callback = this.pending;
+    this.pending = undefined;
+    callback?.();
+  }
+}
+
+/**
+ * This project's path: EnvelopeDecoder/FrameBatchReader in place, the real MediaEngine with the
+ * built-in echo handler (jitter buffer, handler, playout queue), and one FrameBatchWriter
+ * batch per tick rendered by the engine's own media clock (driven by hand here).
+ */
+export async function bridgePipeline(sessions: number): Promise<FramePipeline> {
+  const bridge = new LoopBridge();
+  const clock = new ManualClock();
+  const engine = new MediaEngine({
+    bridge: bridge as never,
+    metrics: createMediaMetrics(createRegistry()),
+    log: silentLogger(),
+    handlers: await loadHandlers([{ builtin: "echo" }]),
+    recordingsDir: "/nonexistent",
+    playoutQueueFrames: 10,
+    jitterDepthFrames: 3,
+    maxConcealFrames: 50,
+    reconnectGraceMs: 1000,
+    emit: () => {},
+    clock,
+  });
+  engine.start();
+  for (let s = 0; s < sessions; s++) {
+    const created = await engine.createSession({
+      callId: `call-${s + 1}`,
+      direction: "sendRecv",
+      unmixedAudio: false,
+    });
+    if (!created.mediaSessionId) throw new Error("engine did not create the session");
+    bridge.emit("sendStatus", { session: s + 1, active: true });
+  }
+  const batch = createBenchmarkBatch(sessions, { activeSpeakers: 0 });
+  const farWriter = new FrameBatchWriter();
+  const decoder = new EnvelopeDecoder();
+  return {
+    name: "bridge codec + media engine",
+    get framesOut() {
+      return bridge.framesOut;
+    },
+    step(tick) {
+      const bytes = writeBenchmarkBatch(farWriter, batch, tick);
+      const t0 = ns();
+      if (decoder.decode(bytes) !== "frames") throw new Error(`batch refused: ${decoder.error?.message}`);
+      const t1 = ns();
+      bridge.emit("frames", decoder.frames, nowMicros());
+      const t2 = ns();
+      clock.fire();
+      const t3 = ns();
+      bridge.countLast();
+      return { decodeNs: Number(t1 - t0), dispatchNs: Number(t2 - t1), encodeNs: Number(t3 - t2) };
+    },
+    async close() {
+      await engine.shutdown();
+    },
+  };
+}
+
+/** One session's state in the baselines: its echo processor's output frame. */
+interface BaselineSession {
+  out: Uint8Array;
+  renderSequence: number;
+}
+
+function echoInto(session: BaselineSession, pcm: Uint8Array): void {
+  session.out.set(pcm.subarray(0, PCM_FRAME_BYTES));
+}
+
+/**
+ * The generated protobufjs code (pbjs static module): decode to objects, the same echo
+ * processor per frame (looked up by session), encode objects back.
+ */
+export function generatedPipeline(sessions: number): FramePipeline {
+  const state = new Map<number, BaselineSession>();
+  for (let s = 1; s <= sessions; s++)
+    state.set(s, { out: new Uint8Array(PCM_FRAME_BYTES), renderSequence: 0 });
+  const batch: BenchmarkBatch = createBenchmarkBatch(sessions, { activeSpeakers: 0 });
+  const farWriter = new FrameBatchWriter();
+  let framesOut = 0;
+  return {
+    name: "generated protobufjs",
+    get framesOut() {
+      return framesOut;
+    },
+    step(tick) {
+      const bytes = writeBenchmarkBatch(farWriter, batch, tick);
+      const t0 = ns();
+      const envelope = v1.Envelope.decode(bytes);
+      const t1 = ns();
+      const touched: number[] = [];
+      for (const frame of (envelope.frames?.frames ?? []) as pb.AudioFrame[]) {
+        const session = state.get(frame.session);
+        if (!session) continue;
+        echoInto(session, frame.pcm);
+        touched.push(frame.session);
+      }
+      const t2 = ns();
+      const frames: pb.IAudioFrame[] = [];
+      for (const id of touched) {
+        const session = state.get(id) as BaselineSession;
+        frames.push({
+          session: id,
+          context: RENDER,
+          sequence: ++session.renderSequence,
+          timestampTicks: (tick + 1) * 200_000,
+          pcm: session.out,
+        });
+      }
+      const out = v1.Envelope.encode({ frames: { frames, sentAtUs: nowMicros() } }).finish();
+      const t3 = ns();
+      if (out.length > 0) framesOut += frames.length;
+      return { decodeNs: Number(t1 - t0), dispatchNs: Number(t2 - t1), encodeNs: Number(t3 - t2) };
+    },
+    async close() {},
+  };
+}
+
+/**
+ * The closest peer's design: one JSON text message per frame, `{seq, timestampMs,
+ * payloadBase64}` (plus the stream it belongs to), parsed, base64-decoded, echoed, encoded
+ * and serialized back per frame.
+ */
+export function jsonBase64Pipeline(sessions: number): FramePipeline {
+  const state: BaselineSession[] = [];
+  for (let s = 0; s < sessions; s++) state.push({ out: new Uint8Array(PCM_FRAME_BYTES), renderSequence: 0 });
+  const source = createBenchmarkBatch(sessions, { activeSpeakers: 0 }).pcm;
+  const inbound: Buffer[] = new Array(sessions);
+  const decoded: { stream: number; seq: number; timestampMs: number; pcm: Buffer }[] = new Array(sessions);
+  let framesOut = 0;
+  return {
+    name: "JSON + base64",
+    get framesOut() {
+      return framesOut;
+    },
+    step(tick) {
+      // The far end's messages as they arrive off a socket (bytes).
+      for (let s = 0; s < sessions; s++) {
+        const payloadBase64 = Buffer.from(
+          source.buffer,
+          source.byteOffset + s * PCM_FRAME_BYTES,
+          PCM_FRAME_BYTES,
+        ).toString("base64");
+        inbound[s] = Buffer.from(
+          JSON.stringify({ stream: s, seq: tick + 1, timestampMs: tick * 20, payloadBase64 }),
+        );
+      }
+      const t0 = ns();
+      for (let s = 0; s < sessions; s++) {
+        const message = JSON.parse((inbound[s] as Buffer).toString()) as {
+          stream: number;
+          seq: number;
+          timestampMs: number;
+          payloadBase64: string;
+        };
+        decoded[s] = {
+          stream: message.stream,
+          seq: message.seq,
+          timestampMs: message.timestampMs,
+          pcm: Buffer.from(message.payloadBase64, "base64"),
+        };
+      }
+      const t1 = ns();
+      for (let s = 0; s < sessions; s++) {
+        const frame = decoded[s] as { stream: number; pcm: Buffer };
+        const session = state[frame.stream];
+        if (session) echoInto(session, frame.pcm);
+      }
+      const t2 = ns();
+      let bytes = 0;
+      for (let s = 0; s < sessions; s++) {
+        const session = state[s] as BaselineSession;
+        const text = JSON.stringify({
+          stream: s,
+          seq: ++session.renderSequence,
+          timestampMs: tick * 20,
+          payloadBase64: Buffer.from(session.out.buffer, session.out.byteOffset, PCM_FRAME_BYTES).toString(
+            "base64",
+          ),
+        });
+        bytes += Buffer.from(text).length;
+      }
+      const t3 = ns();
+      if (bytes > 0) framesOut += sessions;
+      return { decodeNs: Number(t1 - t0), dispatchNs: Number(t2 - t1), encodeNs: Number(t3 - t2) };
+    },
+    async close() {},
+  };
+}

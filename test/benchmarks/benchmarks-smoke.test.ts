@@ -1,0 +1,111 @@
+/**
+ * bench:frames and bench:load in tiny configurations: they run to the end, write a result
+ * file with the documented keys, and leave no far-end process behind. No timing is asserted.
+ */
+import { execFile } from "node:child_process";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+
+const ROOT = path.join(import.meta.dirname, "..", "..");
+
+function runBenchmark(script: string, args: string[], timeoutMs: number) {
+  return new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
+    execFile(
+      process.execPath,
+      ["--import", "tsx", path.join(ROOT, "benchmarks", script), ...args],
+      { cwd: ROOT, timeout: timeoutMs, env: { ...process.env, BOT_LOG_LEVEL: "warn" } },
+      (error, stdout, stderr) => {
+        const code = error ? (typeof error.code === "number" ? error.code : 1) : 0;
+        resolve({ code, stdout, stderr });
+      },
+    );
+  });
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+describe("benchmarks (smoke)", () => {
+  let dir: string;
+  beforeAll(async () => {
+    dir = await mkdtemp(path.join(tmpdir(), "bench-smoke-"));
+  });
+  afterAll(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it("bench:frames times all three designs and writes ns per frame", async () => {
+    const run = await runBenchmark(
+      "frames.ts",
+      ["--sessions", "20", "--ticks", "20", "--warmup", "5", "--results-dir", dir],
+      60_000,
+    );
+    expect(run.stderr).toBe("");
+    expect(run.code).toBe(0);
+    const result = JSON.parse(await readFile(path.join(dir, "frames-latest.json"), "utf8"));
+    expect(result.benchmark).toBe("frames");
+    expect(result.machine.cores).toBeGreaterThan(0);
+    expect(result.pipelines.map((p: { name: string }) => p.name)).toEqual([
+      "bridge codec + media engine",
+      "generated protobufjs",
+      "JSON + base64",
+    ]);
+    for (const pipeline of result.pipelines) {
+      expect(pipeline.frames).toBe(20 * 20);
+      for (const key of ["decodeNsPerFrame", "dispatchNsPerFrame", "encodeNsPerFrame", "totalNsPerFrame"])
+        expect(pipeline[key]).toBeGreaterThan(0);
+    }
+    expect(run.stdout).toContain("JSON + base64");
+  }, 90_000);
+
+  it("bench:load runs the worker and both baselines, writes the documented keys, and stops its far end", async () => {
+    const run = await runBenchmark(
+      "load.ts",
+      ["--calls", "5", "--seconds", "2", "--warmup", "1", "--results-dir", dir],
+      120_000,
+    );
+    expect(run.code, run.stderr).toBe(0);
+    const result = JSON.parse(await readFile(path.join(dir, "load-latest.json"), "utf8"));
+    for (const key of [
+      "calls",
+      "seconds",
+      "framesSent",
+      "framesReceived",
+      "framesDropped",
+      "transitP50Ms",
+      "transitP99Ms",
+      "latenessP99Ms",
+      "workerCpuUsPerFrame",
+      "floorCpuUsPerFrame",
+      "jsonBase64CpuUsPerFrame",
+      "echoRoundTripP50Ms",
+      "echoRoundTripP99Ms",
+    ])
+      expect(result, key).toHaveProperty(key);
+    expect(result.calls).toBe(5);
+    expect(result.seconds).toBe(2);
+    // 5 calls for 2 s at 50 frames a second each way; loose bounds, the machine may be busy.
+    expect(result.framesReceived).toBeGreaterThan(200);
+    expect(result.framesSent).toBeGreaterThan(200);
+    expect(result.worker.farEnd.echoRoundTrip.count).toBeGreaterThan(0);
+    expect(result.floor.cpu.framesHandled).toBeGreaterThan(200);
+    expect(result.jsonBase64.cpu.framesHandled).toBeGreaterThan(200);
+    const pid = Number(/far end: pid (\d+)/.exec(run.stdout)?.[1]);
+    expect(pid).toBeGreaterThan(0);
+    expect(alive(pid)).toBe(false);
+  }, 150_000);
+
+  it("bench:load refuses an unknown flag without leaving anything running", async () => {
+    const run = await runBenchmark("load.ts", ["--calls", "5", "--sconds", "2"], 30_000);
+    expect(run.code).not.toBe(0);
+    expect(run.stderr).toContain("unknown flag --sconds");
+  }, 60_000);
+});
