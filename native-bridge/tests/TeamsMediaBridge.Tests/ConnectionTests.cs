@@ -19,6 +19,30 @@ public sealed class ConnectionTests
     }
 
     [Fact]
+    public async Task A_plain_request_with_the_secret_is_told_to_upgrade()
+    {
+        await using var bridge = await TestBridge.StartAsync();
+        using var http = new HttpClient();
+        using var request = new HttpRequestMessage(HttpMethod.Get, new UriBuilder(bridge.Url) { Scheme = "http" }.Uri);
+        request.Headers.Authorization = new("Bearer", TestBridge.Secret);
+        using var response = await http.SendAsync(request);
+        Assert.Equal(426, (int)response.StatusCode);
+    }
+
+    [Fact]
+    public async Task An_oversized_message_gets_an_error_and_closes_with_1009()
+    {
+        await using var bridge = await TestBridge.StartAsync(tweak: o => new() { Url = o.Url, Secret = o.Secret, MaxMessageBytes = 4096 });
+        await using var client = await bridge.ConnectAsync();
+        await client.SendRawAsync(new byte[10_000]);
+        var error = await client.ExpectAsync(e => e.BodyCase == Envelope.BodyOneofCase.Error);
+        Assert.Equal(ErrorCode.BadMessage, error.Error.Code);
+        Assert.Contains("larger than 4096", error.Error.Message);
+        await client.Closed.WaitAsync(TimeSpan.FromSeconds(5));
+        Assert.Equal(WebSocketCloseStatus.MessageTooBig, client.CloseStatus);
+    }
+
+    [Fact]
     public async Task Other_paths_are_not_found()
     {
         await using var bridge = await TestBridge.StartAsync();
