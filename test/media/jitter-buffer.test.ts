@@ -180,9 +180,10 @@ describe("JitterBuffer", () => {
       }
     };
     run(50_000, 0); // warm up (JIT)
-    const bytes = await youngBytesAllocated(() => run(20_000, 50_000));
+    const bytes = await youngBytesAllocated((attempt) => run(20_000, 50_000 + attempt * 20_000));
     expect(sum).not.toBe(0);
-    // One 32-byte object per frame would be 640,000 bytes here.
-    expect(bytes).toBeLessThan(20_000);
+    // One 32-byte object per frame would be 640,000 bytes here; the bound leaves room for the
+    // few boxed numbers of the loss path and for measurement noise (under 5 bytes a frame).
+    expect(bytes).toBeLessThan(100_000);
   });
 });

@@ -76,7 +76,7 @@ describe("PlayoutQueue", () => {
   it("moves frames without allocating", async () => {
     const queue = new PlayoutQueue(10);
     const frame = pcmFor(9);
-    const work = (frames: number) => () => {
+    const work = (frames: number) => (_attempt?: number) => {
       for (let i = 0; i < frames; i++) {
         queue.write(frame);
         queue.take();
@@ -84,6 +84,6 @@ describe("PlayoutQueue", () => {
     };
     work(50_000)();
     // One 32-byte object per frame would be 640,000 bytes here.
-    expect(await youngBytesAllocated(work(20_000))).toBeLessThan(20_000);
+    expect(await youngBytesAllocated(work(20_000))).toBeLessThan(100_000);
   });
 });
