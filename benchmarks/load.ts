@@ -151,7 +151,7 @@ function printRun(r: LoadResult): void {
     ),
   );
   console.log(
-    `worker thread alone: ${fmt(r.workerThreadCpuUsPerFrame)} µs/frame; far end CPU: ${fmt(
+    `worker thread alone: ${fmt(r.workerThreadCpuUsPerFrame)} µs/frame; playout queue depth p50/p99 ≤ ${fmt(r.worker.playoutQueueDepth.p50Frames, 0)}/${fmt(r.worker.playoutQueueDepth.p99Frames, 0)} frames; far end CPU: ${fmt(
       (r.worker.farEnd.cpuUs / r.worker.farEnd.wallMs) * 0.1,
       1,
     )} % of a core; drops ${JSON.stringify({ worker: r.worker.workerDrops, farEnd: r.worker.farEnd.dropDetail, bridgeBatches: r.worker.bridgeSendDrops })}; skipped ticks ${r.skippedTicks}`,

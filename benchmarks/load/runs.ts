@@ -55,6 +55,8 @@ export interface WorkerRun {
   transit: { count: number; p50Ms: number | null; p99Ms: number | null; maxMs: number | null };
   lateness: { count: number; p50Ms: number | null; p99Ms: number | null; maxMs: number | null };
   bridgeBatchTransit: { count: number; p50Ms: number | null; p99Ms: number | null };
+  /** media_playout_queue_depth_frames (per session per tick), bucket upper bounds in frames. */
+  playoutQueueDepth: { p50Frames: number | null; p99Frames: number | null };
 }
 
 export interface BaselineRun {
@@ -146,6 +148,7 @@ export async function runWorker(far: FarEndProcess, options: RunOptions): Promis
       transit: percentiles(before, after, "media_frame_transit_seconds"),
       lateness: percentiles(before, after, "media_render_lateness_seconds"),
       bridgeBatchTransit: percentiles(before, after, "bridge_batch_transit_seconds"),
+      playoutQueueDepth: queueDepth(before, after),
     };
   } finally {
     await provider.close();
@@ -191,6 +194,16 @@ function percentiles(before: Scrape, after: Scrape, name: string) {
     p50Ms: roundOrNull(quantileUpperBoundMs(window, 0.5)),
     p99Ms: roundOrNull(quantileUpperBoundMs(window, 0.99)),
     maxMs: roundOrNull(maxUpperBoundMs(window)),
+  };
+}
+
+function queueDepth(before: Scrape, after: Scrape) {
+  // The helpers read seconds and report ms; depth buckets are frames, so undo the scaling.
+  const window = histogramWindow(before, after, "media_playout_queue_depth_frames");
+  const frames = (ms: number | null) => (ms === null ? null : ms / 1000);
+  return {
+    p50Frames: frames(quantileUpperBoundMs(window, 0.5)),
+    p99Frames: frames(quantileUpperBoundMs(window, 0.99)),
   };
 }
 
