@@ -132,17 +132,18 @@ public sealed class FakePlatformSession : IPlatformSession
     private static PlatformSessionInfo BuildInfo(PlatformSessionRequest request, FakeMediaPlatformOptions options)
     {
         string mpUri = $"net.tcp://{options.ServiceFqdn}:{options.PublicPort}/MediaProcessor";
-        string render = Guid.NewGuid().ToString("D");
-        string source = Guid.NewGuid().ToString("D");
+        // A receive-only socket renders nothing and a send-only one has no source.
+        string render = request.Direction is AudioDirection.RecvOnly ? "" : Guid.NewGuid().ToString("D");
+        string source = request.Direction is AudioDirection.SendOnly ? "" : Guid.NewGuid().ToString("D");
         string mediaSessionId = request.MediaSessionId.ToString("D");
         using var stream = new MemoryStream();
         using (var json = new Utf8JsonWriter(stream))
         {
             json.WriteStartObject();
             json.WriteString("mpUri", mpUri);
-            WriteContexts(json, "audioRenderContexts", request.Direction is AudioDirection.RecvOnly ? null : render);
+            WriteContexts(json, "audioRenderContexts", render);
             json.WriteStartArray("videoRenderContexts"); json.WriteEndArray();
-            WriteContexts(json, "audioSourceContexts", request.Direction is AudioDirection.SendOnly ? null : source);
+            WriteContexts(json, "audioSourceContexts", source);
             json.WriteStartArray("videoSourceContexts"); json.WriteEndArray();
             json.WriteNull("dataRenderContexts");
             json.WriteNull("dataSourceContexts");
@@ -161,10 +162,10 @@ public sealed class FakePlatformSession : IPlatformSession
             System.Text.Encoding.UTF8.GetString(stream.ToArray()));
     }
 
-    private static void WriteContexts(Utf8JsonWriter json, string name, string? id)
+    private static void WriteContexts(Utf8JsonWriter json, string name, string id)
     {
         json.WriteStartArray(name);
-        if (id is not null) json.WriteStringValue(id);
+        if (id.Length > 0) json.WriteStringValue(id);
         json.WriteEndArray();
     }
 }

