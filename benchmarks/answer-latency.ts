@@ -4,9 +4,9 @@
  * bot, notification received -> answer request sent (the bot's own cost) and -> Graph's 202.
  * The media side is the signaling-only provider, so this measures signaling alone.
  */
-import { createServer } from "node:net";
 import { BotApp } from "../src/app/bot-app.js";
 import { loadConfig } from "../src/config/config.js";
+import { freePort } from "../src/demo/free-port.js";
 import { createLocalBotTls } from "../src/demo/local-bot-tls.js";
 import { createLogger } from "../src/log/logger.js";
 import { StandaloneMediaSessionProvider } from "../src/media/standalone-media-session-provider.js";
@@ -107,14 +107,3 @@ const file = writeResult("answer-latency", {
 });
 console.log(`written ${file}`);
 if (answered < calls) process.exitCode = 1;
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === "object" && address ? address.port : 0));
-    });
-  });
-}

@@ -1,0 +1,47 @@
+import type { CallHandler, MediaCall } from "../media/bot-api.js";
+
+export interface DemoBotOptions {
+  greetingWav: string;
+  toneAckWav: string;
+}
+
+/**
+ * The demo's bot, written against the public media API like any bot author's handler:
+ * records the call, greets the caller, then repeats what the caller says (echo); on a DTMF
+ * key it stops talking at once (barge-in), says goodbye and hangs up when that has played.
+ */
+export default function createDemoBot(call: MediaCall, options: DemoBotOptions): CallHandler {
+  let echoing = false;
+  let leaving = false;
+  let greeted = false;
+
+  const greet = () => {
+    if (greeted) return;
+    greeted = true;
+    call.record().then(
+      (recording) => call.log.info({ path: recording.mixedPath }, "demo bot recording"),
+      (error: Error) => call.log.warn({ err: error.message }, "demo bot could not record"),
+    );
+    void call.play(options.greetingWav, { mark: "greeted" });
+  };
+
+  return {
+    onSendStatus(active) {
+      if (active) greet();
+    },
+    onAudio(frame) {
+      if (echoing && !leaving) call.send(frame.pcm);
+    },
+    onMarkPlayed(name, played) {
+      if (name === "greeted" && played) echoing = true;
+      if (name === "goodbye") call.hangUp("demo finished");
+    },
+    onTone(tone, origin) {
+      if (leaving) return;
+      leaving = true;
+      call.log.info({ tone, origin }, "demo bot heard a key");
+      call.clear();
+      void call.play(options.toneAckWav, { mark: "goodbye" });
+    },
+  };
+}
