@@ -112,6 +112,12 @@ export interface MediaCall {
   stopRecording(): Promise<void>;
   /** The participant a media source id belongs to, from the latest roster. */
   participantForSource(sourceId: number): RosterParticipant | undefined;
+  /**
+   * End the call: signaling hangs it up through Graph. Returns at once; media keeps flowing
+   * until the call has ended, then `onEnd` runs. Only the first call counts; after the end
+   * it does nothing. `reason` (default "hung up by the bot", at most 200 characters) is logged.
+   */
+  hangUp(reason?: string): void;
 }
 
 /** Callbacks of one handler for one call; all optional. */

@@ -287,6 +287,11 @@ export class BridgeMediaSessionProvider implements MediaSessionProvider {
         if (this.sessions.has(event.callId))
           this.emit({ kind: "recordingStatusRequested", callId: event.callId, status: event.status });
         return;
+      case "hangUpRequested":
+        // A session already closed or lost is being ended by signaling anyway.
+        if (this.sessions.has(event.callId))
+          this.emit({ kind: "hangUpRequested", callId: event.callId, reason: event.reason });
+        return;
       default:
         return;
     }

@@ -37,6 +37,8 @@ export interface CallSessionContext {
   sendClear(session: number): void;
   /** Asks signaling to update the call's recording status; true when Graph accepted it. */
   requestRecordingStatus(callId: string, status: "recording" | "notRecording"): Promise<boolean>;
+  /** Asks signaling to hang the call up (fire and forget). */
+  requestHangUp(callId: string, reason: string): void;
 }
 
 interface Playback {
@@ -50,6 +52,10 @@ interface Playback {
 
 /** Longest the worker waits for handlers' onEnd at the end of a call. */
 const HANDLER_END_TIMEOUT_MS = 2000;
+
+/** hangUp reasons are cut to this: they end up in signaling's logs and call states. */
+const MAX_HANG_UP_REASON_CHARS = 200;
+const DEFAULT_HANG_UP_REASON = "hung up by the bot";
 
 /**
  * One call's media inside the worker: received frames through the jitter buffer to the
@@ -75,6 +81,7 @@ export class CallSession implements MediaCall {
   private lastArrivalMs = -1;
   private lastArrivalSequence = 0;
   private handlerErrorLogged = false;
+  private hangUpRequested = false;
 
   constructor(
     readonly callId: string,
@@ -348,6 +355,15 @@ export class CallSession implements MediaCall {
 
   // ---- end ------------------------------------------------------------------------------------
 
+  hangUp(reason?: string): void {
+    // After end() signaling is already ending the call; a second request adds nothing.
+    if (this.ended || this.hangUpRequested) return;
+    const why = boundedReason(reason) || DEFAULT_HANG_UP_REASON;
+    this.hangUpRequested = true;
+    this.log.info({ reason: why }, "handler asked to hang up the call");
+    this.context.requestHangUp(this.callId, why);
+  }
+
   /** Ends the call's media: held frames delivered, playbacks stopped, recordings finalized. */
   async end(reason: string): Promise<void> {
     if (this.ended) return;
@@ -391,4 +407,18 @@ export class CallSession implements MediaCall {
     this.handlerErrorLogged = true;
     this.log.error({ err: error, callback }, "call handler threw (further errors of this call not logged)");
   }
+}
+
+/**
+ * Handlers are plain JavaScript at run time: whatever they pass becomes a printable string of
+ * at most MAX_HANG_UP_REASON_CHARS ("" for nothing). Control characters become spaces.
+ */
+function boundedReason(reason: unknown): string {
+  if (reason === undefined || reason === null) return "";
+  let text = "";
+  for (const char of String(reason).slice(0, MAX_HANG_UP_REASON_CHARS)) {
+    const code = char.charCodeAt(0);
+    text += code < 0x20 || code === 0x7f ? " " : char;
+  }
+  return text.trim();
 }

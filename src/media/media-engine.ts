@@ -179,6 +179,7 @@ export class MediaEngine {
           if (this.options.bridge.isOpen) this.options.bridge.sendClear(session);
         },
         requestRecordingStatus: (callId, status) => this.requestRecordingStatus(callId, status),
+        requestHangUp: (callId, reason) => this.options.emit({ type: "hangUpRequested", callId, reason }),
       },
     );
     this.add(call);

@@ -26,7 +26,12 @@ export type MediaSessionEvent =
   /** The media side connected the call's media (first audio / send status Active). */
   | { kind: "mediaConnected"; callId: string }
   /** A processor asks signaling to update the call's recording status before it stores media. */
-  | { kind: "recordingStatusRequested"; callId: string; status: "recording" | "notRecording" | "failed" };
+  | { kind: "recordingStatusRequested"; callId: string; status: "recording" | "notRecording" | "failed" }
+  /**
+   * A call handler asked to end the call (`MediaCall.hangUp`); signaling hangs it up through
+   * Graph. Media keeps flowing until signaling closes the session. At most once per session.
+   */
+  | { kind: "hangUpRequested"; callId: string; reason: string };
 
 /**
  * Where the signaling layer gets a media session for a call. The answer path asks for one,

@@ -78,4 +78,6 @@ export type WorkerEvent =
     }
   | { type: "sessionLost"; callId: string; reason: string }
   | { type: "mediaConnected"; callId: string }
-  | { type: "recordingStatusRequested"; callId: string; status: "recording" | "notRecording" };
+  | { type: "recordingStatusRequested"; callId: string; status: "recording" | "notRecording" }
+  /** A handler called `MediaCall.hangUp` (once per call; reason already bounded). */
+  | { type: "hangUpRequested"; callId: string; reason: string };

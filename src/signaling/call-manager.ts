@@ -431,6 +431,16 @@ export class CallManager {
       case "recordingStatusRequested":
         this.track(this.updateRecordingStatus(event.callId, event.status));
         return;
+      case "hangUpRequested":
+        // hangUp is idempotent: a call already ending is not hung up twice, an ended or
+        // unknown one not at all.
+        this.logger.info({ callId: event.callId, reason: event.reason }, "media handler asks to hang up");
+        this.track(
+          this.hangUp(event.callId, `media handler: ${event.reason}`).then((live) => {
+            if (!live) this.logger.info({ callId: event.callId }, "hang up request ignored: call not live");
+          }),
+        );
+        return;
     }
   }
 

@@ -23,6 +23,7 @@ function setup(options: { unmixed?: boolean; acceptRecording?: boolean; queue?: 
   const registry = createRegistry();
   const clears: number[] = [];
   const statusRequests: string[] = [];
+  const hangUps: [string, string][] = [];
   let answer: ((ok: boolean) => void) | undefined;
   const context: CallSessionContext = {
     log: silentLogger(),
@@ -40,6 +41,7 @@ function setup(options: { unmixed?: boolean; acceptRecording?: boolean; queue?: 
         answer = resolve;
       });
     },
+    requestHangUp: (callId, reason) => hangUps.push([callId, reason]),
   };
   const call = new CallSession("call-1", "msid", 7, "sendRecv", options.unmixed ?? false, context);
   const marks: [string, boolean][] = [];
@@ -49,7 +51,7 @@ function setup(options: { unmixed?: boolean; acceptRecording?: boolean; queue?: 
     const line = (await registry.metrics()).split("\n").find((l) => l.startsWith(name));
     return Number(line?.split(" ").at(-1));
   };
-  return { call, clears, marks, statusRequests, metric, answer: (ok: boolean) => answer?.(ok) };
+  return { call, clears, marks, statusRequests, hangUps, metric, answer: (ok: boolean) => answer?.(ok) };
 }
 
 function renderAll(call: CallSession, ticks: number): Buffer[] {
@@ -211,5 +213,40 @@ describe("CallSession (recording)", () => {
         participant: expect.objectContaining({ id: "p-22", displayName: "Bea" }),
       },
     ]);
+  });
+});
+
+describe("CallSession (hang up)", () => {
+  it("asks signaling once, with the reason or a default, and never after the end", async () => {
+    const first = setup();
+    first.call.hangUp("done");
+    first.call.hangUp("again");
+    expect(first.hangUps).toEqual([["call-1", "done"]]);
+    await first.call.end("hung up");
+    first.call.hangUp("late");
+    expect(first.hangUps).toHaveLength(1);
+
+    const second = setup();
+    second.call.hangUp();
+    expect(second.hangUps).toEqual([["call-1", "hung up by the bot"]]);
+
+    const ended = setup();
+    await ended.call.end("caller left");
+    ended.call.hangUp("too late");
+    expect(ended.hangUps).toEqual([]);
+  });
+
+  it("bounds what a handler passes: control characters replaced, 200 characters at most", () => {
+    const long = setup();
+    long.call.hangUp(`bye\n\u0000now ${"x".repeat(500)}`);
+    const reason = long.hangUps[0]?.[1] ?? "";
+    expect(reason.startsWith("bye  now x")).toBe(true);
+    expect(reason).toHaveLength(200);
+    const blank = setup();
+    blank.call.hangUp(" \t ");
+    expect(blank.hangUps[0]?.[1]).toBe("hung up by the bot");
+    const notString = setup();
+    notString.call.hangUp(42 as unknown as string);
+    expect(notString.hangUps[0]?.[1]).toBe("42");
   });
 });
