@@ -1,0 +1,109 @@
+/**
+ * A handler's MediaCall.hangUp through the real media worker against the media platform
+ * emulator (loopback): the provider emits hangUpRequested once per call, for open sessions only.
+ */
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { MediaPlatformEmulator } from "../../src/emulator/media/media-platform-emulator.js";
+import { silentLogger } from "../../src/log/logger.js";
+import { BridgeMediaSessionProvider } from "../../src/media/bridge-media-session-provider.js";
+import type { MediaSessionEvent } from "../../src/media/media-session-provider.js";
+import { tone } from "./frame-helpers.js";
+
+const SECRET = "hang-up-secret-0123456789";
+const FRAMES_BEFORE_HANG_UP = 5;
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+async function waitFor<T>(probe: () => T | undefined, timeoutMs = 3000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error("condition not met in time");
+    await sleep(20);
+  }
+}
+
+describe("MediaCall.hangUp (media worker, emulator, loopback)", () => {
+  let dir = "";
+  let emulator: MediaPlatformEmulator;
+  let provider: BridgeMediaSessionProvider;
+  const events: MediaSessionEvent[] = [];
+  const hangUps = (callId: string) =>
+    events.filter((event) => event.kind === "hangUpRequested" && event.callId === callId);
+
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), "media-hang-up-"));
+    emulator = await MediaPlatformEmulator.start({
+      secret: SECRET,
+      defaultSource: { kind: "pcm", pcm: tone(50, 3), loop: true },
+    });
+    provider = await BridgeMediaSessionProvider.start({
+      bridge: { url: emulator.url, secret: SECRET, reconnectGraceMs: 2000 },
+      media: { fqdn: "media.test", publicPort: 8445, unmixedAudio: false, recordingsDir: dir },
+      handlers: [
+        {
+          module: join(import.meta.dirname, "fixtures", "hang-up-handler.ts"),
+          options: { frames: FRAMES_BEFORE_HANG_UP },
+        },
+      ],
+      logger: silentLogger(),
+      workerLogLevel: "silent",
+      requestTimeoutMs: 2000,
+    });
+    provider.onEvent((event) => events.push(event));
+    await provider.waitUntilConnected(3000);
+  });
+  afterAll(async () => {
+    await provider?.close();
+    await emulator?.stop();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it("a handler hanging up after N received frames raises hangUpRequested once, with its reason", async () => {
+    const callId = "frames-1";
+    const session = await provider.createSession({ callId, direction: "sendRecv", unmixedAudio: false });
+    await sleep(100);
+    expect(hangUps(callId)).toEqual([]); // no audio yet, no hang up
+    expect(await emulator.connectMedia(session.mediaSessionId, 2000)).toBe(true);
+    const event = await waitFor(() => hangUps(callId)[0]);
+    expect(event).toEqual({ kind: "hangUpRequested", callId, reason: "done" });
+    // The media goes on until signaling ends the call; the handler's second request is dropped.
+    await sleep(200);
+    expect(hangUps(callId)).toHaveLength(1);
+    expect(emulator.session(callId)).toBeDefined();
+    await provider.closeSession(callId, "hung up");
+  });
+
+  it("a handler hanging up on a DTMF tone raises hangUpRequested; nothing after the session closed", async () => {
+    const callId = "tone-1";
+    const session = await provider.createSession({ callId, direction: "sendRecv", unmixedAudio: false });
+    await emulator.connectMedia(session.mediaSessionId, 2000);
+    await waitFor(() => events.find((e) => e.kind === "mediaConnected" && e.callId === callId));
+    expect(hangUps(callId)).toEqual([]);
+    emulator.sendTone(callId, "pound");
+    expect(await waitFor(() => hangUps(callId)[0])).toEqual({
+      kind: "hangUpRequested",
+      callId,
+      reason: "done",
+    });
+    await provider.closeSession(callId, "hung up");
+
+    // A fresh call whose session is closed before its tone: the handler is gone, no event.
+    const late = "tone-2";
+    const lateSession = await provider.createSession({
+      callId: late,
+      direction: "sendRecv",
+      unmixedAudio: false,
+    });
+    await emulator.connectMedia(lateSession.mediaSessionId, 2000);
+    await provider.closeSession(late, "caller left");
+    provider.toneReceived(late, "pound");
+    await sleep(150);
+    expect(hangUps(late)).toEqual([]);
+    expect(hangUps(callId)).toHaveLength(1);
+  });
+});
