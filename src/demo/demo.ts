@@ -102,7 +102,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoReport> {
     BOT_MEDIA_FQDN: "media.demo.local",
     BOT_BRIDGE_URL: media.url,
     BOT_BRIDGE_SECRET: secret,
-    BOT_RECORDINGS_DIR: options.recordingsDir ?? "recordings",
+    BOT_RECORDINGS_DIR: options.recordingsDir ?? process.env.BOT_RECORDINGS_DIR ?? "recordings",
     BOT_LOG_LEVEL: options.logLevel ?? process.env.BOT_LOG_LEVEL ?? "warn",
   });
   let provider: BridgeMediaSessionProvider | undefined;
