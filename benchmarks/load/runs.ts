@@ -4,10 +4,6 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { createLogger } from "../../src/log/logger.js";
 import { BridgeMediaSessionProvider } from "../../src/media/bridge-media-session-provider.js";
-import { BaselineBot } from "./baseline-bot.js";
-import { CpuWindow, idleCpuUsPerSecond, threadIds } from "./cpu.js";
-import type { BaselineKind, FarEndWindow, JsonLayout } from "./far-end-messages.js";
-import type { FarEndProcess } from "./far-end-process.js";
 import {
   deltaOf,
   histogramWindow,
@@ -16,7 +12,11 @@ import {
   parseExposition,
   quantileUpperBoundMs,
   type Scrape,
-} from "./prometheus-text.js";
+} from "../../src/metrics/prometheus-text.js";
+import { BaselineBot } from "./baseline-bot.js";
+import { CpuWindow, idleCpuUsPerSecond, threadIds } from "./cpu.js";
+import type { BaselineKind, FarEndWindow, JsonLayout } from "./far-end-messages.js";
+import type { FarEndProcess } from "./far-end-process.js";
 
 export interface RunOptions {
   calls: number;

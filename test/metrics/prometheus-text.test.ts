@@ -6,7 +6,7 @@ import {
   maxUpperBoundMs,
   parseExposition,
   quantileUpperBoundMs,
-} from "../../benchmarks/load/prometheus-text.js";
+} from "../../src/metrics/prometheus-text.js";
 
 const scrape = (buckets: number[], dropped: number) =>
   parseExposition(
