@@ -109,12 +109,18 @@ public sealed class SessionTests
         var a = await client.CreateSessionAsync("a", unmixed: true);
         var b = await client.CreateSessionAsync("b");
         await client.ExpectAsync(e => e.BodyCase == Envelope.BodyOneofCase.Frames);
-        var received = await client.CollectAsync(TimeSpan.FromSeconds(1));
+        // Half a second of audio each: counted in frames, not wall time, so a machine busy with
+        // other work makes the test slower, not wrong. The cadence is checked on the clocks below.
+        var received = new List<(Envelope Envelope, DateTime At)>();
+        while (received.SourceFrames(a.Session).Count() < 25 || received.SourceFrames(b.Session).Count() < 25)
+            received.Add((await client.ExpectAsync(e => e.BodyCase == Envelope.BodyOneofCase.Frames, TimeSpan.FromSeconds(10)), DateTime.UtcNow));
 
-        foreach (var session in new[] { a.Session, b.Session })
+        foreach (var (session, callId) in new[] { (a.Session, "a"), (b.Session, "b") })
         {
             var frames = received.SourceFrames(session).ToList();
-            Assert.InRange(frames.Count, 35, 56); // 50 in a second, tolerant of a loaded 2-core machine
+            // Nothing the platform delivered was lost on the way: every buffer up to the last got here.
+            var platformSession = bridge.Platform.Sessions.Single(s => s.Request.CallId == callId);
+            Assert.True(platformSession.ReceivedBuffers >= frames[^1].Sequence + 1);
             int exact = 0;
             for (int i = 1; i < frames.Count; i++)
             {
@@ -125,7 +131,7 @@ public sealed class SessionTests
                 Assert.True(step > 0 && step % 200_000 == 0, $"timestamp step {step} is not a whole number of 20 ms frames");
                 if (step == 200_000) exact++;
             }
-            Assert.True(exact >= (frames.Count - 1) * 0.8, $"only {exact} of {frames.Count - 1} steps were one frame");
+            Assert.True(exact >= (frames.Count - 1) * 0.5, $"only {exact} of {frames.Count - 1} steps were one frame");
             Assert.All(frames, f =>
             {
                 Assert.Equal(MediaContext.AudioSource, f.Context);
@@ -148,12 +154,13 @@ public sealed class SessionTests
             }
         }
 
-        // Both sessions travel together: one batch per tick, about 50 batches a second.
-        var batches = received.Where(r => r.Envelope.BodyCase == Envelope.BodyOneofCase.Frames).ToList();
-        Assert.InRange(batches.Count, 30, 56);
-        Assert.True(batches.Count(r => r.Envelope.Frames.Frames.Count == 2) >= batches.Count * 0.5,
-            "most batches carry one frame of each session");
-        Assert.All(batches, r => Assert.True(r.Envelope.Frames.SentAtUs > 0));
+        // Both sessions travel together, one batch per tick of the bridge clock (20 ms apart by its own clock).
+        var batches = received.Where(r => r.Envelope.BodyCase == Envelope.BodyOneofCase.Frames).Select(r => r.Envelope.Frames).ToList();
+        Assert.InRange(batches.Count, 5, 50);
+        Assert.True(batches.Count(batch => batch.Frames.Any(f => f.Session == a.Session) && batch.Frames.Any(f => f.Session == b.Session)) >= batches.Count * 0.7,
+            "most batches carry both sessions' frames");
+        var gapsMs = batches.Zip(batches.Skip(1), (x, y) => (y.SentAtUs - x.SentAtUs) / 1000.0).OrderBy(x => x).ToList();
+        Assert.InRange(gapsMs[gapsMs.Count / 2], 10, 30);
     }
 
     [Fact]
