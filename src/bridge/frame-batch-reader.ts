@@ -1,4 +1,5 @@
 import { BridgeProtocolError, type BridgeProtocolReason } from "./bridge-protocol-error.js";
+import { copyFrameBetween, PcmCopier } from "./pcm-copy.js";
 import { MAX_UNMIXED_BUFFERS, PCM_FRAME_BYTES } from "./protocol.js";
 import { WIRE_LEN, WIRE_VARINT, WireCursor } from "./wire.js";
 
@@ -10,16 +11,18 @@ export interface InvalidFrame {
   message: string;
 }
 
-const copyBytes = Buffer.prototype.copy;
+/** Frames a batch holds before the per-frame tables grow (they double, then stay). */
+const INITIAL_FRAMES = 64;
 
 /**
  * Reads the frames of an encoded FrameBatch in place, without allocating per frame.
  *
- * `reset()` validates the whole batch once (structure, pcm lengths, sessions, unmixed count)
- * and remembers where each good frame lies; `next()` then positions the reader on each good
- * frame in order and exposes its fields. PCM is never copied: `pcmOffset` is where the
- * frame's 640 bytes start inside `buffer`, or use `copyPcm()`. Everything read is valid only
- * until the next `reset()` (the buffer belongs to the socket that received it).
+ * `reset()` parses and validates the whole batch once (structure, pcm lengths, sessions,
+ * unmixed count) and records each good frame's fields in preallocated tables; `next()` then
+ * loads the next good frame's fields from them, without parsing again. PCM is never copied:
+ * `pcmOffset` is where the frame's 640 bytes start inside `buffer`, or use `copyPcm()`.
+ * Everything read is valid only until the next `reset()` (the buffer belongs to the socket
+ * that received it).
  *
  * Frames that break the rules are skipped and listed in `invalidFrames` (one bad session's
  * frame must not cost the other sessions theirs); a batch whose own structure is broken is
@@ -56,19 +59,42 @@ export class FrameBatchReader {
 
   private readonly cursor = new WireCursor();
   private readonly frameCursor = new WireCursor();
-  private starts = new Int32Array(64);
-  private ends = new Int32Array(64);
   private nextIndex = 0;
+  private readonly copier = new PcmCopier();
+  /** DataView of `buffer`'s ArrayBuffer, made on the first copy from a new buffer. */
+  private bufferView: DataView | null = null;
+
+  // Fields of the good frames, recorded by reset(), indexed by frame.
+  private capacity = INITIAL_FRAMES;
+  private sessions = new Uint32Array(INITIAL_FRAMES);
+  private contexts = new Int32Array(INITIAL_FRAMES);
+  private sequences = new Uint32Array(INITIAL_FRAMES);
+  private timestamps = new Float64Array(INITIAL_FRAMES);
+  private silences = new Uint8Array(INITIAL_FRAMES);
+  private pcmOffsets = new Int32Array(INITIAL_FRAMES);
+  /** Frame i's active speakers are speakerPool[speakerStarts[i], speakerStarts[i] + speakerCounts[i]). */
+  private speakerStarts = new Int32Array(INITIAL_FRAMES);
+  private speakerCounts = new Int32Array(INITIAL_FRAMES);
+  private speakerPool = new Uint32Array(INITIAL_FRAMES * 4);
+  private speakerPoolUsed = 0;
+  private unmixedCounts = new Uint8Array(INITIAL_FRAMES);
+  /** Frame i's unmixed buffer u is at index i * MAX_UNMIXED_BUFFERS + u. */
+  private unmixedIds = new Uint32Array(INITIAL_FRAMES * MAX_UNMIXED_BUFFERS);
+  private unmixedOffsets = new Int32Array(INITIAL_FRAMES * MAX_UNMIXED_BUFFERS);
+  private unmixedTimestamps = new Float64Array(INITIAL_FRAMES * MAX_UNMIXED_BUFFERS);
 
   /**
    * Positions the reader on the FrameBatch encoded in buffer[start, end). Returns false when
    * the batch structure is broken (see `error`); bad frames inside a sound batch are skipped.
    */
   reset(buffer: Uint8Array, start = 0, end: number = buffer.length): boolean {
+    if (buffer.buffer !== this.buffer.buffer || buffer.byteOffset !== this.buffer.byteOffset)
+      this.bufferView = null;
     this.buffer = buffer;
     this.sentAtUs = 0;
     this.frameCount = 0;
     this.nextIndex = 0;
+    this.speakerPoolUsed = 0;
     this.error = null;
     if (this.invalidFrames.length > 0) this.invalidFrames.length = 0;
     const c = this.cursor;
@@ -83,7 +109,7 @@ export class FrameBatchReader {
         const frameEnd = c.pos + c.lo;
         c.pos = frameEnd;
         const problem = this.parseFrame(frameStart, frameEnd);
-        if (problem === null) this.remember(frameStart, frameEnd);
+        if (problem === null) this.remember();
         else
           this.invalidFrames.push({
             reason: problem,
@@ -108,8 +134,25 @@ export class FrameBatchReader {
   next(): boolean {
     if (this.nextIndex >= this.frameCount) return false;
     const i = this.nextIndex++;
-    // Validated in reset(): cannot fail now.
-    this.parseFrame(this.starts[i] as number, this.ends[i] as number);
+    this.session = this.sessions[i] as number;
+    this.context = this.contexts[i] as number;
+    this.sequence = this.sequences[i] as number;
+    this.timestampTicks = this.timestamps[i] as number;
+    this.isSilence = this.silences[i] === 1;
+    this.pcmOffset = this.pcmOffsets[i] as number;
+    const speakers = this.speakerCounts[i] as number;
+    if (speakers > this.activeSpeakers.length) this.activeSpeakers = new Uint32Array(speakers * 2);
+    const from = this.speakerStarts[i] as number;
+    for (let k = 0; k < speakers; k++) this.activeSpeakers[k] = this.speakerPool[from + k] as number;
+    this.activeSpeakerCount = speakers;
+    const unmixed = this.unmixedCounts[i] as number;
+    const base = i * MAX_UNMIXED_BUFFERS;
+    for (let u = 0; u < unmixed; u++) {
+      this.unmixedSpeakerIds[u] = this.unmixedIds[base + u] as number;
+      this.unmixedPcmOffsets[u] = this.unmixedOffsets[base + u] as number;
+      this.unmixedTimestampTicks[u] = this.unmixedTimestamps[base + u] as number;
+    }
+    this.unmixedCount = unmixed;
     return true;
   }
 
@@ -120,13 +163,25 @@ export class FrameBatchReader {
 
   /** Copies the current frame's 640 PCM bytes into target at targetOffset (no allocation). */
   copyPcm(target: Uint8Array, targetOffset = 0): void {
-    copyBytes.call(this.buffer, target, targetOffset, this.pcmOffset, this.pcmOffset + PCM_FRAME_BYTES);
+    this.copyOut(this.pcmOffset, target, targetOffset);
   }
 
-  /** Copies unmixed buffer i's 640 PCM bytes into target at targetOffset. */
+  /** Copies unmixed buffer i (< unmixedCount) of the current frame into target at targetOffset. */
   copyUnmixedPcm(i: number, target: Uint8Array, targetOffset = 0): void {
-    const offset = this.unmixedPcmOffsets[i] as number;
-    copyBytes.call(this.buffer, target, targetOffset, offset, offset + PCM_FRAME_BYTES);
+    if (!(i >= 0 && i < this.unmixedCount))
+      throw new RangeError(`the frame has ${this.unmixedCount} unmixed buffers, not ${i + 1}`);
+    this.copyOut(this.unmixedPcmOffsets[i] as number, target, targetOffset);
+  }
+
+  private copyOut(offset: number, target: Uint8Array, targetOffset: number): void {
+    if (targetOffset < 0 || targetOffset + PCM_FRAME_BYTES > target.length) {
+      throw new RangeError(`${PCM_FRAME_BYTES} bytes do not fit at ${targetOffset} in ${target.length}`);
+    }
+    const buffer = this.buffer;
+    if (this.bufferView === null)
+      this.bufferView = new DataView(buffer.buffer, buffer.byteOffset, buffer.byteLength);
+    const copier = this.copier;
+    copyFrameBetween(this.bufferView, offset, copier.viewOf(target.buffer), target.byteOffset + targetOffset);
   }
 
   /** A view of the current frame's PCM (allocates a view object; not for per-frame hot paths). */
@@ -147,19 +202,54 @@ export class FrameBatchReader {
     return false;
   }
 
-  private remember(start: number, end: number): void {
-    if (this.frameCount === this.starts.length) {
-      // Rare: more frames in one batch than ever before; grow once.
-      const starts = new Int32Array(this.starts.length * 2);
-      const ends = new Int32Array(this.ends.length * 2);
-      starts.set(this.starts);
-      ends.set(this.ends);
-      this.starts = starts;
-      this.ends = ends;
+  /** Records the frame parseFrame() just read as good frame number frameCount. */
+  private remember(): void {
+    const i = this.frameCount;
+    if (i === this.capacity) this.grow();
+    this.sessions[i] = this.session;
+    this.contexts[i] = this.context;
+    this.sequences[i] = this.sequence;
+    this.timestamps[i] = this.timestampTicks;
+    this.silences[i] = this.isSilence ? 1 : 0;
+    this.pcmOffsets[i] = this.pcmOffset;
+    const speakers = this.activeSpeakerCount;
+    if (this.speakerPoolUsed + speakers > this.speakerPool.length) {
+      const pool = new Uint32Array(Math.max(this.speakerPool.length * 2, this.speakerPoolUsed + speakers));
+      pool.set(this.speakerPool.subarray(0, this.speakerPoolUsed));
+      this.speakerPool = pool;
     }
-    this.starts[this.frameCount] = start;
-    this.ends[this.frameCount] = end;
-    this.frameCount++;
+    this.speakerStarts[i] = this.speakerPoolUsed;
+    this.speakerCounts[i] = speakers;
+    for (let k = 0; k < speakers; k++)
+      this.speakerPool[this.speakerPoolUsed++] = this.activeSpeakers[k] as number;
+    const unmixed = this.unmixedCount;
+    this.unmixedCounts[i] = unmixed;
+    const base = i * MAX_UNMIXED_BUFFERS;
+    for (let u = 0; u < unmixed; u++) {
+      this.unmixedIds[base + u] = this.unmixedSpeakerIds[u] as number;
+      this.unmixedOffsets[base + u] = this.unmixedPcmOffsets[u] as number;
+      this.unmixedTimestamps[base + u] = this.unmixedTimestampTicks[u] as number;
+    }
+    this.frameCount = i + 1;
+  }
+
+  /** Rare: more frames in one batch than ever before; the tables double once. */
+  private grow(): void {
+    const n = this.capacity * 2;
+    const u = MAX_UNMIXED_BUFFERS;
+    this.sessions = grown(this.sessions, new Uint32Array(n));
+    this.contexts = grown(this.contexts, new Int32Array(n));
+    this.sequences = grown(this.sequences, new Uint32Array(n));
+    this.timestamps = grown(this.timestamps, new Float64Array(n));
+    this.silences = grown(this.silences, new Uint8Array(n));
+    this.pcmOffsets = grown(this.pcmOffsets, new Int32Array(n));
+    this.speakerStarts = grown(this.speakerStarts, new Int32Array(n));
+    this.speakerCounts = grown(this.speakerCounts, new Int32Array(n));
+    this.unmixedCounts = grown(this.unmixedCounts, new Uint8Array(n));
+    this.unmixedIds = grown(this.unmixedIds, new Uint32Array(n * u));
+    this.unmixedOffsets = grown(this.unmixedOffsets, new Int32Array(n * u));
+    this.unmixedTimestamps = grown(this.unmixedTimestamps, new Float64Array(n * u));
+    this.capacity = n;
   }
 
   private clearFrame(): void {
@@ -307,4 +397,9 @@ export class FrameBatchReader {
     }
     this.activeSpeakers[this.activeSpeakerCount++] = id;
   }
+}
+
+function grown<T extends { set(source: ArrayLike<number>): void }>(from: ArrayLike<number>, to: T): T {
+  to.set(from);
+  return to;
 }

@@ -1,3 +1,4 @@
+import { copyFrameBetween, PcmCopier } from "./pcm-copy.js";
 import { BODY_FIELD, MAX_UNMIXED_BUFFERS, PCM_FRAME_BYTES } from "./protocol.js";
 import { varint32Size, varint64Size, WIRE_LEN, WIRE_VARINT, writeVarint32, writeVarint64 } from "./wire.js";
 
@@ -10,7 +11,6 @@ const BATCH_FRAME_TAG = (1 << 3) | WIRE_LEN;
 const BATCH_SENT_AT_TAG = (2 << 3) | WIRE_VARINT;
 /** Worst case of one frame's fixed fields: tags, 5 varints, pcm with its length, is_silence. */
 const FRAME_FIXED_MAX = FRAME_LENGTH_RESERVE + 1 + 5 * 2 + 5 + 11 + 3 + PCM_FRAME_BYTES + 2;
-const copyBytes = Buffer.prototype.copy;
 const UNMIXED_MAX = 1 + 2 + 1 + 5 + 3 + PCM_FRAME_BYTES + 11;
 
 export interface FrameBatchWriterOptions {
@@ -29,7 +29,8 @@ export interface FrameBatchWriterOptions {
 /**
  * Writes an Envelope{frames: FrameBatch} in plain protobuf wire format, byte for byte what the
  * generated code writes for the same values (proto3 defaults omitted, fields in number order),
- * into reusable buffers: nothing is allocated per frame, one view object per batch.
+ * into reusable buffers: nothing is allocated per frame (PCM is copied without a view object,
+ * see pcm-copy.ts), one view object per batch.
  *
  *   writer.begin(sentAtUs);
  *   writer.addFrame(session, context, sequence, ticks, pcm, pcmOffset, isSilence);
@@ -38,8 +39,13 @@ export interface FrameBatchWriterOptions {
  */
 export class FrameBatchWriter {
   private readonly ring: Uint8Array[];
+  /** DataViews of the ring's buffers (PCM is copied through them, see pcm-copy.ts). */
+  private readonly ringViews: DataView[];
   private ringIndex = 0;
   private buf: Uint8Array;
+  private view: DataView;
+  /** DataViews of the callers' PCM buffers. */
+  private readonly copier = new PcmCopier();
   private pos = HEADER_RESERVE;
   private sentAtUs = 0;
   /** Where the open frame's reserved length starts, -1 = no open frame. */
@@ -53,12 +59,15 @@ export class FrameBatchWriter {
     const ringSize = Math.max(1, Math.floor(options.ringSize ?? 4));
     const capacity = Math.max(4096, Math.floor(options.initialCapacity ?? 64 * 1024));
     this.ring = Array.from({ length: ringSize }, () => Buffer.allocUnsafe(capacity));
+    this.ringViews = this.ring.map((b) => new DataView(b.buffer, b.byteOffset, b.byteLength));
     this.buf = this.ring[0] as Uint8Array;
+    this.view = this.ringViews[0] as DataView;
   }
 
   /** Starts a batch stamped with the sender's clock (µs). */
   begin(sentAtUs: number): void {
     this.buf = this.ring[this.ringIndex] as Uint8Array;
+    this.view = this.ringViews[this.ringIndex] as DataView;
     this.pos = HEADER_RESERVE;
     this.sentAtUs = sentAtUs;
     this.frameStart = -1;
@@ -112,7 +121,7 @@ export class FrameBatchWriter {
     }
     buf[p++] = 0x2a;
     p = writeVarint32(buf, p, PCM_FRAME_BYTES);
-    copyBytes.call(pcm, buf, p, pcmOffset, pcmOffset + PCM_FRAME_BYTES);
+    copyFrameBetween(this.copier.viewOf(pcm.buffer), pcm.byteOffset + pcmOffset, this.view, p);
     p += PCM_FRAME_BYTES;
     if (isSilence) {
       buf[p++] = 0x30;
@@ -152,7 +161,7 @@ export class FrameBatchWriter {
     }
     buf[p++] = 0x12;
     p = writeVarint32(buf, p, PCM_FRAME_BYTES);
-    copyBytes.call(pcm, buf, p, pcmOffset, pcmOffset + PCM_FRAME_BYTES);
+    copyFrameBetween(this.copier.viewOf(pcm.buffer), pcm.byteOffset + pcmOffset, this.view, p);
     p += PCM_FRAME_BYTES;
     if (originalSenderTimestampTicks !== 0) {
       buf[p++] = 0x18;
@@ -210,5 +219,7 @@ export class FrameBatchWriter {
     grown.set(this.buf.subarray(0, this.pos));
     this.ring[this.ringIndex] = grown;
     this.buf = grown;
+    this.view = new DataView(grown.buffer, grown.byteOffset, grown.byteLength);
+    this.ringViews[this.ringIndex] = this.view;
   }
 }
