@@ -1,8 +1,9 @@
 /**
- * `npm run bench:answer -- --calls N [--rate R]`: N incoming calls from the Graph emulator (its
- * own process) to the bot's signaling layer, placed at R calls per second. Measures, inside the
- * bot, notification received -> answer request sent (the bot's own cost) and -> Graph's 202.
- * The media side is the signaling-only provider, so this measures signaling alone.
+ * `npm run bench:answer -- --calls N [--rate R] [--warmup W] [--results-dir DIR]`: N incoming
+ * calls from the Graph emulator (its own process) to the bot's signaling layer, placed at R
+ * calls per second. Measures, inside the bot, notification received -> answer request sent
+ * (the bot's own cost) and -> Graph's 202. The media side is the signaling-only provider, so
+ * this measures signaling alone.
  */
 import { BotApp } from "../src/app/bot-app.js";
 import { loadConfig } from "../src/config/config.js";
@@ -13,13 +14,16 @@ import { StandaloneMediaSessionProvider } from "../src/media/standalone-media-se
 import type { AnswerTiming } from "../src/signaling/call-manager.js";
 import { GraphEmulatorProcess } from "./lib/graph-emulator-process.js";
 import { LatencyHistogram } from "./lib/latency-histogram.js";
-import { formatTable, intArg, parseArgs, writeResult } from "./lib/results.js";
+import { writeResultIn } from "./lib/result-file.js";
+import { formatTable, intArg, parseArgs } from "./lib/results.js";
 
 const args = parseArgs();
 const calls = intArg(args, "calls", 1000);
 const rate = intArg(args, "rate", 200);
 // Calls answered before measuring starts: JIT, TLS sessions, keep-alive connections warm up.
 const warmup = intArg(args, "warmup", 50, 0);
+// Default benchmarks/results; tests and the suite's smoke run write elsewhere.
+const resultsDir = args.get("results-dir");
 
 const port = await freePort();
 // Graph calls bots back over https: the bot serves TLS itself with a throwaway certificate.
@@ -95,7 +99,7 @@ const table = formatTable(
 console.log(
   `\nAnswer latency: ${calls} incoming calls at ${rate}/s over ${elapsedS.toFixed(1)} s\n${table}\n`,
 );
-const file = writeResult("answer-latency", {
+const file = writeResultIn(resultsDir, "answer-latency", {
   calls,
   answered,
   ratePerSecond: rate,

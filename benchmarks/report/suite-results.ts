@@ -1,0 +1,236 @@
+/**
+ * The result files the suite reports on, read back and checked: a file written by another
+ * version of a benchmark, or edited by hand, fails with the file and the field named rather
+ * than producing a table of "undefined".
+ */
+import { readFileSync } from "node:fs";
+import path from "node:path";
+
+export interface Machine {
+  cpuModel: string;
+  cores: number;
+  memoryGiB: number | null;
+  node: string;
+  platform: string;
+  gitCommit: string;
+}
+
+interface Recorded {
+  /** File name inside the results directory. */
+  file: string;
+  recordedAt: string;
+  machine: Machine;
+}
+
+export interface Percentiles {
+  p50Ms: number;
+  p99Ms: number;
+  maxMs: number;
+}
+
+export interface AnswerResult extends Recorded {
+  calls: number;
+  answered: number;
+  ratePerSecond: number;
+  /** Notification received -> answer request sent (the bot's own cost). */
+  toSent: Percentiles;
+  /** Notification received -> Graph's 202 to the answer. */
+  to202: Percentiles;
+  goalP99Ms: number | null;
+}
+
+export interface FramesPipeline {
+  name: string;
+  decodeNsPerFrame: number;
+  dispatchNsPerFrame: number;
+  encodeNsPerFrame: number;
+  totalNsPerFrame: number;
+}
+
+export interface FramesResult extends Recorded {
+  sessions: number;
+  ticks: number;
+  warmupTicks: number;
+  /** This project's design first, as bench:frames writes it. */
+  pipelines: FramesPipeline[];
+}
+
+export interface LoadPoint extends Recorded {
+  calls: number;
+  seconds: number;
+  framesDropped: number;
+  bridgeSendDropBatches: number;
+  skippedTicks: number;
+  /** Bucket upper bounds from the worker's Prometheus histograms (null: none observed or > 1 s). */
+  transitP50Ms: number | null;
+  transitP99Ms: number | null;
+  latenessP99Ms: number | null;
+  /** HDR histogram at the far end. */
+  echoRoundTripP50Ms: number;
+  echoRoundTripP99Ms: number;
+  workerCpuUsPerFrame: number | null;
+  floorCpuUsPerFrame: number | null;
+  jsonBase64CpuUsPerFrame: number | null;
+  workerOverFloor: number | null;
+  jsonBase64OverWorker: number | null;
+  /** As judged by bench:load (true, false, or null when not measured). */
+  goals: Record<string, boolean | null>;
+}
+
+type Json = Record<string, unknown>;
+
+/** Field readers that name the file and the field when a value is missing or of the wrong type. */
+class Reader {
+  constructor(
+    private readonly file: string,
+    private readonly data: Json,
+  ) {}
+
+  private at(field: string): unknown {
+    let value: unknown = this.data;
+    for (const key of field.split(".")) {
+      value = typeof value === "object" && value !== null ? (value as Json)[key] : undefined;
+    }
+    return value;
+  }
+
+  private fail(field: string, expected: string): never {
+    throw new Error(
+      `${this.file}: ${field} must be ${expected}, got ${JSON.stringify(this.at(field)) ?? "nothing"}`,
+    );
+  }
+
+  number(field: string): number {
+    const value = this.at(field);
+    return typeof value === "number" && Number.isFinite(value) ? value : this.fail(field, "a finite number");
+  }
+
+  numberOrNull(field: string): number | null {
+    const value = this.at(field);
+    if (value === null || value === undefined) return null;
+    return typeof value === "number" && Number.isFinite(value) ? value : this.fail(field, "a number or null");
+  }
+
+  string(field: string): string {
+    const value = this.at(field);
+    return typeof value === "string" ? value : this.fail(field, "a string");
+  }
+
+  array(field: string): unknown[] {
+    const value = this.at(field);
+    return Array.isArray(value) ? value : this.fail(field, "an array");
+  }
+
+  object(field: string): Json {
+    const value = this.at(field);
+    return typeof value === "object" && value !== null && !Array.isArray(value)
+      ? (value as Json)
+      : this.fail(field, "an object");
+  }
+
+  benchmark(name: string): void {
+    if (this.at("benchmark") !== name) this.fail("benchmark", `"${name}"`);
+  }
+
+  recorded(): Recorded {
+    return {
+      file: this.file,
+      recordedAt: this.string("recordedAt"),
+      machine: {
+        cpuModel: this.string("machine.cpuModel"),
+        cores: this.number("machine.cores"),
+        memoryGiB: this.numberOrNull("machine.memoryGiB"),
+        node: this.string("machine.node"),
+        platform: this.string("machine.platform"),
+        gitCommit: this.string("machine.gitCommit"),
+      },
+    };
+  }
+
+  percentiles(prefix: string): Percentiles {
+    const p = prefix === "" ? "" : `${prefix}.`;
+    return {
+      p50Ms: this.number(`${p}p50Ms`),
+      p99Ms: this.number(`${p}p99Ms`),
+      maxMs: this.number(`${p}maxMs`),
+    };
+  }
+}
+
+function readJson(dir: string, file: string): Reader {
+  if (path.basename(file) !== file)
+    throw new Error(`result file names are plain names in the results directory, got "${file}"`);
+  let data: unknown;
+  try {
+    data = JSON.parse(readFileSync(path.join(dir, file), "utf8"));
+  } catch (error) {
+    throw new Error(`${file}: cannot read it as JSON: ${(error as Error).message}`);
+  }
+  if (typeof data !== "object" || data === null || Array.isArray(data))
+    throw new Error(`${file}: expected a JSON object`);
+  return new Reader(file, data as Json);
+}
+
+export function readAnswerResult(dir: string, file: string): AnswerResult {
+  const r = readJson(dir, file);
+  r.benchmark("answer-latency");
+  return {
+    ...r.recorded(),
+    calls: r.number("calls"),
+    answered: r.number("answered"),
+    ratePerSecond: r.number("ratePerSecond"),
+    toSent: r.percentiles(""),
+    to202: r.percentiles("to202"),
+    goalP99Ms: r.numberOrNull("goal.p99Ms"),
+  };
+}
+
+export function readFramesResult(dir: string, file: string): FramesResult {
+  const r = readJson(dir, file);
+  r.benchmark("frames");
+  const pipelines = r.array("pipelines").map((_, i) => ({
+    name: r.string(`pipelines.${i}.name`),
+    decodeNsPerFrame: r.number(`pipelines.${i}.decodeNsPerFrame`),
+    dispatchNsPerFrame: r.number(`pipelines.${i}.dispatchNsPerFrame`),
+    encodeNsPerFrame: r.number(`pipelines.${i}.encodeNsPerFrame`),
+    totalNsPerFrame: r.number(`pipelines.${i}.totalNsPerFrame`),
+  }));
+  if (pipelines.length === 0) throw new Error(`${file}: pipelines is empty`);
+  return {
+    ...r.recorded(),
+    sessions: r.number("sessions"),
+    ticks: r.number("ticks"),
+    warmupTicks: r.number("warmupTicks"),
+    pipelines,
+  };
+}
+
+export function readLoadPoint(dir: string, file: string): LoadPoint {
+  const r = readJson(dir, file);
+  r.benchmark("load");
+  const goals: Record<string, boolean | null> = {};
+  for (const [key, value] of Object.entries(r.object("goals"))) {
+    if (value !== null && typeof value !== "boolean")
+      throw new Error(`${file}: goals.${key} must be true, false or null, got ${JSON.stringify(value)}`);
+    goals[key] = value;
+  }
+  return {
+    ...r.recorded(),
+    calls: r.number("calls"),
+    seconds: r.number("seconds"),
+    framesDropped: r.number("framesDropped"),
+    bridgeSendDropBatches: r.number("bridgeSendDropBatches"),
+    skippedTicks: r.number("skippedTicks"),
+    transitP50Ms: r.numberOrNull("transitP50Ms"),
+    transitP99Ms: r.numberOrNull("transitP99Ms"),
+    latenessP99Ms: r.numberOrNull("latenessP99Ms"),
+    echoRoundTripP50Ms: r.number("echoRoundTripP50Ms"),
+    echoRoundTripP99Ms: r.number("echoRoundTripP99Ms"),
+    workerCpuUsPerFrame: r.numberOrNull("workerCpuUsPerFrame"),
+    floorCpuUsPerFrame: r.numberOrNull("floorCpuUsPerFrame"),
+    jsonBase64CpuUsPerFrame: r.numberOrNull("jsonBase64CpuUsPerFrame"),
+    workerOverFloor: r.numberOrNull("workerOverFloor"),
+    jsonBase64OverWorker: r.numberOrNull("jsonBase64OverWorker"),
+    goals,
+  };
+}

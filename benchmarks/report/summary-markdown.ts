@@ -1,0 +1,239 @@
+/**
+ * summary.md: one table per benchmark with each figure's goal and whether it was met, the
+ * machine and commit the numbers came from, and the charts. docs/benchmarks.md explains how
+ * to read it.
+ */
+import { GOALS } from "../load/load-result.js";
+import type { ChartFile } from "./suite-charts.js";
+import type { SuiteManifest } from "./suite-manifest.js";
+import type { AnswerResult, FramesResult, LoadPoint, Machine } from "./suite-results.js";
+
+export interface SummaryInput {
+  manifest: SuiteManifest;
+  answer: AnswerResult | null;
+  frames: FramesResult | null;
+  load: readonly LoadPoint[];
+  charts: readonly ChartFile[];
+}
+
+/** Cell text safe inside a Markdown table. */
+export function cell(value: string): string {
+  return value
+    .replace(/\\/g, "\\\\")
+    .replace(/\|/g, "\\|")
+    .replace(/[\r\n]+/g, " ");
+}
+
+function table(headers: string[], rows: string[][]): string {
+  const line = (cells: string[]) => `| ${cells.map(cell).join(" | ")} |`;
+  return [line(headers), `|${headers.map(() => "---").join("|")}|`, ...rows.map(line)].join("\n");
+}
+
+/** A number for a table: "-" when not measured, fixed decimals otherwise. */
+export function num(value: number | null | undefined, digits = 2): string {
+  if (value === null || value === undefined) return "-";
+  if (!Number.isFinite(value)) return "-";
+  return value.toLocaleString("en-US", { minimumFractionDigits: digits, maximumFractionDigits: digits });
+}
+
+export function met(value: boolean | null | undefined): string {
+  return value === null || value === undefined ? "not measured" : value ? "met" : "NOT MET";
+}
+
+function machineText(m: Machine): string {
+  const memory = m.memoryGiB === null ? "" : `, ${m.memoryGiB} GiB`;
+  const dirty = m.gitCommit.endsWith("-dirty") ? " (with uncommitted changes)" : "";
+  return `${m.cpuModel}, ${m.cores} cores${memory}, ${m.platform}, Node ${m.node}; commit \`${m.gitCommit}\`${dirty}`;
+}
+
+function machineSection(input: SummaryInput): string[] {
+  const recorded: [string, Machine][] = [];
+  if (input.answer) recorded.push(["bench:answer", input.answer.machine]);
+  if (input.frames) recorded.push(["bench:frames", input.frames.machine]);
+  for (const p of input.load) recorded.push([`bench:load ${p.calls} calls`, p.machine]);
+  const distinct = [...new Set(recorded.map(([, m]) => machineText(m)))];
+  if (distinct.length === 0) return ["No results were recorded."];
+  if (distinct.length === 1) return [`Measured on ${distinct[0]}.`];
+  return [
+    "Measured on more than one machine or commit:",
+    "",
+    ...recorded.map(([name, m]) => `- ${name}: ${machineText(m)}`),
+  ];
+}
+
+function answerSection(answer: AnswerResult): string[] {
+  const goal = answer.goalP99Ms;
+  const rows = [
+    [
+      "notification → answer sent (the bot's own cost)",
+      String(answer.answered),
+      num(answer.toSent.p50Ms),
+      num(answer.toSent.p99Ms),
+      num(answer.toSent.maxMs),
+      goal === null ? "-" : `p99 ≤ ${goal} ms`,
+      goal === null ? "-" : met(answer.toSent.p99Ms <= goal),
+    ],
+    [
+      "notification → Graph's 202 (includes the emulator)",
+      String(answer.answered),
+      num(answer.to202.p50Ms),
+      num(answer.to202.p99Ms),
+      num(answer.to202.maxMs),
+      "-",
+      "-",
+    ],
+  ];
+  const lines = [
+    "## Answer latency (`bench:answer`)",
+    "",
+    `${answer.calls} incoming calls placed by the Graph emulator at ${answer.ratePerSecond} calls/s; milliseconds, HDR histograms.`,
+    "",
+    table(["interval", "calls", "p50 ms", "p99 ms", "max ms", "goal", "goal met"], rows),
+  ];
+  if (answer.answered < answer.calls)
+    lines.push("", `**Only ${answer.answered} of ${answer.calls} calls were answered.**`);
+  return lines;
+}
+
+function framesSection(frames: FramesResult): string[] {
+  const ours = frames.pipelines[0] as FramesResult["pipelines"][number];
+  const rows = frames.pipelines.map((p, i) => {
+    const times = p.totalNsPerFrame / ours.totalNsPerFrame;
+    // The load goal "at least 3x cheaper than JSON + base64", applied to the codec path alone.
+    const isJson = /json/i.test(p.name) && i > 0;
+    return [
+      i === 0 ? `${p.name} (this project)` : p.name,
+      String(p.decodeNsPerFrame),
+      String(p.dispatchNsPerFrame),
+      String(p.encodeNsPerFrame),
+      String(p.totalNsPerFrame),
+      num(times),
+      isJson ? `≥ ${GOALS.minJsonOverWorker}× ours` : "-",
+      isJson ? met(times >= GOALS.minJsonOverWorker) : "-",
+    ];
+  });
+  return [
+    "## Per-frame cost (`bench:frames`)",
+    "",
+    `${frames.sessions} frames a tick for ${frames.ticks} ticks after ${frames.warmupTicks} warm-up ticks; nanoseconds per frame, one process, no sockets.`,
+    "",
+    table(
+      ["design", "decode", "dispatch (echo)", "encode", "total ns/frame", "× ours", "goal", "goal met"],
+      rows,
+    ),
+  ];
+}
+
+function loadSection(load: readonly LoadPoint[]): string[] {
+  const drops = (p: LoadPoint) =>
+    p.bridgeSendDropBatches > 0
+      ? `${p.framesDropped} (+${p.bridgeSendDropBatches} batches)`
+      : String(p.framesDropped);
+  const numbers = load.map((p) => [
+    String(p.calls),
+    num(p.workerCpuUsPerFrame),
+    num(p.floorCpuUsPerFrame),
+    num(p.jsonBase64CpuUsPerFrame),
+    num(p.workerOverFloor),
+    num(p.jsonBase64OverWorker),
+    num(p.transitP50Ms, 3),
+    num(p.transitP99Ms, 3),
+    num(p.latenessP99Ms, 3),
+    num(p.echoRoundTripP50Ms),
+    num(p.echoRoundTripP99Ms),
+    drops(p),
+    String(p.skippedTicks),
+  ]);
+  const goalRows: [string, string][] = [
+    ["no dropped frames, no skipped ticks", "noDrops"],
+    [`frame transit p99 ≤ ${GOALS.transitP99Ms} ms`, "transitP99Under5Ms"],
+    [`render lateness p99 ≤ ${GOALS.latenessP99Ms} ms`, "latenessP99Under2Ms"],
+    [`worker CPU ≤ ${GOALS.maxWorkerOverFloor}× the floor`, "workerWithin1_5xFloor"],
+    [`JSON + base64 CPU ≥ ${GOALS.minJsonOverWorker}× the worker`, "atLeast3xCheaperThanJsonBase64"],
+  ];
+  const goals = goalRows.map(([label, key]) => [label, ...load.map((p) => met(p.goals[key]))]);
+  const clean = load.filter((p) => p.goals.noDrops === true).map((p) => p.calls);
+  const largestClean = clean.length > 0 ? Math.max(...clean) : null;
+  const target = GOALS.minCallsWithoutDrops;
+  const largestRun = Math.max(...load.map((p) => p.calls));
+  let headline: string;
+  if (largestClean !== null && largestClean >= target)
+    headline = `**${target} concurrent calls without drops: met** (largest clean run: ${largestClean} calls).`;
+  else if (largestRun < target)
+    headline = `**${target} concurrent calls without drops: not measured** (the largest count run was ${largestRun}).`;
+  else
+    headline = `**${target} concurrent calls without drops: NOT MET** (${
+      largestClean === null ? "no run was free of drops" : `largest clean run: ${largestClean} calls`
+    }).`;
+  return [
+    "## Concurrent calls (`bench:load`)",
+    "",
+    `Echo calls between the media platform emulator (its own process) and the media worker, ${[...new Set(load.map((p) => p.seconds))].join("/")} s measured per call count; the same streams through two baselines on the same socket type.`,
+    "",
+    table(
+      [
+        "calls",
+        "worker µs/frame",
+        "floor µs/frame",
+        "JSON+base64 µs/frame",
+        `worker ÷ floor (goal ≤ ${GOALS.maxWorkerOverFloor})`,
+        `JSON+base64 ÷ worker (goal ≥ ${GOALS.minJsonOverWorker})`,
+        "transit p50 ms ≤",
+        `transit p99 ms ≤ (goal ≤ ${GOALS.transitP99Ms})`,
+        `lateness p99 ms ≤ (goal ≤ ${GOALS.latenessP99Ms})`,
+        "echo p50 ms",
+        "echo p99 ms",
+        "dropped frames",
+        "skipped ticks",
+      ],
+      numbers,
+    ),
+    "",
+    "Goals by call count:",
+    "",
+    table(["goal", ...load.map((p) => `${p.calls} calls`)], goals),
+    "",
+    headline,
+    "",
+    "Transit and lateness are upper bounds of the worker's Prometheus histogram buckets (the value is at most this); `-` means not measured or beyond the last bucket (1 s). Echo round trip comes from an HDR histogram at the far end.",
+  ];
+}
+
+export function renderSummary(input: SummaryInput): string {
+  const m = input.manifest;
+  const lines: string[] = [
+    "# Benchmark summary",
+    "",
+    `Run \`${m.command}\` (${m.mode}) finished ${m.recordedAt}, took ${Math.round(m.durationSeconds)} s.`,
+    "",
+    ...machineSection(input),
+  ];
+  if (m.mode === "smoke")
+    lines.push(
+      "",
+      "> Smoke run: sizes chosen to finish fast, not to measure anything. Run `npm run bench` for numbers.",
+    );
+  if (m.failures.length > 0) {
+    lines.push("", "**Failed:**", "");
+    for (const f of m.failures)
+      lines.push(
+        `- ${f.benchmark} \`${f.args.join(" ")}\`: ${f.message}${f.exitCode === null ? "" : ` (exit ${f.exitCode})`}`,
+      );
+  }
+  if (input.answer) lines.push("", ...answerSection(input.answer));
+  if (input.frames) lines.push("", ...framesSection(input.frames));
+  if (input.load.length > 0) lines.push("", ...loadSection(input.load));
+  if (input.charts.length > 0) {
+    lines.push("", "## Charts", "");
+    for (const chart of input.charts) lines.push(`![${cell(chart.title)}](${chart.file})`, "");
+    lines.pop();
+  }
+  lines.push(
+    "",
+    `Result files: ${[input.answer?.file, input.frames?.file, ...input.load.map((p) => p.file)]
+      .filter((f): f is string => f !== undefined)
+      .map((f) => `\`${f}\``)
+      .join(", ")}. How to read this: docs/benchmarks.md.`,
+  );
+  return `${lines.join("\n")}\n`;
+}
