@@ -159,8 +159,12 @@ public sealed class SessionTests
         Assert.InRange(batches.Count, 5, 50);
         Assert.True(batches.Count(batch => batch.Frames.Any(f => f.Session == a.Session) && batch.Frames.Any(f => f.Session == b.Session)) >= batches.Count * 0.7,
             "most batches carry both sessions' frames");
-        var gapsMs = batches.Zip(batches.Skip(1), (x, y) => (y.SentAtUs - x.SentAtUs) / 1000.0).OrderBy(x => x).ToList();
-        Assert.InRange(gapsMs[gapsMs.Count / 2], 10, 30);
+        // The bridge forwards at the pace the platform delivers: the batches' send times cover the
+        // same span as the platform timestamps of their frames (no buffering on the way). Loose
+        // bounds: the machine running this is shared with other jobs.
+        double sentSpanMs = (batches[^1].SentAtUs - batches[0].SentAtUs) / 1000.0;
+        double platformSpanMs = (batches[^1].Frames.Max(f => f.TimestampTicks) - batches[0].Frames.Min(f => f.TimestampTicks)) / 10_000.0;
+        Assert.InRange(sentSpanMs - platformSpanMs, -250, 250);
     }
 
     [Fact]
