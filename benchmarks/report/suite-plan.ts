@@ -43,7 +43,7 @@ export const PRESETS: Record<SuiteMode, Preset> = {
 
 export const USAGE = `npm run bench -- [options]
 
-  --smoke | --long          preset sizes (default: a few minutes; smoke: under a minute; long: about an hour)
+  --smoke | --long          preset sizes (default: a few minutes; smoke: under a minute; long: about 20 minutes)
   --only LIST               benchmarks to run, comma-separated: answer,frames,load (default all)
   --calls LIST              bench:load concurrent call counts, e.g. 100,400,1000
   --seconds T               bench:load measured seconds per call count

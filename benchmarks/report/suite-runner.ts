@@ -55,7 +55,10 @@ export async function runSuite(plan: SuitePlan, command: string, io: SuiteIo): P
   for (const file of written) log(`written ${file}`);
   let exitCode = manifest.failures.length > 0 ? 1 : 0;
   if (plan.publish) {
-    if (manifest.failures.length > 0) {
+    if (manifest.mode === "smoke") {
+      io.err.write("not published: a smoke run's numbers mean nothing\n");
+      exitCode = 1;
+    } else if (manifest.failures.length > 0) {
       io.err.write("not published: some benchmarks failed (see above)\n");
       exitCode = 1;
     } else {

@@ -1,0 +1,572 @@
+/**
+ * npm run bench: the chart module (scales, escaping, gaps, empty data), the summary built
+ * from result files (goals met / not met, values not measured), flag checking, publishing,
+ * and one real smoke run of the suite into a temporary directory. No timing is asserted.
+ */
+import { execFile } from "node:child_process";
+import { mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { Writable } from "node:stream";
+import { XMLParser, XMLValidator } from "fast-xml-parser";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { parseArgs } from "../../benchmarks/lib/results.js";
+import { renderBarChart } from "../../benchmarks/report/bar-chart.js";
+import { renderLineChart } from "../../benchmarks/report/line-chart.js";
+import { buildReport } from "../../benchmarks/report/report.js";
+import { linearAxis, logAxis, niceStep, project } from "../../benchmarks/report/scale.js";
+import { MANIFEST_FILE, type SuiteManifest } from "../../benchmarks/report/suite-manifest.js";
+import { benchmarkRuns, countList, planFromArgs } from "../../benchmarks/report/suite-plan.js";
+import { runSuite } from "../../benchmarks/report/suite-runner.js";
+import { escapeXml, formatNumber, wrapText } from "../../benchmarks/report/svg.js";
+
+const ROOT = path.join(import.meta.dirname, "..", "..");
+const parser = new XMLParser({ ignoreAttributes: false, attributeNamePrefix: "" });
+
+type Node = Record<string, unknown>;
+
+/** Parses an SVG document, failing the test when it is not well-formed XML with an <svg> root. */
+function parseSvg(svg: string): Node {
+  expect(XMLValidator.validate(svg)).toBe(true);
+  const doc = parser.parse(svg) as Node;
+  const root = doc.svg as Node | undefined;
+  expect(root).toBeDefined();
+  expect(root?.xmlns).toBe("http://www.w3.org/2000/svg");
+  expect(root?.viewBox).toMatch(/^0 0 \d+ \d+$/);
+  return root as Node;
+}
+
+/** Every element named `tag` anywhere under `node`. */
+function findAll(node: unknown, tag: string): Node[] {
+  const found: Node[] = [];
+  const visit = (value: unknown) => {
+    if (Array.isArray(value)) return value.forEach(visit);
+    if (typeof value !== "object" || value === null) return;
+    for (const [key, child] of Object.entries(value as Node)) {
+      if (key === tag)
+        for (const c of Array.isArray(child) ? child : [child])
+          if (typeof c === "object") found.push(c as Node);
+      visit(child);
+    }
+  };
+  visit(node);
+  return found;
+}
+
+function seriesGroups(root: Node): Map<string, Node> {
+  return new Map(
+    findAll(root, "g")
+      .filter((g) => g.class === "series")
+      .map((g) => [String(g["data-series"]), g]),
+  );
+}
+
+describe("scales", () => {
+  it("picks 1, 2, 2.5, 5 steps", () => {
+    expect(niceStep(0.7)).toBe(1);
+    expect(niceStep(1.3)).toBe(2);
+    expect(niceStep(180)).toBe(200);
+    expect(niceStep(230)).toBe(250);
+    expect(niceStep(0.004)).toBe(0.005);
+    expect(() => niceStep(0)).toThrow(/positive/);
+  });
+
+  it("covers the data with round linear ticks from zero", () => {
+    const axis = linearAxis([100, 200, 400, 700, 1000], 5);
+    expect(axis).toMatchObject({ kind: "linear", min: 0, max: 1000 });
+    expect(axis.ticks).toEqual([0, 200, 400, 600, 800, 1000]);
+    expect(linearAxis([0.1, 0.3], 3).ticks).toEqual([0, 0.1, 0.2, 0.3]);
+    expect(linearAxis([], 5)).toMatchObject({ min: 0, max: 1 });
+    expect(linearAxis([0, 0])).toMatchObject({ min: 0, max: 1 });
+    const one = linearAxis([50], 5, false);
+    expect(one.min).toBeLessThan(50);
+    expect(one.max).toBeGreaterThan(50);
+    expect(linearAxis([Number.NaN, Number.POSITIVE_INFINITY, 3]).max).toBe(3);
+  });
+
+  it("spans whole decades on a log axis and ignores values it cannot place", () => {
+    const wide = logAxis([0.25, 2, 858]);
+    expect(wide).toMatchObject({ kind: "log", min: 0.1, max: 1000 });
+    expect(wide.ticks).toEqual([0.1, 1, 10, 100, 1000]);
+    const narrow = logAxis([1.5, 30, 0, -4]);
+    expect(narrow).toMatchObject({ min: 1, max: 100 });
+    expect(narrow.ticks).toEqual([1, 2, 5, 10, 20, 50, 100]);
+    expect(logAxis([10]).ticks).toEqual([10, 20, 50, 100]);
+    expect(logAxis([]).min).toBe(1);
+  });
+
+  it("projects values onto pixels, upside down for a y axis", () => {
+    const axis = linearAxis([0, 100]);
+    expect(project(axis, 50, 0, 200)).toBe(100);
+    expect(project(axis, 100, 300, 100)).toBe(100);
+    const log = logAxis([1, 100]);
+    expect(project(log, 10, 0, 100)).toBeCloseTo(50, 9);
+    expect(Number.isNaN(project(log, 0, 0, 100))).toBe(true);
+  });
+});
+
+describe("svg text", () => {
+  it("escapes markup characters and drops control characters", () => {
+    expect(escapeXml(`<a & "b">'`)).toBe("&lt;a &amp; &quot;b&quot;&gt;&apos;");
+    expect(escapeXml("a\u0000b\u001bc\td")).toBe("abc\td");
+  });
+
+  it("formats tick and data labels", () => {
+    expect(formatNumber(0)).toBe("0");
+    expect(formatNumber(0.25)).toBe("0.25");
+    expect(formatNumber(0.30000000000000004)).toBe("0.3");
+    expect(formatNumber(12.345)).toBe("12.3");
+    expect(formatNumber(858.623)).toBe("859");
+    expect(formatNumber(62789)).toBe("62,789");
+  });
+
+  it("wraps long notes at spaces", () => {
+    const lines = wrapText("one two three four five six", 60, 10);
+    expect(lines.length).toBeGreaterThan(1);
+    expect(lines.join(" ")).toBe("one two three four five six");
+    for (const line of lines) expect(line.length * 6).toBeLessThanOrEqual(60);
+  });
+});
+
+describe("line chart", () => {
+  it("draws every series with a marker per point, escapes names, and breaks lines at missing values", () => {
+    const svg = renderLineChart({
+      title: `Latency <p99> & "friends"`,
+      subtitle: "machine 'x'",
+      xLabel: "calls",
+      yLabel: "ms",
+      yScale: "log",
+      series: [
+        { name: "transit <p50>", points: [100, 200, 400, 700, 1000].map((x) => ({ x, y: x / 100 })) },
+        {
+          name: "echo p99",
+          points: [
+            { x: 100, y: 5 },
+            { x: 200, y: 6 },
+            { x: 400, y: null },
+            { x: 700, y: 9 },
+            { x: 1000, y: Number.POSITIVE_INFINITY },
+          ],
+        },
+      ],
+      references: [{ label: "goal ≤ 5 ms", y: 5 }],
+      notes: ["a note"],
+    });
+    const root = parseSvg(svg);
+    expect(svg).not.toContain("<p99>");
+    expect(svg).toContain("Latency &lt;p99&gt; &amp; &quot;friends&quot;");
+    const groups = seriesGroups(root);
+    expect([...groups.keys()]).toEqual(["transit <p50>", "echo p99"]);
+    const transit = groups.get("transit <p50>") as Node;
+    expect(findAll(transit, "polyline")).toHaveLength(1);
+    expect(findAll(transit, "circle")).toHaveLength(5);
+    // 100, 200 | gap | 700 alone | infinity: one line of two points, three markers.
+    const echo = groups.get("echo p99") as Node;
+    expect(findAll(echo, "polyline")).toHaveLength(1);
+    expect(findAll(echo, "rect")).toHaveLength(3);
+    // Higher values sit higher (smaller y) on the log axis.
+    const ys = String(findAll(transit, "polyline")[0]?.points)
+      .split(" ")
+      .map((p) => Number(p.split(",")[1]));
+    for (let i = 1; i < ys.length; i++) expect(ys[i]).toBeLessThan(ys[i - 1] as number);
+    const legendNames = findAll(root, "g")
+      .filter((g) => g.class === "legend-entry")
+      .map((g) => g["data-series"]);
+    expect(legendNames).toEqual(["transit <p50>", "echo p99", "goal ≤ 5 ms"]);
+    expect(findAll(root, "line").some((l) => l["data-reference"] === "goal ≤ 5 ms")).toBe(true);
+  });
+
+  it("renders axes, a legend and 'no data' when there is nothing to draw", () => {
+    const svg = renderLineChart({
+      title: "empty",
+      xLabel: "calls",
+      yLabel: "µs",
+      series: [
+        { name: "worker", points: [] },
+        { name: "floor", points: [{ x: 1, y: null }] },
+      ],
+    });
+    const root = parseSvg(svg);
+    expect(svg).toContain(">no data<");
+    expect(svg).toContain("worker (no data)");
+    expect(svg).toContain("floor (no data)");
+    expect(findAll(root, "polyline")).toHaveLength(0);
+    expect(findAll(root, "g").some((g) => g.class === "y-axis")).toBe(true);
+  });
+});
+
+describe("bar chart", () => {
+  it("draws a labelled bar per series and category, n/a for missing values", () => {
+    const svg = renderBarChart({
+      title: "answer",
+      yLabel: "ms",
+      categories: ["p50", "p99", "max"],
+      series: [
+        { name: "sent", values: [1.5, 4, 12] },
+        { name: "202", values: [3, null, 30] },
+      ],
+      references: [{ label: "goal", y: 10 }],
+    });
+    const root = parseSvg(svg);
+    const bars = findAll(root, "g").filter((g) => g.class === "bar");
+    expect(bars).toHaveLength(6);
+    expect(bars.map((b) => `${b["data-series"]}/${b["data-category"]}`)).toContain("202/p99");
+    expect(svg).toContain(">n/a<");
+    expect(svg).toContain(">1.5<");
+    expect(() =>
+      renderBarChart({
+        title: "x",
+        yLabel: "y",
+        categories: ["a", "b"],
+        series: [{ name: "s", values: [1] }],
+      }),
+    ).toThrow(/1 values for 2 categories/);
+  });
+});
+
+// ---- result files -------------------------------------------------------------------------
+
+const MACHINE = {
+  cpuModel: "Test CPU | fast",
+  cores: 2,
+  memoryGiB: 24,
+  node: "v20.0.0",
+  platform: "linux-x64",
+  gitCommit: "abcdef123456",
+};
+
+function loadFixture(calls: number, overrides: Record<string, unknown> = {}) {
+  return {
+    benchmark: "load",
+    recordedAt: "2026-01-01T00:00:00.000Z",
+    machine: MACHINE,
+    calls,
+    seconds: 8,
+    framesDropped: 0,
+    bridgeSendDropBatches: 0,
+    skippedTicks: 0,
+    transitP50Ms: 0.25,
+    transitP99Ms: 2,
+    latenessP99Ms: 1,
+    echoRoundTripP50Ms: 21.5,
+    echoRoundTripP99Ms: 40.25,
+    workerCpuUsPerFrame: 5,
+    floorCpuUsPerFrame: 4,
+    jsonBase64CpuUsPerFrame: 20,
+    workerOverFloor: 1.25,
+    jsonBase64OverWorker: 4,
+    goals: {
+      noDrops: true,
+      callsAtLeast1000WithoutDrops: calls >= 1000,
+      transitP99Under5Ms: true,
+      latenessP99Under2Ms: true,
+      workerWithin1_5xFloor: true,
+      atLeast3xCheaperThanJsonBase64: true,
+    },
+    ...overrides,
+  };
+}
+
+async function writeFixtures(dir: string, mode: SuiteManifest["mode"] = "default"): Promise<SuiteManifest> {
+  const files: Record<string, object> = {
+    "answer-latency-1.json": {
+      benchmark: "answer-latency",
+      recordedAt: "2026-01-01T00:00:00.000Z",
+      machine: MACHINE,
+      calls: 1000,
+      answered: 1000,
+      ratePerSecond: 200,
+      p50Ms: 2.5,
+      p99Ms: 8.75,
+      maxMs: 30,
+      to202: { p50Ms: 5, p99Ms: 20, maxMs: 45 },
+      goal: { p99Ms: 10 },
+    },
+    "frames-1.json": {
+      benchmark: "frames",
+      recordedAt: "2026-01-01T00:00:00.000Z",
+      machine: MACHINE,
+      sessions: 1000,
+      ticks: 300,
+      warmupTicks: 100,
+      pipelines: [
+        {
+          name: "bridge codec + media engine",
+          decodeNsPerFrame: 100,
+          dispatchNsPerFrame: 200,
+          encodeNsPerFrame: 300,
+          totalNsPerFrame: 600,
+        },
+        {
+          name: "generated protobufjs",
+          decodeNsPerFrame: 400,
+          dispatchNsPerFrame: 200,
+          encodeNsPerFrame: 600,
+          totalNsPerFrame: 1200,
+        },
+        {
+          name: "JSON + base64",
+          decodeNsPerFrame: 900,
+          dispatchNsPerFrame: 200,
+          encodeNsPerFrame: 900,
+          totalNsPerFrame: 2000,
+        },
+      ],
+    },
+    "load-100.json": loadFixture(100),
+    // 1000 calls: drops, transit beyond the last bucket (null), no baselines.
+    "load-1000.json": loadFixture(1000, {
+      framesDropped: 12,
+      transitP99Ms: null,
+      latenessP99Ms: 3,
+      floorCpuUsPerFrame: null,
+      jsonBase64CpuUsPerFrame: null,
+      workerOverFloor: null,
+      jsonBase64OverWorker: null,
+      goals: {
+        noDrops: false,
+        callsAtLeast1000WithoutDrops: false,
+        transitP99Under5Ms: null,
+        latenessP99Under2Ms: false,
+        workerWithin1_5xFloor: null,
+        atLeast3xCheaperThanJsonBase64: null,
+      },
+    }),
+  };
+  for (const [name, body] of Object.entries(files))
+    await writeFile(path.join(dir, name), JSON.stringify(body));
+  const manifest: SuiteManifest = {
+    benchmark: "suite",
+    recordedAt: "2026-01-01T00:01:00.000Z",
+    mode,
+    command: "npm run bench",
+    durationSeconds: 240,
+    // Out of order on purpose: the report sorts by call count.
+    files: {
+      answer: "answer-latency-1.json",
+      frames: "frames-1.json",
+      load: ["load-1000.json", "load-100.json"],
+    },
+    failures: [],
+  };
+  await writeFile(path.join(dir, MANIFEST_FILE), JSON.stringify(manifest));
+  return manifest;
+}
+
+const rowOf = (summary: string, start: string) =>
+  summary.split("\n").find((line) => line.startsWith(start)) ?? "";
+
+class Sink extends Writable {
+  text = "";
+  override _write(chunk: Buffer, _encoding: string, done: () => void): void {
+    this.text += chunk.toString();
+    done();
+  }
+}
+
+describe("summary from result files", () => {
+  let dir: string;
+  beforeAll(async () => {
+    dir = await mkdtemp(path.join(tmpdir(), "bench-suite-report-"));
+  });
+  afterAll(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it("tabulates each benchmark with its goals, met and not met, and the machine", async () => {
+    const manifest = await writeFixtures(dir);
+    const report = buildReport(dir, manifest);
+    const s = report.summary;
+    expect(s).toContain(
+      "Measured on Test CPU | fast, 2 cores, 24 GiB, linux-x64, Node v20.0.0; commit `abcdef123456`.",
+    );
+    expect(s).toContain("| interval | calls | p50 ms | p99 ms | max ms | goal | goal met |");
+    expect(rowOf(s, "| notification → answer sent")).toBe(
+      "| notification → answer sent (the bot's own cost) | 1000 | 2.50 | 8.75 | 30.00 | p99 ≤ 10 ms | met |",
+    );
+    expect(rowOf(s, "| JSON + base64")).toBe(
+      "| JSON + base64 | 900 | 200 | 900 | 2000 | 3.33 | ≥ 3× ours | met |",
+    );
+    expect(rowOf(s, "| 100 |")).toBe(
+      "| 100 | 5.00 | 4.00 | 20.00 | 1.25 | 4.00 | 0.250 | 2.000 | 1.000 | 21.50 | 40.25 | 0 | 0 |",
+    );
+    expect(rowOf(s, "| 1000 |")).toBe(
+      "| 1000 | 5.00 | - | - | - | - | 0.250 | - | 3.000 | 21.50 | 40.25 | 12 | 0 |",
+    );
+    expect(rowOf(s, "| render lateness p99 ≤ 2 ms")).toBe("| render lateness p99 ≤ 2 ms | met | NOT MET |");
+    expect(rowOf(s, "| worker CPU ≤ 1.5× the floor")).toBe(
+      "| worker CPU ≤ 1.5× the floor | met | not measured |",
+    );
+    expect(s).toContain("**1000 concurrent calls without drops: NOT MET** (largest clean run: 100 calls).");
+    expect(s).toContain("![Media worker latency vs concurrent calls](charts/load-latency.svg)");
+    expect(report.charts.map((c) => c.file)).toEqual([
+      "charts/load-latency.svg",
+      "charts/load-cpu.svg",
+      "charts/answer-latency.svg",
+      "charts/frames.svg",
+    ]);
+    const cpu = parseSvg(report.charts[1]?.svg as string);
+    const worker = seriesGroups(cpu).get("media worker (this project)") as Node;
+    expect(findAll(worker, "circle")).toHaveLength(2);
+    // The floor was measured at 100 calls only: one marker, no line.
+    const floor = seriesGroups(cpu).get("floor: raw batched WebSocket") as Node;
+    expect(findAll(floor, "rect")).toHaveLength(1);
+    expect(findAll(floor, "polyline")).toHaveLength(0);
+  });
+
+  it("names the file and the field of a malformed result", async () => {
+    const manifest = await writeFixtures(dir);
+    await writeFile(
+      path.join(dir, "load-100.json"),
+      JSON.stringify(loadFixture(100, { echoRoundTripP99Ms: "fast" })),
+    );
+    expect(() => buildReport(dir, manifest)).toThrow(
+      'load-100.json: echoRoundTripP99Ms must be a finite number, got "fast"',
+    );
+    await writeFile(path.join(dir, "load-100.json"), "{not json");
+    expect(() => buildReport(dir, manifest)).toThrow(/load-100.json: cannot read it as JSON/);
+    expect(() =>
+      buildReport(dir, { ...manifest, files: { ...manifest.files, load: ["../x.json"] } }),
+    ).toThrow(/plain names/);
+  });
+
+  it("rebuilds the report from the manifest and publishes it only for a real run", async () => {
+    await writeFixtures(dir);
+    const docs = await mkdtemp(path.join(tmpdir(), "bench-suite-docs-"));
+    try {
+      const plan = planFromArgs(parseArgs(["--report-only", "--publish", "--results-dir", dir]), "unused");
+      const out = new Sink();
+      const err = new Sink();
+      const outcome = await runSuite(plan, "test", { out, err, docsDir: docs });
+      expect(err.text).toBe("");
+      expect(outcome.exitCode).toBe(0);
+      expect((await readdir(docs)).sort()).toEqual(["charts", "summary.md"]);
+      expect((await readdir(path.join(docs, "charts"))).sort()).toEqual([
+        "answer-latency.svg",
+        "frames.svg",
+        "load-cpu.svg",
+        "load-latency.svg",
+      ]);
+      expect(await readFile(path.join(docs, "summary.md"), "utf8")).toBe(
+        await readFile(path.join(dir, "summary.md"), "utf8"),
+      );
+
+      await writeFixtures(dir, "smoke");
+      const refused = await runSuite(plan, "test", {
+        out,
+        err,
+        docsDir: await mkdtemp(path.join(tmpdir(), "bench-suite-docs-")),
+      });
+      expect(refused.exitCode).toBe(1);
+      expect(err.text).toContain("not published");
+    } finally {
+      await rm(docs, { recursive: true, force: true });
+    }
+  });
+});
+
+describe("flags", () => {
+  const plan = (argv: string[]) => planFromArgs(parseArgs(argv), "/tmp/results");
+
+  it("has presets and overrides", () => {
+    expect(plan([]).load.counts).toEqual([100, 200, 400, 700, 1000]);
+    expect(plan(["--smoke"]).mode).toBe("smoke");
+    const custom = plan([
+      "--long",
+      "--calls",
+      "400,100",
+      "--seconds",
+      "3",
+      "--no-baselines",
+      "--only",
+      "load",
+    ]);
+    expect(custom.load).toMatchObject({ counts: [100, 400], seconds: 3, baselines: false });
+    const runs = benchmarkRuns(custom);
+    expect(runs.map((r) => r.script)).toEqual(["load.ts", "load.ts"]);
+    expect(runs[0]?.args).toEqual([
+      "--calls",
+      "100",
+      "--seconds",
+      "3",
+      "--warmup",
+      "5",
+      "--no-baselines",
+      "--results-dir",
+      "/tmp/results",
+    ]);
+    expect(benchmarkRuns(plan(["--smoke"])).every((r) => r.args.includes("--results-dir"))).toBe(true);
+  });
+
+  it("refuses what it does not understand", () => {
+    expect(() => plan(["--sconds", "3"])).toThrow(/unknown flag --sconds/);
+    expect(() => plan(["--smoke", "--long"])).toThrow(/cannot be combined/);
+    expect(() => plan(["--only", "answer,video"])).toThrow(/"video"/);
+    expect(() => plan(["--seconds", "0"])).toThrow(/--seconds must be an integer >= 1/);
+    expect(() => countList("calls", "100,,200")).toThrow(/positive integers/);
+    expect(() => countList("calls", "100,100")).toThrow(/repeats/);
+    expect(() => plan(["--publish", "yes"])).toThrow(/takes no value/);
+  });
+});
+
+// ---- the real thing -----------------------------------------------------------------------
+
+describe("npm run bench -- --smoke", () => {
+  let dir: string;
+  beforeAll(async () => {
+    dir = await mkdtemp(path.join(tmpdir(), "bench-suite-smoke-"));
+  });
+  afterAll(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it("runs the three benchmarks and writes their JSON, summary.md and the SVG charts", async () => {
+    const run = await new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
+      execFile(
+        process.execPath,
+        ["--import", "tsx", path.join(ROOT, "benchmarks", "suite.ts"), "--smoke", "--results-dir", dir],
+        { cwd: ROOT, timeout: 150_000, maxBuffer: 16 * 1024 * 1024 },
+        (error, stdout, stderr) =>
+          resolve({ code: error ? (typeof error.code === "number" ? error.code : 1) : 0, stdout, stderr }),
+      );
+    });
+    expect(run.code, run.stderr).toBe(0);
+    const files = await readdir(dir);
+    for (const name of ["answer-latency", "frames", "load", "suite"])
+      expect(files, name).toContain(`${name}-latest.json`);
+    expect(files.filter((f) => /^load-\d.*\.json$/.test(f))).toHaveLength(2);
+
+    const summary = await readFile(path.join(dir, "summary.md"), "utf8");
+    expect(summary).toContain("| interval | calls | p50 ms | p99 ms | max ms | goal | goal met |");
+    expect(summary).toMatch(/^\| notification → answer sent \(the bot's own cost\) \| 20 \| /m);
+    expect(summary).toMatch(/^\| design \| decode \| dispatch \(echo\) \| encode \| total ns\/frame \|/m);
+    expect(summary).toMatch(/^\| bridge codec \+ media engine \(this project\) \| \d+ \|/m);
+    expect(summary).toMatch(/^\| calls \| worker µs\/frame \| floor µs\/frame \| JSON\+base64 µs\/frame \|/m);
+    expect(summary).toMatch(/^\| 5 \| [\d.]+ \| [\d.]+ \| [\d.]+ \|/m);
+    expect(summary).toMatch(/^\| 10 \| [\d.]+ \| [\d.]+ \| [\d.]+ \|/m);
+    expect(summary).toMatch(/Measured on .+, \d+ cores, .*Node v\d+/);
+    expect(summary).toMatch(/commit `[0-9a-f]{12}(-dirty)?`/);
+
+    const latency = parseSvg(await readFile(path.join(dir, "charts", "load-latency.svg"), "utf8"));
+    const latencySeries = seriesGroups(latency);
+    expect([...latencySeries.keys()]).toEqual([
+      "frame transit p50 (≤)",
+      "frame transit p99 (≤)",
+      "render lateness p99 (≤)",
+      "echo round trip p50",
+      "echo round trip p99",
+    ]);
+    // Echo round trip is always measured (HDR at the far end): a point per call count.
+    expect(findAll(latencySeries.get("echo round trip p50"), "path")).toHaveLength(2);
+    const cpu = parseSvg(await readFile(path.join(dir, "charts", "load-cpu.svg"), "utf8"));
+    const cpuSeries = seriesGroups(cpu);
+    expect([...cpuSeries.keys()]).toEqual([
+      "media worker (this project)",
+      "floor: raw batched WebSocket",
+      "JSON + base64 per frame",
+    ]);
+    for (const series of cpuSeries.values()) expect(findAll(series, "polyline")).toHaveLength(1);
+    parseSvg(await readFile(path.join(dir, "charts", "answer-latency.svg"), "utf8"));
+    parseSvg(await readFile(path.join(dir, "charts", "frames.svg"), "utf8"));
+  }, 180_000);
+});
