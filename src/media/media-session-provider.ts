@@ -53,5 +53,7 @@ export interface MediaSessionProvider {
   /** Result of an updateRecordingStatus request made on the media side's behalf. */
   recordingStatusUpdated(callId: string, status: "recording" | "notRecording" | "failed", ok: boolean): void;
   onEvent(listener: (event: MediaSessionEvent) => void): void;
+  /** Prometheus exposition text of the media side's own registry, when it has one (served at /metrics). */
+  metrics?(): Promise<string>;
   close(): Promise<void>;
 }

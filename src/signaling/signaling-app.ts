@@ -22,6 +22,8 @@ export interface SignalingAppOptions {
   onNotifications: (body: unknown, context: BatchContext) => void;
   calls: CallRegistry;
   metricsRegistry: Registry;
+  /** More exposition text appended to /metrics (the media worker's registry lives in its thread). */
+  extraMetrics?: () => Promise<string>;
   metrics: SignalingMetrics;
   logger: Logger;
   bodyLimitBytes: number;
@@ -111,7 +113,14 @@ export function createSignalingApp(options: SignalingAppOptions): express.Expres
 
   app.get("/metrics", async (_req: Request, res: Response) => {
     res.set("Content-Type", options.metricsRegistry.contentType);
-    res.send(await options.metricsRegistry.metrics());
+    const own = await options.metricsRegistry.metrics();
+    let extra = "";
+    try {
+      extra = options.extraMetrics ? await options.extraMetrics() : "";
+    } catch (error) {
+      logger.warn({ err: (error as Error).message }, "media metrics unavailable");
+    }
+    res.send(extra ? `${own.trimEnd()}\n${extra}` : own);
   });
 
   app.use((_req: Request, res: Response) => sendError(res, 404, "not_found", "no such endpoint"));

@@ -82,6 +82,9 @@ export class SignalingService {
       onNotifications: (body, context) => manager.handleBatch(body, context),
       calls: callRegistry,
       metricsRegistry: options.registry,
+      extraMetrics: options.media.metrics
+        ? () => options.media.metrics?.() ?? Promise.resolve("")
+        : undefined,
       metrics,
       logger,
       bodyLimitBytes: config.notificationBodyLimitBytes,

@@ -11,7 +11,7 @@ const ROOT = path.join(import.meta.dirname, "..", "..");
 describe("npm start with no configuration (the demo)", () => {
   it("answers an emulated call, echoes, reacts to DTMF, hangs up, reports and exits 0 by itself", async () => {
     const recordings = await mkdtemp(path.join(tmpdir(), "demo-recordings-"));
-    const env = { ...process.env, BOT_RECORDINGS_DIR: recordings };
+    const env: NodeJS.ProcessEnv = { ...process.env, BOT_RECORDINGS_DIR: recordings };
     for (const key of Object.keys(env))
       if (key.startsWith("BOT_") && key !== "BOT_RECORDINGS_DIR") delete env[key];
     const child = spawn(process.execPath, ["--import", "tsx", path.join(ROOT, "src/main.ts")], {

@@ -346,6 +346,8 @@ describe("signaling service: HTTP surface", () => {
     const metrics = await (await fetch(`${h.service.url}/metrics`)).text();
     expect(metrics).toContain("signaling_answer_latency_seconds_bucket");
     expect(metrics).toContain('signaling_calls{state="answering"} 1');
+    // The media worker's metrics (its own registry, in its thread) are served alongside.
+    expect(metrics).toContain("media_active_sessions 0");
     expect((await fetch(`${h.service.url}/nope`)).status).toBe(404);
   });
 });

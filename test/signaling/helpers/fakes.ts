@@ -151,6 +151,11 @@ export class RecordingMediaProvider implements MediaSessionProvider {
   emit(event: MediaSessionEvent): void {
     for (const listener of this.listeners) listener(event);
   }
+  /** What the media side's own registry would expose. */
+  metricsText = "# TYPE media_active_sessions gauge\nmedia_active_sessions 0\n";
+  async metrics(): Promise<string> {
+    return this.metricsText;
+  }
   close(): Promise<void> {
     return this.inner.close();
   }
