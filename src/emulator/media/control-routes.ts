@@ -207,8 +207,13 @@ function parseSource(body: Record<string, unknown>): AudioSourceSpec {
 
 function parseFault(body: Record<string, unknown>): EmulatorFault {
   switch (body.kind) {
-    case "disconnect":
-      return { kind: "disconnect" };
+    case "disconnect": {
+      const refuse = body.refuseReconnectMs;
+      if (refuse === undefined) return { kind: "disconnect" };
+      if (typeof refuse !== "number" || !(refuse >= 0 && refuse <= 600_000))
+        throw new Error("disconnect's refuseReconnectMs must be in [0, 600000]");
+      return { kind: "disconnect", refuseReconnectMs: refuse };
+    }
     case "stall":
       if (typeof body.ms !== "number" || body.ms <= 0 || body.ms > 600_000)
         throw new Error("stall needs ms in (0, 600000]");

@@ -40,9 +40,15 @@ export interface SessionStats {
   session: number;
   callId: string;
   mediaSessionId: string;
+  /** False while the session waits (detached) for its worker to reconnect and resume it. */
+  attached: boolean;
+  /** Times a reconnected worker resumed the session. */
+  resumes: number;
   mediaConnected: boolean;
   sendActive: boolean;
   framesSent: number;
+  /** Far-end frames the platform produced while no worker was attached (lost, as on the platform). */
+  framesWhileDetached: number;
   framesLost: number;
   framesReordered: number;
   silenceFrames: number;
@@ -76,7 +82,8 @@ const ECHO_WINDOW = 256;
  * renders (one frame per tick, marks, clear, recording, echo latency).
  */
 export class EmulatedSession {
-  readonly session: number;
+  /** Number naming the session on its connection; a resumed session gets a new one. */
+  session: number;
   readonly callId: string;
   readonly mediaSessionId: string;
   readonly audioRenderContextId = randomUUID();
@@ -89,12 +96,23 @@ export class EmulatedSession {
   impairments: Impairments = { ...NO_IMPAIRMENTS };
   /** Paused sessions send no frames (e.g. the far end is on hold). */
   paused = false;
+  /** False while no worker connection holds the session (see detach()). */
+  attached = true;
+  /** The last dominant speaker the platform reported (NO_SPEAKER = nobody); undefined = none yet. */
+  dominantSpeaker: number | undefined;
 
   private source: AudioSource;
   private sourceEnded = false;
   private speakers: { id: number; source: AudioSource }[] = [];
-  private sequence = 0;
+  /**
+   * Far-end frames the platform produced so far: drives the platform timestamps and the echo
+   * watermark, and keeps counting while the session is detached (the far end goes on talking).
+   */
+  private platformFrames = 0;
+  /** platformFrames when the current attachment began: wire sequence numbers restart at 1. */
+  private sequenceBase = 0;
   private ticks = 0;
+  private readonly discard = new Uint8Array(PCM_FRAME_BYTES);
   /** Frames waiting for their (jittered) delivery tick: [dueTick, sequence, silence, pcm offset]. */
   private readonly delayLine: {
     due: number;
@@ -119,7 +137,9 @@ export class EmulatedSession {
   private recordedBytes = 0;
 
   private readonly stats = {
+    resumes: 0,
     framesSent: 0,
+    framesWhileDetached: 0,
     framesLost: 0,
     framesReordered: 0,
     silenceFrames: 0,
@@ -187,8 +207,9 @@ export class EmulatedSession {
   writeSourceFrame(writer: FrameBatchWriter, nowMs: number): void {
     this.ticks++;
     if (!this.mediaConnected || this.paused || !this.receives) return;
-    this.sequence = (this.sequence + 1) >>> 0;
-    const sequence = this.sequence;
+    this.platformFrames++;
+    const platformFrame = this.platformFrames;
+    const sequence = (platformFrame - this.sequenceBase) >>> 0;
     const imp = this.impairments;
     if (imp.loss > 0 && this.random() < imp.loss) {
       this.stats.framesLost++;
@@ -204,16 +225,18 @@ export class EmulatedSession {
     }
     if (silence) this.stats.silenceFrames++;
     else {
-      writeWatermark(pcm, 0, sequence);
-      this.sentSeq[sequence % ECHO_WINDOW] = sequence & 0xffff;
-      this.sentAt[sequence % ECHO_WINDOW] = nowMs;
+      // The platform frame number, not the wire sequence: it never restarts, so a frame
+      // rendered back after a resume cannot match an older one.
+      writeWatermark(pcm, 0, platformFrame);
+      this.sentSeq[platformFrame % ECHO_WINDOW] = platformFrame & 0xffff;
+      this.sentAt[platformFrame % ECHO_WINDOW] = nowMs;
     }
     const jitterTicks = imp.jitterMs > 0 ? Math.floor((this.random() * (imp.jitterMs + 1)) / 20) : 0;
     const lastDue = this.delayLine.length > 0 ? (this.delayLine[this.delayLine.length - 1]?.due ?? 0) : 0;
     this.delayLine.push({
       due: Math.max(lastDue, this.ticks + jitterTicks),
       sequence,
-      ticks: sequence * FRAME_TICKS,
+      ticks: platformFrame * FRAME_TICKS,
       silence,
       pcm,
       unmixed,
@@ -232,6 +255,43 @@ export class EmulatedSession {
         this.held = null;
       }
     }
+  }
+
+  /**
+   * A tick while no worker is attached: the far end goes on (its source advances, the platform
+   * clock runs) but the frame reaches nobody, as the .NET host drops a parked session's audio.
+   */
+  advanceDetached(): void {
+    this.ticks++;
+    if (!this.mediaConnected || this.paused || !this.receives) return;
+    this.platformFrames++;
+    this.stats.framesWhileDetached++;
+    if (this.sourceEnded) return;
+    if (this.speakers.length > 0) {
+      for (const speaker of this.speakers) speaker.source.read(this.discard, 0);
+    } else if (!this.source.read(this.discard, 0)) this.sourceEnded = true;
+  }
+
+  /**
+   * The worker connection went away: frames on their way to it are lost, the playout queue
+   * is dropped and its marks go unanswered (nobody is there to hear them), as in the .NET
+   * host's BridgeSession.Detach(). Source position, send status and recording stay.
+   */
+  detach(): void {
+    this.attached = false;
+    this.delayLine.length = 0;
+    this.held = null;
+    this.queue.length = 0;
+    this.queueFrames = 0;
+    this.playing = false;
+  }
+
+  /** A reconnected worker resumed the session under a new number; sequence numbers restart. */
+  resume(session: number): void {
+    this.session = session;
+    this.attached = true;
+    this.sequenceBase = this.platformFrames;
+    this.stats.resumes++;
   }
 
   /** Fills the frame (and the speakers' own buffers); false when the source has no audio left. */
@@ -354,6 +414,7 @@ export class EmulatedSession {
       session: this.session,
       callId: this.callId,
       mediaSessionId: this.mediaSessionId,
+      attached: this.attached,
       mediaConnected: this.mediaConnected,
       sendActive: this.sendActive,
       ...this.stats,

@@ -25,6 +25,8 @@ export interface ConnectionHost {
 export class EmulatorConnection {
   readonly id: number;
   readonly sessions = new Map<number, EmulatedSession>();
+  /** Next session number when the emulator numbers sessions per connection (from 1, as .NET). */
+  nextSession = 1;
   helloDone = false;
   peer = "";
   capabilities: string[] = [];

@@ -79,17 +79,39 @@ export interface MediaPlatformEmulatorOptions {
   recordDir?: string;
   /** Random numbers for impairments (tests pass a seeded one). */
   random?: () => number;
+  /**
+   * How long the sessions of a lost or replaced worker connection are kept for the worker to
+   * resume them (the .NET host's BOT_BRIDGE_RECONNECT_GRACE_MS). 0 ends them with the
+   * connection. Default DEFAULT_RECONNECT_GRACE_MS.
+   */
+  reconnectGraceMs?: number;
+  /**
+   * Number sessions per connection from 1, as the .NET host does (a resumed session may then
+   * get the number another session had on the old connection). Default false: numbers are
+   * unique for the emulator's lifetime, which keeps numeric control keys unambiguous.
+   */
+  numberSessionsPerConnection?: boolean;
 }
 
+/** The .NET host's default reconnect grace (BridgeOptions.ReconnectGrace). */
+export const DEFAULT_RECONNECT_GRACE_MS = 5000;
+
 export type EmulatorFault =
-  | { kind: "disconnect" }
+  /** Drops the connection; refuseReconnectMs: upgrades are then refused (503) for that long. */
+  | { kind: "disconnect"; refuseReconnectMs?: number }
   | { kind: "stall"; ms: number }
   | { kind: "malformed"; variant: "truncated" | "bad_wire_type" | "missing_body" | "bad_frame" | "text" }
   | { kind: "oversized"; bytes?: number };
 
 export interface EmulatorStats {
   connections: number;
+  /** Sessions of open connections. */
   sessions: number;
+  /** Sessions waiting for their worker to reconnect and resume them. */
+  detachedSessions: number;
+  sessionsResumed: number;
+  /** Detached sessions ended because no worker resumed them within the grace period. */
+  sessionsExpired: number;
   ticks: number;
   skippedTicks: number;
   batchesSent: number;
@@ -126,6 +148,13 @@ export class MediaPlatformEmulator implements ConnectionHost {
   private readonly connectionOf = new Map<EmulatedSession, EmulatorConnection>();
   private readonly recordings = new Map<string, Buffer>();
   private readonly waiters = new Map<string, Set<() => void>>();
+  /** Sessions of a lost connection, by lower-case media session id (GUIDs compare case-blind). */
+  private readonly detached = new Map<string, { session: EmulatedSession; timer: NodeJS.Timeout }>();
+  private sessionsResumed = 0;
+  private sessionsExpired = 0;
+  private stopping = false;
+  /** Until this time (performance.now()) upgrades are refused (the disconnect fault's option). */
+  private refuseUpgradesUntil = 0;
   private nextConnectionId = 1;
   private nextSession = 1;
   private currentHealth: PlatformHealth;
@@ -155,6 +184,11 @@ export class MediaPlatformEmulator implements ConnectionHost {
         socket.end("HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n");
         return;
       }
+      if (performance.now() < this.refuseUpgradesUntil) {
+        this.upgradesRefused++;
+        socket.end("HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nContent-Length: 0\r\n\r\n");
+        return;
+      }
       if (!this.authorized(request)) {
         this.upgradesRefused++;
         this.logger.warn(
@@ -166,6 +200,17 @@ export class MediaPlatformEmulator implements ConnectionHost {
       }
       this.wss.handleUpgrade(request, socket, head, (ws) => {
         const connection = new EmulatorConnection(this.nextConnectionId++, ws, this);
+        // One worker connection, as on the .NET host: a newer one replaces the older (a
+        // reconnecting worker is never locked out by its own half-dead socket), whose sessions
+        // are detached before the new connection reads anything, so it can resume them.
+        for (const previous of [...this.connections]) {
+          this.connectionClosed(previous);
+          previous.socket.close(1008, "replaced by a newer worker connection");
+          this.logger.warn(
+            { connection: previous.id, by: connection.id },
+            "worker connection replaced; its sessions are kept for resumption",
+          );
+        }
         this.connections.add(connection);
         this.logger.info({ connection: connection.id }, "worker connected");
       });
@@ -189,9 +234,12 @@ export class MediaPlatformEmulator implements ConnectionHost {
   }
 
   async stop(): Promise<void> {
+    this.stopping = true;
     this.clock.stop();
     for (const connection of this.connections) connection.socket.terminate();
     for (const connection of [...this.connections]) this.connectionClosed(connection);
+    for (const { session } of [...this.detached.values()])
+      this.removeSession(session, "host shutting down", 0);
     await new Promise<void>((resolve) => {
       this.wss.close(() => resolve());
     });
@@ -214,6 +262,34 @@ export class MediaPlatformEmulator implements ConnectionHost {
   createSession(connection: EmulatorConnection, request: pb.CreateSession, requestId: number): void {
     const direction = directionFromWire(request.direction) ?? "sendRecv";
     const fail = (code: pb.ErrorCode, message: string) => connection.sendError(code, message, 0, requestId);
+    // A reconnected worker resuming a call whose session was kept (checked first, as the
+    // .NET host does: a resume is neither refused for load nor counted against the limit).
+    const kept = request.mediaSessionId ? this.detached.get(request.mediaSessionId.toLowerCase()) : undefined;
+    if (kept) {
+      const s = kept.session;
+      if (
+        s.callId !== request.callId ||
+        s.direction !== direction ||
+        s.unmixedAudio !== request.unmixedAudio
+      ) {
+        fail(
+          v1.ErrorCode.ERROR_CODE_DUPLICATE_SESSION,
+          `media session ${s.mediaSessionId} is kept for call ${s.callId} (${s.direction}, unmixed ${s.unmixedAudio}); the request does not match it`,
+        );
+        return;
+      }
+      this.resume(connection, s, requestId);
+      return;
+    }
+    for (const { session: other } of this.detached.values()) {
+      if (other.callId === request.callId) {
+        fail(
+          v1.ErrorCode.ERROR_CODE_DUPLICATE_SESSION,
+          `call ${request.callId} has a session kept for its worker; resume it with media_session_id ${other.mediaSessionId}`,
+        );
+        return;
+      }
+    }
     const maxSessions = this.options.maxSessions ?? 0;
     if (maxSessions > 0 && this.sessionsByMediaId.size >= maxSessions) {
       fail(v1.ErrorCode.ERROR_CODE_SESSION_LIMIT, `the host takes at most ${maxSessions} sessions`);
@@ -230,7 +306,7 @@ export class MediaPlatformEmulator implements ConnectionHost {
     }
     const session = new EmulatedSession(
       {
-        session: this.nextSession++,
+        session: this.sessionNumber(connection),
         callId: request.callId,
         mediaSessionId,
         direction,
@@ -246,21 +322,7 @@ export class MediaPlatformEmulator implements ConnectionHost {
     connection.sessions.set(session.session, session);
     this.sessionsByMediaId.set(mediaSessionId, session);
     this.connectionOf.set(session, connection);
-    connection.send({
-      requestId,
-      sessionCreated: {
-        session: session.session,
-        callId: session.callId,
-        mediaSessionId,
-        mpUri: mediaProcessorUri(
-          this.options.fqdn ?? "media.emulator.local",
-          this.options.publicPort ?? 8445,
-        ),
-        audioRenderContextId: session.audioRenderContextId,
-        audioSourceContextId: session.audioSourceContextId,
-        ...VERSIONS,
-      },
-    });
+    connection.send({ requestId, sessionCreated: this.sessionCreated(session) });
     // Audio sent before the platform says ACTIVE is discarded.
     connection.send({ sendStatus: { session: session.session, status: v1.SendStatus.SEND_STATUS_INACTIVE } });
     this.logger.info(
@@ -271,6 +333,46 @@ export class MediaPlatformEmulator implements ConnectionHost {
     if (this.options.autoConnectMediaMs !== undefined) {
       setTimeout(() => this.markMediaConnected(session), this.options.autoConnectMediaMs).unref();
     }
+  }
+
+  /**
+   * Gives a kept session to the reconnected worker: a new session number, the same
+   * configuration, then the platform's current send status and dominant speaker.
+   */
+  private resume(connection: EmulatorConnection, session: EmulatedSession, requestId: number): void {
+    const kept = this.detached.get(session.mediaSessionId.toLowerCase());
+    if (kept) clearTimeout(kept.timer);
+    this.detached.delete(session.mediaSessionId.toLowerCase());
+    session.resume(this.sessionNumber(connection));
+    connection.sessions.set(session.session, session);
+    this.connectionOf.set(session, connection);
+    this.sessionsResumed++;
+    connection.send({ requestId, sessionCreated: this.sessionCreated(session) });
+    const status = session.sendActive ? v1.SendStatus.SEND_STATUS_ACTIVE : v1.SendStatus.SEND_STATUS_INACTIVE;
+    connection.send({ sendStatus: { session: session.session, status } });
+    if (session.dominantSpeaker !== undefined)
+      connection.send({ dominantSpeaker: { session: session.session, speakerId: session.dominantSpeaker } });
+    this.logger.info(
+      { callId: session.callId, session: session.session, mediaSessionId: session.mediaSessionId },
+      "media session resumed",
+    );
+  }
+
+  private sessionCreated(session: EmulatedSession): pb.ISessionCreated {
+    return {
+      session: session.session,
+      callId: session.callId,
+      mediaSessionId: session.mediaSessionId,
+      mpUri: mediaProcessorUri(this.options.fqdn ?? "media.emulator.local", this.options.publicPort ?? 8445),
+      audioRenderContextId: session.audioRenderContextId,
+      audioSourceContextId: session.audioSourceContextId,
+      ...VERSIONS,
+    };
+  }
+
+  private sessionNumber(connection: EmulatorConnection): number {
+    if (!this.options.numberSessionsPerConnection) return this.nextSession++;
+    return connection.nextSession++;
   }
 
   closeSession(
@@ -284,13 +386,34 @@ export class MediaPlatformEmulator implements ConnectionHost {
     this.removeSession(session, reason, requestId);
   }
 
+  /** The connection is lost, replaced or closed: its sessions wait for a resume (or end). */
   connectionClosed(connection: EmulatorConnection): void {
     if (!this.connections.delete(connection)) return;
     this.batchesSentClosed += connection.batchesSent;
     this.batchesDroppedClosed += connection.batchesDropped;
-    for (const session of [...connection.sessions.values()])
-      this.removeSession(session, "bridge connection closed", 0);
+    const graceMs = this.options.reconnectGraceMs ?? DEFAULT_RECONNECT_GRACE_MS;
+    for (const session of [...connection.sessions.values()]) {
+      if (this.stopping || graceMs <= 0) this.removeSession(session, "bridge connection closed", 0);
+      else this.detach(session, connection, graceMs);
+    }
     this.logger.info({ connection: connection.id }, "worker disconnected");
+  }
+
+  private detach(session: EmulatedSession, connection: EmulatorConnection, graceMs: number): void {
+    connection.sessions.delete(session.session);
+    this.connectionOf.delete(session);
+    session.detach();
+    const timer = setTimeout(() => {
+      if (this.detached.get(session.mediaSessionId.toLowerCase())?.session !== session) return;
+      this.sessionsExpired++;
+      this.removeSession(session, "no worker resumed it within the grace period", 0);
+    }, graceMs);
+    timer.unref();
+    this.detached.set(session.mediaSessionId.toLowerCase(), { session, timer });
+    this.logger.warn(
+      { callId: session.callId, session: session.session, graceMs },
+      "session kept for its worker to resume it",
+    );
   }
 
   countProtocolError(error: BridgeProtocolError): void {
@@ -333,13 +456,16 @@ export class MediaPlatformEmulator implements ConnectionHost {
   }
 
   private markMediaConnected(session: EmulatedSession): void {
-    if (session.mediaConnected || !this.connectionOf.has(session)) return;
+    if (session.mediaConnected || this.sessionsByMediaId.get(session.mediaSessionId) !== session) return;
     session.mediaConnected = true;
-    this.setSendStatus(session.session, true);
+    this.applySendStatus(session, true);
     this.logger.info({ callId: session.callId, session: session.session }, "media connected");
   }
 
-  /** The session with this number, call id or media session id. */
+  /**
+   * The session with this number, call id or media session id: sessions of open connections
+   * first, then detached ones (waiting for their worker to resume them).
+   */
   session(key: number | string): EmulatedSession | undefined {
     for (const connection of this.connections) {
       if (typeof key === "number") {
@@ -351,18 +477,24 @@ export class MediaPlatformEmulator implements ConnectionHost {
         }
       }
     }
+    for (const { session } of this.detached.values()) {
+      if (session.session === key || session.callId === key || session.mediaSessionId === key) return session;
+    }
     return undefined;
   }
 
   sessions(): SessionStats[] {
-    return [...this.connections].flatMap((c) => [...c.sessions.values()].map((s) => s.snapshot()));
+    return [
+      ...[...this.connections].flatMap((c) => [...c.sessions.values()].map((s) => s.snapshot())),
+      ...[...this.detached.values()].map(({ session }) => session.snapshot()),
+    ];
   }
 
-  private require(key: number | string): { session: EmulatedSession; connection: EmulatorConnection } {
+  /** The session and, unless it is detached, its connection. */
+  private require(key: number | string): { session: EmulatedSession; connection?: EmulatorConnection } {
     const session = this.session(key);
-    const connection = session ? this.connectionOf.get(session) : undefined;
-    if (!session || !connection) throw new RangeError(`no media session ${JSON.stringify(key)}`);
-    return { session, connection };
+    if (!session) throw new RangeError(`no media session ${JSON.stringify(key)}`);
+    return { session, connection: this.connectionOf.get(session) };
   }
 
   setImpairments(key: number | string, impairments: Partial<Impairments>): void {
@@ -382,22 +514,28 @@ export class MediaPlatformEmulator implements ConnectionHost {
     this.require(key).session.paused = paused;
   }
 
+  /** A detached session remembers the status; its worker learns it when it resumes. */
   setSendStatus(key: number | string, active: boolean): void {
-    const { session, connection } = this.require(key);
+    this.applySendStatus(this.require(key).session, active);
+  }
+
+  private applySendStatus(session: EmulatedSession, active: boolean): void {
     session.sendActive = active;
     const status = active ? v1.SendStatus.SEND_STATUS_ACTIVE : v1.SendStatus.SEND_STATUS_INACTIVE;
-    connection.send({ sendStatus: { session: session.session, status } });
+    this.connectionOf.get(session)?.send({ sendStatus: { session: session.session, status } });
   }
 
-  /** speakerId null = nobody (0xFFFFFFFF). */
+  /** speakerId null = nobody (0xFFFFFFFF). Remembered for a resume, like the send status. */
   setDominantSpeaker(key: number | string, speakerId: number | null): void {
     const { session, connection } = this.require(key);
-    connection.send({ dominantSpeaker: { session: session.session, speakerId: speakerId ?? NO_SPEAKER } });
+    session.dominantSpeaker = speakerId ?? NO_SPEAKER;
+    connection?.send({ dominantSpeaker: { session: session.session, speakerId: session.dominantSpeaker } });
   }
 
+  /** Tones of a detached session reach nobody (dropped, as on the .NET host). */
   sendTone(key: number | string, tone: ToneName): void {
     const { session, connection } = this.require(key);
-    connection.send({
+    connection?.send({
       tone: {
         session: session.session,
         tone: toneToWire(tone),
@@ -433,8 +571,10 @@ export class MediaPlatformEmulator implements ConnectionHost {
     return typeof key === "string" ? this.recordings.get(key) : undefined;
   }
 
-  /** Injects a fault into every connection (or one, by connection order). */
+  /** Injects a fault into every connection. */
   injectFault(fault: EmulatorFault): void {
+    if (fault.kind === "disconnect" && fault.refuseReconnectMs)
+      this.refuseUpgradesUntil = performance.now() + fault.refuseReconnectMs;
     for (const connection of this.connections) {
       switch (fault.kind) {
         case "disconnect":
@@ -469,6 +609,9 @@ export class MediaPlatformEmulator implements ConnectionHost {
     return {
       connections: this.connections.size,
       sessions,
+      detachedSessions: this.detached.size,
+      sessionsResumed: this.sessionsResumed,
+      sessionsExpired: this.sessionsExpired,
       ticks: this.clock.ticks,
       skippedTicks: this.clock.skippedTicks,
       batchesSent,
@@ -498,13 +641,22 @@ export class MediaPlatformEmulator implements ConnectionHost {
       const bytes = writer.finish();
       if (writer.frameCount > 0) connection.sendBatch(bytes, maxBuffered);
     }
+    for (const { session } of this.detached.values()) session.advanceDetached();
   }
 
+  /** Ends a session; SessionClosed goes to its connection unless it is detached. */
   private removeSession(session: EmulatedSession, reason: string, requestId: number): void {
     const connection = this.connectionOf.get(session);
-    if (!connection) return;
-    this.connectionOf.delete(session);
-    connection.sessions.delete(session.session);
+    const keptKey = session.mediaSessionId.toLowerCase();
+    const kept = this.detached.get(keptKey);
+    if (kept?.session === session) {
+      clearTimeout(kept.timer);
+      this.detached.delete(keptKey);
+    } else if (!connection) return;
+    if (connection) {
+      this.connectionOf.delete(session);
+      connection.sessions.delete(session.session);
+    }
     this.sessionsByMediaId.delete(session.mediaSessionId);
     const pcm = session.recordedPcm();
     this.recordings.set(session.callId, pcm);
@@ -519,7 +671,7 @@ export class MediaPlatformEmulator implements ConnectionHost {
         this.logger.error({ err: error, callId: session.callId, file }, "cannot write recording");
       }
     }
-    connection.send({
+    connection?.send({
       requestId,
       sessionClosed: { session: session.session, callId: session.callId, reason },
     });
