@@ -379,6 +379,11 @@ export class MediaEngine {
 
   private onDisconnected(reason: string): void {
     this.metrics.bridgeConnected.set(0);
+    // Session numbers name sessions of one connection only: the .NET host numbers each
+    // connection's sessions from 1, so a resumed call may get a number another call had.
+    // Until each call is registered again, nothing must be routed by an old number.
+    this.byNumber.clear();
+    this.earlyStatus.clear();
     this.publishState();
     if (this.closing || this.byCall.size === 0) return;
     // Nothing can be sent now: playouts pause (queues hold their audio) until the host is back.
