@@ -97,6 +97,15 @@ export interface MediaCall {
    * Returns the number of 20 ms frames dropped because the queue was full (0 = all queued).
    */
   send(pcm: Int16Array | Uint8Array): number;
+  /**
+   * Queue live PCM16K audio (an echo, audio relayed or produced as it is heard): like `send`,
+   * but latency stays bounded instead of audio being kept. A full queue drops its oldest live
+   * frame for the new one, and a backlog that stands above the live target (2 frames) for
+   * 200 ms, e.g. after a stall, is trimmed from its oldest frames; both are counted as
+   * `media_frames_dropped_total{reason="latency_trim"}`. Buffered audio queued ahead of it is
+   * never trimmed. Returns the frames not queued because the queue was full of buffered audio.
+   */
+  sendLive(pcm: Int16Array | Uint8Array): number;
   /** Play a 16 kHz mono 16-bit WAV file; resolves when it has been queued completely or stopped. */
   play(wavPath: string, options?: PlayOptions): Promise<PlaybackResult>;
   /** Barge-in: drop every queued frame now, stop playbacks, tell the media host to flush. */

@@ -38,6 +38,8 @@ export interface BridgeMediaSessionProviderOptions {
   maxSessions?: number;
   /** Playout queue bound per session in 20 ms frames (default 10 = 200 ms). */
   playoutQueueFrames?: number;
+  /** Live audio (the echo, `sendLive`) is trimmed back to this many frames (default 2 = 40 ms). */
+  livePlayoutTargetFrames?: number;
   /** Received frames a missing one is waited for (default 3 = 60 ms). */
   jitterDepthFrames?: number;
   /** Longest loss filled with silence, frames (default 50 = 1 s). */
@@ -96,6 +98,7 @@ export class BridgeMediaSessionProvider implements MediaSessionProvider {
       recordingsDir: this.options.media.recordingsDir,
       handlers: this.options.handlers ?? [],
       playoutQueueFrames: this.options.playoutQueueFrames ?? 10,
+      livePlayoutTargetFrames: this.options.livePlayoutTargetFrames ?? 2,
       jitterDepthFrames: this.options.jitterDepthFrames ?? 3,
       maxConcealFrames: this.options.maxConcealFrames ?? 50,
       logLevel: this.options.workerLogLevel ?? this.options.logger.level,

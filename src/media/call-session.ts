@@ -31,6 +31,8 @@ export interface CallSessionContext {
   time: { nowMs: number };
   recordingsDir: string;
   playoutQueueFrames: number;
+  /** Live audio (`sendLive`, the echo) is trimmed back to this depth (frames; default 2). */
+  livePlayoutTargetFrames?: number;
   jitterDepthFrames: number;
   maxConcealFrames: number;
   /** Tells the media host to flush the session's render queue (barge-in). */
@@ -93,7 +95,9 @@ export class CallSession implements MediaCall {
     private readonly context: CallSessionContext,
   ) {
     this.log = context.log.child({ callId, mediaSessionId });
-    this.queue = new PlayoutQueue(context.playoutQueueFrames);
+    this.queue = new PlayoutQueue(context.playoutQueueFrames, {
+      liveTargetFrames: context.livePlayoutTargetFrames,
+    });
     this.jitter = new JitterBuffer({
       depth: context.jitterDepthFrames,
       maxConcealFrames: context.maxConcealFrames,
@@ -121,7 +125,7 @@ export class CallSession implements MediaCall {
       const frames = (view.sequence - this.lastArrivalSequence) | 0;
       if (frames > 0 && frames < 50) {
         const deviationMs = Math.abs(view.receivedAtMs - this.lastArrivalMs - frames * FRAME_DURATION_MS);
-        this.context.metrics.interarrivalJitter.observe(deviationMs / 1000);
+        this.context.metrics.interarrivalJitter.observeUnits((deviationMs * 1000) | 0);
       }
     }
     if (((view.sequence - this.lastArrivalSequence) | 0) > 0 || this.lastArrivalMs < 0) {
@@ -145,7 +149,10 @@ export class CallSession implements MediaCall {
   }
 
   private readonly deliver = (frame: ReceivedFrameSlot): void => {
-    this.context.metrics.frameTransit.observe((this.context.time.nowMs - frame.receivedAtMs) / 1000);
+    // Whole microseconds: an integer argument is not boxed (see FrameHistogram).
+    this.context.metrics.frameTransit.observeUnits(
+      ((this.context.time.nowMs - frame.receivedAtMs) * 1000) | 0,
+    );
     this.recorder?.write(frame);
     const handlers = this.handlers;
     for (let i = 0; i < handlers.length; i++) {
@@ -168,6 +175,16 @@ export class CallSession implements MediaCall {
       pcm instanceof Uint8Array ? pcm : new Uint8Array(pcm.buffer, pcm.byteOffset, pcm.byteLength);
     const dropped = this.queue.write(bytes);
     if (dropped > 0) this.countSendDrops(dropped);
+    return dropped;
+  }
+
+  sendLive(pcm: Int16Array | Uint8Array): number {
+    if (this.ended || this.direction === "recvOnly") return Math.floor(pcm.byteLength / FRAME_BYTES);
+    const bytes =
+      pcm instanceof Uint8Array ? pcm : new Uint8Array(pcm.buffer, pcm.byteOffset, pcm.byteLength);
+    const dropped = this.queue.write(bytes, true);
+    if (dropped > 0) this.countSendDrops(dropped);
+    this.countTrims();
     return dropped;
   }
 
@@ -213,12 +230,23 @@ export class CallSession implements MediaCall {
       this.fillFromPlaybacks();
       frame = this.queue.take();
     }
+    this.queue.endTick();
+    this.countTrims();
     this.context.metrics.playoutQueueDepth.observe(this.queue.depth);
     if (this.queue.pendingMarks > 0) {
       this.queue.reachedMarks(this.marksOut);
       this.reportMarks();
     }
     return frame;
+  }
+
+  /**
+   * The media clock skipped ticks (a stall): live audio due meanwhile arrives in a burst, and
+   * is trimmed back to the live target within two ticks instead of standing in the queue.
+   * Called after this tick's render.
+   */
+  clockSkipped(): void {
+    this.queue.expediteTrim();
   }
 
   setSendStatus(active: boolean): void {
@@ -260,6 +288,11 @@ export class CallSession implements MediaCall {
       if (playback.mark !== undefined) this.marksOut.push({ name: playback.mark, played: false });
       playback.resolve({ framesQueued: playback.framesQueued, completed: false });
     }
+  }
+
+  private countTrims(): void {
+    const trimmed = this.queue.takeTrimmed();
+    if (trimmed > 0) this.context.metrics.dropped.latency_trim.inc(trimmed);
   }
 
   private countSendDrops(frames: number): void {

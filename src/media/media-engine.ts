@@ -34,6 +34,8 @@ export interface MediaEngineOptions {
   handlers: readonly LoadedHandler[];
   recordingsDir: string;
   playoutQueueFrames: number;
+  /** Depth live audio (the echo, `sendLive`) is trimmed back to, in frames (default 2). */
+  livePlayoutTargetFrames?: number;
   jitterDepthFrames: number;
   maxConcealFrames: number;
   reconnectGraceMs: number;
@@ -75,6 +77,8 @@ export class MediaEngine {
   private graceTimer: NodeJS.Timeout | undefined;
   private lostAt = 0;
   private closing = false;
+  /** The clock skipped ticks before the tick now running (see CallSession.clockSkipped). */
+  private clockSkipped = false;
 
   constructor(private readonly options: MediaEngineOptions) {
     this.log = options.log;
@@ -83,6 +87,7 @@ export class MediaEngine {
       clock: options.clock,
       onTick: this.tick,
       onSkipped: (ticks) => {
+        this.clockSkipped = true;
         this.metrics.pacerSkippedTicks.inc(ticks);
         this.log.warn({ ticks }, "media clock stalled; skipped render ticks");
       },
@@ -173,6 +178,7 @@ export class MediaEngine {
         time: this.time,
         recordingsDir: this.options.recordingsDir,
         playoutQueueFrames: this.options.playoutQueueFrames,
+        livePlayoutTargetFrames: this.options.livePlayoutTargetFrames,
         jitterDepthFrames: this.options.jitterDepthFrames,
         maxConcealFrames: this.options.maxConcealFrames,
         sendClear: (session) => {
@@ -287,12 +293,15 @@ export class MediaEngine {
     const timestampTicks = Math.round(deadlineMs * 10_000);
     let frames = 0;
     let unsendable = 0;
+    const skipped = this.clockSkipped;
+    this.clockSkipped = false;
     this.time.nowMs = nowMs;
     writer.begin(Math.round((performance.timeOrigin + nowMs) * 1000));
     for (let i = 0; i < sessions.length; i++) {
       const call = sessions[i] as CallSession;
       call.expire(nowMs);
       const frame = call.render();
+      if (skipped) call.clockSkipped();
       if (frame === undefined) continue;
       if (!open) {
         unsendable++;
@@ -308,7 +317,7 @@ export class MediaEngine {
       else this.metrics.dropped.backpressure.inc(frames);
     }
     if (unsendable > 0) this.metrics.dropped.bridge_down.inc(unsendable);
-    this.metrics.renderLateness.observe((performance.now() - deadlineMs) / 1000);
+    this.metrics.renderLateness.observeUnits(((performance.now() - deadlineMs) * 1000) | 0);
   };
 
   // ---- sessions -----------------------------------------------------------------------------

@@ -47,6 +47,7 @@ async function main(port: PortLike, settings: MediaWorkerSettings): Promise<void
     handlers,
     recordingsDir: settings.recordingsDir,
     playoutQueueFrames: settings.playoutQueueFrames,
+    livePlayoutTargetFrames: settings.livePlayoutTargetFrames,
     jitterDepthFrames: settings.jitterDepthFrames,
     maxConcealFrames: settings.maxConcealFrames,
     reconnectGraceMs: settings.bridge.reconnectGraceMs,

@@ -1,35 +1,81 @@
 import { FRAME_BYTES } from "./audio-format.js";
-import { copyPcm } from "./frame-copy.js";
+import { copyFrameInto, copyPcm } from "./frame-copy.js";
 
 export interface PlayoutMarkEvent {
   name: string;
   played: boolean;
 }
 
+export interface PlayoutQueueOptions {
+  /**
+   * Live audio (an echo, a relayed stream) may wait at most about this many frames once a
+   * window is over: a backlog that stands longer is trimmed to it (default 2 = 40 ms).
+   */
+  liveTargetFrames?: number;
+  /** Ticks over which the smallest depth is taken before trimming (default 10 = 200 ms). */
+  liveWindowTicks?: number;
+}
+
+const DEFAULT_LIVE_TARGET_FRAMES = 2;
+const DEFAULT_LIVE_WINDOW_TICKS = 10;
+
 /**
  * A session's bounded queue of 20 ms frames waiting to be sent, in one preallocated block.
- * Audio is copied in (any length; a remainder shorter than a frame waits in `partial`), and a
- * full queue drops the newest frame, which the caller counts. Marks sit at a position in the
- * stream: a mark is reached when every frame queued before it has been taken by the pacer.
+ * Audio is copied in (any length; a remainder shorter than a frame waits in `partial`).
+ * Marks sit at a position in the stream: a mark is reached when every frame queued before it
+ * has been taken by the pacer (or trimmed).
+ *
+ * Two kinds of audio share the queue. Buffered audio (prompts, files, `send()`) is never
+ * dropped to save latency: a full queue refuses the newest frame, which the caller counts.
+ * Live audio (`write(bytes, true)`: an echo, audio produced as it is heard) must stay real
+ * time: a full queue drops its oldest live frame for the new one, and a live backlog that
+ * stands (the queue never got shallower than the target during a whole window) is trimmed
+ * from the head down to the target. Taking the window's smallest depth leaves ordinary
+ * arrival jitter alone: trimming only what was never needed cannot cause an underrun.
  */
 export class PlayoutQueue {
   private readonly memory: Uint8Array;
+  /** `memory` as 32-bit words: ranges of larger buffers are copied in through it. */
+  private readonly words: Int32Array;
   private readonly frames: Uint8Array[] = [];
+  /** 1 where the frame at that ring index is live audio. */
+  private readonly live: Uint8Array;
   private head = 0;
   private count = 0;
+  private readonly partialOffset: number;
   private readonly partial: Uint8Array;
   private partialBytes = 0;
-  /** Frames ever queued / ever taken: marks are positions on this count. */
+  /** Frames ever queued / ever taken or trimmed: marks are positions on this count. */
   private queuedTotal = 0;
   private takenTotal = 0;
   private readonly marks: { name: string; position: number }[] = [];
+  private readonly liveTarget: number;
+  private readonly windowTicks: number;
+  private windowLength: number;
+  private windowElapsed = 0;
+  private windowMin = Number.POSITIVE_INFINITY;
+  /** Live frames dropped for latency since the last `takeTrimmed()`. */
+  private trimmed = 0;
 
-  constructor(readonly capacity: number) {
+  constructor(
+    readonly capacity: number,
+    options: PlayoutQueueOptions = {},
+  ) {
     if (!Number.isInteger(capacity) || capacity < 1) throw new RangeError("capacity must be >= 1 frame");
+    const target = options.liveTargetFrames ?? DEFAULT_LIVE_TARGET_FRAMES;
+    const window = options.liveWindowTicks ?? DEFAULT_LIVE_WINDOW_TICKS;
+    if (!Number.isInteger(target) || target < 0) throw new RangeError("liveTargetFrames must be >= 0");
+    if (!Number.isInteger(window) || window < 1) throw new RangeError("liveWindowTicks must be >= 1");
+    this.liveTarget = target;
+    this.windowTicks = window;
+    this.windowLength = window;
     this.memory = new Uint8Array(FRAME_BYTES * (capacity + 1));
+    this.words = new Int32Array(this.memory.buffer);
+    this.live = new Uint8Array(capacity);
     for (let i = 0; i < capacity; i++)
       this.frames.push(this.memory.subarray(i * FRAME_BYTES, (i + 1) * FRAME_BYTES));
-    this.partial = this.memory.subarray(capacity * FRAME_BYTES);
+    this.partialOffset = capacity * FRAME_BYTES;
+    this.partial = this.memory.subarray(this.partialOffset);
   }
 
   get depth(): number {
@@ -44,39 +90,54 @@ export class PlayoutQueue {
     return this.marks.length;
   }
 
-  /** Queues one whole frame copied from `source` at `offset`; false = queue full, dropped. */
-  pushFrame(source: Uint8Array, offset: number): boolean {
-    if (this.count === this.capacity) return false;
-    const slot = this.frames[(this.head + this.count) % this.capacity] as Uint8Array;
-    copyPcm(source, offset, slot);
+  /**
+   * Queues one whole frame copied from `source` at `offset`; false = not queued (the queue is
+   * full of buffered audio, or of anything for a buffered frame).
+   */
+  pushFrame(source: Uint8Array, offset: number, live = false): boolean {
+    if (this.count === this.capacity) {
+      // Live audio makes room by dropping its own oldest frame; never a buffered one.
+      if (!live || this.live[this.head] === 0) return false;
+      this.dropHead();
+      this.trimmed++;
+    }
+    const index = (this.head + this.count) % this.capacity;
+    const at = index * FRAME_BYTES;
+    // A whole 640-byte view (a received slot's pcm) is one native copy; a range of a larger
+    // buffer (a file, a longer send) is read through a DataView (see frame-copy.ts).
+    if (source === this.partial)
+      this.memory.copyWithin(at, this.partialOffset, this.partialOffset + FRAME_BYTES);
+    else if (offset === 0 && source.length === FRAME_BYTES) this.memory.set(source, at);
+    else copyFrameInto(source, offset, this.words, at);
+    this.live[index] = live ? 1 : 0;
     this.count++;
     this.queuedTotal++;
     return true;
   }
 
   /**
-   * Queues PCM bytes of any (even) length, cutting 20 ms frames. Returns the frames dropped
-   * because the queue was full.
+   * Queues PCM bytes of any (even) length, cutting 20 ms frames; `live` as in pushFrame.
+   * Returns the frames of `bytes` that were not queued (the queue was full).
    */
-  write(bytes: Uint8Array): number {
+  write(bytes: Uint8Array, live = false): number {
     let offset = 0;
     let dropped = 0;
     if (this.partialBytes > 0) {
       const take = Math.min(FRAME_BYTES - this.partialBytes, bytes.length);
-      copyPcm(bytes, 0, this.partial, this.partialBytes, take);
+      copyPcm(bytes, 0, this.memory, this.partialOffset + this.partialBytes, take);
       this.partialBytes += take;
       offset = take;
       if (this.partialBytes < FRAME_BYTES) return 0;
-      if (!this.pushFrame(this.partial, 0)) dropped++;
+      if (!this.pushFrame(this.partial, 0, live)) dropped++;
       this.partialBytes = 0;
     }
     while (bytes.length - offset >= FRAME_BYTES) {
-      if (!this.pushFrame(bytes, offset)) dropped++;
+      if (!this.pushFrame(bytes, offset, live)) dropped++;
       offset += FRAME_BYTES;
     }
     const rest = bytes.length - offset;
     if (rest > 0) {
-      copyPcm(bytes, offset, this.partial, 0, rest);
+      copyPcm(bytes, offset, this.memory, this.partialOffset, rest);
       this.partialBytes = rest;
     }
     return dropped;
@@ -91,8 +152,8 @@ export class PlayoutQueue {
   }
 
   /**
-   * Takes the next frame to send. The returned view stays valid until the next push: the pacer
-   * copies it into the outgoing batch at once.
+   * Takes the next frame to send. The returned view (a whole 640-byte view, preallocated)
+   * stays valid until the next push: the pacer copies it into the outgoing batch at once.
    */
   take(): Uint8Array | undefined {
     if (this.count === 0) return undefined;
@@ -101,6 +162,38 @@ export class PlayoutQueue {
     this.count--;
     this.takenTotal++;
     return frame;
+  }
+
+  /**
+   * Once per clock tick, after take(): ends the live window when it is over, trimming a live
+   * backlog that stood above the target during all of it. Trimmed frames are counted in
+   * takeTrimmed().
+   */
+  endTick(): void {
+    if (this.count < this.windowMin) this.windowMin = this.count;
+    if (++this.windowElapsed < this.windowLength) return;
+    const excess = this.windowMin - this.liveTarget;
+    this.restartWindow(this.windowTicks);
+    for (let n = excess; n > 0 && this.count > 0 && this.live[this.head] === 1; n--) {
+      this.dropHead();
+      this.trimmed++;
+    }
+  }
+
+  /**
+   * The media clock skipped ticks: the live audio due meanwhile arrives in a burst and would
+   * stand in the queue. The window restarts with the next tick and ends after `ticks`, so the
+   * backlog is trimmed that soon rather than a full window later.
+   */
+  expediteTrim(ticks = 2): void {
+    this.restartWindow(Math.max(1, Math.min(ticks, this.windowTicks)));
+  }
+
+  /** Live frames dropped for latency since the previous call. */
+  takeTrimmed(): number {
+    const trimmed = this.trimmed;
+    this.trimmed = 0;
+    return trimmed;
   }
 
   /** Places a mark after everything queued so far (a waiting remainder is padded and queued). */
@@ -127,6 +220,19 @@ export class PlayoutQueue {
     this.queuedTotal = this.takenTotal;
     for (const mark of this.marks) out.push({ name: mark.name, played: false });
     this.marks.length = 0;
+    this.restartWindow(this.windowTicks);
     return dropped;
+  }
+
+  private dropHead(): void {
+    this.head = (this.head + 1) % this.capacity;
+    this.count--;
+    this.takenTotal++;
+  }
+
+  private restartWindow(length: number): void {
+    this.windowLength = length;
+    this.windowElapsed = 0;
+    this.windowMin = Number.POSITIVE_INFINITY;
   }
 }

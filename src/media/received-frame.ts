@@ -1,6 +1,6 @@
 import { FRAME_BYTES, MAX_UNMIXED_SPEAKERS, SAMPLES_PER_FRAME } from "./audio-format.js";
 import type { ReceivedAudioFrame, UnmixedSpeakerAudio } from "./bot-api.js";
-import { copyPcm } from "./frame-copy.js";
+import { copyFrameInto } from "./frame-copy.js";
 
 /**
  * One received frame as the bridge decoded it, read in place (nothing copied yet). The worker
@@ -34,6 +34,8 @@ class UnmixedSlot implements UnmixedSpeakerAudio {
   constructor(
     readonly pcm: Uint8Array,
     readonly samples: Int16Array,
+    /** Where `pcm` starts in the frame slot's memory. */
+    readonly memoryOffset: number,
   ) {}
 }
 
@@ -52,12 +54,15 @@ export class ReceivedFrameSlot implements ReceivedAudioFrame {
   /** One of the preallocated arrays below, chosen by count (changing an array's length allocates). */
   activeSpeakers: number[];
   unmixed: UnmixedSpeakerAudio[];
+  /** The slot's memory as 32-bit words, what frames are copied into (see frame-copy.ts). */
+  private readonly memory: Int32Array;
   private readonly unmixedSlots: UnmixedSlot[] = [];
   private readonly speakersByCount: number[][] = [];
   private readonly unmixedByCount: UnmixedSlot[][] = [];
 
   constructor(withUnmixed: boolean) {
     const memory = new ArrayBuffer(FRAME_BYTES * (1 + (withUnmixed ? MAX_UNMIXED_SPEAKERS : 0)));
+    this.memory = new Int32Array(memory);
     this.pcm = new Uint8Array(memory, 0, FRAME_BYTES);
     this.samples = new Int16Array(memory, 0, SAMPLES_PER_FRAME);
     if (withUnmixed) {
@@ -67,6 +72,7 @@ export class ReceivedFrameSlot implements ReceivedAudioFrame {
           new UnmixedSlot(
             new Uint8Array(memory, offset, FRAME_BYTES),
             new Int16Array(memory, offset, SAMPLES_PER_FRAME),
+            offset,
           ),
         );
       }
@@ -88,7 +94,7 @@ export class ReceivedFrameSlot implements ReceivedAudioFrame {
     this.isSilence = view.isSilence;
     this.concealed = false;
     this.receivedAtMs = view.receivedAtMs;
-    copyPcm(view.buffer, view.pcmOffset, this.pcm);
+    copyFrameInto(view.buffer, view.pcmOffset, this.memory, 0);
     const speakerCount = Math.min(view.activeSpeakerCount, MAX_ACTIVE_SPEAKERS);
     const speakers = this.speakersByCount[speakerCount] as number[];
     for (let i = 0; i < speakerCount; i++) speakers[i] = view.activeSpeaker(i);
@@ -103,7 +109,7 @@ export class ReceivedFrameSlot implements ReceivedAudioFrame {
         continue;
       }
       const offset = view.unmixedOffset(i);
-      copyPcm(view.buffer, offset, slot.pcm);
+      copyFrameInto(view.buffer, offset, this.memory, slot.memoryOffset);
       slot.speakerId = view.unmixedSpeakerId(i);
       slot.originalSenderTimestampTicks = view.unmixedTimestampTicks(i);
       kept++;

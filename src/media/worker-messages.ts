@@ -15,6 +15,8 @@ export interface MediaWorkerSettings {
   handlers: HandlerSpec[];
   /** Bound of each session's playout queue, in 20 ms frames (default 10 = 200 ms). */
   playoutQueueFrames: number;
+  /** Depth live audio (the echo, `sendLive`) is trimmed back to, in frames (default 2 = 40 ms). */
+  livePlayoutTargetFrames?: number;
   /** Frames a missing received frame is waited for (default 3 = 60 ms). */
   jitterDepthFrames: number;
   /** Longest gap (frames) filled with silence; longer gaps restart the stream (default 50). */

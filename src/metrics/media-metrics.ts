@@ -12,6 +12,9 @@ export const MEDIA_LATENCY_BUCKETS_SECONDS = [
   0.15, 0.2, 0.3, 0.5, 1,
 ];
 
+/** The latency histograms are observed in whole microseconds (see FrameHistogram). */
+export const MICROS_PER_SECOND = 1_000_000;
+
 export const QUEUE_DEPTH_BUCKETS_FRAMES = [0, 1, 2, 3, 4, 5, 6, 8, 10, 15, 20, 25, 50];
 
 /** Reasons a frame is dropped, fixed so each counter child is created once, not per frame. */
@@ -31,41 +34,67 @@ export const MEDIA_DROP_REASONS = [
   "backpressure",
   "cleared",
   "bridge_down",
+  "latency_trim",
 ] as const;
 export type MediaDropReason = (typeof MEDIA_DROP_REASONS)[number];
 
 /**
- * A Prometheus histogram whose observe() allocates nothing, for per-frame measurements
+ * A Prometheus histogram whose observations allocate nothing, for per-frame measurements
  * (prom-client's Histogram builds a label object and a hash string on every observation).
  * Counts live in a preallocated array; the exposition is built only when scraped.
+ *
+ * Hot paths observe integers (`observeUnits`, e.g. microseconds for a _seconds histogram):
+ * a fractional number passed to a function V8 does not inline is boxed into a heap number on
+ * every call, an integer is not. It also keeps `<name>_max`, a gauge of the largest value
+ * observed since the previous scrape (reset by each scrape), so an exact worst case stands
+ * beside the bucket bounds.
  */
 export class FrameHistogram {
   readonly type = "histogram";
   readonly aggregator = "sum";
   private readonly bounds: Float64Array;
+  /** Bucket bounds in observation units. */
+  private readonly unitBounds: Float64Array;
   private readonly counts: Float64Array;
-  private sum = 0;
+  /** Sum in observation units (integers: exact). */
+  private sumUnits = 0;
   private count = 0;
+  /** Largest observation since the last scrape of `<name>_max`, in units. */
+  private maxUnits = Number.NEGATIVE_INFINITY;
 
+  /**
+   * `unitsPerValue`: observation units in one unit of the metric (1e6 for a _seconds
+   * histogram observed in microseconds; 1 for frames).
+   */
   constructor(
     readonly name: string,
     readonly help: string,
     buckets: readonly number[],
     registry: Registry,
+    readonly unitsPerValue = 1,
   ) {
     this.bounds = Float64Array.from([...buckets].sort((a, b) => a - b));
+    this.unitBounds = this.bounds.map((bound) => bound * unitsPerValue);
     this.counts = new Float64Array(this.bounds.length + 1);
     registry.registerMetric(this as unknown as Metric);
+    registry.registerMetric(new HistogramMax(this) as unknown as Metric);
   }
 
+  /** Observes a value in the metric's unit (seconds, frames); rounds to whole units. */
   observe(value: number): void {
     if (!Number.isFinite(value)) return;
-    const bounds = this.bounds;
+    this.observeUnits(Math.round(value * this.unitsPerValue));
+  }
+
+  /** Observes a whole number of units (hot paths: pass an integer, e.g. `(ms * 1000) | 0`). */
+  observeUnits(units: number): void {
+    const bounds = this.unitBounds;
     let i = 0;
-    while (i < bounds.length && value > (bounds[i] as number)) i++;
+    while (i < bounds.length && units > (bounds[i] as number)) i++;
     this.counts[i] = (this.counts[i] as number) + 1;
-    this.sum += value;
+    this.sumUnits += units;
     this.count++;
+    if (units > this.maxUnits) this.maxUnits = units;
   }
 
   /** Observations so far (for tests and stats). */
@@ -75,8 +104,16 @@ export class FrameHistogram {
 
   reset(): void {
     this.counts.fill(0);
-    this.sum = 0;
+    this.sumUnits = 0;
     this.count = 0;
+    this.maxUnits = Number.NEGATIVE_INFINITY;
+  }
+
+  /** The largest value observed since the previous call (metric unit), null if none; resets. */
+  takeMax(): number | null {
+    const max = this.maxUnits;
+    this.maxUnits = Number.NEGATIVE_INFINITY;
+    return max === Number.NEGATIVE_INFINITY ? null : max / this.unitsPerValue;
   }
 
   async get(): Promise<{
@@ -97,9 +134,39 @@ export class FrameHistogram {
       });
     }
     values.push({ metricName: `${this.name}_bucket`, labels: { le: "+Inf" }, value: this.count });
-    values.push({ metricName: `${this.name}_sum`, labels: {}, value: this.sum });
+    values.push({ metricName: `${this.name}_sum`, labels: {}, value: this.sumUnits / this.unitsPerValue });
     values.push({ metricName: `${this.name}_count`, labels: {}, value: this.count });
     return { name: this.name, help: this.help, type: "histogram", values, aggregator: "sum" };
+  }
+}
+
+/** `<histogram>_max`: a gauge read (and reset) on each scrape; 0 when nothing was observed. */
+class HistogramMax {
+  readonly type = "gauge";
+  readonly aggregator = "max";
+  readonly name: string;
+  readonly help: string;
+
+  constructor(private readonly histogram: FrameHistogram) {
+    this.name = `${histogram.name}_max`;
+    this.help = `Largest ${histogram.name} observation since the previous scrape (reset by each scrape; 0 = none)`;
+  }
+
+  async get(): Promise<{
+    name: string;
+    help: string;
+    type: string;
+    values: SampleValue[];
+    aggregator: string;
+  }> {
+    const max = this.histogram.takeMax();
+    return {
+      name: this.name,
+      help: this.help,
+      type: "gauge",
+      values: [{ metricName: this.name, labels: {}, value: max ?? 0 }],
+      aggregator: "max",
+    };
   }
 }
 
@@ -128,13 +195,17 @@ export interface MediaMetrics {
   sessionsLost: Counter<"reason">;
   /** Preresolved children of framesDropped, for the per-frame paths. */
   dropped: Record<MediaDropReason, { inc(value?: number): void }>;
+  /** CPU time of the media worker thread itself (sampled each second; see WorkerLoadSampler). */
+  workerCpuSeconds: Counter;
+  /** Share of the last second the worker's event loop was busy (0..1). */
+  workerEventLoopUtilization: Gauge;
 }
 
 export function createMediaMetrics(registry: Registry): MediaMetrics {
   const registers = [registry];
   const framesDropped = new Counter({
     name: "media_frames_dropped_total",
-    help: "Audio frames dropped, by reason (received: bad_size, bad_context, unknown_session, late, duplicate, bad_unmixed, handler_error, malformed; sent: playout_overflow, not_active, backpressure, cleared, bridge_down)",
+    help: "Audio frames dropped, by reason (received: bad_size, bad_context, unknown_session, late, duplicate, bad_unmixed, handler_error, malformed; sent: playout_overflow, not_active, backpressure, cleared, bridge_down, latency_trim)",
     labelNames: ["reason"],
     registers,
   });
@@ -151,18 +222,21 @@ export function createMediaMetrics(registry: Registry): MediaMetrics {
       "Time from a received batch reaching the media worker to its frame reaching the handlers",
       MEDIA_LATENCY_BUCKETS_SECONDS,
       registry,
+      MICROS_PER_SECOND,
     ),
     renderLateness: new FrameHistogram(
       "media_render_lateness_seconds",
       "Time from a 20 ms render deadline to the tick's batch being handed to the bridge",
       MEDIA_LATENCY_BUCKETS_SECONDS,
       registry,
+      MICROS_PER_SECOND,
     ),
     interarrivalJitter: new FrameHistogram(
       "media_interarrival_jitter_seconds",
       "Deviation of each received frame's interarrival time from the expected 20 ms spacing",
       MEDIA_LATENCY_BUCKETS_SECONDS,
       registry,
+      MICROS_PER_SECOND,
     ),
     framesReceived: new Counter({
       name: "media_frames_received_total",
@@ -213,5 +287,15 @@ export function createMediaMetrics(registry: Registry): MediaMetrics {
       registers,
     }),
     dropped,
+    workerCpuSeconds: new Counter({
+      name: "media_worker_cpu_seconds_total",
+      help: "CPU time used by the media worker thread alone (Linux: /proc thread stats, sampled each second; stays 0 where unavailable)",
+      registers,
+    }),
+    workerEventLoopUtilization: new Gauge({
+      name: "media_worker_event_loop_utilization",
+      help: "Share of the last second the media worker's event loop spent running callbacks (0..1)",
+      registers,
+    }),
   };
 }

@@ -3,12 +3,13 @@ import type { CallHandler, MediaCall } from "../bot-api.js";
 /**
  * Sends every received frame straight back, sample for sample (concealed frames as the silence
  * they are, so the echo keeps the call's timeline). Nothing is echoed before the platform
- * accepts audio: a backlog of stale audio would otherwise play first.
+ * accepts audio: a backlog of stale audio would otherwise play first. The echo is live audio
+ * (`sendLive`): after a stall its backlog is trimmed rather than delaying it for good.
  */
 export function createEchoHandler(call: MediaCall): CallHandler {
   return {
     onAudio(frame) {
-      if (call.sendActive) call.send(frame.pcm);
+      if (call.sendActive) call.sendLive(frame.pcm);
     },
   };
 }
