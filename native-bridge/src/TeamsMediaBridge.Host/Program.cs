@@ -14,6 +14,9 @@ const string Usage = """
                                Microsoft.Skype.Bots.Media (Windows x64 only)
       --fake-tone-hz <hz>      what every fake call "hears": a sine tone (default 440)
       --fake-wav <path>        ... or a WAV file (PCM 16-bit mono 16 kHz), looped
+      --fake-record-dir <dir>  write what each fake call was sent to <dir>/<call id>.wav when
+                               its session ends (the last --fake-record-seconds of it)
+      --fake-record-seconds <s>  60 (1 to 3600); without --fake-record-dir nothing is kept
       --help                   this text
 
     Settings (environment, or appsettings.json beside the program):
@@ -33,6 +36,8 @@ if (args.Contains("--help"))
 bool fake = args.Contains("--fake-platform");
 string? wav = ArgValue(args, "--fake-wav");
 string? toneHz = ArgValue(args, "--fake-tone-hz");
+string? recordDir = ArgValue(args, "--fake-record-dir");
+string? recordSecondsArg = ArgValue(args, "--fake-record-seconds");
 
 var builder = Microsoft.Extensions.Hosting.Host.CreateApplicationBuilder(new HostApplicationBuilderSettings
 {
@@ -43,6 +48,7 @@ var builder = Microsoft.Extensions.Hosting.Host.CreateApplicationBuilder(new Hos
 HostSettings settings;
 // Each fake session gets its own source (a source has a read position).
 Func<IFakeAudioSource> fakeSource = () => new ToneSource();
+int recordSeconds = 60;
 try
 {
 #if !SKYPE_PLATFORM
@@ -65,8 +71,19 @@ try
         _ = new ToneSource(hz);
         fakeSource = () => new ToneSource(hz);
     }
+    if (recordSecondsArg is not null)
+    {
+        if (!int.TryParse(recordSecondsArg, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out recordSeconds) || recordSeconds < 1 || recordSeconds > 3600)
+            throw new SettingsException("--fake-record-seconds", $"must be an integer from 1 to 3600, got \"{recordSecondsArg}\"");
+    }
+    if (recordDir is not null)
+    {
+        if (!fake) throw new SettingsException("--fake-record-dir", "needs --fake-platform");
+        recordDir = Path.GetFullPath(recordDir);
+        Directory.CreateDirectory(recordDir); // a directory that cannot be made fails the start, not the first call
+    }
 }
-catch (Exception error) when (error is SettingsException or InvalidDataException or IOException or ArgumentException)
+catch (Exception error) when (error is SettingsException or InvalidDataException or IOException or ArgumentException or UnauthorizedAccessException)
 {
     Console.Error.WriteLine($"configuration error: {error.Message}");
     return 2;
@@ -86,7 +103,7 @@ builder.Logging.AddJsonConsole(options =>
 builder.Services.Configure<ConsoleLoggerOptions>(options => options.LogToStandardErrorThreshold = LogLevel.Trace);
 builder.Services.AddWindowsService(options => options.ServiceName = "TeamsMediaBridge");
 builder.Services.AddSingleton(settings);
-builder.Services.AddSingleton<IMediaPlatform>(services => CreatePlatform(settings, fake, fakeSource, services));
+builder.Services.AddSingleton<IMediaPlatform>(services => CreatePlatform(settings, fake, fakeSource, recordDir, recordSeconds, services));
 builder.Services.AddHostedService<BridgeHostService>();
 
 using var host = builder.Build();
@@ -101,15 +118,33 @@ catch (Exception error)
     return 1;
 }
 
-static IMediaPlatform CreatePlatform(HostSettings settings, bool fake, Func<IFakeAudioSource> source, IServiceProvider services)
+static IMediaPlatform CreatePlatform(HostSettings settings, bool fake, Func<IFakeAudioSource> source,
+    string? recordDir, int recordSeconds, IServiceProvider services)
 {
     if (fake)
     {
+        var log = services.GetRequiredService<ILoggerFactory>().CreateLogger("TeamsMediaBridge.Platform.Fake");
+        // Kept only when asked for: recording copies every sent frame.
+        Action<FakePlatformSession>? ended = null;
+        if (recordDir is not null)
+        {
+            var writer = new FakeRecordingWriter(recordDir,
+                (callId, error) => log.LogError(error, "could not write the recording of call {CallId}", callId));
+            ended = session =>
+            {
+                int frames = writer.OnSessionEnded(session);
+                if (frames >= 0)
+                    log.LogInformation("recording of call {CallId} written: {Path} ({Frames} frames)",
+                        session.Request.CallId, writer.PathFor(session.Request.CallId), frames);
+            };
+        }
         return new FakeMediaPlatform(new FakeMediaPlatformOptions
         {
             ServiceFqdn = settings.MediaFqdn ?? "media.localhost",
             PublicPort = settings.MediaPublicPort,
             SourceFactory = _ => source(),
+            RecordFrames = recordDir is null ? 0 : recordSeconds * 1000 / AudioFrameFormat.FrameMilliseconds,
+            OnSessionEnded = ended,
         });
     }
 #if SKYPE_PLATFORM

@@ -21,6 +21,12 @@ public sealed class FakeMediaPlatformOptions
     /// <summary>Called for every frame sent while ACTIVE (benchmarks measure latency here).</summary>
     public SentFrameObserver? OnSent { get; init; }
 
+    /// <summary>
+    /// Called once when a session ends (closed by the bridge or the platform shutting down), after
+    /// its last frame: what it recorded is final. Not on the clock thread; may do I/O.
+    /// </summary>
+    public Action<FakePlatformSession>? OnSessionEnded { get; init; }
+
     /// <summary>Source id the fake call's only speaker has (as participants' mediaStreams[].sourceId).</summary>
     public uint SpeakerId { get; init; } = 1001;
 }

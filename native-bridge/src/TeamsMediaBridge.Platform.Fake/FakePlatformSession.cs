@@ -18,6 +18,7 @@ public sealed class FakePlatformSession : IPlatformSession
     private readonly Queue<SentFrame> _recorded = new();
     private volatile bool _active;
     private volatile bool _ended;
+    private int _endedOnce;
     private long _received;
     private long _sent;
     private long _discardedBeforeActive;
@@ -100,9 +101,11 @@ public sealed class FakePlatformSession : IPlatformSession
 
     internal void End()
     {
-        if (_ended) return;
+        // The bridge's close and the platform's shutdown may race: end (and report) once.
+        if (Interlocked.Exchange(ref _endedOnce, 1) != 0) return;
         _ended = true;
         _platform.Remove(this);
+        _options.OnSessionEnded?.Invoke(this);
     }
 
     internal void OnPlatformTick(long timestampTicks)
