@@ -121,7 +121,7 @@ export class FrameBatchWriter {
     }
     buf[p++] = 0x2a;
     p = writeVarint32(buf, p, PCM_FRAME_BYTES);
-    copyFrameBetween(this.copier.viewOf(pcm.buffer), pcm.byteOffset + pcmOffset, this.view, p);
+    this.copyPcm(pcm, pcmOffset, p);
     p += PCM_FRAME_BYTES;
     if (isSilence) {
       buf[p++] = 0x30;
@@ -161,7 +161,7 @@ export class FrameBatchWriter {
     }
     buf[p++] = 0x12;
     p = writeVarint32(buf, p, PCM_FRAME_BYTES);
-    copyFrameBetween(this.copier.viewOf(pcm.buffer), pcm.byteOffset + pcmOffset, this.view, p);
+    this.copyPcm(pcm, pcmOffset, p);
     p += PCM_FRAME_BYTES;
     if (originalSenderTimestampTicks !== 0) {
       buf[p++] = 0x18;
@@ -208,6 +208,15 @@ export class FrameBatchWriter {
       this.pos += shift;
     }
     writeVarint32(this.buf, start, length);
+  }
+
+  /**
+   * A source that is exactly one frame (a slot, a frame buffer) goes through set(), a native
+   * copy that needs no view (about 30 ns); a range of a bigger buffer through the DataView loop.
+   */
+  private copyPcm(pcm: Uint8Array, pcmOffset: number, p: number): void {
+    if (pcmOffset === 0 && pcm.length === PCM_FRAME_BYTES) this.buf.set(pcm, p);
+    else copyFrameBetween(this.copier.viewOf(pcm.buffer), pcm.byteOffset + pcmOffset, this.view, p);
   }
 
   /** Makes room for `bytes` more bytes after pos (rare: doubles the current buffer). */

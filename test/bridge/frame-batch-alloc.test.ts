@@ -26,6 +26,25 @@ describe("codec allocations per frame", () => {
     expect(bytes / (SESSIONS * TICKS)).toBeLessThan(MAX_BYTES_PER_FRAME);
   });
 
+  it("frames given as their own 640-byte arrays (the set() path) allocate nothing either", async () => {
+    const frames = Array.from({ length: SESSIONS }, (_, i) => new Uint8Array(640).fill(i));
+    const writer = new FrameBatchWriter();
+    const write = (tick: number) => {
+      writer.begin(tick);
+      for (let s = 0; s < SESSIONS; s++) {
+        const pcm = frames[s] as Uint8Array;
+        writer.addFrame(s + 1, 2, tick, tick * 200_000, pcm, 0, false);
+        writer.addUnmixed(7, pcm, 0, 0);
+      }
+      return writer.finish();
+    };
+    for (let t = 1; t <= 300; t++) write(t);
+    const bytes = await youngBytesAllocated((attempt) => {
+      for (let t = 0; t < TICKS; t++) write(1000 + attempt * TICKS + t);
+    });
+    expect(bytes / (SESSIONS * TICKS)).toBeLessThan(MAX_BYTES_PER_FRAME);
+  });
+
   it("FrameBatchReader.next/copyPcm/copyUnmixedPcm allocate nothing per frame", async () => {
     const batch = createBenchmarkBatch(SESSIONS, { unmixedPerFrame: UNMIXED });
     const writer = new FrameBatchWriter();
