@@ -12,6 +12,7 @@ import { createRegistry } from "../metrics/registry.js";
 import { loadHandlers } from "./handler-loader.js";
 import { MediaChannel, type PortLike } from "./media-channel.js";
 import { MediaEngine } from "./media-engine.js";
+import { WorkerLoadSampler } from "./worker-load.js";
 import type { MediaWorkerSettings, WorkerCommand, WorkerEvent, WorkerRequests } from "./worker-messages.js";
 
 async function main(port: PortLike, settings: MediaWorkerSettings): Promise<void> {
@@ -53,6 +54,11 @@ async function main(port: PortLike, settings: MediaWorkerSettings): Promise<void
     reconnectGraceMs: settings.bridge.reconnectGraceMs,
     emit: (event) => channel.send(event),
   });
+  const load = new WorkerLoadSampler({
+    cpuSeconds: metrics.workerCpuSeconds,
+    eventLoopUtilization: metrics.workerEventLoopUtilization,
+    log,
+  });
   channel.handle(async (method, params) => {
     switch (method) {
       case "createSession":
@@ -64,6 +70,7 @@ async function main(port: PortLike, settings: MediaWorkerSettings): Promise<void
       case "metrics":
         return { text: await registry.metrics() };
       case "shutdown": {
+        load.stop();
         const sessionsEnded = await engine.shutdown();
         // Answer first, then let the thread end by itself.
         setImmediate(() => channel.close("shut down"));
@@ -95,6 +102,7 @@ async function main(port: PortLike, settings: MediaWorkerSettings): Promise<void
     }
   });
   engine.start();
+  load.start();
   channel.send({ type: "ready" });
 }
 

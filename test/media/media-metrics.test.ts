@@ -42,4 +42,37 @@ describe("media metrics", () => {
     expect(await youngBytesAllocated(work(20_000))).toBeLessThan(100_000);
     expect(metrics.frameTransit.observations).toBeGreaterThanOrEqual(70_000);
   });
+
+  it("keeps the exact largest observation beside each histogram, reset by each scrape", async () => {
+    const registry = createRegistry();
+    const metrics = createMediaMetrics(registry);
+    metrics.frameTransit.observeUnits(1234); // µs
+    metrics.frameTransit.observe(0.0042);
+    metrics.frameTransit.observeUnits(17);
+    metrics.playoutQueueDepth.observe(7);
+    const text = await registry.metrics();
+    expect(text).toContain("# TYPE media_frame_transit_seconds_max gauge");
+    expect(text).toContain("media_frame_transit_seconds_max 0.0042");
+    expect(text).toContain("media_playout_queue_depth_frames_max 7");
+    expect(text).toContain("media_render_lateness_seconds_max 0");
+    // Sum and buckets in seconds although observed in microseconds.
+    expect(text).toContain("media_frame_transit_seconds_sum 0.005451");
+    expect(text).toContain('media_frame_transit_seconds_bucket{le="0.0001"} 1');
+    expect(text).toContain('media_frame_transit_seconds_bucket{le="0.002"} 2');
+    // The next scrape reports what happened since this one.
+    metrics.frameTransit.observeUnits(300);
+    const next = await registry.metrics();
+    expect(next).toContain("media_frame_transit_seconds_max 0.0003");
+    expect(next).toContain("media_playout_queue_depth_frames_max 0");
+    expect(next).toContain("media_frame_transit_seconds_count 4");
+  });
+
+  it("defines the worker load metrics and the latency_trim drop reason", async () => {
+    const registry = createRegistry();
+    createMediaMetrics(registry);
+    const text = await registry.metrics();
+    expect(text).toContain("# TYPE media_worker_cpu_seconds_total counter");
+    expect(text).toContain("# TYPE media_worker_event_loop_utilization gauge");
+    expect(text).toContain('media_frames_dropped_total{reason="latency_trim"} 0');
+  });
 });

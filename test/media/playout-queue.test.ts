@@ -86,4 +86,105 @@ describe("PlayoutQueue", () => {
     // One 32-byte object per frame would be 640,000 bytes here.
     expect(await youngBytesAllocated(work(20_000))).toBeLessThan(100_000);
   });
+
+  it("live audio: a full queue gives up its oldest live frame for the newest", () => {
+    const queue = new PlayoutQueue(3);
+    const audio = Buffer.concat([1, 2, 3, 4, 5].map((s) => pcmFor(s)));
+    expect(queue.write(audio, true)).toBe(0);
+    expect(queue.takeTrimmed()).toBe(2);
+    expect(takeAll(queue)).toEqual([3, 4, 5].map((s) => Buffer.from(pcmFor(s))));
+    expect(queue.takeTrimmed()).toBe(0);
+  });
+
+  it("live audio behind buffered audio never pushes the buffered frames out", () => {
+    const queue = new PlayoutQueue(3);
+    queue.write(Buffer.concat([pcmFor(1), pcmFor(2), pcmFor(3)]));
+    expect(queue.write(pcmFor(4), true)).toBe(1);
+    expect(queue.takeTrimmed()).toBe(0);
+    expect(takeAll(queue)).toEqual([1, 2, 3].map((s) => Buffer.from(pcmFor(s))));
+  });
+
+  it("trims a standing live backlog to the target at the end of a window, oldest first", () => {
+    const queue = new PlayoutQueue(10, { liveTargetFrames: 2, liveWindowTicks: 5 });
+    let next = 1;
+    const send = (frames: number) => {
+      for (let i = 0; i < frames; i++) queue.write(pcmFor(next++), true);
+    };
+    send(8); // a burst: 8 frames at once
+    const sent: number[] = [];
+    const tick = () => {
+      const frame = queue.take();
+      if (frame) sent.push(Buffer.from(frame).readInt16LE(0));
+      queue.endTick();
+    };
+    // Steady state after the burst: one frame in, one out per tick; the backlog stands.
+    for (let t = 0; t < 4; t++) {
+      send(1);
+      tick();
+    }
+    expect(queue.depth).toBe(8);
+    expect(queue.takeTrimmed()).toBe(0);
+    send(1);
+    tick(); // window over: the depth never went below 8, 6 frames were never needed
+    expect(queue.takeTrimmed()).toBe(6);
+    expect(queue.depth).toBe(2);
+    // The oldest went: what plays next is the newest audio but two frames.
+    const lastTwo = [queue.take(), queue.take()].map((f) => Buffer.from(f as Uint8Array));
+    expect(lastTwo).toEqual([Buffer.from(pcmFor(next - 2)), Buffer.from(pcmFor(next - 1))]);
+    expect(sent.length).toBe(5);
+  });
+
+  it("leaves jitter alone: a depth that comes back down within the window is not trimmed", () => {
+    const queue = new PlayoutQueue(10, { liveTargetFrames: 2, liveWindowTicks: 5 });
+    // Arrivals bunch up (0, 4, 0, 0, 1, ...) but the queue drains to 0 once per window.
+    const arrivals = [0, 4, 0, 0, 1, 0, 4, 0, 0, 1, 0, 4, 0, 0, 1];
+    let seq = 0;
+    for (const count of arrivals) {
+      for (let i = 0; i < count; i++) queue.write(pcmFor(seq++), true);
+      queue.take();
+      queue.endTick();
+    }
+    expect(queue.takeTrimmed()).toBe(0);
+  });
+
+  it("never trims buffered audio, however long it stands", () => {
+    const queue = new PlayoutQueue(10, { liveTargetFrames: 0, liveWindowTicks: 1 });
+    queue.write(Buffer.concat(Array.from({ length: 10 }, (_, i) => pcmFor(i))));
+    const out: Buffer[] = [];
+    for (let t = 0; t < 12; t++) {
+      const frame = queue.take();
+      if (frame) out.push(Buffer.from(frame));
+      queue.endTick();
+    }
+    expect(queue.takeTrimmed()).toBe(0);
+    expect(out).toEqual(Array.from({ length: 10 }, (_, i) => Buffer.from(pcmFor(i))));
+  });
+
+  it("after a clock stall, ends the window two ticks later instead of a full window", () => {
+    const queue = new PlayoutQueue(10, { liveTargetFrames: 2, liveWindowTicks: 50 });
+    queue.take();
+    queue.endTick();
+    queue.expediteTrim(); // the stall's tick has run; its burst arrives next
+    for (let i = 0; i < 9; i++) queue.write(pcmFor(i), true);
+    queue.write(pcmFor(9), true);
+    queue.take();
+    queue.endTick();
+    expect(queue.takeTrimmed()).toBe(0);
+    queue.write(pcmFor(10), true);
+    queue.take();
+    queue.endTick();
+    expect(queue.takeTrimmed()).toBe(7);
+    expect(queue.depth).toBe(2);
+  });
+
+  it("marks behind trimmed live frames are still reached", () => {
+    const queue = new PlayoutQueue(10, { liveTargetFrames: 0, liveWindowTicks: 1 });
+    const marks: PlayoutMarkEvent[] = [];
+    queue.write(Buffer.concat([pcmFor(1), pcmFor(2), pcmFor(3)]), true);
+    queue.mark("m");
+    queue.take();
+    queue.endTick(); // trims the 2 live frames left
+    queue.reachedMarks(marks);
+    expect(marks).toEqual([{ name: "m", played: true }]);
+  });
 });

@@ -19,6 +19,8 @@ describe("BridgeMediaSessionProvider worker lifecycle", () => {
       const text = await provider.metrics();
       expect(text).toContain("# TYPE media_frames_received_total counter");
       expect(text).toContain("# TYPE media_render_lateness_seconds histogram");
+      expect(text).toContain("# TYPE media_worker_event_loop_utilization gauge");
+      expect(text).toContain("media_render_lateness_seconds_max ");
       await expect(
         provider.createSession({ callId: "c1", direction: "sendRecv", unmixedAudio: false }),
       ).rejects.toThrow(/not connected/);
