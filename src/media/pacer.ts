@@ -24,7 +24,10 @@ export interface PacerOptions {
   clock?: PacerClock;
   /** One tick: `tick` counts from 0 at start, `deadlineMs` is when it was due, `nowMs` when it ran. */
   onTick: (tick: number, deadlineMs: number, nowMs: number) => void;
-  /** Ticks skipped after a stall (no audio is sent for them; queued audio plays later instead). */
+  /**
+   * Ticks skipped after a stall (no audio is sent for them). Buffered audio plays later; the
+   * engine has live queues trim the burst that follows (CallSession.clockSkipped).
+   */
   onSkipped?: (ticks: number) => void;
 }
 
@@ -34,7 +37,8 @@ export interface PacerOptions {
  * accumulates into drift (setInterval drifts about 0.35 ms a tick). After a stall of up to
  * maxCatchUpTicks periods the late ticks run immediately one after the other, so each frame
  * still goes out; beyond that they are skipped rather than sent as a burst the far end would
- * have to absorb, and queued audio resumes on the grid (delayed by the stall, never dropped).
+ * have to absorb, and queued audio resumes on the grid: buffered audio delayed by the stall,
+ * live audio (the echo) trimmed back to real time by its queue (see PlayoutQueue).
  */
 export class Pacer {
   private readonly periodMs: number;
