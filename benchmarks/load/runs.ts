@@ -86,12 +86,15 @@ function cpuFigures(
   };
 }
 
+/** What runWorker needs of a far end: the TypeScript one, or the .NET host (load-dotnet.ts). */
+export type WorkerFarEnd = Pick<FarEndProcess, "request">;
+
 /**
  * The real thing: BridgeMediaSessionProvider (the media worker thread, echo handler) in this
  * process against the media platform emulator in the far-end process; `calls` sessions made
  * through createSession as signaling makes them, their media connected by the emulator.
  */
-export async function runWorker(far: FarEndProcess, options: RunOptions): Promise<WorkerRun> {
+export async function runWorker(far: WorkerFarEnd, options: RunOptions): Promise<WorkerRun> {
   const secret = randomBytes(24).toString("base64url");
   const { url } = await far.request({ op: "startEmulator", secret });
   const recordingsDir = await mkdtemp(path.join(tmpdir(), "bench-load-"));

@@ -1,0 +1,94 @@
+/**
+ * bench:load:dotnet in a tiny configuration: it runs to the end against the .NET host and the
+ * TypeScript emulator, writes a result file with the documented keys, and leaves neither far
+ * end running. No timing is asserted.
+ */
+import { execFile } from "node:child_process";
+import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ensureHostBuilt, ROOT } from "./dotnet-host.js";
+
+function runBenchmark(args: string[], timeoutMs: number) {
+  return new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
+    execFile(
+      process.execPath,
+      ["--import", "tsx", path.join(ROOT, "benchmarks", "load-dotnet.ts"), ...args],
+      { cwd: ROOT, timeout: timeoutMs, env: { ...process.env, BOT_LOG_LEVEL: "warn" } },
+      (error, stdout, stderr) => {
+        const code = error ? (typeof error.code === "number" ? error.code : 1) : 0;
+        resolve({ code, stdout, stderr });
+      },
+    );
+  });
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+describe("bench:load:dotnet (smoke)", () => {
+  let dir = "";
+  beforeAll(async () => {
+    // Built here, with the long hook timeout, so the run below only measures.
+    await ensureHostBuilt("Release", { timeoutMs: 280_000 });
+    dir = await mkdtemp(path.join(tmpdir(), "bench-load-dotnet-"));
+  }, 300_000);
+  afterAll(async () => {
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+
+  it("runs 5 calls against the .NET host and the TypeScript emulator and writes the documented keys", async () => {
+    const run = await runBenchmark(
+      ["--calls", "5", "--seconds", "2", "--warmup", "1", "--results-dir", dir],
+      120_000,
+    );
+    expect(run.code, `${run.stdout}\n${run.stderr}`).toBe(0);
+    const files = (await readdir(dir)).filter((f) => /^load-dotnet-.*\.json$/.test(f));
+    expect(files).toContain("load-dotnet-latest.json");
+    expect(files.length).toBe(2);
+    const result = JSON.parse(await readFile(path.join(dir, "load-dotnet-latest.json"), "utf8"));
+    for (const key of [
+      "calls",
+      "seconds",
+      "framesSent",
+      "framesReceived",
+      "framesDropped",
+      "transitP99Ms",
+      "latenessP99Ms",
+      "hostCpuUsPerFrame",
+      "tsEmulatorCpuUsPerFrame",
+      "workerCpuUsPerFrame",
+    ])
+      expect(result, key).toHaveProperty(key);
+    expect(result.benchmark).toBe("load-dotnet");
+    expect(result.calls).toBe(5);
+    expect(result.seconds).toBe(2);
+    // 5 calls for 2 s at 50 frames a second each way; loose bounds, the machine may be busy.
+    expect(result.framesReceived).toBeGreaterThan(200);
+    expect(result.framesSent).toBeGreaterThan(200);
+    expect(result.dotnet.farEnd.framesSent).toBeGreaterThan(200);
+    expect(result.tsEmulator.farEnd.framesSent).toBeGreaterThan(200);
+    expect(result.hostCpuUsPerFrame).toBeGreaterThan(0);
+    expect(result.tsEmulatorCpuUsPerFrame).toBeGreaterThan(0);
+    expect(run.stdout).toContain("bench:load:dotnet summary");
+    for (const name of [".NET host", "TypeScript far end"]) {
+      const pid = Number(new RegExp(`${name}: pid (\\d+)`).exec(run.stdout)?.[1]);
+      expect(pid, name).toBeGreaterThan(0);
+      expect(alive(pid), name).toBe(false);
+    }
+  }, 150_000);
+
+  it("refuses an unknown flag before starting anything", async () => {
+    const run = await runBenchmark(["--calls", "5", "--sconds", "2"], 30_000);
+    expect(run.code).not.toBe(0);
+    expect(run.stderr).toContain("unknown flag --sconds");
+    expect(run.stdout).not.toContain("pid");
+  }, 60_000);
+});
