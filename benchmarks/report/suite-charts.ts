@@ -109,9 +109,14 @@ export function loadCpuChart(load: readonly LoadPoint[]): LineChartSpec {
 }
 
 export function answerChart(answer: AnswerResult): BarChartSpec {
-  const row = (p: { p50Ms: number; p99Ms: number; maxMs: number }) => [p.p50Ms, p.p99Ms, p.maxMs];
+  const row = (p: { p50Ms: number; p99Ms: number; maxMs: number }) =>
+    answer.answered === 0 ? [null, null, null] : [p.p50Ms, p.p99Ms, p.maxMs];
+  const calls =
+    answer.answered === answer.calls
+      ? `${answer.calls} incoming calls`
+      : `${answer.answered} of ${answer.calls} calls answered`;
   return {
-    title: `Answer latency: ${answer.answered} incoming calls at ${answer.ratePerSecond}/s`,
+    title: `Answer latency: ${calls} at ${answer.ratePerSecond}/s`,
     subtitle: machineLine(answer.machine),
     yLabel: "milliseconds",
     categories: ["p50", "p99", "max"],

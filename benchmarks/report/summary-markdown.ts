@@ -40,10 +40,20 @@ export function met(value: boolean | null | undefined): string {
   return value === null || value === undefined ? "not measured" : value ? "met" : "NOT MET";
 }
 
-function machineText(m: Machine): string {
+function hardwareText(m: Machine): string {
   const memory = m.memoryGiB === null ? "" : `, ${m.memoryGiB} GiB`;
-  const dirty = m.gitCommit.endsWith("-dirty") ? " (with uncommitted changes)" : "";
-  return `${m.cpuModel}, ${m.cores} cores${memory}, ${m.platform}, Node ${m.node}; commit \`${m.gitCommit}\`${dirty}`;
+  return `${m.cpuModel}, ${m.cores} cores${memory}, ${m.platform}, Node ${m.node}`;
+}
+
+function commitText(m: Machine): string {
+  return `\`${m.gitCommit}\`${m.gitCommit.endsWith("-dirty") ? " (with uncommitted changes)" : ""}`;
+}
+
+/** Distinct values in first-seen order, each with the benchmarks that had it. */
+function grouped(entries: [string, string][]): Map<string, string[]> {
+  const groups = new Map<string, string[]>();
+  for (const [value, name] of entries) groups.set(value, [...(groups.get(value) ?? []), name]);
+  return groups;
 }
 
 function machineSection(input: SummaryInput): string[] {
@@ -51,34 +61,50 @@ function machineSection(input: SummaryInput): string[] {
   if (input.answer) recorded.push(["bench:answer", input.answer.machine]);
   if (input.frames) recorded.push(["bench:frames", input.frames.machine]);
   for (const p of input.load) recorded.push([`bench:load ${p.calls} calls`, p.machine]);
-  const distinct = [...new Set(recorded.map(([, m]) => machineText(m)))];
-  if (distinct.length === 0) return ["No results were recorded."];
-  if (distinct.length === 1) return [`Measured on ${distinct[0]}.`];
-  return [
-    "Measured on more than one machine or commit:",
-    "",
-    ...recorded.map(([name, m]) => `- ${name}: ${machineText(m)}`),
-  ];
+  if (recorded.length === 0) return ["No results were recorded."];
+  const hardware = grouped(recorded.map(([name, m]) => [hardwareText(m), name]));
+  const commits = grouped(recorded.map(([name, m]) => [commitText(m), name]));
+  const list = (groups: Map<string, string[]>) =>
+    [...groups].map(([value, names]) => `- ${value}: ${names.join(", ")}`);
+  if (hardware.size === 1 && commits.size === 1)
+    return [`Measured on ${[...hardware.keys()][0]}; commit ${[...commits.keys()][0]}.`];
+  const lines =
+    hardware.size === 1
+      ? [`Measured on ${[...hardware.keys()][0]}.`]
+      : ["Measured on:", "", ...list(hardware)];
+  // More than one commit: a commit landed while the suite ran.
+  if (commits.size === 1) lines.push("", `Commit ${[...commits.keys()][0]}.`);
+  else lines.push("", "Commits:", "", ...list(commits));
+  return lines;
 }
 
 function answerSection(answer: AnswerResult): string[] {
   const goal = answer.goalP99Ms;
+  // Percentiles of nothing are not zeros; unanswered calls are later than any bound.
+  const none = answer.answered === 0;
+  const p = (value: number) => (none ? "-" : num(value));
+  const verdict =
+    goal === null
+      ? "-"
+      : answer.answered < answer.calls
+        ? `NOT MET (${answer.calls - answer.answered} unanswered)`
+        : met(answer.toSent.p99Ms <= goal);
   const rows = [
     [
       "notification → answer sent (the bot's own cost)",
       String(answer.answered),
-      num(answer.toSent.p50Ms),
-      num(answer.toSent.p99Ms),
-      num(answer.toSent.maxMs),
+      p(answer.toSent.p50Ms),
+      p(answer.toSent.p99Ms),
+      p(answer.toSent.maxMs),
       goal === null ? "-" : `p99 ≤ ${goal} ms`,
-      goal === null ? "-" : met(answer.toSent.p99Ms <= goal),
+      verdict,
     ],
     [
       "notification → Graph's 202 (includes the emulator)",
       String(answer.answered),
-      num(answer.to202.p50Ms),
-      num(answer.to202.p99Ms),
-      num(answer.to202.maxMs),
+      p(answer.to202.p50Ms),
+      p(answer.to202.p99Ms),
+      p(answer.to202.maxMs),
       "-",
       "-",
     ],
@@ -88,7 +114,7 @@ function answerSection(answer: AnswerResult): string[] {
     "",
     `${answer.calls} incoming calls placed by the Graph emulator at ${answer.ratePerSecond} calls/s; milliseconds, HDR histograms.`,
     "",
-    table(["interval", "calls", "p50 ms", "p99 ms", "max ms", "goal", "goal met"], rows),
+    table(["interval", "answered", "p50 ms", "p99 ms", "max ms", "goal", "goal met"], rows),
   ];
   if (answer.answered < answer.calls)
     lines.push("", `**Only ${answer.answered} of ${answer.calls} calls were answered.**`);

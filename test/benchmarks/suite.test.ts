@@ -380,7 +380,7 @@ describe("summary from result files", () => {
     expect(s).toContain(
       "Measured on Test CPU | fast, 2 cores, 24 GiB, linux-x64, Node v20.0.0; commit `abcdef123456`.",
     );
-    expect(s).toContain("| interval | calls | p50 ms | p99 ms | max ms | goal | goal met |");
+    expect(s).toContain("| interval | answered | p50 ms | p99 ms | max ms | goal | goal met |");
     expect(rowOf(s, "| notification → answer sent")).toBe(
       "| notification → answer sent (the bot's own cost) | 1000 | 2.50 | 8.75 | 30.00 | p99 ≤ 10 ms | met |",
     );
@@ -412,6 +412,31 @@ describe("summary from result files", () => {
     const floor = seriesGroups(cpu).get("floor: raw batched WebSocket") as Node;
     expect(findAll(floor, "rect")).toHaveLength(1);
     expect(findAll(floor, "polyline")).toHaveLength(0);
+  });
+
+  it("counts unanswered calls against the answer goal and lists commits that changed mid-run", async () => {
+    const manifest = await writeFixtures(dir);
+    const answer = JSON.parse(await readFile(path.join(dir, "answer-latency-1.json"), "utf8"));
+    await writeFile(
+      path.join(dir, "answer-latency-1.json"),
+      JSON.stringify({ ...answer, answered: 0, p50Ms: 0, p99Ms: 0, maxMs: 0 }),
+    );
+    await writeFile(
+      path.join(dir, "load-1000.json"),
+      JSON.stringify(loadFixture(1000, { machine: { ...MACHINE, gitCommit: "0123456789ab-dirty" } })),
+    );
+    const report = buildReport(dir, manifest);
+    expect(rowOf(report.summary, "| notification → answer sent")).toBe(
+      "| notification → answer sent (the bot's own cost) | 0 | - | - | - | p99 ≤ 10 ms | NOT MET (1000 unanswered) |",
+    );
+    expect(report.summary).toContain("**Only 0 of 1000 calls were answered.**");
+    expect(report.summary).toContain(
+      "Commits:\n\n- `abcdef123456`: bench:answer, bench:frames, bench:load 100 calls\n- `0123456789ab-dirty` (with uncommitted changes): bench:load 1000 calls",
+    );
+    const chart = report.charts.find((c) => c.file === "charts/answer-latency.svg")?.svg as string;
+    parseSvg(chart);
+    expect(chart).toContain(">no data<");
+    expect(chart).toContain("0 of 1000 calls answered");
   });
 
   it("names the file and the field of a malformed result", async () => {
@@ -452,13 +477,11 @@ describe("summary from result files", () => {
       );
 
       await writeFixtures(dir, "smoke");
-      const refused = await runSuite(plan, "test", {
-        out,
-        err,
-        docsDir: await mkdtemp(path.join(tmpdir(), "bench-suite-docs-")),
-      });
+      await rm(docs, { recursive: true, force: true });
+      const refused = await runSuite(plan, "test", { out, err, docsDir: docs });
       expect(refused.exitCode).toBe(1);
-      expect(err.text).toContain("not published");
+      expect(err.text).toContain("not published: a smoke run");
+      await expect(readdir(docs)).rejects.toThrow(/ENOENT/);
     } finally {
       await rm(docs, { recursive: true, force: true });
     }
@@ -537,7 +560,7 @@ describe("npm run bench -- --smoke", () => {
     expect(files.filter((f) => /^load-\d.*\.json$/.test(f))).toHaveLength(2);
 
     const summary = await readFile(path.join(dir, "summary.md"), "utf8");
-    expect(summary).toContain("| interval | calls | p50 ms | p99 ms | max ms | goal | goal met |");
+    expect(summary).toContain("| interval | answered | p50 ms | p99 ms | max ms | goal | goal met |");
     expect(summary).toMatch(/^\| notification → answer sent \(the bot's own cost\) \| 20 \| /m);
     expect(summary).toMatch(/^\| design \| decode \| dispatch \(echo\) \| encode \| total ns\/frame \|/m);
     expect(summary).toMatch(/^\| bridge codec \+ media engine \(this project\) \| \d+ \|/m);
@@ -545,7 +568,7 @@ describe("npm run bench -- --smoke", () => {
     expect(summary).toMatch(/^\| 5 \| [\d.]+ \| [\d.]+ \| [\d.]+ \|/m);
     expect(summary).toMatch(/^\| 10 \| [\d.]+ \| [\d.]+ \| [\d.]+ \|/m);
     expect(summary).toMatch(/Measured on .+, \d+ cores, .*Node v\d+/);
-    expect(summary).toMatch(/commit `[0-9a-f]{12}(-dirty)?`/);
+    expect(summary).toMatch(/(commit |Commit |^- )`[0-9a-f]{12}(-dirty)?`/m);
 
     const latency = parseSvg(await readFile(path.join(dir, "charts", "load-latency.svg"), "utf8"));
     const latencySeries = seriesGroups(latency);
