@@ -46,6 +46,14 @@ interface LoadDotnetResult {
   framesReceived: number;
   /** Worker media_frames_dropped_total + the host's drops (see method.drops) in the window. */
   framesDropped: number;
+  /**
+   * Frames the host forwarded that the worker never counted as received: lost in whole
+   * messages the worker refused (e.g. oversized FrameBatches, which its metrics count once per
+   * message as "malformed"). Scrapes of the two sides are a few ms apart: small values are noise.
+   */
+  framesLostInTransit: number;
+  /** Frames the worker concealed (silence for frames that never came). */
+  framesConcealed: number;
   transitP99Ms: number | null;
   latenessP99Ms: number | null;
   /** The .NET host process's CPU per frame it handled (sent + received), µs. */
@@ -81,6 +89,8 @@ const METHOD = {
     "process.cpuUsage() of the bot process (this one: the media worker thread + main thread) less its idle rate, per frame received + sent (runs.ts)",
   transitAndLateness:
     "worker histograms media_frame_transit_seconds and media_render_lateness_seconds against the .NET host; upper bound of the bucket holding p99",
+  framesLostInTransit:
+    "host bridge_received_frames_total{outcome=forwarded} minus the worker's media_frames_received_total over the window (frames in messages the worker refused whole)",
   drops:
     "worker media_frames_dropped_total (all reasons) + host drops: FrameBatches dropped x sessions, received before SessionCreated or of a bad size, render frames dropped (queue full, before ACTIVE, latency trim), refused or rejected",
 };
@@ -155,6 +165,8 @@ function buildResult(
     framesSent: dotnet.workerFramesSent,
     framesReceived: dotnet.workerFramesReceived,
     framesDropped: workerDrops + host.framesDropped,
+    framesLostInTransit: Math.max(0, host.framesSent - dotnet.workerFramesReceived),
+    framesConcealed: dotnet.framesConcealed,
     transitP99Ms: dotnet.transit.p99Ms,
     latenessP99Ms: dotnet.lateness.p99Ms,
     hostCpuUsPerFrame: hostCpu,
@@ -213,7 +225,7 @@ function printRun(r: LoadDotnetResult): void {
     ),
   );
   console.log(
-    `drops against the .NET host: ${JSON.stringify(r.drops)}; host idle ${fmt(
+    `drops against the .NET host: ${JSON.stringify(r.drops)}; frames lost in transit ${r.framesLostInTransit}, concealed ${r.framesConcealed}; host idle ${fmt(
       r.hostIdleCpuUsPerSecond === null ? null : r.hostIdleCpuUsPerSecond / 10_000,
       1,
     )} % of a core`,
@@ -229,6 +241,8 @@ function printSummary(all: LoadDotnetResult[]): void {
         "calls",
         "frames to/from bot",
         "drops",
+        "lost in transit",
+        "concealed",
         "transit p99 ≤",
         "lateness p99 ≤",
         ".NET host µs/fr",
@@ -241,6 +255,8 @@ function printSummary(all: LoadDotnetResult[]): void {
         r.calls,
         `${r.framesReceived}/${r.framesSent}`,
         r.framesDropped,
+        r.framesLostInTransit,
+        r.framesConcealed,
         fmt(r.transitP99Ms, 3),
         fmt(r.latenessP99Ms, 3),
         fmt(r.hostCpuUsPerFrame),

@@ -60,6 +60,7 @@ describe("bench:load:dotnet (smoke)", () => {
       "framesSent",
       "framesReceived",
       "framesDropped",
+      "framesLostInTransit",
       "transitP99Ms",
       "latenessP99Ms",
       "hostCpuUsPerFrame",
