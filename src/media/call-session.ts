@@ -230,9 +230,9 @@ export class CallSession implements MediaCall {
       this.fillFromPlaybacks();
       frame = this.queue.take();
     }
-    this.queue.endTick();
-    this.countTrims();
-    this.context.metrics.playoutQueueDepth.observe(this.queue.depth);
+    const trimmed = this.queue.endTick();
+    if (trimmed > 0) this.context.metrics.dropped.latency_trim.inc(trimmed);
+    this.context.metrics.playoutQueueDepth.observeUnits(this.queue.depth);
     if (this.queue.pendingMarks > 0) {
       this.queue.reachedMarks(this.marksOut);
       this.reportMarks();

@@ -53,8 +53,9 @@ export class PlayoutQueue {
   private readonly windowTicks: number;
   private windowLength: number;
   private windowElapsed = 0;
-  private windowMin = Number.POSITIVE_INFINITY;
-  /** Live frames dropped for latency since the last `takeTrimmed()`. */
+  /** Smallest depth seen in the window (capacity + 1 = none yet: an integer keeps it a Smi). */
+  private windowMin: number;
+  /** Live frames a full queue dropped for newer ones since the last `takeTrimmed()`. */
   private trimmed = 0;
 
   constructor(
@@ -69,6 +70,7 @@ export class PlayoutQueue {
     this.liveTarget = target;
     this.windowTicks = window;
     this.windowLength = window;
+    this.windowMin = capacity + 1;
     this.memory = new Uint8Array(FRAME_BYTES * (capacity + 1));
     this.words = new Int32Array(this.memory.buffer);
     this.live = new Uint8Array(capacity);
@@ -166,18 +168,19 @@ export class PlayoutQueue {
 
   /**
    * Once per clock tick, after take(): ends the live window when it is over, trimming a live
-   * backlog that stood above the target during all of it. Trimmed frames are counted in
-   * takeTrimmed().
+   * backlog that stood above the target during all of it. Returns the frames trimmed.
    */
-  endTick(): void {
+  endTick(): number {
     if (this.count < this.windowMin) this.windowMin = this.count;
-    if (++this.windowElapsed < this.windowLength) return;
+    if (++this.windowElapsed < this.windowLength) return 0;
     const excess = this.windowMin - this.liveTarget;
     this.restartWindow(this.windowTicks);
-    for (let n = excess; n > 0 && this.count > 0 && this.live[this.head] === 1; n--) {
+    let trimmed = 0;
+    while (trimmed < excess && this.count > 0 && this.live[this.head] === 1) {
       this.dropHead();
-      this.trimmed++;
+      trimmed++;
     }
+    return trimmed;
   }
 
   /**
@@ -189,7 +192,7 @@ export class PlayoutQueue {
     this.restartWindow(Math.max(1, Math.min(ticks, this.windowTicks)));
   }
 
-  /** Live frames dropped for latency since the previous call. */
+  /** Live frames a full queue dropped for newer ones since the previous call. */
   takeTrimmed(): number {
     const trimmed = this.trimmed;
     this.trimmed = 0;
@@ -233,6 +236,6 @@ export class PlayoutQueue {
   private restartWindow(length: number): void {
     this.windowLength = length;
     this.windowElapsed = 0;
-    this.windowMin = Number.POSITIVE_INFINITY;
+    this.windowMin = this.capacity + 1;
   }
 }

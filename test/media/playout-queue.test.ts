@@ -115,18 +115,17 @@ describe("PlayoutQueue", () => {
     const tick = () => {
       const frame = queue.take();
       if (frame) sent.push(Buffer.from(frame).readInt16LE(0));
-      queue.endTick();
+      return queue.endTick();
     };
     // Steady state after the burst: one frame in, one out per tick; the backlog stands.
     for (let t = 0; t < 4; t++) {
       send(1);
-      tick();
+      expect(tick()).toBe(0);
     }
     expect(queue.depth).toBe(8);
-    expect(queue.takeTrimmed()).toBe(0);
     send(1);
-    tick(); // window over: the depth never went below 8, 6 frames were never needed
-    expect(queue.takeTrimmed()).toBe(6);
+    // Window over: the depth never went below 8, so 6 frames were never needed.
+    expect(tick()).toBe(6);
     expect(queue.depth).toBe(2);
     // The oldest went: what plays next is the newest audio but two frames.
     const lastTwo = [queue.take(), queue.take()].map((f) => Buffer.from(f as Uint8Array));
@@ -139,41 +138,40 @@ describe("PlayoutQueue", () => {
     // Arrivals bunch up (0, 4, 0, 0, 1, ...) but the queue drains to 0 once per window.
     const arrivals = [0, 4, 0, 0, 1, 0, 4, 0, 0, 1, 0, 4, 0, 0, 1];
     let seq = 0;
+    let trimmed = 0;
     for (const count of arrivals) {
       for (let i = 0; i < count; i++) queue.write(pcmFor(seq++), true);
       queue.take();
-      queue.endTick();
+      trimmed += queue.endTick();
     }
-    expect(queue.takeTrimmed()).toBe(0);
+    expect(trimmed).toBe(0);
   });
 
   it("never trims buffered audio, however long it stands", () => {
     const queue = new PlayoutQueue(10, { liveTargetFrames: 0, liveWindowTicks: 1 });
     queue.write(Buffer.concat(Array.from({ length: 10 }, (_, i) => pcmFor(i))));
     const out: Buffer[] = [];
+    let trimmed = 0;
     for (let t = 0; t < 12; t++) {
       const frame = queue.take();
       if (frame) out.push(Buffer.from(frame));
-      queue.endTick();
+      trimmed += queue.endTick();
     }
-    expect(queue.takeTrimmed()).toBe(0);
+    expect(trimmed).toBe(0);
     expect(out).toEqual(Array.from({ length: 10 }, (_, i) => Buffer.from(pcmFor(i))));
   });
 
   it("after a clock stall, ends the window two ticks later instead of a full window", () => {
     const queue = new PlayoutQueue(10, { liveTargetFrames: 2, liveWindowTicks: 50 });
     queue.take();
-    queue.endTick();
+    expect(queue.endTick()).toBe(0);
     queue.expediteTrim(); // the stall's tick has run; its burst arrives next
-    for (let i = 0; i < 9; i++) queue.write(pcmFor(i), true);
-    queue.write(pcmFor(9), true);
+    for (let i = 0; i < 10; i++) queue.write(pcmFor(i), true);
     queue.take();
-    queue.endTick();
-    expect(queue.takeTrimmed()).toBe(0);
+    expect(queue.endTick()).toBe(0);
     queue.write(pcmFor(10), true);
     queue.take();
-    queue.endTick();
-    expect(queue.takeTrimmed()).toBe(7);
+    expect(queue.endTick()).toBe(7);
     expect(queue.depth).toBe(2);
   });
 
@@ -183,7 +181,7 @@ describe("PlayoutQueue", () => {
     queue.write(Buffer.concat([pcmFor(1), pcmFor(2), pcmFor(3)]), true);
     queue.mark("m");
     queue.take();
-    queue.endTick(); // trims the 2 live frames left
+    expect(queue.endTick()).toBe(2); // the 2 live frames left
     queue.reachedMarks(marks);
     expect(marks).toEqual([{ name: "m", played: true }]);
   });
