@@ -52,6 +52,9 @@ interface Playback {
   resolve: (result: PlaybackResult) => void;
 }
 
+/** Latencies are observed as int32 microseconds: clamped so `| 0` cannot wrap (about 33 minutes). */
+const MAX_MICROS = 2_000_000_000;
+
 /** Longest the worker waits for handlers' onEnd at the end of a call. */
 const HANDLER_END_TIMEOUT_MS = 2000;
 
@@ -125,7 +128,7 @@ export class CallSession implements MediaCall {
       const frames = (view.sequence - this.lastArrivalSequence) | 0;
       if (frames > 0 && frames < 50) {
         const deviationMs = Math.abs(view.receivedAtMs - this.lastArrivalMs - frames * FRAME_DURATION_MS);
-        this.context.metrics.interarrivalJitter.observeUnits((deviationMs * 1000) | 0);
+        this.context.metrics.interarrivalJitter.observeUnits(Math.min(deviationMs * 1000, MAX_MICROS) | 0);
       }
     }
     if (((view.sequence - this.lastArrivalSequence) | 0) > 0 || this.lastArrivalMs < 0) {
@@ -150,8 +153,9 @@ export class CallSession implements MediaCall {
 
   private readonly deliver = (frame: ReceivedFrameSlot): void => {
     // Whole microseconds: an integer argument is not boxed (see FrameHistogram).
+    const transitUs = (this.context.time.nowMs - frame.receivedAtMs) * 1000;
     this.context.metrics.frameTransit.observeUnits(
-      ((this.context.time.nowMs - frame.receivedAtMs) * 1000) | 0,
+      Math.max(-MAX_MICROS, Math.min(transitUs, MAX_MICROS)) | 0,
     );
     this.recorder?.write(frame);
     const handlers = this.handlers;
