@@ -1,4 +1,5 @@
 import { BridgeProtocolError, type BridgeProtocolReason } from "./bridge-protocol-error.js";
+import { int64ToNumber } from "./int64-parts.js";
 import { copyFrameBetween, PcmCopier } from "./pcm-copy.js";
 import { MAX_UNMIXED_BUFFERS, PCM_FRAME_BYTES } from "./protocol.js";
 import { WIRE_LEN, WIRE_VARINT, WireCursor } from "./wire.js";
@@ -44,8 +45,15 @@ export class FrameBatchReader {
   session = 0;
   context = 0;
   sequence = 0;
-  /** 100-ns platform ticks; exact below 2^53 (about 28 years of ticks). */
+  /**
+   * 100-ns platform ticks as the nearest number: exact below 2^53 only. The real platform's
+   * ticks (DateTime-style, about 6.39e17) are above it; timestampTicksHigh/Low are exact.
+   */
   timestampTicks = 0;
+  /** High 32 bits (unsigned, two's complement) of the frame's int64 timestamp_ticks. */
+  timestampTicksHigh = 0;
+  /** Low 32 bits (unsigned) of the frame's int64 timestamp_ticks. */
+  timestampTicksLow = 0;
   isSilence = false;
   /** Offset of the frame's 640 PCM bytes inside `buffer`. */
   pcmOffset = 0;
@@ -55,7 +63,11 @@ export class FrameBatchReader {
   unmixedCount = 0;
   readonly unmixedSpeakerIds = new Uint32Array(MAX_UNMIXED_BUFFERS);
   readonly unmixedPcmOffsets = new Int32Array(MAX_UNMIXED_BUFFERS);
+  /** Unmixed buffers' original_sender_timestamp_ticks as nearest numbers (exact below 2^53). */
   readonly unmixedTimestampTicks = new Float64Array(MAX_UNMIXED_BUFFERS);
+  /** The same, exact: high and low 32 bits of each int64 (see timestampTicksHigh). */
+  readonly unmixedTimestampTicksHigh = new Uint32Array(MAX_UNMIXED_BUFFERS);
+  readonly unmixedTimestampTicksLow = new Uint32Array(MAX_UNMIXED_BUFFERS);
 
   private readonly cursor = new WireCursor();
   private readonly frameCursor = new WireCursor();
@@ -69,7 +81,8 @@ export class FrameBatchReader {
   private sessions = new Uint32Array(INITIAL_FRAMES);
   private contexts = new Int32Array(INITIAL_FRAMES);
   private sequences = new Uint32Array(INITIAL_FRAMES);
-  private timestamps = new Float64Array(INITIAL_FRAMES);
+  private timestampsHigh = new Uint32Array(INITIAL_FRAMES);
+  private timestampsLow = new Uint32Array(INITIAL_FRAMES);
   private silences = new Uint8Array(INITIAL_FRAMES);
   private pcmOffsets = new Int32Array(INITIAL_FRAMES);
   /** Frame i's active speakers are speakerPool[speakerStarts[i], speakerStarts[i] + speakerCounts[i]). */
@@ -81,7 +94,8 @@ export class FrameBatchReader {
   /** Frame i's unmixed buffer u is at index i * MAX_UNMIXED_BUFFERS + u. */
   private unmixedIds = new Uint32Array(INITIAL_FRAMES * MAX_UNMIXED_BUFFERS);
   private unmixedOffsets = new Int32Array(INITIAL_FRAMES * MAX_UNMIXED_BUFFERS);
-  private unmixedTimestamps = new Float64Array(INITIAL_FRAMES * MAX_UNMIXED_BUFFERS);
+  private unmixedTimestampsHigh = new Uint32Array(INITIAL_FRAMES * MAX_UNMIXED_BUFFERS);
+  private unmixedTimestampsLow = new Uint32Array(INITIAL_FRAMES * MAX_UNMIXED_BUFFERS);
 
   /**
    * Positions the reader on the FrameBatch encoded in buffer[start, end). Returns false when
@@ -137,7 +151,11 @@ export class FrameBatchReader {
     this.session = this.sessions[i] as number;
     this.context = this.contexts[i] as number;
     this.sequence = this.sequences[i] as number;
-    this.timestampTicks = this.timestamps[i] as number;
+    const high = this.timestampsHigh[i] as number;
+    const low = this.timestampsLow[i] as number;
+    this.timestampTicksHigh = high;
+    this.timestampTicksLow = low;
+    this.timestampTicks = int64ToNumber(high, low);
     this.isSilence = this.silences[i] === 1;
     this.pcmOffset = this.pcmOffsets[i] as number;
     const speakers = this.speakerCounts[i] as number;
@@ -150,7 +168,11 @@ export class FrameBatchReader {
     for (let u = 0; u < unmixed; u++) {
       this.unmixedSpeakerIds[u] = this.unmixedIds[base + u] as number;
       this.unmixedPcmOffsets[u] = this.unmixedOffsets[base + u] as number;
-      this.unmixedTimestampTicks[u] = this.unmixedTimestamps[base + u] as number;
+      const uHigh = this.unmixedTimestampsHigh[base + u] as number;
+      const uLow = this.unmixedTimestampsLow[base + u] as number;
+      this.unmixedTimestampTicksHigh[u] = uHigh;
+      this.unmixedTimestampTicksLow[u] = uLow;
+      this.unmixedTimestampTicks[u] = int64ToNumber(uHigh, uLow);
     }
     this.unmixedCount = unmixed;
     return true;
@@ -209,7 +231,8 @@ export class FrameBatchReader {
     this.sessions[i] = this.session;
     this.contexts[i] = this.context;
     this.sequences[i] = this.sequence;
-    this.timestamps[i] = this.timestampTicks;
+    this.timestampsHigh[i] = this.timestampTicksHigh;
+    this.timestampsLow[i] = this.timestampTicksLow;
     this.silences[i] = this.isSilence ? 1 : 0;
     this.pcmOffsets[i] = this.pcmOffset;
     const speakers = this.activeSpeakerCount;
@@ -228,7 +251,8 @@ export class FrameBatchReader {
     for (let u = 0; u < unmixed; u++) {
       this.unmixedIds[base + u] = this.unmixedSpeakerIds[u] as number;
       this.unmixedOffsets[base + u] = this.unmixedPcmOffsets[u] as number;
-      this.unmixedTimestamps[base + u] = this.unmixedTimestampTicks[u] as number;
+      this.unmixedTimestampsHigh[base + u] = this.unmixedTimestampTicksHigh[u] as number;
+      this.unmixedTimestampsLow[base + u] = this.unmixedTimestampTicksLow[u] as number;
     }
     this.frameCount = i + 1;
   }
@@ -240,7 +264,8 @@ export class FrameBatchReader {
     this.sessions = grown(this.sessions, new Uint32Array(n));
     this.contexts = grown(this.contexts, new Int32Array(n));
     this.sequences = grown(this.sequences, new Uint32Array(n));
-    this.timestamps = grown(this.timestamps, new Float64Array(n));
+    this.timestampsHigh = grown(this.timestampsHigh, new Uint32Array(n));
+    this.timestampsLow = grown(this.timestampsLow, new Uint32Array(n));
     this.silences = grown(this.silences, new Uint8Array(n));
     this.pcmOffsets = grown(this.pcmOffsets, new Int32Array(n));
     this.speakerStarts = grown(this.speakerStarts, new Int32Array(n));
@@ -248,7 +273,8 @@ export class FrameBatchReader {
     this.unmixedCounts = grown(this.unmixedCounts, new Uint8Array(n));
     this.unmixedIds = grown(this.unmixedIds, new Uint32Array(n * u));
     this.unmixedOffsets = grown(this.unmixedOffsets, new Int32Array(n * u));
-    this.unmixedTimestamps = grown(this.unmixedTimestamps, new Float64Array(n * u));
+    this.unmixedTimestampsHigh = grown(this.unmixedTimestampsHigh, new Uint32Array(n * u));
+    this.unmixedTimestampsLow = grown(this.unmixedTimestampsLow, new Uint32Array(n * u));
     this.capacity = n;
   }
 
@@ -257,6 +283,8 @@ export class FrameBatchReader {
     this.context = 0;
     this.sequence = 0;
     this.timestampTicks = 0;
+    this.timestampTicksHigh = 0;
+    this.timestampTicksLow = 0;
     this.isSilence = false;
     this.pcmOffset = 0;
     this.activeSpeakerCount = 0;
@@ -301,6 +329,8 @@ export class FrameBatchReader {
             this.sequence = c.uint32;
             break;
           case 4:
+            this.timestampTicksHigh = c.hi;
+            this.timestampTicksLow = c.lo;
             this.timestampTicks = c.int64;
             break;
           case 6:
@@ -356,7 +386,8 @@ export class FrameBatchReader {
     let speaker = 0;
     let pcmOffset = -1;
     let pcmLength = -1;
-    let timestamp = 0;
+    let timestampHigh = 0;
+    let timestampLow = 0;
     while (c.pos < c.end) {
       if (!c.varint()) return c.failure;
       const field = c.lo >>> 3;
@@ -371,7 +402,8 @@ export class FrameBatchReader {
         c.pos += c.lo;
       } else if (field === 3 && wireType === WIRE_VARINT) {
         if (!c.varint()) return c.failure;
-        timestamp = c.int64;
+        timestampHigh = c.hi;
+        timestampLow = c.lo;
       } else if (field === 0) {
         c.failure = "bad_wire_type";
         return c.failure;
@@ -382,7 +414,9 @@ export class FrameBatchReader {
     if (pcmLength !== PCM_FRAME_BYTES) return "bad_pcm_length";
     this.unmixedSpeakerIds[i] = speaker;
     this.unmixedPcmOffsets[i] = pcmOffset;
-    this.unmixedTimestampTicks[i] = timestamp;
+    this.unmixedTimestampTicksHigh[i] = timestampHigh;
+    this.unmixedTimestampTicksLow[i] = timestampLow;
+    this.unmixedTimestampTicks[i] = int64ToNumber(timestampHigh, timestampLow);
     this.unmixedCount = i + 1;
     c.pos = outerPos;
     c.end = outerEnd;

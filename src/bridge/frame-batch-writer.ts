@@ -1,6 +1,15 @@
+import { int64High, int64Low } from "./int64-parts.js";
 import { copyFrameBetween, PcmCopier } from "./pcm-copy.js";
-import { BODY_FIELD, MAX_UNMIXED_BUFFERS, PCM_FRAME_BYTES } from "./protocol.js";
-import { varint32Size, varint64Size, WIRE_LEN, WIRE_VARINT, writeVarint32, writeVarint64 } from "./wire.js";
+import { BODY_FIELD, MAX_FRAME_BATCH_BYTES, MAX_UNMIXED_BUFFERS, PCM_FRAME_BYTES } from "./protocol.js";
+import {
+  varint32Size,
+  varint64PartsSize,
+  WIRE_LEN,
+  WIRE_VARINT,
+  writeVarint32,
+  writeVarint64,
+  writeVarint64Parts,
+} from "./wire.js";
 
 /** Envelope tag + FrameBatch length varint fit in 6 bytes in front of the frames. */
 const HEADER_RESERVE = 6;
@@ -12,6 +21,10 @@ const BATCH_SENT_AT_TAG = (2 << 3) | WIRE_VARINT;
 /** Worst case of one frame's fixed fields: tags, 5 varints, pcm with its length, is_silence. */
 const FRAME_FIXED_MAX = FRAME_LENGTH_RESERVE + 1 + 5 * 2 + 5 + 11 + 3 + PCM_FRAME_BYTES + 2;
 const UNMIXED_MAX = 1 + 2 + 1 + 5 + 3 + PCM_FRAME_BYTES + 11;
+/** sent_at_us written by finish(): tag + a 10-byte varint at most. */
+const TRAILER_MAX = 11;
+/** A frame whose length needs more than its 2 reserved bytes moves by up to 3. */
+const FRAME_SHIFT_MAX = 3;
 
 export interface FrameBatchWriterOptions {
   /**
@@ -24,6 +37,16 @@ export interface FrameBatchWriterOptions {
   ringSize?: number;
   /** Initial capacity of each buffer; grows by doubling when a batch needs more. Default 64 KiB. */
   initialCapacity?: number;
+  /**
+   * Splits the batch: before a frame that might not fit under `maxMessageBytes` (room is kept
+   * for the frame with four unmixed buffers), the batch so far is finished and handed to
+   * onFull, and a new batch with the same sent_at_us takes the frame. Without it, one batch
+   * holds whatever is added (tests, tools). onFull must not call the writer; the bytes stay
+   * intact as finish()'s do (see ringSize).
+   */
+  onFull?: (bytes: Uint8Array, frameCount: number) => void;
+  /** Largest message onFull keeps batches under. Default MAX_FRAME_BATCH_BYTES (256 KiB). */
+  maxMessageBytes?: number;
 }
 
 /**
@@ -36,6 +59,13 @@ export interface FrameBatchWriterOptions {
  *   writer.addFrame(session, context, sequence, ticks, pcm, pcmOffset, isSilence);
  *   writer.addUnmixed(speakerId, pcm, offset, senderTicks); // 0..4 times, after its frame
  *   const bytes = writer.finish();
+ *
+ * 64-bit ticks given as numbers are exact below 2^53 only; addFrameExact/addUnmixedExact
+ * take them as uint32 halves (see int64-parts.ts), exact for any value: use those to forward
+ * a platform timestamp read with FrameBatchReader (timestampTicksHigh/Low).
+ *
+ * A batch that could exceed the protocol's message limit (many sessions, a late tick) is
+ * split into several messages when the writer has an onFull callback.
  */
 export class FrameBatchWriter {
   private readonly ring: Uint8Array[];
@@ -54,8 +84,15 @@ export class FrameBatchWriter {
   private open = false;
   /** Frames in the batch being written. */
   frameCount = 0;
+  /** Batches handed to onFull so far (split off because the next frame might not fit). */
+  splitBatches = 0;
+  private readonly onFull: ((bytes: Uint8Array, frameCount: number) => void) | null;
+  private readonly maxMessageBytes: number;
 
   constructor(options: FrameBatchWriterOptions = {}) {
+    this.onFull = options.onFull ?? null;
+    this.maxMessageBytes = Math.floor(options.maxMessageBytes ?? MAX_FRAME_BATCH_BYTES);
+    if (!(this.maxMessageBytes >= 4096)) throw new RangeError("maxMessageBytes must be at least 4096");
     const ringSize = Math.max(1, Math.floor(options.ringSize ?? 4));
     const capacity = Math.max(4096, Math.floor(options.initialCapacity ?? 64 * 1024));
     this.ring = Array.from({ length: ringSize }, () => Buffer.allocUnsafe(capacity));
@@ -78,6 +115,7 @@ export class FrameBatchWriter {
   /**
    * Appends one AudioFrame. pcm[pcmOffset, pcmOffset + 640) is copied in. activeSpeakers:
    * the first activeSpeakerCount entries are written (packed), default all of them.
+   * timestampTicks is exact below 2^53; see addFrameExact for platform ticks.
    */
   addFrame(
     session: number,
@@ -90,6 +128,62 @@ export class FrameBatchWriter {
     activeSpeakers?: ArrayLike<number> | null,
     activeSpeakerCount: number = activeSpeakers?.length ?? 0,
   ): void {
+    this.writeFrame(
+      session,
+      context,
+      sequence,
+      int64High(timestampTicks),
+      int64Low(timestampTicks),
+      pcm,
+      pcmOffset,
+      isSilence,
+      activeSpeakers,
+      activeSpeakerCount,
+    );
+  }
+
+  /**
+   * addFrame with timestamp_ticks as the high and low 32 bits of its int64 (two's complement,
+   * as FrameBatchReader.timestampTicksHigh/Low give them): exact for every value.
+   */
+  addFrameExact(
+    session: number,
+    context: number,
+    sequence: number,
+    timestampTicksHigh: number,
+    timestampTicksLow: number,
+    pcm: Uint8Array,
+    pcmOffset: number,
+    isSilence: boolean,
+    activeSpeakers?: ArrayLike<number> | null,
+    activeSpeakerCount: number = activeSpeakers?.length ?? 0,
+  ): void {
+    this.writeFrame(
+      session,
+      context,
+      sequence,
+      timestampTicksHigh >>> 0,
+      timestampTicksLow >>> 0,
+      pcm,
+      pcmOffset,
+      isSilence,
+      activeSpeakers,
+      activeSpeakerCount,
+    );
+  }
+
+  private writeFrame(
+    session: number,
+    context: number,
+    sequence: number,
+    ticksHigh: number,
+    ticksLow: number,
+    pcm: Uint8Array,
+    pcmOffset: number,
+    isSilence: boolean,
+    activeSpeakers: ArrayLike<number> | null | undefined,
+    activeSpeakerCount: number,
+  ): void {
     if (!this.open) throw new Error("FrameBatchWriter.addFrame() before begin()");
     if (pcmOffset < 0 || pcmOffset + PCM_FRAME_BYTES > pcm.length) {
       throw new RangeError(`pcm needs ${PCM_FRAME_BYTES} bytes at offset ${pcmOffset}`);
@@ -97,7 +191,16 @@ export class FrameBatchWriter {
     this.closeFrame();
     let speakersBytes = 0;
     for (let i = 0; i < activeSpeakerCount; i++) speakersBytes += varint32Size(activeSpeakers?.[i] as number);
-    this.ensure(FRAME_FIXED_MAX + 1 + 5 + speakersBytes);
+    const frameMax = FRAME_FIXED_MAX + 1 + 5 + speakersBytes;
+    if (
+      this.onFull !== null &&
+      this.frameCount > 0 &&
+      this.pos + frameMax + FRAME_SHIFT_MAX + MAX_UNMIXED_BUFFERS * UNMIXED_MAX + TRAILER_MAX >
+        this.maxMessageBytes
+    ) {
+      this.split();
+    }
+    this.ensure(frameMax);
     const buf = this.buf;
     buf[this.pos++] = BATCH_FRAME_TAG;
     this.frameStart = this.pos;
@@ -115,9 +218,9 @@ export class FrameBatchWriter {
       buf[p++] = 0x18;
       p = writeVarint32(buf, p, sequence);
     }
-    if (timestampTicks !== 0) {
+    if (ticksHigh !== 0 || ticksLow !== 0) {
       buf[p++] = 0x20;
-      p = writeVarint64(buf, p, timestampTicks);
+      p = writeVarint64Parts(buf, p, ticksHigh, ticksLow);
     }
     buf[p++] = 0x2a;
     p = writeVarint32(buf, p, PCM_FRAME_BYTES);
@@ -136,8 +239,48 @@ export class FrameBatchWriter {
     this.frameCount++;
   }
 
-  /** Appends an unmixed speaker buffer to the frame added last (at most four per frame). */
+  /** Finishes the batch so far for onFull and goes on in a new one with the same sent_at_us. */
+  private split(): void {
+    const frames = this.frameCount;
+    const sentAtUs = this.sentAtUs;
+    const bytes = this.finish();
+    this.splitBatches++;
+    this.begin(sentAtUs);
+    (this.onFull as (bytes: Uint8Array, frameCount: number) => void)(bytes, frames);
+  }
+
+  /**
+   * Appends an unmixed speaker buffer to the frame added last (at most four per frame).
+   * The sender timestamp is exact below 2^53; see addUnmixedExact.
+   */
   addUnmixed(speakerId: number, pcm: Uint8Array, pcmOffset: number, originalSenderTimestampTicks = 0): void {
+    this.writeUnmixed(
+      speakerId,
+      pcm,
+      pcmOffset,
+      int64High(originalSenderTimestampTicks),
+      int64Low(originalSenderTimestampTicks),
+    );
+  }
+
+  /** addUnmixed with the sender timestamp as the high and low 32 bits of its int64 (exact). */
+  addUnmixedExact(
+    speakerId: number,
+    pcm: Uint8Array,
+    pcmOffset: number,
+    senderTicksHigh: number,
+    senderTicksLow: number,
+  ): void {
+    this.writeUnmixed(speakerId, pcm, pcmOffset, senderTicksHigh >>> 0, senderTicksLow >>> 0);
+  }
+
+  private writeUnmixed(
+    speakerId: number,
+    pcm: Uint8Array,
+    pcmOffset: number,
+    ticksHigh: number,
+    ticksLow: number,
+  ): void {
     if (this.frameStart < 0) throw new Error("FrameBatchWriter.addUnmixed() without a frame");
     if (this.frameUnmixed === MAX_UNMIXED_BUFFERS) {
       throw new RangeError(`a frame carries at most ${MAX_UNMIXED_BUFFERS} unmixed buffers`);
@@ -151,7 +294,7 @@ export class FrameBatchWriter {
       (speakerId !== 0 ? 1 + varint32Size(speakerId) : 0) +
       3 +
       PCM_FRAME_BYTES +
-      (originalSenderTimestampTicks !== 0 ? 1 + varint64Size(originalSenderTimestampTicks) : 0);
+      (ticksHigh !== 0 || ticksLow !== 0 ? 1 + varint64PartsSize(ticksHigh, ticksLow) : 0);
     let p = this.pos;
     buf[p++] = 0x42;
     p = writeVarint32(buf, p, size);
@@ -163,9 +306,9 @@ export class FrameBatchWriter {
     p = writeVarint32(buf, p, PCM_FRAME_BYTES);
     this.copyPcm(pcm, pcmOffset, p);
     p += PCM_FRAME_BYTES;
-    if (originalSenderTimestampTicks !== 0) {
+    if (ticksHigh !== 0 || ticksLow !== 0) {
       buf[p++] = 0x18;
-      p = writeVarint64(buf, p, originalSenderTimestampTicks);
+      p = writeVarint64Parts(buf, p, ticksHigh, ticksLow);
     }
     this.pos = p;
     this.frameUnmixed++;

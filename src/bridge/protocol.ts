@@ -17,8 +17,18 @@ export const FRAME_MS = 20;
 export const MAX_UNMIXED_BUFFERS = 4;
 /** DominantSpeakerChanged.speaker_id meaning "nobody". */
 export const NO_SPEAKER = 0xffffffff;
-/** Default maximum size of one bridge message (a batch of 1000 sessions is about 660 KiB). */
+/**
+ * Largest message a receiver accepts by default (both hosts and the worker): 1 MiB. Senders
+ * keep FrameBatch messages under MAX_FRAME_BATCH_BYTES, so this leaves room for other
+ * implementations' framing without letting one message grow without bound.
+ */
 export const DEFAULT_MAX_MESSAGE_BYTES = 1024 * 1024;
+/**
+ * Protocol rule (see the proto header): a FrameBatch message is at most 256 KiB; a sender
+ * splits a tick's frames into several FrameBatch messages (about 390 source frames or 400
+ * render frames each; 1000 sessions take three).
+ */
+export const MAX_FRAME_BATCH_BYTES = 256 * 1024;
 
 /** Capabilities announced in Hello/HelloAck (rule 6). */
 export const CAPABILITY_UNMIXED_AUDIO = "unmixed-audio";

@@ -1,4 +1,5 @@
 import type { BridgeProtocolReason } from "./bridge-protocol-error.js";
+import { int64High, int64Low } from "./int64-parts.js";
 
 /** Protobuf wire types (https://protobuf.dev/programming-guides/encoding/). */
 export const WIRE_VARINT = 0;
@@ -120,7 +121,13 @@ export function varint32Size(value: number): number {
 export function varint64Size(value: number): number {
   if (value < 0) return 10;
   if (value < TWO_POW_32) return varint32Size(value);
-  const hi = Math.floor(value / TWO_POW_32);
+  return varint64PartsSize(int64High(value), int64Low(value));
+}
+
+/** Bytes a varint of the 64 bits high:low (uint32 halves) takes. */
+export function varint64PartsSize(high: number, low: number): number {
+  const hi = high >>> 0;
+  if (hi === 0) return varint32Size(low);
   // 32 bits of lo plus the bits of hi, 7 per byte.
   return hi < 0x8 ? 5 : hi < 0x400 ? 6 : hi < 0x20000 ? 7 : hi < 0x1000000 ? 8 : hi < 0x80000000 ? 9 : 10;
 }
@@ -139,23 +146,13 @@ export function writeVarint32(buf: Uint8Array, pos: number, value: number): numb
 /** Writes an int64 varint (two's complement for negatives, like protobufjs) at pos. */
 export function writeVarint64(buf: Uint8Array, pos: number, value: number): number {
   if (value >= 0 && value < TWO_POW_32) return writeVarint32(buf, pos, value);
-  let lo: number;
-  let hi: number;
-  if (value >= 0) {
-    hi = Math.floor(value / TWO_POW_32) >>> 0;
-    lo = (value - hi * TWO_POW_32) >>> 0;
-  } else {
-    const magnitude = -value;
-    let mhi = Math.floor(magnitude / TWO_POW_32) >>> 0;
-    let mlo = (magnitude - mhi * TWO_POW_32) >>> 0;
-    // Two's complement of the 64-bit magnitude.
-    mlo = ~mlo >>> 0;
-    mhi = ~mhi >>> 0;
-    mlo = (mlo + 1) >>> 0;
-    if (mlo === 0) mhi = (mhi + 1) >>> 0;
-    lo = mlo;
-    hi = mhi;
-  }
+  return writeVarint64Parts(buf, pos, int64High(value), int64Low(value));
+}
+
+/** Writes the 64 bits high:low (uint32 halves) as a varint at pos; exact for any int64/uint64. */
+export function writeVarint64Parts(buf: Uint8Array, pos: number, high: number, low: number): number {
+  let lo = low >>> 0;
+  let hi = high >>> 0;
   while (hi > 0 || lo >= 0x80) {
     buf[pos++] = (lo & 0x7f) | 0x80;
     lo = ((lo >>> 7) | (hi << 25)) >>> 0;
