@@ -144,7 +144,7 @@ describe("FrameBatchWriter / FrameBatchReader with exact ticks", () => {
     expect(reader.next()).toBe(false);
     // And the generated decoder agrees (Long values, exact).
     const decoded = decodeEnvelope(bytes);
-    expect(decoded.frames?.frames.map((f) => String(f.timestampTicks))).toEqual(TICKS.map(String));
+    expect((decoded.frames?.frames ?? []).map((f) => String(f.timestampTicks))).toEqual(TICKS.map(String));
   });
 
   it("forwarding a platform tick read from one batch into another keeps it exact (a number would not)", () => {
@@ -165,7 +165,7 @@ describe("FrameBatchWriter / FrameBatchReader with exact ticks", () => {
     viaHalves.begin(1);
     viaHalves.addFrameExact(1, RENDER, 1, reader.timestampTicksHigh, reader.timestampTicksLow, pcm, 0, false);
     const timestampOf = (bytes: Uint8Array) =>
-      BigInt(String(decodeEnvelope(bytes).frames?.frames[0]?.timestampTicks));
+      BigInt(String(decodeEnvelope(bytes).frames?.frames?.[0]?.timestampTicks));
     expect(timestampOf(viaHalves.finish())).toBe(ticks);
     const rounded = timestampOf(viaNumber.finish());
     expect(rounded).not.toBe(ticks);
