@@ -27,6 +27,11 @@ import {
   toneFromWire,
   v1,
 } from "./protocol.js";
+import {
+  createRefusedBatchMetrics,
+  framesInRefusedMessage,
+  type RefusedBatchMetrics,
+} from "./refused-batch.js";
 
 export * from "./bridge-client-types.js";
 
@@ -56,6 +61,8 @@ export class BridgeClient extends EventEmitter<BridgeClientEvents> {
   /** The host's HelloAck of the current connection (null while not open). */
   hostInfo: HelloAckInfo | null = null;
   readonly metrics: BridgeMetrics;
+  /** FrameBatch messages refused whole and the frames they carried. */
+  readonly refusedBatchMetrics: RefusedBatchMetrics;
 
   private readonly options: Required<
     Pick<BridgeClientOptions, "maxBufferedBytes" | "requestTimeoutMs" | "maxMessageBytes" | "pingIntervalMs">
@@ -88,7 +95,9 @@ export class BridgeClient extends EventEmitter<BridgeClientEvents> {
       ...options,
     };
     this.log = options.logger.child({ component: "bridge-client", url: options.url });
-    this.metrics = createBridgeMetrics(options.registry ?? new Registry());
+    const registry = options.registry ?? new Registry();
+    this.metrics = createBridgeMetrics(registry);
+    this.refusedBatchMetrics = createRefusedBatchMetrics(registry);
     this.decoder = new EnvelopeDecoder({ maxMessageBytes: this.options.maxMessageBytes });
   }
 
@@ -353,10 +362,19 @@ export class BridgeClient extends EventEmitter<BridgeClientEvents> {
     }
     const decoder = this.decoder;
     switch (decoder.decode(bytes)) {
-      case "error":
+      case "error": {
         this.metrics.messagesReceived.inc({ body: "refused" });
-        this.protocolError(decoder.error as BridgeProtocolError);
+        const error = decoder.error as BridgeProtocolError;
+        const frames = framesInRefusedMessage(bytes);
+        if (frames >= 0) {
+          // A whole FrameBatch is lost: say how many frames, not just that a message was bad.
+          error.framesLost = frames;
+          this.refusedBatchMetrics.batches.inc({ reason: error.reason });
+          this.refusedBatchMetrics.frames.inc({ reason: error.reason }, frames);
+        }
+        this.protocolError(error);
         return;
+      }
       case "unknown":
         // Rule 5: a newer host's message this version does not know.
         this.metrics.messagesReceived.inc({ body: "unknown" });
@@ -381,10 +399,14 @@ export class BridgeClient extends EventEmitter<BridgeClientEvents> {
     const reader = this.decoder.frames;
     this.metrics.messagesReceived.inc({ body: "frames" });
     for (const invalid of reader.invalidFrames) {
-      this.protocolError(new BridgeProtocolError(invalid.reason, invalid.message, invalid.session));
+      const error = new BridgeProtocolError(invalid.reason, invalid.message, invalid.session);
+      error.framesLost = 1;
+      this.protocolError(error);
     }
     if (!this.open) {
-      this.protocolError(new BridgeProtocolError("invalid_message", "frames before HelloAck"));
+      const error = new BridgeProtocolError("invalid_message", "frames before HelloAck");
+      error.framesLost = reader.frameCount;
+      this.protocolError(error);
       return;
     }
     if (reader.sentAtUs > 0)
@@ -586,7 +608,14 @@ export class BridgeClient extends EventEmitter<BridgeClientEvents> {
 
   private protocolError(error: BridgeProtocolError): void {
     this.metrics.protocolErrors.inc({ reason: error.reason });
-    this.log.warn({ reason: error.reason, session: error.session || undefined }, error.message);
+    this.log.warn(
+      {
+        reason: error.reason,
+        session: error.session || undefined,
+        framesLost: error.framesLost || undefined,
+      },
+      error.message,
+    );
     if (this.listenerCount("protocolError") > 0) {
       try {
         this.emit("protocolError", error);

@@ -29,6 +29,11 @@ export class BridgeProtocolError extends Error {
   readonly reason: BridgeProtocolReason;
   /** Session concerned, 0 = the connection / unknown. */
   readonly session: number;
+  /**
+   * Audio frames lost with this refusal: 1 for a refused frame, the frames a refused
+   * FrameBatch carried (as counted in its bytes), 0 for any other message.
+   */
+  framesLost = 0;
 
   constructor(reason: BridgeProtocolReason, message: string, session = 0) {
     super(`bridge protocol error (${reason}): ${message}`);

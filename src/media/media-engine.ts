@@ -60,7 +60,10 @@ export class MediaEngine {
   private readonly byNumber = new Map<number, CallSession>();
   /** The sessions as an array, iterated per tick without allocating an iterator. */
   private sessions: CallSession[] = [];
-  private readonly writer = new FrameBatchWriter();
+  /** One tick's render frames; split into several messages above the protocol's batch limit. */
+  private readonly writer = new FrameBatchWriter({
+    onFull: (bytes, frames) => this.sendBatch(bytes, frames),
+  });
   private readonly pacer: Pacer;
   private readonly view = new ReaderFrameView();
   /** Shared with the sessions: updated per batch and per tick (see CallSessionContext.time). */
@@ -143,8 +146,10 @@ export class MediaEngine {
       ),
     );
     bridge.on("protocolError", (error: BridgeProtocolError) => {
-      if (error.reason === "bad_pcm_length") this.metrics.dropped.bad_size.inc();
-      else this.metrics.dropped.malformed.inc();
+      // A refused FrameBatch loses every frame it carried (framesLost), not one.
+      const frames = error.framesLost > 0 ? error.framesLost : 1;
+      if (error.reason === "bad_pcm_length") this.metrics.dropped.bad_size.inc(frames);
+      else this.metrics.dropped.malformed.inc(frames);
     });
   }
 
@@ -290,8 +295,9 @@ export class MediaEngine {
     const bridge = this.options.bridge;
     const open = bridge.isOpen;
     const writer = this.writer;
+    // The worker's own pacing clock (exact as a number): hosts ignore a render frame's
+    // timestamp and stamp it with the platform clock when they play it (see the proto).
     const timestampTicks = Math.round(deadlineMs * 10_000);
-    let frames = 0;
     let unsendable = 0;
     const skipped = this.clockSkipped;
     this.clockSkipped = false;
@@ -309,18 +315,18 @@ export class MediaEngine {
       }
       writer.addFrame(call.bridgeSession, RENDER, call.renderSequence, timestampTicks, frame, 0, false);
       call.renderSequence = (call.renderSequence + 1) >>> 0;
-      frames++;
     }
-    if (frames > 0) {
-      const bytes = writer.finish();
-      if (bridge.sendFrameBatch(bytes)) this.metrics.framesSent.inc(frames);
-      else this.metrics.dropped.backpressure.inc(frames);
-    }
+    if (writer.frameCount > 0) this.sendBatch(writer.finish(), writer.frameCount);
     if (unsendable > 0) this.metrics.dropped.bridge_down.inc(unsendable);
     // Whole microseconds (an integer is not boxed), clamped so `| 0` cannot wrap.
     const latenessUs = (performance.now() - deadlineMs) * 1000;
     this.metrics.renderLateness.observeUnits(Math.max(-2e9, Math.min(latenessUs, 2e9)) | 0);
   };
+
+  private sendBatch(bytes: Uint8Array, frames: number): void {
+    if (this.options.bridge.sendFrameBatch(bytes)) this.metrics.framesSent.inc(frames);
+    else this.metrics.dropped.backpressure.inc(frames);
+  }
 
   // ---- sessions -----------------------------------------------------------------------------
 

@@ -10,6 +10,10 @@ import type { EmulatedSession } from "./emulated-session.js";
 export interface ConnectionHost {
   readonly logger: Logger;
   readonly maxMessageBytes: number;
+  /** A tick's source frames are split into FrameBatch messages of at most this size. */
+  readonly maxFrameBatchBytes: number;
+  /** Source batches are dropped while the socket holds more than this unsent. */
+  readonly maxBufferedBytes: number;
   helloAck(): pb.IHelloAck;
   createSession(connection: EmulatorConnection, request: pb.CreateSession, requestId: number): void;
   closeSession(connection: EmulatorConnection, session: number, reason: string, requestId: number): void;
@@ -36,7 +40,8 @@ export class EmulatorConnection {
   batchesDropped = 0;
 
   private readonly decoder: EnvelopeDecoder;
-  readonly writer = new FrameBatchWriter({ ringSize: 2 });
+  /** This connection's source frames of one tick; full batches go out as they fill up. */
+  readonly writer: FrameBatchWriter;
 
   constructor(
     id: number,
@@ -45,6 +50,11 @@ export class EmulatorConnection {
   ) {
     this.id = id;
     this.decoder = new EnvelopeDecoder({ maxMessageBytes: host.maxMessageBytes });
+    this.writer = new FrameBatchWriter({
+      ringSize: 2,
+      maxMessageBytes: host.maxFrameBatchBytes,
+      onFull: (bytes) => this.sendBatch(bytes),
+    });
     socket.on("message", (data, isBinary) => this.onMessage(data as Buffer, isBinary));
     socket.on("close", () => host.connectionClosed(this));
     socket.on("error", (error) => host.logger.debug({ err: error, connection: id }, "bridge socket error"));
@@ -64,10 +74,10 @@ export class EmulatorConnection {
     if (this.socket.readyState === this.socket.OPEN) this.socket.send(bytes, { binary: true });
   }
 
-  /** Sends this tick's batch (a copy: ws keeps a server's bytes until they are written). */
-  sendBatch(bytes: Uint8Array, maxBufferedBytes: number): void {
+  /** Sends one FrameBatch message (a copy: ws keeps a server's bytes until they are written). */
+  sendBatch(bytes: Uint8Array): void {
     if (this.socket.readyState !== this.socket.OPEN || this.stalled) return;
-    if (this.socket.bufferedAmount > maxBufferedBytes) {
+    if (this.socket.bufferedAmount > this.host.maxBufferedBytes) {
       this.batchesDropped++;
       return;
     }

@@ -13,6 +13,7 @@ import {
   directionFromWire,
   FRAME_MS,
   healthToWire,
+  MAX_FRAME_BATCH_BYTES,
   NO_SPEAKER,
   nowMicros,
   type PlatformHealth,
@@ -68,7 +69,13 @@ export interface MediaPlatformEmulatorOptions {
   /** HelloAck.max_sessions and the limit enforced; 0 = none. */
   maxSessions?: number;
   health?: PlatformHealth;
+  /** Largest message accepted from the worker (default DEFAULT_MAX_MESSAGE_BYTES, 1 MiB). */
   maxMessageBytes?: number;
+  /**
+   * A tick's source frames go out in FrameBatch messages of at most this many bytes (the
+   * protocol's MAX_FRAME_BATCH_BYTES, 256 KiB, by default; tests lower it).
+   */
+  maxFrameBatchBytes?: number;
   /** Source batches are dropped while a socket holds more than this. Default 4 MiB. */
   maxBufferedBytes?: number;
   /** Playout queue bound per session, frames (default 50 = 1 s). */
@@ -135,6 +142,8 @@ const VERSIONS = {
 export class MediaPlatformEmulator implements ConnectionHost {
   readonly logger: Logger;
   readonly maxMessageBytes: number;
+  readonly maxFrameBatchBytes: number;
+  readonly maxBufferedBytes: number;
   /** ws://host:port/path of the bridge endpoint. */
   url = "";
   /** http://host:port of the control surface (see docs/media-emulator.md). */
@@ -167,6 +176,8 @@ export class MediaPlatformEmulator implements ConnectionHost {
   private constructor(private readonly options: MediaPlatformEmulatorOptions) {
     this.logger = (options.logger ?? silentLogger()).child({ component: "media-emulator" });
     this.maxMessageBytes = options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
+    this.maxFrameBatchBytes = options.maxFrameBatchBytes ?? MAX_FRAME_BATCH_BYTES;
+    this.maxBufferedBytes = options.maxBufferedBytes ?? 4 * 1024 * 1024;
     this.currentHealth = options.health ?? "normal";
     this.random = options.random ?? Math.random;
     this.clock = new MediaClock(options.tickMs ?? FRAME_MS, () => this.tick());
@@ -627,7 +638,6 @@ export class MediaPlatformEmulator implements ConnectionHost {
   private tick(): void {
     const nowMs = performance.now();
     const sentAtUs = nowMicros();
-    const maxBuffered = this.options.maxBufferedBytes ?? 4 * 1024 * 1024;
     for (const connection of this.connections) {
       if (!connection.helloDone) continue;
       const writer = connection.writer;
@@ -638,8 +648,9 @@ export class MediaPlatformEmulator implements ConnectionHost {
           connection.send({ markPlayed: { session: session.session, name, played: true } });
         }
       }
+      // Frames beyond maxFrameBatchBytes already went out in earlier messages (writer's onFull).
       const bytes = writer.finish();
-      if (writer.frameCount > 0) connection.sendBatch(bytes, maxBuffered);
+      if (writer.frameCount > 0) connection.sendBatch(bytes);
     }
     for (const { session } of this.detached.values()) session.advanceDetached();
   }
