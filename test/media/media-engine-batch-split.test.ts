@@ -1,0 +1,165 @@
+/**
+ * The media worker sends one render FrameBatch per tick across sessions; above the protocol's
+ * 256 KiB (about 390 sessions) it goes out as several messages, and a batch the host's
+ * messages were refused in is counted frame by frame.
+ */
+import { EventEmitter } from "node:events";
+import { describe, expect, it } from "vitest";
+import type { CreateSessionRequest, SessionCreatedInfo } from "../../src/bridge/bridge-client-types.js";
+import { BridgeProtocolError } from "../../src/bridge/bridge-protocol-error.js";
+import { EnvelopeDecoder } from "../../src/bridge/codec.js";
+import { FrameBatchWriter } from "../../src/bridge/frame-batch-writer.js";
+import { MAX_FRAME_BATCH_BYTES, nowMicros, v1 } from "../../src/bridge/protocol.js";
+import { silentLogger } from "../../src/log/logger.js";
+import type { CallHandler, MediaCall } from "../../src/media/bot-api.js";
+import { MediaEngine } from "../../src/media/media-engine.js";
+import type { PacerClock } from "../../src/media/pacer.js";
+import { createMediaMetrics } from "../../src/metrics/media-metrics.js";
+import { createRegistry } from "../../src/metrics/registry.js";
+import { pcmFor } from "./frame-helpers.js";
+
+const SOURCE = v1.MediaContext.MEDIA_CONTEXT_AUDIO_SOURCE;
+const RENDER = v1.MediaContext.MEDIA_CONTEXT_AUDIO_RENDER;
+
+/** Stands in for BridgeClient: records what the engine sends, lets the test deliver batches. */
+class FakeBridge extends EventEmitter {
+  isOpen = true;
+  health = "normal" as const;
+  sent: Uint8Array[] = [];
+  private next = 1;
+  private readonly decoder = new EnvelopeDecoder();
+  connect(): void {}
+  async createSession(request: CreateSessionRequest): Promise<SessionCreatedInfo> {
+    const session = this.next++;
+    return {
+      session,
+      callId: request.callId,
+      mediaSessionId: `00000000-0000-4000-8000-${String(session).padStart(12, "0")}`,
+      mpUri: "net.tcp://media.test:8445/MediaProcessor",
+      audioRenderContextId: "11111111-1111-4111-8111-111111111111",
+      audioSourceContextId: "22222222-2222-4222-8222-222222222222",
+      skypeMediaBotsVersion: "1",
+      mediaStackVersion: "1",
+      mpVersion: "1",
+      mediaConfigurationJson: "",
+    };
+  }
+  async closeSession(): Promise<void> {}
+  sendFrameBatch(bytes: Uint8Array): boolean {
+    this.sent.push(Uint8Array.from(bytes));
+    return true;
+  }
+  sendClear(): boolean {
+    return true;
+  }
+  async close(): Promise<void> {}
+  deliver(bytes: Uint8Array): void {
+    expect(this.decoder.decode(bytes)).toBe("frames");
+    this.emit("frames", this.decoder.frames, nowMicros());
+  }
+}
+
+class ManualClock implements PacerClock {
+  time = 0;
+  pending: (() => void) | undefined;
+  now(): number {
+    return this.time;
+  }
+  setTimer(callback: () => void): unknown {
+    this.pending = callback;
+    return callback;
+  }
+  clearTimer(): void {
+    this.pending = undefined;
+  }
+  tick(): void {
+    this.time += 20;
+    const callback = this.pending;
+    this.pending = undefined;
+    callback?.();
+  }
+}
+
+async function setup() {
+  const bridge = new FakeBridge();
+  const registry = createRegistry();
+  const clock = new ManualClock();
+  const engine = new MediaEngine({
+    bridge: bridge as never,
+    metrics: createMediaMetrics(registry),
+    log: silentLogger(),
+    handlers: [
+      {
+        name: "echo",
+        factory: (call: MediaCall): CallHandler => ({
+          onAudio(frame) {
+            call.send(frame.pcm);
+          },
+        }),
+        options: undefined,
+      },
+    ],
+    recordingsDir: "/nonexistent",
+    playoutQueueFrames: 10,
+    jitterDepthFrames: 2,
+    maxConcealFrames: 50,
+    reconnectGraceMs: 1000,
+    emit: () => {},
+    clock,
+  });
+  engine.start();
+  const metric = async (name: string) => {
+    const line = (await registry.metrics()).split("\n").find((l) => l.startsWith(name));
+    return Number(line?.split(" ").at(-1));
+  };
+  return { bridge, engine, clock, metric };
+}
+
+describe("MediaEngine render batches above the protocol's FrameBatch limit", () => {
+  it("500 sessions' render frames of one tick go out as two messages of at most 256 KiB, each frame once", async () => {
+    const { bridge, engine, clock, metric } = await setup();
+    const sessions = 500;
+    for (let s = 1; s <= sessions; s++) {
+      await engine.createSession({ callId: `c${s}`, direction: "sendRecv", unmixedAudio: false });
+      bridge.emit("sendStatus", { session: s, active: true });
+    }
+    // One received frame per session (a host message under the 1 MiB receive limit).
+    const writer = new FrameBatchWriter();
+    writer.begin(nowMicros());
+    for (let s = 1; s <= sessions; s++) writer.addFrame(s, SOURCE, 1, 200_000, pcmFor(1, s), 0, false);
+    bridge.deliver(writer.finish());
+    clock.tick();
+    clock.tick();
+    expect(bridge.sent.length).toBe(2);
+    const decoder = new EnvelopeDecoder();
+    const seen: number[] = [];
+    for (const bytes of bridge.sent) {
+      expect(bytes.length).toBeLessThanOrEqual(MAX_FRAME_BATCH_BYTES);
+      expect(decoder.decode(bytes)).toBe("frames");
+      const reader = decoder.frames;
+      while (reader.next()) {
+        expect(reader.context).toBe(RENDER);
+        expect(Buffer.from(reader.pcm()).equals(Buffer.from(pcmFor(1, reader.session)))).toBe(true);
+        seen.push(reader.session);
+      }
+    }
+    expect(seen.sort((a, b) => a - b)).toEqual(Array.from({ length: sessions }, (_, i) => i + 1));
+    expect(await metric("media_frames_sent_total")).toBe(sessions);
+    await engine.shutdown();
+  });
+
+  it("a refused host batch counts the frames it carried, not one", async () => {
+    const { bridge, engine, metric } = await setup();
+    const error = new BridgeProtocolError(
+      "oversized",
+      "message of 1200000 bytes exceeds the maximum of 1048576",
+    );
+    error.framesLost = 1800;
+    bridge.emit("protocolError", error);
+    expect(await metric('media_frames_dropped_total{reason="malformed"}')).toBe(1800);
+    // Other refusals (a control message) still count one.
+    bridge.emit("protocolError", new BridgeProtocolError("truncated", "message truncated at byte 3"));
+    expect(await metric('media_frames_dropped_total{reason="malformed"}')).toBe(1801);
+    await engine.shutdown();
+  });
+});
