@@ -11,7 +11,7 @@ namespace TeamsMediaBridge.Bridge;
 
 /// <summary>
 /// The one worker connection: handshake, requests, all sessions multiplexed, and the bridge clock
-/// that sends one FrameBatch of received audio per 20 ms tick and plays one render frame per
+/// that sends each 20 ms tick's received audio (one FrameBatch, several above 256 KiB) and plays one render frame per
 /// session per tick. A bad message gets an Error and is otherwise ignored; it never ends the
 /// connection or disturbs another session.
 /// </summary>
@@ -38,6 +38,7 @@ internal sealed class BridgeConnection
     private readonly ConcurrentQueue<ReceivedFrame> _inbox = new();
     private readonly ConcurrentQueue<ReceivedFrame> _framePool = new();
     private readonly List<ReceivedFrame> _tickFrames = new(64);
+    private readonly List<AudioFrame> _tickMessages = new(64);
     private readonly FrameBatch _batch = new();
     private readonly Envelope _batchEnvelope;
     private DeadlineLoop? _clock;
@@ -615,7 +616,8 @@ internal sealed class BridgeConnection
         long started = System.Diagnostics.Stopwatch.GetTimestamp();
         _metrics.TickLateness.Observe(lateness.TotalSeconds);
 
-        // Everything received since the last tick, across sessions, goes out as one batch.
+        // Everything received since the last tick, across sessions, goes to the worker: in one
+        // FrameBatch, or several when a late tick's frames would pass the protocol's size limit.
         while (_inbox.TryDequeue(out var frame))
         {
             if (frame.Owner is { IsClosed: false }) _tickFrames.Add(frame);
@@ -623,19 +625,7 @@ internal sealed class BridgeConnection
         }
         if (_tickFrames.Count > 0)
         {
-            _batch.Frames.Clear();
-            foreach (var frame in _tickFrames) _batch.Frames.Add(frame.Message);
-            _batch.SentAtUs = NowMicroseconds();
-            if (_outbound.TryEnqueueBatch(_batchEnvelope))
-            {
-                _metrics.BatchesSent.Inc();
-                _metrics.ReceivedFramesForwarded.Inc(_tickFrames.Count);
-            }
-            else
-            {
-                _metrics.BatchesDropped.Inc();
-            }
-            _batch.Frames.Clear();
+            SendTickFrames();
             foreach (var frame in _tickFrames) ReturnFrame(frame);
             _tickFrames.Clear();
         }
@@ -645,6 +635,42 @@ internal sealed class BridgeConnection
         foreach (var session in Volatile.Read(ref _sessionSnapshot)) session.Tick(platformTicks);
 
         _metrics.TickDuration.Observe(System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalSeconds);
+    }
+
+    /// <summary>The tick's frames in consecutive FrameBatch messages of at most MaxFrameBatchBytes, all stamped alike.</summary>
+    private void SendTickFrames()
+    {
+        int count = _tickFrames.Count;
+        if (!_outbound.TryReserveTick())
+        {
+            _metrics.BatchesDropped.Inc();
+            _metrics.ReceivedFramesDroppedBackedUp.Inc(count);
+            return;
+        }
+        for (int i = 0; i < count; i++) _tickMessages.Add(_tickFrames[i].Message);
+        _batch.SentAtUs = NowMicroseconds();
+        int start = 0;
+        int messages = 0;
+        while (start < count)
+        {
+            int run = FrameBatchPacker.NextRun(_tickMessages, start, _options.MaxFrameBatchBytes);
+            _batch.Frames.Clear();
+            for (int i = start; i < start + run; i++) _batch.Frames.Add(_tickMessages[i]);
+            bool last = start + run == count;
+            if (!_outbound.EnqueueTickBatch(_batchEnvelope, last))
+            {
+                // Closed: nothing more goes out on this connection.
+                if (!last) _outbound.ReleaseTick();
+                break;
+            }
+            _metrics.BatchesSent.Inc();
+            _metrics.ReceivedFramesForwarded.Inc(run);
+            messages++;
+            start += run;
+        }
+        if (messages > 1) _metrics.TicksSplit.Inc();
+        _batch.Frames.Clear();
+        _tickMessages.Clear();
     }
 
     private void ReturnFrame(ReceivedFrame frame)

@@ -34,9 +34,13 @@ public sealed class BridgeMetrics
         ReceivedFramesForwarded = received.WithLabels("forwarded");
         ReceivedFramesBadSize = received.WithLabels("bad_size");
         ReceivedFramesBeforeAnnounce = received.WithLabels("before_session_created");
+        ReceivedFramesDroppedBackedUp = received.WithLabels("dropped_worker_backed_up");
         ReceivedUnmixedDropped = f.CreateCounter("bridge_received_unmixed_dropped_total", "Unmixed buffers dropped (not 640 bytes, or more than four).");
         BatchesSent = f.CreateCounter("bridge_frame_batches_sent_total", "FrameBatch messages queued to the worker.");
-        BatchesDropped = f.CreateCounter("bridge_frame_batches_dropped_total", "FrameBatch messages dropped because the socket was backed up.");
+        BatchesDropped = f.CreateCounter("bridge_frame_batches_dropped_total",
+            "Ticks of received frames (one FrameBatch, or several when split) dropped because the socket was backed up.");
+        TicksSplit = f.CreateCounter("bridge_frame_batch_split_ticks_total",
+            "Ticks whose received frames took more than one FrameBatch message (over the 256 KiB limit).");
 
         var render = f.CreateCounter("bridge_render_frames_total", "Render frames from the worker, by outcome.", "outcome");
         RenderAccepted = render.WithLabels("queued");
@@ -75,9 +79,11 @@ public sealed class BridgeMetrics
     public Counter.Child ReceivedFramesForwarded { get; }
     public Counter.Child ReceivedFramesBadSize { get; }
     public Counter.Child ReceivedFramesBeforeAnnounce { get; }
+    public Counter.Child ReceivedFramesDroppedBackedUp { get; }
     public Counter ReceivedUnmixedDropped { get; }
     public Counter BatchesSent { get; }
     public Counter BatchesDropped { get; }
+    public Counter TicksSplit { get; }
     public Counter.Child RenderAccepted { get; }
     public Counter.Child RenderPlayed { get; }
     public Counter.Child RenderRefused { get; }

@@ -26,11 +26,20 @@ public sealed class BridgeOptions
     /// <summary>Ticks over which the backlog's minimum is taken (50 = 1 s).</summary>
     public int RenderTrimWindowTicks { get; init; } = 50;
 
-    /// <summary>Frame batches waiting for the socket at most; newer ones are dropped beyond it (slow worker).</summary>
+    /// <summary>
+    /// Ticks of received frames waiting for the socket at most (a tick may take several FrameBatch
+    /// messages); a newer tick's frames are dropped beyond it (slow worker).
+    /// </summary>
     public int MaxPendingFrameBatches { get; init; } = 10;
 
-    /// <summary>Largest WebSocket message accepted from the worker.</summary>
-    public int MaxMessageBytes { get; init; } = 4 * 1024 * 1024;
+    /// <summary>Largest WebSocket message accepted from the worker (1 MiB, as the worker's own limit).</summary>
+    public int MaxMessageBytes { get; init; } = ProtocolInfo.DefaultMaxMessageBytes;
+
+    /// <summary>
+    /// Largest FrameBatch message sent to the worker: a tick's frames are split over as many
+    /// messages as they need. The protocol's 256 KiB; tests lower it.
+    /// </summary>
+    public int MaxFrameBatchBytes { get; init; } = ProtocolInfo.MaxFrameBatchBytes;
 
     /// <summary>
     /// How long sessions outlive a lost worker connection, waiting for the worker to resume them
@@ -58,6 +67,8 @@ public sealed class BridgeOptions
         if (RenderTrimWindowTicks < 1) throw new ArgumentException("RenderTrimWindowTicks must be >= 1");
         if (MaxPendingFrameBatches < 1) throw new ArgumentException("MaxPendingFrameBatches must be >= 1");
         if (MaxMessageBytes < 1024) throw new ArgumentException("MaxMessageBytes must be >= 1024");
+        if (MaxFrameBatchBytes is < 2048 or > ProtocolInfo.MaxFrameBatchBytes)
+            throw new ArgumentException($"MaxFrameBatchBytes must be between 2048 and {ProtocolInfo.MaxFrameBatchBytes}");
         if (ReconnectGrace < TimeSpan.Zero) throw new ArgumentException("ReconnectGrace must be >= 0");
     }
 }

@@ -16,30 +16,46 @@ internal sealed class OutboundQueue
 {
     private readonly Channel<Outgoing> _channel = Channel.CreateUnbounded<Outgoing>(
         new UnboundedChannelOptions { SingleReader = true, SingleWriter = false });
-    private readonly int _maxPendingBatches;
-    private int _pendingBatches;
+    private readonly int _maxPendingTicks;
+    private int _pendingTicks;
 
-    private readonly record struct Outgoing(byte[] Buffer, int Length, bool IsBatch);
+    /// <param name="EndsTick">the last message of a reserved tick: writing it frees the tick's room.</param>
+    private readonly record struct Outgoing(byte[] Buffer, int Length, bool EndsTick);
 
-    public OutboundQueue(int maxPendingBatches) => _maxPendingBatches = maxPendingBatches;
+    public OutboundQueue(int maxPendingTicks) => _maxPendingTicks = maxPendingTicks;
 
-    public int PendingBatches => Volatile.Read(ref _pendingBatches);
+    /// <summary>Ticks of frame batches reserved and not yet fully written.</summary>
+    public int PendingTicks => Volatile.Read(ref _pendingTicks);
 
     /// <returns>false when the message could not be queued (closed).</returns>
-    public bool Enqueue(Envelope envelope) => Write(envelope, isBatch: false);
+    public bool Enqueue(Envelope envelope) => Write(envelope, endsTick: false);
 
-    /// <returns>false when dropped: too many batches waiting, or closed.</returns>
-    public bool TryEnqueueBatch(Envelope envelope)
+    /// <summary>
+    /// Makes room for one tick's frame batches, which go out as one or more messages (see
+    /// <see cref="FrameBatchPacker"/>): a tick counts once against the limit however many messages
+    /// it takes, so a late tick is not dropped for being split. Enqueue them with
+    /// <see cref="EnqueueTickBatch"/>, the last with endsTick set, or give the room back with
+    /// <see cref="ReleaseTick"/>.
+    /// </summary>
+    /// <returns>false when too many ticks are already waiting (the tick is dropped).</returns>
+    public bool TryReserveTick()
     {
-        if (Interlocked.Increment(ref _pendingBatches) > _maxPendingBatches)
-        {
-            Interlocked.Decrement(ref _pendingBatches);
-            return false;
-        }
-        if (Write(envelope, isBatch: true)) return true;
-        Interlocked.Decrement(ref _pendingBatches);
+        if (Interlocked.Increment(ref _pendingTicks) <= _maxPendingTicks) return true;
+        Interlocked.Decrement(ref _pendingTicks);
         return false;
     }
+
+    /// <summary>Serializes one message of a reserved tick now; the tick's room is freed once its last message is written.</summary>
+    /// <returns>false when closed (the reservation is released if this was the last message).</returns>
+    public bool EnqueueTickBatch(Envelope envelope, bool endsTick)
+    {
+        if (Write(envelope, endsTick)) return true;
+        if (endsTick) ReleaseTick();
+        return false;
+    }
+
+    /// <summary>Gives back a reservation whose last message will not be enqueued.</summary>
+    public void ReleaseTick() => Interlocked.Decrement(ref _pendingTicks);
 
     /// <summary>No more messages; the writer finishes what is queued, then ends.</summary>
     public void Complete() => _channel.Writer.TryComplete();
@@ -61,7 +77,7 @@ internal sealed class OutboundQueue
                 finally
                 {
                     ArrayPool<byte>.Shared.Return(item.Buffer);
-                    if (item.IsBatch) Interlocked.Decrement(ref _pendingBatches);
+                    if (item.EndsTick) Interlocked.Decrement(ref _pendingTicks);
                 }
             }
         }
@@ -73,12 +89,12 @@ internal sealed class OutboundQueue
         }
     }
 
-    private bool Write(Envelope envelope, bool isBatch)
+    private bool Write(Envelope envelope, bool endsTick)
     {
         int size = envelope.CalculateSize();
         byte[] buffer = ArrayPool<byte>.Shared.Rent(Math.Max(size, 1));
         envelope.WriteTo(buffer.AsSpan(0, size));
-        if (_channel.Writer.TryWrite(new Outgoing(buffer, size, isBatch))) return true;
+        if (_channel.Writer.TryWrite(new Outgoing(buffer, size, endsTick))) return true;
         ArrayPool<byte>.Shared.Return(buffer);
         return false;
     }
