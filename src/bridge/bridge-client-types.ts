@@ -75,7 +75,11 @@ export interface BridgeClientEvents {
   sendStatus: [event: { session: number; active: boolean }];
   /** speakerId 0xFFFFFFFF = nobody. */
   dominantSpeaker: [event: { session: number; speakerId: number }];
-  tone: [event: { session: number; tone: ToneName; timestampTicks: number }];
+  /**
+   * timestampTicks is the nearest number (exact below 2^53); timestampTicksExact the platform's
+   * 64-bit value as it came (real platform ticks are DateTime-style, above 2^53).
+   */
+  tone: [event: { session: number; tone: ToneName; timestampTicks: number; timestampTicksExact: bigint }];
   markPlayed: [event: { session: number; name: string; played: boolean }];
   health: [event: { previous: PlatformHealth; current: PlatformHealth }];
   /** The host closed a session (requested = this client asked for it with closeSession). */

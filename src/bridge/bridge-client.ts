@@ -18,6 +18,7 @@ import {
   directionToWire,
   errorCodeName,
   healthFromWire,
+  longToBigInt,
   longToNumber,
   nowMicros,
   type PlatformHealth,
@@ -507,6 +508,7 @@ export class BridgeClient extends EventEmitter<BridgeClientEvents> {
           session: tone.session,
           tone: name,
           timestampTicks: longToNumber(tone.timestampTicks),
+          timestampTicksExact: longToBigInt(tone.timestampTicks),
         });
         return;
       }

@@ -1,4 +1,5 @@
 import { teamsbot } from "./generated/media_bridge.js";
+import { int64ToBigInt } from "./int64-parts.js";
 
 /** The generated protocol namespace (teamsbot.bridge.v1), from native-bridge/proto/media_bridge.proto. */
 export const v1 = teamsbot.bridge.v1;
@@ -177,6 +178,12 @@ export function sendStatusFromWire(value: number | null | undefined): SendStatus
 export function longToNumber(value: number | { toNumber(): number } | null | undefined): number {
   if (value === null || value === undefined) return 0;
   return typeof value === "number" ? value : value.toNumber();
+}
+
+/** An int64 field of a generated message exactly (a Long's halves; a plain number as it is). */
+export function longToBigInt(value: number | { high: number; low: number } | null | undefined): bigint {
+  if (value === null || value === undefined) return 0n;
+  return typeof value === "number" ? BigInt(value) : int64ToBigInt(value.high, value.low);
 }
 
 /** Microseconds on a monotonic-ish clock comparable across processes on one host (wall clock). */

@@ -3,7 +3,7 @@
  * DateTime-style 100-ns ticks (about 6.39e17, above 2^53), which a number rounds by up to 64.
  */
 import { describe, expect, it } from "vitest";
-import { decodeEnvelope, EnvelopeDecoder } from "../../src/bridge/codec.js";
+import { decodeEnvelope, EnvelopeDecoder, encodeEnvelope } from "../../src/bridge/codec.js";
 import { FrameBatchWriter } from "../../src/bridge/frame-batch-writer.js";
 import {
   int64FromBigInt,
@@ -13,7 +13,7 @@ import {
   int64ToBigInt,
   int64ToNumber,
 } from "../../src/bridge/int64-parts.js";
-import { v1 } from "../../src/bridge/protocol.js";
+import { longToBigInt, longToNumber, v1 } from "../../src/bridge/protocol.js";
 import {
   varint64PartsSize,
   varint64Size,
@@ -92,6 +92,20 @@ describe("int64 halves", () => {
         expect(varint64Size(Number(value))).toBe(end);
       }
     }
+  });
+});
+
+describe("control messages' int64 fields", () => {
+  it("longToBigInt gives a decoded ToneReceived's platform ticks exactly (longToNumber rounds them)", () => {
+    const ticks = 638_999_999_999_800_001n;
+    const bytes = encodeEnvelope({
+      tone: { session: 1, tone: 3, timestampTicks: ticks.toString() as unknown as number },
+    });
+    const tone = decodeEnvelope(bytes).tone;
+    expect(longToBigInt(tone?.timestampTicks)).toBe(ticks);
+    expect(BigInt(longToNumber(tone?.timestampTicks))).not.toBe(ticks);
+    expect(longToBigInt(-5)).toBe(-5n);
+    expect(longToBigInt(null)).toBe(0n);
   });
 });
 
