@@ -136,12 +136,13 @@ describe("session resume on the media platform emulator", () => {
     await waitFor(() => seen.length >= 10);
     renderFrames(client, first.session, 1, 5);
     await waitFor(() => emulator.session("call-r")?.snapshot().framesPlayed === 5);
-    const before = seen.length;
-    const lastBefore = seen[before - 1] as Seen;
 
     const reconnected = once(client, "open");
     emulator.injectFault({ kind: "disconnect" });
     await once(client, "disconnected");
+    // Counted once the old socket is gone: frames already in flight when the fault hit still land.
+    const before = seen.length;
+    const lastBefore = seen[before - 1] as Seen;
     await waitFor(() => emulator.stats().detachedSessions === 1);
     const kept = emulator.session("call-r");
     expect(kept?.snapshot()).toMatchObject({ attached: false, mediaConnected: true, sendActive: true });
