@@ -56,6 +56,9 @@ export interface GraphEmulatorOptions {
   logger?: Logger;
 }
 
+/** How long a plain notification token is reused (tokens are valid for an hour). */
+const NOTIFICATION_TOKEN_REUSE_MS = 5 * 60_000;
+
 export const DEFAULT_TIMINGS: CallTimings = {
   answerDeadlineMs: 15_000,
   establishingDelayMs: 20,
@@ -106,6 +109,7 @@ export class GraphEmulator {
   private readonly engine: CallEngine;
   private notificationKeys: SigningKey[];
   private unknownKey: Promise<SigningKey> | undefined;
+  private readonly tokenCache = new Map<string, { token: Promise<string>; until: number }>();
   private establishWhen: ((call: EmulatedCall) => Promise<boolean>) | undefined;
 
   private constructor(
@@ -350,12 +354,19 @@ export class GraphEmulator {
     const app = this.apps.first();
     const who = subject ?? (app ? { appId: app.appId, tenantId: app.tenantId } : undefined);
     if (!who) throw new Error("signNotificationToken: no app is registered and no subject given");
-    return signNotificationToken(
-      this.activeNotificationKey(),
-      () => this.unknownSigningKey(),
-      who,
-      overrides,
-    );
+    const key = this.activeNotificationKey();
+    const plain = Object.keys(overrides).length === 0;
+    // Like a real service, a valid token (1 h) is reused for a while instead of signing one per
+    // notification: RS256 signing per post was most of the emulator's CPU under load.
+    const cacheKey = `${key.kid}|${who.appId}|${who.tenantId}`;
+    const cached = plain ? this.tokenCache.get(cacheKey) : undefined;
+    if (cached && cached.until > Date.now()) return cached.token;
+    const token = signNotificationToken(key, () => this.unknownSigningKey(), who, overrides);
+    if (plain) {
+      this.tokenCache.set(cacheKey, { token, until: Date.now() + NOTIFICATION_TOKEN_REUSE_MS });
+      token.catch(() => this.tokenCache.delete(cacheKey));
+    }
+    return token;
   }
 
   /**
