@@ -47,8 +47,10 @@ async function measure(pipeline: FramePipeline): Promise<PipelineResult> {
   const frames = pipeline.framesOut - before;
   await pipeline.close();
   // Every frame in must come out: a pipeline that skipped work would look fast.
-  if (frames !== ticks * sessions)
-    throw new Error(`${pipeline.name}: ${frames} frames out of ${ticks * sessions} in`);
+  if (frames !== ticks * sessions) {
+    const why = pipeline.diagnose ? ` (${await pipeline.diagnose()})` : "";
+    throw new Error(`${pipeline.name}: ${frames} frames out of ${ticks * sessions} in${why}`);
+  }
   const per = (value: number) => Math.round(value / frames);
   return {
     name: pipeline.name,

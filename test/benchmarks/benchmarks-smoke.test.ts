@@ -66,6 +66,21 @@ describe("benchmarks (smoke)", () => {
     expect(run.stdout).toContain("JSON + base64");
   }, 90_000);
 
+  it("bench:frames counts every message of a tick the engine splits over 256 KiB", async () => {
+    // 450 sessions' render frames (~660 bytes each) do not fit in one 256 KiB FrameBatch.
+    const run = await runBenchmark(
+      "frames.ts",
+      ["--sessions", "450", "--ticks", "4", "--warmup", "1", "--results-dir", dir],
+      60_000,
+    );
+    expect(run.stderr).toBe("");
+    expect(run.code).toBe(0);
+    const result = JSON.parse(await readFile(path.join(dir, "frames-latest.json"), "utf8"));
+    expect(result.sessions).toBe(450);
+    expect(result.pipelines[0].name).toBe("bridge codec + media engine");
+    expect(result.pipelines[0].frames).toBe(450 * 4);
+  }, 90_000);
+
   it("bench:load runs the worker and both baselines, writes the documented keys, and stops its far end", async () => {
     const run = await runBenchmark(
       "load.ts",
