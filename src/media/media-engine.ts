@@ -50,6 +50,9 @@ const RENDER = v1.MediaContext.MEDIA_CONTEXT_AUDIO_RENDER as number;
 /** How long a recording-status request waits for signaling's answer. */
 const RECORDING_STATUS_TIMEOUT_MS = 15_000;
 
+/** Received frames routed between checks whether the media clock's next tick is due. */
+const FRAMES_PER_CLOCK_CHECK = 32;
+
 /**
  * The media worker's core: owns the sessions, routes received frames to them, runs the one
  * media clock that renders every session's next frame into one FrameBatch per tick, and rides
@@ -264,8 +267,12 @@ export class MediaEngine {
     this.time.nowMs = performance.now();
     this.view.attach(reader, receivedAtMs);
     let received = reader.invalidFrames.length;
+    const pacer = this.pacer;
     while (reader.next()) {
-      received++;
+      // A large batch must not hold a due tick behind it: the tick runs in between.
+      if ((++received & (FRAMES_PER_CLOCK_CHECK - 1)) === 0 && pacer.runIfDue()) {
+        this.time.nowMs = performance.now();
+      }
       const call = this.byNumber.get(reader.session);
       if (call === undefined) {
         this.metrics.dropped.unknown_session.inc();

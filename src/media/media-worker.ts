@@ -12,11 +12,15 @@ import { createRegistry } from "../metrics/registry.js";
 import { loadHandlers } from "./handler-loader.js";
 import { MediaChannel, type PortLike } from "./media-channel.js";
 import { MediaEngine } from "./media-engine.js";
+import { raiseThreadPriority } from "./thread-priority.js";
 import { WorkerLoadSampler } from "./worker-load.js";
 import type { MediaWorkerSettings, WorkerCommand, WorkerEvent, WorkerRequests } from "./worker-messages.js";
 
 async function main(port: PortLike, settings: MediaWorkerSettings): Promise<void> {
   const log = createLogger({ level: settings.logLevel, name: "media-worker" });
+  const priority = raiseThreadPriority();
+  if (priority.ok) log.info({ tid: priority.tid, nice: priority.nice }, "media thread priority raised");
+  else log.info({ reason: priority.reason }, "media thread keeps its priority");
   const registry = createRegistry();
   const metrics = createMediaMetrics(registry);
   const channel = new MediaChannel<WorkerRequests, WorkerEvent, WorkerCommand>(port, {

@@ -6,12 +6,23 @@ export interface PacerClock {
   now(): number;
   setTimer(callback: () => void, delayMs: number): unknown;
   clearTimer(handle: unknown): void;
+  /**
+   * Blocks the thread for `ms` (fractional) with sub-millisecond precision; without it the
+   * pacer has no lead (see PacerOptions.leadMs) and waits on timers alone.
+   */
+  sleep?(ms: number): void;
 }
+
+/** Nobody ever notifies it: Atomics.wait on it is a precise sleep that allocates nothing. */
+const sleepCell = new Int32Array(new SharedArrayBuffer(4));
 
 export const realClock: PacerClock = {
   now: () => performance.now(),
   setTimer: (callback, delayMs) => setTimeout(callback, delayMs),
   clearTimer: (handle) => clearTimeout(handle as NodeJS.Timeout),
+  sleep: (ms) => {
+    Atomics.wait(sleepCell, 0, 0, ms);
+  },
 };
 
 export interface PacerOptions {
@@ -22,6 +33,13 @@ export interface PacerOptions {
    */
   maxCatchUpTicks?: number;
   clock?: PacerClock;
+  /**
+   * The timer is set this long before each deadline and the rest is slept out precisely with
+   * `clock.sleep` (blocking the thread for at most leadMs + 1 ms), because libuv timers have
+   * whole-millisecond resolution and fire up to a millisecond late. Default REAL_CLOCK_LEAD_MS
+   * with the real clock, 0 with an injected one; 0 (or a clock without sleep) = timers alone.
+   */
+  leadMs?: number;
   /** One tick: `tick` counts from 0 at start, `deadlineMs` is when it was due, `nowMs` when it ran. */
   onTick: (tick: number, deadlineMs: number, nowMs: number) => void;
   /**
@@ -30,6 +48,9 @@ export interface PacerOptions {
    */
   onSkipped?: (ticks: number) => void;
 }
+
+/** Timer lead before each deadline with the real clock (see PacerOptions.leadMs). */
+export const REAL_CLOCK_LEAD_MS = 1.5;
 
 /**
  * The media clock: one timer for all sessions, firing on absolute deadlines start + n × 20 ms.
@@ -48,11 +69,16 @@ export class Pacer {
   private nextTick = 0;
   private timer: unknown;
   private running = false;
+  private readonly leadMs: number;
 
   constructor(private readonly options: PacerOptions) {
     this.periodMs = options.periodMs ?? FRAME_DURATION_MS;
     this.maxCatchUpTicks = options.maxCatchUpTicks ?? 2;
     this.clock = options.clock ?? realClock;
+    this.leadMs =
+      this.clock.sleep === undefined
+        ? 0
+        : Math.max(0, options.leadMs ?? (options.clock === undefined ? REAL_CLOCK_LEAD_MS : 0));
   }
 
   get isRunning(): boolean {
@@ -78,10 +104,32 @@ export class Pacer {
     this.timer = undefined;
   }
 
+  /**
+   * Runs the next tick now if it is due (true) — for long work on the same thread (a large
+   * received batch) to call between pieces, so the tick is not held behind it.
+   */
+  runIfDue(): boolean {
+    if (!this.running || this.clock.now() < this.deadline(this.nextTick)) return false;
+    if (this.timer !== undefined) this.clock.clearTimer(this.timer);
+    this.fire();
+    return true;
+  }
+
   private readonly fire = (): void => {
     this.timer = undefined;
     if (!this.running) return;
-    const now = this.clock.now();
+    let now = this.clock.now();
+    const deadline = this.deadline(this.nextTick);
+    if (this.leadMs > 0 && now < deadline) {
+      // Woken early: by design (the lead) or by a timer rounding down. Far off, sleep again;
+      // within the lead (plus rounding), wait it out here — bounded by that distance.
+      if (this.clock.sleep === undefined || deadline - now > this.leadMs + 1) {
+        this.timer = this.clock.setTimer(this.fire, deadline - now - this.leadMs);
+        return;
+      }
+      this.clock.sleep(deadline - now);
+      now = this.clock.now();
+    }
     const due = Math.floor((now - this.startMs) / this.periodMs);
     const behind = due - this.nextTick;
     if (behind > this.maxCatchUpTicks) {
@@ -94,7 +142,7 @@ export class Pacer {
       this.options.onTick(tick, this.deadline(tick), now);
     } finally {
       if (this.running) {
-        const delay = Math.max(0, this.deadline(this.nextTick) - this.clock.now());
+        const delay = Math.max(0, this.deadline(this.nextTick) - this.leadMs - this.clock.now());
         this.timer = this.clock.setTimer(this.fire, delay);
       }
     }
