@@ -264,7 +264,9 @@ public sealed class SessionTests
         Assert.Equal("long-prompt", mark.MarkPlayed.Name);
         Assert.False(mark.MarkPlayed.Played);
         long playedAtClear = session.SentFrames;
-        Assert.InRange(playedAtClear, 0, 40); // about 10 in 200 ms
+        // About 10 frames play in 200 ms; a loaded machine's late clock catches up faster, so only
+        // require that audio was still queued at the clear (what the rest of the test checks).
+        Assert.InRange(playedAtClear, 0, 79);
         await Task.Delay(200);
         Assert.InRange(session.SentFrames, playedAtClear, playedAtClear + 1);
         Assert.True(bridge.Server.Metrics.RenderCleared.Value >= 80 - playedAtClear - 1);
