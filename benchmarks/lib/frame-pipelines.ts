@@ -1,5 +1,3 @@
-import { EventEmitter } from "node:events";
-import type { CreateSessionRequest, SessionCreatedInfo } from "../../src/bridge/bridge-client-types.js";
 import { EnvelopeDecoder } from "../../src/bridge/codec.js";
 import {
   type BenchmarkBatch,
@@ -14,6 +12,7 @@ import { MediaEngine } from "../../src/media/media-engine.js";
 import type { PacerClock } from "../../src/media/pacer.js";
 import { createMediaMetrics } from "../../src/metrics/media-metrics.js";
 import { createRegistry } from "../../src/metrics/registry.js";
+import { FakeBridge } from "../../test/media/fake-bridge.js";
 
 /**
  * The three designs bench:frames times, each as decode -> dispatch to a processor (echo) ->
@@ -39,36 +38,19 @@ export interface StageTimes {
 const RENDER = v1.MediaContext.MEDIA_CONTEXT_AUDIO_RENDER;
 const ns = () => process.hrtime.bigint();
 
-/** Stands in for BridgeClient around the real MediaEngine: hands it decoded batches, takes its output. */
-class LoopBridge extends EventEmitter {
-  isOpen = true;
-  health = "normal" as const;
+/** The shared FakeBridge around the real MediaEngine, counting its output instead of keeping it. */
+class LoopBridge extends FakeBridge {
   framesOut = 0;
-  private next = 1;
   private readonly counter = new EnvelopeDecoder();
-  connect(): void {}
-  async createSession(request: CreateSessionRequest): Promise<SessionCreatedInfo> {
-    const session = this.next++;
-    return {
-      session,
-      callId: request.callId,
-      mediaSessionId: `00000000-0000-4000-8000-${String(session).padStart(12, "0")}`,
-      mpUri: "net.tcp://media.bench:8445/MediaProcessor",
-      audioRenderContextId: "11111111-1111-4111-8111-111111111111",
-      audioSourceContextId: "22222222-2222-4222-8222-222222222222",
-      skypeMediaBotsVersion: "1",
-      mediaStackVersion: "1",
-      mpVersion: "1",
-      mediaConfigurationJson: "",
-    };
+  constructor() {
+    super({ mpUri: "net.tcp://media.bench:8445/MediaProcessor" });
   }
-  async closeSession(): Promise<void> {}
   /**
    * The engine splits a tick's render frames into several messages above the protocol's batch
    * limit (FrameBatchWriter onFull), so each message is counted as it arrives; the time spent
    * counting is kept apart and taken out of the timed encode stage (see step()).
    */
-  sendFrameBatch(bytes: Uint8Array): boolean {
+  override sendFrameBatch(bytes: Uint8Array): boolean {
     const t0 = ns();
     if (bytes.length > MAX_FRAME_BATCH_BYTES)
       throw new Error(`engine sent a FrameBatch of ${bytes.length} bytes (limit ${MAX_FRAME_BATCH_BYTES})`);
@@ -87,10 +69,6 @@ class LoopBridge extends EventEmitter {
     this.countingNs = 0n;
     return spent;
   }
-  sendClear(): boolean {
-    return true;
-  }
-  async close(): Promise<void> {}
 }
 
 class ManualClock implements PacerClock {

@@ -1,9 +1,7 @@
-import { EventEmitter } from "node:events";
 import { describe, expect, it } from "vitest";
-import type { CreateSessionRequest, SessionCreatedInfo } from "../../src/bridge/bridge-client-types.js";
 import { EnvelopeDecoder } from "../../src/bridge/codec.js";
 import { FrameBatchWriter } from "../../src/bridge/frame-batch-writer.js";
-import { nowMicros, v1 } from "../../src/bridge/protocol.js";
+import { v1 } from "../../src/bridge/protocol.js";
 import { silentLogger } from "../../src/log/logger.js";
 import type { MediaCall } from "../../src/media/bot-api.js";
 import { type LoadedHandler, loadHandlers } from "../../src/media/handler-loader.js";
@@ -11,39 +9,17 @@ import { MediaEngine } from "../../src/media/media-engine.js";
 import type { PacerClock } from "../../src/media/pacer.js";
 import { createMediaMetrics } from "../../src/metrics/media-metrics.js";
 import { createRegistry } from "../../src/metrics/registry.js";
+import { FakeBridge } from "./fake-bridge.js";
 import { pcmFor } from "./frame-helpers.js";
 import { youngBytesAllocated } from "./gc-counter.js";
 
 const SOURCE = v1.MediaContext.MEDIA_CONTEXT_AUDIO_SOURCE;
 
-/** Stands in for BridgeClient: counts the frames each batch carries, delivers test batches. */
-class FakeBridge extends EventEmitter {
-  isOpen = true;
-  health = "normal" as const;
-  /** Frames in each batch sent, and the sequence number each frame's audio carried. */
+/** FakeBridge that reads back, for each batch sent, the sequence number each frame's audio carried. */
+class SequenceBridge extends FakeBridge {
   batches: number[][] = [];
-  keep = true;
-  private next = 1;
-  private readonly decoder = new EnvelopeDecoder();
   private readonly outDecoder = new EnvelopeDecoder();
-  connect(): void {}
-  async createSession(request: CreateSessionRequest): Promise<SessionCreatedInfo> {
-    const session = this.next++;
-    return {
-      session,
-      callId: request.callId,
-      mediaSessionId: `00000000-0000-4000-8000-${String(session).padStart(12, "0")}`,
-      mpUri: "net.tcp://media.test:8445/MediaProcessor",
-      audioRenderContextId: "11111111-1111-4111-8111-111111111111",
-      audioSourceContextId: "22222222-2222-4222-8222-222222222222",
-      skypeMediaBotsVersion: "1",
-      mediaStackVersion: "1",
-      mpVersion: "1",
-      mediaConfigurationJson: "",
-    };
-  }
-  async closeSession(): Promise<void> {}
-  sendFrameBatch(bytes: Uint8Array): boolean {
+  override sendFrameBatch(bytes: Uint8Array): boolean {
     if (!this.keep) return true;
     expect(this.outDecoder.decode(bytes)).toBe("frames");
     const reader = this.outDecoder.frames;
@@ -51,16 +27,6 @@ class FakeBridge extends EventEmitter {
     while (reader.next()) sequences.push(sequenceOf(Buffer.from(reader.pcm())));
     this.batches.push(sequences);
     return true;
-  }
-  sendClear(): boolean {
-    return true;
-  }
-  async close(): Promise<void> {}
-  deliver(bytes: Uint8Array): void {
-    // No expect() here: its assertion objects would count in the allocation test.
-    if (this.decoder.decode(bytes) !== "frames")
-      throw new Error(`bad test batch: ${this.decoder.error?.message}`);
-    this.emit("frames", this.decoder.frames, nowMicros());
   }
 }
 
@@ -92,7 +58,7 @@ class StallableClock implements PacerClock {
 }
 
 async function setup(sessions = 1) {
-  const bridge = new FakeBridge();
+  const bridge = new SequenceBridge();
   const registry = createRegistry();
   const clock = new StallableClock();
   const calls: MediaCall[] = [];

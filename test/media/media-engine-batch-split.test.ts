@@ -3,9 +3,7 @@
  * 256 KiB (about 390 sessions) it goes out as several messages, and a batch the host's
  * messages were refused in is counted frame by frame.
  */
-import { EventEmitter } from "node:events";
 import { describe, expect, it } from "vitest";
-import type { CreateSessionRequest, SessionCreatedInfo } from "../../src/bridge/bridge-client-types.js";
 import { BridgeProtocolError } from "../../src/bridge/bridge-protocol-error.js";
 import { EnvelopeDecoder } from "../../src/bridge/codec.js";
 import { FrameBatchWriter } from "../../src/bridge/frame-batch-writer.js";
@@ -16,48 +14,11 @@ import { MediaEngine } from "../../src/media/media-engine.js";
 import type { PacerClock } from "../../src/media/pacer.js";
 import { createMediaMetrics } from "../../src/metrics/media-metrics.js";
 import { createRegistry } from "../../src/metrics/registry.js";
+import { FakeBridge } from "./fake-bridge.js";
 import { pcmFor } from "./frame-helpers.js";
 
 const SOURCE = v1.MediaContext.MEDIA_CONTEXT_AUDIO_SOURCE;
 const RENDER = v1.MediaContext.MEDIA_CONTEXT_AUDIO_RENDER;
-
-/** Stands in for BridgeClient: records what the engine sends, lets the test deliver batches. */
-class FakeBridge extends EventEmitter {
-  isOpen = true;
-  health = "normal" as const;
-  sent: Uint8Array[] = [];
-  private next = 1;
-  private readonly decoder = new EnvelopeDecoder();
-  connect(): void {}
-  async createSession(request: CreateSessionRequest): Promise<SessionCreatedInfo> {
-    const session = this.next++;
-    return {
-      session,
-      callId: request.callId,
-      mediaSessionId: `00000000-0000-4000-8000-${String(session).padStart(12, "0")}`,
-      mpUri: "net.tcp://media.test:8445/MediaProcessor",
-      audioRenderContextId: "11111111-1111-4111-8111-111111111111",
-      audioSourceContextId: "22222222-2222-4222-8222-222222222222",
-      skypeMediaBotsVersion: "1",
-      mediaStackVersion: "1",
-      mpVersion: "1",
-      mediaConfigurationJson: "",
-    };
-  }
-  async closeSession(): Promise<void> {}
-  sendFrameBatch(bytes: Uint8Array): boolean {
-    this.sent.push(Uint8Array.from(bytes));
-    return true;
-  }
-  sendClear(): boolean {
-    return true;
-  }
-  async close(): Promise<void> {}
-  deliver(bytes: Uint8Array): void {
-    expect(this.decoder.decode(bytes)).toBe("frames");
-    this.emit("frames", this.decoder.frames, nowMicros());
-  }
-}
 
 class ManualClock implements PacerClock {
   time = 0;
