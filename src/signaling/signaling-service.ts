@@ -99,6 +99,10 @@ export class SignalingService {
     // Slow or stalled clients must not hold sockets forever.
     server.requestTimeout = 30_000;
     server.headersTimeout = 10_000;
+    // Idle keep-alive connections are left for the caller to close: with Node's default (5 s)
+    // a notification posted on a connection idle for ~5 s raced the server's close and was
+    // lost (ECONNRESET; seen with a DTMF notification in the demo). The header advertises it.
+    server.keepAliveTimeout = 65_000;
     server.on("clientError", (error, socket) => {
       logger.debug({ err: error.message }, "HTTP client error");
       socket.destroy();
