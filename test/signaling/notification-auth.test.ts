@@ -30,14 +30,19 @@ afterAll(async () => {
 });
 
 async function authenticator(
-  options: { allowedTenants?: string[]; minRefetchIntervalMs?: number; openIdUrl?: string } = {},
+  options: {
+    allowedTenants?: string[];
+    minRefetchIntervalMs?: number;
+    openIdUrl?: string;
+    clockSkewSeconds?: number;
+  } = {},
 ) {
   const registry = new Registry();
   const instance = new NotificationAuthenticator({
     openIdUrl: options.openIdUrl ?? server.openIdUrl,
     appId: APP_ID,
     allowedTenants: options.allowedTenants ?? [],
-    clockSkewSeconds: 120,
+    clockSkewSeconds: options.clockSkewSeconds ?? 120,
     ca: server.caPem,
     logger: silentLogger(),
     metrics: createSignalingMetrics(registry),
@@ -180,6 +185,33 @@ describe("notification token check", () => {
         reason: "unknown_kid",
       });
       expect(server.jwksFetches).toBe(before + 1);
+    } finally {
+      server.keys = [key.jwk];
+    }
+  });
+
+  it("accepts a reused token from its verified cache until it expires", async () => {
+    const { instance, refused } = await authenticator({ clockSkewSeconds: 0 });
+    const token = await signToken(key, { exp: now() + 2 });
+    expect(await instance.verify(`Bearer ${token}`)).toMatchObject({ ok: true, tenantId: TENANT });
+    // The second use comes from the cache (same result), but its time claims are checked again.
+    expect(await instance.verify(`Bearer ${token}`)).toMatchObject({ ok: true, tenantId: TENANT });
+    await new Promise((resolve) => setTimeout(resolve, 3100));
+    expect(await instance.verify(`Bearer ${token}`)).toMatchObject({ ok: false, reason: "expired" });
+    expect(await refused("expired")).toBe(1);
+  });
+
+  it("forgets verified tokens when the key set changes (a removed key vouches for nothing)", async () => {
+    const { instance } = await authenticator({ minRefetchIntervalMs: 200 });
+    const token = await signToken(key);
+    expect(await instance.verify(`Bearer ${token}`)).toMatchObject({ ok: true });
+    server.keys = [otherKey.jwk];
+    try {
+      await new Promise((resolve) => setTimeout(resolve, 250));
+      // A token with the new key's kid triggers the refetch that replaces the key set.
+      expect(await instance.verify(`Bearer ${await signToken(otherKey)}`)).toMatchObject({ ok: true });
+      // Without clearing the cache this would still pass: key-1 is gone.
+      expect(await instance.verify(`Bearer ${token}`)).toMatchObject({ ok: false, reason: "unknown_kid" });
     } finally {
       server.keys = [key.jwk];
     }
