@@ -9,10 +9,10 @@ import { MAX_FRAME_BATCH_BYTES, nowMicros, PCM_FRAME_BYTES, type pb, v1 } from "
 import { silentLogger } from "../../src/log/logger.js";
 import { loadHandlers } from "../../src/media/handler-loader.js";
 import { MediaEngine } from "../../src/media/media-engine.js";
-import type { PacerClock } from "../../src/media/pacer.js";
 import { createMediaMetrics } from "../../src/metrics/media-metrics.js";
 import { createRegistry } from "../../src/metrics/registry.js";
 import { FakeBridge } from "../../test/media/fake-bridge.js";
+import { ManualClock } from "../../test/media/manual-clock.js";
 
 /**
  * The three designs bench:frames times, each as decode -> dispatch to a processor (echo) ->
@@ -71,27 +71,6 @@ class LoopBridge extends FakeBridge {
   }
 }
 
-class ManualClock implements PacerClock {
-  time = 0;
-  pending: (() => void) | undefined;
-  now(): number {
-    return this.time;
-  }
-  setTimer(callback: () => void): unknown {
-    this.pending = callback;
-    return callback;
-  }
-  clearTimer(): void {
-    this.pending = undefined;
-  }
-  fire(): void {
-    this.time += 20;
-    const callback = this.pending;
-    this.pending = undefined;
-    callback?.();
-  }
-}
-
 /**
  * This project's path: EnvelopeDecoder/FrameBatchReader in place, the real MediaEngine with the
  * built-in echo handler (jitter buffer, handler, playout queue), and one FrameBatchWriter
@@ -140,7 +119,7 @@ export async function bridgePipeline(sessions: number): Promise<FramePipeline> {
       bridge.emit("frames", decoder.frames, nowMicros());
       const t2 = ns();
       bridge.takeCountingNs();
-      clock.fire();
+      clock.tick();
       const t3 = ns();
       const counting = bridge.takeCountingNs();
       return {

@@ -11,35 +11,14 @@ import { MAX_FRAME_BATCH_BYTES, nowMicros, v1 } from "../../src/bridge/protocol.
 import { silentLogger } from "../../src/log/logger.js";
 import type { CallHandler, MediaCall } from "../../src/media/bot-api.js";
 import { MediaEngine } from "../../src/media/media-engine.js";
-import type { PacerClock } from "../../src/media/pacer.js";
 import { createMediaMetrics } from "../../src/metrics/media-metrics.js";
 import { createRegistry } from "../../src/metrics/registry.js";
 import { FakeBridge } from "./fake-bridge.js";
 import { pcmFor } from "./frame-helpers.js";
+import { ManualClock } from "./manual-clock.js";
 
 const SOURCE = v1.MediaContext.MEDIA_CONTEXT_AUDIO_SOURCE;
 const RENDER = v1.MediaContext.MEDIA_CONTEXT_AUDIO_RENDER;
-
-class ManualClock implements PacerClock {
-  time = 0;
-  pending: (() => void) | undefined;
-  now(): number {
-    return this.time;
-  }
-  setTimer(callback: () => void): unknown {
-    this.pending = callback;
-    return callback;
-  }
-  clearTimer(): void {
-    this.pending = undefined;
-  }
-  tick(): void {
-    this.time += 20;
-    const callback = this.pending;
-    this.pending = undefined;
-    callback?.();
-  }
-}
 
 async function setup() {
   const bridge = new FakeBridge();

@@ -6,36 +6,15 @@ import { silentLogger } from "../../src/log/logger.js";
 import type { CallHandler, MediaCall } from "../../src/media/bot-api.js";
 import type { LoadedHandler } from "../../src/media/handler-loader.js";
 import { MediaEngine } from "../../src/media/media-engine.js";
-import type { PacerClock } from "../../src/media/pacer.js";
 import type { WorkerEvent } from "../../src/media/worker-messages.js";
 import { createMediaMetrics } from "../../src/metrics/media-metrics.js";
 import { createRegistry } from "../../src/metrics/registry.js";
 import { FakeBridge } from "./fake-bridge.js";
 import { pcmFor } from "./frame-helpers.js";
 import { fullGc, youngBytesAllocated } from "./gc-counter.js";
+import { ManualClock } from "./manual-clock.js";
 
 const SOURCE = v1.MediaContext.MEDIA_CONTEXT_AUDIO_SOURCE;
-
-class ManualClock implements PacerClock {
-  time = 0;
-  pending: (() => void) | undefined;
-  now(): number {
-    return this.time;
-  }
-  setTimer(callback: () => void): unknown {
-    this.pending = callback;
-    return callback;
-  }
-  clearTimer(): void {
-    this.pending = undefined;
-  }
-  tick(): void {
-    this.time += 20;
-    const callback = this.pending;
-    this.pending = undefined;
-    callback?.();
-  }
-}
 
 function echoHandler(): LoadedHandler {
   return {
