@@ -22,6 +22,7 @@ import {
 } from "../metrics/prometheus-text.js";
 import type { AnswerTiming } from "../signaling/call-manager.js";
 import type { DemoBotOptions } from "./demo-bot.js";
+import { emulatedBotEnv } from "./emulator-bot-env.js";
 import { freePort } from "./free-port.js";
 import { createLocalBotTls } from "./local-bot-tls.js";
 
@@ -92,25 +93,18 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoReport> {
     greetingWav: path.join(AUDIO, "bot-greeting.wav"),
     toneAckWav: path.join(AUDIO, "bot-tone-ack.wav"),
   };
-  const config = loadConfig({
-    BOT_APP_ID: app.appId,
-    BOT_APP_SECRET: app.secret,
-    BOT_TENANT_ID: app.tenantId,
-    BOT_PUBLIC_URL: publicUrl,
-    BOT_HOST: "127.0.0.1",
-    BOT_PORT: String(port),
-    BOT_TLS_CERT: tls.certPath,
-    BOT_TLS_KEY: tls.keyPath,
-    BOT_GRAPH_URL: graph.graphUrl,
-    BOT_AUTHORITY_URL: `${graph.url}/{tenant}`,
-    BOT_NOTIFICATION_OPENID_URL: graph.notificationOpenIdUrl,
-    BOT_CA_CERT: graph.caCertPath,
-    BOT_MEDIA_FQDN: "media.demo.local",
-    BOT_BRIDGE_URL: media.url,
-    BOT_BRIDGE_SECRET: secret,
-    BOT_RECORDINGS_DIR: options.recordingsDir ?? process.env.BOT_RECORDINGS_DIR ?? "recordings",
-    BOT_LOG_LEVEL: options.logLevel ?? process.env.BOT_LOG_LEVEL ?? "warn",
-  });
+  const config = loadConfig(
+    emulatedBotEnv(graph, {
+      app,
+      port,
+      tls,
+      mediaFqdn: "media.demo.local",
+      bridgeUrl: media.url,
+      bridgeSecret: secret,
+      recordingsDir: options.recordingsDir ?? process.env.BOT_RECORDINGS_DIR ?? "recordings",
+      logLevel: options.logLevel ?? process.env.BOT_LOG_LEVEL ?? "warn",
+    }),
+  );
   let provider: BridgeMediaSessionProvider | undefined;
   const bot = await BotApp.start({
     config,

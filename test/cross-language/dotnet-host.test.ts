@@ -14,6 +14,7 @@ import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { BotApp } from "../../src/app/bot-app.js";
 import { loadConfig } from "../../src/config/config.js";
+import { emulatedBotEnv } from "../../src/demo/emulator-bot-env.js";
 import { freePort } from "../../src/demo/free-port.js";
 import { createLocalBotTls } from "../../src/demo/local-bot-tls.js";
 import { GraphEmulator } from "../../src/emulator/graph/graph-emulator.js";
@@ -100,25 +101,18 @@ describe("the TypeScript bot with the .NET media host", () => {
       establishWhen: (call) => mediaConnected(call.id, 10_000),
     });
 
-    const config = loadConfig({
-      BOT_APP_ID: app.appId,
-      BOT_APP_SECRET: app.secret,
-      BOT_TENANT_ID: app.tenantId,
-      BOT_PUBLIC_URL: publicUrl,
-      BOT_HOST: "127.0.0.1",
-      BOT_PORT: String(port),
-      BOT_TLS_CERT: tls.certPath,
-      BOT_TLS_KEY: tls.keyPath,
-      BOT_GRAPH_URL: graph.graphUrl,
-      BOT_AUTHORITY_URL: `${graph.url}/{tenant}`,
-      BOT_NOTIFICATION_OPENID_URL: graph.notificationOpenIdUrl,
-      BOT_CA_CERT: graph.caCertPath,
-      BOT_MEDIA_FQDN: "media.e2e.local",
-      BOT_BRIDGE_URL: host.url,
-      BOT_BRIDGE_SECRET: secret,
-      BOT_RECORDINGS_DIR: path.join(dir, "bot-recordings"),
-      BOT_LOG_LEVEL: "warn",
-    });
+    const config = loadConfig(
+      emulatedBotEnv(graph, {
+        app,
+        port,
+        tls,
+        mediaFqdn: "media.e2e.local",
+        bridgeUrl: host.url,
+        bridgeSecret: secret,
+        recordingsDir: path.join(dir, "bot-recordings"),
+        logLevel: "warn",
+      }),
+    );
     let provider: BridgeMediaSessionProvider | undefined;
     bot = await BotApp.start({
       config,
