@@ -1,4 +1,6 @@
 import WebSocket from "ws";
+import { SendBufferPool } from "../../src/bridge/send-buffer-pool.js";
+import { zeroMask } from "../../src/bridge/zero-mask.js";
 import { FLOOR_HEADER_BYTES, FRAME_BYTES, type JsonFrame } from "./baseline-wire.js";
 import type { BaselineKind, JsonLayout } from "./far-end-messages.js";
 
@@ -16,9 +18,15 @@ export class BaselineBot {
   framesSent = 0;
   framesDropped = 0;
   private readonly sockets: WebSocket[] = [];
-  private out: Buffer = Buffer.alloc(0);
+  /** Outgoing batches: sent unmasked (as the bridge does on loopback), so the socket holds them. */
+  private readonly out: SendBufferPool;
 
-  private constructor(private readonly kind: BaselineKind) {}
+  private constructor(
+    private readonly kind: BaselineKind,
+    calls: number,
+  ) {
+    this.out = new SendBufferPool(FLOOR_HEADER_BYTES + calls * FRAME_BYTES);
+  }
 
   static async connect(
     url: string,
@@ -26,7 +34,7 @@ export class BaselineBot {
     calls: number,
     layout: JsonLayout,
   ): Promise<BaselineBot> {
-    const bot = new BaselineBot(kind);
+    const bot = new BaselineBot(kind, calls);
     const count = kind === "jsonBase64" && layout === "perCall" ? calls : 1;
     // Opened in groups so a thousand handshakes do not all wait at once.
     for (let first = 0; first < count; first += 100) {
@@ -51,7 +59,8 @@ export class BaselineBot {
 
   private open(url: string): Promise<WebSocket> {
     return new Promise((resolve, reject) => {
-      const socket = new WebSocket(url, { perMessageDeflate: false });
+      // Same transport settings as the bridge client on loopback: no compression, zero mask.
+      const socket = new WebSocket(url, { perMessageDeflate: false, generateMask: zeroMask });
       socket.binaryType = "nodebuffer";
       socket.once("open", () => resolve(socket));
       socket.once("error", reject);
@@ -69,15 +78,15 @@ export class BaselineBot {
       this.framesDropped += frames;
       return;
     }
-    if (this.out.length < data.length) this.out = Buffer.allocUnsafe(data.length);
-    const out = this.out;
+    const pooled = this.out.acquire(data.length);
+    const out = pooled.view;
     data.copy(out, 0, 0, FLOOR_HEADER_BYTES);
     for (let f = 0; f < frames; f++) {
       const at = FLOOR_HEADER_BYTES + f * FRAME_BYTES;
       data.copy(out, at, at, at + FRAME_BYTES);
     }
-    // A client socket masks (and so copies) what it sends: `out` can be reused at once.
-    socket.send(out.subarray(0, data.length), { binary: true });
+    // Unmasked, the socket writes `out` as it is (maybe later): it goes back to the pool when written.
+    socket.send(out, { binary: true }, pooled.release);
     this.framesSent += frames;
   }
 

@@ -23,6 +23,11 @@ export interface BridgeClientOptions {
   requestTimeoutMs?: number;
   /** Largest message accepted from the host (larger ones are refused, "oversized"). Default 1 MiB. */
   maxMessageBytes?: number;
+  /**
+   * Send with an all-zero WebSocket masking key (no masking work, no copy per batch). Default:
+   * only where no proxy can see the bytes, i.e. loopback or wss (see zero-mask.ts).
+   */
+  zeroMask?: boolean;
   /** Liveness pings while open; an unanswered one drops the connection. 0 = off. Default 5 s. */
   pingIntervalMs?: number;
 }

@@ -20,6 +20,7 @@ import {
   healthFromWire,
   longToBigInt,
   longToNumber,
+  MAX_FRAME_BATCH_BYTES,
   nowMicros,
   type PlatformHealth,
   PROTOCOL_VERSION,
@@ -33,8 +34,13 @@ import {
   framesInRefusedMessage,
   type RefusedBatchMetrics,
 } from "./refused-batch.js";
+import { SendBufferPool } from "./send-buffer-pool.js";
+import { zeroMask, zeroMaskSafe } from "./zero-mask.js";
 
 export * from "./bridge-client-types.js";
+
+const FRAME_SEND_OPTIONS = { binary: true };
+const FRAMES_BODY = { body: "frames" };
 
 interface Pending {
   kind: "createSession" | "closeSession";
@@ -85,6 +91,10 @@ export class BridgeClient extends EventEmitter<BridgeClientEvents> {
   private readonly pending = new Map<number, Pending>();
   private readonly pings = new Map<number, PendingPing>();
   private closeWaiters: (() => void)[] = [];
+  /** Sends with an all-zero masking key (see zero-mask.ts): ws then writes our bytes as they are. */
+  private readonly zeroMask: boolean;
+  /** Copies of frame batches the socket still holds (only with zeroMask). */
+  private readonly sendBuffers = new SendBufferPool(MAX_FRAME_BATCH_BYTES);
 
   constructor(options: BridgeClientOptions) {
     super();
@@ -100,6 +110,7 @@ export class BridgeClient extends EventEmitter<BridgeClientEvents> {
     this.metrics = createBridgeMetrics(registry);
     this.refusedBatchMetrics = createRefusedBatchMetrics(registry);
     this.decoder = new EnvelopeDecoder({ maxMessageBytes: this.options.maxMessageBytes });
+    this.zeroMask = options.zeroMask ?? zeroMaskSafe(options.url);
   }
 
   /** True once the host answered Hello on the current connection. */
@@ -139,7 +150,9 @@ export class BridgeClient extends EventEmitter<BridgeClientEvents> {
   /**
    * Sends an already-encoded Envelope{frames} (FrameBatchWriter output). Returns false and
    * counts a drop when the socket is not open or holds more than maxBufferedBytes unsent.
-   * The bytes may be reused as soon as this returns: ws copies client data while masking it.
+   * The bytes may be reused as soon as this returns: ws copies client data while masking it,
+   * and with a zero mask (which ws does not copy) they are copied into a pooled buffer that
+   * returns to the pool when the socket has written it.
    */
   sendFrameBatch(bytes: Uint8Array): boolean {
     const socket = this.socket;
@@ -151,8 +164,13 @@ export class BridgeClient extends EventEmitter<BridgeClientEvents> {
       this.metrics.drops.inc({ reason: "backpressure" });
       return false;
     }
-    socket.send(bytes, { binary: true });
-    this.metrics.messagesSent.inc({ body: "frames" });
+    if (this.zeroMask) {
+      const copy = this.sendBuffers.take(bytes);
+      socket.send(copy.view, FRAME_SEND_OPTIONS, copy.release);
+    } else {
+      socket.send(bytes, FRAME_SEND_OPTIONS);
+    }
+    this.metrics.messagesSent.inc(FRAMES_BODY);
     this.metrics.bytesSent.inc(bytes.length);
     return true;
   }
@@ -219,6 +237,7 @@ export class BridgeClient extends EventEmitter<BridgeClientEvents> {
       // Oversized messages are refused one by one by the decoder (the connection stays up);
       // only absurd ones make ws drop the connection.
       maxPayload: Math.max(16 * 1024 * 1024, this.options.maxMessageBytes * 4),
+      ...(this.zeroMask ? { generateMask: zeroMask } : {}),
     });
     this.socket = socket;
     let failure = "connection closed";

@@ -50,6 +50,12 @@ const RENDER = v1.MediaContext.MEDIA_CONTEXT_AUDIO_RENDER as number;
 /** How long a recording-status request waits for signaling's answer. */
 const RECORDING_STATUS_TIMEOUT_MS = 15_000;
 
+/**
+ * Batches of one tick kept for its deadline: 15 × 256 KiB holds about 5,800 sessions; beyond
+ * that, further pieces go out as soon as they are full (early rather than late).
+ */
+const STAGED_BATCHES = 15;
+
 /** Received frames routed between checks whether the media clock's next tick is due. */
 const FRAMES_PER_CLOCK_CHECK = 32;
 
@@ -63,10 +69,18 @@ export class MediaEngine {
   private readonly byNumber = new Map<number, CallSession>();
   /** The sessions as an array, iterated per tick without allocating an iterator. */
   private sessions: CallSession[] = [];
-  /** One tick's render frames; split into several messages above the protocol's batch limit. */
+  /**
+   * One tick's render frames; split into several messages above the protocol's batch limit.
+   * Its ring holds every piece of a tick until the deadline (STAGED_BATCHES, see stage()).
+   */
   private readonly writer = new FrameBatchWriter({
-    onFull: (bytes, frames) => this.sendBatch(bytes, frames),
+    ringSize: STAGED_BATCHES + 1,
+    onFull: (bytes, frames) => this.stage(bytes, frames),
   });
+  /** The tick's finished batches (views into the writer's ring), sent at its deadline. */
+  private readonly staged: Uint8Array[] = [];
+  private readonly stagedFrames = new Int32Array(STAGED_BATCHES);
+  private stagedCount = 0;
   private readonly pacer: Pacer;
   private readonly view = new ReaderFrameView();
   /** Shared with the sessions: updated per batch and per tick (see CallSessionContext.time). */
@@ -91,6 +105,7 @@ export class MediaEngine {
     this.metrics = options.metrics;
     this.pacer = new Pacer({
       clock: options.clock,
+      prepare: this.render,
       onTick: this.tick,
       onSkipped: (ticks) => {
         this.clockSkipped = true;
@@ -297,10 +312,15 @@ export class MediaEngine {
 
   // ---- the media clock ----------------------------------------------------------------------
 
-  private readonly tick = (_tick: number, deadlineMs: number, nowMs: number): void => {
+  /**
+   * Before the deadline (see Pacer.prepare): every session's next frame, into this tick's
+   * batches. Frames that arrive after this wait for the next tick (at most the pacer's lead).
+   */
+  private readonly render = (_tick: number, deadlineMs: number, nowMs: number): void => {
+    // Pieces of an earlier tick not sent yet (its onTick never came: the clock skipped it).
+    if (this.stagedCount > 0) this.sendStaged();
     const sessions = this.sessions;
-    const bridge = this.options.bridge;
-    const open = bridge.isOpen;
+    const open = this.options.bridge.isOpen;
     const writer = this.writer;
     // The worker's own pacing clock (exact as a number): hosts ignore a render frame's
     // timestamp and stamp it with the platform clock when they play it (see the proto).
@@ -309,7 +329,8 @@ export class MediaEngine {
     const skipped = this.clockSkipped;
     this.clockSkipped = false;
     this.time.nowMs = nowMs;
-    writer.begin(Math.round((performance.timeOrigin + nowMs) * 1000));
+    // sent_at is the deadline: the batch leaves then (see tick), not while it is written.
+    writer.begin(Math.round((performance.timeOrigin + Math.max(nowMs, deadlineMs)) * 1000));
     for (let i = 0; i < sessions.length; i++) {
       const call = sessions[i] as CallSession;
       call.expire(nowMs);
@@ -323,12 +344,38 @@ export class MediaEngine {
       writer.addFrame(call.bridgeSession, RENDER, call.renderSequence, timestampTicks, frame, 0, false);
       call.renderSequence = (call.renderSequence + 1) >>> 0;
     }
-    if (writer.frameCount > 0) this.sendBatch(writer.finish(), writer.frameCount);
+    if (writer.frameCount > 0) {
+      const frames = writer.frameCount;
+      this.stage(writer.finish(), frames);
+    }
     if (unsendable > 0) this.metrics.dropped.bridge_down.inc(unsendable);
+  };
+
+  /** At the deadline: what render() got ready goes out. */
+  private readonly tick = (_tick: number, deadlineMs: number): void => {
+    this.sendStaged();
     // Whole microseconds (an integer is not boxed), clamped so `| 0` cannot wrap.
     const latenessUs = (performance.now() - deadlineMs) * 1000;
     this.metrics.renderLateness.observeUnits(Math.max(-2e9, Math.min(latenessUs, 2e9)) | 0);
   };
+
+  /** Keeps a finished batch for the deadline, or sends it now when the stage is full. */
+  private stage(bytes: Uint8Array, frames: number): void {
+    if (this.stagedCount === STAGED_BATCHES) {
+      this.sendBatch(bytes, frames);
+      return;
+    }
+    this.staged[this.stagedCount] = bytes;
+    this.stagedFrames[this.stagedCount] = frames;
+    this.stagedCount++;
+  }
+
+  private sendStaged(): void {
+    const count = this.stagedCount;
+    this.stagedCount = 0;
+    for (let i = 0; i < count; i++)
+      this.sendBatch(this.staged[i] as Uint8Array, this.stagedFrames[i] as number);
+  }
 
   private sendBatch(bytes: Uint8Array, frames: number): void {
     if (this.options.bridge.sendFrameBatch(bytes)) this.metrics.framesSent.inc(frames);

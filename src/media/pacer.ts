@@ -43,6 +43,13 @@ export interface PacerOptions {
   /** One tick: `tick` counts from 0 at start, `deadlineMs` is when it was due, `nowMs` when it ran. */
   onTick: (tick: number, deadlineMs: number, nowMs: number) => void;
   /**
+   * Runs once before onTick of the same tick: as soon as the pacer wakes for it, up to leadMs
+   * (+ timer rounding) before its deadline, or right before onTick when the pacer woke late.
+   * For the work whose result must be ready at the deadline (the engine renders every
+   * session's frame here), so that only sending it is left for the deadline itself.
+   */
+  prepare?: (tick: number, deadlineMs: number, nowMs: number) => void;
+  /**
    * Ticks skipped after a stall (no audio is sent for them). Buffered audio plays later; the
    * engine has live queues trim the burst that follows (CallSession.clockSkipped).
    */
@@ -70,6 +77,8 @@ export class Pacer {
   private timer: unknown;
   private running = false;
   private readonly leadMs: number;
+  /** The last tick prepare() ran for (-1: none yet on this grid). */
+  private preparedTick = -1;
 
   constructor(private readonly options: PacerOptions) {
     this.periodMs = options.periodMs ?? FRAME_DURATION_MS;
@@ -95,6 +104,7 @@ export class Pacer {
     this.running = true;
     this.startMs = this.clock.now();
     this.nextTick = 0;
+    this.preparedTick = -1;
     this.fire();
   }
 
@@ -106,10 +116,18 @@ export class Pacer {
 
   /**
    * Runs the next tick now if it is due (true) — for long work on the same thread (a large
-   * received batch) to call between pieces, so the tick is not held behind it.
+   * received batch) to call between pieces, so the tick is not held behind it. Within the
+   * tick's lead it runs prepare() (if not done yet) and returns false; it never blocks.
    */
   runIfDue(): boolean {
-    if (!this.running || this.clock.now() < this.deadline(this.nextTick)) return false;
+    if (!this.running) return false;
+    const now = this.clock.now();
+    const deadline = this.deadline(this.nextTick);
+    if (now < deadline) {
+      if (now >= deadline - this.leadMs && this.preparedTick !== this.nextTick)
+        this.prepareTick(this.nextTick, deadline, now);
+      return false;
+    }
     if (this.timer !== undefined) this.clock.clearTimer(this.timer);
     this.fire();
     return true;
@@ -120,25 +138,36 @@ export class Pacer {
     if (!this.running) return;
     let now = this.clock.now();
     const deadline = this.deadline(this.nextTick);
-    if (this.leadMs > 0 && now < deadline) {
-      // Woken early: by design (the lead) or by a timer rounding down. Far off, sleep again;
-      // within the lead (plus rounding), wait it out here — bounded by that distance.
-      if (this.clock.sleep === undefined || deadline - now > this.leadMs + 1) {
-        this.timer = this.clock.setTimer(this.fire, deadline - now - this.leadMs);
-        return;
-      }
-      this.clock.sleep(deadline - now);
-      now = this.clock.now();
+    const clock = this.clock;
+    const early = this.leadMs > 0 && now < deadline;
+    if (early && (clock.sleep === undefined || deadline - now > this.leadMs + 1)) {
+      // Woken further ahead than the lead (a timer rounding down): set it again.
+      this.timer = this.clock.setTimer(this.fire, deadline - now - this.leadMs);
+      return;
     }
-    const due = Math.floor((now - this.startMs) / this.periodMs);
-    const behind = due - this.nextTick;
-    if (behind > this.maxCatchUpTicks) {
-      this.options.onSkipped?.(behind);
-      this.nextTick = due;
-    }
-    const tick = this.nextTick;
-    this.nextTick++;
     try {
+      if (early && clock.sleep !== undefined) {
+        // Within the lead: get the tick ready now, then wait out the rest precisely
+        // (blocking at most leadMs + 1 ms), so that at the deadline only onTick is left.
+        if (this.preparedTick !== this.nextTick) this.prepareTick(this.nextTick, deadline, now);
+        now = this.clock.now();
+        if (now < deadline) {
+          clock.sleep(deadline - now);
+          now = this.clock.now();
+        }
+      }
+      const due = Math.floor((now - this.startMs) / this.periodMs);
+      const behind = due - this.nextTick;
+      if (behind > this.maxCatchUpTicks) {
+        this.options.onSkipped?.(behind);
+        this.nextTick = due;
+      }
+      const tick = this.nextTick;
+      this.nextTick++;
+      if (this.preparedTick !== tick) {
+        this.prepareTick(tick, this.deadline(tick), now);
+        now = this.clock.now();
+      }
       this.options.onTick(tick, this.deadline(tick), now);
     } finally {
       if (this.running) {
@@ -147,4 +176,9 @@ export class Pacer {
       }
     }
   };
+
+  private prepareTick(tick: number, deadlineMs: number, nowMs: number): void {
+    this.preparedTick = tick;
+    this.options.prepare?.(tick, deadlineMs, nowMs);
+  }
 }

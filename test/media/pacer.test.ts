@@ -193,20 +193,30 @@ describe("Pacer", () => {
   // Removing runIfDue makes every call here a TypeError; a version that ran the tick without
   // clearing the pending timer leaves two timers (the length-1 checks), and one that ignored
   // the deadline would run tick 1 early at 1019.75 (the first expectation).
-  it("runIfDue runs exactly the due tick once and leaves a not-yet-due tick alone", () => {
+  it("runIfDue runs exactly the due tick once and only prepares a not-yet-due tick", () => {
     const clock = new SleepingClock();
     const ticks: TickRecord[] = [];
+    const prepared: TickRecord[] = [];
     const pacer = new Pacer({
       clock,
       leadMs: 1.5,
+      prepare: (tick, deadline, now) => prepared.push({ tick, deadline, now }),
       onTick: (tick, deadline, now) => ticks.push({ tick, deadline, now }),
     });
     expect(pacer.runIfDue()).toBe(false); // not running
     pacer.start(); // tick 0
     const armed = clock.timers[0];
+    clock.time = 1018; // before tick 1's lead: nothing at all
+    expect(pacer.runIfDue()).toBe(false);
+    expect(prepared).toHaveLength(1);
     clock.time = 1019.75; // inside the lead, still before tick 1's deadline
     expect(pacer.runIfDue()).toBe(false);
+    expect(pacer.runIfDue()).toBe(false);
     expect(ticks).toHaveLength(1);
+    expect(prepared).toEqual([
+      { tick: 0, deadline: 1000, now: 1000 },
+      { tick: 1, deadline: 1020, now: 1019.75 }, // once, however often it is asked
+    ]);
     expect(clock.timers).toEqual([armed]); // pending timer untouched
     expect(clock.sleeps).toEqual([]); // runIfDue never blocks
 
@@ -220,6 +230,7 @@ describe("Pacer", () => {
 
     clock.fireNext(); // the timer now runs tick 2, not tick 1 again
     expect(ticks.map((t) => t.tick)).toEqual([0, 1, 2]);
+    expect(prepared.map((t) => t.tick)).toEqual([0, 1, 2]);
     expect(ticks.at(-1)?.now).toBe(1040);
     pacer.stop();
     clock.time = 2000;
@@ -271,4 +282,29 @@ describe("Pacer", () => {
     expect(lateness).toHaveLength(50);
     expect(Math.min(...lateness)).toBeGreaterThanOrEqual(-0.005);
   }, 15_000);
+
+  it("prepares each tick once, inside its lead, before sleeping out the rest to the deadline", () => {
+    const clock = new SleepingClock();
+    const events: string[] = [];
+    const pacer = new Pacer({
+      clock,
+      leadMs: 1.5,
+      prepare: (tick, deadline, now) => {
+        events.push(`prepare ${tick} due ${deadline} at ${now}`);
+        clock.time += 0.5; // rendering takes half a millisecond
+      },
+      onTick: (tick, deadline, now) => events.push(`tick ${tick} due ${deadline} at ${now}`),
+    });
+    pacer.start();
+    expect(events).toEqual(["prepare 0 due 1000 at 1000", "tick 0 due 1000 at 1000.5"]);
+    events.length = 0;
+    clock.fireNext(); // on time: 1018.5, the lead before tick 1
+    expect(events).toEqual(["prepare 1 due 1020 at 1018.5", "tick 1 due 1020 at 1020"]);
+    expect(clock.sleeps.at(-1)).toBe(1); // 1.5 ms lead less 0.5 ms of rendering
+    events.length = 0;
+    clock.fireNext(5); // late past the deadline: prepared and run at once, no sleep
+    expect(events).toEqual(["prepare 2 due 1040 at 1043.5", "tick 2 due 1040 at 1044"]);
+    expect(clock.sleeps).toHaveLength(1);
+    pacer.stop();
+  });
 });
