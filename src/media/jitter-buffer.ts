@@ -27,13 +27,19 @@ export interface JitterBufferOptions {
  * Puts received frames back in sequence order and stands silence in for the lost ones, so
  * consumers see a continuous 20 ms stream. It waits for a missing frame only while fewer than
  * `depth` later frames are held (or until `expire` finds the oldest held frame `depth` frames
- * old), which bounds the delay reordering costs to depth × 20 ms. Preallocated: a ring of
- * a power-of-two ring of at least depth + 1 slots and one slot for concealment; nothing is allocated per frame.
+ * old), which bounds the delay reordering costs to depth × 20 ms. Preallocated: a
+ * power-of-two ring of at least depth + 1 slots for held frames, one slot for frames that
+ * pass straight through and one for concealment; nothing is allocated per frame.
  */
 export class JitterBuffer {
   private readonly ring: ReceivedFrameSlot[] = [];
   private readonly present: boolean[] = [];
   private readonly silence: ReceivedFrameSlot;
+  /**
+   * Where the expected frame goes when nothing is held (nearly every frame): always the same
+   * memory, so a session's received audio stays in cache instead of cycling through the ring.
+   */
+  private readonly direct: ReceivedFrameSlot;
   private readonly size: number;
   /** Sequence number expected next; -1 before the first frame. */
   private expected = -1;
@@ -54,6 +60,7 @@ export class JitterBuffer {
       this.present.push(false);
     }
     this.silence = new ReceivedFrameSlot(false);
+    this.direct = new ReceivedFrameSlot(options.unmixed);
   }
 
   /** Frames currently held waiting for an earlier one. */
@@ -67,6 +74,16 @@ export class JitterBuffer {
     if (this.expected < 0) this.expected = sequence;
     // Signed distance on the 32-bit sequence circle, so wrapping at 2^32 is seamless.
     const ahead = (sequence - this.expected) | 0;
+    if (ahead === 0 && this.held === 0) {
+      // In order with nothing held: handed on at once, no ring slot needed.
+      const slot = this.direct;
+      const skipped = slot.fill(view);
+      if (skipped > 0) this.options.onBadUnmixed?.(skipped);
+      this.expected = (sequence + 1) >>> 0;
+      this.lastTimestampTicks = slot.timestampTicks;
+      this.options.onFrame(slot);
+      return;
+    }
     if (ahead < 0) {
       this.options.onDrop?.("late");
       return;

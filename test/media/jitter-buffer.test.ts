@@ -154,6 +154,35 @@ describe("JitterBuffer", () => {
     expect(bad).toBe(1);
   });
 
+  it("hands on held frames' speakers and unmixed buffers, and in-order frames' after them", () => {
+    const seen: { sequence: number; speakers: number[]; unmixed: { id: number; pcm: Buffer }[] }[] = [];
+    const buffer = new JitterBuffer({
+      depth: 2,
+      maxConcealFrames: 5,
+      unmixed: true,
+      onFrame: (frame) =>
+        seen.push({
+          sequence: frame.sequence,
+          speakers: [...frame.activeSpeakers],
+          unmixed: frame.unmixed.map((u) => ({ id: u.speakerId, pcm: Buffer.from(u.pcm) })),
+        }),
+    });
+    const frame = (sequence: number) =>
+      new TestFrameView().set(sequence, {
+        speakers: [sequence, 100 + sequence],
+        unmixed: [{ speakerId: sequence, pcm: pcmFor(sequence, 1) }],
+      });
+    // 1 passes straight through, 3 is held until 2 arrives, 4 passes straight through again.
+    for (const sequence of [1, 3, 2, 4]) buffer.push(frame(sequence));
+    expect(seen).toEqual(
+      [1, 2, 3, 4].map((s) => ({
+        sequence: s,
+        speakers: [s, 100 + s],
+        unmixed: [{ id: s, pcm: Buffer.from(pcmFor(s, 1)) }],
+      })),
+    );
+  });
+
   it("allocates nothing per frame (young-generation bytes over 20k frames)", async () => {
     let sum = 0;
     const buffer = new JitterBuffer({
