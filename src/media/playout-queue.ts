@@ -21,7 +21,10 @@ const DEFAULT_LIVE_WINDOW_TICKS = 10;
 
 /**
  * A session's bounded queue of 20 ms frames waiting to be sent, in one preallocated block.
- * Audio is copied in (any length; a remainder shorter than a frame waits in `partial`).
+ * Queue positions map to frames of memory through a free list, last freed first: a queue that
+ * drains every tick (an echo) keeps reusing the same two frames of memory, which stay in
+ * cache, instead of cycling through all of them. Audio is copied in (any length; a remainder
+ * shorter than a frame waits in `partial`).
  * Marks sit at a position in the stream: a mark is reached when every frame queued before it
  * has been taken by the pacer (or trimmed).
  *
@@ -37,7 +40,18 @@ export class PlayoutQueue {
   private readonly memory: Uint8Array;
   /** `memory` as 32-bit words: ranges of larger buffers are copied in through it. */
   private readonly words: Int32Array;
+  /** A view of each frame of memory (capacity + 1: every position filled and one lent out). */
   private readonly frames: Uint8Array[] = [];
+  /** The memory frame holding each ring position's audio. */
+  private readonly slotAt: Int32Array;
+  /** Memory frames holding nothing, a stack: the last freed is used first. */
+  private readonly free: Int32Array;
+  private freeCount = 0;
+  /**
+   * The memory frame take() returned last, -1 for none. It is not reused before the next
+   * take(), so the caller can copy it out even if a callback queues audio meanwhile.
+   */
+  private lent = -1;
   /** 1 where the frame at that ring index is live audio. */
   private readonly live: Uint8Array;
   private head = 0;
@@ -71,12 +85,16 @@ export class PlayoutQueue {
     this.windowTicks = window;
     this.windowLength = window;
     this.windowMin = capacity + 1;
-    this.memory = new Uint8Array(FRAME_BYTES * (capacity + 1));
+    // capacity + 1 frames (see `frames`), then the partial frame.
+    this.memory = new Uint8Array(FRAME_BYTES * (capacity + 2));
     this.words = new Int32Array(this.memory.buffer);
     this.live = new Uint8Array(capacity);
-    for (let i = 0; i < capacity; i++)
+    this.slotAt = new Int32Array(capacity);
+    this.free = new Int32Array(capacity + 1);
+    for (let i = 0; i <= capacity; i++)
       this.frames.push(this.memory.subarray(i * FRAME_BYTES, (i + 1) * FRAME_BYTES));
-    this.partialOffset = capacity * FRAME_BYTES;
+    this.freeAll();
+    this.partialOffset = (capacity + 1) * FRAME_BYTES;
     this.partial = this.memory.subarray(this.partialOffset);
   }
 
@@ -104,7 +122,10 @@ export class PlayoutQueue {
       this.trimmed++;
     }
     const index = (this.head + this.count) % this.capacity;
-    const at = index * FRAME_BYTES;
+    // Never empty here: capacity + 1 frames, at most capacity - 1 queued and one lent.
+    const slot = this.free[--this.freeCount] as number;
+    this.slotAt[index] = slot;
+    const at = slot * FRAME_BYTES;
     // A whole 640-byte view (a received slot's pcm) is one native copy; a range of a larger
     // buffer (a file, a longer send) is read through a DataView (see frame-copy.ts).
     if (source === this.partial)
@@ -155,11 +176,14 @@ export class PlayoutQueue {
 
   /**
    * Takes the next frame to send. The returned view (a whole 640-byte view, preallocated)
-   * stays valid until the next push: the pacer copies it into the outgoing batch at once.
+   * stays valid until the next take(): the pacer copies it into the outgoing batch at once.
    */
   take(): Uint8Array | undefined {
     if (this.count === 0) return undefined;
-    const frame = this.frames[this.head] as Uint8Array;
+    const slot = this.slotAt[this.head] as number;
+    if (this.lent >= 0) this.free[this.freeCount++] = this.lent;
+    this.lent = slot;
+    const frame = this.frames[slot] as Uint8Array;
     this.head = (this.head + 1) % this.capacity;
     this.count--;
     this.takenTotal++;
@@ -219,6 +243,7 @@ export class PlayoutQueue {
     const dropped = this.count;
     this.head = 0;
     this.count = 0;
+    this.freeAll();
     this.partialBytes = 0;
     this.queuedTotal = this.takenTotal;
     for (const mark of this.marks) out.push({ name: mark.name, played: false });
@@ -228,9 +253,18 @@ export class PlayoutQueue {
   }
 
   private dropHead(): void {
+    this.free[this.freeCount++] = this.slotAt[this.head] as number;
     this.head = (this.head + 1) % this.capacity;
     this.count--;
     this.takenTotal++;
+  }
+
+  /** Every memory frame but the lent one is free; frame 0 is used first. */
+  private freeAll(): void {
+    this.freeCount = 0;
+    for (let slot = this.capacity; slot >= 0; slot--) {
+      if (slot !== this.lent) this.free[this.freeCount++] = slot;
+    }
   }
 
   private restartWindow(length: number): void {

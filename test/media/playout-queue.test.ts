@@ -73,6 +73,43 @@ describe("PlayoutQueue", () => {
     expect(marks).toEqual([{ name: "m2", played: true }]);
   });
 
+  it("a taken frame stays intact until the next take, however much is queued meanwhile", () => {
+    const queue = new PlayoutQueue(3);
+    queue.write(pcmFor(1));
+    const taken = queue.take() as Uint8Array;
+    // E.g. a handler's onMarkPlayed queues audio before the pacer copied the frame out.
+    expect(queue.write(Buffer.concat([2, 3, 4].map((s) => pcmFor(s))))).toBe(0);
+    expect(Buffer.from(taken).equals(Buffer.from(pcmFor(1)))).toBe(true);
+    expect(takeAll(queue)).toEqual([2, 3, 4].map((s) => Buffer.from(pcmFor(s))));
+  });
+
+  it("keeps frames in order through drops, live trims and clears as memory frames are reused", () => {
+    const queue = new PlayoutQueue(4, { liveTargetFrames: 1, liveWindowTicks: 2 });
+    const out: number[] = [];
+    const takeOne = () => {
+      const frame = queue.take();
+      if (frame) out.push(Buffer.from(frame).readInt16LE(0));
+    };
+    const first = (s: number) => Buffer.from(pcmFor(s)).readInt16LE(0);
+    let next = 1;
+    const live = (frames: number) => {
+      for (let i = 0; i < frames; i++) queue.write(pcmFor(next++), true);
+    };
+    live(6); // 1, 2 dropped for 5, 6
+    takeOne(); // 3
+    live(1); // 7
+    takeOne(); // 4
+    queue.endTick();
+    queue.endTick(); // window over: depth 3 stood above 1: trims 5, 6
+    takeOne(); // 7
+    live(2); // 8, 9
+    queue.clear([]);
+    live(1); // 10
+    takeOne();
+    takeOne(); // nothing
+    expect(out).toEqual([3, 4, 7, 10].map(first));
+  });
+
   it("moves frames without allocating", async () => {
     const queue = new PlayoutQueue(10);
     const frame = pcmFor(9);
