@@ -19,6 +19,7 @@ import type {
 } from "./media-session-provider.js";
 import { toRosterParticipants } from "./roster.js";
 import { spawnWorker } from "./spawn-worker.js";
+import { configureMediaWorkerHeap } from "./worker-heap.js";
 import type {
   CreatedSession,
   MediaHostHealth,
@@ -103,6 +104,7 @@ export class BridgeMediaSessionProvider implements MediaSessionProvider {
       maxConcealFrames: this.options.maxConcealFrames ?? 50,
       logLevel: this.options.workerLogLevel ?? this.options.logger.level,
     };
+    configureMediaWorkerHeap();
     const worker = spawnWorker(
       new URL(`./media-worker${extensionOf(import.meta.url)}`, import.meta.url),
       settings,

@@ -76,7 +76,9 @@ async function tappedBridge() {
   relay.listen(0, "127.0.0.1");
   await once(relay, "listening");
   cleanups.push(() => new Promise<void>((resolve) => relay.close(() => resolve())));
-  cleanups.push(() => clientSide?.destroy());
+  cleanups.push(() => {
+    clientSide?.destroy();
+  });
   const port = (relay.address() as net.AddressInfo).port;
   return {
     url: `ws://127.0.0.1:${port}${target.pathname}`,
