@@ -62,6 +62,9 @@ export interface WorkerRun {
 export interface BaselineRun {
   kind: BaselineKind;
   layout: JsonLayout;
+  /** WebSockets the bot side opened (1, or one per call) and how long opening them took. */
+  sockets: number;
+  connectMs: number;
   cpu: CpuFigures;
   farEnd: FarEndWindow;
   botFramesDropped: number;
@@ -159,6 +162,35 @@ export async function runWorker(far: WorkerFarEnd, options: RunOptions): Promise
   }
 }
 
+/** Opening a baseline's sockets may take this long plus this much per socket (1000: 30 s). */
+const CONNECT_BASE_MS = 10_000;
+const CONNECT_PER_SOCKET_MS = 20;
+
+/**
+ * The bot's sockets open within `ms`, or the run fails naming what did not connect (rather than
+ * waiting for the benchmark's watchdog). Sockets still opening are closed by the far end's
+ * stopBaseline, which terminates its side.
+ */
+async function connectWithin(
+  connecting: Promise<BaselineBot>,
+  ms: number,
+  what: string,
+): Promise<BaselineBot> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} not open within ${ms} ms`)), ms);
+  });
+  try {
+    return await Promise.race([connecting, late]);
+  } catch (error) {
+    // A bot that opens after all would hold its sockets: close it when it does.
+    connecting.then((bot) => bot.close()).catch(() => {});
+    throw error;
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 /** A baseline design over the same kind of loopback socket, its far end in the far-end process. */
 export async function runBaseline(
   far: FarEndProcess,
@@ -170,7 +202,14 @@ export async function runBaseline(
   let bot: BaselineBot | undefined;
   try {
     const idle = await idleCpuUsPerSecond(options.idleMs);
-    bot = await BaselineBot.connect(url, kind, options.calls, layout);
+    const sockets = kind === "jsonBase64" && layout === "perCall" ? options.calls : 1;
+    const connectStart = performance.now();
+    bot = await connectWithin(
+      BaselineBot.connect(url, kind, options.calls, layout),
+      CONNECT_BASE_MS + sockets * CONNECT_PER_SOCKET_MS,
+      `${kind} (${layout}): ${sockets} WebSocket(s) to the far end`,
+    );
+    const connectMs = Math.round(performance.now() - connectStart);
     await sleep(options.warmupSeconds * 1000);
     await far.request({ op: "beginWindow" });
     const receivedBefore = bot.framesReceived;
@@ -183,7 +222,15 @@ export async function runBaseline(
     const handled = bot.framesReceived - receivedBefore + (bot.framesSent - sentBefore);
     const botFramesDropped = bot.framesDropped - droppedBefore;
     const farEnd = await far.request({ op: "endWindow" });
-    return { kind, layout, cpu: cpuFigures(used, idle, handled), farEnd, botFramesDropped };
+    return {
+      kind,
+      layout,
+      sockets,
+      connectMs,
+      cpu: cpuFigures(used, idle, handled),
+      farEnd,
+      botFramesDropped,
+    };
   } finally {
     await bot?.close();
     await far.request({ op: "stopBaseline" });

@@ -4,6 +4,7 @@
  */
 import path from "node:path";
 import { intArg } from "../lib/results.js";
+import { jsonLayoutsOf, loadHardLimitSeconds } from "../load/run-estimate.js";
 import type { SuiteMode } from "./suite-manifest.js";
 
 export type BenchmarkName = "answer" | "frames" | "load";
@@ -17,7 +18,14 @@ export interface SuitePlan {
   only: BenchmarkName[];
   answer: { calls: number; rate: number; warmup: number };
   frames: { sessions: number; ticks: number; warmup: number };
-  load: { counts: number[]; seconds: number; warmup: number; baselines: boolean };
+  load: {
+    counts: number[];
+    seconds: number;
+    warmup: number;
+    baselines: boolean;
+    /** The --json-layout flag passed to bench:load: both, per-call or shared. */
+    jsonLayout: string;
+  };
 }
 
 type Preset = Pick<SuitePlan, "answer" | "frames" | "load">;
@@ -27,28 +35,35 @@ export const PRESETS: Record<SuiteMode, Preset> = {
   smoke: {
     answer: { calls: 20, rate: 50, warmup: 5 },
     frames: { sessions: 20, ticks: 20, warmup: 5 },
-    load: { counts: [5, 10], seconds: 1, warmup: 0, baselines: true },
+    load: { counts: [5, 10], seconds: 1, warmup: 0, baselines: true, jsonLayout: "both" },
   },
   default: {
     answer: { calls: 1000, rate: 200, warmup: 50 },
     frames: { sessions: 1000, ticks: 300, warmup: 100 },
-    load: { counts: [100, 200, 400, 700, 1000], seconds: 8, warmup: 2, baselines: true },
+    load: { counts: [100, 200, 400, 700, 1000], seconds: 8, warmup: 2, baselines: true, jsonLayout: "both" },
   },
   long: {
     answer: { calls: 5000, rate: 200, warmup: 200 },
     frames: { sessions: 1000, ticks: 3000, warmup: 300 },
-    load: { counts: [100, 200, 400, 700, 1000, 1400, 2000], seconds: 30, warmup: 5, baselines: true },
+    load: {
+      counts: [100, 200, 400, 700, 1000, 1400, 2000],
+      seconds: 30,
+      warmup: 5,
+      baselines: true,
+      jsonLayout: "both",
+    },
   },
 };
 
 export const USAGE = `npm run bench -- [options]
 
-  --smoke | --long          preset sizes (default: a few minutes; smoke: under a minute; long: about 20 minutes)
+  --smoke | --long          preset sizes (default: a few minutes; smoke: under a minute; long: about 25 minutes)
   --only LIST               benchmarks to run, comma-separated: answer,frames,load (default all)
   --calls LIST              bench:load concurrent call counts, e.g. 100,400,1000
   --seconds T               bench:load measured seconds per call count
   --load-warmup S           bench:load warm-up seconds per run
   --no-baselines            bench:load without the floor and JSON+base64 baselines
+  --json-layout L           bench:load JSON+base64 layouts: both (default), per-call (the peer's) or shared
   --answer-calls N          bench:answer calls measured
   --rate R                  bench:answer calls placed per second
   --sessions S, --ticks N   bench:frames frames a tick, ticks measured
@@ -65,6 +80,7 @@ const KNOWN = new Set([
   "seconds",
   "load-warmup",
   "no-baselines",
+  "json-layout",
   "answer-calls",
   "rate",
   "sessions",
@@ -83,6 +99,12 @@ export function countList(name: string, value: string): number[] {
     throw new Error(`--${name} must be comma-separated positive integers, got "${value}"`);
   if (new Set(counts).size !== counts.length) throw new Error(`--${name} repeats a count: "${value}"`);
   return [...counts].sort((a, b) => a - b);
+}
+
+/** Checked here, so a typo stops the suite before anything runs rather than in the first load run. */
+function jsonLayoutFlag(value: string): string {
+  jsonLayoutsOf(value);
+  return value;
 }
 
 function flag(args: Map<string, string>, name: string): boolean {
@@ -127,6 +149,7 @@ export function planFromArgs(args: Map<string, string>, defaultResultsDir: strin
       seconds: intArg(args, "seconds", preset.load.seconds),
       warmup: intArg(args, "load-warmup", preset.load.warmup, 0),
       baselines: !flag(args, "no-baselines") && preset.load.baselines,
+      jsonLayout: jsonLayoutFlag(args.get("json-layout") ?? preset.load.jsonLayout),
     },
   };
 }
@@ -176,7 +199,7 @@ export function benchmarkRuns(
           String(l.seconds),
           "--warmup",
           String(l.warmup),
-          ...(l.baselines ? [] : ["--no-baselines"]),
+          ...(l.baselines ? ["--json-layout", l.jsonLayout] : ["--no-baselines"]),
           ...dir,
         ],
       });
@@ -197,9 +220,19 @@ export function runTimeoutMs(plan: SuitePlan, run: { benchmark: BenchmarkName; a
       return (60 + (plan.frames.sessions * (plan.frames.ticks + plan.frames.warmup) * 3 * 50) / 1e6) * 1000;
     case "load": {
       const calls = Number(run.args[run.args.indexOf("--calls") + 1]);
-      const perDesign = 4 + plan.load.warmup + plan.load.seconds + calls / 500;
-      // bench:load stops itself at 3x its estimate + 120 s; this is a backstop beyond that.
-      return (perDesign * (plan.load.baselines ? 3 : 1) * 3 + 180) * 1000;
+      const l = plan.load;
+      // bench:load stops itself at its own hard limit; this is a backstop 60 s beyond that.
+      return (
+        (loadHardLimitSeconds({
+          calls,
+          seconds: l.seconds,
+          warmupSeconds: l.warmup,
+          baselines: l.baselines,
+          jsonLayouts: jsonLayoutsOf(l.jsonLayout),
+        }) +
+          60) *
+        1000
+      );
     }
   }
 }

@@ -5,6 +5,7 @@
  */
 import { readFileSync } from "node:fs";
 import path from "node:path";
+import { GOALS } from "../load/load-result.js";
 
 export interface Machine {
   cpuModel: string;
@@ -70,9 +71,17 @@ export interface LoadPoint extends Recorded {
   echoRoundTripP99Ms: number;
   workerCpuUsPerFrame: number | null;
   floorCpuUsPerFrame: number | null;
+  /** JSON + base64 in the layout the goal was judged on (jsonBase64Layout). */
   jsonBase64CpuUsPerFrame: number | null;
-  workerOverFloor: number | null;
   jsonBase64OverWorker: number | null;
+  /** perCall: a WebSocket per call (the closest peer's design); null when JSON did not run. */
+  jsonBase64Layout: "perCall" | "shared" | null;
+  /** The same figures by layout (null: that layout was not measured). */
+  jsonBase64PerCallCpuUsPerFrame: number | null;
+  jsonBase64PerCallOverWorker: number | null;
+  jsonBase64SharedCpuUsPerFrame: number | null;
+  jsonBase64SharedOverWorker: number | null;
+  workerOverFloor: number | null;
   /** As judged by bench:load (true, false, or null when not measured). */
   goals: Record<string, boolean | null>;
 }
@@ -85,6 +94,11 @@ class Reader {
     private readonly file: string,
     private readonly data: Json,
   ) {}
+
+  /** Whether the file has the field at all (null counts; older files lack newer fields). */
+  has(field: string): boolean {
+    return this.at(field) !== undefined;
+  }
 
   private at(field: string): unknown {
     let value: unknown = this.data;
@@ -109,6 +123,13 @@ class Reader {
     const value = this.at(field);
     if (value === null || value === undefined) return null;
     return typeof value === "number" && Number.isFinite(value) ? value : this.fail(field, "a number or null");
+  }
+
+  /** One of `values`, or null when missing or null. */
+  oneOfOrNull<T extends string>(field: string, values: readonly T[]): T | null {
+    const value = this.at(field);
+    if (value === null || value === undefined) return null;
+    return values.includes(value as T) ? (value as T) : this.fail(field, `${values.join(" or ")} or null`);
   }
 
   string(field: string): string {
@@ -205,6 +226,8 @@ export function readFramesResult(dir: string, file: string): FramesResult {
   };
 }
 
+const LAYOUTS = ["perCall", "shared"] as const;
+
 export function readLoadPoint(dir: string, file: string): LoadPoint {
   const r = readJson(dir, file);
   r.benchmark("load");
@@ -214,6 +237,35 @@ export function readLoadPoint(dir: string, file: string): LoadPoint {
       throw new Error(`${file}: goals.${key} must be true, false or null, got ${JSON.stringify(value)}`);
     goals[key] = value;
   }
+  const jsonCpu = r.numberOrNull("jsonBase64CpuUsPerFrame");
+  const jsonOverWorker = r.numberOrNull("jsonBase64OverWorker");
+  // Files from before both layouts ran in one run name theirs in jsonBase64.layout; one without
+  // either came from the default of that time, the shared socket.
+  const layout = r.has("jsonBase64Layout")
+    ? r.oneOfOrNull("jsonBase64Layout", LAYOUTS)
+    : jsonCpu === null
+      ? null
+      : (r.oneOfOrNull("jsonBase64.layout", LAYOUTS) ?? "shared");
+  if (jsonCpu !== null && layout === null)
+    throw new Error(
+      `${file}: jsonBase64Layout must be perCall or shared when jsonBase64CpuUsPerFrame is set`,
+    );
+  // Older files measured the shared layout only as the goal's layout.
+  const legacy = !r.has("jsonBase64SharedCpuUsPerFrame");
+  const sharedCpu = legacy
+    ? layout === "shared"
+      ? jsonCpu
+      : null
+    : r.numberOrNull("jsonBase64SharedCpuUsPerFrame");
+  const sharedOverWorker = legacy
+    ? layout === "shared"
+      ? jsonOverWorker
+      : null
+    : r.numberOrNull("jsonBase64SharedOverWorker");
+  if (!("atLeast3xCheaperThanJsonBase64Shared" in goals))
+    // Judged here for older files, from their own figure and the same threshold.
+    goals.atLeast3xCheaperThanJsonBase64Shared =
+      sharedOverWorker === null ? null : sharedOverWorker >= GOALS.minJsonOverWorker;
   return {
     ...r.recorded(),
     calls: r.number("calls"),
@@ -228,9 +280,14 @@ export function readLoadPoint(dir: string, file: string): LoadPoint {
     echoRoundTripP99Ms: r.number("echoRoundTripP99Ms"),
     workerCpuUsPerFrame: r.numberOrNull("workerCpuUsPerFrame"),
     floorCpuUsPerFrame: r.numberOrNull("floorCpuUsPerFrame"),
-    jsonBase64CpuUsPerFrame: r.numberOrNull("jsonBase64CpuUsPerFrame"),
+    jsonBase64CpuUsPerFrame: jsonCpu,
+    jsonBase64OverWorker: jsonOverWorker,
+    jsonBase64Layout: layout,
+    jsonBase64PerCallCpuUsPerFrame: layout === "perCall" ? jsonCpu : null,
+    jsonBase64PerCallOverWorker: layout === "perCall" ? jsonOverWorker : null,
+    jsonBase64SharedCpuUsPerFrame: sharedCpu,
+    jsonBase64SharedOverWorker: sharedOverWorker,
     workerOverFloor: r.numberOrNull("workerOverFloor"),
-    jsonBase64OverWorker: r.numberOrNull("jsonBase64OverWorker"),
     goals,
   };
 }

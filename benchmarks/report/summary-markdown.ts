@@ -159,9 +159,11 @@ function loadSection(load: readonly LoadPoint[]): string[] {
     String(p.calls),
     num(p.workerCpuUsPerFrame),
     num(p.floorCpuUsPerFrame),
-    num(p.jsonBase64CpuUsPerFrame),
+    num(p.jsonBase64PerCallCpuUsPerFrame),
+    num(p.jsonBase64SharedCpuUsPerFrame),
     num(p.workerOverFloor),
-    num(p.jsonBase64OverWorker),
+    num(p.jsonBase64PerCallOverWorker),
+    num(p.jsonBase64SharedOverWorker),
     num(p.transitP50Ms, 3),
     num(p.transitP99Ms, 3),
     num(p.latenessP99Ms, 3),
@@ -175,9 +177,25 @@ function loadSection(load: readonly LoadPoint[]): string[] {
     [`frame transit p99 ≤ ${GOALS.transitP99Ms} ms`, "transitP99Under5Ms"],
     [`render lateness p99 ≤ ${GOALS.latenessP99Ms} ms`, "latenessP99Under2Ms"],
     [`worker CPU ≤ ${GOALS.maxWorkerOverFloor}× the floor`, "workerWithin1_5xFloor"],
-    [`JSON + base64 CPU ≥ ${GOALS.minJsonOverWorker}× the worker`, "atLeast3xCheaperThanJsonBase64"],
+    [
+      `JSON + base64 CPU ≥ ${GOALS.minJsonOverWorker}× the worker (a socket per call, the peer's design)`,
+      "atLeast3xCheaperThanJsonBase64",
+    ],
   ];
-  const goals = goalRows.map(([label, key]) => [label, ...load.map((p) => met(p.goals[key]))]);
+  const goals = goalRows.map(([label, key]) => [
+    label,
+    ...load.map((p) =>
+      // Only a run limited to the shared socket (--json-layout shared) judges the goal on it.
+      key === "atLeast3xCheaperThanJsonBase64" && p.jsonBase64Layout === "shared"
+        ? `${met(p.goals[key])} (on the shared socket)`
+        : met(p.goals[key]),
+    ),
+  ]);
+  goals.push([
+    `for information: JSON + base64 on one shared socket ≥ ${GOALS.minJsonOverWorker}× the worker`,
+    ...load.map((p) => met(p.goals.atLeast3xCheaperThanJsonBase64Shared)),
+  ]);
+  const sharedOnly = load.filter((p) => p.jsonBase64Layout === "shared").map((p) => p.calls);
   const clean = load.filter((p) => p.goals.noDrops === true).map((p) => p.calls);
   const largestClean = clean.length > 0 ? Math.max(...clean) : null;
   const target = GOALS.minCallsWithoutDrops;
@@ -194,16 +212,24 @@ function loadSection(load: readonly LoadPoint[]): string[] {
   return [
     "## Concurrent calls (`bench:load`)",
     "",
-    `Echo calls between the media platform emulator (its own process) and the media worker, ${[...new Set(load.map((p) => p.seconds))].join("/")} s measured per call count; the same streams through two baselines on the same socket type.`,
+    `Echo calls between the media platform emulator (its own process) and the media worker, ${[...new Set(load.map((p) => p.seconds))].join("/")} s measured per call count; the same streams through the baselines on the same socket type: the floor, and JSON + base64 with a socket per call and on one shared socket.`,
+    "",
+    `The JSON + base64 goal (≥ ${GOALS.minJsonOverWorker}× the worker's CPU per frame) is judged on **a WebSocket per call**, the design of the closest peer (a .NET media worker bridged to Node or Python, one WebSocket per call carrying a JSON message with base64 audio per frame: \`shared/docs/media-frames.md\`). The same messages on **one shared socket** (a stream id in each) cost JSON less per frame, so that column is the stricter comparison: shown beside the goal for information, not part of it.${
+      sharedOnly.length > 0
+        ? ` At ${sharedOnly.join(", ")} calls only the shared socket was measured (\`--json-layout shared\`), so the goal there was judged on it.`
+        : ""
+    }`,
     "",
     table(
       [
         "calls",
         "worker µs/frame",
         "floor µs/frame",
-        "JSON+base64 µs/frame",
+        "JSON+base64 socket per call µs/frame",
+        "JSON+base64 shared socket µs/frame",
         `worker ÷ floor (goal ≤ ${GOALS.maxWorkerOverFloor})`,
-        `JSON+base64 ÷ worker (goal ≥ ${GOALS.minJsonOverWorker})`,
+        `JSON per call ÷ worker (goal ≥ ${GOALS.minJsonOverWorker})`,
+        "JSON shared ÷ worker (for information)",
         "transit p50 ms ≤",
         `transit p99 ms ≤ (goal ≤ ${GOALS.transitP99Ms})`,
         `lateness p99 ms ≤ (goal ≤ ${GOALS.latenessP99Ms})`,

@@ -81,7 +81,7 @@ describe("benchmarks (smoke)", () => {
     expect(result.pipelines[0].frames).toBe(450 * 4);
   }, 90_000);
 
-  it("bench:load runs the worker and both baselines, writes the documented keys, and stops its far end", async () => {
+  it("bench:load runs the worker, the floor and JSON + base64 in both layouts, writes the documented keys, and stops its far end", async () => {
     const run = await runBenchmark(
       "load.ts",
       ["--calls", "5", "--seconds", "2", "--warmup", "1", "--results-dir", dir],
@@ -101,6 +101,11 @@ describe("benchmarks (smoke)", () => {
       "workerCpuUsPerFrame",
       "floorCpuUsPerFrame",
       "jsonBase64CpuUsPerFrame",
+      "jsonBase64Layout",
+      "jsonBase64SharedCpuUsPerFrame",
+      "jsonBase64OverWorker",
+      "jsonBase64SharedOverWorker",
+      "jsonBase64Shared",
       "echoRoundTripP50Ms",
       "echoRoundTripP99Ms",
     ])
@@ -112,7 +117,19 @@ describe("benchmarks (smoke)", () => {
     expect(result.framesSent).toBeGreaterThan(200);
     expect(result.worker.farEnd.echoRoundTrip.count).toBeGreaterThan(0);
     expect(result.floor.cpu.framesHandled).toBeGreaterThan(200);
+    // The goal's JSON run is the peer's layout, a socket per call; the shared socket beside it.
+    expect(result.jsonBase64Layout).toBe("perCall");
+    expect(result.jsonBase64).toMatchObject({ kind: "jsonBase64", layout: "perCall", sockets: 5 });
+    expect(result.jsonBase64Shared).toMatchObject({ kind: "jsonBase64", layout: "shared", sockets: 1 });
     expect(result.jsonBase64.cpu.framesHandled).toBeGreaterThan(200);
+    expect(result.jsonBase64Shared.cpu.framesHandled).toBeGreaterThan(200);
+    expect(result.jsonBase64CpuUsPerFrame).toBe(result.jsonBase64.cpu.cpuUsPerFrame);
+    expect(result.jsonBase64SharedCpuUsPerFrame).toBe(result.jsonBase64Shared.cpu.cpuUsPerFrame);
+    expect(Object.keys(result.goals)).toContain("atLeast3xCheaperThanJsonBase64Shared");
+    // Printed: a row per design, and both ratios.
+    expect(run.stdout).toMatch(/JSON\+base64, socket per call \(peer\)\s+5\s/);
+    expect(run.stdout).toMatch(/JSON\+base64, one shared socket\s+1\s/);
+    expect(run.stdout).toMatch(/JSON\+base64\/worker: socket per call [\d.]+, shared socket [\d.]+/);
     const pid = Number(/far end: pid (\d+)/.exec(run.stdout)?.[1]);
     expect(pid).toBeGreaterThan(0);
     expect(alive(pid)).toBe(false);
@@ -122,5 +139,8 @@ describe("benchmarks (smoke)", () => {
     const run = await runBenchmark("load.ts", ["--calls", "5", "--sconds", "2"], 30_000);
     expect(run.code).not.toBe(0);
     expect(run.stderr).toContain("unknown flag --sconds");
+    const layout = await runBenchmark("load.ts", ["--calls", "5", "--json-layout", "sideways"], 30_000);
+    expect(layout.code).not.toBe(0);
+    expect(layout.stderr).toContain('--json-layout must be both, per-call or shared, got "sideways"');
   }, 60_000);
 });

@@ -11,12 +11,19 @@ import { Writable } from "node:stream";
 import { XMLParser, XMLValidator } from "fast-xml-parser";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parseArgs } from "../../benchmarks/lib/results.js";
+import { designCount, jsonLayoutsOf, loadRunSeconds } from "../../benchmarks/load/run-estimate.js";
 import { renderBarChart } from "../../benchmarks/report/bar-chart.js";
 import { renderLineChart } from "../../benchmarks/report/line-chart.js";
 import { buildReport } from "../../benchmarks/report/report.js";
 import { linearAxis, logAxis, niceStep, project } from "../../benchmarks/report/scale.js";
 import { MANIFEST_FILE, type SuiteManifest } from "../../benchmarks/report/suite-manifest.js";
-import { benchmarkRuns, countList, planFromArgs } from "../../benchmarks/report/suite-plan.js";
+import {
+  benchmarkRuns,
+  countList,
+  planFromArgs,
+  runTimeoutMs,
+  type SuitePlan,
+} from "../../benchmarks/report/suite-plan.js";
 import { runSuite } from "../../benchmarks/report/suite-runner.js";
 import { escapeXml, formatNumber, wrapText } from "../../benchmarks/report/svg.js";
 
@@ -253,8 +260,11 @@ function loadFixture(calls: number, overrides: Record<string, unknown> = {}) {
     workerCpuUsPerFrame: 5,
     floorCpuUsPerFrame: 4,
     jsonBase64CpuUsPerFrame: 20,
+    jsonBase64Layout: "perCall",
+    jsonBase64SharedCpuUsPerFrame: 12.5,
     workerOverFloor: 1.25,
     jsonBase64OverWorker: 4,
+    jsonBase64SharedOverWorker: 2.5,
     goals: {
       noDrops: true,
       callsAtLeast1000WithoutDrops: calls >= 1000,
@@ -262,6 +272,7 @@ function loadFixture(calls: number, overrides: Record<string, unknown> = {}) {
       latenessP99Under2Ms: true,
       workerWithin1_5xFloor: true,
       atLeast3xCheaperThanJsonBase64: true,
+      atLeast3xCheaperThanJsonBase64Shared: false,
     },
     ...overrides,
   };
@@ -321,8 +332,11 @@ async function writeFixtures(dir: string, mode: SuiteManifest["mode"] = "default
       latenessP99Ms: 3,
       floorCpuUsPerFrame: null,
       jsonBase64CpuUsPerFrame: null,
+      jsonBase64Layout: null,
+      jsonBase64SharedCpuUsPerFrame: null,
       workerOverFloor: null,
       jsonBase64OverWorker: null,
+      jsonBase64SharedOverWorker: null,
       goals: {
         noDrops: false,
         callsAtLeast1000WithoutDrops: false,
@@ -330,6 +344,7 @@ async function writeFixtures(dir: string, mode: SuiteManifest["mode"] = "default
         latenessP99Under2Ms: false,
         workerWithin1_5xFloor: null,
         atLeast3xCheaperThanJsonBase64: null,
+        atLeast3xCheaperThanJsonBase64Shared: null,
       },
     }),
   };
@@ -387,12 +402,25 @@ describe("summary from result files", () => {
     expect(rowOf(s, "| JSON + base64")).toBe(
       "| JSON + base64 | 900 | 200 | 900 | 2000 | 3.33 | ≥ 3× ours | met |",
     );
+    expect(s).toContain(
+      "| calls | worker µs/frame | floor µs/frame | JSON+base64 socket per call µs/frame | JSON+base64 shared socket µs/frame | worker ÷ floor (goal ≤ 1.5) | JSON per call ÷ worker (goal ≥ 3) | JSON shared ÷ worker (for information) |",
+    );
     expect(rowOf(s, "| 100 |")).toBe(
-      "| 100 | 5.00 | 4.00 | 20.00 | 1.25 | 4.00 | 0.250 | 2.000 | 1.000 | 21.50 | 40.25 | 0 | 0 |",
+      "| 100 | 5.00 | 4.00 | 20.00 | 12.50 | 1.25 | 4.00 | 2.50 | 0.250 | 2.000 | 1.000 | 21.50 | 40.25 | 0 | 0 |",
     );
     expect(rowOf(s, "| 1000 |")).toBe(
-      "| 1000 | 5.00 | - | - | - | - | 0.250 | - | 3.000 | 21.50 | 40.25 | 12 | 0 |",
+      "| 1000 | 5.00 | - | - | - | - | - | - | 0.250 | - | 3.000 | 21.50 | 40.25 | 12 | 0 |",
     );
+    // The goal is judged on the peer's layout; the shared socket's verdict is shown, not counted.
+    expect(rowOf(s, "| JSON + base64 CPU ≥ 3× the worker (a socket per call, the peer's design)")).toBe(
+      "| JSON + base64 CPU ≥ 3× the worker (a socket per call, the peer's design) | met | not measured |",
+    );
+    expect(rowOf(s, "| for information: JSON + base64 on one shared socket ≥ 3× the worker")).toBe(
+      "| for information: JSON + base64 on one shared socket ≥ 3× the worker | NOT MET | not measured |",
+    );
+    expect(s).toContain("is judged on **a WebSocket per call**, the design of the closest peer");
+    expect(s).toContain("`shared/docs/media-frames.md`");
+    expect(s).not.toContain("only the shared socket was measured");
     expect(rowOf(s, "| render lateness p99 ≤ 2 ms")).toBe("| render lateness p99 ≤ 2 ms | met | NOT MET |");
     expect(rowOf(s, "| worker CPU ≤ 1.5× the floor")).toBe(
       "| worker CPU ≤ 1.5× the floor | met | not measured |",
@@ -412,6 +440,64 @@ describe("summary from result files", () => {
     const floor = seriesGroups(cpu).get("floor: raw batched WebSocket") as Node;
     expect(findAll(floor, "rect")).toHaveLength(1);
     expect(findAll(floor, "polyline")).toHaveLength(0);
+    expect([...seriesGroups(cpu).keys()]).toEqual([
+      "media worker (this project)",
+      "floor: raw batched WebSocket",
+      "JSON + base64, a socket per call (peer)",
+      "JSON + base64, one shared socket",
+    ]);
+    const shared = seriesGroups(cpu).get("JSON + base64, one shared socket") as Node;
+    expect(findAll(shared, "path")).toHaveLength(1);
+    expect(findAll(shared, "polyline")).toHaveLength(0);
+  });
+
+  it("loads result files from before both JSON layouts ran, by the layout each recorded", async () => {
+    const manifest = await writeFixtures(dir);
+    const legacy = (calls: number, layout: string | undefined) => {
+      const file = loadFixture(calls, {
+        jsonBase64OverWorker: 2,
+        goals: { ...loadFixture(calls).goals, atLeast3xCheaperThanJsonBase64: false },
+        ...(layout === undefined ? {} : { jsonBase64: { kind: "jsonBase64", layout } }),
+      }) as Record<string, unknown>;
+      delete file.jsonBase64Layout;
+      delete file.jsonBase64SharedCpuUsPerFrame;
+      delete file.jsonBase64SharedOverWorker;
+      delete (file.goals as Record<string, unknown>).atLeast3xCheaperThanJsonBase64Shared;
+      return file;
+    };
+    await writeFile(path.join(dir, "load-100.json"), JSON.stringify(legacy(100, "shared")));
+    await writeFile(path.join(dir, "load-1000.json"), JSON.stringify(legacy(1000, "perCall")));
+    const report = buildReport(dir, manifest);
+    const [at100, at1000] = report.load;
+    expect(at100).toMatchObject({
+      jsonBase64Layout: "shared",
+      jsonBase64PerCallCpuUsPerFrame: null,
+      jsonBase64SharedCpuUsPerFrame: 20,
+      jsonBase64SharedOverWorker: 2,
+    });
+    // Judged on the shared figure with the same threshold, as bench:load would have.
+    expect(at100?.goals.atLeast3xCheaperThanJsonBase64Shared).toBe(false);
+    expect(at1000).toMatchObject({
+      jsonBase64Layout: "perCall",
+      jsonBase64PerCallCpuUsPerFrame: 20,
+      jsonBase64PerCallOverWorker: 2,
+      jsonBase64SharedCpuUsPerFrame: null,
+      jsonBase64SharedOverWorker: null,
+    });
+    expect(at1000?.goals.atLeast3xCheaperThanJsonBase64Shared).toBeNull();
+    const s = report.summary;
+    expect(rowOf(s, "| 100 |")).toMatch(/^\| 100 \| 5\.00 \| 4\.00 \| - \| 20\.00 \| 1\.25 \| - \| 2\.00 \|/);
+    expect(rowOf(s, "| 1000 |")).toMatch(
+      /^\| 1000 \| 5\.00 \| 4\.00 \| 20\.00 \| - \| 1\.25 \| 2\.00 \| - \|/,
+    );
+    expect(rowOf(s, "| JSON + base64 CPU ≥ 3× the worker")).toBe(
+      "| JSON + base64 CPU ≥ 3× the worker (a socket per call, the peer's design) | NOT MET (on the shared socket) | NOT MET |",
+    );
+    expect(s).toContain("At 100 calls only the shared socket was measured (`--json-layout shared`)");
+
+    // No layout recorded at all: the default of that time, the shared socket.
+    await writeFile(path.join(dir, "load-100.json"), JSON.stringify(legacy(100, undefined)));
+    expect(buildReport(dir, manifest).load[0]?.jsonBase64Layout).toBe("shared");
   });
 
   it("counts unanswered calls against the answer goal and lists commits that changed mid-run", async () => {
@@ -450,6 +536,20 @@ describe("summary from result files", () => {
     );
     await writeFile(path.join(dir, "load-100.json"), "{not json");
     expect(() => buildReport(dir, manifest)).toThrow(/load-100.json: cannot read it as JSON/);
+    await writeFile(
+      path.join(dir, "load-100.json"),
+      JSON.stringify(loadFixture(100, { jsonBase64Layout: "sideways" })),
+    );
+    expect(() => buildReport(dir, manifest)).toThrow(
+      'load-100.json: jsonBase64Layout must be perCall or shared or null, got "sideways"',
+    );
+    await writeFile(
+      path.join(dir, "load-100.json"),
+      JSON.stringify(loadFixture(100, { jsonBase64Layout: null })),
+    );
+    expect(() => buildReport(dir, manifest)).toThrow(
+      "load-100.json: jsonBase64Layout must be perCall or shared when jsonBase64CpuUsPerFrame is set",
+    );
     expect(() =>
       buildReport(dir, { ...manifest, files: { ...manifest.files, load: ["../x.json"] } }),
     ).toThrow(/plain names/);
@@ -521,6 +621,42 @@ describe("flags", () => {
     expect(benchmarkRuns(plan(["--smoke"])).every((r) => r.args.includes("--results-dir"))).toBe(true);
   });
 
+  it("runs both JSON + base64 layouts by default and gives each run time for the designs it measures", () => {
+    const both = plan(["--only", "load", "--calls", "1000"]);
+    const [run] = benchmarkRuns(both);
+    expect(run?.args).toEqual([
+      "--calls",
+      "1000",
+      "--seconds",
+      "8",
+      "--warmup",
+      "2",
+      "--json-layout",
+      "both",
+      "--results-dir",
+      "/tmp/results",
+    ]);
+    const perCall = plan(["--only", "load", "--calls", "1000", "--json-layout", "per-call"]);
+    expect(benchmarkRuns(perCall)[0]?.args).toContain("per-call");
+    const bare = plan(["--only", "load", "--calls", "1000", "--no-baselines"]);
+    const limit = (p: SuitePlan) =>
+      runTimeoutMs(p, benchmarkRuns(p)[0] as ReturnType<typeof benchmarkRuns>[number]);
+    // 4 designs > 3 designs > the worker alone; each at least 3x its estimate.
+    expect(limit(both)).toBeGreaterThan(limit(perCall));
+    expect(limit(perCall)).toBeGreaterThan(limit(bare));
+    const estimate = loadRunSeconds({
+      calls: 1000,
+      seconds: 8,
+      warmupSeconds: 2,
+      baselines: true,
+      jsonLayouts: ["perCall", "shared"],
+    });
+    expect(designCount({ baselines: true, jsonLayouts: ["perCall", "shared"] })).toBe(4);
+    expect(estimate).toBeGreaterThan(4 * (8 + 2));
+    expect(limit(both)).toBeGreaterThanOrEqual(3 * estimate * 1000);
+    expect(jsonLayoutsOf("both")).toEqual(["perCall", "shared"]);
+  });
+
   it("refuses what it does not understand", () => {
     expect(() => plan(["--sconds", "3"])).toThrow(/unknown flag --sconds/);
     expect(() => plan(["--smoke", "--long"])).toThrow(/cannot be combined/);
@@ -529,6 +665,9 @@ describe("flags", () => {
     expect(() => countList("calls", "100,,200")).toThrow(/positive integers/);
     expect(() => countList("calls", "100,100")).toThrow(/repeats/);
     expect(() => plan(["--publish", "yes"])).toThrow(/takes no value/);
+    expect(() => plan(["--json-layout", "sideways"])).toThrow(
+      '--json-layout must be both, per-call or shared, got "sideways"',
+    );
   });
 });
 
@@ -564,9 +703,15 @@ describe("npm run bench -- --smoke", () => {
     expect(summary).toMatch(/^\| notification → answer sent \(the bot's own cost\) \| 20 \| /m);
     expect(summary).toMatch(/^\| design \| decode \| dispatch \(echo\) \| encode \| total ns\/frame \|/m);
     expect(summary).toMatch(/^\| bridge codec \+ media engine \(this project\) \| \d+ \|/m);
-    expect(summary).toMatch(/^\| calls \| worker µs\/frame \| floor µs\/frame \| JSON\+base64 µs\/frame \|/m);
-    expect(summary).toMatch(/^\| 5 \| [\d.]+ \| [\d.]+ \| [\d.]+ \|/m);
-    expect(summary).toMatch(/^\| 10 \| [\d.]+ \| [\d.]+ \| [\d.]+ \|/m);
+    expect(summary).toMatch(
+      /^\| calls \| worker µs\/frame \| floor µs\/frame \| JSON\+base64 socket per call µs\/frame \| JSON\+base64 shared socket µs\/frame \|/m,
+    );
+    // Worker, floor, JSON per call, JSON shared, then the three ratios: all measured.
+    expect(summary).toMatch(/^\| 5 \|( [\d.]+ \|){7}/m);
+    expect(summary).toMatch(/^\| 10 \|( [\d.]+ \|){7}/m);
+    expect(summary).toMatch(
+      /^\| for information: JSON \+ base64 on one shared socket ≥ 3× the worker \| (met|NOT MET) \|/m,
+    );
     expect(summary).toMatch(/Measured on .+, \d+ cores, .*Node v\d+/);
     expect(summary).toMatch(/(commit |Commit |^- )`[0-9a-f]{12}(-dirty)?`/m);
 
@@ -586,9 +731,22 @@ describe("npm run bench -- --smoke", () => {
     expect([...cpuSeries.keys()]).toEqual([
       "media worker (this project)",
       "floor: raw batched WebSocket",
-      "JSON + base64 per frame",
+      "JSON + base64, a socket per call (peer)",
+      "JSON + base64, one shared socket",
     ]);
     for (const series of cpuSeries.values()) expect(findAll(series, "polyline")).toHaveLength(1);
+    // --report-only rebuilds the same summary from the files this run wrote.
+    const rebuilt = await new Promise<{ code: number; stderr: string }>((resolve) => {
+      execFile(
+        process.execPath,
+        ["--import", "tsx", path.join(ROOT, "benchmarks", "suite.ts"), "--report-only", "--results-dir", dir],
+        { cwd: ROOT, timeout: 60_000 },
+        (error, _stdout, stderr) =>
+          resolve({ code: error ? (typeof error.code === "number" ? error.code : 1) : 0, stderr }),
+      );
+    });
+    expect(rebuilt.code, rebuilt.stderr).toBe(0);
+    expect(await readFile(path.join(dir, "summary.md"), "utf8")).toBe(summary);
     parseSvg(await readFile(path.join(dir, "charts", "answer-latency.svg"), "utf8"));
     parseSvg(await readFile(path.join(dir, "charts", "frames.svg"), "utf8"));
   }, 180_000);

@@ -1,0 +1,131 @@
+/**
+ * bench:load's result object from its runs (no sockets): which JSON + base64 layout the goal is
+ * judged on, the shared socket's figures beside it, and "all goals" leaving informative ones out.
+ */
+import { describe, expect, it } from "vitest";
+import type { JsonLayout } from "../../benchmarks/load/far-end-messages.js";
+import { allGoalsMet, buildResult } from "../../benchmarks/load/load-result.js";
+import { jsonLayoutsOf, loadHardLimitSeconds, loadRunSeconds } from "../../benchmarks/load/run-estimate.js";
+import type { BaselineRun, CpuFigures, WorkerRun } from "../../benchmarks/load/runs.js";
+
+const farEnd = {
+  framesSent: 1000,
+  framesReceived: 1000,
+  framesDropped: 0,
+  dropDetail: {},
+  skippedTicks: 0,
+  echoRoundTrip: { count: 1000, p50Ms: 20, p99Ms: 30, maxMs: 40 },
+  cpuUs: 1000,
+  wallMs: 1000,
+};
+
+function cpu(cpuUsPerFrame: number | null): CpuFigures {
+  return { processCpuUs: 0, idleCpuUs: 0, wallMs: 1000, framesHandled: 2000, cpuUsPerFrame, coreShare: 0.1 };
+}
+
+function worker(cpuUsPerFrame: number | null): WorkerRun {
+  const buckets = { count: 10, p50Ms: 0.1, p99Ms: 1, maxMs: 1 };
+  return {
+    cpu: cpu(cpuUsPerFrame),
+    workerThreadCpuUsPerFrame: null,
+    farEnd,
+    workerFramesReceived: 1000,
+    workerFramesSent: 1000,
+    workerDrops: {},
+    bridgeSendDrops: {},
+    pacerSkippedTicks: 0,
+    framesConcealed: 0,
+    transit: buckets,
+    lateness: buckets,
+    bridgeBatchTransit: buckets,
+    playoutQueueDepth: { p50Frames: 1, p99Frames: 2 },
+  };
+}
+
+function baseline(kind: BaselineRun["kind"], layout: JsonLayout, cpuUsPerFrame: number | null): BaselineRun {
+  const sockets = kind === "jsonBase64" && layout === "perCall" ? 1000 : 1;
+  return { kind, layout, sockets, connectMs: 5, cpu: cpu(cpuUsPerFrame), farEnd, botFramesDropped: 0 };
+}
+
+describe("bench:load result", () => {
+  const floor = baseline("floor", "shared", 4);
+
+  it("judges the JSON + base64 goal on a socket per call and shows the shared socket beside it", () => {
+    const perCall = baseline("jsonBase64", "perCall", 20);
+    const shared = baseline("jsonBase64", "shared", 12);
+    const r = buildResult(1000, 8, worker(5), { floor, jsonPerCall: perCall, jsonShared: shared });
+    expect(r).toMatchObject({
+      jsonBase64CpuUsPerFrame: 20,
+      jsonBase64Layout: "perCall",
+      jsonBase64OverWorker: 4,
+      jsonBase64SharedCpuUsPerFrame: 12,
+      jsonBase64SharedOverWorker: 2.4,
+      workerOverFloor: 1.25,
+    });
+    expect(r.jsonBase64).toBe(perCall);
+    expect(r.jsonBase64Shared).toBe(shared);
+    expect(r.goals.atLeast3xCheaperThanJsonBase64).toBe(true);
+    expect(r.goals.atLeast3xCheaperThanJsonBase64Shared).toBe(false);
+    // The informative goal does not decide "all goals"; a real goal does.
+    expect(allGoalsMet(r.goals)).toBe(true);
+    expect(allGoalsMet({ ...r.goals, atLeast3xCheaperThanJsonBase64: false })).toBe(false);
+    expect(allGoalsMet({ ...r.goals, transitP99Under5Ms: null })).toBe(false);
+    expect(r.method.jsonBase64Layouts).toMatch(/per call.*closest peer/);
+  });
+
+  it("falls back to the shared socket for the goal when only it ran", () => {
+    const shared = baseline("jsonBase64", "shared", 12);
+    const r = buildResult(1000, 8, worker(5), { floor, jsonPerCall: null, jsonShared: shared });
+    expect(r).toMatchObject({
+      jsonBase64CpuUsPerFrame: 12,
+      jsonBase64Layout: "shared",
+      jsonBase64OverWorker: 2.4,
+      jsonBase64SharedCpuUsPerFrame: 12,
+      jsonBase64SharedOverWorker: 2.4,
+    });
+    expect(r.goals.atLeast3xCheaperThanJsonBase64).toBe(false);
+  });
+
+  it("leaves the shared figures null when only a socket per call ran, and everything null without baselines", () => {
+    const perCall = baseline("jsonBase64", "perCall", 20);
+    const r = buildResult(1000, 8, worker(5), { floor, jsonPerCall: perCall, jsonShared: null });
+    expect(r).toMatchObject({
+      jsonBase64Layout: "perCall",
+      jsonBase64SharedCpuUsPerFrame: null,
+      jsonBase64SharedOverWorker: null,
+      jsonBase64Shared: null,
+    });
+    expect(r.goals.atLeast3xCheaperThanJsonBase64Shared).toBeNull();
+    const bare = buildResult(100, 8, worker(5), { floor: null, jsonPerCall: null, jsonShared: null });
+    expect(bare).toMatchObject({
+      jsonBase64CpuUsPerFrame: null,
+      jsonBase64Layout: null,
+      jsonBase64OverWorker: null,
+      jsonBase64: null,
+    });
+    expect(bare.goals.atLeast3xCheaperThanJsonBase64).toBeNull();
+  });
+
+  it("refuses a run passed as the wrong layout", () => {
+    const shared = baseline("jsonBase64", "shared", 12);
+    expect(() => buildResult(10, 1, worker(5), { floor, jsonPerCall: shared, jsonShared: null })).toThrow(
+      /not a per-call run/,
+    );
+  });
+});
+
+describe("bench:load time estimate", () => {
+  const shape = { calls: 1000, seconds: 10, warmupSeconds: 2, baselines: true };
+
+  it("counts every design a call count runs, a socket per call the dearest to set up", () => {
+    const both = loadRunSeconds({ ...shape, jsonLayouts: jsonLayoutsOf("both") });
+    const perCall = loadRunSeconds({ ...shape, jsonLayouts: jsonLayoutsOf("per-call") });
+    const shared = loadRunSeconds({ ...shape, jsonLayouts: jsonLayoutsOf("shared") });
+    const workerOnly = loadRunSeconds({ ...shape, baselines: false, jsonLayouts: [] });
+    expect(workerOnly).toBe(4 + 2 + 10 + 2);
+    expect(shared).toBe(3 * workerOnly);
+    expect(perCall).toBeGreaterThan(shared);
+    expect(both).toBe(perCall + workerOnly);
+    expect(loadHardLimitSeconds({ ...shape, jsonLayouts: ["perCall", "shared"] })).toBe(both * 3 + 120);
+  });
+});
