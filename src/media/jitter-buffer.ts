@@ -1,5 +1,10 @@
-import { FRAME_DURATION_MS, TICKS_PER_FRAME } from "./audio-format.js";
-import { type IncomingFrameView, ReceivedFrameSlot } from "./received-frame.js";
+import { FRAME_DURATION_MS, MAX_UNMIXED_SPEAKERS, TICKS_PER_FRAME } from "./audio-format.js";
+import {
+  type IncomingFrameView,
+  ReceivedFrameSlot,
+  receivedPcmBytes,
+  StoredFrame,
+} from "./received-frame.js";
 
 /** Why a received frame did not reach the handlers. */
 export type ReceiveDropReason = "late" | "duplicate";
@@ -12,7 +17,10 @@ export interface JitterBufferOptions {
   depth: number;
   /** Gaps longer than this (frames) are not filled with silence: the stream restarts after them. */
   maxConcealFrames: number;
-  /** Gets every frame in sequence order, concealed ones included; the slot is reused afterwards. */
+  /**
+   * Gets every frame in sequence order, concealed ones included. It is always the same slot,
+   * refilled for each frame: valid only during the call.
+   */
   onFrame: (frame: ReceivedFrameSlot) => void;
   onDrop?: (reason: ReceiveDropReason) => void;
   /** Frames given up on (each is concealed unless the gap exceeded maxConcealFrames). */
@@ -23,23 +31,24 @@ export interface JitterBufferOptions {
   onBadUnmixed?: (count: number) => void;
 }
 
+/** Nothing to keep for sessions without unmixed audio. */
+const NO_TICKS = new Float64Array(0);
+
 /**
  * Puts received frames back in sequence order and stands silence in for the lost ones, so
  * consumers see a continuous 20 ms stream. It waits for a missing frame only while fewer than
  * `depth` later frames are held (or until `expire` finds the oldest held frame `depth` frames
- * old), which bounds the delay reordering costs to depth × 20 ms. Preallocated: a
- * power-of-two ring of at least depth + 1 slots for held frames, one slot for frames that
- * pass straight through and one for concealment; nothing is allocated per frame.
+ * old), which bounds the delay reordering costs to depth × 20 ms.
+ *
+ * Preallocated in one ArrayBuffer: the slot handed to `onFrame` and a power-of-two ring of at
+ * least depth + 1 stored frames (plain records, no views). A frame that arrives in order with
+ * nothing held (nearly every frame) is copied straight into the slot, whose memory stays in
+ * cache; a held frame is copied into the ring and, when its turn comes, into the slot (one
+ * native copy). Concealment is the slot zeroed. Nothing is allocated per frame.
  */
 export class JitterBuffer {
-  private readonly ring: ReceivedFrameSlot[] = [];
-  private readonly present: boolean[] = [];
-  private readonly silence: ReceivedFrameSlot;
-  /**
-   * Where the expected frame goes when nothing is held (nearly every frame): always the same
-   * memory, so a session's received audio stays in cache instead of cycling through the ring.
-   */
-  private readonly direct: ReceivedFrameSlot;
+  private readonly ring: StoredFrame[] = [];
+  private readonly slot: ReceivedFrameSlot;
   private readonly size: number;
   /** Sequence number expected next; -1 before the first frame. */
   private expected = -1;
@@ -55,12 +64,18 @@ export class JitterBuffer {
     let size = 1;
     while (size < options.depth + 1) size *= 2;
     this.size = size;
-    for (let i = 0; i < this.size; i++) {
-      this.ring.push(new ReceivedFrameSlot(options.unmixed));
-      this.present.push(false);
-    }
-    this.silence = new ReceivedFrameSlot(false);
-    this.direct = new ReceivedFrameSlot(options.unmixed);
+    const unmixed = options.unmixed;
+    const slotBytes = receivedPcmBytes(unmixed);
+    const frameBytes = StoredFrame.bytes(unmixed);
+    const ticksPerFrame = unmixed ? MAX_UNMIXED_SPEAKERS : 0;
+    // The slot, the ring, then the ring's unmixed timestamps (8-aligned: every size is).
+    const ticksAt = slotBytes + size * frameBytes;
+    const memory = new ArrayBuffer(ticksAt + 8 * size * ticksPerFrame);
+    const words = new Int32Array(memory, 0, ticksAt / 4);
+    const ticks = unmixed ? new Float64Array(memory, ticksAt, size * ticksPerFrame) : NO_TICKS;
+    this.slot = new ReceivedFrameSlot(unmixed, words, 0);
+    for (let i = 0; i < size; i++)
+      this.ring.push(new StoredFrame(unmixed, words, slotBytes + i * frameBytes, ticks, i * ticksPerFrame));
   }
 
   /** Frames currently held waiting for an earlier one. */
@@ -75,8 +90,8 @@ export class JitterBuffer {
     // Signed distance on the 32-bit sequence circle, so wrapping at 2^32 is seamless.
     const ahead = (sequence - this.expected) | 0;
     if (ahead === 0 && this.held === 0) {
-      // In order with nothing held: handed on at once, no ring slot needed.
-      const slot = this.direct;
+      // In order with nothing held: straight into the slot and handed on.
+      const slot = this.slot;
       const skipped = slot.fill(view);
       if (skipped > 0) this.options.onBadUnmixed?.(skipped);
       this.expected = (sequence + 1) >>> 0;
@@ -99,15 +114,14 @@ export class JitterBuffer {
         this.advance(ahead - this.options.depth);
       }
     }
-    const index = sequence % this.size;
-    if (this.present[index]) {
+    const frame = this.ring[sequence % this.size] as StoredFrame;
+    if (frame.held) {
       this.options.onDrop?.("duplicate");
       return;
     }
-    const slot = this.ring[index] as ReceivedFrameSlot;
-    const skipped = slot.fill(view);
+    const skipped = frame.store(view);
     if (skipped > 0) this.options.onBadUnmixed?.(skipped);
-    this.present[index] = true;
+    frame.held = true;
     this.held++;
     this.release();
   }
@@ -136,10 +150,10 @@ export class JitterBuffer {
     this.drainHeld();
   }
 
-  private oldestHeld(): ReceivedFrameSlot | undefined {
+  private oldestHeld(): StoredFrame | undefined {
     for (let step = 0; step < this.size; step++) {
-      const index = (this.expected + step) % this.size;
-      if (this.present[index]) return this.ring[index];
+      const frame = this.ring[(this.expected + step) % this.size] as StoredFrame;
+      if (frame.held) return frame;
     }
     return undefined;
   }
@@ -158,15 +172,15 @@ export class JitterBuffer {
   private advance(count: number): void {
     let run = 0;
     for (let step = 0; step < count; step++) {
-      const index = this.expected % this.size;
-      if (this.present[index]) {
+      const frame = this.ring[this.expected % this.size] as StoredFrame;
+      if (frame.held) {
         if (run > 0) {
           // Conceal the missing run before this held frame.
           this.expected = (this.expected - run) >>> 0;
           this.concealRun(run);
           run = 0;
         }
-        this.emit(index);
+        this.emit(frame);
       } else {
         run++;
         this.expected = (this.expected + 1) >>> 0;
@@ -181,31 +195,32 @@ export class JitterBuffer {
 
   private concealRun(count: number): void {
     this.options.onLost?.(count, true);
+    const slot = this.slot;
     for (let i = 0; i < count; i++) {
       this.lastTimestampTicks += TICKS_PER_FRAME;
-      this.silence.conceal(this.expected, this.lastTimestampTicks);
+      slot.conceal(this.expected, this.lastTimestampTicks);
       // Stands in for a frame that never arrived: it counts as received when it is given up on.
-      this.silence.receivedAtMs = this.lastReceivedAtMs;
+      slot.receivedAtMs = this.lastReceivedAtMs;
       this.expected = (this.expected + 1) >>> 0;
-      this.options.onFrame(this.silence);
+      this.options.onFrame(slot);
     }
   }
 
-  /** Hands on consecutive present frames starting at the expected sequence. */
+  /** Hands on consecutive held frames starting at the expected sequence. */
   private release(): void {
     for (;;) {
-      const index = this.expected % this.size;
-      if (!this.present[index]) return;
-      this.emit(index);
+      const frame = this.ring[this.expected % this.size] as StoredFrame;
+      if (!frame.held) return;
+      this.emit(frame);
     }
   }
 
-  private emit(index: number): void {
-    const slot = this.ring[index] as ReceivedFrameSlot;
-    this.present[index] = false;
+  private emit(frame: StoredFrame): void {
+    frame.held = false;
     this.held--;
-    this.expected = (slot.sequence + 1) >>> 0;
-    this.lastTimestampTicks = slot.timestampTicks;
-    this.options.onFrame(slot);
+    this.expected = (frame.sequence + 1) >>> 0;
+    this.lastTimestampTicks = frame.timestampTicks;
+    this.slot.load(frame);
+    this.options.onFrame(this.slot);
   }
 }

@@ -27,6 +27,12 @@ export interface IncomingFrameView {
 
 /** Most active speakers kept per frame (the platform reports a handful). */
 const MAX_ACTIVE_SPEAKERS = 16;
+const FRAME_WORDS = FRAME_BYTES / 4;
+
+/** Bytes a frame's PCM takes in an owner's memory: the mixed frame, then the unmixed buffers. */
+export function receivedPcmBytes(withUnmixed: boolean): number {
+  return FRAME_BYTES * (1 + (withUnmixed ? MAX_UNMIXED_SPEAKERS : 0));
+}
 
 class UnmixedSlot implements UnmixedSpeakerAudio {
   speakerId = 0;
@@ -34,14 +40,100 @@ class UnmixedSlot implements UnmixedSpeakerAudio {
   constructor(
     readonly pcm: Uint8Array,
     readonly samples: Int16Array,
-    /** Where `pcm` starts in the frame slot's memory. */
-    readonly memoryOffset: number,
   ) {}
 }
 
 /**
- * A preallocated frame: PCM, speakers and unmixed buffers are copied into memory owned by the
- * slot, so the bridge's receive buffer can be released and nothing is allocated per frame.
+ * A received frame kept without any view object (a frame the jitter buffer holds until the
+ * gap before it fills): its PCM and kept unmixed buffers at `byteOffset` of the owner's
+ * memory, laid out as in a ReceivedFrameSlot, its speakers and unmixed speaker ids in the
+ * words after them, the unmixed timestamps in `ticks`.
+ */
+export class StoredFrame {
+  sequence = 0;
+  timestampTicks = 0;
+  isSilence = false;
+  receivedAtMs = 0;
+  speakerCount = 0;
+  unmixedCount = 0;
+  /** Waiting in the jitter buffer's ring. */
+  held = false;
+  private readonly maxUnmixed: number;
+  private readonly speakersAt: number;
+  private readonly unmixedIdsAt: number;
+
+  /** Bytes one stored frame takes in the owner's memory (a multiple of 8). */
+  static bytes(withUnmixed: boolean): number {
+    return (
+      receivedPcmBytes(withUnmixed) + 4 * (MAX_ACTIVE_SPEAKERS + (withUnmixed ? MAX_UNMIXED_SPEAKERS : 0))
+    );
+  }
+
+  constructor(
+    withUnmixed: boolean,
+    /** The owner's memory as 32-bit words. */
+    readonly words: Int32Array,
+    /** Where the frame starts in it, in bytes (a multiple of 4). */
+    readonly byteOffset: number,
+    /** Unmixed timestamps, MAX_UNMIXED_SPEAKERS from `ticksAt` (unused without unmixed audio). */
+    private readonly ticks: Float64Array,
+    private readonly ticksAt: number,
+  ) {
+    this.maxUnmixed = withUnmixed ? MAX_UNMIXED_SPEAKERS : 0;
+    this.speakersAt = (byteOffset + receivedPcmBytes(withUnmixed)) >> 2;
+    this.unmixedIdsAt = this.speakersAt + MAX_ACTIVE_SPEAKERS;
+  }
+
+  /**
+   * Copies a validated frame in. Returns how many unmixed buffers were skipped for a bad size
+   * (or because the session did not ask for unmixed audio).
+   */
+  store(view: IncomingFrameView): number {
+    this.sequence = view.sequence;
+    this.timestampTicks = view.timestampTicks;
+    this.isSilence = view.isSilence;
+    this.receivedAtMs = view.receivedAtMs;
+    const words = this.words;
+    copyFrameInto(view.buffer, view.pcmOffset, words, this.byteOffset);
+    const speakerCount = Math.min(view.activeSpeakerCount, MAX_ACTIVE_SPEAKERS);
+    for (let i = 0; i < speakerCount; i++) words[this.speakersAt + i] = view.activeSpeaker(i);
+    this.speakerCount = speakerCount;
+    let kept = 0;
+    let skipped = 0;
+    for (let i = 0; i < view.unmixedCount; i++) {
+      if (kept === this.maxUnmixed || view.unmixedLength(i) !== FRAME_BYTES) {
+        skipped++;
+        continue;
+      }
+      kept++;
+      copyFrameInto(view.buffer, view.unmixedOffset(i), words, this.byteOffset + FRAME_BYTES * kept);
+      words[this.unmixedIdsAt + kept - 1] = view.unmixedSpeakerId(i);
+      this.ticks[this.ticksAt + kept - 1] = view.unmixedTimestampTicks(i);
+    }
+    this.unmixedCount = kept;
+    return skipped;
+  }
+
+  /** Active speaker i (< speakerCount); ids are unsigned 32-bit, stored in int32 words. */
+  speaker(i: number): number {
+    return (this.words[this.speakersAt + i] as number) >>> 0;
+  }
+
+  /** Speaker id of kept unmixed buffer i (< unmixedCount). */
+  unmixedSpeakerId(i: number): number {
+    return (this.words[this.unmixedIdsAt + i] as number) >>> 0;
+  }
+
+  unmixedTimestampTicks(i: number): number {
+    return this.ticks[this.ticksAt + i] as number;
+  }
+}
+
+/**
+ * The frame handlers get (one per session, reused for every frame): PCM, speakers and unmixed
+ * buffers are copied into memory owned by the session's jitter buffer, so the bridge's receive
+ * buffer can be released and nothing is allocated per frame. The speaker and unmixed arrays
+ * are made the first time a count occurs (changing an array's length allocates), then reused.
  */
 export class ReceivedFrameSlot implements ReceivedAudioFrame {
   sequence = 0;
@@ -51,37 +143,40 @@ export class ReceivedFrameSlot implements ReceivedAudioFrame {
   receivedAtMs = 0;
   readonly pcm: Uint8Array;
   readonly samples: Int16Array;
-  /** One of the preallocated arrays below, chosen by count (changing an array's length allocates). */
   activeSpeakers: number[];
   unmixed: UnmixedSpeakerAudio[];
-  /** The slot's memory as 32-bit words, what frames are copied into (see frame-copy.ts). */
-  private readonly memory: Int32Array;
   private readonly unmixedSlots: UnmixedSlot[] = [];
-  private readonly speakersByCount: number[][] = [];
-  private readonly unmixedByCount: UnmixedSlot[][] = [];
+  private readonly speakersByCount: (number[] | undefined)[];
+  private readonly unmixedByCount: (UnmixedSlot[] | undefined)[];
 
-  constructor(withUnmixed: boolean) {
-    const memory = new ArrayBuffer(FRAME_BYTES * (1 + (withUnmixed ? MAX_UNMIXED_SPEAKERS : 0)));
-    this.memory = new Int32Array(memory);
-    this.pcm = new Uint8Array(memory, 0, FRAME_BYTES);
-    this.samples = new Int16Array(memory, 0, SAMPLES_PER_FRAME);
+  constructor(
+    withUnmixed: boolean,
+    /** The owner's memory as 32-bit words, what frames are copied into (see frame-copy.ts). */
+    readonly words: Int32Array = new Int32Array(receivedPcmBytes(withUnmixed) / 4),
+    /** Where the slot's PCM starts in it, in bytes (a multiple of 4). */
+    readonly byteOffset = 0,
+  ) {
+    const memory = words.buffer;
+    const at = words.byteOffset + byteOffset;
+    this.pcm = new Uint8Array(memory, at, FRAME_BYTES);
+    this.samples = new Int16Array(memory, at, SAMPLES_PER_FRAME);
     if (withUnmixed) {
-      for (let i = 0; i < MAX_UNMIXED_SPEAKERS; i++) {
-        const offset = FRAME_BYTES * (i + 1);
+      for (let i = 1; i <= MAX_UNMIXED_SPEAKERS; i++) {
+        const offset = at + FRAME_BYTES * i;
         this.unmixedSlots.push(
           new UnmixedSlot(
             new Uint8Array(memory, offset, FRAME_BYTES),
             new Int16Array(memory, offset, SAMPLES_PER_FRAME),
-            offset,
           ),
         );
       }
     }
-    for (let n = 0; n <= MAX_ACTIVE_SPEAKERS; n++) this.speakersByCount.push(new Array<number>(n).fill(0));
-    for (let n = 0; n <= this.unmixedSlots.length; n++)
-      this.unmixedByCount.push(this.unmixedSlots.slice(0, n));
-    this.activeSpeakers = this.speakersByCount[0] as number[];
-    this.unmixed = this.unmixedByCount[0] as UnmixedSlot[];
+    const noSpeakers: number[] = [];
+    const noUnmixed: UnmixedSlot[] = [];
+    this.speakersByCount = [noSpeakers];
+    this.unmixedByCount = [noUnmixed];
+    this.activeSpeakers = noSpeakers;
+    this.unmixed = noUnmixed;
   }
 
   /**
@@ -94,28 +189,49 @@ export class ReceivedFrameSlot implements ReceivedAudioFrame {
     this.isSilence = view.isSilence;
     this.concealed = false;
     this.receivedAtMs = view.receivedAtMs;
-    copyFrameInto(view.buffer, view.pcmOffset, this.memory, 0);
+    copyFrameInto(view.buffer, view.pcmOffset, this.words, this.byteOffset);
     const speakerCount = Math.min(view.activeSpeakerCount, MAX_ACTIVE_SPEAKERS);
-    const speakers = this.speakersByCount[speakerCount] as number[];
+    const speakers = this.speakersOf(speakerCount);
     for (let i = 0; i < speakerCount; i++) speakers[i] = view.activeSpeaker(i);
     this.activeSpeakers = speakers;
     let kept = 0;
     let skipped = 0;
     for (let i = 0; i < view.unmixedCount; i++) {
       const slot = this.unmixedSlots[kept];
-      const length = view.unmixedLength(i);
-      if (slot === undefined || length !== FRAME_BYTES) {
+      if (slot === undefined || view.unmixedLength(i) !== FRAME_BYTES) {
         skipped++;
         continue;
       }
-      const offset = view.unmixedOffset(i);
-      copyFrameInto(view.buffer, offset, this.memory, slot.memoryOffset);
+      kept++;
+      copyFrameInto(view.buffer, view.unmixedOffset(i), this.words, this.byteOffset + FRAME_BYTES * kept);
       slot.speakerId = view.unmixedSpeakerId(i);
       slot.originalSenderTimestampTicks = view.unmixedTimestampTicks(i);
-      kept++;
     }
-    this.unmixed = this.unmixedByCount[kept] as UnmixedSlot[];
+    this.unmixed = this.unmixedOf(kept);
     return skipped;
+  }
+
+  /** Takes a frame stored in the same memory (one native copy of its PCM and unmixed buffers). */
+  load(frame: StoredFrame): void {
+    if (frame.words !== this.words)
+      throw new RangeError("a stored frame loads only into a slot of its memory");
+    this.sequence = frame.sequence;
+    this.timestampTicks = frame.timestampTicks;
+    this.isSilence = frame.isSilence;
+    this.concealed = false;
+    this.receivedAtMs = frame.receivedAtMs;
+    const from = frame.byteOffset >> 2;
+    const kept = frame.unmixedCount;
+    this.words.copyWithin(this.byteOffset >> 2, from, from + FRAME_WORDS * (1 + kept));
+    const speakers = this.speakersOf(frame.speakerCount);
+    for (let i = 0; i < speakers.length; i++) speakers[i] = frame.speaker(i);
+    this.activeSpeakers = speakers;
+    for (let i = 0; i < kept; i++) {
+      const slot = this.unmixedSlots[i] as UnmixedSlot;
+      slot.speakerId = frame.unmixedSpeakerId(i);
+      slot.originalSenderTimestampTicks = frame.unmixedTimestampTicks(i);
+    }
+    this.unmixed = this.unmixedOf(kept);
   }
 
   /** Turns this slot into silence standing in for a lost frame. */
@@ -125,7 +241,25 @@ export class ReceivedFrameSlot implements ReceivedAudioFrame {
     this.isSilence = true;
     this.concealed = true;
     this.pcm.fill(0);
-    this.activeSpeakers = this.speakersByCount[0] as number[];
-    this.unmixed = this.unmixedByCount[0] as UnmixedSlot[];
+    this.activeSpeakers = this.speakersOf(0);
+    this.unmixed = this.unmixedOf(0);
+  }
+
+  private speakersOf(count: number): number[] {
+    let speakers = this.speakersByCount[count];
+    if (speakers === undefined) {
+      speakers = new Array<number>(count).fill(0);
+      this.speakersByCount[count] = speakers;
+    }
+    return speakers;
+  }
+
+  private unmixedOf(count: number): UnmixedSlot[] {
+    let unmixed = this.unmixedByCount[count];
+    if (unmixed === undefined) {
+      unmixed = this.unmixedSlots.slice(0, count);
+      this.unmixedByCount[count] = unmixed;
+    }
+    return unmixed;
   }
 }

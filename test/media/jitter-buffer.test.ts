@@ -183,6 +183,44 @@ describe("JitterBuffer", () => {
     );
   });
 
+  it("a held frame keeps 32-bit speaker ids, unmixed timestamps, and counts bad unmixed buffers", () => {
+    const seen: { speakers: number[]; unmixed: [number, number][] }[] = [];
+    let bad = 0;
+    const setupBuffer = (unmixed: boolean) =>
+      new JitterBuffer({
+        depth: 1,
+        maxConcealFrames: 5,
+        unmixed,
+        onFrame: (frame) =>
+          seen.push({
+            speakers: [...frame.activeSpeakers],
+            unmixed: frame.unmixed.map((u) => [u.speakerId, u.originalSenderTimestampTicks]),
+          }),
+        onBadUnmixed: (count) => {
+          bad += count;
+        },
+      });
+    const frame = (sequence: number) =>
+      new TestFrameView().set(sequence, {
+        speakers: [0xfffffff0, 7],
+        unmixed: [
+          { speakerId: 0xfffffff1, pcm: pcmFor(1), ticks: 638_000_000_123_456 },
+          { speakerId: 5, pcm: new Uint8Array(10) },
+        ],
+      });
+    for (const unmixed of [true, false]) {
+      const buffer = setupBuffer(unmixed);
+      buffer.push(frame(1));
+      buffer.push(frame(3)); // held
+      buffer.push(frame(2));
+    }
+    const withUnmixed = { speakers: [0xfffffff0, 7], unmixed: [[0xfffffff1, 638_000_000_123_456]] };
+    const without = { speakers: [0xfffffff0, 7], unmixed: [] };
+    expect(seen).toEqual([withUnmixed, withUnmixed, withUnmixed, without, without, without]);
+    // One bad-size buffer per frame with unmixed audio; both buffers per frame without.
+    expect(bad).toBe(3 + 6);
+  });
+
   it("allocates nothing per frame (young-generation bytes over 20k frames)", async () => {
     let sum = 0;
     const buffer = new JitterBuffer({
