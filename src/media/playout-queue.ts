@@ -42,18 +42,21 @@ export class PlayoutQueue {
   private readonly words: Int32Array;
   /** A view of each frame of memory (capacity + 1: every position filled and one lent out). */
   private readonly frames: Uint8Array[] = [];
-  /** The memory frame holding each ring position's audio. */
-  private readonly slotAt: Int32Array;
-  /** Memory frames holding nothing, a stack: the last freed is used first. */
-  private readonly free: Int32Array;
+  /**
+   * Bookkeeping lives in `words` after the frames (one object fewer each, and on the cache
+   * lines next to each other): from `slotAtAt`, the memory frame holding each ring position's
+   * audio; from `freeAt`, the memory frames holding nothing, a stack (the last freed is used
+   * first); from `liveAt`, 1 where the frame at that ring position is live audio.
+   */
+  private readonly slotAtAt: number;
+  private readonly freeAt: number;
+  private readonly liveAt: number;
   private freeCount = 0;
   /**
    * The memory frame take() returned last, -1 for none. It is not reused before the next
    * take(), so the caller can copy it out even if a callback queues audio meanwhile.
    */
   private lent = -1;
-  /** 1 where the frame at that ring index is live audio. */
-  private readonly live: Uint8Array;
   private head = 0;
   private count = 0;
   private readonly partialOffset: number;
@@ -85,12 +88,13 @@ export class PlayoutQueue {
     this.windowTicks = window;
     this.windowLength = window;
     this.windowMin = capacity + 1;
-    // capacity + 1 frames (see `frames`), then the partial frame.
-    this.memory = new Uint8Array(FRAME_BYTES * (capacity + 2));
-    this.words = new Int32Array(this.memory.buffer);
-    this.live = new Uint8Array(capacity);
-    this.slotAt = new Int32Array(capacity);
-    this.free = new Int32Array(capacity + 1);
+    // capacity + 1 frames (see `frames`), the partial frame, then the bookkeeping words.
+    const frameWords = (FRAME_BYTES / 4) * (capacity + 2);
+    this.slotAtAt = frameWords;
+    this.freeAt = this.slotAtAt + capacity;
+    this.liveAt = this.freeAt + capacity + 1;
+    this.words = new Int32Array(this.liveAt + capacity);
+    this.memory = new Uint8Array(this.words.buffer, 0, frameWords * 4);
     for (let i = 0; i <= capacity; i++)
       this.frames.push(this.memory.subarray(i * FRAME_BYTES, (i + 1) * FRAME_BYTES));
     this.freeAll();
@@ -117,14 +121,15 @@ export class PlayoutQueue {
   pushFrame(source: Uint8Array, offset: number, live = false): boolean {
     if (this.count === this.capacity) {
       // Live audio makes room by dropping its own oldest frame; never a buffered one.
-      if (!live || this.live[this.head] === 0) return false;
+      if (!live || this.words[this.liveAt + this.head] === 0) return false;
       this.dropHead();
       this.trimmed++;
     }
     const index = (this.head + this.count) % this.capacity;
     // Never empty here: capacity + 1 frames, at most capacity - 1 queued and one lent.
-    const slot = this.free[--this.freeCount] as number;
-    this.slotAt[index] = slot;
+    const words = this.words;
+    const slot = words[this.freeAt + --this.freeCount] as number;
+    words[this.slotAtAt + index] = slot;
     const at = slot * FRAME_BYTES;
     // A whole 640-byte view (a received slot's pcm) is one native copy; a range of a larger
     // buffer (a file, a longer send) is read through a DataView (see frame-copy.ts).
@@ -132,7 +137,7 @@ export class PlayoutQueue {
       this.memory.copyWithin(at, this.partialOffset, this.partialOffset + FRAME_BYTES);
     else if (offset === 0 && source.length === FRAME_BYTES) this.memory.set(source, at);
     else copyFrameInto(source, offset, this.words, at);
-    this.live[index] = live ? 1 : 0;
+    words[this.liveAt + index] = live ? 1 : 0;
     this.count++;
     this.queuedTotal++;
     return true;
@@ -180,8 +185,8 @@ export class PlayoutQueue {
    */
   take(): Uint8Array | undefined {
     if (this.count === 0) return undefined;
-    const slot = this.slotAt[this.head] as number;
-    if (this.lent >= 0) this.free[this.freeCount++] = this.lent;
+    const slot = this.words[this.slotAtAt + this.head] as number;
+    if (this.lent >= 0) this.words[this.freeAt + this.freeCount++] = this.lent;
     this.lent = slot;
     const frame = this.frames[slot] as Uint8Array;
     this.head = (this.head + 1) % this.capacity;
@@ -200,7 +205,7 @@ export class PlayoutQueue {
     const excess = this.windowMin - this.liveTarget;
     this.restartWindow(this.windowTicks);
     let trimmed = 0;
-    while (trimmed < excess && this.count > 0 && this.live[this.head] === 1) {
+    while (trimmed < excess && this.count > 0 && this.words[this.liveAt + this.head] === 1) {
       this.dropHead();
       trimmed++;
     }
@@ -253,7 +258,7 @@ export class PlayoutQueue {
   }
 
   private dropHead(): void {
-    this.free[this.freeCount++] = this.slotAt[this.head] as number;
+    this.words[this.freeAt + this.freeCount++] = this.words[this.slotAtAt + this.head] as number;
     this.head = (this.head + 1) % this.capacity;
     this.count--;
     this.takenTotal++;
@@ -263,7 +268,7 @@ export class PlayoutQueue {
   private freeAll(): void {
     this.freeCount = 0;
     for (let slot = this.capacity; slot >= 0; slot--) {
-      if (slot !== this.lent) this.free[this.freeCount++] = slot;
+      if (slot !== this.lent) this.words[this.freeAt + this.freeCount++] = slot;
     }
   }
 
