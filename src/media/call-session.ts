@@ -86,6 +86,9 @@ export class CallSession implements MediaCall {
   private lastArrivalMs = -1;
   private lastArrivalSequence = 0;
   private handlerErrorLogged = false;
+  /** The context's metrics and clock, kept here: the per-frame path reads no other object for them. */
+  private readonly metrics: MediaMetrics;
+  private readonly time: { nowMs: number };
   private hangUpRequested = false;
 
   constructor(
@@ -98,6 +101,8 @@ export class CallSession implements MediaCall {
     private readonly context: CallSessionContext,
   ) {
     this.log = context.log.child({ callId, mediaSessionId });
+    this.metrics = context.metrics;
+    this.time = context.time;
     this.queue = new PlayoutQueue(context.playoutQueueFrames, {
       liveTargetFrames: context.livePlayoutTargetFrames,
     });
@@ -128,7 +133,7 @@ export class CallSession implements MediaCall {
       const frames = (view.sequence - this.lastArrivalSequence) | 0;
       if (frames > 0 && frames < 50) {
         const deviationMs = Math.abs(view.receivedAtMs - this.lastArrivalMs - frames * FRAME_DURATION_MS);
-        this.context.metrics.interarrivalJitter.observeUnits(Math.min(deviationMs * 1000, MAX_MICROS) | 0);
+        this.metrics.interarrivalJitter.observeUnits(Math.min(deviationMs * 1000, MAX_MICROS) | 0);
       }
     }
     if (((view.sequence - this.lastArrivalSequence) | 0) > 0 || this.lastArrivalMs < 0) {
@@ -153,10 +158,8 @@ export class CallSession implements MediaCall {
 
   private readonly deliver = (frame: ReceivedFrameSlot): void => {
     // Whole microseconds: an integer argument is not boxed (see FrameHistogram).
-    const transitUs = (this.context.time.nowMs - frame.receivedAtMs) * 1000;
-    this.context.metrics.frameTransit.observeUnits(
-      Math.max(-MAX_MICROS, Math.min(transitUs, MAX_MICROS)) | 0,
-    );
+    const transitUs = (this.time.nowMs - frame.receivedAtMs) * 1000;
+    this.metrics.frameTransit.observeUnits(Math.max(-MAX_MICROS, Math.min(transitUs, MAX_MICROS)) | 0);
     this.recorder?.write(frame);
     const handlers = this.handlers;
     for (let i = 0; i < handlers.length; i++) {
@@ -166,7 +169,7 @@ export class CallSession implements MediaCall {
         handler.onAudio(frame);
       } catch (error) {
         this.handlerFailed("onAudio", error);
-        this.context.metrics.dropped.handler_error.inc();
+        this.metrics.dropped.handler_error.inc();
       }
     }
   };
@@ -235,8 +238,8 @@ export class CallSession implements MediaCall {
       frame = this.queue.take();
     }
     const trimmed = this.queue.endTick();
-    if (trimmed > 0) this.context.metrics.dropped.latency_trim.inc(trimmed);
-    this.context.metrics.playoutQueueDepth.observeUnits(this.queue.depth);
+    if (trimmed > 0) this.metrics.dropped.latency_trim.inc(trimmed);
+    this.metrics.playoutQueueDepth.observeUnits(this.queue.depth);
     if (this.queue.pendingMarks > 0) {
       this.queue.reachedMarks(this.marksOut);
       this.reportMarks();

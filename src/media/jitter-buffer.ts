@@ -57,6 +57,9 @@ export class JitterBuffer {
   private lastTimestampTicks = 0;
   /** Arrival time of the newest frame pushed. */
   private lastReceivedAtMs = 0;
+  /** From the options, kept here: the per-frame path reads no other object for them. */
+  private readonly depth: number;
+  private readonly onFrame: (frame: ReceivedFrameSlot) => void;
 
   constructor(private readonly options: JitterBufferOptions) {
     if (!Number.isInteger(options.depth) || options.depth < 0) throw new RangeError("depth must be >= 0");
@@ -64,6 +67,8 @@ export class JitterBuffer {
     let size = 1;
     while (size < options.depth + 1) size *= 2;
     this.size = size;
+    this.depth = options.depth;
+    this.onFrame = options.onFrame;
     const unmixed = options.unmixed;
     const slotBytes = receivedPcmBytes(unmixed);
     const frameBytes = StoredFrame.bytes(unmixed);
@@ -96,22 +101,22 @@ export class JitterBuffer {
       if (skipped > 0) this.options.onBadUnmixed?.(skipped);
       this.expected = (sequence + 1) >>> 0;
       this.lastTimestampTicks = slot.timestampTicks;
-      this.options.onFrame(slot);
+      this.onFrame(slot);
       return;
     }
     if (ahead < 0) {
       this.options.onDrop?.("late");
       return;
     }
-    if (ahead > this.options.depth) {
-      if (ahead > this.options.maxConcealFrames + this.options.depth) {
+    if (ahead > this.depth) {
+      if (ahead > this.options.maxConcealFrames + this.depth) {
         // A restart (or a huge loss): hand on what is held, then start over at this frame.
         this.drainHeld();
         const missing = (sequence - this.expected) | 0;
         if (missing > 0) this.options.onLost?.(missing, false);
         this.expected = sequence;
       } else {
-        this.advance(ahead - this.options.depth);
+        this.advance(ahead - this.depth);
       }
     }
     const frame = this.ring[sequence % this.size] as StoredFrame;
@@ -133,7 +138,7 @@ export class JitterBuffer {
   expire(nowMs: number): void {
     if (this.held === 0) return;
     const oldest = this.oldestHeld();
-    if (oldest !== undefined && nowMs - oldest.receivedAtMs >= this.options.depth * FRAME_DURATION_MS) {
+    if (oldest !== undefined && nowMs - oldest.receivedAtMs >= this.depth * FRAME_DURATION_MS) {
       const gap = (oldest.sequence - this.expected) | 0;
       if (gap > 0) this.advance(gap);
     }
@@ -202,7 +207,7 @@ export class JitterBuffer {
       // Stands in for a frame that never arrived: it counts as received when it is given up on.
       slot.receivedAtMs = this.lastReceivedAtMs;
       this.expected = (this.expected + 1) >>> 0;
-      this.options.onFrame(slot);
+      this.onFrame(slot);
     }
   }
 
@@ -221,6 +226,6 @@ export class JitterBuffer {
     this.expected = (frame.sequence + 1) >>> 0;
     this.lastTimestampTicks = frame.timestampTicks;
     this.slot.load(frame);
-    this.options.onFrame(this.slot);
+    this.onFrame(this.slot);
   }
 }

@@ -246,6 +246,8 @@ export class ReceivedFrameSlot implements ReceivedAudioFrame {
   }
 
   private speakersOf(count: number): number[] {
+    // Counts rarely change from frame to frame: the current array, without a lookup.
+    if (this.activeSpeakers.length === count) return this.activeSpeakers;
     let speakers = this.speakersByCount[count];
     if (speakers === undefined) {
       speakers = new Array<number>(count).fill(0);
@@ -255,6 +257,7 @@ export class ReceivedFrameSlot implements ReceivedAudioFrame {
   }
 
   private unmixedOf(count: number): UnmixedSlot[] {
+    if (this.unmixed.length === count) return this.unmixed as UnmixedSlot[];
     let unmixed = this.unmixedByCount[count];
     if (unmixed === undefined) {
       unmixed = this.unmixedSlots.slice(0, count);
