@@ -82,13 +82,18 @@ export function copyFrameInto(
   let s = source.byteOffset + sourceOffset;
   let k = targetOffset >> 2;
   const end = k + FRAME_WORDS;
+  // 8 words a turn (measured faster than 4; 16 was slower).
   while (k < end) {
     target[k] = from.getInt32(s, LITTLE_ENDIAN);
     target[k + 1] = from.getInt32(s + 4, LITTLE_ENDIAN);
     target[k + 2] = from.getInt32(s + 8, LITTLE_ENDIAN);
     target[k + 3] = from.getInt32(s + 12, LITTLE_ENDIAN);
-    s += 16;
-    k += 4;
+    target[k + 4] = from.getInt32(s + 16, LITTLE_ENDIAN);
+    target[k + 5] = from.getInt32(s + 20, LITTLE_ENDIAN);
+    target[k + 6] = from.getInt32(s + 24, LITTLE_ENDIAN);
+    target[k + 7] = from.getInt32(s + 28, LITTLE_ENDIAN);
+    s += 32;
+    k += 8;
   }
 }
 
