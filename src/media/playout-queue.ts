@@ -40,8 +40,11 @@ export class PlayoutQueue {
   private readonly memory: Uint8Array;
   /** `memory` as 32-bit words: ranges of larger buffers are copied in through it. */
   private readonly words: Int32Array;
-  /** A view of each frame of memory (capacity + 1: every position filled and one lent out). */
-  private readonly frames: Uint8Array[] = [];
+  /**
+   * A view of each frame of memory (capacity + 1: every position filled and one lent out),
+   * made the first time the frame is taken: a drained-every-tick queue only ever needs two.
+   */
+  private readonly frames: (Uint8Array | undefined)[];
   /**
    * Bookkeeping lives in `words` after the frames (one object fewer each, and on the cache
    * lines next to each other): from `slotAtAt`, the memory frame holding each ring position's
@@ -95,8 +98,7 @@ export class PlayoutQueue {
     this.liveAt = this.freeAt + capacity + 1;
     this.words = new Int32Array(this.liveAt + capacity);
     this.memory = new Uint8Array(this.words.buffer, 0, frameWords * 4);
-    for (let i = 0; i <= capacity; i++)
-      this.frames.push(this.memory.subarray(i * FRAME_BYTES, (i + 1) * FRAME_BYTES));
+    this.frames = new Array<Uint8Array | undefined>(capacity + 1).fill(undefined);
     this.freeAll();
     this.partialOffset = (capacity + 1) * FRAME_BYTES;
     this.partial = this.memory.subarray(this.partialOffset);
@@ -188,7 +190,11 @@ export class PlayoutQueue {
     const slot = this.words[this.slotAtAt + this.head] as number;
     if (this.lent >= 0) this.words[this.freeAt + this.freeCount++] = this.lent;
     this.lent = slot;
-    const frame = this.frames[slot] as Uint8Array;
+    let frame = this.frames[slot];
+    if (frame === undefined) {
+      frame = this.memory.subarray(slot * FRAME_BYTES, (slot + 1) * FRAME_BYTES);
+      this.frames[slot] = frame;
+    }
     this.head = (this.head + 1) % this.capacity;
     this.count--;
     this.takenTotal++;
