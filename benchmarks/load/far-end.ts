@@ -8,6 +8,7 @@
 
 import type { EmulatedSession } from "../../src/emulator/media/emulated-session.js";
 import { MediaPlatformEmulator } from "../../src/emulator/media/media-platform-emulator.js";
+import { raiseThreadPriority } from "../../src/media/thread-priority.js";
 import { LatencyHistogram } from "../lib/latency-histogram.js";
 import { BaselineFarEnd } from "./baseline-far-end.js";
 import { toneSecond } from "./baseline-wire.js";
@@ -23,6 +24,11 @@ setTimeout(() => {
   process.exit(3);
 }, maxLifetimeMs).unref();
 process.on("disconnect", () => process.exit(0));
+// The far end plays the media platform, whose media threads run at high priority, and its
+// 20 ms clock must not be what makes the worker's queues jitter: same scheduling as the
+// worker's (SCHED_FIFO where permitted), for every design measured.
+const priority = raiseThreadPriority("realtime");
+if (!priority.ok) console.error(`far end: clock thread keeps its priority (${priority.reason})`);
 
 const TONE = toneSecond();
 let emulator: MediaPlatformEmulator | undefined;

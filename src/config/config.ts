@@ -1,4 +1,5 @@
 import { readFileSync } from "node:fs";
+import { MEDIA_THREAD_PRIORITIES, type MediaThreadPriority } from "../media/thread-priority.js";
 import { ConfigError } from "./config-error.js";
 import {
   isGuid,
@@ -39,6 +40,8 @@ export interface MediaSettings {
    * "recorder:unmixed", "player:<wav path>", "module:<path>[#export]" (see docs/media-api.md).
    */
   handlers?: string[];
+  /** How the media thread is scheduled (see src/media/thread-priority.ts). Default realtime. */
+  threadPriority?: MediaThreadPriority;
 }
 
 export interface BridgeSettings {
@@ -214,6 +217,7 @@ export function loadConfig(source: RawConfig = readRawConfig()): BotConfig {
       unmixedAudio: readBoolean(source, "BOT_MEDIA_UNMIXED_AUDIO", false),
       recordingsDir: readString(source, "BOT_RECORDINGS_DIR") ?? DEFAULTS.recordingsDir,
       handlers: readHandlers(source),
+      threadPriority: readThreadPriority(source),
     },
     bridge: {
       url: readUrl(source, "BOT_BRIDGE_URL", DEFAULTS.bridgeUrl, ["ws:", "wss:"]) as string,
@@ -225,6 +229,17 @@ export function loadConfig(source: RawConfig = readRawConfig()): BotConfig {
     },
     logLevel: readString(source, "BOT_LOG_LEVEL") ?? "info",
   };
+}
+
+function readThreadPriority(source: RawConfig): MediaThreadPriority {
+  const value = readString(source, "BOT_MEDIA_THREAD_PRIORITY") ?? "realtime";
+  const known = MEDIA_THREAD_PRIORITIES.find((p) => p === value.toLowerCase());
+  if (known === undefined)
+    throw new ConfigError(
+      "BOT_MEDIA_THREAD_PRIORITY",
+      `must be one of ${MEDIA_THREAD_PRIORITIES.join(", ")}, got "${value}"`,
+    );
+  return known;
 }
 
 function readCredential(source: RawConfig): AppCredential {

@@ -102,6 +102,7 @@ export class BridgeMediaSessionProvider implements MediaSessionProvider {
       livePlayoutTargetFrames: this.options.livePlayoutTargetFrames ?? 2,
       jitterDepthFrames: this.options.jitterDepthFrames ?? 3,
       maxConcealFrames: this.options.maxConcealFrames ?? 50,
+      threadPriority: this.options.media.threadPriority ?? "realtime",
       logLevel: this.options.workerLogLevel ?? this.options.logger.level,
     };
     configureMediaWorkerHeap();

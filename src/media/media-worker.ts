@@ -18,8 +18,12 @@ import type { MediaWorkerSettings, WorkerCommand, WorkerEvent, WorkerRequests } 
 
 async function main(port: PortLike, settings: MediaWorkerSettings): Promise<void> {
   const log = createLogger({ level: settings.logLevel, name: "media-worker" });
-  const priority = raiseThreadPriority();
-  if (priority.ok) log.info({ tid: priority.tid, nice: priority.nice }, "media thread priority raised");
+  const priority = raiseThreadPriority(settings.threadPriority ?? "realtime");
+  if (priority.ok)
+    log.info(
+      { tid: priority.tid, priority: priority.detail, fallbackReason: priority.fallbackReason },
+      "media thread priority raised",
+    );
   else log.info({ reason: priority.reason }, "media thread keeps its priority");
   const registry = createRegistry();
   const metrics = createMediaMetrics(registry);

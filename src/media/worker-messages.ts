@@ -4,6 +4,7 @@
  */
 import type { HandlerSpec, RosterParticipant } from "./bot-api.js";
 import type { AudioDirection } from "./media-session-provider.js";
+import type { MediaThreadPriority } from "./thread-priority.js";
 
 /** Platform health as the media host reports it. */
 export type MediaHostHealth = "unspecified" | "normal" | "heavilyLoaded" | "overloaded";
@@ -21,6 +22,8 @@ export interface MediaWorkerSettings {
   jitterDepthFrames: number;
   /** Longest gap (frames) filled with silence; longer gaps restart the stream (default 50). */
   maxConcealFrames: number;
+  /** How the worker thread asks to be scheduled (default realtime). */
+  threadPriority?: MediaThreadPriority;
   logLevel: string;
 }
 

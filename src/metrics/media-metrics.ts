@@ -8,8 +8,8 @@ interface SampleValue {
 
 /** Sub-millisecond resolution where it matters for a 20 ms clock, up to a second. */
 export const MEDIA_LATENCY_BUCKETS_SECONDS = [
-  0.0001, 0.00025, 0.0005, 0.001, 0.002, 0.003, 0.005, 0.0075, 0.01, 0.015, 0.02, 0.03, 0.04, 0.06, 0.08, 0.1,
-  0.15, 0.2, 0.3, 0.5, 1,
+  0.0001, 0.00025, 0.0005, 0.00075, 0.001, 0.0015, 0.002, 0.003, 0.005, 0.0075, 0.01, 0.015, 0.02, 0.03, 0.04,
+  0.06, 0.08, 0.1, 0.15, 0.2, 0.3, 0.5, 1,
 ];
 
 /** The latency histograms are observed in whole microseconds (see FrameHistogram). */

@@ -23,6 +23,8 @@ describe("configuration", () => {
     expect(config.keepAliveIntervalMs).toBe(15 * 60 * 1000);
     expect(config.credential).toEqual({ kind: "secret", secret: "s3cret" });
     expect(config.media.publicPort).toBe(18732);
+    expect(config.media.threadPriority).toBe("realtime");
+    expect(loadConfig({ ...VALID, BOT_MEDIA_THREAD_PRIORITY: "High" }).media.threadPriority).toBe("high");
   });
 
   it.each([
@@ -33,6 +35,10 @@ describe("configuration", () => {
     [{ BOT_MAX_CALLS: "many" }, 'BOT_MAX_CALLS: must be an integer, got "many"'],
     [{ BOT_TLS_CERT: "cert.pem" }, "BOT_TLS_KEY: BOT_TLS_CERT and BOT_TLS_KEY go together"],
     [{ BOT_BRIDGE_URL: "http://127.0.0.1:1" }, 'BOT_BRIDGE_URL: must use ws: or wss:, got "http:"'],
+    [
+      { BOT_MEDIA_THREAD_PRIORITY: "max" },
+      'BOT_MEDIA_THREAD_PRIORITY: must be one of realtime, high, normal, got "max"',
+    ],
     [
       { BOT_APP_SECRET: undefined },
       "BOT_APP_SECRET: is required (or BOT_APP_CERT_KEY with BOT_APP_CERT_THUMBPRINT)",
