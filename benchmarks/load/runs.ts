@@ -13,7 +13,7 @@ import {
   quantileUpperBoundMs,
   type Scrape,
 } from "../../src/metrics/prometheus-text.js";
-import { BaselineBot } from "./baseline-bot.js";
+import { BaselineBotThread } from "./baseline-bot-thread.js";
 import { CpuWindow, idleCpuUsPerSecond, threadIds } from "./cpu.js";
 import type { BaselineKind, FarEndWindow, JsonLayout } from "./far-end-messages.js";
 import type { FarEndProcess } from "./far-end-process.js";
@@ -172,10 +172,10 @@ const CONNECT_PER_SOCKET_MS = 20;
  * stopBaseline, which terminates its side.
  */
 async function connectWithin(
-  connecting: Promise<BaselineBot>,
+  connecting: Promise<BaselineBotThread>,
   ms: number,
   what: string,
-): Promise<BaselineBot> {
+): Promise<BaselineBotThread> {
   let timer: NodeJS.Timeout | undefined;
   const late = new Promise<never>((_, reject) => {
     timer = setTimeout(() => reject(new Error(`${what} not open within ${ms} ms`)), ms);
@@ -199,28 +199,27 @@ export async function runBaseline(
   options: RunOptions,
 ): Promise<BaselineRun> {
   const { url } = await far.request({ op: "startBaseline", kind, calls: options.calls, layout });
-  let bot: BaselineBot | undefined;
+  let bot: BaselineBotThread | undefined;
   try {
     const idle = await idleCpuUsPerSecond(options.idleMs);
     const sockets = kind === "jsonBase64" && layout === "perCall" ? options.calls : 1;
     const connectStart = performance.now();
     bot = await connectWithin(
-      BaselineBot.connect(url, kind, options.calls, layout),
+      BaselineBotThread.start({ url, kind, calls: options.calls, layout }),
       CONNECT_BASE_MS + sockets * CONNECT_PER_SOCKET_MS,
       `${kind} (${layout}): ${sockets} WebSocket(s) to the far end`,
     );
     const connectMs = Math.round(performance.now() - connectStart);
     await sleep(options.warmupSeconds * 1000);
     await far.request({ op: "beginWindow" });
-    const receivedBefore = bot.framesReceived;
-    const sentBefore = bot.framesSent;
-    const droppedBefore = bot.framesDropped;
+    const before = await bot.counters();
     const cpu = new CpuWindow();
     cpu.start();
     await sleep(options.seconds * 1000);
     const used = cpu.stop();
-    const handled = bot.framesReceived - receivedBefore + (bot.framesSent - sentBefore);
-    const botFramesDropped = bot.framesDropped - droppedBefore;
+    const after = await bot.counters();
+    const handled = after.framesReceived - before.framesReceived + (after.framesSent - before.framesSent);
+    const botFramesDropped = after.framesDropped - before.framesDropped;
     const farEnd = await far.request({ op: "endWindow" });
     return {
       kind,
