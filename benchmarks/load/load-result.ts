@@ -59,6 +59,17 @@ export interface LoadResult {
   jsonBase64OverWorker: number | null;
   /** jsonBase64SharedCpuUsPerFrame / workerCpuUsPerFrame (informative: the stricter comparison). */
   jsonBase64SharedOverWorker: number | null;
+  /**
+   * Frames each design handled as a % of every call's 50 frames a second both ways (null: not
+   * run). Below 100, the design (or its far end) did not keep the pace, and its µs/frame is
+   * at that lower rate.
+   */
+  ratePercent: {
+    worker: number;
+    floor: number | null;
+    jsonPerCall: number | null;
+    jsonShared: number | null;
+  };
   goals: Record<string, boolean | null>;
   method: Record<string, string>;
   worker: WorkerRun;
@@ -113,6 +124,9 @@ export function buildResult(
   const jsonBase64OverWorker = ratio(jsonCpu, workerCpu);
   const jsonBase64SharedOverWorker = ratio(sharedCpu, workerCpu);
   const clean = framesDropped === 0 && bridgeDrops === 0 && skippedTicks === 0;
+  const expected = calls * 50 * 2 * seconds;
+  const rate = (handled: number) => Math.round((handled / expected) * 1000) / 10;
+  const baselineRate = (run: BaselineRun | null | undefined) => (run ? rate(run.cpu.framesHandled) : null);
   return {
     calls,
     seconds,
@@ -139,6 +153,12 @@ export function buildResult(
     workerOverFloor,
     jsonBase64OverWorker,
     jsonBase64SharedOverWorker,
+    ratePercent: {
+      worker: rate(worker.cpu.framesHandled),
+      floor: baselineRate(floor),
+      jsonPerCall: baselineRate(jsonPerCall),
+      jsonShared: baselineRate(jsonShared),
+    },
     goals: {
       noDrops: clean,
       callsAtLeast1000WithoutDrops: clean && calls >= GOALS.minCallsWithoutDrops,

@@ -82,6 +82,13 @@ export interface LoadPoint extends Recorded {
   jsonBase64SharedCpuUsPerFrame: number | null;
   jsonBase64SharedOverWorker: number | null;
   workerOverFloor: number | null;
+  /** Frames handled as a % of the nominal rate, by design (null: not run, or an older file). */
+  ratePercent: {
+    worker: number | null;
+    floor: number | null;
+    jsonPerCall: number | null;
+    jsonShared: number | null;
+  };
   /** As judged by bench:load (true, false, or null when not measured). */
   goals: Record<string, boolean | null>;
 }
@@ -288,6 +295,12 @@ export function readLoadPoint(dir: string, file: string): LoadPoint {
     jsonBase64SharedCpuUsPerFrame: sharedCpu,
     jsonBase64SharedOverWorker: sharedOverWorker,
     workerOverFloor: r.numberOrNull("workerOverFloor"),
+    ratePercent: {
+      worker: r.numberOrNull("ratePercent.worker"),
+      floor: r.numberOrNull("ratePercent.floor"),
+      jsonPerCall: r.numberOrNull("ratePercent.jsonPerCall"),
+      jsonShared: r.numberOrNull("ratePercent.jsonShared"),
+    },
     goals,
   };
 }

@@ -241,6 +241,7 @@ function loadSection(load: readonly LoadPoint[]): string[] {
       numbers,
     ),
     "",
+    ...belowRate(load),
     "Goals by call count:",
     "",
     table(["goal", ...load.map((p) => `${p.calls} calls`)], goals),
@@ -248,6 +249,30 @@ function loadSection(load: readonly LoadPoint[]): string[] {
     headline,
     "",
     "Transit and lateness are upper bounds of the worker's Prometheus histogram buckets (the value is at most this); `-` means not measured or beyond the last bucket (1 s). Echo round trip comes from an HDR histogram at the far end.",
+  ];
+}
+
+/** Designs that did not keep 50 frames a second per call (their µs/frame is at the lower rate). */
+const RATE_NOTE_BELOW_PERCENT = 98;
+
+function belowRate(load: readonly LoadPoint[]): string[] {
+  const names: [keyof LoadPoint["ratePercent"], string][] = [
+    ["worker", "worker"],
+    ["floor", "floor"],
+    ["jsonPerCall", "JSON+base64 socket per call"],
+    ["jsonShared", "JSON+base64 shared socket"],
+  ];
+  const notes: string[] = [];
+  for (const p of load)
+    for (const [key, name] of names) {
+      const rate = p.ratePercent[key];
+      if (rate !== null && rate < RATE_NOTE_BELOW_PERCENT)
+        notes.push(`${name} ${rate} % at ${p.calls} calls`);
+    }
+  if (notes.length === 0) return [];
+  return [
+    `Not every design kept 50 frames a second per call both ways (its far end or the machine was saturated; its µs/frame is per frame actually handled, at that lower rate): ${notes.join("; ")}.`,
+    "",
   ];
 }
 

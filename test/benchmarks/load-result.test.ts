@@ -64,6 +64,8 @@ describe("bench:load result", () => {
     });
     expect(r.jsonBase64).toBe(perCall);
     expect(r.jsonBase64Shared).toBe(shared);
+    // 2000 frames handled of 1000 calls × 50/s × 2 ways × 8 s.
+    expect(r.ratePercent).toEqual({ worker: 0.3, floor: 0.3, jsonPerCall: 0.3, jsonShared: 0.3 });
     expect(r.goals.atLeast3xCheaperThanJsonBase64).toBe(true);
     expect(r.goals.atLeast3xCheaperThanJsonBase64Shared).toBe(false);
     // The informative goal does not decide "all goals"; a real goal does.
@@ -76,6 +78,7 @@ describe("bench:load result", () => {
   it("falls back to the shared socket for the goal when only it ran", () => {
     const shared = baseline("jsonBase64", "shared", 12);
     const r = buildResult(1000, 8, worker(5), { floor, jsonPerCall: null, jsonShared: shared });
+    expect(r.ratePercent.jsonPerCall).toBeNull();
     expect(r).toMatchObject({
       jsonBase64CpuUsPerFrame: 12,
       jsonBase64Layout: "shared",

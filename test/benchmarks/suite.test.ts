@@ -324,7 +324,10 @@ async function writeFixtures(dir: string, mode: SuiteManifest["mode"] = "default
         },
       ],
     },
-    "load-100.json": loadFixture(100),
+    // JSON per call kept only 81 % of the rate (reported), shared 99.5 % (within the margin).
+    "load-100.json": loadFixture(100, {
+      ratePercent: { worker: 100, floor: 100, jsonPerCall: 81, jsonShared: 99.5 },
+    }),
     // 1000 calls: drops, transit beyond the last bucket (null), no baselines.
     "load-1000.json": loadFixture(1000, {
       framesDropped: 12,
@@ -392,6 +395,9 @@ describe("summary from result files", () => {
     const manifest = await writeFixtures(dir);
     const report = buildReport(dir, manifest);
     const s = report.summary;
+    // A design below the nominal rate is named; files without rates (load-1000) add nothing.
+    expect(s).toContain("at that lower rate): JSON+base64 socket per call 81 % at 100 calls.");
+    expect(s).not.toContain("99.5 %");
     expect(s).toContain(
       "Measured on Test CPU | fast, 2 cores, 24 GiB, linux-x64, Node v20.0.0; commit `abcdef123456`.",
     );
