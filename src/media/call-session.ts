@@ -13,6 +13,7 @@ import type {
   RosterParticipant,
 } from "./bot-api.js";
 import { CallRecorder } from "./call-recorder.js";
+import type { ArenaRegion, SessionMemory } from "./frame-arena.js";
 import { JitterBuffer } from "./jitter-buffer.js";
 import type { AudioDirection } from "./media-session-provider.js";
 import { type PlayoutMarkEvent, PlayoutQueue } from "./playout-queue.js";
@@ -35,6 +36,11 @@ export interface CallSessionContext {
   livePlayoutTargetFrames?: number;
   jitterDepthFrames: number;
   maxConcealFrames: number;
+  /**
+   * The engine's arenas for the session's frame memory (received slot, playout queue), laid
+   * out in session order; each session has buffers of its own without it.
+   */
+  memory?: SessionMemory;
   /** Tells the media host to flush the session's render queue (barge-in). */
   sendClear(session: number): void;
   /** Asks signaling to update the call's recording status; true when Graph accepted it. */
@@ -77,6 +83,8 @@ export class CallSession implements MediaCall {
   ended = false;
   private readonly jitter: JitterBuffer;
   private readonly queue: PlayoutQueue;
+  /** The queue's memory in the engine's arena, given back when the call ends. */
+  private queueRegion: ArenaRegion | undefined;
   private readonly playbacks: Playback[] = [];
   private readonly marksOut: PlayoutMarkEvent[] = [];
   private recorder: CallRecorder | undefined;
@@ -103,9 +111,15 @@ export class CallSession implements MediaCall {
     this.log = context.log.child({ callId, mediaSessionId });
     this.metrics = context.metrics;
     this.time = context.time;
-    this.queue = new PlayoutQueue(context.playoutQueueFrames, {
-      liveTargetFrames: context.livePlayoutTargetFrames,
-    });
+    const memory = context.memory;
+    if (memory !== undefined && memory.queues.regionBytes < PlayoutQueue.bytes(context.playoutQueueFrames))
+      throw new RangeError("the engine's queue arena is too small for this session's playout queue");
+    this.queueRegion = memory?.queues.allocate();
+    this.queue = new PlayoutQueue(
+      context.playoutQueueFrames,
+      { liveTargetFrames: context.livePlayoutTargetFrames },
+      this.queueRegion,
+    );
     this.jitter = new JitterBuffer({
       depth: context.jitterDepthFrames,
       maxConcealFrames: context.maxConcealFrames,
@@ -116,6 +130,8 @@ export class CallSession implements MediaCall {
         if (concealed) context.metrics.framesConcealed.inc(frames);
       },
       onBadUnmixed: (count) => context.metrics.dropped.bad_unmixed.inc(count),
+      // Lent to handlers: from an arena that never gives memory to another call.
+      slotRegion: unmixedAudio ? undefined : memory?.slots.allocate(),
     });
   }
 
@@ -413,6 +429,7 @@ export class CallSession implements MediaCall {
     const pending = this.queue.clear(this.marksOut);
     if (pending > 0) this.context.metrics.dropped.cleared.inc(pending);
     this.reportMarks();
+    this.releaseQueueMemory();
     const endings = this.handlers.map(async (handler) => {
       try {
         await handler.onEnd?.(reason);
@@ -429,6 +446,15 @@ export class CallSession implements MediaCall {
     ]);
     clearTimeout(timer);
     await this.closeRecorder();
+  }
+
+  /** The queue moves to memory of its own; its region goes back to the arena for a later call. */
+  private releaseQueueMemory(): void {
+    const region = this.queueRegion;
+    if (region === undefined) return;
+    this.queueRegion = undefined;
+    this.queue.detach();
+    this.context.memory?.queues.release(region);
   }
 
   private forEachHandler(name: string, call: (handler: CallHandler) => void): void {

@@ -1,4 +1,5 @@
 import { FRAME_DURATION_MS, MAX_UNMIXED_SPEAKERS, TICKS_PER_FRAME } from "./audio-format.js";
+import type { ArenaRegion } from "./frame-arena.js";
 import {
   type IncomingFrameView,
   ReceivedFrameSlot,
@@ -29,6 +30,12 @@ export interface JitterBufferOptions {
   unmixed: boolean;
   /** Unmixed buffers skipped for a bad size. */
   onBadUnmixed?: (count: number) => void;
+  /**
+   * Where the slot's PCM lives (one frame: sessions without unmixed audio only), e.g. an
+   * arena region next to the other sessions' slots; the slot shares the buffer's memory
+   * otherwise. The ring of held frames always has memory of its own.
+   */
+  slotRegion?: ArenaRegion;
 }
 
 /** Nothing to keep for sessions without unmixed audio. */
@@ -70,7 +77,11 @@ export class JitterBuffer {
     this.depth = options.depth;
     this.onFrame = options.onFrame;
     const unmixed = options.unmixed;
-    const slotBytes = receivedPcmBytes(unmixed);
+    const region = options.slotRegion;
+    if (region !== undefined && unmixed)
+      throw new RangeError("a slot region holds one frame: not for sessions with unmixed audio");
+    // The slot first in the buffer's own memory, unless it has a region elsewhere.
+    const slotBytes = region === undefined ? receivedPcmBytes(unmixed) : 0;
     const frameBytes = StoredFrame.bytes(unmixed);
     const ticksPerFrame = unmixed ? MAX_UNMIXED_SPEAKERS : 0;
     // The slot, the ring, then the ring's unmixed timestamps (8-aligned: every size is).
@@ -78,7 +89,10 @@ export class JitterBuffer {
     const memory = new ArrayBuffer(ticksAt + 8 * size * ticksPerFrame);
     const words = new Int32Array(memory, 0, ticksAt / 4);
     const ticks = unmixed ? new Float64Array(memory, ticksAt, size * ticksPerFrame) : NO_TICKS;
-    this.slot = new ReceivedFrameSlot(unmixed, words, 0);
+    this.slot =
+      region === undefined
+        ? new ReceivedFrameSlot(unmixed, words, 0)
+        : new ReceivedFrameSlot(false, region.words, region.byteOffset);
     for (let i = 0; i < size; i++)
       this.ring.push(new StoredFrame(unmixed, words, slotBytes + i * frameBytes, ticks, i * ticksPerFrame));
   }

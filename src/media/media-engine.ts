@@ -8,8 +8,10 @@ import type { MediaMetrics } from "../metrics/media-metrics.js";
 import { NO_SPEAKER } from "./audio-format.js";
 import type { RosterParticipant } from "./bot-api.js";
 import { CallSession } from "./call-session.js";
+import { SessionMemory } from "./frame-arena.js";
 import { createCallHandlers, type LoadedHandler } from "./handler-loader.js";
 import { Pacer, type PacerClock } from "./pacer.js";
+import { PlayoutQueue } from "./playout-queue.js";
 import { ReaderFrameView } from "./reader-frame-view.js";
 import type { CreatedSession, CreateSessionParams, MediaHostHealth, WorkerEvent } from "./worker-messages.js";
 
@@ -85,6 +87,8 @@ export class MediaEngine {
   private readonly view = new ReaderFrameView();
   /** Shared with the sessions: updated per batch and per tick (see CallSessionContext.time). */
   private readonly time = { nowMs: 0 };
+  /** The sessions' frame memory, in the order they are created (and iterated per tick). */
+  private readonly memory: SessionMemory;
   private readonly log: Logger;
   private readonly metrics: MediaMetrics;
   private readonly recordingRequests = new Map<
@@ -103,6 +107,7 @@ export class MediaEngine {
   constructor(private readonly options: MediaEngineOptions) {
     this.log = options.log;
     this.metrics = options.metrics;
+    this.memory = new SessionMemory(PlayoutQueue.bytes(options.playoutQueueFrames));
     this.pacer = new Pacer({
       clock: options.clock,
       prepare: this.render,
@@ -204,6 +209,7 @@ export class MediaEngine {
         livePlayoutTargetFrames: this.options.livePlayoutTargetFrames,
         jitterDepthFrames: this.options.jitterDepthFrames,
         maxConcealFrames: this.options.maxConcealFrames,
+        memory: this.memory,
         sendClear: (session) => {
           if (this.options.bridge.isOpen) this.options.bridge.sendClear(session);
         },

@@ -1,4 +1,5 @@
 import { FRAME_BYTES } from "./audio-format.js";
+import type { ArenaRegion } from "./frame-arena.js";
 import { copyFrameInto, copyPcm } from "./frame-copy.js";
 
 export interface PlayoutMarkEvent {
@@ -19,6 +20,14 @@ export interface PlayoutQueueOptions {
 const DEFAULT_LIVE_TARGET_FRAMES = 2;
 const DEFAULT_LIVE_WINDOW_TICKS = 10;
 
+const EMPTY_WORDS = new Int32Array(0);
+const EMPTY_BYTES = new Uint8Array(0);
+
+/** The bookkeeping words (slot per position, free stack, live flags), up to a whole cache line. */
+function bookkeepingBytes(capacity: number): number {
+  return Math.ceil((4 * (3 * capacity + 1)) / 64) * 64;
+}
+
 /**
  * A session's bounded queue of 20 ms frames waiting to be sent, in one preallocated block.
  * Queue positions map to frames of memory through a free list, last freed first: a queue that
@@ -37,23 +46,26 @@ const DEFAULT_LIVE_WINDOW_TICKS = 10;
  * arrival jitter alone: trimming only what was never needed cannot cause an underrun.
  */
 export class PlayoutQueue {
-  private readonly memory: Uint8Array;
+  /** The memory holding this queue (maybe a slab shared with other queues' regions). */
+  private memory: Uint8Array;
   /** `memory` as 32-bit words: ranges of larger buffers are copied in through it. */
-  private readonly words: Int32Array;
+  private words: Int32Array;
   /**
    * A view of each frame of memory (capacity + 1: every position filled and one lent out),
    * made the first time the frame is taken: a drained-every-tick queue only ever needs two.
    */
-  private readonly frames: (Uint8Array | undefined)[];
+  private frames: (Uint8Array | undefined)[];
   /**
    * Bookkeeping lives in `words` after the frames (one object fewer each, and on the cache
    * lines next to each other): from `slotAtAt`, the memory frame holding each ring position's
    * audio; from `freeAt`, the memory frames holding nothing, a stack (the last freed is used
    * first); from `liveAt`, 1 where the frame at that ring position is live audio.
    */
-  private readonly slotAtAt: number;
-  private readonly freeAt: number;
-  private readonly liveAt: number;
+  private slotAtAt = 0;
+  private freeAt = 0;
+  private liveAt = 0;
+  /** Byte offset in `memory` of memory frame 0. */
+  private framesAt = 0;
   private freeCount = 0;
   /**
    * The memory frame take() returned last, -1 for none. It is not reused before the next
@@ -62,8 +74,8 @@ export class PlayoutQueue {
   private lent = -1;
   private head = 0;
   private count = 0;
-  private readonly partialOffset: number;
-  private readonly partial: Uint8Array;
+  private partialOffset = 0;
+  private partial: Uint8Array;
   private partialBytes = 0;
   /** Frames ever queued / ever taken or trimmed: marks are positions on this count. */
   private queuedTotal = 0;
@@ -78,9 +90,20 @@ export class PlayoutQueue {
   /** Live frames a full queue dropped for newer ones since the last `takeTrimmed()`. */
   private trimmed = 0;
 
+  /**
+   * Bytes a queue of `capacity` frames takes: its bookkeeping words first, then (from a
+   * cache line) capacity + 1 frames and the partial frame. An echo's queue only ever uses
+   * frames 0 and 1, on the lines right after the bookkeeping.
+   */
+  static bytes(capacity: number): number {
+    return bookkeepingBytes(capacity) + (capacity + 2) * FRAME_BYTES;
+  }
+
   constructor(
     readonly capacity: number,
     options: PlayoutQueueOptions = {},
+    /** Memory of PlayoutQueue.bytes(capacity) for the queue (an arena's region); its own if absent. */
+    region?: ArenaRegion,
   ) {
     if (!Number.isInteger(capacity) || capacity < 1) throw new RangeError("capacity must be >= 1 frame");
     const target = options.liveTargetFrames ?? DEFAULT_LIVE_TARGET_FRAMES;
@@ -91,17 +114,43 @@ export class PlayoutQueue {
     this.windowTicks = window;
     this.windowLength = window;
     this.windowMin = capacity + 1;
-    // capacity + 1 frames (see `frames`), the partial frame, then the bookkeeping words.
-    const frameWords = (FRAME_BYTES / 4) * (capacity + 2);
-    this.slotAtAt = frameWords;
+    this.words = EMPTY_WORDS;
+    this.memory = EMPTY_BYTES;
+    this.frames = [];
+    this.partial = EMPTY_BYTES;
+    this.attach(region ?? { words: new Int32Array(PlayoutQueue.bytes(capacity) / 4), byteOffset: 0 });
+  }
+
+  /**
+   * The queue's owner gives its memory back (the call ended): the queue empties and moves to
+   * memory of its own, so a late call on it can never touch the region's next owner.
+   */
+  detach(): void {
+    const out: PlayoutMarkEvent[] = [];
+    this.clear(out);
+    this.attach({ words: new Int32Array(PlayoutQueue.bytes(this.capacity) / 4), byteOffset: 0 });
+  }
+
+  private attach(region: ArenaRegion): void {
+    const capacity = this.capacity;
+    const base = region.byteOffset;
+    if ((base & 3) !== 0 || base + PlayoutQueue.bytes(capacity) > region.words.byteLength)
+      throw new RangeError("the playout queue's region does not fit its memory");
+    this.words = region.words;
+    this.memory = new Uint8Array(region.words.buffer, region.words.byteOffset, region.words.byteLength);
+    // Bookkeeping words, then capacity + 1 frames (see `frames`) and the partial frame.
+    this.slotAtAt = base >> 2;
     this.freeAt = this.slotAtAt + capacity;
     this.liveAt = this.freeAt + capacity + 1;
-    this.words = new Int32Array(this.liveAt + capacity);
-    this.memory = new Uint8Array(this.words.buffer, 0, frameWords * 4);
+    this.framesAt = base + bookkeepingBytes(capacity);
     this.frames = new Array<Uint8Array | undefined>(capacity + 1).fill(undefined);
+    this.lent = -1;
+    this.head = 0;
+    this.count = 0;
     this.freeAll();
-    this.partialOffset = (capacity + 1) * FRAME_BYTES;
-    this.partial = this.memory.subarray(this.partialOffset);
+    this.partialOffset = this.framesAt + (capacity + 1) * FRAME_BYTES;
+    this.partial = this.memory.subarray(this.partialOffset, this.partialOffset + FRAME_BYTES);
+    this.partialBytes = 0;
   }
 
   get depth(): number {
@@ -132,7 +181,7 @@ export class PlayoutQueue {
     const words = this.words;
     const slot = words[this.freeAt + --this.freeCount] as number;
     words[this.slotAtAt + index] = slot;
-    const at = slot * FRAME_BYTES;
+    const at = this.framesAt + slot * FRAME_BYTES;
     // A whole 640-byte view (a received slot's pcm) is one native copy; a range of a larger
     // buffer (a file, a longer send) is read through a DataView (see frame-copy.ts).
     if (source === this.partial)
@@ -192,7 +241,8 @@ export class PlayoutQueue {
     this.lent = slot;
     let frame = this.frames[slot];
     if (frame === undefined) {
-      frame = this.memory.subarray(slot * FRAME_BYTES, (slot + 1) * FRAME_BYTES);
+      const at = this.framesAt + slot * FRAME_BYTES;
+      frame = this.memory.subarray(at, at + FRAME_BYTES);
       this.frames[slot] = frame;
     }
     this.head = (this.head + 1) % this.capacity;

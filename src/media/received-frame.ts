@@ -211,10 +211,12 @@ export class ReceivedFrameSlot implements ReceivedAudioFrame {
     return skipped;
   }
 
-  /** Takes a frame stored in the same memory (one native copy of its PCM and unmixed buffers). */
+  /**
+   * Takes a stored frame: one native copy of its PCM and unmixed buffers when it is in the
+   * same memory, else a word loop (the slot is in an arena slab, the ring in the jitter
+   * buffer's own memory; a held frame is the rare case).
+   */
   load(frame: StoredFrame): void {
-    if (frame.words !== this.words)
-      throw new RangeError("a stored frame loads only into a slot of its memory");
     this.sequence = frame.sequence;
     this.timestampTicks = frame.timestampTicks;
     this.isSilence = frame.isSilence;
@@ -222,7 +224,14 @@ export class ReceivedFrameSlot implements ReceivedAudioFrame {
     this.receivedAtMs = frame.receivedAtMs;
     const from = frame.byteOffset >> 2;
     const kept = frame.unmixedCount;
-    this.words.copyWithin(this.byteOffset >> 2, from, from + FRAME_WORDS * (1 + kept));
+    const to = this.byteOffset >> 2;
+    const count = FRAME_WORDS * (1 + kept);
+    if (frame.words === this.words) this.words.copyWithin(to, from, from + count);
+    else {
+      const source = frame.words;
+      const target = this.words;
+      for (let i = 0; i < count; i++) target[to + i] = source[from + i] as number;
+    }
     const speakers = this.speakersOf(frame.speakerCount);
     for (let i = 0; i < speakers.length; i++) speakers[i] = frame.speaker(i);
     this.activeSpeakers = speakers;
