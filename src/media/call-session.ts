@@ -13,7 +13,12 @@ import type {
   RosterParticipant,
 } from "./bot-api.js";
 import { CallRecorder } from "./call-recorder.js";
-import type { ArenaRegion, SessionMemory } from "./frame-arena.js";
+import {
+  type ArenaRegion,
+  type SessionMemory,
+  SLOT_SCALAR_LAST_ARRIVAL_MS,
+  slotScalarsAt,
+} from "./frame-arena.js";
 import { JitterBuffer } from "./jitter-buffer.js";
 import type { AudioDirection } from "./media-session-provider.js";
 import { type PlayoutMarkEvent, PlayoutQueue } from "./playout-queue.js";
@@ -86,12 +91,23 @@ export class CallSession implements MediaCall {
   /** The queue's memory in the engine's arena, given back when the call ends. */
   private queueRegion: ArenaRegion | undefined;
   private readonly playbacks: Playback[] = [];
+  /**
+   * playbacks.length and "the jitter buffer may hold frames", kept as fields here: each tick
+   * reads them for every session, and the arrays' and the buffer's memory stay out of cache.
+   */
+  private playbackCount = 0;
+  private jitterHolding = false;
   private readonly marksOut: PlayoutMarkEvent[] = [];
   private recorder: CallRecorder | undefined;
   private recording: Promise<RecordingInfo> | undefined;
   private roster: readonly RosterParticipant[] = [];
   private readonly bySource = new Map<number, RosterParticipant>();
-  private lastArrivalMs = -1;
+  /**
+   * The newest arrival time (ms; -1 none yet) at arrivalAt, in the slot region's scalars (see
+   * frame-arena.ts) or an array of its own: an object field would hold a separate heap number.
+   */
+  private readonly arrival: Float64Array;
+  private readonly arrivalAt: number;
   private lastArrivalSequence = 0;
   private handlerErrorLogged = false;
   /** The context's metrics and clock, kept here: the per-frame path reads no other object for them. */
@@ -120,6 +136,7 @@ export class CallSession implements MediaCall {
       { liveTargetFrames: context.livePlayoutTargetFrames },
       this.queueRegion,
     );
+    const slotRegion = unmixedAudio ? undefined : memory?.slots.allocate();
     this.jitter = new JitterBuffer({
       depth: context.jitterDepthFrames,
       maxConcealFrames: context.maxConcealFrames,
@@ -131,8 +148,16 @@ export class CallSession implements MediaCall {
       },
       onBadUnmixed: (count) => context.metrics.dropped.bad_unmixed.inc(count),
       // Lent to handlers: from an arena that never gives memory to another call.
-      slotRegion: unmixedAudio ? undefined : memory?.slots.allocate(),
+      slotRegion,
     });
+    if (slotRegion?.doubles === undefined) {
+      this.arrival = new Float64Array(1);
+      this.arrivalAt = 0;
+    } else {
+      this.arrival = slotRegion.doubles;
+      this.arrivalAt = slotScalarsAt(slotRegion) + SLOT_SCALAR_LAST_ARRIVAL_MS;
+    }
+    this.arrival[this.arrivalAt] = -1;
   }
 
   get queuedFrames(): number {
@@ -145,31 +170,38 @@ export class CallSession implements MediaCall {
   receive(view: IncomingFrameView): void {
     if (this.ended) return;
     // RFC 3550's D: arrival spacing against the spacing the sequence numbers promise.
-    if (this.lastArrivalMs >= 0) {
+    const arrival = this.arrival;
+    const lastArrivalMs = arrival[this.arrivalAt] as number;
+    if (lastArrivalMs >= 0) {
       const frames = (view.sequence - this.lastArrivalSequence) | 0;
       if (frames > 0 && frames < 50) {
-        const deviationMs = Math.abs(view.receivedAtMs - this.lastArrivalMs - frames * FRAME_DURATION_MS);
+        const deviationMs = Math.abs(view.receivedAtMs - lastArrivalMs - frames * FRAME_DURATION_MS);
         this.metrics.interarrivalJitter.observeUnits(Math.min(deviationMs * 1000, MAX_MICROS) | 0);
       }
     }
-    if (((view.sequence - this.lastArrivalSequence) | 0) > 0 || this.lastArrivalMs < 0) {
-      this.lastArrivalMs = view.receivedAtMs;
+    if (((view.sequence - this.lastArrivalSequence) | 0) > 0 || lastArrivalMs < 0) {
+      arrival[this.arrivalAt] = view.receivedAtMs;
       this.lastArrivalSequence = view.sequence;
     }
-    this.jitter.push(view);
+    const jitter = this.jitter;
+    jitter.push(view);
+    // Only push adds held frames: while this is false, expire() has nothing to do.
+    this.jitterHolding = jitter.heldFrames > 0;
   }
 
   /** The host created the session again (after a reconnect): its sequence numbers start over. */
   restartStreams(bridgeSession: number): void {
     this.bridgeSession = bridgeSession;
     this.jitter.reset();
-    this.lastArrivalMs = -1;
+    this.arrival[this.arrivalAt] = -1;
     this.renderSequence = 0;
   }
 
   /** Called on every clock tick: gives up on frames that are missing for too long. */
   expire(nowMs: number): void {
+    if (!this.jitterHolding) return;
     this.jitter.expire(nowMs);
+    this.jitterHolding = this.jitter.heldFrames > 0;
   }
 
   private readonly deliver = (frame: ReceivedFrameSlot): void => {
@@ -217,6 +249,7 @@ export class CallSession implements MediaCall {
       (pcm) =>
         new Promise<PlaybackResult>((resolve) => {
           if (this.ended) return resolve({ framesQueued: 0, completed: false });
+          this.playbackCount++;
           this.playbacks.push({
             pcm,
             offset: 0,
@@ -250,7 +283,7 @@ export class CallSession implements MediaCall {
     if (this.ended) return undefined;
     let frame: Uint8Array | undefined;
     if (this.sendActive && this.direction !== "recvOnly") {
-      this.fillFromPlaybacks();
+      if (this.playbackCount > 0) this.fillFromPlaybacks();
       frame = this.queue.take();
     }
     const trimmed = this.queue.endTick();
@@ -300,12 +333,14 @@ export class CallSession implements MediaCall {
         playback.framesQueued++;
       }
       this.playbacks.shift();
+      this.playbackCount--;
       if (playback.mark !== undefined) this.queue.mark(playback.mark);
       playback.resolve({ framesQueued: playback.framesQueued, completed: true });
     }
   }
 
   private stopPlaybacks(): void {
+    this.playbackCount = 0;
     for (const playback of this.playbacks.splice(0)) {
       // Its mark was not queued yet (that happens after its last frame): it will never play.
       if (playback.mark !== undefined) this.marksOut.push({ name: playback.mark, played: false });

@@ -3,8 +3,13 @@ import { FRAME_BYTES } from "./audio-format.js";
 /** A fixed-size piece of an arena slab: `words` is the whole slab, shared by its regions. */
 export interface ArenaRegion {
   readonly words: Int32Array;
+  /** The same memory as bytes and as doubles (one view each per slab too). */
+  readonly bytes?: Uint8Array;
+  readonly doubles?: Float64Array;
   /** Where the region starts in `words`, in bytes (a multiple of 64: regions start on a cache line). */
   readonly byteOffset: number;
+  /** The region's size in bytes (what its owner may use from byteOffset). */
+  readonly byteLength: number;
 }
 
 const CACHE_LINE = 64;
@@ -24,6 +29,8 @@ const CACHE_LINE = 64;
 export class FrameArena {
   readonly regionBytes: number;
   private slab: Int32Array | undefined;
+  private slabBytes: Uint8Array | undefined;
+  private slabDoubles: Float64Array | undefined;
   private used = 0;
   private readonly free: ArenaRegion[] = [];
 
@@ -43,9 +50,17 @@ export class FrameArena {
     if (reused !== undefined) return reused;
     if (this.slab === undefined || this.used === this.regionsPerSlab) {
       this.slab = new Int32Array((this.regionBytes * this.regionsPerSlab) / 4);
+      this.slabBytes = new Uint8Array(this.slab.buffer);
+      this.slabDoubles = new Float64Array(this.slab.buffer);
       this.used = 0;
     }
-    return { words: this.slab, byteOffset: this.regionBytes * this.used++ };
+    return {
+      words: this.slab,
+      bytes: this.slabBytes,
+      doubles: this.slabDoubles,
+      byteOffset: this.regionBytes * this.used++,
+      byteLength: this.regionBytes,
+    };
   }
 
   /** The region's owner is done with it (zeroed: nothing of its audio stays behind). */
@@ -57,6 +72,22 @@ export class FrameArena {
   }
 }
 
+/**
+ * A session's slot region: the received frame's PCM, then one cache line of the session's
+ * per-frame doubles (SLOT_SCALAR_*). A double in an object field is a separate heap number
+ * the CPU has to fetch as well; in the slab it sits on the line after the frame.
+ */
+export const SLOT_REGION_BYTES = FRAME_BYTES + 64;
+/** Index in `doubles` of a slot region's first scalar. */
+export function slotScalarsAt(region: ArenaRegion): number {
+  return (region.byteOffset + FRAME_BYTES) / 8;
+}
+export const SLOT_SCALAR_LAST_TIMESTAMP_TICKS = 0;
+export const SLOT_SCALAR_LAST_RECEIVED_AT_MS = 1;
+export const SLOT_SCALAR_LAST_ARRIVAL_MS = 2;
+/** Scalars a slot region holds (8 fit its line). */
+export const SLOT_SCALARS = 3;
+
 /** Sessions per slab: about 40 KB of received slots, about 550 KB of playout queues. */
 const SESSIONS_PER_SLAB = 64;
 
@@ -65,7 +96,7 @@ const SESSIONS_PER_SLAB = 64;
  * handlers, so never reused) and its playout queue's memory (reused).
  */
 export class SessionMemory {
-  readonly slots = new FrameArena(FRAME_BYTES, SESSIONS_PER_SLAB, false);
+  readonly slots = new FrameArena(SLOT_REGION_BYTES, SESSIONS_PER_SLAB, false);
   readonly queues: FrameArena;
 
   constructor(

@@ -1,5 +1,12 @@
 import { FRAME_DURATION_MS, MAX_UNMIXED_SPEAKERS, TICKS_PER_FRAME } from "./audio-format.js";
-import type { ArenaRegion } from "./frame-arena.js";
+import {
+  type ArenaRegion,
+  SLOT_REGION_BYTES,
+  SLOT_SCALAR_LAST_RECEIVED_AT_MS,
+  SLOT_SCALAR_LAST_TIMESTAMP_TICKS,
+  SLOT_SCALARS,
+  slotScalarsAt,
+} from "./frame-arena.js";
 import {
   type IncomingFrameView,
   ReceivedFrameSlot,
@@ -60,10 +67,14 @@ export class JitterBuffer {
   /** Sequence number expected next; -1 before the first frame. */
   private expected = -1;
   private held = 0;
-  /** Timestamp of the last frame handed on, to stamp concealed frames. */
-  private lastTimestampTicks = 0;
-  /** Arrival time of the newest frame pushed. */
-  private lastReceivedAtMs = 0;
+  /**
+   * Doubles kept in the slot region's scalars (see frame-arena.ts), or its own array without a
+   * region: at `scalarsAt` + SLOT_SCALAR_LAST_TIMESTAMP_TICKS the timestamp of the last frame
+   * handed on (to stamp concealed frames), + SLOT_SCALAR_LAST_RECEIVED_AT_MS the arrival time
+   * of the newest frame pushed.
+   */
+  private readonly scalars: Float64Array;
+  private readonly scalarsAt: number;
   /** From the options, kept here: the per-frame path reads no other object for them. */
   private readonly depth: number;
   private readonly onFrame: (frame: ReceivedFrameSlot) => void;
@@ -80,6 +91,8 @@ export class JitterBuffer {
     const region = options.slotRegion;
     if (region !== undefined && unmixed)
       throw new RangeError("a slot region holds one frame: not for sessions with unmixed audio");
+    if (region !== undefined && region.byteLength < SLOT_REGION_BYTES)
+      throw new RangeError(`a slot region takes ${SLOT_REGION_BYTES} bytes, not ${region.byteLength}`);
     // The slot first in the buffer's own memory, unless it has a region elsewhere.
     const slotBytes = region === undefined ? receivedPcmBytes(unmixed) : 0;
     const frameBytes = StoredFrame.bytes(unmixed);
@@ -89,6 +102,13 @@ export class JitterBuffer {
     const memory = new ArrayBuffer(ticksAt + 8 * size * ticksPerFrame);
     const words = new Int32Array(memory, 0, ticksAt / 4);
     const ticks = unmixed ? new Float64Array(memory, ticksAt, size * ticksPerFrame) : NO_TICKS;
+    if (region === undefined || region.doubles === undefined) {
+      this.scalars = new Float64Array(SLOT_SCALARS);
+      this.scalarsAt = 0;
+    } else {
+      this.scalars = region.doubles;
+      this.scalarsAt = slotScalarsAt(region);
+    }
     this.slot =
       region === undefined
         ? new ReceivedFrameSlot(unmixed, words, 0)
@@ -104,7 +124,9 @@ export class JitterBuffer {
 
   push(view: IncomingFrameView): void {
     const sequence = view.sequence >>> 0;
-    this.lastReceivedAtMs = view.receivedAtMs;
+    const scalars = this.scalars;
+    const at = this.scalarsAt;
+    scalars[at + SLOT_SCALAR_LAST_RECEIVED_AT_MS] = view.receivedAtMs;
     if (this.expected < 0) this.expected = sequence;
     // Signed distance on the 32-bit sequence circle, so wrapping at 2^32 is seamless.
     const ahead = (sequence - this.expected) | 0;
@@ -114,7 +136,7 @@ export class JitterBuffer {
       const skipped = slot.fill(view);
       if (skipped > 0) this.options.onBadUnmixed?.(skipped);
       this.expected = (sequence + 1) >>> 0;
-      this.lastTimestampTicks = slot.timestampTicks;
+      scalars[at + SLOT_SCALAR_LAST_TIMESTAMP_TICKS] = slot.timestampTicks;
       this.onFrame(slot);
       return;
     }
@@ -215,11 +237,14 @@ export class JitterBuffer {
   private concealRun(count: number): void {
     this.options.onLost?.(count, true);
     const slot = this.slot;
+    const scalars = this.scalars;
+    const ticksAt = this.scalarsAt + SLOT_SCALAR_LAST_TIMESTAMP_TICKS;
     for (let i = 0; i < count; i++) {
-      this.lastTimestampTicks += TICKS_PER_FRAME;
-      slot.conceal(this.expected, this.lastTimestampTicks);
+      const timestampTicks = (scalars[ticksAt] as number) + TICKS_PER_FRAME;
+      scalars[ticksAt] = timestampTicks;
+      slot.conceal(this.expected, timestampTicks);
       // Stands in for a frame that never arrived: it counts as received when it is given up on.
-      slot.receivedAtMs = this.lastReceivedAtMs;
+      slot.receivedAtMs = scalars[this.scalarsAt + SLOT_SCALAR_LAST_RECEIVED_AT_MS] as number;
       this.expected = (this.expected + 1) >>> 0;
       this.onFrame(slot);
     }
@@ -238,7 +263,7 @@ export class JitterBuffer {
     frame.held = false;
     this.held--;
     this.expected = (frame.sequence + 1) >>> 0;
-    this.lastTimestampTicks = frame.timestampTicks;
+    this.scalars[this.scalarsAt + SLOT_SCALAR_LAST_TIMESTAMP_TICKS] = frame.timestampTicks;
     this.slot.load(frame);
     this.onFrame(this.slot);
   }

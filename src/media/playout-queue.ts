@@ -23,6 +23,12 @@ const DEFAULT_LIVE_WINDOW_TICKS = 10;
 const EMPTY_WORDS = new Int32Array(0);
 const EMPTY_BYTES = new Uint8Array(0);
 
+/** Memory of a queue's own (no arena). */
+function ownMemory(capacity: number): ArenaRegion {
+  const bytes = PlayoutQueue.bytes(capacity);
+  return { words: new Int32Array(bytes / 4), byteOffset: 0, byteLength: bytes };
+}
+
 /** The bookkeeping words (slot per position, free stack, live flags), up to a whole cache line. */
 function bookkeepingBytes(capacity: number): number {
   return Math.ceil((4 * (3 * capacity + 1)) / 64) * 64;
@@ -81,6 +87,7 @@ export class PlayoutQueue {
   private queuedTotal = 0;
   private takenTotal = 0;
   private readonly marks: { name: string; position: number }[] = [];
+  private markCount = 0;
   private readonly liveTarget: number;
   private readonly windowTicks: number;
   private windowLength: number;
@@ -118,7 +125,7 @@ export class PlayoutQueue {
     this.memory = EMPTY_BYTES;
     this.frames = [];
     this.partial = EMPTY_BYTES;
-    this.attach(region ?? { words: new Int32Array(PlayoutQueue.bytes(capacity) / 4), byteOffset: 0 });
+    this.attach(region ?? ownMemory(capacity));
   }
 
   /**
@@ -128,16 +135,26 @@ export class PlayoutQueue {
   detach(): void {
     const out: PlayoutMarkEvent[] = [];
     this.clear(out);
-    this.attach({ words: new Int32Array(PlayoutQueue.bytes(this.capacity) / 4), byteOffset: 0 });
+    this.attach(ownMemory(this.capacity));
   }
 
   private attach(region: ArenaRegion): void {
     const capacity = this.capacity;
     const base = region.byteOffset;
-    if ((base & 3) !== 0 || base + PlayoutQueue.bytes(capacity) > region.words.byteLength)
+    if (
+      (base & 3) !== 0 ||
+      region.byteLength < PlayoutQueue.bytes(capacity) ||
+      base + PlayoutQueue.bytes(capacity) > region.words.byteLength
+    )
       throw new RangeError("the playout queue's region does not fit its memory");
     this.words = region.words;
-    this.memory = new Uint8Array(region.words.buffer, region.words.byteOffset, region.words.byteLength);
+    const bytes = region.bytes;
+    this.memory =
+      bytes !== undefined &&
+      bytes.buffer === region.words.buffer &&
+      bytes.byteOffset === region.words.byteOffset
+        ? bytes
+        : new Uint8Array(region.words.buffer, region.words.byteOffset, region.words.byteLength);
     // Bookkeeping words, then capacity + 1 frames (see `frames`) and the partial frame.
     this.slotAtAt = base >> 2;
     this.freeAt = this.slotAtAt + capacity;
@@ -161,8 +178,9 @@ export class PlayoutQueue {
     return this.capacity - this.count;
   }
 
+  /** marks.length, kept as a field: it is read every tick, the array's memory stays cold. */
   get pendingMarks(): number {
-    return this.marks.length;
+    return this.markCount;
   }
 
   /**
@@ -288,6 +306,7 @@ export class PlayoutQueue {
   mark(name: string): number {
     const dropped = this.flushPartial();
     this.marks.push({ name, position: this.queuedTotal });
+    this.markCount = this.marks.length;
     return dropped;
   }
 
@@ -297,6 +316,7 @@ export class PlayoutQueue {
       const mark = this.marks.shift() as { name: string };
       out.push({ name: mark.name, played: true });
     }
+    this.markCount = this.marks.length;
   }
 
   /** Barge-in: drops every queued frame and the remainder; pending marks come back unplayed. */
@@ -309,6 +329,7 @@ export class PlayoutQueue {
     this.queuedTotal = this.takenTotal;
     for (const mark of this.marks) out.push({ name: mark.name, played: false });
     this.marks.length = 0;
+    this.markCount = 0;
     this.restartWindow(this.windowTicks);
     return dropped;
   }

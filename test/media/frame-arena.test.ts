@@ -3,7 +3,7 @@ import { silentLogger } from "../../src/log/logger.js";
 import { FRAME_BYTES } from "../../src/media/audio-format.js";
 import type { ReceivedAudioFrame } from "../../src/media/bot-api.js";
 import { CallSession, type CallSessionContext } from "../../src/media/call-session.js";
-import { FrameArena, SessionMemory } from "../../src/media/frame-arena.js";
+import { FrameArena, SessionMemory, SLOT_REGION_BYTES } from "../../src/media/frame-arena.js";
 import { JitterBuffer } from "../../src/media/jitter-buffer.js";
 import { PlayoutQueue } from "../../src/media/playout-queue.js";
 import { createMediaMetrics } from "../../src/metrics/media-metrics.js";
@@ -92,7 +92,8 @@ describe("frame memory in arena regions", () => {
   });
 
   it("a jitter buffer with its slot in a region reorders held frames into it", () => {
-    const arena = new FrameArena(FRAME_BYTES, 4, false);
+    const arena = new FrameArena(SLOT_REGION_BYTES, 4, false);
+    const neighbour = arena.allocate();
     const seen: [number, Buffer][] = [];
     const buffer = new JitterBuffer({
       depth: 2,
@@ -105,6 +106,13 @@ describe("frame memory in arena regions", () => {
     for (const s of [10, 12, 11, 13]) buffer.push(view.set(s));
     expect(seen.map(([s]) => s)).toEqual([10, 11, 12, 13]);
     for (const [s, pcm] of seen) expect(pcm).toEqual(Buffer.from(pcmFor(s)));
+    // Its scalars stay in its own region: the region before it is untouched.
+    expect(neighbour.words.subarray(0, SLOT_REGION_BYTES / 4).every((w) => w === 0)).toBe(true);
+    // A lost frame is stamped from the last timestamp kept in the region's scalars.
+    buffer.push(view.set(15));
+    buffer.push(view.set(16));
+    buffer.push(view.set(17));
+    expect(seen.slice(4).map(([s]) => s)).toEqual([14, 15, 16, 17]);
     expect(
       () =>
         new JitterBuffer({
@@ -112,6 +120,17 @@ describe("frame memory in arena regions", () => {
           maxConcealFrames: 50,
           unmixed: true,
           slotRegion: arena.allocate(),
+          onFrame: () => {},
+        }),
+    ).toThrow(RangeError);
+    const small = new FrameArena(FRAME_BYTES, 1, false).allocate();
+    expect(
+      () =>
+        new JitterBuffer({
+          depth: 2,
+          maxConcealFrames: 50,
+          unmixed: false,
+          slotRegion: small,
           onFrame: () => {},
         }),
     ).toThrow(RangeError);
