@@ -1,5 +1,5 @@
 import type { Worker } from "node:worker_threads";
-import { spawnWorker } from "../../src/media/spawn-worker.js";
+import { siblingEntry, spawnWorker } from "../../src/media/spawn-worker.js";
 import { configureMediaWorkerHeap } from "../../src/media/worker-heap.js";
 import type { BaselineKind, JsonLayout } from "./far-end-messages.js";
 
@@ -30,10 +30,7 @@ export class BaselineBotThread {
 
   static async start(settings: BaselineThreadSettings): Promise<BaselineBotThread> {
     configureMediaWorkerHeap();
-    const worker = spawnWorker(
-      new URL(`./baseline-bot-worker${extensionOf(import.meta.url)}`, import.meta.url),
-      settings,
-    );
+    const worker = spawnWorker(siblingEntry("baseline-bot-worker", import.meta.url), settings);
     const thread = new BaselineBotThread(worker);
     const first = await thread.next();
     if (first.type !== "connected") {
@@ -83,8 +80,4 @@ export class BaselineBotThread {
       this.worker.once("exit", onExit);
     });
   }
-}
-
-function extensionOf(url: string): string {
-  return url.endsWith(".ts") ? ".ts" : ".js";
 }

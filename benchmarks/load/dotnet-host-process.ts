@@ -8,6 +8,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
+import { pcm16kWavHeader } from "../../src/media/wav-writer.js";
 import {
   deltaOf,
   labelDeltas,
@@ -49,7 +50,8 @@ export class DotnetFarEnd {
   idleCpuUsPerSecond: number | null = null;
 
   constructor(private readonly options: DotnetFarEndOptions) {
-    writeFileSync(this.wavPath, wavOf(toneSecond()));
+    const tone = toneSecond();
+    writeFileSync(this.wavPath, Buffer.concat([pcm16kWavHeader(tone.length), tone]));
   }
 
   get pid(): number | undefined {
@@ -185,24 +187,6 @@ async function sampleIdle(host: DotnetHost, ms: number): Promise<number | null> 
   const after = host.cpuUs();
   if (before === null || after === null) return null;
   return Math.round(((after - before) / (performance.now() - started)) * 1000);
-}
-
-/** PCM16K mono as a WAV file (the host reads nothing else). */
-function wavOf(pcm: Buffer): Buffer {
-  const header = Buffer.alloc(44);
-  header.write("RIFF", 0, "ascii");
-  header.writeUInt32LE(36 + pcm.length, 4);
-  header.write("WAVEfmt ", 8, "ascii");
-  header.writeUInt32LE(16, 16);
-  header.writeUInt16LE(1, 20);
-  header.writeUInt16LE(1, 22);
-  header.writeUInt32LE(16_000, 24);
-  header.writeUInt32LE(32_000, 28);
-  header.writeUInt16LE(2, 32);
-  header.writeUInt16LE(16, 34);
-  header.write("data", 36, "ascii");
-  header.writeUInt32LE(pcm.length, 40);
-  return Buffer.concat([header, pcm]);
 }
 
 function sleep(ms: number): Promise<void> {

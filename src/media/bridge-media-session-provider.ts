@@ -18,7 +18,7 @@ import type {
   MediaUnavailableReason,
 } from "./media-session-provider.js";
 import { toRosterParticipants } from "./roster.js";
-import { spawnWorker } from "./spawn-worker.js";
+import { siblingEntry, spawnWorker } from "./spawn-worker.js";
 import { configureMediaWorkerHeap } from "./worker-heap.js";
 import type {
   CreatedSession,
@@ -106,10 +106,7 @@ export class BridgeMediaSessionProvider implements MediaSessionProvider {
       logLevel: this.options.workerLogLevel ?? this.options.logger.level,
     };
     configureMediaWorkerHeap();
-    const worker = spawnWorker(
-      new URL(`./media-worker${extensionOf(import.meta.url)}`, import.meta.url),
-      settings,
-    );
+    const worker = spawnWorker(siblingEntry("media-worker", import.meta.url), settings);
     const channel = new MediaChannel<WorkerRequests, WorkerCommand, WorkerEvent>(worker, {
       requestTimeoutMs: this.requestTimeoutMs + 1000,
       onBadMessage: (detail) => this.log.warn({ detail }, "bad message from the media worker"),
@@ -336,9 +333,4 @@ export class BridgeMediaSessionProvider implements MediaSessionProvider {
       }
     }
   }
-}
-
-/** ".ts" when running from sources (tsx, vitest), ".js" when compiled. */
-function extensionOf(url: string): string {
-  return url.endsWith(".ts") ? ".ts" : ".js";
 }

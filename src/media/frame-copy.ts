@@ -1,3 +1,4 @@
+import { copyFrameBetween } from "../bridge/pcm-copy.js";
 import { FRAME_BYTES } from "./audio-format.js";
 
 /**
@@ -115,22 +116,9 @@ function checkRange(
   }
 }
 
-/** 640 bytes between absolute DataView offsets, 16 bytes a turn (integer reads: no NaN rewriting). */
-function copyFrame(from: DataView, s: number, to: DataView, t: number): void {
-  const end = t + FRAME_BYTES;
-  while (t < end) {
-    to.setInt32(t, from.getInt32(s, true), true);
-    to.setInt32(t + 4, from.getInt32(s + 4, true), true);
-    to.setInt32(t + 8, from.getInt32(s + 8, true), true);
-    to.setInt32(t + 12, from.getInt32(s + 12, true), true);
-    s += 16;
-    t += 16;
-  }
-}
-
 function copyBetween(from: DataView, s: number, to: DataView, t: number, length: number): void {
   if (length === FRAME_BYTES) {
-    copyFrame(from, s, to, t);
+    copyFrameBetween(from, s, to, t);
     return;
   }
   const end = t + (length & ~3);

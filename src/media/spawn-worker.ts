@@ -15,6 +15,14 @@ export function spawnWorker(entry: URL, workerData: unknown): Worker {
   return new Worker(bootstrap, { eval: true, workerData });
 }
 
+/**
+ * The URL of module `name` next to the caller's module (`import.meta.url`), with the caller's
+ * own extension: .ts under tsx and vitest, .js once compiled.
+ */
+export function siblingEntry(name: string, callerUrl: string): URL {
+  return new URL(`./${name}${callerUrl.endsWith(".ts") ? ".ts" : ".js"}`, callerUrl);
+}
+
 /** tsx's ESM API module, resolved with the "import" condition (its CJS build cannot register in a worker). */
 function tsxEsmApiUrl(): string {
   const require = createRequire(import.meta.url);

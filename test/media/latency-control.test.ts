@@ -6,12 +6,12 @@ import { silentLogger } from "../../src/log/logger.js";
 import type { MediaCall } from "../../src/media/bot-api.js";
 import { type LoadedHandler, loadHandlers } from "../../src/media/handler-loader.js";
 import { MediaEngine } from "../../src/media/media-engine.js";
-import type { PacerClock } from "../../src/media/pacer.js";
 import { createMediaMetrics } from "../../src/metrics/media-metrics.js";
 import { createRegistry } from "../../src/metrics/registry.js";
 import { FakeBridge } from "./fake-bridge.js";
 import { pcmFor } from "./frame-helpers.js";
 import { youngBytesAllocated } from "./gc-counter.js";
+import { ManualClock } from "./manual-clock.js";
 
 const SOURCE = v1.MediaContext.MEDIA_CONTEXT_AUDIO_SOURCE;
 
@@ -35,32 +35,10 @@ function sequenceOf(pcm: Buffer): number {
   return (pcm.readInt16LE(0) + 15000) / 7;
 }
 
-class StallableClock implements PacerClock {
-  time = 0;
-  pending: (() => void) | undefined;
-  now(): number {
-    return this.time;
-  }
-  setTimer(callback: () => void): unknown {
-    this.pending = callback;
-    return callback;
-  }
-  clearTimer(): void {
-    this.pending = undefined;
-  }
-  /** The event loop was blocked for `ms`, then the timer fires. */
-  advance(ms: number): void {
-    this.time += ms;
-    const callback = this.pending;
-    this.pending = undefined;
-    callback?.();
-  }
-}
-
 async function setup(sessions = 1) {
   const bridge = new SequenceBridge();
   const registry = createRegistry();
-  const clock = new StallableClock();
+  const clock = new ManualClock();
   const calls: MediaCall[] = [];
   const [echo] = await loadHandlers([{ builtin: "echo" }]);
   const capturing: LoadedHandler = {

@@ -18,7 +18,11 @@ export class ManualClock implements PacerClock {
     this.pending = undefined;
   }
   tick(): void {
-    this.time += 20;
+    this.advance(20);
+  }
+  /** `ms` pass (the event loop was blocked that long), then the pending timer fires. */
+  advance(ms: number): void {
+    this.time += ms;
     const callback = this.pending;
     this.pending = undefined;
     callback?.();

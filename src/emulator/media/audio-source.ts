@@ -132,25 +132,6 @@ export function readWavPcm16k(path: string): Uint8Array {
   throw new AudioSourceError(`${path} has no data chunk`);
 }
 
-/** A 44-byte RIFF header for `dataBytes` of 16 kHz mono 16-bit PCM. */
-export function wavHeader16k(dataBytes: number): Buffer {
-  const header = Buffer.alloc(44);
-  header.write("RIFF", 0, "ascii");
-  header.writeUInt32LE(36 + dataBytes, 4);
-  header.write("WAVE", 8, "ascii");
-  header.write("fmt ", 12, "ascii");
-  header.writeUInt32LE(16, 16);
-  header.writeUInt16LE(1, 20);
-  header.writeUInt16LE(1, 22);
-  header.writeUInt32LE(16_000, 24);
-  header.writeUInt32LE(32_000, 28);
-  header.writeUInt16LE(2, 32);
-  header.writeUInt16LE(16, 34);
-  header.write("data", 36, "ascii");
-  header.writeUInt32LE(dataBytes, 40);
-  return header;
-}
-
 /**
  * Echo matching: the emulator hides the frame's sequence number in the least significant bit
  * of the first 32 samples (16 bits of sequence, then their complement as a check). That is

@@ -1,7 +1,8 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { PlatformHealth, ToneName } from "../../bridge/protocol.js";
 import { toneToWire } from "../../bridge/protocol.js";
-import { type AudioSourceSpec, wavHeader16k } from "./audio-source.js";
+import { pcm16kWavHeader } from "../../media/wav-writer.js";
+import type { AudioSourceSpec } from "./audio-source.js";
 import { authorizationMatches } from "./bearer-auth.js";
 import type { Impairments, SpeakerSpec } from "./emulated-session.js";
 import type { EmulatorFault, MediaPlatformEmulator } from "./media-platform-emulator.js";
@@ -78,7 +79,7 @@ async function route(emulator: Emulator, secret: string, request: IncomingMessag
   if (method === "GET" && parts.length === 4 && parts[1] === "sessions" && parts[3] === "recording.wav") {
     const pcm = emulator.recording(sessionKey(parts[2] as string));
     if (!pcm) throw new ControlError(404, "no such session or recording");
-    return Buffer.concat([wavHeader16k(pcm.length), pcm]);
+    return Buffer.concat([pcm16kWavHeader(pcm.length), pcm]);
   }
   if (method !== "POST") throw new ControlError(405, "use GET for stats/sessions/recording, POST otherwise");
   const body = await readJson(request);

@@ -29,7 +29,8 @@ import {
   mediaProcessorUri,
   parseMediaBlob,
 } from "../../media/media-session-config.js";
-import { type AudioSourceSpec, wavHeader16k } from "./audio-source.js";
+import { pcm16kWavHeader } from "../../media/wav-writer.js";
+import type { AudioSourceSpec } from "./audio-source.js";
 import { authorizationMatches } from "./bearer-auth.js";
 import { handleControlRequest } from "./control-routes.js";
 import {
@@ -677,7 +678,7 @@ export class MediaPlatformEmulator implements ConnectionHost {
         `${session.callId.replace(/[^\w.-]/g, "_")}-${session.session}.wav`,
       );
       try {
-        writeFileSync(file, Buffer.concat([wavHeader16k(pcm.length), pcm]));
+        writeFileSync(file, Buffer.concat([pcm16kWavHeader(pcm.length), pcm]));
       } catch (error) {
         this.logger.error({ err: error, callId: session.callId, file }, "cannot write recording");
       }

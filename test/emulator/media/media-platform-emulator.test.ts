@@ -7,13 +7,14 @@ import { BridgeClient } from "../../../src/bridge/bridge-client.js";
 import type { FrameBatchReader } from "../../../src/bridge/frame-batch-reader.js";
 import { FrameBatchWriter } from "../../../src/bridge/frame-batch-writer.js";
 import { v1 } from "../../../src/bridge/protocol.js";
-import { readWatermark, wavHeader16k } from "../../../src/emulator/media/audio-source.js";
+import { readWatermark } from "../../../src/emulator/media/audio-source.js";
 import {
   MediaPlatformEmulator,
   type MediaPlatformEmulatorOptions,
 } from "../../../src/emulator/media/media-platform-emulator.js";
 import { silentLogger } from "../../../src/log/logger.js";
 import { buildMediaSessionConfiguration } from "../../../src/media/media-session-config.js";
+import { pcm16kWavHeader } from "../../../src/media/wav-writer.js";
 
 const SECRET = "emulator-test-secret-0123456789";
 const RENDER = v1.MediaContext.MEDIA_CONTEXT_AUDIO_RENDER;
@@ -211,7 +212,7 @@ describe("MediaPlatformEmulator", () => {
     const pcm = Buffer.alloc(640 * 3);
     for (let i = 0; i < pcm.length; i += 2) pcm.writeInt16LE(1000 + i, i);
     const file = join(dir, "three-frames.wav");
-    writeFileSync(file, Buffer.concat([wavHeader16k(pcm.length), pcm]));
+    writeFileSync(file, Buffer.concat([pcm16kWavHeader(pcm.length), pcm]));
     const { client } = await setup({
       autoConnectMediaMs: 0,
       defaultSource: { kind: "wav", path: file, loop: false },
