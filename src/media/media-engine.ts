@@ -44,6 +44,8 @@ export interface MediaEngineOptions {
   /** Events for the signaling thread. */
   emit: (event: WorkerEvent) => void;
   clock?: PacerClock;
+  /** The pacer's timer lead (see PacerOptions.leadMs; tests set it with a clock of their own). */
+  pacerLeadMs?: number;
 }
 
 const SOURCE = v1.MediaContext.MEDIA_CONTEXT_AUDIO_SOURCE as number;
@@ -110,6 +112,7 @@ export class MediaEngine {
     this.memory = new SessionMemory(PlayoutQueue.bytes(options.playoutQueueFrames));
     this.pacer = new Pacer({
       clock: options.clock,
+      leadMs: options.pacerLeadMs,
       prepare: this.render,
       onTick: this.tick,
       onSkipped: (ticks) => {
@@ -410,6 +413,9 @@ export class MediaEngine {
   }
 
   private remove(call: CallSession): void {
+    // A tick rendered ahead may hold this call's frame: it goes out now, before the request to
+    // close the session, rather than after it to a host that no longer knows the session.
+    if (this.stagedCount > 0) this.sendStaged();
     this.byCall.delete(call.callId);
     if (this.byNumber.get(call.bridgeSession) === call) this.byNumber.delete(call.bridgeSession);
     this.sessions = [...this.byCall.values()];

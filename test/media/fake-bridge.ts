@@ -48,7 +48,7 @@ export class FakeBridge extends EventEmitter {
       mediaConfigurationJson: "",
     };
   }
-  async closeSession(): Promise<void> {}
+  async closeSession(_session?: number, _reason?: string): Promise<void> {}
   sendFrameBatch(bytes: Uint8Array): boolean {
     if (this.keep) this.sent.push(Uint8Array.from(bytes));
     return true;
