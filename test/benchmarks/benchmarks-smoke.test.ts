@@ -2,36 +2,11 @@
  * bench:frames and bench:load in tiny configurations: they run to the end, write a result
  * file with the documented keys, and leave no far-end process behind. No timing is asserted.
  */
-import { execFile } from "node:child_process";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-
-const ROOT = path.join(import.meta.dirname, "..", "..");
-
-function runBenchmark(script: string, args: string[], timeoutMs: number) {
-  return new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
-    execFile(
-      process.execPath,
-      ["--import", "tsx", path.join(ROOT, "benchmarks", script), ...args],
-      { cwd: ROOT, timeout: timeoutMs, env: { ...process.env, BOT_LOG_LEVEL: "warn" } },
-      (error, stdout, stderr) => {
-        const code = error ? (typeof error.code === "number" ? error.code : 1) : 0;
-        resolve({ code, stdout, stderr });
-      },
-    );
-  });
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
+import { alive, runBenchmark } from "./run-benchmark.js";
 
 describe("benchmarks (smoke)", () => {
   let dir: string;

@@ -3,35 +3,12 @@
  * TypeScript emulator, writes a result file with the documented keys, and leaves neither far
  * end running. No timing is asserted.
  */
-import { execFile } from "node:child_process";
 import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ensureHostBuilt, ROOT } from "./dotnet-host.js";
-
-function runBenchmark(args: string[], timeoutMs: number) {
-  return new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
-    execFile(
-      process.execPath,
-      ["--import", "tsx", path.join(ROOT, "benchmarks", "load-dotnet.ts"), ...args],
-      { cwd: ROOT, timeout: timeoutMs, env: { ...process.env, BOT_LOG_LEVEL: "warn" } },
-      (error, stdout, stderr) => {
-        const code = error ? (typeof error.code === "number" ? error.code : 1) : 0;
-        resolve({ code, stdout, stderr });
-      },
-    );
-  });
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
+import { alive, runBenchmark } from "../benchmarks/run-benchmark.js";
+import { ensureHostBuilt } from "./dotnet-host.js";
 
 describe("bench:load:dotnet (smoke)", () => {
   let dir = "";
@@ -46,6 +23,7 @@ describe("bench:load:dotnet (smoke)", () => {
 
   it("runs 5 calls against the .NET host and the TypeScript emulator and writes the documented keys", async () => {
     const run = await runBenchmark(
+      "load-dotnet.ts",
       ["--calls", "5", "--seconds", "2", "--warmup", "1", "--results-dir", dir],
       120_000,
     );
@@ -87,7 +65,7 @@ describe("bench:load:dotnet (smoke)", () => {
   }, 150_000);
 
   it("refuses an unknown flag before starting anything", async () => {
-    const run = await runBenchmark(["--calls", "5", "--sconds", "2"], 30_000);
+    const run = await runBenchmark("load-dotnet.ts", ["--calls", "5", "--sconds", "2"], 30_000);
     expect(run.code).not.toBe(0);
     expect(run.stderr).toContain("unknown flag --sconds");
     expect(run.stdout).not.toContain("pid");
