@@ -11,6 +11,11 @@ export interface PacerClock {
    * pacer has no lead (see PacerOptions.leadMs) and waits on timers alone.
    */
   sleep?(ms: number): void;
+  /**
+   * Runs `callback` once the input that is ready now has been handled (the event loop's I/O
+   * phase); without it a late tick runs at once (see PacerOptions.ioFirstWhenLateMs).
+   */
+  afterIo?(callback: () => void): void;
 }
 
 /** Nobody ever notifies it: Atomics.wait on it is a precise sleep that allocates nothing. */
@@ -22,6 +27,10 @@ export const realClock: PacerClock = {
   clearTimer: (handle) => clearTimeout(handle as NodeJS.Timeout),
   sleep: (ms) => {
     Atomics.wait(sleepCell, 0, 0, ms);
+  },
+  // Immediates run after the poll phase: the sockets' ready data is read first.
+  afterIo: (callback) => {
+    setImmediate(callback);
   },
 };
 
@@ -40,6 +49,14 @@ export interface PacerOptions {
    * with the real clock, 0 with an injected one; 0 (or a clock without sleep) = timers alone.
    */
   leadMs?: number;
+  /**
+   * A tick whose timer fires more than this late (a stall: GC, the OS) waits for the input
+   * that piled up meanwhile to be handled first (`clock.afterIo`), then runs with the ticks it
+   * catches up. Rendering first would take the stalled ticks' frames from queues the input has
+   * not refilled yet: an underrun for every live stream, then a standing backlog trimmed later.
+   * Default half a period; Infinity = never (also when the clock has no afterIo).
+   */
+  ioFirstWhenLateMs?: number;
   /** One tick: `tick` counts from 0 at start, `deadlineMs` is when it was due, `nowMs` when it ran. */
   onTick: (tick: number, deadlineMs: number, nowMs: number) => void;
   /**
@@ -79,6 +96,11 @@ export class Pacer {
   private readonly leadMs: number;
   /** The last tick prepare() ran for (-1: none yet on this grid). */
   private preparedTick = -1;
+  private readonly ioFirstWhenLateMs: number;
+  /** A late tick waits in clock.afterIo for the input to be handled first. */
+  private waitingForInput = false;
+  /** The last tick due when a late tick resumed: the ticks it catches up do not wait again. */
+  private inputHandledThrough = -1;
 
   constructor(private readonly options: PacerOptions) {
     this.periodMs = options.periodMs ?? FRAME_DURATION_MS;
@@ -88,6 +110,10 @@ export class Pacer {
       this.clock.sleep === undefined
         ? 0
         : Math.max(0, options.leadMs ?? (options.clock === undefined ? REAL_CLOCK_LEAD_MS : 0));
+    this.ioFirstWhenLateMs =
+      this.clock.afterIo === undefined
+        ? Number.POSITIVE_INFINITY
+        : (options.ioFirstWhenLateMs ?? this.periodMs / 2);
   }
 
   get isRunning(): boolean {
@@ -105,7 +131,9 @@ export class Pacer {
     this.startMs = this.clock.now();
     this.nextTick = 0;
     this.preparedTick = -1;
-    this.fire();
+    this.inputHandledThrough = -1;
+    // A tick still waiting for input (stopped and restarted meanwhile) starts the new grid.
+    if (!this.waitingForInput) this.fire();
   }
 
   stop(): void {
@@ -120,7 +148,8 @@ export class Pacer {
    * tick's lead it runs prepare() (if not done yet) and returns false; it never blocks.
    */
   runIfDue(): boolean {
-    if (!this.running) return false;
+    // A late tick waits until the input that piled up is handled, this batch included.
+    if (!this.running || this.waitingForInput) return false;
     const now = this.clock.now();
     const deadline = this.deadline(this.nextTick);
     if (now < deadline) {
@@ -135,10 +164,22 @@ export class Pacer {
 
   private readonly fire = (): void => {
     this.timer = undefined;
+    const resumed = this.waitingForInput;
+    this.waitingForInput = false;
     if (!this.running) return;
     let now = this.clock.now();
     const deadline = this.deadline(this.nextTick);
     const clock = this.clock;
+    if (resumed) this.inputHandledThrough = Math.floor((now - this.startMs) / this.periodMs);
+    else if (
+      now - deadline > this.ioFirstWhenLateMs &&
+      this.nextTick > this.inputHandledThrough &&
+      clock.afterIo !== undefined
+    ) {
+      this.waitingForInput = true;
+      clock.afterIo(this.fire);
+      return;
+    }
     const early = this.leadMs > 0 && now < deadline;
     if (early && (clock.sleep === undefined || deadline - now > this.leadMs + 1)) {
       // Woken further ahead than the lead (a timer rounding down): set it again.

@@ -125,6 +125,44 @@ describe("live playout latency", () => {
     await engine.shutdown();
   });
 
+  it("after a short stall the frames that arrived meanwhile are handled before the missed ticks render", async () => {
+    const { bridge, engine, clock, calls, farEndFrame, dropped, lastSequence } = await setup();
+    const call = calls[0] as MediaCall;
+    /** Each batch the bot sent: how many ticks its echoed frame lags the far end's newest. */
+    const lags: number[] = [];
+    const collect = () => {
+      for (const batch of bridge.batches.splice(0))
+        lags.push(...batch.map((echoed) => lastSequence() - echoed));
+    };
+    for (let t = 0; t < 30; t++) {
+      farEndFrame();
+      clock.advance(20);
+    }
+    bridge.batches.length = 0;
+    // The worker stalls 60 ms: its timer fires 40 ms late, the tick waits for the input...
+    clock.advance(60);
+    expect(bridge.batches).toEqual([]);
+    // ...that piled up meanwhile: the far end's three frames of the stall.
+    for (let i = 0; i < 3; i++) farEndFrame();
+    clock.ioDone();
+    // The two ticks it missed run right after (timers of 0 ms), each with its own frame.
+    clock.advance(0);
+    clock.advance(0);
+    collect();
+    expect(lags).toEqual([2, 1, 0]);
+    lags.length = 0;
+    for (let t = 0; t < 30; t++) {
+      farEndFrame();
+      clock.advance(t === 0 ? 0 : 20);
+      collect();
+    }
+    // One frame a tick, as before the stall: no underrun, no backlog left to trim, same delay.
+    expect(lags).toEqual(Array.from({ length: 30 }, () => 0));
+    expect(call.queuedFrames).toBe(0);
+    expect(await dropped("latency_trim")).toBe(0);
+    await engine.shutdown();
+  });
+
   it("a burst from the far end (no stall here) is trimmed to the target within a window", async () => {
     const { bridge, engine, clock, calls, farEndFrame, dropped, lastSequence } = await setup();
     const call = calls[0] as MediaCall;

@@ -7,6 +7,8 @@ import type { PacerClock } from "../../src/media/pacer.js";
 export class ManualClock implements PacerClock {
   time = 0;
   pending: (() => void) | undefined;
+  /** What waits for the input to be handled (afterIo): runs on ioDone() or the next advance. */
+  waitingForIo: (() => void) | undefined;
   now(): number {
     return this.time;
   }
@@ -17,11 +19,21 @@ export class ManualClock implements PacerClock {
   clearTimer(): void {
     this.pending = undefined;
   }
+  afterIo(callback: () => void): void {
+    this.waitingForIo = callback;
+  }
+  /** The input that was ready has been handled (the event loop's poll phase is over). */
+  ioDone(): void {
+    const callback = this.waitingForIo;
+    this.waitingForIo = undefined;
+    callback?.();
+  }
   tick(): void {
     this.advance(20);
   }
   /** `ms` pass (the event loop was blocked that long), then the pending timer fires. */
   advance(ms: number): void {
+    this.ioDone();
     this.time += ms;
     const callback = this.pending;
     this.pending = undefined;

@@ -308,3 +308,52 @@ describe("Pacer", () => {
     pacer.stop();
   });
 });
+
+/** The virtual clock with an I/O phase: afterIo callbacks wait until the test says input was handled. */
+class IoClock extends VirtualClock {
+  waiting: (() => void)[] = [];
+  afterIo(callback: () => void): void {
+    this.waiting.push(callback);
+  }
+  ioDone(): void {
+    for (const callback of this.waiting.splice(0)) callback();
+  }
+}
+
+describe("Pacer after a stall", () => {
+  it("a tick more than half a period late waits for the input first; the ticks it catches up do not", () => {
+    const clock = new IoClock();
+    const ticks: number[] = [];
+    const pacer = new Pacer({ clock, maxCatchUpTicks: 2, onTick: (tick) => ticks.push(tick) });
+    pacer.start();
+    clock.fireNext(9); // late, but not a stall: runs at once
+    expect(ticks).toEqual([0, 1]);
+    clock.fireNext(45); // tick 2, 45 ms late: waits
+    expect(ticks).toEqual([0, 1]);
+    expect(clock.waiting).toHaveLength(1);
+    // A large batch being handled meanwhile does not run it either.
+    expect(pacer.runIfDue()).toBe(false);
+    clock.ioDone();
+    expect(ticks).toEqual([0, 1, 2]);
+    clock.fireNext(); // tick 3 catches up (due 25 ms ago): no second wait
+    clock.fireNext(); // tick 4
+    expect(ticks).toEqual([0, 1, 2, 3, 4]);
+    expect(clock.waiting).toHaveLength(0);
+    // The next stall waits again.
+    clock.fireNext(30);
+    expect(clock.waiting).toHaveLength(1);
+    pacer.stop();
+    clock.ioDone();
+    expect(ticks).toEqual([0, 1, 2, 3, 4]);
+  });
+
+  it("a clock without afterIo runs a late tick at once", () => {
+    const clock = new VirtualClock();
+    const ticks: number[] = [];
+    const pacer = new Pacer({ clock, onTick: (tick) => ticks.push(tick) });
+    pacer.start();
+    clock.fireNext(45);
+    expect(ticks).toEqual([0, 1]);
+    pacer.stop();
+  });
+});
