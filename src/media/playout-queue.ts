@@ -19,6 +19,16 @@ export interface PlayoutQueueOptions {
 
 const DEFAULT_LIVE_TARGET_FRAMES = 2;
 const DEFAULT_LIVE_WINDOW_TICKS = 10;
+/**
+ * A live backlog is trimmed only when its window's smallest depth is more than this above the
+ * target. The far end's clock and ours are independent, so where its frames land against our
+ * render moves with load: a stream whose arrivals usually dip the queue to the target can go
+ * a whole window without a dip, then dip again. Trimming that one frame each time would drop
+ * audio (an audible gap) to save 20 ms it will need again; a backlog of two frames or more
+ * above the target (a burst, a stall) is still trimmed, and the window after a trim trims
+ * without this margin, so a burst ends at the target, not one frame above it.
+ */
+const LIVE_TRIM_HYSTERESIS_FRAMES = 1;
 
 const EMPTY_WORDS = new Int32Array(0);
 const EMPTY_BYTES = new Uint8Array(0);
@@ -96,6 +106,8 @@ export class PlayoutQueue {
   private windowMin: number;
   /** Live frames a full queue dropped for newer ones since the last `takeTrimmed()`. */
   private trimmed = 0;
+  /** The last window trimmed: this one trims any excess (see LIVE_TRIM_HYSTERESIS_FRAMES). */
+  private trimming = false;
 
   /**
    * Bytes a queue of `capacity` frames takes: its bookkeeping words first, then (from a
@@ -276,13 +288,15 @@ export class PlayoutQueue {
   endTick(): number {
     if (this.count < this.windowMin) this.windowMin = this.count;
     if (++this.windowElapsed < this.windowLength) return 0;
-    const excess = this.windowMin - this.liveTarget;
+    const over = this.windowMin - this.liveTarget;
+    const excess = over > (this.trimming ? 0 : LIVE_TRIM_HYSTERESIS_FRAMES) ? over : 0;
     this.restartWindow(this.windowTicks);
     let trimmed = 0;
     while (trimmed < excess && this.count > 0 && this.words[this.liveAt + this.head] === 1) {
       this.dropHead();
       trimmed++;
     }
+    this.trimming = trimmed > 0;
     return trimmed;
   }
 

@@ -184,6 +184,47 @@ describe("PlayoutQueue", () => {
     expect(trimmed).toBe(0);
   });
 
+  it("lets a live backlog one frame above the target stand (arrival phase wobble), trims two", () => {
+    const queue = new PlayoutQueue(10, { liveTargetFrames: 2, liveWindowTicks: 5 });
+    let seq = 0;
+    /** Ticks of one frame in, one out; returns the frames trimmed. */
+    const steady = (ticks: number) => {
+      let trimmed = 0;
+      for (let t = 0; t < ticks; t++) {
+        queue.write(pcmFor(seq++), true);
+        queue.take();
+        trimmed += queue.endTick();
+      }
+      return trimmed;
+    };
+    for (let i = 0; i < 3; i++) queue.write(pcmFor(seq++), true);
+    // Depth 3 after every take, window after window: never trimmed.
+    expect(steady(20)).toBe(0);
+    expect(queue.depth).toBe(3);
+    // One more frame stands (4 = target + 2): trimmed to the target at the window's end.
+    queue.write(pcmFor(seq++), true);
+    expect(steady(10)).toBe(2);
+    expect(queue.depth).toBe(2);
+  });
+
+  it("the window after a trim trims a last frame above the target too: a burst ends at the target", () => {
+    const queue = new PlayoutQueue(10, { liveTargetFrames: 2, liveWindowTicks: 5 });
+    let seq = 0;
+    const tick = (arrivals: number) => {
+      for (let i = 0; i < arrivals; i++) queue.write(pcmFor(seq++), true);
+      queue.take();
+      return queue.endTick();
+    };
+    for (let i = 0; i < 4; i++) queue.write(pcmFor(seq++), true);
+    // A burst still arriving when the window ends: depths 4, 4, 4, 4, 5 after the takes.
+    expect([1, 1, 1, 1, 2].map(tick)).toEqual([0, 0, 0, 0, 2]);
+    expect(queue.depth).toBe(3);
+    // One above the target after a trim: trimmed too, then it stands at the target.
+    expect([1, 1, 1, 1, 1].map(tick)).toEqual([0, 0, 0, 0, 1]);
+    expect(queue.depth).toBe(2);
+    expect(Array.from({ length: 20 }, () => tick(1)).every((trimmed) => trimmed === 0)).toBe(true);
+  });
+
   it("never trims buffered audio, however long it stands", () => {
     const queue = new PlayoutQueue(10, { liveTargetFrames: 0, liveWindowTicks: 1 });
     queue.write(Buffer.concat(Array.from({ length: 10 }, (_, i) => pcmFor(i))));
