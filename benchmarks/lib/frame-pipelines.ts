@@ -50,7 +50,7 @@ class LoopBridge extends FakeBridge {
    * limit (FrameBatchWriter onFull), so each message is counted as it arrives; the time spent
    * counting is kept apart and taken out of the timed encode stage (see step()).
    */
-  override sendFrameBatch(bytes: Uint8Array): boolean {
+  override sendFrameBatch(bytes: Uint8Array, release?: (() => void) | null): boolean {
     const t0 = ns();
     if (bytes.length > MAX_FRAME_BATCH_BYTES)
       throw new Error(`engine sent a FrameBatch of ${bytes.length} bytes (limit ${MAX_FRAME_BATCH_BYTES})`);
@@ -59,6 +59,8 @@ class LoopBridge extends FakeBridge {
     this.framesOut += this.counter.frames.frameCount;
     this.messagesOut++;
     this.countingNs += ns() - t0;
+    // Written at once, as the bridge's socket would: the writer's pooled buffer goes back.
+    release?.();
     return true;
   }
   messagesOut = 0;

@@ -150,25 +150,34 @@ export class BridgeClient extends EventEmitter<BridgeClientEvents> {
   /**
    * Sends an already-encoded Envelope{frames} (FrameBatchWriter output). Returns false and
    * counts a drop when the socket is not open or holds more than maxBufferedBytes unsent.
-   * The bytes may be reused as soon as this returns: ws copies client data while masking it,
-   * and with a zero mask (which ws does not copy) they are copied into a pooled buffer that
-   * returns to the pool when the socket has written it.
+   *
+   * Without `release` the bytes may be reused as soon as this returns: ws copies client data
+   * while masking it, and with a zero mask (which ws does not copy) they are copied into a
+   * pooled buffer that returns to the pool when the socket has written it. With `release`
+   * (a FrameBatchWriter's finishedRelease) the caller hands the bytes over: a zero-masked
+   * send writes them as they are and calls release once written (no copy); in every other
+   * case release is called before this returns.
    */
-  sendFrameBatch(bytes: Uint8Array): boolean {
+  sendFrameBatch(bytes: Uint8Array, release?: (() => void) | null): boolean {
     const socket = this.socket;
     if (!this.open || socket === null) {
+      release?.();
       this.metrics.drops.inc({ reason: "not_open" });
       return false;
     }
     if (socket.bufferedAmount > this.options.maxBufferedBytes) {
+      release?.();
       this.metrics.drops.inc({ reason: "backpressure" });
       return false;
     }
-    if (this.zeroMask) {
+    if (!this.zeroMask) {
+      socket.send(bytes, FRAME_SEND_OPTIONS);
+      release?.();
+    } else if (release) {
+      socket.send(bytes, FRAME_SEND_OPTIONS, release);
+    } else {
       const copy = this.sendBuffers.take(bytes);
       socket.send(copy.view, FRAME_SEND_OPTIONS, copy.release);
-    } else {
-      socket.send(bytes, FRAME_SEND_OPTIONS);
     }
     this.metrics.messagesSent.inc(FRAMES_BODY);
     this.metrics.bytesSent.inc(bytes.length);

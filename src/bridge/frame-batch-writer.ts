@@ -1,6 +1,7 @@
 import { int64High, int64Low } from "./int64-parts.js";
 import { copyFrameBetween, PcmCopier } from "./pcm-copy.js";
 import { BODY_FIELD, MAX_FRAME_BATCH_BYTES, MAX_UNMIXED_BUFFERS, PCM_FRAME_BYTES } from "./protocol.js";
+import type { PooledSendBuffer, SendBufferPool } from "./send-buffer-pool.js";
 import {
   varint32Size,
   varint64PartsSize,
@@ -44,9 +45,17 @@ export interface FrameBatchWriterOptions {
    * holds whatever is added (tests, tools). onFull must not call the writer; the bytes stay
    * intact as finish()'s do (see ringSize).
    */
-  onFull?: (bytes: Uint8Array, frameCount: number) => void;
+  onFull?: (bytes: Uint8Array, frameCount: number, release: (() => void) | null) => void;
   /** Largest message onFull keeps batches under. Default MAX_FRAME_BATCH_BYTES (256 KiB). */
   maxMessageBytes?: number;
+  /**
+   * Batches are written into buffers of this pool instead of the ring, and each finished
+   * batch's buffer belongs to the caller until it calls `finishedRelease` (onFull gets it as
+   * `release`): a socket can write the bytes as they are, when it can, with no copy (see
+   * BridgeClient.sendFrameBatch). Its buffers should hold maxMessageBytes (then a batch split
+   * by onFull always fits one); a larger batch moves to a one-off buffer.
+   */
+  sendBuffers?: SendBufferPool;
 }
 
 /**
@@ -86,11 +95,22 @@ export class FrameBatchWriter {
   frameCount = 0;
   /** Batches handed to onFull so far (split off because the next frame might not fit). */
   splitBatches = 0;
-  private readonly onFull: ((bytes: Uint8Array, frameCount: number) => void) | null;
+  private readonly onFull:
+    | ((bytes: Uint8Array, frameCount: number, release: (() => void) | null) => void)
+    | null;
   private readonly maxMessageBytes: number;
+  private readonly pool: SendBufferPool | null;
+  /** The pooled buffer being written (pool mode). */
+  private held: PooledSendBuffer | null = null;
+  /**
+   * After finish() in pool mode: gives the finished batch's buffer back to the pool; call it
+   * once the bytes are sent or dropped. null in ring mode (the ring needs no release).
+   */
+  finishedRelease: (() => void) | null = null;
 
   constructor(options: FrameBatchWriterOptions = {}) {
     this.onFull = options.onFull ?? null;
+    this.pool = options.sendBuffers ?? null;
     this.maxMessageBytes = Math.floor(options.maxMessageBytes ?? MAX_FRAME_BATCH_BYTES);
     if (!(this.maxMessageBytes >= 4096)) throw new RangeError("maxMessageBytes must be at least 4096");
     const ringSize = Math.max(1, Math.floor(options.ringSize ?? 4));
@@ -103,8 +123,14 @@ export class FrameBatchWriter {
 
   /** Starts a batch stamped with the sender's clock (µs). */
   begin(sentAtUs: number): void {
-    this.buf = this.ring[this.ringIndex] as Uint8Array;
-    this.view = this.ringViews[this.ringIndex] as DataView;
+    if (this.pool !== null) {
+      // A batch begun and never finished gives its buffer back here.
+      this.held?.release();
+      this.useHeld(this.pool.acquire(this.pool.bufferBytes));
+    } else {
+      this.buf = this.ring[this.ringIndex] as Uint8Array;
+      this.view = this.ringViews[this.ringIndex] as DataView;
+    }
     this.pos = HEADER_RESERVE;
     this.sentAtUs = sentAtUs;
     this.frameStart = -1;
@@ -244,9 +270,10 @@ export class FrameBatchWriter {
     const frames = this.frameCount;
     const sentAtUs = this.sentAtUs;
     const bytes = this.finish();
+    const release = this.finishedRelease;
     this.splitBatches++;
     this.begin(sentAtUs);
-    (this.onFull as (bytes: Uint8Array, frameCount: number) => void)(bytes, frames);
+    (this.onFull as NonNullable<typeof this.onFull>)(bytes, frames, release);
   }
 
   /**
@@ -332,8 +359,18 @@ export class FrameBatchWriter {
     buf[start] = ENVELOPE_FRAMES_TAG;
     writeVarint32(buf, start + 1, batchLength);
     this.open = false;
-    this.ringIndex = (this.ringIndex + 1) % this.ring.length;
+    if (this.held !== null) {
+      // The caller owns the buffer now, until it calls finishedRelease.
+      this.finishedRelease = this.held.release;
+      this.held = null;
+    } else this.ringIndex = (this.ringIndex + 1) % this.ring.length;
     return buf.subarray(start, this.pos);
+  }
+
+  private useHeld(entry: PooledSendBuffer): void {
+    this.held = entry;
+    this.buf = entry.buffer;
+    this.view = entry.dataView;
   }
 
   /** Writes the open frame's length, moving its content when the length is not 2 bytes long. */
@@ -367,6 +404,14 @@ export class FrameBatchWriter {
     if (this.pos + bytes <= this.buf.length) return;
     let capacity = this.buf.length * 2;
     while (capacity < this.pos + bytes) capacity *= 2;
+    const held = this.held;
+    if (this.pool !== null && held !== null) {
+      const larger = this.pool.acquire(capacity);
+      larger.buffer.set(this.buf.subarray(0, this.pos));
+      held.release();
+      this.useHeld(larger);
+      return;
+    }
     const grown = Buffer.allocUnsafe(capacity);
     grown.set(this.buf.subarray(0, this.pos));
     this.ring[this.ringIndex] = grown;

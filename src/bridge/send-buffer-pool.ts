@@ -1,7 +1,7 @@
 /**
- * Buffers for outgoing frame batches that a socket writes as they are, later: each send takes
- * a buffer, copies the caller's bytes into it, and gives it back when the socket's write
- * callback says the bytes left. After the first few ticks every send reuses a buffer, so the
+ * Buffers for outgoing frame batches that a socket writes as they are, later: a batch is
+ * written into a buffer (FrameBatchWriter with `sendBuffers`), or a send copies the caller's
+ * bytes into one, and the buffer comes back when the socket's write callback says it left. After the first few ticks every send reuses a buffer, so the
  * per-tick path allocates no new memory (new Buffers of this size are external memory, and
  * churning them is what drives V8 into frequent full garbage collections).
  */
@@ -17,7 +17,7 @@ export class SendBufferPool {
    * @param maxFree buffers kept for reuse beyond this are left to the garbage collector
    */
   constructor(
-    private readonly bufferBytes: number,
+    readonly bufferBytes: number,
     private readonly maxFree = 16,
   ) {}
 
@@ -50,6 +50,8 @@ export class SendBufferPool {
 
 export class PooledSendBuffer {
   readonly buffer: Buffer;
+  /** `buffer` as a DataView, made once (a writer copies PCM through it, see pcm-copy.ts). */
+  readonly dataView: DataView;
   /** The copied bytes: what to send. */
   view: Buffer;
   private held = false;
@@ -59,6 +61,7 @@ export class PooledSendBuffer {
     bytes: number,
   ) {
     this.buffer = Buffer.allocUnsafe(bytes);
+    this.dataView = new DataView(this.buffer.buffer, this.buffer.byteOffset, this.buffer.byteLength);
     this.view = this.buffer;
   }
 

@@ -2,7 +2,8 @@ import type { BridgeClient } from "../bridge/bridge-client.js";
 import type { BridgeProtocolError } from "../bridge/bridge-protocol-error.js";
 import type { FrameBatchReader } from "../bridge/frame-batch-reader.js";
 import { FrameBatchWriter } from "../bridge/frame-batch-writer.js";
-import { v1 } from "../bridge/protocol.js";
+import { MAX_FRAME_BATCH_BYTES, v1 } from "../bridge/protocol.js";
+import { SendBufferPool } from "../bridge/send-buffer-pool.js";
 import type { Logger } from "../log/logger.js";
 import type { MediaMetrics } from "../metrics/media-metrics.js";
 import { NO_SPEAKER } from "./audio-format.js";
@@ -75,14 +76,17 @@ export class MediaEngine {
   private sessions: CallSession[] = [];
   /**
    * One tick's render frames; split into several messages above the protocol's batch limit.
-   * Its ring holds every piece of a tick until the deadline (STAGED_BATCHES, see stage()).
+   * Each message is written into a pooled buffer that the bridge's socket writes as it is
+   * and gives back once written (a copy of every batch at the deadline cost ~0.16 ms per
+   * 227 KB message at 1000 calls: most of the time from the deadline to sent).
    */
   private readonly writer = new FrameBatchWriter({
-    ringSize: STAGED_BATCHES + 1,
-    onFull: (bytes, frames) => this.stage(bytes, frames),
+    sendBuffers: new SendBufferPool(MAX_FRAME_BATCH_BYTES),
+    onFull: (bytes, frames, release) => this.stage(bytes, frames, release),
   });
-  /** The tick's finished batches (views into the writer's ring), sent at its deadline. */
+  /** The tick's finished batches (pooled buffers it owns until sent), sent at its deadline. */
   private readonly staged: Uint8Array[] = [];
+  private readonly stagedRelease: ((() => void) | null)[] = [];
   private readonly stagedFrames = new Int32Array(STAGED_BATCHES);
   private stagedCount = 0;
   private readonly pacer: Pacer;
@@ -355,7 +359,8 @@ export class MediaEngine {
     }
     if (writer.frameCount > 0) {
       const frames = writer.frameCount;
-      this.stage(writer.finish(), frames);
+      const bytes = writer.finish();
+      this.stage(bytes, frames, writer.finishedRelease);
     }
     if (unsendable > 0) this.metrics.dropped.bridge_down.inc(unsendable);
   };
@@ -369,12 +374,13 @@ export class MediaEngine {
   };
 
   /** Keeps a finished batch for the deadline, or sends it now when the stage is full. */
-  private stage(bytes: Uint8Array, frames: number): void {
+  private stage(bytes: Uint8Array, frames: number, release: (() => void) | null): void {
     if (this.stagedCount === STAGED_BATCHES) {
-      this.sendBatch(bytes, frames);
+      this.sendBatch(bytes, frames, release);
       return;
     }
     this.staged[this.stagedCount] = bytes;
+    this.stagedRelease[this.stagedCount] = release;
     this.stagedFrames[this.stagedCount] = frames;
     this.stagedCount++;
   }
@@ -382,12 +388,16 @@ export class MediaEngine {
   private sendStaged(): void {
     const count = this.stagedCount;
     this.stagedCount = 0;
-    for (let i = 0; i < count; i++)
-      this.sendBatch(this.staged[i] as Uint8Array, this.stagedFrames[i] as number);
+    for (let i = 0; i < count; i++) {
+      const release = this.stagedRelease[i] ?? null;
+      this.stagedRelease[i] = null;
+      this.sendBatch(this.staged[i] as Uint8Array, this.stagedFrames[i] as number, release);
+    }
   }
 
-  private sendBatch(bytes: Uint8Array, frames: number): void {
-    if (this.options.bridge.sendFrameBatch(bytes)) this.metrics.framesSent.inc(frames);
+  /** The bridge sends the bytes as they are and calls release once written (or dropped). */
+  private sendBatch(bytes: Uint8Array, frames: number, release: (() => void) | null): void {
+    if (this.options.bridge.sendFrameBatch(bytes, release)) this.metrics.framesSent.inc(frames);
     else this.metrics.dropped.backpressure.inc(frames);
   }
 

@@ -2,7 +2,7 @@ import { once } from "node:events";
 import net from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
 import { BridgeClient } from "../../src/bridge/bridge-client.js";
-import { SendBufferPool } from "../../src/bridge/send-buffer-pool.js";
+import { type PooledSendBuffer, SendBufferPool } from "../../src/bridge/send-buffer-pool.js";
 import { zeroMaskSafe } from "../../src/bridge/zero-mask.js";
 import { MediaPlatformEmulator } from "../../src/emulator/media/media-platform-emulator.js";
 import { silentLogger } from "../../src/log/logger.js";
@@ -158,6 +158,41 @@ describe("zero masking key on the bridge", () => {
       expect(frame.opcode).toBe(2);
       expect(frame.payload.every((byte) => byte === (i + 1) % 256)).toBe(true);
     });
+  });
+
+  it("a batch handed over with its release is written as it is and released only once written", async () => {
+    const tap = await tappedBridge();
+    const client = await openClient(tap.url);
+    const pool = new SendBufferPool(200_000);
+    tap.hold();
+    let last: PooledSendBuffer | undefined;
+    for (let i = 0; i < BATCHES; i++) {
+      last = pool.acquire(200_000);
+      last.view.fill(i + 1);
+      expect(client.sendFrameBatch(last.view, last.release)).toBe(true);
+    }
+    // 8 MB cannot all be in the kernel: the socket holds the last batches, unreleased.
+    expect(pool.inFlight).toBeGreaterThan(1);
+    // No copy was taken: a change to the last buffer before the socket writes it goes out.
+    last?.view.fill(0xee);
+    tap.release();
+    await waitFor(() => tap.frames().filter((f) => f.payload.length === 200_000).length === BATCHES);
+    await waitFor(() => pool.inFlight === 0);
+    const batches = tap.frames().filter((f) => f.payload.length === 200_000);
+    batches.forEach((frame, i) => {
+      const expected = i === BATCHES - 1 ? 0xee : (i + 1) % 256;
+      expect(frame.payload.every((byte) => byte === expected)).toBe(true);
+    });
+  });
+
+  it("a dropped batch's release is called at once", async () => {
+    const tap = await tappedBridge();
+    const client = await openClient(tap.url);
+    const pool = new SendBufferPool(1024);
+    await client.close();
+    const entry = pool.acquire(1024);
+    expect(client.sendFrameBatch(entry.view, entry.release)).toBe(false);
+    expect(pool.inFlight).toBe(0);
   });
 
   it("with zeroMask off, keys are random and the payload still arrives intact", async () => {

@@ -49,8 +49,10 @@ export class FakeBridge extends EventEmitter {
     };
   }
   async closeSession(_session?: number, _reason?: string): Promise<void> {}
-  sendFrameBatch(bytes: Uint8Array): boolean {
+  /** Keeps a copy (with `keep`), then gives a pooled batch back as the real bridge does once written. */
+  sendFrameBatch(bytes: Uint8Array, release?: (() => void) | null): boolean {
     if (this.keep) this.sent.push(Uint8Array.from(bytes));
+    release?.();
     return true;
   }
   sendClear(session: number): boolean {

@@ -19,13 +19,14 @@ const SOURCE = v1.MediaContext.MEDIA_CONTEXT_AUDIO_SOURCE;
 class SequenceBridge extends FakeBridge {
   batches: number[][] = [];
   private readonly outDecoder = new EnvelopeDecoder();
-  override sendFrameBatch(bytes: Uint8Array): boolean {
-    if (!this.keep) return true;
+  override sendFrameBatch(bytes: Uint8Array, release?: (() => void) | null): boolean {
+    if (!this.keep) return super.sendFrameBatch(bytes, release);
     expect(this.outDecoder.decode(bytes)).toBe("frames");
     const reader = this.outDecoder.frames;
     const sequences: number[] = [];
     while (reader.next()) sequences.push(sequenceOf(Buffer.from(reader.pcm())));
     this.batches.push(sequences);
+    release?.();
     return true;
   }
 }

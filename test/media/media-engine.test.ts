@@ -142,7 +142,7 @@ describe("MediaEngine", () => {
       bridge.emit("sendStatus", { session: s, active: true });
     }
     bridge.sent = [];
-    bridge.sendFrameBatch = () => true; // keep nothing: only the engine's own allocations count
+    bridge.keep = false; // keep nothing: only the engine's own allocations count
     const decoder = new EnvelopeDecoder();
     const pcm = pcmFor(3);
     // Batches are encoded up front, so only the engine's own work is measured.

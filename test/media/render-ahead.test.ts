@@ -22,12 +22,12 @@ const SESSIONS = 32;
 class OrderedBridge extends FakeBridge {
   readonly events: string[] = [];
   private readonly reader = new EnvelopeDecoder();
-  override sendFrameBatch(bytes: Uint8Array): boolean {
+  override sendFrameBatch(bytes: Uint8Array, release?: (() => void) | null): boolean {
     this.reader.decode(bytes);
     const sessions: number[] = [];
     while (this.reader.frames.next()) sessions.push(this.reader.frames.session);
     this.events.push(`frames ${sessions.join(",")}`);
-    return super.sendFrameBatch(bytes);
+    return super.sendFrameBatch(bytes, release);
   }
   override async closeSession(session: number): Promise<void> {
     this.events.push(`close ${session}`);
