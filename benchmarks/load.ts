@@ -13,7 +13,10 @@
  * same way for all: this process's CPU less its idle rate, over frames received + sent.
  *
  * Other flags: --warmup S (default 2), --json-layout both|per-call|shared (default both),
- * --budget S (sweep time budget, default 900), --results-dir DIR (default benchmarks/results).
+ * --budget S (sweep time budget, default 900), --results-dir DIR (default benchmarks/results),
+ * --repeat N (default 1): each call count runs N times (every design each time, one result
+ * file per run) and the summary adds the median and range of each figure, because one run on
+ * a shared or virtual machine can be off by a third.
  */
 
 import { writeResultIn } from "./lib/result-file.js";
@@ -38,14 +41,24 @@ const budgetSeconds = intArg(args, "budget", 900);
 const baselines = !args.has("no-baselines");
 const jsonLayouts = jsonLayoutsOf(args.get("json-layout") ?? "both");
 const resultsDir = args.get("results-dir");
-const known = new Set(["calls", "seconds", "warmup", "budget", "no-baselines", "json-layout", "results-dir"]);
+const repeat = intArg(args, "repeat", 1);
+const known = new Set([
+  "calls",
+  "seconds",
+  "warmup",
+  "budget",
+  "no-baselines",
+  "json-layout",
+  "results-dir",
+  "repeat",
+]);
 for (const name of args.keys()) if (!known.has(name)) throw new Error(`unknown flag --${name}`);
 
 const started = performance.now();
 const counts = fixedCalls !== undefined ? [fixedCalls] : SWEEP;
 const shape = (calls: number): LoadRunShape => ({ calls, seconds, warmupSeconds, baselines, jsonLayouts });
 const hardLimitMs =
-  (fixedCalls !== undefined ? loadHardLimitSeconds(shape(fixedCalls)) : budgetSeconds + 300) * 1000;
+  (fixedCalls !== undefined ? loadHardLimitSeconds(shape(fixedCalls)) * repeat : budgetSeconds + 300) * 1000;
 
 let far: FarEndProcess | undefined;
 // Whatever happens, the benchmark ends by itself and takes its far end with it.
@@ -65,35 +78,40 @@ try {
     if (
       fixedCalls === undefined &&
       results.length > 0 &&
-      elapsed + loadRunSeconds(shape(calls)) > budgetSeconds
+      elapsed + loadRunSeconds(shape(calls)) * repeat > budgetSeconds
     ) {
       console.log(`\nsweep stopped before ${calls} calls: the ${budgetSeconds} s budget would be exceeded`);
       break;
     }
     const options: RunOptions = { calls, seconds, warmupSeconds, idleMs: 1000 };
-    console.log(`\n== ${calls} calls, ${seconds} s (warm-up ${warmupSeconds} s) ==`);
-    const worker = await runWorker(far, options);
-    const runs: BaselineRuns = { floor: null, jsonPerCall: null, jsonShared: null };
-    if (baselines) {
-      runs.floor = await runBaseline(far, "floor", "shared", options);
-      // The peer's layout first, then the shared socket (jsonLayoutsOf keeps that order).
-      for (const layout of jsonLayouts) {
-        const run = await runBaseline(far, "jsonBase64", layout, options);
-        if (layout === "perCall") runs.jsonPerCall = run;
-        else runs.jsonShared = run;
+    let dropped = false;
+    for (let round = 1; round <= repeat; round++) {
+      const of = repeat > 1 ? `, run ${round} of ${repeat}` : "";
+      console.log(`\n== ${calls} calls, ${seconds} s (warm-up ${warmupSeconds} s${of}) ==`);
+      const worker = await runWorker(far, options);
+      const runs: BaselineRuns = { floor: null, jsonPerCall: null, jsonShared: null };
+      if (baselines) {
+        runs.floor = await runBaseline(far, "floor", "shared", options);
+        // The peer's layout first, then the shared socket (jsonLayoutsOf keeps that order).
+        for (const layout of jsonLayouts) {
+          const run = await runBaseline(far, "jsonBase64", layout, options);
+          if (layout === "perCall") runs.jsonPerCall = run;
+          else runs.jsonShared = run;
+        }
       }
+      const result = buildResult(calls, seconds, worker, runs);
+      results.push(result);
+      printRun(result);
+      console.log(`written ${writeResultIn(resultsDir, "load", result)}`);
+      dropped ||= result.framesDropped > 0 || result.bridgeSendDropBatches > 0 || result.skippedTicks > 0;
     }
-    const result = buildResult(calls, seconds, worker, runs);
-    results.push(result);
-    printRun(result);
-    console.log(`written ${writeResultIn(resultsDir, "load", result)}`);
-    const dropped = result.framesDropped > 0 || result.bridgeSendDropBatches > 0 || result.skippedTicks > 0;
     if (fixedCalls === undefined && dropped) {
       console.log(`\nsweep stopped at ${calls} calls: frames dropped or ticks skipped`);
       break;
     }
   }
   printSummary(results);
+  if (repeat > 1) printRepeatSummary(results);
 } catch (error) {
   console.error(`bench:load failed: ${(error as Error).stack ?? error}`);
   exitCode = 1;
@@ -243,4 +261,42 @@ function printSummary(all: LoadResult[]): void {
       }),
     ),
   );
+}
+
+/** Per call count over its repeated runs: the median of each figure and its range. */
+function printRepeatSummary(all: LoadResult[]): void {
+  const counts = [...new Set(all.map((r) => r.calls))];
+  const figures: [string, (r: LoadResult) => number | null, number][] = [
+    ["drops", (r) => r.framesDropped + r.bridgeSendDropBatches + r.skippedTicks, 0],
+    ["transit p99 ≤ ms", (r) => r.transitP99Ms, 3],
+    ["lateness p99 ≤ ms", (r) => r.latenessP99Ms, 3],
+    ["worker µs/fr", (r) => r.workerCpuUsPerFrame, 2],
+    ["floor µs/fr", (r) => r.floorCpuUsPerFrame, 2],
+    ["w/floor", (r) => r.workerOverFloor, 2],
+    ["json/call ÷ w", (r) => jsonByLayout(r).perCallOverWorker, 2],
+    ["json shared ÷ w", (r) => jsonByLayout(r).sharedOverWorker, 2],
+  ];
+  console.log("\nrepeated runs: median (min-max) of each figure");
+  const rows: (string | number)[][] = [];
+  for (const calls of counts) {
+    const runs = all.filter((r) => r.calls === calls);
+    for (const [name, pick, digits] of figures) {
+      const values = runs.map(pick).filter((v): v is number => v !== null && Number.isFinite(v));
+      if (values.length === 0) continue;
+      const sorted = [...values].sort((a, b) => a - b);
+      const mid = sorted.length / 2;
+      const median =
+        sorted.length % 2 === 1
+          ? (sorted[Math.floor(mid)] as number)
+          : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
+      rows.push([
+        calls,
+        runs.length,
+        name,
+        fmt(median, digits),
+        `${fmt(sorted[0], digits)}-${fmt(sorted.at(-1), digits)}`,
+      ]);
+    }
+  }
+  console.log(formatTable(["calls", "runs", "figure", "median", "range"], rows));
 }

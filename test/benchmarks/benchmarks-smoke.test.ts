@@ -2,7 +2,7 @@
  * bench:frames and bench:load in tiny configurations: they run to the end, write a result
  * file with the documented keys, and leave no far-end process behind. No timing is asserted.
  */
-import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -108,6 +108,37 @@ describe("benchmarks (smoke)", () => {
     const pid = Number(/far end: pid (\d+)/.exec(run.stdout)?.[1]);
     expect(pid).toBeGreaterThan(0);
     expect(alive(pid)).toBe(false);
+  }, 150_000);
+
+  it("bench:load --repeat runs a call count again, writes each run, and prints the median and range", async () => {
+    const repeatDir = await mkdtemp(path.join(tmpdir(), "bench-repeat-"));
+    try {
+      const run = await runBenchmark(
+        "load.ts",
+        [
+          "--calls",
+          "3",
+          "--seconds",
+          "1",
+          "--warmup",
+          "0",
+          "--no-baselines",
+          "--repeat",
+          "2",
+          "--results-dir",
+          repeatDir,
+        ],
+        120_000,
+      );
+      expect(run.code, run.stderr).toBe(0);
+      const files = (await readdir(repeatDir)).filter((f) => /^load-\d.*\.json$/.test(f));
+      expect(files).toHaveLength(2);
+      expect(run.stdout).toContain("3 calls, 1 s (warm-up 0 s, run 2 of 2)");
+      expect(run.stdout).toContain("repeated runs: median (min-max) of each figure");
+      expect(run.stdout).toMatch(/\n\s*3\s+2\s+worker µs\/fr\s+[\d.]+\s+[\d.]+-[\d.]+/);
+    } finally {
+      await rm(repeatDir, { recursive: true, force: true });
+    }
   }, 150_000);
 
   it("bench:load refuses an unknown flag without leaving anything running", async () => {
