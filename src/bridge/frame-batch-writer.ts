@@ -113,12 +113,13 @@ export class FrameBatchWriter {
     this.pool = options.sendBuffers ?? null;
     this.maxMessageBytes = Math.floor(options.maxMessageBytes ?? MAX_FRAME_BATCH_BYTES);
     if (!(this.maxMessageBytes >= 4096)) throw new RangeError("maxMessageBytes must be at least 4096");
-    const ringSize = Math.max(1, Math.floor(options.ringSize ?? 4));
+    // With a pool the batches live in its buffers: no ring.
+    const ringSize = this.pool !== null ? 0 : Math.max(1, Math.floor(options.ringSize ?? 4));
     const capacity = Math.max(4096, Math.floor(options.initialCapacity ?? 64 * 1024));
     this.ring = Array.from({ length: ringSize }, () => Buffer.allocUnsafe(capacity));
     this.ringViews = this.ring.map((b) => new DataView(b.buffer, b.byteOffset, b.byteLength));
-    this.buf = this.ring[0] as Uint8Array;
-    this.view = this.ringViews[0] as DataView;
+    this.buf = this.ring[0] ?? new Uint8Array(0);
+    this.view = this.ringViews[0] ?? new DataView(new ArrayBuffer(0));
   }
 
   /** Starts a batch stamped with the sender's clock (µs). */

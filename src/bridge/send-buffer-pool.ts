@@ -1,9 +1,10 @@
 /**
  * Buffers for outgoing frame batches that a socket writes as they are, later: a batch is
  * written into a buffer (FrameBatchWriter with `sendBuffers`), or a send copies the caller's
- * bytes into one, and the buffer comes back when the socket's write callback says it left. After the first few ticks every send reuses a buffer, so the
- * per-tick path allocates no new memory (new Buffers of this size are external memory, and
- * churning them is what drives V8 into frequent full garbage collections).
+ * bytes into one, and the buffer comes back when the socket's write callback says it left.
+ * After the first few ticks every batch reuses a buffer, so the per-tick path allocates no new
+ * memory (new Buffers of this size are external memory, and churning them is what drives V8
+ * into frequent full garbage collections).
  */
 export class SendBufferPool {
   private readonly free: PooledSendBuffer[] = [];
