@@ -26,9 +26,12 @@ const DEFAULT_LIVE_WINDOW_TICKS = 10;
  * a whole window without a dip, then dip again. Trimming that one frame each time would drop
  * audio (an audible gap) to save 20 ms it will need again; a backlog of two frames or more
  * above the target (a burst, a stall) is still trimmed, and the window after a trim trims
- * without this margin, so a burst ends at the target, not one frame above it.
+ * without this margin, so a burst ends at the target. The one frame of slack is dropped when
+ * its frame is quiet (QUIET_PEAK): 20 ms of silence dropped in a pause is not heard.
  */
 const LIVE_TRIM_HYSTERESIS_FRAMES = 1;
+/** A frame whose samples all stay within ±this (about -50 dBFS) is quiet enough to drop unheard. */
+const QUIET_PEAK = 100;
 
 const EMPTY_WORDS = new Int32Array(0);
 const EMPTY_BYTES = new Uint8Array(0);
@@ -289,7 +292,10 @@ export class PlayoutQueue {
     if (this.count < this.windowMin) this.windowMin = this.count;
     if (++this.windowElapsed < this.windowLength) return 0;
     const over = this.windowMin - this.liveTarget;
-    const excess = over > (this.trimming ? 0 : LIVE_TRIM_HYSTERESIS_FRAMES) ? over : 0;
+    const excess =
+      over > (this.trimming ? 0 : LIVE_TRIM_HYSTERESIS_FRAMES) || (over > 0 && this.headIsQuietLive())
+        ? over
+        : 0;
     this.restartWindow(this.windowTicks);
     let trimmed = 0;
     while (trimmed < excess && this.count > 0 && this.words[this.liveAt + this.head] === 1) {
@@ -346,6 +352,19 @@ export class PlayoutQueue {
     this.markCount = 0;
     this.restartWindow(this.windowTicks);
     return dropped;
+  }
+
+  /** The next frame to send is live audio and quiet (see QUIET_PEAK). */
+  private headIsQuietLive(): boolean {
+    if (this.count === 0 || this.words[this.liveAt + this.head] !== 1) return false;
+    const at = this.framesAt + (this.words[this.slotAtAt + this.head] as number) * FRAME_BYTES;
+    const memory = this.memory;
+    // Little-endian 16-bit samples, read as bytes: no view object, nothing allocated.
+    for (let i = at; i < at + FRAME_BYTES; i += 2) {
+      const sample = (((memory[i] as number) | ((memory[i + 1] as number) << 8)) << 16) >> 16;
+      if (sample > QUIET_PEAK || sample < -QUIET_PEAK) return false;
+    }
+    return true;
   }
 
   private dropHead(): void {

@@ -207,6 +207,37 @@ describe("PlayoutQueue", () => {
     expect(queue.depth).toBe(2);
   });
 
+  it("drops the one frame of slack when it is quiet: back to the target in a pause, unheard", () => {
+    const queue = new PlayoutQueue(10, { liveTargetFrames: 2, liveWindowTicks: 5 });
+    /** A frame at ±peak (-50 dBFS is 100), with one sample at `spike` if given. */
+    const quiet = (peak: number, spike?: number) => {
+      const frame = Buffer.alloc(FRAME_BYTES);
+      for (let i = 0; i < FRAME_BYTES / 2; i++) frame.writeInt16LE(i % 2 === 0 ? peak : -peak, i * 2);
+      if (spike !== undefined) frame.writeInt16LE(spike, 100);
+      return frame;
+    };
+    let seq = 0;
+    const steady = (ticks: number, next: () => Uint8Array) => {
+      let trimmed = 0;
+      for (let t = 0; t < ticks; t++) {
+        queue.write(next(), true);
+        queue.take();
+        trimmed += queue.endTick();
+      }
+      return trimmed;
+    };
+    for (let i = 0; i < 3; i++) queue.write(pcmFor(seq++), true);
+    expect(steady(10, () => pcmFor(seq++))).toBe(0);
+    // Nearly quiet: one sample above -50 dBFS, still heard: the slack stands.
+    expect(steady(10, () => quiet(100, -101))).toBe(0);
+    expect(queue.depth).toBe(3);
+    // A pause: the quiet frame at the head goes at the window's end, then the queue stays put.
+    expect(steady(5, () => quiet(100))).toBe(1);
+    expect(queue.depth).toBe(2);
+    expect(steady(20, () => quiet(0))).toBe(0);
+    expect(queue.depth).toBe(2);
+  });
+
   it("the window after a trim trims a last frame above the target too: a burst ends at the target", () => {
     const queue = new PlayoutQueue(10, { liveTargetFrames: 2, liveWindowTicks: 5 });
     let seq = 0;
