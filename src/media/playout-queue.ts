@@ -109,7 +109,7 @@ export class PlayoutQueue {
   private windowMin: number;
   /** Live frames a full queue dropped for newer ones since the last `takeTrimmed()`. */
   private trimmed = 0;
-  /** The last window trimmed: this one trims any excess (see LIVE_TRIM_HYSTERESIS_FRAMES). */
+  /** The last window trimmed a burst: this one trims any excess (see LIVE_TRIM_HYSTERESIS_FRAMES). */
   private trimming = false;
 
   /**
@@ -302,7 +302,8 @@ export class PlayoutQueue {
       this.dropHead();
       trimmed++;
     }
-    this.trimming = trimmed > 0;
+    // A burst was cut: the next window finishes it. A quiet frame's drop is no burst.
+    this.trimming = trimmed > 0 && over > LIVE_TRIM_HYSTERESIS_FRAMES;
     return trimmed;
   }
 

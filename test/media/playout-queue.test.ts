@@ -231,9 +231,16 @@ describe("PlayoutQueue", () => {
     // Nearly quiet: one sample above -50 dBFS, still heard: the slack stands.
     expect(steady(10, () => quiet(100, -101))).toBe(0);
     expect(queue.depth).toBe(3);
-    // A pause: the quiet frame at the head goes at the window's end, then the queue stays put.
+    // A pause: the quiet frame at the head goes at the window's end.
     expect(steady(5, () => quiet(100))).toBe(1);
     expect(queue.depth).toBe(2);
+    // Speech again, and the arrivals' phase wobbles straight back (one frame more stands):
+    // the quiet drop was no burst, so the loud slack is kept, not trimmed in the next window.
+    queue.write(pcmFor(seq++), true);
+    expect(steady(20, () => pcmFor(seq++))).toBe(0);
+    expect(queue.depth).toBe(3);
+    // In the next pause it goes again, and then the queue stays at the target.
+    expect(steady(5, () => quiet(0))).toBe(1);
     expect(steady(20, () => quiet(0))).toBe(0);
     expect(queue.depth).toBe(2);
   });
