@@ -6,13 +6,9 @@ import {
   writeBenchmarkBatch,
 } from "../../src/bridge/codec-benchmark.js";
 import { MAX_FRAME_BATCH_BYTES, nowMicros, PCM_FRAME_BYTES, type pb, v1 } from "../../src/bridge/protocol.js";
-import { silentLogger } from "../../src/log/logger.js";
 import { loadHandlers } from "../../src/media/handler-loader.js";
-import { MediaEngine } from "../../src/media/media-engine.js";
-import { createMediaMetrics } from "../../src/metrics/media-metrics.js";
-import { createRegistry } from "../../src/metrics/registry.js";
+import { startEngine } from "../../test/media/engine-fixture.js";
 import { FakeBridge } from "../../test/media/fake-bridge.js";
-import { ManualClock } from "../../test/media/manual-clock.js";
 
 /**
  * The three designs bench:frames times, each as decode -> dispatch to a processor (echo) ->
@@ -80,22 +76,10 @@ class LoopBridge extends FakeBridge {
  */
 export async function bridgePipeline(sessions: number): Promise<FramePipeline> {
   const bridge = new LoopBridge();
-  const clock = new ManualClock();
-  const registry = createRegistry();
-  const engine = new MediaEngine({
-    bridge: bridge as never,
-    metrics: createMediaMetrics(registry),
-    log: silentLogger(),
-    handlers: await loadHandlers([{ builtin: "echo" }]),
-    recordingsDir: "/nonexistent",
-    playoutQueueFrames: 10,
-    jitterDepthFrames: 3,
-    maxConcealFrames: 50,
-    reconnectGraceMs: 1000,
-    emit: () => {},
-    clock,
-  });
-  engine.start();
+  const { clock, engine, registry } = startEngine(
+    { bridge, handlers: await loadHandlers([{ builtin: "echo" }]) },
+    { jitterDepthFrames: 3 },
+  );
   for (let s = 0; s < sessions; s++) {
     const created = await engine.createSession({
       callId: `call-${s + 1}`,

@@ -2,16 +2,12 @@ import { describe, expect, it } from "vitest";
 import { EnvelopeDecoder } from "../../src/bridge/codec.js";
 import { FrameBatchWriter } from "../../src/bridge/frame-batch-writer.js";
 import { v1 } from "../../src/bridge/protocol.js";
-import { silentLogger } from "../../src/log/logger.js";
 import type { MediaCall } from "../../src/media/bot-api.js";
 import { type LoadedHandler, loadHandlers } from "../../src/media/handler-loader.js";
-import { MediaEngine } from "../../src/media/media-engine.js";
-import { createMediaMetrics } from "../../src/metrics/media-metrics.js";
-import { createRegistry } from "../../src/metrics/registry.js";
+import { startEngine } from "./engine-fixture.js";
 import { FakeBridge } from "./fake-bridge.js";
 import { pcmFor } from "./frame-helpers.js";
 import { youngBytesAllocated } from "./gc-counter.js";
-import { ManualClock } from "./manual-clock.js";
 
 const SOURCE = v1.MediaContext.MEDIA_CONTEXT_AUDIO_SOURCE;
 
@@ -37,9 +33,6 @@ function sequenceOf(pcm: Buffer): number {
 }
 
 async function setup(sessions = 1) {
-  const bridge = new SequenceBridge();
-  const registry = createRegistry();
-  const clock = new ManualClock();
   const calls: MediaCall[] = [];
   const [echo] = await loadHandlers([{ builtin: "echo" }]);
   const capturing: LoadedHandler = {
@@ -50,20 +43,10 @@ async function setup(sessions = 1) {
     },
     options: undefined,
   };
-  const engine = new MediaEngine({
-    bridge: bridge as never,
-    metrics: createMediaMetrics(registry),
-    log: silentLogger(),
+  const { bridge, engine, clock, metric } = startEngine({
+    bridge: new SequenceBridge(),
     handlers: [capturing],
-    recordingsDir: "/nonexistent",
-    playoutQueueFrames: 10,
-    jitterDepthFrames: 2,
-    maxConcealFrames: 50,
-    reconnectGraceMs: 1000,
-    emit: () => {},
-    clock,
   });
-  engine.start();
   for (let s = 1; s <= sessions; s++) {
     await engine.createSession({ callId: `c${s}`, direction: "sendRecv", unmixedAudio: false });
     bridge.emit("sendStatus", { session: s, active: true });
@@ -83,12 +66,7 @@ async function setup(sessions = 1) {
   const farEndFrame = () => {
     for (const batch of encode(1)) bridge.deliver(batch);
   };
-  const dropped = async (reason: string) => {
-    const line = (await registry.metrics())
-      .split("\n")
-      .find((l) => l.startsWith(`media_frames_dropped_total{reason="${reason}"}`));
-    return Number(line?.split(" ").at(-1));
-  };
+  const dropped = (reason: string) => metric(`media_frames_dropped_total{reason="${reason}"}`);
   return { bridge, engine, clock, calls, encode, farEndFrame, dropped, lastSequence: () => sequence - 1 };
 }
 

@@ -8,56 +8,15 @@ import { BridgeProtocolError } from "../../src/bridge/bridge-protocol-error.js";
 import { EnvelopeDecoder } from "../../src/bridge/codec.js";
 import { FrameBatchWriter } from "../../src/bridge/frame-batch-writer.js";
 import { MAX_FRAME_BATCH_BYTES, nowMicros, v1 } from "../../src/bridge/protocol.js";
-import { silentLogger } from "../../src/log/logger.js";
-import type { CallHandler, MediaCall } from "../../src/media/bot-api.js";
-import { MediaEngine } from "../../src/media/media-engine.js";
-import { createMediaMetrics } from "../../src/metrics/media-metrics.js";
-import { createRegistry } from "../../src/metrics/registry.js";
-import { FakeBridge } from "./fake-bridge.js";
+import { startEngine } from "./engine-fixture.js";
 import { pcmFor } from "./frame-helpers.js";
-import { ManualClock } from "./manual-clock.js";
 
 const SOURCE = v1.MediaContext.MEDIA_CONTEXT_AUDIO_SOURCE;
 const RENDER = v1.MediaContext.MEDIA_CONTEXT_AUDIO_RENDER;
 
-async function setup() {
-  const bridge = new FakeBridge();
-  const registry = createRegistry();
-  const clock = new ManualClock();
-  const engine = new MediaEngine({
-    bridge: bridge as never,
-    metrics: createMediaMetrics(registry),
-    log: silentLogger(),
-    handlers: [
-      {
-        name: "echo",
-        factory: (call: MediaCall): CallHandler => ({
-          onAudio(frame) {
-            call.send(frame.pcm);
-          },
-        }),
-        options: undefined,
-      },
-    ],
-    recordingsDir: "/nonexistent",
-    playoutQueueFrames: 10,
-    jitterDepthFrames: 2,
-    maxConcealFrames: 50,
-    reconnectGraceMs: 1000,
-    emit: () => {},
-    clock,
-  });
-  engine.start();
-  const metric = async (name: string) => {
-    const line = (await registry.metrics()).split("\n").find((l) => l.startsWith(name));
-    return Number(line?.split(" ").at(-1));
-  };
-  return { bridge, engine, clock, metric };
-}
-
 describe("MediaEngine render batches above the protocol's FrameBatch limit", () => {
   it("500 sessions' render frames of one tick go out as two messages of at most 256 KiB, each frame once", async () => {
-    const { bridge, engine, clock, metric } = await setup();
+    const { bridge, engine, clock, metric } = startEngine();
     const sessions = 500;
     for (let s = 1; s <= sessions; s++) {
       await engine.createSession({ callId: `c${s}`, direction: "sendRecv", unmixedAudio: false });
@@ -89,7 +48,7 @@ describe("MediaEngine render batches above the protocol's FrameBatch limit", () 
   });
 
   it("a refused host batch counts the frames it carried, not one", async () => {
-    const { bridge, engine, metric } = await setup();
+    const { bridge, engine, metric } = startEngine();
     const error = new BridgeProtocolError(
       "oversized",
       "message of 1200000 bytes exceeds the maximum of 1048576",

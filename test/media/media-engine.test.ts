@@ -2,55 +2,17 @@ import { describe, expect, it } from "vitest";
 import { EnvelopeDecoder } from "../../src/bridge/codec.js";
 import { FrameBatchWriter } from "../../src/bridge/frame-batch-writer.js";
 import { nowMicros, v1 } from "../../src/bridge/protocol.js";
-import { silentLogger } from "../../src/log/logger.js";
-import type { CallHandler, MediaCall } from "../../src/media/bot-api.js";
-import type { LoadedHandler } from "../../src/media/handler-loader.js";
-import { MediaEngine } from "../../src/media/media-engine.js";
+import type { MediaCall } from "../../src/media/bot-api.js";
 import type { WorkerEvent } from "../../src/media/worker-messages.js";
-import { createMediaMetrics } from "../../src/metrics/media-metrics.js";
-import { createRegistry } from "../../src/metrics/registry.js";
-import { FakeBridge } from "./fake-bridge.js";
+import { startEngine } from "./engine-fixture.js";
 import { pcmFor } from "./frame-helpers.js";
 import { fullGc, youngBytesAllocated } from "./gc-counter.js";
-import { ManualClock } from "./manual-clock.js";
 
 const SOURCE = v1.MediaContext.MEDIA_CONTEXT_AUDIO_SOURCE;
 
-function echoHandler(): LoadedHandler {
-  return {
-    name: "echo",
-    factory: (call: MediaCall): CallHandler => ({
-      onAudio(frame) {
-        call.send(frame.pcm);
-      },
-    }),
-    options: undefined,
-  };
-}
-
-async function setup() {
-  const bridge = new FakeBridge();
-  const registry = createRegistry();
+function setup() {
   const events: WorkerEvent[] = [];
-  const clock = new ManualClock();
-  const engine = new MediaEngine({
-    bridge: bridge as never,
-    metrics: createMediaMetrics(registry),
-    log: silentLogger(),
-    handlers: [echoHandler()],
-    recordingsDir: "/nonexistent",
-    playoutQueueFrames: 10,
-    jitterDepthFrames: 2,
-    maxConcealFrames: 50,
-    reconnectGraceMs: 1000,
-    emit: (event) => events.push(event),
-    clock,
-  });
-  engine.start();
-  const metric = async (name: string) => {
-    const line = (await registry.metrics()).split("\n").find((l) => l.startsWith(name));
-    return Number(line?.split(" ").at(-1));
-  };
+  const { bridge, engine, clock, metric } = startEngine({}, { emit: (event) => events.push(event) });
   return { bridge, engine, events, clock, metric };
 }
 

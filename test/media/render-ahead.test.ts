@@ -6,11 +6,7 @@ import { describe, expect, it } from "vitest";
 import { EnvelopeDecoder } from "../../src/bridge/codec.js";
 import { FrameBatchWriter } from "../../src/bridge/frame-batch-writer.js";
 import { nowMicros, v1 } from "../../src/bridge/protocol.js";
-import { silentLogger } from "../../src/log/logger.js";
-import type { CallHandler, MediaCall } from "../../src/media/bot-api.js";
-import { MediaEngine } from "../../src/media/media-engine.js";
-import { createMediaMetrics } from "../../src/metrics/media-metrics.js";
-import { createRegistry } from "../../src/metrics/registry.js";
+import { startEngine } from "./engine-fixture.js";
 import { FakeBridge } from "./fake-bridge.js";
 import { pcmFor } from "./frame-helpers.js";
 import { ManualClock } from "./manual-clock.js";
@@ -45,31 +41,7 @@ describe("MediaEngine rendering ahead of the deadline", () => {
   it("sends a closed session's already rendered frame before the close, not after", async () => {
     const bridge = new OrderedBridge();
     const clock = new SleepingManualClock();
-    const engine = new MediaEngine({
-      bridge: bridge as never,
-      metrics: createMediaMetrics(createRegistry()),
-      log: silentLogger(),
-      handlers: [
-        {
-          name: "echo",
-          factory: (call: MediaCall): CallHandler => ({
-            onAudio(frame) {
-              call.send(frame.pcm);
-            },
-          }),
-          options: undefined,
-        },
-      ],
-      recordingsDir: "/nonexistent",
-      playoutQueueFrames: 10,
-      jitterDepthFrames: 2,
-      maxConcealFrames: 50,
-      reconnectGraceMs: 1000,
-      emit: () => {},
-      clock,
-      pacerLeadMs: 1.5,
-    });
-    engine.start();
+    const { engine } = startEngine({ bridge, clock }, { pacerLeadMs: 1.5 });
     for (let s = 1; s <= SESSIONS; s++) {
       await engine.createSession({ callId: `c${s}`, direction: "sendRecv", unmixedAudio: false });
       bridge.emit("sendStatus", { session: s, active: true });
