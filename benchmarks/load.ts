@@ -9,8 +9,11 @@
  * message per tick with every 640-byte frame, echoed back batched) and JSON + base64 (a JSON
  * message per frame) in two layouts: a WebSocket per call, the closest peer's design and the
  * one the goal is judged on, and one shared socket with a stream id per message, cheaper for
- * JSON and so the stricter comparison, always shown beside it. CPU per frame is measured the
- * same way for all: this process's CPU less its idle rate, over frames received + sent.
+ * JSON and so the stricter comparison, always shown beside it. A fourth design, the protocol
+ * echo, runs the worker's own transport and protocol against the same emulator with no media
+ * engine (protocol-echo-bot.ts), splitting the worker's cost into protocol and engine. CPU per
+ * frame is measured the same way for all: this process's CPU less its idle rate, over frames
+ * received + sent.
  *
  * Other flags: --warmup S (default 2), --json-layout both|per-call|shared (default both),
  * --budget S (sweep time budget, default 900), --results-dir DIR (default benchmarks/results),
@@ -29,7 +32,7 @@ import {
   loadHardLimitSeconds,
   loadRunSeconds,
 } from "./load/run-estimate.js";
-import { type RunOptions, runBaseline, runWorker } from "./load/runs.js";
+import { type RunOptions, runBaseline, runProtocolEcho, runWorker } from "./load/runs.js";
 
 const SWEEP = [100, 200, 400, 700, 1000, 1400, 2000, 2800, 4000];
 
@@ -89,8 +92,9 @@ try {
       const of = repeat > 1 ? `, run ${round} of ${repeat}` : "";
       console.log(`\n== ${calls} calls, ${seconds} s (warm-up ${warmupSeconds} s${of}) ==`);
       const worker = await runWorker(far, options);
-      const runs: BaselineRuns = { floor: null, jsonPerCall: null, jsonShared: null };
+      const runs: BaselineRuns = { floor: null, protocolEcho: null, jsonPerCall: null, jsonShared: null };
       if (baselines) {
+        runs.protocolEcho = await runProtocolEcho(far, options);
         runs.floor = await runBaseline(far, "floor", "shared", options);
         // The peer's layout first, then the shared socket (jsonLayoutsOf keeps that order).
         for (const layout of jsonLayouts) {
@@ -164,6 +168,7 @@ function printRun(r: LoadResult): void {
   const rows = [row("media worker (echo)", 1, r.worker.cpu, r.worker.farEnd, r.framesDropped)];
   const baselineRow = (design: string, run: NonNullable<LoadResult["floor"]>) =>
     row(design, run.sockets, run.cpu, run.farEnd, run.farEnd.framesDropped + run.botFramesDropped);
+  if (r.protocolEcho) rows.push(baselineRow("protocol echo, no engine", r.protocolEcho));
   if (r.floor) rows.push(baselineRow("floor: raw batched ws", r.floor));
   if (r.jsonBase64 && r.jsonBase64.layout === "perCall")
     rows.push(baselineRow("JSON+base64, socket per call (peer)", r.jsonBase64));
@@ -207,7 +212,7 @@ function printRun(r: LoadResult): void {
       `JSON+base64 socket per call: ${r.jsonBase64.sockets} sockets opened in ${r.jsonBase64.connectMs} ms`,
     );
   console.log(
-    `ratios: worker/floor ${fmt(r.workerOverFloor)} (goal ≤ ${GOALS.maxWorkerOverFloor}); JSON+base64/worker: socket per call ${fmt(json.perCallOverWorker)}, shared socket ${fmt(json.sharedOverWorker)} (goal ≥ ${GOALS.minJsonOverWorker}, judged on ${layoutName(r.jsonBase64Layout)})`,
+    `ratios: worker/floor ${fmt(r.workerOverFloor)} (goal ≤ ${GOALS.maxWorkerOverFloor}) = protocol echo/floor ${fmt(r.protocolEchoOverFloor)} × worker/protocol echo ${fmt(r.workerOverProtocolEcho)}; JSON+base64/worker: socket per call ${fmt(json.perCallOverWorker)}, shared socket ${fmt(json.sharedOverWorker)} (goal ≥ ${GOALS.minJsonOverWorker}, judged on ${layoutName(r.jsonBase64Layout)})`,
   );
 }
 
@@ -235,6 +240,7 @@ function printSummary(all: LoadResult[]): void {
         "lateness p99 ≤",
         "worker µs/fr",
         "floor µs/fr",
+        "proto µs/fr",
         "json/call µs/fr",
         "json shared µs/fr",
         "w/floor",
@@ -251,6 +257,7 @@ function printSummary(all: LoadResult[]): void {
           fmt(r.latenessP99Ms, 3),
           fmt(r.workerCpuUsPerFrame),
           fmt(r.floorCpuUsPerFrame),
+          fmt(r.protocolEchoCpuUsPerFrame),
           fmt(json.perCallCpu),
           fmt(json.sharedCpu),
           fmt(r.workerOverFloor),
@@ -272,7 +279,9 @@ function printRepeatSummary(all: LoadResult[]): void {
     ["lateness p99 ≤ ms", (r) => r.latenessP99Ms, 3],
     ["worker µs/fr", (r) => r.workerCpuUsPerFrame, 2],
     ["floor µs/fr", (r) => r.floorCpuUsPerFrame, 2],
+    ["protocol echo µs/fr", (r) => r.protocolEchoCpuUsPerFrame, 2],
     ["w/floor", (r) => r.workerOverFloor, 2],
+    ["protocol echo/floor", (r) => r.protocolEchoOverFloor, 2],
     ["json/call ÷ w", (r) => jsonByLayout(r).perCallOverWorker, 2],
     ["json shared ÷ w", (r) => jsonByLayout(r).sharedOverWorker, 2],
   ];

@@ -3,16 +3,22 @@ import { siblingEntry, spawnWorker } from "../../src/media/spawn-worker.js";
 import { configureMediaWorkerHeap } from "../../src/media/worker-heap.js";
 import type { BaselineKind, JsonLayout } from "./far-end-messages.js";
 
+/** A baseline design, or the bridge protocol with no engine (protocol-echo-bot.ts). */
+export type BotKind = BaselineKind | "protocolEcho";
+
 export interface BaselineThreadSettings {
   url: string;
-  kind: BaselineKind;
+  kind: BotKind;
   calls: number;
   layout: JsonLayout;
+  /** The media host's shared secret (protocolEcho only: it talks to the media platform emulator). */
+  secret?: string;
 }
 
 export type BaselineThreadRequest = { type: "counters" } | { type: "close" };
 export type BaselineThreadReply =
-  | { type: "connected" }
+  /** mediaSessionIds: the sessions a protocolEcho bot created (for the far end to connect). */
+  | { type: "connected"; mediaSessionIds?: string[] }
   | { type: "failed"; message: string }
   | { type: "counters"; framesReceived: number; framesSent: number; framesDropped: number }
   | { type: "closed" };
@@ -26,6 +32,9 @@ export type BaselineCounters = Extract<BaselineThreadReply, { type: "counters" }
  * garbage collections would be charged to the baseline.
  */
 export class BaselineBotThread {
+  /** The sessions the bot created (protocolEcho), empty for the baselines. */
+  mediaSessionIds: string[] = [];
+
   private constructor(private readonly worker: Worker) {}
 
   static async start(settings: BaselineThreadSettings): Promise<BaselineBotThread> {
@@ -37,6 +46,7 @@ export class BaselineBotThread {
       await worker.terminate();
       throw new Error(first.type === "failed" ? first.message : `baseline bot thread said ${first.type}`);
     }
+    thread.mediaSessionIds = first.mediaSessionIds ?? [];
     return thread;
   }
 

@@ -1,6 +1,6 @@
 /**
  * Worker-thread entry of a baseline bot (see baseline-bot-thread.ts): connects a BaselineBot
- * and answers the parent's requests for its counters until told to close.
+ * (or a ProtocolEchoBot) and answers the parent's requests for its counters until told to close.
  */
 import { parentPort, workerData } from "node:worker_threads";
 import { raiseThreadPriority } from "../../src/media/thread-priority.js";
@@ -10,6 +10,7 @@ import type {
   BaselineThreadRequest,
   BaselineThreadSettings,
 } from "./baseline-bot-thread.js";
+import { ProtocolEchoBot } from "./protocol-echo-bot.js";
 
 const port = parentPort;
 if (!port) throw new Error("baseline-bot-worker.ts runs as a worker thread");
@@ -19,7 +20,10 @@ const reply = (message: BaselineThreadReply) => port.postMessage(message);
 // The same thread set-up as the media worker's (media-worker.ts), so only the design differs.
 raiseThreadPriority("realtime");
 try {
-  const bot = await BaselineBot.connect(settings.url, settings.kind, settings.calls, settings.layout);
+  const bot =
+    settings.kind === "protocolEcho"
+      ? await ProtocolEchoBot.connect(settings.url, settings.secret ?? "", settings.calls)
+      : await BaselineBot.connect(settings.url, settings.kind, settings.calls, settings.layout);
   port.on("message", (request: BaselineThreadRequest) => {
     if (request.type === "counters") {
       reply({
@@ -35,7 +39,7 @@ try {
       });
     }
   });
-  reply({ type: "connected" });
+  reply({ type: "connected", mediaSessionIds: bot instanceof ProtocolEchoBot ? bot.mediaSessionIds : [] });
 } catch (error) {
   reply({ type: "failed", message: (error as Error).message });
   port.close();

@@ -96,6 +96,11 @@ export class DotnetFarEnd {
         this.idleCpuUsPerSecond = await sampleIdle(host, this.options.idleMs ?? 1000);
         return { url: host.url } satisfies FarEndResults["startEmulator"];
       }
+      case "stopEmulator": {
+        await this.host?.stop(10_000);
+        this.host = undefined;
+        return {};
+      }
       case "connectMedia": {
         // The fake platform connects each session itself (send status ACTIVE 100 ms after it is
         // created): wait until the host holds them all, then for ACTIVE.

@@ -9,6 +9,7 @@ export type JsonLayout = "shared" | "perCall";
 
 export type FarEndRequest =
   | { op: "startEmulator"; secret: string }
+  | { op: "stopEmulator" }
   | { op: "connectMedia"; mediaSessionIds: string[]; timeoutMs: number }
   | { op: "startBaseline"; kind: BaselineKind; calls: number; layout: JsonLayout }
   | { op: "stopBaseline" }
@@ -18,6 +19,7 @@ export type FarEndRequest =
 
 export interface FarEndResults {
   startEmulator: { url: string };
+  stopEmulator: Record<string, never>;
   connectMedia: { connected: number };
   startBaseline: { url: string };
   stopBaseline: Record<string, never>;

@@ -95,9 +95,18 @@ function cpuUs(): number {
   return usage.user + usage.system;
 }
 
+async function stopEmulator(): Promise<void> {
+  const running = emulator;
+  emulator = undefined;
+  tracked.clear();
+  await running?.stop();
+}
+
 async function handle(request: FarEndRequest): Promise<unknown> {
   switch (request.op) {
     case "startEmulator": {
+      // One emulator at a time: the previous design's (its sessions closed) is stopped first.
+      await stopEmulator();
       emulator = await MediaPlatformEmulator.start({
         secret: request.secret,
         // A precomputed tone: the far end copies its frames instead of computing a sine per sample.
@@ -107,6 +116,10 @@ async function handle(request: FarEndRequest): Promise<unknown> {
         maxSessions: 0,
       });
       return { url: emulator.url } satisfies FarEndResults["startEmulator"];
+    }
+    case "stopEmulator": {
+      await stopEmulator();
+      return {};
     }
     case "connectMedia": {
       const running = emulator;

@@ -45,6 +45,11 @@ export interface LoadResult {
   workerThreadCpuUsPerFrame: number | null;
   floorCpuUsPerFrame: number | null;
   /**
+   * The bridge protocol with no engine (protocol-echo-bot.ts): the worker's transport against
+   * the same emulator, each frame copied straight back. null without baselines.
+   */
+  protocolEchoCpuUsPerFrame: number | null;
+  /**
    * JSON + base64 in the layout the goal is judged on: a socket per call (the closest peer's
    * design) when it ran, else one shared socket; null without baselines.
    */
@@ -55,6 +60,10 @@ export interface LoadResult {
   jsonBase64SharedCpuUsPerFrame: number | null;
   /** workerCpuUsPerFrame / floorCpuUsPerFrame (goal <= 1.5). */
   workerOverFloor: number | null;
+  /** protocolEchoCpuUsPerFrame / floorCpuUsPerFrame: what the protocol alone costs over the floor. */
+  protocolEchoOverFloor: number | null;
+  /** workerCpuUsPerFrame / protocolEchoCpuUsPerFrame: what the engine adds over the protocol. */
+  workerOverProtocolEcho: number | null;
   /** jsonBase64CpuUsPerFrame / workerCpuUsPerFrame (goal >= 3). */
   jsonBase64OverWorker: number | null;
   /** jsonBase64SharedCpuUsPerFrame / workerCpuUsPerFrame (informative: the stricter comparison). */
@@ -67,6 +76,7 @@ export interface LoadResult {
   ratePercent: {
     worker: number;
     floor: number | null;
+    protocolEcho: number | null;
     jsonPerCall: number | null;
     jsonShared: number | null;
   };
@@ -74,6 +84,7 @@ export interface LoadResult {
   method: Record<string, string>;
   worker: WorkerRun;
   floor: BaselineRun | null;
+  protocolEcho: BaselineRun | null;
   /** The JSON + base64 run behind jsonBase64CpuUsPerFrame (layout jsonBase64Layout). */
   jsonBase64: BaselineRun | null;
   /** The shared-socket JSON + base64 run (the same run as `jsonBase64` when only it ran). */
@@ -88,6 +99,8 @@ export const METHOD = {
     "far end: source frame sent -> the bot's echo of it received (emulator watermark match; for baselines the echoed timestamp), HDR histogram",
   jsonBase64Layouts:
     "JSON + base64 runs in two layouts: a WebSocket per call (perCall, the closest peer's design: shared/docs/media-frames.md) and one shared socket with a stream id per message (shared). The goal atLeast3xCheaperThanJsonBase64 is judged on perCall when it ran, else on shared (jsonBase64Layout says which); atLeast3xCheaperThanJsonBase64Shared is informative: JSON costs less on a shared socket, so it is the stricter comparison, shown beside the goal and not part of it",
+  protocolEcho:
+    "the bridge protocol with no media engine: BridgeClient, FrameBatchReader and a pooled FrameBatchWriter in a thread started like the worker, against the same media platform emulator, each received frame copied straight into a FrameBatch sent back once its batch is read (no jitter buffer, handlers, playout queue, pacer or per-frame metrics); informative: splits the worker's cost into protocol and engine",
   drops:
     "framesDropped = worker media_frames_dropped_total (all reasons) + far-end drops (source batches refused for backpressure x sessions, playout overflow, render before ACTIVE)",
 };
@@ -98,6 +111,7 @@ const ratio = (a: number | null, b: number | null) =>
 /** The baseline runs of one call count; null where a design did not run. */
 export interface BaselineRuns {
   floor: BaselineRun | null;
+  protocolEcho: BaselineRun | null;
   jsonPerCall: BaselineRun | null;
   jsonShared: BaselineRun | null;
 }
@@ -106,7 +120,7 @@ export function buildResult(
   calls: number,
   seconds: number,
   worker: WorkerRun,
-  { floor, jsonPerCall, jsonShared }: BaselineRuns,
+  { floor, protocolEcho, jsonPerCall, jsonShared }: BaselineRuns,
 ): LoadResult {
   if (jsonPerCall && jsonPerCall.layout !== "perCall") throw new Error("jsonPerCall is not a per-call run");
   if (jsonShared && jsonShared.layout !== "shared") throw new Error("jsonShared is not a shared-socket run");
@@ -118,6 +132,7 @@ export function buildResult(
   const skippedTicks = worker.pacerSkippedTicks + worker.farEnd.skippedTicks;
   const workerCpu = worker.cpu.cpuUsPerFrame;
   const floorCpu = floor?.cpu.cpuUsPerFrame ?? null;
+  const protocolCpu = protocolEcho?.cpu.cpuUsPerFrame ?? null;
   const jsonCpu = json?.cpu.cpuUsPerFrame ?? null;
   const sharedCpu = jsonShared?.cpu.cpuUsPerFrame ?? null;
   const workerOverFloor = ratio(workerCpu, floorCpu);
@@ -147,15 +162,19 @@ export function buildResult(
     workerCpuUsPerFrame: workerCpu,
     workerThreadCpuUsPerFrame: worker.workerThreadCpuUsPerFrame,
     floorCpuUsPerFrame: floorCpu,
+    protocolEchoCpuUsPerFrame: protocolCpu,
     jsonBase64CpuUsPerFrame: jsonCpu,
     jsonBase64Layout: json?.layout ?? null,
     jsonBase64SharedCpuUsPerFrame: sharedCpu,
     workerOverFloor,
+    protocolEchoOverFloor: ratio(protocolCpu, floorCpu),
+    workerOverProtocolEcho: ratio(workerCpu, protocolCpu),
     jsonBase64OverWorker,
     jsonBase64SharedOverWorker,
     ratePercent: {
       worker: rate(worker.cpu.framesHandled),
       floor: baselineRate(floor),
+      protocolEcho: baselineRate(protocolEcho),
       jsonPerCall: baselineRate(jsonPerCall),
       jsonShared: baselineRate(jsonShared),
     },
@@ -174,6 +193,7 @@ export function buildResult(
     method: METHOD,
     worker,
     floor,
+    protocolEcho,
     jsonBase64: json,
     jsonBase64Shared: jsonShared,
   };

@@ -2,7 +2,7 @@ import type { JsonLayout } from "./far-end-messages.js";
 
 /**
  * How long one bench:load call count takes, for its own sweep budget and watchdog and for the
- * suite's time limit per run: the worker, then (with baselines) the floor and JSON + base64 in
+ * suite's time limit per run: the worker, then (with baselines) the protocol echo, the floor and JSON + base64 in
  * each layout asked for, each with session or socket set-up, an idle sample, warm-up and window.
  */
 export interface LoadRunShape {
@@ -19,9 +19,12 @@ function designSeconds(shape: LoadRunShape, setUpPerCallSeconds: number): number
   return 4 + shape.warmupSeconds + shape.seconds + shape.calls * setUpPerCallSeconds;
 }
 
-/** The number of designs one call count measures: the worker, the floor, one per JSON layout. */
+/**
+ * The number of designs one call count measures: the worker, then with baselines the protocol
+ * echo, the floor and one per JSON layout.
+ */
 export function designCount(shape: Pick<LoadRunShape, "baselines" | "jsonLayouts">): number {
-  return shape.baselines ? 2 + shape.jsonLayouts.length : 1;
+  return shape.baselines ? 3 + shape.jsonLayouts.length : 1;
 }
 
 /** Expected seconds for one call count (not a bound: the watchdogs allow a multiple of it). */
@@ -30,7 +33,8 @@ export function loadRunSeconds(shape: LoadRunShape): number {
   // call (1000 handshakes each side) costs about twice that, and its close as much again.
   let total = designSeconds(shape, 0.002);
   if (!shape.baselines) return total;
-  total += designSeconds(shape, 0.002);
+  // The protocol echo (sessions, like the worker's), then the floor.
+  total += 2 * designSeconds(shape, 0.002);
   for (const layout of shape.jsonLayouts) total += designSeconds(shape, layout === "perCall" ? 0.004 : 0.002);
   return total;
 }

@@ -13,7 +13,7 @@ import {
   quantileUpperBoundMs,
   type Scrape,
 } from "../../src/metrics/prometheus-text.js";
-import { BaselineBotThread } from "./baseline-bot-thread.js";
+import { BaselineBotThread, type BotKind } from "./baseline-bot-thread.js";
 import { CpuWindow, idleCpuUsPerSecond, threadIds } from "./cpu.js";
 import type { BaselineKind, FarEndWindow, JsonLayout } from "./far-end-messages.js";
 import type { FarEndProcess } from "./far-end-process.js";
@@ -60,7 +60,7 @@ export interface WorkerRun {
 }
 
 export interface BaselineRun {
-  kind: BaselineKind;
+  kind: BotKind;
   layout: JsonLayout;
   /** WebSockets the bot side opened (1, or one per call) and how long opening them took. */
   sockets: number;
@@ -210,30 +210,70 @@ export async function runBaseline(
       `${kind} (${layout}): ${sockets} WebSocket(s) to the far end`,
     );
     const connectMs = Math.round(performance.now() - connectStart);
-    await sleep(options.warmupSeconds * 1000);
-    await far.request({ op: "beginWindow" });
-    const before = await bot.counters();
-    const cpu = new CpuWindow();
-    cpu.start();
-    await sleep(options.seconds * 1000);
-    const used = cpu.stop();
-    const after = await bot.counters();
-    const handled = after.framesReceived - before.framesReceived + (after.framesSent - before.framesSent);
-    const botFramesDropped = after.framesDropped - before.framesDropped;
-    const farEnd = await far.request({ op: "endWindow" });
-    return {
-      kind,
-      layout,
-      sockets,
-      connectMs,
-      cpu: cpuFigures(used, idle, handled),
-      farEnd,
-      botFramesDropped,
-    };
+    return { kind, layout, sockets, connectMs, ...(await measureBot(far, bot, idle, options)) };
   } finally {
     await bot?.close();
     await far.request({ op: "stopBaseline" });
   }
+}
+
+/**
+ * The bridge protocol with no media engine (protocol-echo-bot.ts) in a thread started like
+ * the worker, against the same media platform emulator the worker runs against: the part of
+ * the worker's cost the protocol and its transport account for.
+ */
+export async function runProtocolEcho(far: FarEndProcess, options: RunOptions): Promise<BaselineRun> {
+  const secret = randomBytes(24).toString("base64url");
+  const { url } = await far.request({ op: "startEmulator", secret });
+  let bot: BaselineBotThread | undefined;
+  try {
+    const idle = await idleCpuUsPerSecond(options.idleMs);
+    const connectStart = performance.now();
+    bot = await connectWithin(
+      BaselineBotThread.start({ url, kind: "protocolEcho", calls: options.calls, layout: "shared", secret }),
+      CONNECT_BASE_MS + options.calls * CONNECT_PER_SOCKET_MS,
+      `protocol echo: ${options.calls} sessions on the media platform emulator`,
+    );
+    const connectMs = Math.round(performance.now() - connectStart);
+    const { connected } = await far.request({
+      op: "connectMedia",
+      mediaSessionIds: bot.mediaSessionIds,
+      timeoutMs: 10_000,
+    });
+    if (connected !== options.calls)
+      throw new Error(`protocol echo: only ${connected} of ${options.calls} sessions connected`);
+    return {
+      kind: "protocolEcho",
+      layout: "shared",
+      sockets: 1,
+      connectMs,
+      ...(await measureBot(far, bot, idle, options)),
+    };
+  } finally {
+    await bot?.close();
+    await far.request({ op: "stopEmulator" });
+  }
+}
+
+/** Warm-up, then the window: the bot process's CPU, the bot's counters, the far end's view. */
+async function measureBot(
+  far: FarEndProcess,
+  bot: BaselineBotThread,
+  idle: number,
+  options: RunOptions,
+): Promise<Pick<BaselineRun, "cpu" | "farEnd" | "botFramesDropped">> {
+  await sleep(options.warmupSeconds * 1000);
+  await far.request({ op: "beginWindow" });
+  const before = await bot.counters();
+  const cpu = new CpuWindow();
+  cpu.start();
+  await sleep(options.seconds * 1000);
+  const used = cpu.stop();
+  const after = await bot.counters();
+  const handled = after.framesReceived - before.framesReceived + (after.framesSent - before.framesSent);
+  const botFramesDropped = after.framesDropped - before.framesDropped;
+  const farEnd = await far.request({ op: "endWindow" });
+  return { cpu: cpuFigures(used, idle, handled), farEnd, botFramesDropped };
 }
 
 function percentiles(before: Scrape, after: Scrape, name: string) {

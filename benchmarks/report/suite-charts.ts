@@ -89,6 +89,13 @@ export function loadCpuChart(load: readonly LoadPoint[]): LineChartSpec {
         marker: "circle",
       },
       {
+        name: "protocol echo, no engine",
+        points: points((p) => p.protocolEchoCpuUsPerFrame),
+        color: BLUE,
+        dash: DASHED,
+        marker: "square",
+      },
+      {
         name: "floor: raw batched WebSocket",
         points: points((p) => p.floorCpuUsPerFrame),
         color: GREEN,

@@ -71,6 +71,8 @@ export interface LoadPoint extends Recorded {
   echoRoundTripP99Ms: number;
   workerCpuUsPerFrame: number | null;
   floorCpuUsPerFrame: number | null;
+  /** The bridge protocol with no engine (null: not run, or an older file). */
+  protocolEchoCpuUsPerFrame: number | null;
   /** JSON + base64 in the layout the goal was judged on (jsonBase64Layout). */
   jsonBase64CpuUsPerFrame: number | null;
   jsonBase64OverWorker: number | null;
@@ -86,6 +88,7 @@ export interface LoadPoint extends Recorded {
   ratePercent: {
     worker: number | null;
     floor: number | null;
+    protocolEcho: number | null;
     jsonPerCall: number | null;
     jsonShared: number | null;
   };
@@ -287,6 +290,7 @@ export function readLoadPoint(dir: string, file: string): LoadPoint {
     echoRoundTripP99Ms: r.number("echoRoundTripP99Ms"),
     workerCpuUsPerFrame: r.numberOrNull("workerCpuUsPerFrame"),
     floorCpuUsPerFrame: r.numberOrNull("floorCpuUsPerFrame"),
+    protocolEchoCpuUsPerFrame: r.numberOrNull("protocolEchoCpuUsPerFrame"),
     jsonBase64CpuUsPerFrame: jsonCpu,
     jsonBase64OverWorker: jsonOverWorker,
     jsonBase64Layout: layout,
@@ -298,6 +302,7 @@ export function readLoadPoint(dir: string, file: string): LoadPoint {
     ratePercent: {
       worker: r.numberOrNull("ratePercent.worker"),
       floor: r.numberOrNull("ratePercent.floor"),
+      protocolEcho: r.numberOrNull("ratePercent.protocolEcho"),
       jsonPerCall: r.numberOrNull("ratePercent.jsonPerCall"),
       jsonShared: r.numberOrNull("ratePercent.jsonShared"),
     },

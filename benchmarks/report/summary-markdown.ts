@@ -159,6 +159,7 @@ function loadSection(load: readonly LoadPoint[]): string[] {
     String(p.calls),
     num(p.workerCpuUsPerFrame),
     num(p.floorCpuUsPerFrame),
+    num(p.protocolEchoCpuUsPerFrame),
     num(p.jsonBase64PerCallCpuUsPerFrame),
     num(p.jsonBase64SharedCpuUsPerFrame),
     num(p.workerOverFloor),
@@ -212,7 +213,7 @@ function loadSection(load: readonly LoadPoint[]): string[] {
   return [
     "## Concurrent calls (`bench:load`)",
     "",
-    `Echo calls between the media platform emulator (its own process) and the media worker, ${[...new Set(load.map((p) => p.seconds))].join("/")} s measured per call count; the same streams through the baselines on the same socket type: the floor, and JSON + base64 with a socket per call and on one shared socket.`,
+    `Echo calls between the media platform emulator (its own process) and the media worker, ${[...new Set(load.map((p) => p.seconds))].join("/")} s measured per call count; the same streams through the baselines on the same socket type: the floor, and JSON + base64 with a socket per call and on one shared socket. The protocol echo runs the worker's own transport and bridge protocol against the same emulator with no media engine (each frame copied straight back), so the worker's cost splits into what the protocol costs and what the engine adds.`,
     "",
     `The JSON + base64 goal (≥ ${GOALS.minJsonOverWorker}× the worker's CPU per frame) is judged on **a WebSocket per call**, the design of the closest peer (a .NET media worker bridged to Node or Python, one WebSocket per call carrying a JSON message with base64 audio per frame: \`shared/docs/media-frames.md\`). The same messages on **one shared socket** (a stream id in each) cost JSON less per frame, so that column is the stricter comparison: shown beside the goal for information, not part of it.${
       sharedOnly.length > 0
@@ -225,6 +226,7 @@ function loadSection(load: readonly LoadPoint[]): string[] {
         "calls",
         "worker µs/frame",
         "floor µs/frame",
+        "protocol echo, no engine µs/frame",
         "JSON+base64 socket per call µs/frame",
         "JSON+base64 shared socket µs/frame",
         `worker ÷ floor (goal ≤ ${GOALS.maxWorkerOverFloor})`,
@@ -259,6 +261,7 @@ function belowRate(load: readonly LoadPoint[]): string[] {
   const names: [keyof LoadPoint["ratePercent"], string][] = [
     ["worker", "worker"],
     ["floor", "floor"],
+    ["protocolEcho", "protocol echo"],
     ["jsonPerCall", "JSON+base64 socket per call"],
     ["jsonShared", "JSON+base64 shared socket"],
   ];

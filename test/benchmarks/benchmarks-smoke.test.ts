@@ -56,7 +56,7 @@ describe("benchmarks (smoke)", () => {
     expect(result.pipelines[0].frames).toBe(450 * 4);
   }, 90_000);
 
-  it("bench:load runs the worker, the floor and JSON + base64 in both layouts, writes the documented keys, and stops its far end", async () => {
+  it("bench:load runs the worker, the protocol echo, the floor and JSON + base64 in both layouts, writes the documented keys, and stops its far end", async () => {
     const run = await runBenchmark(
       "load.ts",
       ["--calls", "5", "--seconds", "2", "--warmup", "1", "--results-dir", dir],
@@ -75,6 +75,9 @@ describe("benchmarks (smoke)", () => {
       "latenessP99Ms",
       "workerCpuUsPerFrame",
       "floorCpuUsPerFrame",
+      "protocolEchoCpuUsPerFrame",
+      "protocolEchoOverFloor",
+      "workerOverProtocolEcho",
       "jsonBase64CpuUsPerFrame",
       "jsonBase64Layout",
       "jsonBase64SharedCpuUsPerFrame",
@@ -92,6 +95,11 @@ describe("benchmarks (smoke)", () => {
     expect(result.framesSent).toBeGreaterThan(200);
     expect(result.worker.farEnd.echoRoundTrip.count).toBeGreaterThan(0);
     expect(result.floor.cpu.framesHandled).toBeGreaterThan(200);
+    // The protocol echo ran its own sessions on the emulator, and they came back as echoes.
+    expect(result.protocolEcho).toMatchObject({ kind: "protocolEcho", sockets: 1, botFramesDropped: 0 });
+    expect(result.protocolEcho.cpu.framesHandled).toBeGreaterThan(200);
+    expect(result.protocolEcho.farEnd.echoRoundTrip.count).toBeGreaterThan(0);
+    expect(result.protocolEchoCpuUsPerFrame).toBe(result.protocolEcho.cpu.cpuUsPerFrame);
     // The goal's JSON run is the peer's layout, a socket per call; the shared socket beside it.
     expect(result.jsonBase64Layout).toBe("perCall");
     expect(result.jsonBase64).toMatchObject({ kind: "jsonBase64", layout: "perCall", sockets: 5 });
@@ -104,6 +112,8 @@ describe("benchmarks (smoke)", () => {
     // Printed: a row per design, and both ratios.
     expect(run.stdout).toMatch(/JSON\+base64, socket per call \(peer\)\s+5\s/);
     expect(run.stdout).toMatch(/JSON\+base64, one shared socket\s+1\s/);
+    expect(run.stdout).toMatch(/protocol echo, no engine\s+1\s/);
+    expect(run.stdout).toMatch(/= protocol echo\/floor [\d.]+ × worker\/protocol echo [\d.]+/);
     expect(run.stdout).toMatch(/JSON\+base64\/worker: socket per call [\d.]+, shared socket [\d.]+/);
     const pid = Number(/far end: pid (\d+)/.exec(run.stdout)?.[1]);
     expect(pid).toBeGreaterThan(0);

@@ -49,11 +49,17 @@ function baseline(kind: BaselineRun["kind"], layout: JsonLayout, cpuUsPerFrame: 
 
 describe("bench:load result", () => {
   const floor = baseline("floor", "shared", 4);
+  const protocolEcho = baseline("protocolEcho", "shared", 2);
 
   it("judges the JSON + base64 goal on a socket per call and shows the shared socket beside it", () => {
     const perCall = baseline("jsonBase64", "perCall", 20);
     const shared = baseline("jsonBase64", "shared", 12);
-    const r = buildResult(1000, 8, worker(5), { floor, jsonPerCall: perCall, jsonShared: shared });
+    const r = buildResult(1000, 8, worker(5), {
+      floor,
+      protocolEcho,
+      jsonPerCall: perCall,
+      jsonShared: shared,
+    });
     expect(r).toMatchObject({
       jsonBase64CpuUsPerFrame: 20,
       jsonBase64Layout: "perCall",
@@ -61,11 +67,22 @@ describe("bench:load result", () => {
       jsonBase64SharedCpuUsPerFrame: 12,
       jsonBase64SharedOverWorker: 2.4,
       workerOverFloor: 1.25,
+      // The worker's ratio to the floor splits into the protocol's and the engine's.
+      protocolEchoCpuUsPerFrame: 2,
+      protocolEchoOverFloor: 0.5,
+      workerOverProtocolEcho: 2.5,
     });
+    expect(r.protocolEcho).toBe(protocolEcho);
     expect(r.jsonBase64).toBe(perCall);
     expect(r.jsonBase64Shared).toBe(shared);
     // 2000 frames handled of 1000 calls × 50/s × 2 ways × 8 s.
-    expect(r.ratePercent).toEqual({ worker: 0.3, floor: 0.3, jsonPerCall: 0.3, jsonShared: 0.3 });
+    expect(r.ratePercent).toEqual({
+      worker: 0.3,
+      floor: 0.3,
+      protocolEcho: 0.3,
+      jsonPerCall: 0.3,
+      jsonShared: 0.3,
+    });
     expect(r.goals.atLeast3xCheaperThanJsonBase64).toBe(true);
     expect(r.goals.atLeast3xCheaperThanJsonBase64Shared).toBe(false);
     // The informative goal does not decide "all goals"; a real goal does.
@@ -77,7 +94,12 @@ describe("bench:load result", () => {
 
   it("falls back to the shared socket for the goal when only it ran", () => {
     const shared = baseline("jsonBase64", "shared", 12);
-    const r = buildResult(1000, 8, worker(5), { floor, jsonPerCall: null, jsonShared: shared });
+    const r = buildResult(1000, 8, worker(5), {
+      floor,
+      protocolEcho: null,
+      jsonPerCall: null,
+      jsonShared: shared,
+    });
     expect(r.ratePercent.jsonPerCall).toBeNull();
     expect(r).toMatchObject({
       jsonBase64CpuUsPerFrame: 12,
@@ -91,7 +113,12 @@ describe("bench:load result", () => {
 
   it("leaves the shared figures null when only a socket per call ran, and everything null without baselines", () => {
     const perCall = baseline("jsonBase64", "perCall", 20);
-    const r = buildResult(1000, 8, worker(5), { floor, jsonPerCall: perCall, jsonShared: null });
+    const r = buildResult(1000, 8, worker(5), {
+      floor,
+      protocolEcho: null,
+      jsonPerCall: perCall,
+      jsonShared: null,
+    });
     expect(r).toMatchObject({
       jsonBase64Layout: "perCall",
       jsonBase64SharedCpuUsPerFrame: null,
@@ -99,8 +126,16 @@ describe("bench:load result", () => {
       jsonBase64Shared: null,
     });
     expect(r.goals.atLeast3xCheaperThanJsonBase64Shared).toBeNull();
-    const bare = buildResult(100, 8, worker(5), { floor: null, jsonPerCall: null, jsonShared: null });
+    const bare = buildResult(100, 8, worker(5), {
+      floor: null,
+      protocolEcho: null,
+      jsonPerCall: null,
+      jsonShared: null,
+    });
     expect(bare).toMatchObject({
+      protocolEchoCpuUsPerFrame: null,
+      protocolEchoOverFloor: null,
+      workerOverProtocolEcho: null,
       jsonBase64CpuUsPerFrame: null,
       jsonBase64Layout: null,
       jsonBase64OverWorker: null,
@@ -111,9 +146,9 @@ describe("bench:load result", () => {
 
   it("refuses a run passed as the wrong layout", () => {
     const shared = baseline("jsonBase64", "shared", 12);
-    expect(() => buildResult(10, 1, worker(5), { floor, jsonPerCall: shared, jsonShared: null })).toThrow(
-      /not a per-call run/,
-    );
+    expect(() =>
+      buildResult(10, 1, worker(5), { floor, protocolEcho: null, jsonPerCall: shared, jsonShared: null }),
+    ).toThrow(/not a per-call run/);
   });
 });
 
@@ -126,7 +161,8 @@ describe("bench:load time estimate", () => {
     const shared = loadRunSeconds({ ...shape, jsonLayouts: jsonLayoutsOf("shared") });
     const workerOnly = loadRunSeconds({ ...shape, baselines: false, jsonLayouts: [] });
     expect(workerOnly).toBe(4 + 2 + 10 + 2);
-    expect(shared).toBe(3 * workerOnly);
+    // The worker, the protocol echo, the floor and one JSON layout, all set up alike.
+    expect(shared).toBe(4 * workerOnly);
     expect(perCall).toBeGreaterThan(shared);
     expect(both).toBe(perCall + workerOnly);
     expect(loadHardLimitSeconds({ ...shape, jsonLayouts: ["perCall", "shared"] })).toBe(both * 3 + 120);

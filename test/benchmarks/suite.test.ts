@@ -259,6 +259,7 @@ function loadFixture(calls: number, overrides: Record<string, unknown> = {}) {
     echoRoundTripP99Ms: 40.25,
     workerCpuUsPerFrame: 5,
     floorCpuUsPerFrame: 4,
+    protocolEchoCpuUsPerFrame: 2.5,
     jsonBase64CpuUsPerFrame: 20,
     jsonBase64Layout: "perCall",
     jsonBase64SharedCpuUsPerFrame: 12.5,
@@ -334,6 +335,7 @@ async function writeFixtures(dir: string, mode: SuiteManifest["mode"] = "default
       transitP99Ms: null,
       latenessP99Ms: 3,
       floorCpuUsPerFrame: null,
+      protocolEchoCpuUsPerFrame: null,
       jsonBase64CpuUsPerFrame: null,
       jsonBase64Layout: null,
       jsonBase64SharedCpuUsPerFrame: null,
@@ -409,13 +411,13 @@ describe("summary from result files", () => {
       "| JSON + base64 | 900 | 200 | 900 | 2000 | 3.33 | ≥ 3× ours | met |",
     );
     expect(s).toContain(
-      "| calls | worker µs/frame | floor µs/frame | JSON+base64 socket per call µs/frame | JSON+base64 shared socket µs/frame | worker ÷ floor (goal ≤ 1.5) | JSON per call ÷ worker (goal ≥ 3) | JSON shared ÷ worker (for information) |",
+      "| calls | worker µs/frame | floor µs/frame | protocol echo, no engine µs/frame | JSON+base64 socket per call µs/frame | JSON+base64 shared socket µs/frame | worker ÷ floor (goal ≤ 1.5) | JSON per call ÷ worker (goal ≥ 3) | JSON shared ÷ worker (for information) |",
     );
     expect(rowOf(s, "| 100 |")).toBe(
-      "| 100 | 5.00 | 4.00 | 20.00 | 12.50 | 1.25 | 4.00 | 2.50 | 0.250 | 2.000 | 1.000 | 21.50 | 40.25 | 0 | 0 |",
+      "| 100 | 5.00 | 4.00 | 2.50 | 20.00 | 12.50 | 1.25 | 4.00 | 2.50 | 0.250 | 2.000 | 1.000 | 21.50 | 40.25 | 0 | 0 |",
     );
     expect(rowOf(s, "| 1000 |")).toBe(
-      "| 1000 | 5.00 | - | - | - | - | - | - | 0.250 | - | 3.000 | 21.50 | 40.25 | 12 | 0 |",
+      "| 1000 | 5.00 | - | - | - | - | - | - | - | 0.250 | - | 3.000 | 21.50 | 40.25 | 12 | 0 |",
     );
     // The goal is judged on the peer's layout; the shared socket's verdict is shown, not counted.
     expect(rowOf(s, "| JSON + base64 CPU ≥ 3× the worker (a socket per call, the peer's design)")).toBe(
@@ -448,6 +450,7 @@ describe("summary from result files", () => {
     expect(findAll(floor, "polyline")).toHaveLength(0);
     expect([...seriesGroups(cpu).keys()]).toEqual([
       "media worker (this project)",
+      "protocol echo, no engine",
       "floor: raw batched WebSocket",
       "JSON + base64, a socket per call (peer)",
       "JSON + base64, one shared socket",
@@ -466,6 +469,7 @@ describe("summary from result files", () => {
         ...(layout === undefined ? {} : { jsonBase64: { kind: "jsonBase64", layout } }),
       }) as Record<string, unknown>;
       delete file.jsonBase64Layout;
+      delete file.protocolEchoCpuUsPerFrame;
       delete file.jsonBase64SharedCpuUsPerFrame;
       delete file.jsonBase64SharedOverWorker;
       delete (file.goals as Record<string, unknown>).atLeast3xCheaperThanJsonBase64Shared;
@@ -492,9 +496,9 @@ describe("summary from result files", () => {
     });
     expect(at1000?.goals.atLeast3xCheaperThanJsonBase64Shared).toBeNull();
     const s = report.summary;
-    expect(rowOf(s, "| 100 |")).toMatch(/^\| 100 \| 5\.00 \| 4\.00 \| - \| 20\.00 \| 1\.25 \| - \| 2\.00 \|/);
+    expect(rowOf(s, "| 100 |")).toMatch(/^\| 100 \| 5\.00 \| 4\.00 \| - \| - \| 20\.00 \| 1\.25 \| - \| 2\.00 \|/);
     expect(rowOf(s, "| 1000 |")).toMatch(
-      /^\| 1000 \| 5\.00 \| 4\.00 \| 20\.00 \| - \| 1\.25 \| 2\.00 \| - \|/,
+      /^\| 1000 \| 5\.00 \| 4\.00 \| - \| 20\.00 \| - \| 1\.25 \| 2\.00 \| - \|/,
     );
     expect(rowOf(s, "| JSON + base64 CPU ≥ 3× the worker")).toBe(
       "| JSON + base64 CPU ≥ 3× the worker (a socket per call, the peer's design) | NOT MET (on the shared socket) | NOT MET |",
@@ -647,7 +651,7 @@ describe("flags", () => {
     const bare = plan(["--only", "load", "--calls", "1000", "--no-baselines"]);
     const limit = (p: SuitePlan) =>
       runTimeoutMs(p, benchmarkRuns(p)[0] as ReturnType<typeof benchmarkRuns>[number]);
-    // 4 designs > 3 designs > the worker alone; each at least 3x its estimate.
+    // 5 designs > 4 designs > the worker alone; each at least 3x its estimate.
     expect(limit(both)).toBeGreaterThan(limit(perCall));
     expect(limit(perCall)).toBeGreaterThan(limit(bare));
     const estimate = loadRunSeconds({
@@ -657,8 +661,8 @@ describe("flags", () => {
       baselines: true,
       jsonLayouts: ["perCall", "shared"],
     });
-    expect(designCount({ baselines: true, jsonLayouts: ["perCall", "shared"] })).toBe(4);
-    expect(estimate).toBeGreaterThan(4 * (8 + 2));
+    expect(designCount({ baselines: true, jsonLayouts: ["perCall", "shared"] })).toBe(5);
+    expect(estimate).toBeGreaterThan(5 * (8 + 2));
     expect(limit(both)).toBeGreaterThanOrEqual(3 * estimate * 1000);
     expect(jsonLayoutsOf("both")).toEqual(["perCall", "shared"]);
   });
@@ -710,7 +714,7 @@ describe("npm run bench -- --smoke", () => {
     expect(summary).toMatch(/^\| design \| decode \| dispatch \(echo\) \| encode \| total ns\/frame \|/m);
     expect(summary).toMatch(/^\| bridge codec \+ media engine \(this project\) \| \d+ \|/m);
     expect(summary).toMatch(
-      /^\| calls \| worker µs\/frame \| floor µs\/frame \| JSON\+base64 socket per call µs\/frame \| JSON\+base64 shared socket µs\/frame \|/m,
+      /^\| calls \| worker µs\/frame \| floor µs\/frame \| protocol echo, no engine µs\/frame \| JSON\+base64 socket per call µs\/frame \| JSON\+base64 shared socket µs\/frame \|/m,
     );
     // Worker, floor, JSON per call, JSON shared, then the three ratios: all measured.
     expect(summary).toMatch(/^\| 5 \|( [\d.]+ \|){7}/m);
@@ -736,6 +740,7 @@ describe("npm run bench -- --smoke", () => {
     const cpuSeries = seriesGroups(cpu);
     expect([...cpuSeries.keys()]).toEqual([
       "media worker (this project)",
+      "protocol echo, no engine",
       "floor: raw batched WebSocket",
       "JSON + base64, a socket per call (peer)",
       "JSON + base64, one shared socket",
