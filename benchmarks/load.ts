@@ -282,6 +282,7 @@ function printRepeatSummary(all: LoadResult[]): void {
     ["protocol echo µs/fr", (r) => r.protocolEchoCpuUsPerFrame, 2],
     ["w/floor", (r) => r.workerOverFloor, 2],
     ["protocol echo/floor", (r) => r.protocolEchoOverFloor, 2],
+    ["w/protocol echo", (r) => r.workerOverProtocolEcho, 2],
     ["json/call ÷ w", (r) => jsonByLayout(r).perCallOverWorker, 2],
     ["json shared ÷ w", (r) => jsonByLayout(r).sharedOverWorker, 2],
   ];
