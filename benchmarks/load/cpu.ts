@@ -76,11 +76,39 @@ export class CpuWindow {
   }
 }
 
-/** Process CPU per second of wall time while nothing is being measured (the idle floor). */
+/** Slices the idle sample is cut into (see idleCpuUsPerSecond). */
+const IDLE_SLICES = 10;
+
+/**
+ * Process CPU per second of wall time while nothing is being measured (the idle floor),
+ * sampled over `ms` in IDLE_SLICES slices and taken as the median slice's rate. Right after a
+ * design's teardown (a worker thread's heap freed, its sockets closed) the process can burn
+ * tens of milliseconds in one burst: in one whole-second sample that burst read as the idle
+ * rate and was subtracted from the next design's window (a floor of 0.04 µs/frame at 400
+ * calls); the median of the slices is the steady rate, whichever slice the burst fell in.
+ */
 export async function idleCpuUsPerSecond(ms: number): Promise<number> {
-  const window = new CpuWindow();
-  window.start();
-  await new Promise((resolve) => setTimeout(resolve, ms));
-  const { processUs, wallMs } = window.stop();
-  return (processUs / wallMs) * 1000;
+  const slices: { cpuUs: number; wallMs: number }[] = [];
+  const sliceMs = Math.max(1, ms / IDLE_SLICES);
+  for (let i = 0; i < IDLE_SLICES; i++) {
+    const window = new CpuWindow();
+    window.start();
+    await new Promise((resolve) => setTimeout(resolve, sliceMs));
+    const { processUs, wallMs } = window.stop();
+    slices.push({ cpuUs: processUs, wallMs });
+  }
+  return medianRatePerSecond(slices);
+}
+
+/** The median of the slices' CPU rates, in µs per second of wall time (0 for no slices). */
+export function medianRatePerSecond(slices: readonly { cpuUs: number; wallMs: number }[]): number {
+  const rates = slices
+    .filter((slice) => slice.wallMs > 0)
+    .map((slice) => (slice.cpuUs / slice.wallMs) * 1000)
+    .sort((a, b) => a - b);
+  if (rates.length === 0) return 0;
+  const mid = rates.length >> 1;
+  return rates.length % 2 === 1
+    ? (rates[mid] as number)
+    : ((rates[mid - 1] as number) + (rates[mid] as number)) / 2;
 }

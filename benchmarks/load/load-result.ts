@@ -92,7 +92,7 @@ export interface LoadResult {
 }
 
 export const METHOD = {
-  cpu: "process.cpuUsage() of the bot process over the window, less its idle rate sampled before the streams started, divided by frames handled (received + sent) by the bot side; the far end runs in a child process and is not counted. workerThreadCpuUsPerFrame: the media worker thread alone, from /proc (10 ms ticks).",
+  cpu: "process.cpuUsage() of the bot process over the window, less its idle rate sampled before the streams started (median of ten 100 ms slices), divided by frames handled (received + sent) by the bot side; the far end runs in a child process and is not counted. workerThreadCpuUsPerFrame: the media worker thread alone, from /proc (10 ms ticks).",
   transitAndLateness:
     "from the worker's media_frame_transit_seconds and media_render_lateness_seconds histograms (deltas of two scrapes around the window); the worker keeps bucket counts only, so each figure is the upper bound of the bucket holding that percentile (null: no observations or beyond 1 s)",
   echoRoundTrip:

@@ -1,8 +1,10 @@
 /**
  * bench:load's result object from its runs (no sockets): which JSON + base64 layout the goal is
- * judged on, the shared socket's figures beside it, and "all goals" leaving informative ones out.
+ * judged on, the shared socket's figures beside it, "all goals" leaving informative ones out, and
+ * the idle rate taken as the median of its slices.
  */
 import { describe, expect, it } from "vitest";
+import { medianRatePerSecond } from "../../benchmarks/load/cpu.js";
 import type { JsonLayout } from "../../benchmarks/load/far-end-messages.js";
 import { allGoalsMet, buildResult } from "../../benchmarks/load/load-result.js";
 import { jsonLayoutsOf, loadHardLimitSeconds, loadRunSeconds } from "../../benchmarks/load/run-estimate.js";
@@ -166,5 +168,24 @@ describe("bench:load time estimate", () => {
     expect(perCall).toBeGreaterThan(shared);
     expect(both).toBe(perCall + workerOnly);
     expect(loadHardLimitSeconds({ ...shape, jsonLayouts: ["perCall", "shared"] })).toBe(both * 3 + 120);
+  });
+});
+
+describe("bench:load idle rate", () => {
+  it("is the median slice's rate, so one burst (a teardown) is not subtracted from the next design", () => {
+    const quiet = { cpuUs: 1_500, wallMs: 100 }; // 15 ms of CPU a second
+    const burst = { cpuUs: 45_000, wallMs: 100 };
+    const slices = [burst, ...Array.from({ length: 9 }, () => quiet)];
+    expect(medianRatePerSecond(slices)).toBe(15_000);
+    // What one whole-second sample made of the same slices would have read.
+    const whole = slices.reduce((sum, s) => sum + s.cpuUs, 0);
+    expect(whole).toBe(58_500);
+    expect(
+      medianRatePerSecond([
+        { cpuUs: 1_000, wallMs: 100 },
+        { cpuUs: 3_000, wallMs: 100 },
+      ]),
+    ).toBe(20_000);
+    expect(medianRatePerSecond([{ cpuUs: 5, wallMs: 0 }])).toBe(0);
   });
 });

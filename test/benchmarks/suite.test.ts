@@ -496,7 +496,9 @@ describe("summary from result files", () => {
     });
     expect(at1000?.goals.atLeast3xCheaperThanJsonBase64Shared).toBeNull();
     const s = report.summary;
-    expect(rowOf(s, "| 100 |")).toMatch(/^\| 100 \| 5\.00 \| 4\.00 \| - \| - \| 20\.00 \| 1\.25 \| - \| 2\.00 \|/);
+    expect(rowOf(s, "| 100 |")).toMatch(
+      /^\| 100 \| 5\.00 \| 4\.00 \| - \| - \| 20\.00 \| 1\.25 \| - \| 2\.00 \|/,
+    );
     expect(rowOf(s, "| 1000 |")).toMatch(
       /^\| 1000 \| 5\.00 \| 4\.00 \| - \| 20\.00 \| - \| 1\.25 \| 2\.00 \| - \|/,
     );
