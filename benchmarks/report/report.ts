@@ -4,6 +4,7 @@
  */
 import { copyFileSync, mkdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
+import { combineLoadRuns } from "./load-medians.js";
 import { type ChartFile, suiteCharts } from "./suite-charts.js";
 import type { SuiteManifest } from "./suite-manifest.js";
 import {
@@ -30,7 +31,8 @@ export interface SuiteReport {
 export function buildReport(dir: string, manifest: SuiteManifest): SuiteReport {
   const answer = manifest.files.answer === null ? null : readAnswerResult(dir, manifest.files.answer);
   const frames = manifest.files.frames === null ? null : readFramesResult(dir, manifest.files.frames);
-  const load = manifest.files.load.map((file) => readLoadPoint(dir, file)).sort((a, b) => a.calls - b.calls);
+  // Repeated runs of a call count (--repeat) become one point: the median of each figure.
+  const load = combineLoadRuns(manifest.files.load.map((file) => readLoadPoint(dir, file)));
   const charts = suiteCharts({ answer, frames, load });
   const summary = renderSummary({ manifest, answer, frames, load, charts });
   return { answer, frames, load, charts, summary };

@@ -25,6 +25,8 @@ export interface SuitePlan {
     baselines: boolean;
     /** The --json-layout flag passed to bench:load: both, per-call or shared. */
     jsonLayout: string;
+    /** Runs of each call count; the summary shows each figure's median (load-medians.ts). */
+    repeat: number;
   };
 }
 
@@ -35,12 +37,19 @@ export const PRESETS: Record<SuiteMode, Preset> = {
   smoke: {
     answer: { calls: 20, rate: 50, warmup: 5 },
     frames: { sessions: 20, ticks: 20, warmup: 5 },
-    load: { counts: [5, 10], seconds: 1, warmup: 0, baselines: true, jsonLayout: "both" },
+    load: { counts: [5, 10], seconds: 1, warmup: 0, baselines: true, jsonLayout: "both", repeat: 1 },
   },
   default: {
     answer: { calls: 1000, rate: 200, warmup: 50 },
     frames: { sessions: 1000, ticks: 300, warmup: 100 },
-    load: { counts: [100, 200, 400, 700, 1000], seconds: 8, warmup: 2, baselines: true, jsonLayout: "both" },
+    load: {
+      counts: [100, 200, 400, 700, 1000],
+      seconds: 8,
+      warmup: 2,
+      baselines: true,
+      jsonLayout: "both",
+      repeat: 1,
+    },
   },
   long: {
     answer: { calls: 5000, rate: 200, warmup: 200 },
@@ -51,6 +60,7 @@ export const PRESETS: Record<SuiteMode, Preset> = {
       warmup: 5,
       baselines: true,
       jsonLayout: "both",
+      repeat: 1,
     },
   },
 };
@@ -64,6 +74,7 @@ export const USAGE = `npm run bench -- [options]
   --load-warmup S           bench:load warm-up seconds per run
   --no-baselines            bench:load without the floor and JSON+base64 baselines
   --json-layout L           bench:load JSON+base64 layouts: both (default), per-call (the peer's) or shared
+  --repeat N                bench:load runs each call count N times; the summary shows medians (default 1)
   --answer-calls N          bench:answer calls measured
   --rate R                  bench:answer calls placed per second
   --sessions S, --ticks N   bench:frames frames a tick, ticks measured
@@ -81,6 +92,7 @@ const KNOWN = new Set([
   "load-warmup",
   "no-baselines",
   "json-layout",
+  "repeat",
   "answer-calls",
   "rate",
   "sessions",
@@ -150,6 +162,7 @@ export function planFromArgs(args: Map<string, string>, defaultResultsDir: strin
       warmup: intArg(args, "load-warmup", preset.load.warmup, 0),
       baselines: !flag(args, "no-baselines") && preset.load.baselines,
       jsonLayout: jsonLayoutFlag(args.get("json-layout") ?? preset.load.jsonLayout),
+      repeat: intArg(args, "repeat", preset.load.repeat),
     },
   };
 }
@@ -200,6 +213,7 @@ export function benchmarkRuns(
           "--warmup",
           String(l.warmup),
           ...(l.baselines ? ["--json-layout", l.jsonLayout] : ["--no-baselines"]),
+          ...(l.repeat > 1 ? ["--repeat", String(l.repeat)] : []),
           ...dir,
         ],
       });
@@ -221,7 +235,8 @@ export function runTimeoutMs(plan: SuitePlan, run: { benchmark: BenchmarkName; a
     case "load": {
       const calls = Number(run.args[run.args.indexOf("--calls") + 1]);
       const l = plan.load;
-      // bench:load stops itself at its own hard limit; this is a backstop 60 s beyond that.
+      // bench:load stops itself at its own hard limit (per run, times --repeat); this is a
+      // backstop 60 s beyond that.
       return (
         (loadHardLimitSeconds({
           calls,
@@ -229,7 +244,8 @@ export function runTimeoutMs(plan: SuitePlan, run: { benchmark: BenchmarkName; a
           warmupSeconds: l.warmup,
           baselines: l.baselines,
           jsonLayouts: jsonLayoutsOf(l.jsonLayout),
-        }) +
+        }) *
+          l.repeat +
           60) *
         1000
       );

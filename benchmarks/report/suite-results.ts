@@ -58,6 +58,8 @@ export interface FramesResult extends Recorded {
 
 export interface LoadPoint extends Recorded {
   calls: number;
+  /** bench:load runs behind this point: 1, or the median of several (load-medians.ts). */
+  runs: number;
   seconds: number;
   framesDropped: number;
   bridgeSendDropBatches: number;
@@ -279,6 +281,7 @@ export function readLoadPoint(dir: string, file: string): LoadPoint {
   return {
     ...r.recorded(),
     calls: r.number("calls"),
+    runs: 1,
     seconds: r.number("seconds"),
     framesDropped: r.number("framesDropped"),
     bridgeSendDropBatches: r.number("bridgeSendDropBatches"),

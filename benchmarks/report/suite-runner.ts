@@ -100,14 +100,16 @@ async function runBenchmarks(plan: SuitePlan, command: string, io: SuiteIo): Pro
             ? "not every call was answered"
             : "failed",
       );
-    if (ours.length !== 1) {
-      if (exit.code === 0) fail(`reported ${ours.length} result files in ${dir}, expected 1`);
+    // bench:load --repeat N writes a result file per run.
+    const expected = run.benchmark === "load" ? plan.load.repeat : 1;
+    if (ours.length !== expected) {
+      if (exit.code === 0) fail(`reported ${ours.length} result files in ${dir}, expected ${expected}`);
       continue;
     }
-    const name = path.basename(ours[0] as string);
-    if (run.benchmark === "answer") files.answer = name;
-    else if (run.benchmark === "frames") files.frames = name;
-    else files.load.push(name);
+    const names = ours.map((file) => path.basename(file));
+    if (run.benchmark === "answer") files.answer = names[0] as string;
+    else if (run.benchmark === "frames") files.frames = names[0] as string;
+    else files.load.push(...names);
   }
 
   const recordedAt = new Date().toISOString();

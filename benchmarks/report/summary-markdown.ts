@@ -215,6 +215,7 @@ function loadSection(load: readonly LoadPoint[]): string[] {
     "",
     `Echo calls between the media platform emulator (its own process) and the media worker, ${[...new Set(load.map((p) => p.seconds))].join("/")} s measured per call count; the same streams through the baselines on the same socket type: the floor, and JSON + base64 with a socket per call and on one shared socket. The protocol echo runs the worker's own transport and bridge protocol against the same emulator with no media engine (each frame copied straight back), so the worker's cost splits into what the protocol costs and what the engine adds.`,
     "",
+    ...repeatedRuns(load),
     `The JSON + base64 goal (≥ ${GOALS.minJsonOverWorker}× the worker's CPU per frame) is judged on **a WebSocket per call**, the design of the closest peer (a .NET media worker bridged to Node or Python, one WebSocket per call carrying a JSON message with base64 audio per frame: \`shared/docs/media-frames.md\`). The same messages on **one shared socket** (a stream id in each) cost JSON less per frame, so that column is the stricter comparison: shown beside the goal for information, not part of it.${
       sharedOnly.length > 0
         ? ` At ${sharedOnly.join(", ")} calls only the shared socket was measured (\`--json-layout shared\`), so the goal there was judged on it.`
@@ -251,6 +252,17 @@ function loadSection(load: readonly LoadPoint[]): string[] {
     headline,
     "",
     "Transit and lateness are upper bounds of the worker's Prometheus histogram buckets (the value is at most this); `-` means not measured or beyond the last bucket (1 s). Echo round trip comes from an HDR histogram at the far end.",
+  ];
+}
+
+/** Says which rows are medians of repeated runs (`--repeat`), and how they are combined. */
+function repeatedRuns(load: readonly LoadPoint[]): string[] {
+  const repeated = load.filter((p) => p.runs > 1);
+  if (repeated.length === 0) return [];
+  const counts = [...new Set(repeated.map((p) => p.runs))].join("/");
+  return [
+    `Each call count ran ${counts} times (\`--repeat\`): every figure below is the median of its runs, except dropped frames and skipped ticks, which are the worst run's. A goal is met when more than half of the runs met it (no drops: every run).`,
+    "",
   ];
 }
 

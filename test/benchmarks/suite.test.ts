@@ -512,6 +512,63 @@ describe("summary from result files", () => {
     expect(buildReport(dir, manifest).load[0]?.jsonBase64Layout).toBe("shared");
   });
 
+  it("shows repeated runs of a call count as the median of each figure, drops from the worst run", async () => {
+    const manifest = await writeFixtures(dir);
+    const run = (name: string, overrides: Record<string, unknown>) =>
+      writeFile(path.join(dir, name), JSON.stringify(loadFixture(1000, overrides)));
+    const goals = loadFixture(1000).goals;
+    await run("load-1000-a.json", {
+      workerCpuUsPerFrame: 2,
+      floorCpuUsPerFrame: 0.7,
+      workerOverFloor: 2.9,
+      latenessP99Ms: 1,
+      goals: { ...goals, latenessP99Under2Ms: true, workerWithin1_5xFloor: false },
+    });
+    await run("load-1000-b.json", {
+      workerCpuUsPerFrame: 3,
+      floorCpuUsPerFrame: 2.5,
+      workerOverFloor: 1.2,
+      latenessP99Ms: 5,
+      framesDropped: 7,
+      goals: { ...goals, noDrops: false, latenessP99Under2Ms: false, workerWithin1_5xFloor: true },
+    });
+    await run("load-1000-c.json", {
+      workerCpuUsPerFrame: 2.2,
+      floorCpuUsPerFrame: 0.8,
+      workerOverFloor: 2.75,
+      latenessP99Ms: 1.5,
+      goals: { ...goals, latenessP99Under2Ms: true, workerWithin1_5xFloor: false },
+    });
+    const repeated = {
+      ...manifest,
+      files: {
+        ...manifest.files,
+        load: ["load-100.json", "load-1000-a.json", "load-1000-b.json", "load-1000-c.json"],
+      },
+    };
+    const report = buildReport(dir, repeated);
+    expect(report.load.map((p) => [p.calls, p.runs])).toEqual([
+      [100, 1],
+      [1000, 3],
+    ]);
+    // One noisy run (b: a slow floor) neither makes the CPU goal nor breaks lateness.
+    expect(report.load[1]).toMatchObject({
+      workerCpuUsPerFrame: 2.2,
+      floorCpuUsPerFrame: 0.8,
+      workerOverFloor: 2.75,
+      latenessP99Ms: 1.5,
+      framesDropped: 7,
+    });
+    expect(report.load[1]?.goals).toMatchObject({
+      noDrops: false,
+      latenessP99Under2Ms: true,
+      workerWithin1_5xFloor: false,
+    });
+    expect(report.summary).toContain("Each call count ran 3 times (`--repeat`)");
+    expect(report.summary).toContain("load-1000-a.json, load-1000-b.json, load-1000-c.json");
+    expect(buildReport(dir, manifest).summary).not.toContain("(`--repeat`)");
+  });
+
   it("counts unanswered calls against the answer goal and lists commits that changed mid-run", async () => {
     const manifest = await writeFixtures(dir);
     const answer = JSON.parse(await readFile(path.join(dir, "answer-latency-1.json"), "utf8"));
@@ -669,6 +726,23 @@ describe("flags", () => {
     expect(jsonLayoutsOf("both")).toEqual(["perCall", "shared"]);
   });
 
+  it("passes --repeat to bench:load and gives each call count time for every run", () => {
+    const once = plan(["--only", "load", "--calls", "1000"]);
+    const thrice = plan(["--only", "load", "--calls", "1000", "--repeat", "3"]);
+    expect(once.load.repeat).toBe(1);
+    expect(benchmarkRuns(once)[0]?.args).not.toContain("--repeat");
+    const [run] = benchmarkRuns(thrice);
+    expect(run?.args.slice(run.args.indexOf("--repeat"), run.args.indexOf("--repeat") + 2)).toEqual([
+      "--repeat",
+      "3",
+    ]);
+    const limit = (p: SuitePlan) =>
+      runTimeoutMs(p, benchmarkRuns(p)[0] as ReturnType<typeof benchmarkRuns>[number]);
+    // bench:load's own limit times three, plus the same 60 s backstop.
+    expect(limit(thrice) - 60_000).toBe(3 * (limit(once) - 60_000));
+    expect(() => plan(["--repeat", "0"])).toThrow(/--repeat/);
+  });
+
   it("refuses what it does not understand", () => {
     expect(() => plan(["--sconds", "3"])).toThrow(/unknown flag --sconds/);
     expect(() => plan(["--smoke", "--long"])).toThrow(/cannot be combined/);
@@ -762,5 +836,40 @@ describe("npm run bench -- --smoke", () => {
     expect(await readFile(path.join(dir, "summary.md"), "utf8")).toBe(summary);
     parseSvg(await readFile(path.join(dir, "charts", "answer-latency.svg"), "utf8"));
     parseSvg(await readFile(path.join(dir, "charts", "frames.svg"), "utf8"));
+  }, 180_000);
+
+  it("--repeat keeps every run's result file of a call count and reports their medians", async () => {
+    const repeatDir = path.join(dir, "repeat");
+    const run = await new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
+      execFile(
+        process.execPath,
+        [
+          "--import",
+          "tsx",
+          path.join(ROOT, "benchmarks", "suite.ts"),
+          "--smoke",
+          "--only",
+          "load",
+          "--calls",
+          "5",
+          "--repeat",
+          "2",
+          "--json-layout",
+          "shared",
+          "--results-dir",
+          repeatDir,
+        ],
+        { cwd: ROOT, timeout: 150_000, maxBuffer: 16 * 1024 * 1024 },
+        (error, stdout, stderr) =>
+          resolve({ code: error ? (typeof error.code === "number" ? error.code : 1) : 0, stdout, stderr }),
+      );
+    });
+    expect(run.code, run.stderr).toBe(0);
+    const manifest = JSON.parse(await readFile(path.join(repeatDir, MANIFEST_FILE), "utf8")) as SuiteManifest;
+    expect(manifest.failures).toEqual([]);
+    expect(manifest.files.load).toHaveLength(2);
+    const summary = await readFile(path.join(repeatDir, "summary.md"), "utf8");
+    expect(summary).toContain("Each call count ran 2 times (`--repeat`)");
+    expect(summary.match(/^\| 5 \|/gm)).toHaveLength(1);
   }, 180_000);
 });
