@@ -9,7 +9,7 @@
  * message per tick with every 640-byte frame, echoed back batched) and JSON + base64 (a JSON
  * message per frame) in two layouts: a WebSocket per call, the closest peer's design and the
  * one the goal is judged on, and one shared socket with a stream id per message, cheaper for
- * JSON and so the stricter comparison, always shown beside it. A fourth design, the protocol
+ * JSON and so the stricter comparison, always shown beside it. One more design, the protocol
  * echo, runs the worker's own transport and protocol against the same emulator with no media
  * engine (protocol-echo-bot.ts), splitting the worker's cost into protocol and engine. CPU per
  * frame is measured the same way for all: this process's CPU less its idle rate, over frames

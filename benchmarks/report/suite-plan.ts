@@ -72,7 +72,7 @@ export const USAGE = `npm run bench -- [options]
   --calls LIST              bench:load concurrent call counts, e.g. 100,400,1000
   --seconds T               bench:load measured seconds per call count
   --load-warmup S           bench:load warm-up seconds per run
-  --no-baselines            bench:load without the floor and JSON+base64 baselines
+  --no-baselines            bench:load without the protocol echo, floor and JSON+base64 baselines
   --json-layout L           bench:load JSON+base64 layouts: both (default), per-call (the peer's) or shared
   --repeat N                bench:load runs each call count N times; the summary shows medians (default 1)
   --answer-calls N          bench:answer calls measured
