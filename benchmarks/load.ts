@@ -22,6 +22,7 @@
  * a shared or virtual machine can be off by a third.
  */
 
+import { medianOf } from "./lib/median.js";
 import { writeResultIn } from "./lib/result-file.js";
 import { formatTable, intArg, parseArgs } from "./lib/results.js";
 import { FarEndProcess } from "./load/far-end-process.js";
@@ -293,18 +294,12 @@ function printRepeatSummary(all: LoadResult[]): void {
     for (const [name, pick, digits] of figures) {
       const values = runs.map(pick).filter((v): v is number => v !== null && Number.isFinite(v));
       if (values.length === 0) continue;
-      const sorted = [...values].sort((a, b) => a - b);
-      const mid = sorted.length / 2;
-      const median =
-        sorted.length % 2 === 1
-          ? (sorted[Math.floor(mid)] as number)
-          : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
       rows.push([
         calls,
         runs.length,
         name,
-        fmt(median, digits),
-        `${fmt(sorted[0], digits)}-${fmt(sorted.at(-1), digits)}`,
+        fmt(medianOf(values), digits),
+        `${fmt(Math.min(...values), digits)}-${fmt(Math.max(...values), digits)}`,
       ]);
     }
   }

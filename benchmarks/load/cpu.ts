@@ -1,4 +1,5 @@
 import { readdirSync, readFileSync } from "node:fs";
+import { medianOf } from "../lib/median.js";
 
 /**
  * CPU time of this process, and (on Linux) of chosen threads of it: the media worker is one
@@ -104,11 +105,6 @@ export async function idleCpuUsPerSecond(ms: number): Promise<number> {
 export function medianRatePerSecond(slices: readonly { cpuUs: number; wallMs: number }[]): number {
   const rates = slices
     .filter((slice) => slice.wallMs > 0)
-    .map((slice) => (slice.cpuUs / slice.wallMs) * 1000)
-    .sort((a, b) => a - b);
-  if (rates.length === 0) return 0;
-  const mid = rates.length >> 1;
-  return rates.length % 2 === 1
-    ? (rates[mid] as number)
-    : ((rates[mid - 1] as number) + (rates[mid] as number)) / 2;
+    .map((slice) => (slice.cpuUs / slice.wallMs) * 1000);
+  return medianOf(rates) ?? 0;
 }

@@ -2,17 +2,8 @@
  * Several bench:load runs of one call count (`npm run bench -- --repeat N`) as one point: the
  * median of each figure, so one noisy run on a shared machine neither makes nor breaks a goal.
  */
+import { medianOf } from "../lib/median.js";
 import type { LoadPoint } from "./suite-results.js";
-
-/** The median of the numbers among `values` (null when there are none). */
-export function medianOf(values: readonly (number | null)[]): number | null {
-  const sorted = values.filter((v): v is number => v !== null && Number.isFinite(v)).sort((a, b) => a - b);
-  if (sorted.length === 0) return null;
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 === 1
-    ? (sorted[mid] as number)
-    : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
-}
 
 /** Goals every run must meet (a drop in any run is a drop). */
 const EVERY_RUN = new Set(["noDrops", "callsAtLeast1000WithoutDrops"]);
