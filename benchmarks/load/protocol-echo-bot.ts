@@ -8,6 +8,8 @@ import { createLogger } from "../../src/log/logger.js";
 
 const SOURCE = v1.MediaContext.MEDIA_CONTEXT_AUDIO_SOURCE as number;
 const RENDER = v1.MediaContext.MEDIA_CONTEXT_AUDIO_RENDER as number;
+/** Largest session number the per-session arrays are grown to. */
+const MAX_SESSION_NUMBER = 1 << 20;
 
 /**
  * The bridge protocol with no media engine: the media worker's own transport (BridgeClient,
@@ -34,8 +36,9 @@ export class ProtocolEchoBot {
   private constructor(private readonly client: BridgeClient) {
     client.on("frames", (reader) => this.echo(reader));
     client.on("sendStatus", ({ session, active }) => {
-      this.grow(session);
-      this.active[session] = active ? 1 : 0;
+      // Only sessions this bot created have a slot; any other number from the host is ignored
+      // (a stray number must not size the arrays).
+      if (session < this.active.length) this.active[session] = active ? 1 : 0;
     });
   }
 
@@ -104,8 +107,12 @@ export class ProtocolEchoBot {
     else this.framesDropped += frames;
   }
 
-  /** Session numbers index the per-session arrays (grown when a higher number appears). */
+  /** Session numbers index the per-session arrays: grown for each session the bot creates. */
   private grow(session: number): void {
+    // The host numbers a connection's sessions from 1: a number far beyond the calls asked for
+    // is a broken host, refused rather than allocated.
+    if (!Number.isInteger(session) || session < 1 || session > MAX_SESSION_NUMBER)
+      throw new Error(`protocol echo: the host numbered a session ${session}`);
     if (session < this.active.length) return;
     const size = Math.max(session + 1, this.active.length * 2, 64);
     const active = new Uint8Array(size);
