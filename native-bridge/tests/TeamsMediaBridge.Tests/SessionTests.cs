@@ -248,7 +248,9 @@ public sealed class SessionTests
     [Fact]
     public async Task Clear_drops_queued_audio_and_answers_pending_marks_as_not_played()
     {
-        await using var bridge = await TestBridge.StartAsync(tweak: o => new() { Url = o.Url, Secret = o.Secret, RenderQueueFrames = 100 });
+        // No standing-backlog trimming (RenderTargetFrames 0): on a slow machine the 200 ms wait
+        // ends a trim window, and frames trimmed before the clear are neither played nor cleared.
+        await using var bridge = await TestBridge.StartAsync(tweak: o => new() { Url = o.Url, Secret = o.Secret, RenderQueueFrames = 100, RenderTargetFrames = 0 });
         await using var client = await bridge.ConnectAsync();
         var created = await client.CreateSessionAsync("barge-in");
         await client.ExpectAsync(e => e.BodyCase == Envelope.BodyOneofCase.SendStatus);
@@ -269,7 +271,13 @@ public sealed class SessionTests
         Assert.InRange(playedAtClear, 0, 79);
         await Task.Delay(200);
         Assert.InRange(session.SentFrames, playedAtClear, playedAtClear + 1);
-        Assert.True(bridge.Server.Metrics.RenderCleared.Value >= 80 - playedAtClear - 1);
+        // Every accepted frame left the queue one way: played, refused by the platform, or cleared
+        // (a frame the clock dequeued but the platform refused is neither in SentFrames nor cleared).
+        var metrics = bridge.Server.Metrics;
+        Assert.Equal(80, metrics.RenderAccepted.Value);
+        Assert.Equal(0, metrics.RenderTrimmed.Value);
+        Assert.Equal(80, metrics.RenderPlayed.Value + metrics.RenderRefused.Value + metrics.RenderCleared.Value);
+        Assert.True(metrics.RenderCleared.Value >= 80 - playedAtClear - 1 - metrics.RenderRefused.Value);
     }
 
     [Fact]
