@@ -19,7 +19,9 @@
  * --budget S (sweep time budget, default 900), --results-dir DIR (default benchmarks/results),
  * --repeat N (default 1): each call count runs N times (every design each time, one result
  * file per run) and the summary adds the median and range of each figure, because one run on
- * a shared or virtual machine can be off by a third.
+ * a shared or virtual machine can be off by a third. --live-target F (default: the worker's,
+ * 2): the depth in frames live audio (the echo) is trimmed back to; lower shortens the echo
+ * round trip and trims more often (counted as latency_trim drops).
  */
 
 import { medianOf } from "./lib/median.js";
@@ -46,7 +48,10 @@ const baselines = !args.has("no-baselines");
 const jsonLayouts = jsonLayoutsOf(args.get("json-layout") ?? "both");
 const resultsDir = args.get("results-dir");
 const repeat = intArg(args, "repeat", 1);
+// The worker's live playout target (frames): the echo's standing queue depth, traded against drops.
+const liveTarget = args.has("live-target") ? intArg(args, "live-target", 2, 0) : undefined;
 const known = new Set([
+  "live-target",
   "calls",
   "seconds",
   "warmup",
@@ -87,7 +92,7 @@ try {
       console.log(`\nsweep stopped before ${calls} calls: the ${budgetSeconds} s budget would be exceeded`);
       break;
     }
-    const options: RunOptions = { calls, seconds, warmupSeconds, idleMs: 1000 };
+    const options: RunOptions = { calls, seconds, warmupSeconds, idleMs: 1000, liveTarget };
     let dropped = false;
     for (let round = 1; round <= repeat; round++) {
       const of = repeat > 1 ? `, run ${round} of ${repeat}` : "";
@@ -239,6 +244,7 @@ function printSummary(all: LoadResult[]): void {
         "drops",
         "transit p99 ≤",
         "lateness p99 ≤",
+        "echo p50/p99 ms",
         "worker µs/fr",
         "floor µs/fr",
         "proto µs/fr",
@@ -256,6 +262,7 @@ function printSummary(all: LoadResult[]): void {
           r.framesDropped + r.bridgeSendDropBatches + r.skippedTicks,
           fmt(r.transitP99Ms, 3),
           fmt(r.latenessP99Ms, 3),
+          `${fmt(r.echoRoundTripP50Ms, 1)}/${fmt(r.echoRoundTripP99Ms, 1)}`,
           fmt(r.workerCpuUsPerFrame),
           fmt(r.floorCpuUsPerFrame),
           fmt(r.protocolEchoCpuUsPerFrame),
@@ -278,6 +285,8 @@ function printRepeatSummary(all: LoadResult[]): void {
     ["drops", (r) => r.framesDropped + r.bridgeSendDropBatches + r.skippedTicks, 0],
     ["transit p99 ≤ ms", (r) => r.transitP99Ms, 3],
     ["lateness p99 ≤ ms", (r) => r.latenessP99Ms, 3],
+    ["echo round trip p50 ms", (r) => r.echoRoundTripP50Ms, 1],
+    ["echo round trip p99 ms", (r) => r.echoRoundTripP99Ms, 1],
     ["worker µs/fr", (r) => r.workerCpuUsPerFrame, 2],
     ["floor µs/fr", (r) => r.floorCpuUsPerFrame, 2],
     ["protocol echo µs/fr", (r) => r.protocolEchoCpuUsPerFrame, 2],

@@ -41,6 +41,8 @@ export interface LoadResult {
   echoRoundTripP50Ms: number;
   echoRoundTripP99Ms: number;
   echoRoundTripMaxMs: number;
+  /** The worker's live playout target (frames): sets the echo's standing queue depth. */
+  livePlayoutTargetFrames: number;
   workerCpuUsPerFrame: number | null;
   workerThreadCpuUsPerFrame: number | null;
   floorCpuUsPerFrame: number | null;
@@ -159,6 +161,7 @@ export function buildResult(
     echoRoundTripP50Ms: worker.farEnd.echoRoundTrip.p50Ms,
     echoRoundTripP99Ms: worker.farEnd.echoRoundTrip.p99Ms,
     echoRoundTripMaxMs: worker.farEnd.echoRoundTrip.maxMs,
+    livePlayoutTargetFrames: worker.livePlayoutTargetFrames,
     workerCpuUsPerFrame: workerCpu,
     workerThreadCpuUsPerFrame: worker.workerThreadCpuUsPerFrame,
     floorCpuUsPerFrame: floorCpu,

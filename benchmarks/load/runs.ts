@@ -2,6 +2,7 @@ import { randomBytes, randomUUID } from "node:crypto";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
+import { DEFAULTS } from "../../src/config/config.js";
 import { createLogger } from "../../src/log/logger.js";
 import { BridgeMediaSessionProvider } from "../../src/media/bridge-media-session-provider.js";
 import {
@@ -24,6 +25,8 @@ export interface RunOptions {
   warmupSeconds: number;
   /** How long the idle CPU of the bot process is sampled before the streams start. */
   idleMs: number;
+  /** The worker's live playout target in frames (undefined: the provider's default). */
+  liveTarget?: number;
 }
 
 /** CPU of the bot process over the window, less what it burns idle, per frame handled. */
@@ -39,6 +42,8 @@ export interface CpuFigures {
 }
 
 export interface WorkerRun {
+  /** The depth live audio (the echo) was trimmed back to, in frames. */
+  livePlayoutTargetFrames: number;
   cpu: CpuFigures;
   /** The media worker thread's own CPU (Linux /proc, 10 ms ticks) per frame handled. */
   workerThreadCpuUsPerFrame: number | null;
@@ -109,6 +114,7 @@ export async function runWorker(far: WorkerFarEnd, options: RunOptions): Promise
     logger: createLogger({ level: process.env.BOT_LOG_LEVEL ?? "warn", name: "bench-load" }),
     maxSessions: options.calls,
     requestTimeoutMs: 30_000,
+    livePlayoutTargetFrames: options.liveTarget,
   });
   // The worker is the thread that appeared with the provider (with any helper threads it started).
   const workerThreads = threadIds().filter((tid) => !threadsBefore.has(tid));
@@ -141,6 +147,7 @@ export async function runWorker(far: WorkerFarEnd, options: RunOptions): Promise
     const received = deltaOf(before, after, "media_frames_received_total");
     const sent = deltaOf(before, after, "media_frames_sent_total");
     return {
+      livePlayoutTargetFrames: options.liveTarget ?? DEFAULTS.livePlayoutTargetFrames,
       cpu: cpuFigures(used, idle, received + sent),
       workerThreadCpuUsPerFrame:
         used.threadsUs !== null && received + sent > 0 ? round(used.threadsUs / (received + sent), 3) : null,

@@ -42,6 +42,21 @@ export interface MediaSettings {
   handlers?: string[];
   /** How the media thread is scheduled (see src/media/thread-priority.ts). Default realtime. */
   threadPriority?: MediaThreadPriority;
+  /** The media timing of every call, in 20 ms frames (see readMediaTiming). */
+  timing?: MediaTiming;
+}
+
+/** How much audio the media worker holds, in 20 ms frames: latency traded against robustness. */
+export interface MediaTiming {
+  /** Bound of each call's playout queue (BOT_MEDIA_PLAYOUT_QUEUE_FRAMES, default 10 = 200 ms). */
+  playoutQueueFrames: number;
+  /**
+   * Depth live audio (the echo, `sendLive`) is trimmed back to (BOT_MEDIA_LIVE_TARGET_FRAMES,
+   * default 2 = 40 ms): most of an echo's round trip; lower trims more often.
+   */
+  livePlayoutTargetFrames: number;
+  /** Frames a missing received frame is waited for (BOT_MEDIA_JITTER_DEPTH_FRAMES, default 3 = 60 ms). */
+  jitterDepthFrames: number;
 }
 
 export interface BridgeSettings {
@@ -99,6 +114,9 @@ export const DEFAULTS = {
   bridgeUrl: "ws://127.0.0.1:9442/bridge",
   reconnectGraceMs: 5000,
   recordingsDir: "recordings",
+  playoutQueueFrames: 10,
+  livePlayoutTargetFrames: 2,
+  jitterDepthFrames: 3,
 } as const;
 
 /** Environment variables merged over the JSON file named by BOT_CONFIG_FILE (env wins). */
@@ -218,6 +236,7 @@ export function loadConfig(source: RawConfig = readRawConfig()): BotConfig {
       recordingsDir: readString(source, "BOT_RECORDINGS_DIR") ?? DEFAULTS.recordingsDir,
       handlers: readHandlers(source),
       threadPriority: readThreadPriority(source),
+      timing: readMediaTiming(source),
     },
     bridge: {
       url: readUrl(source, "BOT_BRIDGE_URL", DEFAULTS.bridgeUrl, ["ws:", "wss:"]) as string,
@@ -229,6 +248,30 @@ export function loadConfig(source: RawConfig = readRawConfig()): BotConfig {
     },
     logLevel: readString(source, "BOT_LOG_LEVEL") ?? "info",
   };
+}
+
+function readMediaTiming(source: RawConfig): MediaTiming {
+  // 250 frames = 5 s: a queue is preallocated per call, so its bound is memory too.
+  const playoutQueueFrames = readInteger(
+    source,
+    "BOT_MEDIA_PLAYOUT_QUEUE_FRAMES",
+    DEFAULTS.playoutQueueFrames,
+    {
+      min: 2,
+      max: 250,
+    },
+  );
+  const livePlayoutTargetFrames = readInteger(
+    source,
+    "BOT_MEDIA_LIVE_TARGET_FRAMES",
+    Math.min(DEFAULTS.livePlayoutTargetFrames, playoutQueueFrames - 1),
+    { min: 0, max: playoutQueueFrames - 1 },
+  );
+  const jitterDepthFrames = readInteger(source, "BOT_MEDIA_JITTER_DEPTH_FRAMES", DEFAULTS.jitterDepthFrames, {
+    min: 0,
+    max: 25,
+  });
+  return { playoutQueueFrames, livePlayoutTargetFrames, jitterDepthFrames };
 }
 
 function readThreadPriority(source: RawConfig): MediaThreadPriority {

@@ -1,5 +1,5 @@
 import type { Worker } from "node:worker_threads";
-import type { BridgeSettings, MediaSettings } from "../config/config.js";
+import { type BridgeSettings, DEFAULTS, type MediaSettings } from "../config/config.js";
 import type { Participant } from "../graph/types.js";
 import type { Logger } from "../log/logger.js";
 import type { HandlerSpec } from "./bot-api.js";
@@ -37,11 +37,11 @@ export interface BridgeMediaSessionProviderOptions {
   logger: Logger;
   /** Calls taken at most by this process (unavailableReason "capacity" beyond). */
   maxSessions?: number;
-  /** Playout queue bound per session in 20 ms frames (default 10 = 200 ms). */
+  /** Playout queue bound per session in 20 ms frames (default: media.timing's, else 10 = 200 ms). */
   playoutQueueFrames?: number;
-  /** Live audio (the echo, `sendLive`) is trimmed back to this many frames (default 2 = 40 ms). */
+  /** Live audio (the echo, `sendLive`) is trimmed back to this many frames (default: media.timing's, else 2). */
   livePlayoutTargetFrames?: number;
-  /** Received frames a missing one is waited for (default 3 = 60 ms). */
+  /** Received frames a missing one is waited for (default: media.timing's, else 3 = 60 ms). */
   jitterDepthFrames?: number;
   /** Longest loss filled with silence, frames (default 50 = 1 s). */
   maxConcealFrames?: number;
@@ -89,6 +89,8 @@ export class BridgeMediaSessionProvider implements MediaSessionProvider {
   /** Spawns the media worker; rejects when it cannot start (e.g. a handler module is missing). */
   start(): Promise<void> {
     if (this.closed) return Promise.reject(new Error("provider is closed"));
+    // Options given to the provider win over the configuration's (benchmarks and tests set them).
+    const timing = this.options.media.timing;
     const settings: MediaWorkerSettings = {
       bridge: {
         url: this.options.bridge.url,
@@ -98,9 +100,14 @@ export class BridgeMediaSessionProvider implements MediaSessionProvider {
       },
       recordingsDir: this.options.media.recordingsDir,
       handlers: this.options.handlers ?? [],
-      playoutQueueFrames: this.options.playoutQueueFrames ?? 10,
-      livePlayoutTargetFrames: this.options.livePlayoutTargetFrames ?? 2,
-      jitterDepthFrames: this.options.jitterDepthFrames ?? 3,
+      playoutQueueFrames:
+        this.options.playoutQueueFrames ?? timing?.playoutQueueFrames ?? DEFAULTS.playoutQueueFrames,
+      livePlayoutTargetFrames:
+        this.options.livePlayoutTargetFrames ??
+        timing?.livePlayoutTargetFrames ??
+        DEFAULTS.livePlayoutTargetFrames,
+      jitterDepthFrames:
+        this.options.jitterDepthFrames ?? timing?.jitterDepthFrames ?? DEFAULTS.jitterDepthFrames,
       maxConcealFrames: this.options.maxConcealFrames ?? 50,
       threadPriority: this.options.media.threadPriority ?? "realtime",
       logLevel: this.options.workerLogLevel ?? this.options.logger.level,

@@ -28,6 +28,7 @@ function cpu(cpuUsPerFrame: number | null): CpuFigures {
 function worker(cpuUsPerFrame: number | null): WorkerRun {
   const buckets = { count: 10, p50Ms: 0.1, p99Ms: 1, maxMs: 1 };
   return {
+    livePlayoutTargetFrames: 2,
     cpu: cpu(cpuUsPerFrame),
     workerThreadCpuUsPerFrame: null,
     farEnd,

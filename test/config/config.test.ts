@@ -25,6 +25,25 @@ describe("configuration", () => {
     expect(config.media.publicPort).toBe(18732);
     expect(config.media.threadPriority).toBe("realtime");
     expect(loadConfig({ ...VALID, BOT_MEDIA_THREAD_PRIORITY: "High" }).media.threadPriority).toBe("high");
+    expect(config.media.timing).toEqual({
+      playoutQueueFrames: 10,
+      livePlayoutTargetFrames: 2,
+      jitterDepthFrames: 3,
+    });
+  });
+
+  it("reads the media timing, the live target bounded by the queue", () => {
+    const timing = loadConfig({
+      ...VALID,
+      BOT_MEDIA_PLAYOUT_QUEUE_FRAMES: "25",
+      BOT_MEDIA_LIVE_TARGET_FRAMES: "0",
+      BOT_MEDIA_JITTER_DEPTH_FRAMES: "5",
+    }).media.timing;
+    expect(timing).toEqual({ playoutQueueFrames: 25, livePlayoutTargetFrames: 0, jitterDepthFrames: 5 });
+    // A queue of 2 frames leaves room for a live target of 1: the default 2 is lowered, not refused.
+    expect(
+      loadConfig({ ...VALID, BOT_MEDIA_PLAYOUT_QUEUE_FRAMES: "2" }).media.timing?.livePlayoutTargetFrames,
+    ).toBe(1);
   });
 
   it.each([
@@ -38,6 +57,19 @@ describe("configuration", () => {
     [
       { BOT_MEDIA_THREAD_PRIORITY: "max" },
       'BOT_MEDIA_THREAD_PRIORITY: must be one of realtime, high, normal, got "max"',
+    ],
+    [
+      { BOT_MEDIA_PLAYOUT_QUEUE_FRAMES: "1" },
+      "BOT_MEDIA_PLAYOUT_QUEUE_FRAMES: must be between 2 and 250, got 1",
+    ],
+    [
+      { BOT_MEDIA_PLAYOUT_QUEUE_FRAMES: "4", BOT_MEDIA_LIVE_TARGET_FRAMES: "4" },
+      "BOT_MEDIA_LIVE_TARGET_FRAMES: must be between 0 and 3, got 4",
+    ],
+    [{ BOT_MEDIA_LIVE_TARGET_FRAMES: "-1" }, "BOT_MEDIA_LIVE_TARGET_FRAMES: must be between 0 and 9, got -1"],
+    [
+      { BOT_MEDIA_JITTER_DEPTH_FRAMES: "2.5" },
+      'BOT_MEDIA_JITTER_DEPTH_FRAMES: must be an integer, got "2.5"',
     ],
     [
       { BOT_APP_SECRET: undefined },
