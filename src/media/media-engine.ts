@@ -14,6 +14,7 @@ import { createCallHandlers, type LoadedHandler } from "./handler-loader.js";
 import { Pacer, type PacerClock } from "./pacer.js";
 import { PlayoutQueue } from "./playout-queue.js";
 import { ReaderFrameView } from "./reader-frame-view.js";
+import { SessionsByNumber } from "./sessions-by-number.js";
 import type { CreatedSession, CreateSessionParams, MediaHostHealth, WorkerEvent } from "./worker-messages.js";
 
 /** The part of BridgeClient the engine uses. */
@@ -71,7 +72,8 @@ const FRAMES_PER_CLOCK_CHECK = 32;
  */
 export class MediaEngine {
   private readonly byCall = new Map<string, CallSession>();
-  private readonly byNumber = new Map<number, CallSession>();
+  /** Looked up for every received frame (see SessionsByNumber). */
+  private readonly byNumber = new SessionsByNumber<CallSession>();
   /** The sessions as an array, iterated per tick without allocating an iterator. */
   private sessions: CallSession[] = [];
   /**
