@@ -50,6 +50,18 @@ export function createControlRouter(emulator: GraphEmulator, logger: Logger): Ro
       return emulator.placeIncomingCall(body(req) as PlaceIncomingCallOptions);
     }),
   );
+  router.post(
+    "/calls/batch",
+    wrap((req, res) => {
+      const { count, ratePerSecond, ...call } = body(req);
+      res.status(202);
+      return emulator.placeIncomingCalls({
+        ...(call as PlaceIncomingCallOptions),
+        count: count as number,
+        ratePerSecond: ratePerSecond as number,
+      });
+    }),
+  );
   router.get(
     "/calls",
     wrap(() => ({ value: emulator.calls() })),

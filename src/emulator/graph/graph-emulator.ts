@@ -7,6 +7,7 @@ import type { Participant, ResultInfo } from "../../graph/types.js";
 import { createLogger, type Logger } from "../../log/logger.js";
 import { type AppRegistration, AppRegistry, type RegisteredApp } from "./app-registry.js";
 import { CallEngine, type CallTimings } from "./call-engine.js";
+import { CallSchedule } from "./call-schedule.js";
 import { createCallsRouter } from "./calls-routes.js";
 import { createControlRouter } from "./control-routes.js";
 import { CsdlModel } from "./csdl/csdl-model.js";
@@ -58,6 +59,9 @@ export interface GraphEmulatorOptions {
 
 /** How long a plain notification token is reused (tokens are valid for an hour). */
 const NOTIFICATION_TOKEN_REUSE_MS = 5 * 60_000;
+/** Bounds of placeIncomingCalls: a load generator, not a way to exhaust the emulator's memory. */
+const MAX_SCHEDULED_CALLS = 100_000;
+const MAX_CALL_RATE = 10_000;
 
 export const DEFAULT_TIMINGS: CallTimings = {
   answerDeadlineMs: 15_000,
@@ -111,6 +115,8 @@ export class GraphEmulator {
   private unknownKey: Promise<SigningKey> | undefined;
   private readonly tokenCache = new Map<string, { token: Promise<string>; until: number }>();
   private establishWhen: ((call: EmulatedCall) => Promise<boolean>) | undefined;
+  /** Call schedules still placing calls (stopped on close). */
+  private readonly schedules = new Set<CallSchedule>();
 
   private constructor(
     private readonly server: https.Server,
@@ -214,6 +220,33 @@ export class GraphEmulator {
     if (!app)
       throw new Error(options.appId ? `no app ${options.appId} is registered` : "no app is registered");
     return { callId: this.engine.placeIncomingCall(app, options).id };
+  }
+
+  /**
+   * Rings the bot `count` times at `ratePerSecond` from the emulator's own timer (see
+   * CallSchedule); returns at once. A call that cannot be placed is logged and counted.
+   */
+  placeIncomingCalls(options: PlaceIncomingCallOptions & { count: number; ratePerSecond: number }): {
+    count: number;
+    ratePerSecond: number;
+  } {
+    const { count, ratePerSecond, ...call } = options;
+    if (!Number.isInteger(count) || count < 1 || count > MAX_SCHEDULED_CALLS)
+      throw new Error(`count must be an integer from 1 to ${MAX_SCHEDULED_CALLS}`);
+    if (typeof ratePerSecond !== "number" || !(ratePerSecond > 0 && ratePerSecond <= MAX_CALL_RATE))
+      throw new Error(`ratePerSecond must be a number above 0 and at most ${MAX_CALL_RATE}`);
+    // Checked now, so a missing app is this request's error rather than count logged failures.
+    if (!(call.appId ? this.apps.get(call.appId) : this.apps.first()))
+      throw new Error(call.appId ? `no app ${call.appId} is registered` : "no app is registered");
+    const schedule: CallSchedule = new CallSchedule(
+      count,
+      ratePerSecond,
+      () => this.placeIncomingCall(call),
+      (error) => this.logger.warn({ err: error }, "scheduled call not placed"),
+      () => this.schedules.delete(schedule),
+    );
+    if (!schedule.done) this.schedules.add(schedule);
+    return { count, ratePerSecond };
   }
 
   /** The other side hangs up (default 200/5001), or the service ends the call with resultInfo. */
@@ -384,6 +417,8 @@ export class GraphEmulator {
   }
 
   async close(): Promise<void> {
+    for (const schedule of this.schedules) schedule.stop();
+    this.schedules.clear();
     this.engine.close();
     this.sender.close();
     this.server.closeAllConnections();
