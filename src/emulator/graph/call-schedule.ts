@@ -9,7 +9,7 @@ export class CallSchedule {
   placed = 0;
   failed = 0;
   private timer: NodeJS.Timeout | undefined;
-  private readonly startedAt = performance.now();
+  private startedAt = 0;
   private readonly intervalMs: number;
 
   constructor(
@@ -20,6 +20,11 @@ export class CallSchedule {
     private readonly onDone: () => void,
   ) {
     this.intervalMs = 1000 / ratePerSecond;
+  }
+
+  /** Places the first call now and the others on their deadlines; onDone once all were tried. */
+  start(): void {
+    this.startedAt = performance.now();
     this.next();
   }
 

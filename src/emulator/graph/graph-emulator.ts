@@ -245,7 +245,8 @@ export class GraphEmulator {
       (error) => this.logger.warn({ err: error }, "scheduled call not placed"),
       () => this.schedules.delete(schedule),
     );
-    if (!schedule.done) this.schedules.add(schedule);
+    this.schedules.add(schedule);
+    schedule.start();
     return { count, ratePerSecond };
   }
 

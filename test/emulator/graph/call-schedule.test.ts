@@ -49,6 +49,13 @@ describe("POST /emulator/calls/batch", () => {
     expect(emulator.calls().length).toBeGreaterThanOrEqual(6);
   });
 
+  it("a batch of one is placed at once", async () => {
+    const before = createdCalls().length;
+    const response = await control({ count: 1, ratePerSecond: 1 });
+    expect(response.status).toBe(202);
+    await bot.waitUntil(() => createdCalls().length === before + 1);
+  });
+
   it.each([
     [{ count: 0, ratePerSecond: 10 }, "count must be an integer from 1 to 100000"],
     [{ count: 2.5, ratePerSecond: 10 }, "count must be an integer from 1 to 100000"],
