@@ -1,22 +1,17 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { GraphEmulator } from "../../../src/emulator/graph/graph-emulator.js";
+import type { GraphEmulator } from "../../../src/emulator/graph/graph-emulator.js";
 import { httpsRequest } from "../../../src/graph/https-request.js";
-import { silentLogger } from "../../../src/log/logger.js";
-import { BotReceiver } from "./bot-receiver.js";
-import { APP_ID, SECRET, TENANT } from "./graph-test-kit.js";
+import type { BotReceiver } from "./bot-receiver.js";
+import { startEmulatorWithBot } from "./graph-test-kit.js";
 
 let emulator: GraphEmulator;
 let bot: BotReceiver;
+let close: () => Promise<void>;
 
 beforeAll(async () => {
-  bot = await BotReceiver.start();
-  emulator = await GraphEmulator.start({ logger: silentLogger() });
-  emulator.registerApp({ appId: APP_ID, secret: SECRET, tenantId: TENANT, callbackUrl: bot.url });
+  ({ emulator, bot, close } = await startEmulatorWithBot());
 });
-afterAll(async () => {
-  await emulator.close();
-  await bot.close();
-});
+afterAll(() => close());
 
 function control(body: unknown) {
   return httpsRequest({

@@ -1,23 +1,18 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { GraphEmulator } from "../../../src/emulator/graph/graph-emulator.js";
-import { silentLogger } from "../../../src/log/logger.js";
-import { BotReceiver, verifyNotificationToken } from "./bot-receiver.js";
-import { APP_ID, acquireToken, answerBody, graph, SECRET, TENANT } from "./graph-test-kit.js";
+import type { GraphEmulator } from "../../../src/emulator/graph/graph-emulator.js";
+import { type BotReceiver, verifyNotificationToken } from "./bot-receiver.js";
+import { APP_ID, acquireToken, answerBody, graph, startEmulatorWithBot, TENANT } from "./graph-test-kit.js";
 
 let emulator: GraphEmulator;
 let bot: BotReceiver;
 let token: string;
+let close: () => Promise<void>;
 
 beforeAll(async () => {
-  bot = await BotReceiver.start();
-  emulator = await GraphEmulator.start({ logger: silentLogger() });
-  emulator.registerApp({ appId: APP_ID, secret: SECRET, tenantId: TENANT, callbackUrl: bot.url });
+  ({ emulator, bot, close } = await startEmulatorWithBot());
   token = await acquireToken(emulator);
 });
-afterAll(async () => {
-  await emulator.close();
-  await bot.close();
-});
+afterAll(() => close());
 beforeEach(() => {
   Object.assign(emulator.timings, {
     answerDeadlineMs: 15_000,

@@ -1,16 +1,37 @@
 import { randomUUID } from "node:crypto";
 import { ConfidentialClientApplication } from "@azure/msal-node";
-import type { GraphEmulator } from "../../../src/emulator/graph/graph-emulator.js";
+import { GraphEmulator } from "../../../src/emulator/graph/graph-emulator.js";
 import { type HttpResponse, httpsRequest } from "../../../src/graph/https-request.js";
+import { silentLogger } from "../../../src/log/logger.js";
 import {
   buildMediaSessionConfiguration,
   serializeMediaBlob,
 } from "../../../src/media/media-session-config.js";
+import { BotReceiver } from "./bot-receiver.js";
 import { RecordingMsalNetworkClient } from "./msal-network-client.js";
 
 export const TENANT = "11111111-2222-3333-4444-555555555555";
 export const APP_ID = "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee";
 export const SECRET = "test-secret";
+
+/** A Graph emulator with the test app registered, calling back a BotReceiver; `close` ends both. */
+export async function startEmulatorWithBot(): Promise<{
+  emulator: GraphEmulator;
+  bot: BotReceiver;
+  close: () => Promise<void>;
+}> {
+  const bot = await BotReceiver.start();
+  const emulator = await GraphEmulator.start({ logger: silentLogger() });
+  emulator.registerApp({ appId: APP_ID, secret: SECRET, tenantId: TENANT, callbackUrl: bot.url });
+  return {
+    emulator,
+    bot,
+    close: async () => {
+      await emulator.close();
+      await bot.close();
+    },
+  };
+}
 
 /** A Graph access token from the emulator, through the real msal-node client. */
 export async function acquireToken(
