@@ -20,8 +20,9 @@
  * --repeat N (default 1): each call count runs N times (every design each time, one result
  * file per run) and the summary adds the median and range of each figure, because one run on
  * a shared or virtual machine can be off by a third. --live-target F (default: the worker's,
- * 2): the depth in frames live audio (the echo) is trimmed back to; lower shortens the echo
- * round trip and trims more often (counted as latency_trim drops).
+ * 2): the most live audio (the echo) may stand in a playout queue, in frames; by default each
+ * call's target adapts below it, --fixed-live-target keeps it at F (lower shortens the echo
+ * round trip and trims more often, counted as latency_trim drops).
  */
 
 import { medianOf } from "./lib/median.js";
@@ -50,8 +51,11 @@ const resultsDir = args.get("results-dir");
 const repeat = intArg(args, "repeat", 1);
 // The worker's live playout target (frames): the echo's standing queue depth, traded against drops.
 const liveTarget = args.has("live-target") ? intArg(args, "live-target", 2, 0) : undefined;
+// The target fixed at --live-target instead of adapting per call below it (the worker's default).
+const fixedLiveTarget = args.has("fixed-live-target");
 const known = new Set([
   "live-target",
+  "fixed-live-target",
   "calls",
   "seconds",
   "warmup",
@@ -92,7 +96,14 @@ try {
       console.log(`\nsweep stopped before ${calls} calls: the ${budgetSeconds} s budget would be exceeded`);
       break;
     }
-    const options: RunOptions = { calls, seconds, warmupSeconds, idleMs: 1000, liveTarget };
+    const options: RunOptions = {
+      calls,
+      seconds,
+      warmupSeconds,
+      idleMs: 1000,
+      liveTarget,
+      adaptiveLiveTarget: fixedLiveTarget ? false : undefined,
+    };
     let dropped = false;
     for (let round = 1; round <= repeat; round++) {
       const of = repeat > 1 ? `, run ${round} of ${repeat}` : "";

@@ -43,6 +43,8 @@ export interface LoadResult {
   echoRoundTripMaxMs: number;
   /** The worker's live playout target (frames): sets the echo's standing queue depth. */
   livePlayoutTargetFrames: number;
+  /** Whether each call's target adapted between 0 and livePlayoutTargetFrames. */
+  adaptiveLiveTarget: boolean;
   workerCpuUsPerFrame: number | null;
   workerThreadCpuUsPerFrame: number | null;
   floorCpuUsPerFrame: number | null;
@@ -162,6 +164,7 @@ export function buildResult(
     echoRoundTripP99Ms: worker.farEnd.echoRoundTrip.p99Ms,
     echoRoundTripMaxMs: worker.farEnd.echoRoundTrip.maxMs,
     livePlayoutTargetFrames: worker.livePlayoutTargetFrames,
+    adaptiveLiveTarget: worker.adaptiveLiveTarget,
     workerCpuUsPerFrame: workerCpu,
     workerThreadCpuUsPerFrame: worker.workerThreadCpuUsPerFrame,
     floorCpuUsPerFrame: floorCpu,

@@ -27,6 +27,8 @@ export interface RunOptions {
   idleMs: number;
   /** The worker's live playout target in frames (undefined: the provider's default). */
   liveTarget?: number;
+  /** Whether that target adapts per call (undefined: the provider's default). */
+  adaptiveLiveTarget?: boolean;
 }
 
 /** CPU of the bot process over the window, less what it burns idle, per frame handled. */
@@ -42,8 +44,9 @@ export interface CpuFigures {
 }
 
 export interface WorkerRun {
-  /** The depth live audio (the echo) was trimmed back to, in frames. */
+  /** The depth live audio (the echo) was trimmed back to, in frames (at most, when adaptive). */
   livePlayoutTargetFrames: number;
+  adaptiveLiveTarget: boolean;
   cpu: CpuFigures;
   /** The media worker thread's own CPU (Linux /proc, 10 ms ticks) per frame handled. */
   workerThreadCpuUsPerFrame: number | null;
@@ -115,6 +118,7 @@ export async function runWorker(far: WorkerFarEnd, options: RunOptions): Promise
     maxSessions: options.calls,
     requestTimeoutMs: 30_000,
     livePlayoutTargetFrames: options.liveTarget,
+    adaptiveLiveTarget: options.adaptiveLiveTarget,
   });
   // The worker is the thread that appeared with the provider (with any helper threads it started).
   const workerThreads = threadIds().filter((tid) => !threadsBefore.has(tid));
@@ -148,6 +152,7 @@ export async function runWorker(far: WorkerFarEnd, options: RunOptions): Promise
     const sent = deltaOf(before, after, "media_frames_sent_total");
     return {
       livePlayoutTargetFrames: options.liveTarget ?? DEFAULTS.livePlayoutTargetFrames,
+      adaptiveLiveTarget: options.adaptiveLiveTarget ?? DEFAULTS.adaptiveLiveTarget,
       cpu: cpuFigures(used, idle, received + sent),
       workerThreadCpuUsPerFrame:
         used.threadsUs !== null && received + sent > 0 ? round(used.threadsUs / (received + sent), 3) : null,

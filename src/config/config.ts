@@ -55,6 +55,12 @@ export interface MediaTiming {
    * default 2 = 40 ms): most of an echo's round trip; lower trims more often.
    */
   livePlayoutTargetFrames: number;
+  /**
+   * The live target adapts per call between 0 and livePlayoutTargetFrames: up a frame when live
+   * audio runs out or a burst is trimmed, down after 10 s without (BOT_MEDIA_LIVE_TARGET_ADAPTIVE,
+   * default true).
+   */
+  adaptiveLiveTarget: boolean;
   /** Frames a missing received frame is waited for (BOT_MEDIA_JITTER_DEPTH_FRAMES, default 3 = 60 ms). */
   jitterDepthFrames: number;
 }
@@ -116,6 +122,7 @@ export const DEFAULTS = {
   recordingsDir: "recordings",
   playoutQueueFrames: 10,
   livePlayoutTargetFrames: 2,
+  adaptiveLiveTarget: true,
   jitterDepthFrames: 3,
 } as const;
 
@@ -271,7 +278,12 @@ function readMediaTiming(source: RawConfig): MediaTiming {
     min: 0,
     max: 25,
   });
-  return { playoutQueueFrames, livePlayoutTargetFrames, jitterDepthFrames };
+  const adaptiveLiveTarget = readBoolean(
+    source,
+    "BOT_MEDIA_LIVE_TARGET_ADAPTIVE",
+    DEFAULTS.adaptiveLiveTarget,
+  );
+  return { playoutQueueFrames, livePlayoutTargetFrames, adaptiveLiveTarget, jitterDepthFrames };
 }
 
 function readThreadPriority(source: RawConfig): MediaThreadPriority {

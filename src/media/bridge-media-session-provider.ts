@@ -41,6 +41,8 @@ export interface BridgeMediaSessionProviderOptions {
   playoutQueueFrames?: number;
   /** Live audio (the echo, `sendLive`) is trimmed back to this many frames (default: media.timing's, else 2). */
   livePlayoutTargetFrames?: number;
+  /** The live target adapts per call up to livePlayoutTargetFrames (default: media.timing's, else true). */
+  adaptiveLiveTarget?: boolean;
   /** Received frames a missing one is waited for (default: media.timing's, else 3 = 60 ms). */
   jitterDepthFrames?: number;
   /** Longest loss filled with silence, frames (default 50 = 1 s). */
@@ -106,6 +108,8 @@ export class BridgeMediaSessionProvider implements MediaSessionProvider {
         this.options.livePlayoutTargetFrames ??
         timing?.livePlayoutTargetFrames ??
         DEFAULTS.livePlayoutTargetFrames,
+      adaptiveLiveTarget:
+        this.options.adaptiveLiveTarget ?? timing?.adaptiveLiveTarget ?? DEFAULTS.adaptiveLiveTarget,
       jitterDepthFrames:
         this.options.jitterDepthFrames ?? timing?.jitterDepthFrames ?? DEFAULTS.jitterDepthFrames,
       maxConcealFrames: this.options.maxConcealFrames ?? 50,

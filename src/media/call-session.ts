@@ -39,6 +39,8 @@ export interface CallSessionContext {
   playoutQueueFrames: number;
   /** Live audio (`sendLive`, the echo) is trimmed back to this depth (frames; default 2). */
   livePlayoutTargetFrames?: number;
+  /** The live target adapts between 0 and livePlayoutTargetFrames (see PlayoutQueueOptions). */
+  adaptiveLiveTarget?: boolean;
   jitterDepthFrames: number;
   maxConcealFrames: number;
   /**
@@ -133,7 +135,10 @@ export class CallSession implements MediaCall {
     this.queueRegion = memory?.queues.allocate();
     this.queue = new PlayoutQueue(
       context.playoutQueueFrames,
-      { liveTargetFrames: context.livePlayoutTargetFrames },
+      {
+        liveTargetFrames: context.livePlayoutTargetFrames,
+        adaptiveLiveTarget: context.adaptiveLiveTarget,
+      },
       this.queueRegion,
     );
     const slotRegion = unmixedAudio ? undefined : memory?.slots.allocate();

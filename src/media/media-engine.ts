@@ -40,6 +40,8 @@ export interface MediaEngineOptions {
   playoutQueueFrames: number;
   /** Depth live audio (the echo, `sendLive`) is trimmed back to, in frames (default 2). */
   livePlayoutTargetFrames?: number;
+  /** That depth adapts per call between 0 and livePlayoutTargetFrames (see PlayoutQueueOptions). */
+  adaptiveLiveTarget?: boolean;
   jitterDepthFrames: number;
   maxConcealFrames: number;
   reconnectGraceMs: number;
@@ -216,6 +218,7 @@ export class MediaEngine {
         recordingsDir: this.options.recordingsDir,
         playoutQueueFrames: this.options.playoutQueueFrames,
         livePlayoutTargetFrames: this.options.livePlayoutTargetFrames,
+        adaptiveLiveTarget: this.options.adaptiveLiveTarget,
         jitterDepthFrames: this.options.jitterDepthFrames,
         maxConcealFrames: this.options.maxConcealFrames,
         memory: this.memory,

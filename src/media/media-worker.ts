@@ -57,6 +57,7 @@ async function main(port: PortLike, settings: MediaWorkerSettings): Promise<void
     recordingsDir: settings.recordingsDir,
     playoutQueueFrames: settings.playoutQueueFrames,
     livePlayoutTargetFrames: settings.livePlayoutTargetFrames,
+    adaptiveLiveTarget: settings.adaptiveLiveTarget,
     jitterDepthFrames: settings.jitterDepthFrames,
     maxConcealFrames: settings.maxConcealFrames,
     reconnectGraceMs: settings.bridge.reconnectGraceMs,

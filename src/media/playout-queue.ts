@@ -15,6 +15,12 @@ export interface PlayoutQueueOptions {
   liveTargetFrames?: number;
   /** Ticks over which the smallest depth is taken before trimming (default 10 = 200 ms). */
   liveWindowTicks?: number;
+  /**
+   * The target adapts: it starts at 0 and rises a frame, up to liveTargetFrames, each time live
+   * audio runs out (an underrun) or a burst is trimmed; after LIVE_TARGET_RELAX_TICKS without
+   * either it comes down a frame (default false: the target is liveTargetFrames throughout).
+   */
+  adaptiveLiveTarget?: boolean;
 }
 
 const DEFAULT_LIVE_TARGET_FRAMES = 2;
@@ -30,6 +36,12 @@ const DEFAULT_LIVE_WINDOW_TICKS = 10;
  * its frame is quiet (QUIET_PEAK): 20 ms of silence dropped in a pause is not heard.
  */
 const LIVE_TRIM_HYSTERESIS_FRAMES = 1;
+/**
+ * An adaptive live target comes down a frame after this many ticks (10 s) without an underrun or
+ * a trimmed burst. Coming down trims nothing by itself: the frame above the new target stands
+ * as slack until it is quiet (see LIVE_TRIM_HYSTERESIS_FRAMES).
+ */
+const LIVE_TARGET_RELAX_TICKS = 500;
 /** A frame whose samples all stay within ±this (about -50 dBFS) is quiet enough to drop unheard. */
 const QUIET_PEAK = 100;
 
@@ -111,6 +123,13 @@ export class PlayoutQueue {
   private trimmed = 0;
   /** The last window trimmed a burst: this one trims any excess (see LIVE_TRIM_HYSTERESIS_FRAMES). */
   private trimming = false;
+  private readonly adaptive: boolean;
+  /** The live target now: liveTarget, or between 0 and it when adaptive. */
+  private target: number;
+  private ticksSinceRaise = 0;
+  /** The last take() gave live audio: an empty queue at the next one is an underrun. */
+  private tookLive = false;
+  private underran = false;
 
   /**
    * Bytes a queue of `capacity` frames takes: its bookkeeping words first, then (from a
@@ -133,6 +152,8 @@ export class PlayoutQueue {
     if (!Number.isInteger(target) || target < 0) throw new RangeError("liveTargetFrames must be >= 0");
     if (!Number.isInteger(window) || window < 1) throw new RangeError("liveWindowTicks must be >= 1");
     this.liveTarget = target;
+    this.adaptive = options.adaptiveLiveTarget === true;
+    this.target = this.adaptive ? 0 : target;
     this.windowTicks = window;
     this.windowLength = window;
     this.windowMin = capacity + 1;
@@ -187,6 +208,11 @@ export class PlayoutQueue {
 
   get depth(): number {
     return this.count;
+  }
+
+  /** The depth live audio is trimmed back to now (frames). */
+  get liveTargetFrames(): number {
+    return this.target;
   }
 
   get space(): number {
@@ -268,7 +294,12 @@ export class PlayoutQueue {
    * stays valid until the next take(): the pacer copies it into the outgoing batch at once.
    */
   take(): Uint8Array | undefined {
-    if (this.count === 0) return undefined;
+    if (this.count === 0) {
+      this.underran ||= this.tookLive;
+      this.tookLive = false;
+      return undefined;
+    }
+    this.tookLive = this.words[this.liveAt + this.head] === 1;
     const slot = this.words[this.slotAtAt + this.head] as number;
     if (this.lent >= 0) this.words[this.freeAt + this.freeCount++] = this.lent;
     this.lent = slot;
@@ -289,9 +320,10 @@ export class PlayoutQueue {
    * backlog that stood above the target during all of it. Returns the frames trimmed.
    */
   endTick(): number {
+    if (this.adaptive) this.adaptTarget();
     if (this.count < this.windowMin) this.windowMin = this.count;
     if (++this.windowElapsed < this.windowLength) return 0;
-    const over = this.windowMin - this.liveTarget;
+    const over = this.windowMin - this.target;
     const excess =
       over > (this.trimming ? 0 : LIVE_TRIM_HYSTERESIS_FRAMES) || (over > 0 && this.headIsQuietLive())
         ? over
@@ -304,7 +336,24 @@ export class PlayoutQueue {
     }
     // A burst was cut: the next window finishes it. A quiet frame's drop is no burst.
     this.trimming = trimmed > 0 && over > LIVE_TRIM_HYSTERESIS_FRAMES;
+    if (this.adaptive && this.trimming) this.raiseTarget();
     return trimmed;
+  }
+
+  /** Adaptive target, once per tick: up after an underrun, down after a long calm. */
+  private adaptTarget(): void {
+    if (this.underran) {
+      this.underran = false;
+      this.raiseTarget();
+    } else if (++this.ticksSinceRaise >= LIVE_TARGET_RELAX_TICKS) {
+      if (this.target > 0) this.target--;
+      this.ticksSinceRaise = 0;
+    }
+  }
+
+  private raiseTarget(): void {
+    if (this.target < this.liveTarget) this.target++;
+    this.ticksSinceRaise = 0;
   }
 
   /**
@@ -343,6 +392,8 @@ export class PlayoutQueue {
   /** Barge-in: drops every queued frame and the remainder; pending marks come back unplayed. */
   clear(out: PlayoutMarkEvent[]): number {
     const dropped = this.count;
+    // Emptied on purpose: the next empty take() is no underrun.
+    this.tookLive = false;
     this.head = 0;
     this.count = 0;
     this.freeAll();

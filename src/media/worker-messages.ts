@@ -18,6 +18,8 @@ export interface MediaWorkerSettings {
   playoutQueueFrames: number;
   /** Depth live audio (the echo, `sendLive`) is trimmed back to, in frames (default 2 = 40 ms). */
   livePlayoutTargetFrames?: number;
+  /** The live target adapts per call between 0 and livePlayoutTargetFrames (default true). */
+  adaptiveLiveTarget?: boolean;
   /** Frames a missing received frame is waited for (default 3 = 60 ms). */
   jitterDepthFrames: number;
   /** Longest gap (frames) filled with silence; longer gaps restart the stream (default 50). */

@@ -29,6 +29,7 @@ function worker(cpuUsPerFrame: number | null): WorkerRun {
   const buckets = { count: 10, p50Ms: 0.1, p99Ms: 1, maxMs: 1 };
   return {
     livePlayoutTargetFrames: 2,
+    adaptiveLiveTarget: true,
     cpu: cpu(cpuUsPerFrame),
     workerThreadCpuUsPerFrame: null,
     farEnd,

@@ -28,6 +28,7 @@ describe("configuration", () => {
     expect(config.media.timing).toEqual({
       playoutQueueFrames: 10,
       livePlayoutTargetFrames: 2,
+      adaptiveLiveTarget: true,
       jitterDepthFrames: 3,
     });
   });
@@ -38,8 +39,14 @@ describe("configuration", () => {
       BOT_MEDIA_PLAYOUT_QUEUE_FRAMES: "25",
       BOT_MEDIA_LIVE_TARGET_FRAMES: "0",
       BOT_MEDIA_JITTER_DEPTH_FRAMES: "5",
+      BOT_MEDIA_LIVE_TARGET_ADAPTIVE: "false",
     }).media.timing;
-    expect(timing).toEqual({ playoutQueueFrames: 25, livePlayoutTargetFrames: 0, jitterDepthFrames: 5 });
+    expect(timing).toEqual({
+      playoutQueueFrames: 25,
+      livePlayoutTargetFrames: 0,
+      adaptiveLiveTarget: false,
+      jitterDepthFrames: 5,
+    });
     // A queue of 2 frames leaves room for a live target of 1: the default 2 is lowered, not refused.
     expect(
       loadConfig({ ...VALID, BOT_MEDIA_PLAYOUT_QUEUE_FRAMES: "2" }).media.timing?.livePlayoutTargetFrames,
@@ -70,6 +77,10 @@ describe("configuration", () => {
     [
       { BOT_MEDIA_JITTER_DEPTH_FRAMES: "2.5" },
       'BOT_MEDIA_JITTER_DEPTH_FRAMES: must be an integer, got "2.5"',
+    ],
+    [
+      { BOT_MEDIA_LIVE_TARGET_ADAPTIVE: "maybe" },
+      'BOT_MEDIA_LIVE_TARGET_ADAPTIVE: must be true or false, got "maybe"',
     ],
     [
       { BOT_APP_SECRET: undefined },

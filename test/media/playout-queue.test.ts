@@ -263,6 +263,65 @@ describe("PlayoutQueue", () => {
     expect(Array.from({ length: 20 }, () => tick(1)).every((trimmed) => trimmed === 0)).toBe(true);
   });
 
+  it("adaptive live target: starts at 0, rises a frame per underrun or trimmed burst up to the target, relaxes after 10 s", () => {
+    const queue = new PlayoutQueue(10, { liveTargetFrames: 2, liveWindowTicks: 5, adaptiveLiveTarget: true });
+    let seq = 0;
+    let trimmed = 0;
+    /** One tick: `arrivals` live frames in, one taken, the tick ended. */
+    const tick = (arrivals = 1) => {
+      for (let i = 0; i < arrivals; i++) queue.write(pcmFor(seq++), true);
+      queue.take();
+      trimmed += queue.endTick();
+    };
+    expect(queue.liveTargetFrames).toBe(0);
+    // A backlog of two standing above 0 is trimmed to 0 (a fixed target of 2 would keep it).
+    queue.write(pcmFor(seq++), true);
+    queue.write(pcmFor(seq++), true);
+    for (let t = 0; t < 5; t++) tick();
+    expect(trimmed).toBe(2);
+    expect(queue.depth).toBe(0);
+    // ...and a trimmed burst raises the target: the next burst of two is trimmed to 1.
+    expect(queue.liveTargetFrames).toBe(1);
+    // An arrival that comes after the render: the queue runs dry while live audio flows.
+    tick(0);
+    expect(queue.liveTargetFrames).toBe(2);
+    tick(0); // still dry: no live frame was taken in between, so no second underrun
+    expect(queue.liveTargetFrames).toBe(2);
+    tick(1);
+    tick(0);
+    expect(queue.liveTargetFrames).toBe(2); // capped at liveTargetFrames
+    // 500 ticks (10 s) without an underrun or a trimmed burst: down a frame, and again after 500 more.
+    for (let t = 0; t < 499; t++) tick();
+    expect(queue.liveTargetFrames).toBe(2);
+    tick();
+    expect(queue.liveTargetFrames).toBe(1);
+    for (let t = 0; t < 500; t++) tick();
+    expect(queue.liveTargetFrames).toBe(0);
+  });
+
+  it("adaptive live target: emptying the queue with clear() is no underrun", () => {
+    const queue = new PlayoutQueue(10, { liveTargetFrames: 2, adaptiveLiveTarget: true });
+    queue.write(pcmFor(1), true);
+    queue.write(pcmFor(2), true);
+    queue.take();
+    queue.endTick();
+    queue.clear([]);
+    expect(queue.take()).toBeUndefined();
+    queue.endTick();
+    expect(queue.liveTargetFrames).toBe(0);
+  });
+
+  it("a fixed live target stays where it was set, underruns or not", () => {
+    const queue = new PlayoutQueue(10, { liveTargetFrames: 2 });
+    expect(queue.liveTargetFrames).toBe(2);
+    queue.write(pcmFor(1), true);
+    queue.take();
+    queue.endTick();
+    queue.take();
+    queue.endTick();
+    expect(queue.liveTargetFrames).toBe(2);
+  });
+
   it("never trims buffered audio, however long it stands", () => {
     const queue = new PlayoutQueue(10, { liveTargetFrames: 0, liveWindowTicks: 1 });
     queue.write(Buffer.concat(Array.from({ length: 10 }, (_, i) => pcmFor(i))));
