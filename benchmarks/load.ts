@@ -25,6 +25,7 @@
  * round trip and trims more often, counted as latency_trim drops).
  */
 
+import { DEFAULTS } from "../src/config/config.js";
 import { medianOf } from "./lib/median.js";
 import { writeResultIn } from "./lib/result-file.js";
 import { formatTable, intArg, parseArgs } from "./lib/results.js";
@@ -50,7 +51,9 @@ const jsonLayouts = jsonLayoutsOf(args.get("json-layout") ?? "both");
 const resultsDir = args.get("results-dir");
 const repeat = intArg(args, "repeat", 1);
 // The worker's live playout target (frames): the echo's standing queue depth, traded against drops.
-const liveTarget = args.has("live-target") ? intArg(args, "live-target", 2, 0) : undefined;
+const liveTarget = args.has("live-target")
+  ? intArg(args, "live-target", DEFAULTS.livePlayoutTargetFrames, 0)
+  : undefined;
 // The target fixed at --live-target instead of adapting per call below it (the worker's default).
 const fixedLiveTarget = args.has("fixed-live-target");
 const known = new Set([

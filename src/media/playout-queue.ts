@@ -295,7 +295,8 @@ export class PlayoutQueue {
    */
   take(): Uint8Array | undefined {
     if (this.count === 0) {
-      this.underran ||= this.tookLive;
+      // Only an adaptive target reads it (see adaptTarget).
+      if (this.adaptive) this.underran ||= this.tookLive;
       this.tookLive = false;
       return undefined;
     }

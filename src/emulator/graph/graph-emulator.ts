@@ -216,10 +216,7 @@ export class GraphEmulator {
 
   /** Rings the bot: a `created` notification with state incoming. */
   placeIncomingCall(options: PlaceIncomingCallOptions = {}): { callId: string } {
-    const app = options.appId ? this.apps.get(options.appId) : this.apps.first();
-    if (!app)
-      throw new Error(options.appId ? `no app ${options.appId} is registered` : "no app is registered");
-    return { callId: this.engine.placeIncomingCall(app, options).id };
+    return { callId: this.engine.placeIncomingCall(this.appToCall(options.appId), options).id };
   }
 
   /**
@@ -236,8 +233,7 @@ export class GraphEmulator {
     if (typeof ratePerSecond !== "number" || !(ratePerSecond > 0 && ratePerSecond <= MAX_CALL_RATE))
       throw new Error(`ratePerSecond must be a number above 0 and at most ${MAX_CALL_RATE}`);
     // Checked now, so a missing app is this request's error rather than count logged failures.
-    if (!(call.appId ? this.apps.get(call.appId) : this.apps.first()))
-      throw new Error(call.appId ? `no app ${call.appId} is registered` : "no app is registered");
+    this.appToCall(call.appId);
     const schedule: CallSchedule = new CallSchedule(
       count,
       ratePerSecond,
@@ -435,6 +431,13 @@ export class GraphEmulator {
   private unknownSigningKey(): Promise<SigningKey> {
     this.unknownKey ??= createSigningKey();
     return this.unknownKey;
+  }
+
+  /** The app an incoming call rings: the one named, or the first registered. */
+  private appToCall(appId: string | undefined): RegisteredApp {
+    const app = appId ? this.apps.get(appId) : this.apps.first();
+    if (!app) throw new Error(appId ? `no app ${appId} is registered` : "no app is registered");
+    return app;
   }
 
   private liveCall(callId: string): EmulatedCall {
