@@ -41,6 +41,8 @@ export * from "./bridge-client-types.js";
 
 const FRAME_SEND_OPTIONS = { binary: true };
 const FRAMES_BODY = { body: "frames" };
+/** Timed-out CreateSession request ids remembered for their late answers (see timedOutCreates). */
+const MAX_TIMED_OUT_CREATES = 1024;
 
 interface Pending {
   kind: "createSession" | "closeSession";
@@ -89,6 +91,12 @@ export class BridgeClient extends EventEmitter<BridgeClientEvents> {
   private pingTimer: NodeJS.Timeout | null = null;
   private nextRequestId = 1;
   private readonly pending = new Map<number, Pending>();
+  /**
+   * CreateSession requests that timed out (at most MAX_TIMED_OUT_CREATES, oldest forgotten
+   * first): a late answer created a session nobody owns, which is closed at once so it does
+   * not hold one of the host's max_sessions.
+   */
+  private readonly timedOutCreates = new Set<number>();
   private readonly pings = new Map<number, PendingPing>();
   private closeWaiters: (() => void)[] = [];
   /** Sends with an all-zero masking key (see zero-mask.ts): ws then writes our bytes as they are. */
@@ -363,6 +371,7 @@ export class BridgeClient extends EventEmitter<BridgeClientEvents> {
     return new Promise<T>((resolve, reject) => {
       const timer = setTimeout(() => {
         this.pending.delete(requestId);
+        if (kind === "createSession") this.rememberTimedOutCreate(requestId);
         reject(
           new BridgeRequestError(
             "TIMEOUT",
@@ -371,8 +380,20 @@ export class BridgeClient extends EventEmitter<BridgeClientEvents> {
         );
       }, this.options.requestTimeoutMs);
       this.pending.set(requestId, { kind, resolve: resolve as (value: unknown) => void, reject, timer });
-      this.sendControl(kind, { ...envelope, requestId });
+      if (this.sendControl(kind, { ...envelope, requestId })) return;
+      // The socket is closing (its close event not handled yet): fail now, not at the timeout.
+      this.pending.delete(requestId);
+      clearTimeout(timer);
+      reject(new BridgeRequestError("NOT_OPEN", `${kind} not sent: the bridge socket is closing`));
     });
+  }
+
+  private rememberTimedOutCreate(requestId: number): void {
+    if (this.timedOutCreates.size >= MAX_TIMED_OUT_CREATES) {
+      const oldest = this.timedOutCreates.values().next().value as number;
+      this.timedOutCreates.delete(oldest);
+    }
+    this.timedOutCreates.add(requestId);
   }
 
   // ---- receiving ----------------------------------------------------------------------
@@ -483,6 +504,16 @@ export class BridgeClient extends EventEmitter<BridgeClientEvents> {
     switch (envelope.body) {
       case "sessionCreated": {
         const created = envelope.sessionCreated as pb.SessionCreated;
+        if (this.timedOutCreates.delete(requestId)) {
+          this.log.warn(
+            { session: created.session, callId: created.callId },
+            "media host answered CreateSession after its timeout; closing the session it created",
+          );
+          this.metrics.protocolErrors.inc({ reason: "late_answer" });
+          if (created.session !== 0)
+            this.closeSession(created.session, "CreateSession timed out").catch(() => undefined);
+          return;
+        }
         const pending = this.takePending(requestId, "createSession");
         if (!pending) return;
         pending.resolve({

@@ -22,7 +22,9 @@ export type BridgeProtocolReason =
   /** Hello/HelloAck with another major protocol version. */
   | "version_mismatch"
   /** A text WebSocket message (the protocol is binary only). */
-  | "not_binary";
+  | "not_binary"
+  /** An answer to a request that had already timed out (a session it created is closed). */
+  | "late_answer";
 
 /** A refused bridge message. Carries the reason as a label value and a human explanation. */
 export class BridgeProtocolError extends Error {

@@ -18,6 +18,8 @@ export const FRAME_MS = 20;
 export const MAX_UNMIXED_BUFFERS = 4;
 /** DominantSpeakerChanged.speaker_id meaning "nobody". */
 export const NO_SPEAKER = 0xffffffff;
+/** Session 0 names no session: hosts number a connection's sessions from 1. */
+export const NO_SESSION = 0;
 /**
  * Largest message a receiver accepts by default (both hosts and the worker): 1 MiB. Senders
  * keep FrameBatch messages under MAX_FRAME_BATCH_BYTES, so this leaves room for other

@@ -2,13 +2,14 @@ import type { BridgeClient } from "../bridge/bridge-client.js";
 import type { BridgeProtocolError } from "../bridge/bridge-protocol-error.js";
 import type { FrameBatchReader } from "../bridge/frame-batch-reader.js";
 import { FrameBatchWriter } from "../bridge/frame-batch-writer.js";
-import { MAX_FRAME_BATCH_BYTES, v1 } from "../bridge/protocol.js";
+import { MAX_FRAME_BATCH_BYTES, NO_SESSION, v1 } from "../bridge/protocol.js";
 import { SendBufferPool } from "../bridge/send-buffer-pool.js";
 import type { Logger } from "../log/logger.js";
 import type { MediaMetrics } from "../metrics/media-metrics.js";
 import { NO_SPEAKER } from "./audio-format.js";
 import type { RosterParticipant } from "./bot-api.js";
 import { CallSession } from "./call-session.js";
+import { EarlySessionEvents } from "./early-session-events.js";
 import { SessionMemory } from "./frame-arena.js";
 import { createCallHandlers, type LoadedHandler } from "./handler-loader.js";
 import { Pacer, type PacerClock } from "./pacer.js";
@@ -105,8 +106,13 @@ export class MediaEngine {
     string,
     { status: string; resolve: (ok: boolean) => void; timer: NodeJS.Timeout }
   >();
-  /** Send status of session numbers not registered yet (see the sendStatus listener). */
-  private readonly earlyStatus = new Map<number, boolean>();
+  /** Events for session numbers not registered yet (see EarlySessionEvents). */
+  private readonly early = new EarlySessionEvents();
+  /**
+   * Calls whose CreateSession is in flight, with the reason they were closed meanwhile (if
+   * they were): the answer then closes the host's new session instead of adding the call.
+   */
+  private readonly creating = new Map<string, { closedFor?: string }>();
   private maxSessions = 0;
   private graceTimer: NodeJS.Timeout | undefined;
   private lostAt = 0;
@@ -144,20 +150,19 @@ export class MediaEngine {
     bridge.on("frames", this.onFrames);
     bridge.on("sendStatus", ({ session, active }) => {
       const call = this.byNumber.get(session);
-      if (!call) {
-        // ws may deliver SessionCreated and the status right behind it in one read, before
-        // the createSession continuation registered the number: keep it for registration.
-        if (this.earlyStatus.size > 1000) this.earlyStatus.clear();
-        this.earlyStatus.set(session, active);
-        return;
-      }
-      call.setSendStatus(active);
-      if (active) this.markConnected(call);
+      if (call) this.applySendStatus(call, active);
+      else this.early.sendStatus(session, active);
     });
-    bridge.on("dominantSpeaker", ({ session, speakerId }) =>
-      this.byNumber.get(session)?.dominantSpeakerChanged(speakerId === NO_SPEAKER ? null : speakerId),
-    );
-    bridge.on("tone", ({ session, tone }) => this.byNumber.get(session)?.toneReceived(tone, "media"));
+    bridge.on("dominantSpeaker", ({ session, speakerId }) => {
+      const call = this.byNumber.get(session);
+      if (call) call.dominantSpeakerChanged(speakerId === NO_SPEAKER ? null : speakerId);
+      else this.early.dominantSpeaker(session, speakerId);
+    });
+    bridge.on("tone", ({ session, tone }) => {
+      const call = this.byNumber.get(session);
+      if (call) call.toneReceived(tone, "media");
+      else this.early.tone(session, tone);
+    });
     bridge.on("markPlayed", ({ session, name, played }) =>
       // Marks are reported by this worker when their last frame was sent (see PlayoutQueue);
       // the host's own report is only logged.
@@ -180,10 +185,11 @@ export class MediaEngine {
       ),
     );
     bridge.on("protocolError", (error: BridgeProtocolError) => {
-      // A refused FrameBatch loses every frame it carried (framesLost), not one.
-      const frames = error.framesLost > 0 ? error.framesLost : 1;
-      if (error.reason === "bad_pcm_length") this.metrics.dropped.bad_size.inc(frames);
-      else this.metrics.dropped.malformed.inc(frames);
+      // A refused FrameBatch loses every frame it carried (framesLost); a refused control
+      // message loses no audio (the bridge counts it under bridge_protocol_errors_total).
+      if (error.framesLost === 0) return;
+      if (error.reason === "bad_pcm_length") this.metrics.dropped.bad_size.inc(error.framesLost);
+      else this.metrics.dropped.malformed.inc(error.framesLost);
     });
   }
 
@@ -198,13 +204,27 @@ export class MediaEngine {
 
   async createSession(params: CreateSessionParams): Promise<CreatedSession> {
     if (this.closing) throw new Error("media worker is shutting down");
-    if (this.byCall.has(params.callId)) throw new Error(`call ${params.callId} already has a media session`);
+    if (this.byCall.has(params.callId) || this.creating.has(params.callId))
+      throw new Error(`call ${params.callId} already has a media session`);
     if (!this.options.bridge.isOpen) throw new Error("media host is not connected");
-    const info = await this.options.bridge.createSession({
-      callId: params.callId,
-      direction: params.direction,
-      unmixedAudio: params.unmixedAudio,
-    });
+    const creating: { closedFor?: string } = {};
+    this.creating.set(params.callId, creating);
+    let info: Awaited<ReturnType<MediaBridge["createSession"]>>;
+    try {
+      info = await this.options.bridge.createSession({
+        callId: params.callId,
+        direction: params.direction,
+        unmixedAudio: params.unmixedAudio,
+      });
+    } finally {
+      this.creating.delete(params.callId);
+    }
+    if (creating.closedFor !== undefined) {
+      this.closeHostSession(info.session, creating.closedFor);
+      throw new Error(`call ${params.callId} was closed while its media session was being created`);
+    }
+    const refused = this.refusedNumber(info.session);
+    if (refused !== undefined) throw new Error(refused);
     const call = new CallSession(
       params.callId,
       info.mediaSessionId,
@@ -223,14 +243,29 @@ export class MediaEngine {
         maxConcealFrames: this.options.maxConcealFrames,
         memory: this.memory,
         sendClear: (session) => {
-          if (this.options.bridge.isOpen) this.options.bridge.sendClear(session);
+          // NO_SESSION: the host is away or the session is being resumed (nothing to clear there).
+          if (session !== NO_SESSION && this.options.bridge.isOpen) this.options.bridge.sendClear(session);
         },
         requestRecordingStatus: (callId, status) => this.requestRecordingStatus(callId, status),
         requestHangUp: (callId, reason) => this.options.emit({ type: "hangUpRequested", callId, reason }),
       },
     );
     this.add(call);
-    call.handlers = await createCallHandlers(this.options.handlers, call);
+    const handlers = await createCallHandlers(this.options.handlers, call);
+    call.handlers = handlers;
+    if (this.byCall.get(call.callId) !== call) {
+      // Closed (or lost) while its handlers were being created: end() found none to tell.
+      await Promise.all(
+        handlers.map(async (handler) => {
+          try {
+            await handler.onEnd?.("the call ended while its handlers were being created");
+          } catch (error) {
+            call.log.warn({ err: error }, "call handler's onEnd threw");
+          }
+        }),
+      );
+      throw new Error(`call ${params.callId} was closed while its media session was being created`);
+    }
     call.log.info({ session: info.session, direction: params.direction }, "media session created");
     return {
       callId: info.callId || params.callId,
@@ -248,14 +283,22 @@ export class MediaEngine {
   /** Idempotent. Finalizes the call's recordings before it resolves. */
   async closeSession(callId: string, reason: string): Promise<boolean> {
     const call = this.byCall.get(callId);
-    if (!call) return false;
+    if (!call) {
+      // Its CreateSession is still in flight: the answer closes the host's session (see createSession).
+      const creating = this.creating.get(callId);
+      if (creating === undefined) return false;
+      creating.closedFor = reason;
+      return true;
+    }
     this.remove(call);
     const bridge = this.options.bridge;
-    const closing = bridge.isOpen
-      ? bridge.closeSession(call.bridgeSession, reason).catch((error: Error) => {
-          call.log.warn({ err: error }, "media host did not confirm closing the session");
-        })
-      : Promise.resolve();
+    // NO_SESSION: the host lost it with its connection, or is resuming it (the answer closes it).
+    const closing =
+      bridge.isOpen && call.bridgeSession !== NO_SESSION
+        ? bridge.closeSession(call.bridgeSession, reason).catch((error: Error) => {
+            call.log.warn({ err: error }, "media host did not confirm closing the session");
+          })
+        : Promise.resolve();
     await Promise.all([closing, call.end(reason)]);
     call.log.info({ reason }, "media session closed");
     return true;
@@ -408,14 +451,42 @@ export class MediaEngine {
 
   // ---- sessions -----------------------------------------------------------------------------
 
-  /** Maps the host's session number to the call, applying a status that arrived first. */
+  /** Maps the host's session number to the call, applying the events that arrived first. */
   private register(call: CallSession): void {
     this.byNumber.set(call.bridgeSession, call);
-    const early = this.earlyStatus.get(call.bridgeSession);
+    const early = this.early.take(call.bridgeSession);
     if (early === undefined) return;
-    this.earlyStatus.delete(call.bridgeSession);
-    call.setSendStatus(early);
-    if (early) this.markConnected(call);
+    if (early.active !== undefined) this.applySendStatus(call, early.active);
+    if (early.speakerId !== undefined)
+      call.dominantSpeakerChanged(early.speakerId === NO_SPEAKER ? null : early.speakerId);
+    for (const tone of early.tones) call.toneReceived(tone, "media");
+  }
+
+  private applySendStatus(call: CallSession, active: boolean): void {
+    call.setSendStatus(active);
+    if (active) this.markConnected(call);
+  }
+
+  /**
+   * Why the host's number for a new or resumed session cannot be used (undefined: it can).
+   * Hosts number sessions from 1; a number another call holds would route that call's audio
+   * to this one, so it is refused rather than taken over.
+   */
+  private refusedNumber(session: number): string | undefined {
+    if (!Number.isInteger(session) || session < 1 || session > 0xffff_ffff)
+      return `media host numbered a session ${session} (numbers start at 1)`;
+    const holder = this.byNumber.get(session);
+    if (holder !== undefined)
+      return `media host numbered a new session ${session}, which call ${holder.callId} already has`;
+    return undefined;
+  }
+
+  /** Closes a host session no call owns (best effort: the host drops it with the connection anyway). */
+  private closeHostSession(session: number, reason: string): void {
+    if (!this.options.bridge.isOpen || session === NO_SESSION) return;
+    this.options.bridge.closeSession(session, reason).catch((error: Error) => {
+      this.log.warn({ err: error, session }, "media host did not confirm closing an orphan session");
+    });
   }
 
   private add(call: CallSession): void {
@@ -481,7 +552,10 @@ export class MediaEngine {
     // connection's sessions from 1, so a resumed call may get a number another call had.
     // Until each call is registered again, nothing must be routed by an old number.
     this.byNumber.clear();
-    this.earlyStatus.clear();
+    this.early.clear();
+    // No call has a host session now: a close or clear meanwhile must not name an old number
+    // (after the reconnect it may be another call's), and a resume in flight is answered anew.
+    for (const call of this.byCall.values()) call.bridgeSession = NO_SESSION;
     this.publishState();
     if (this.closing || this.byCall.size === 0) return;
     // Nothing can be sent now: playouts pause (queues hold their audio) until the host is back.
@@ -527,12 +601,23 @@ export class MediaEngine {
             direction: call.direction,
             unmixedAudio: call.unmixedAudio,
           });
-          if (this.byCall.get(call.callId) !== call) return;
-          if (this.byNumber.get(call.bridgeSession) === call) this.byNumber.delete(call.bridgeSession);
+          if (this.byCall.get(call.callId) !== call) {
+            // Closed while the resume was in flight: the host's new session has no call.
+            this.closeHostSession(info.session, "the call ended while its session was resumed");
+            return;
+          }
+          const refused = this.refusedNumber(info.session);
+          if (refused !== undefined) throw new Error(refused);
           call.restartStreams(info.session);
           this.register(call);
           call.log.info({ session: info.session }, "media session resumed");
         } catch (error) {
+          if (!this.options.bridge.isOpen && this.graceTimer !== undefined) {
+            // The host went away again before answering: a new grace period runs, and its
+            // return resumes the call (or the period's end loses it).
+            call.log.info({ err: error }, "media host lost again while resuming the session");
+            return;
+          }
           await this.loseSession(call, `media host did not resume the session: ${(error as Error).message}`);
         }
       }),

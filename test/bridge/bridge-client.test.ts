@@ -243,4 +243,59 @@ describe("BridgeClient against the media platform emulator", () => {
     expect(received).toEqual(["hello", "error"]);
     expect(client.isOpen).toBe(false);
   });
+
+  it("closes the session a host created for a CreateSession that had already timed out", async () => {
+    // A slow host: SessionCreated 300 ms after the request, the client gives up after 100.
+    const { WebSocketServer } = await import("ws");
+    const { encodeEnvelope, decodeEnvelope } = await import("../../src/bridge/codec.js");
+    const server = new WebSocketServer({ port: 0, host: "127.0.0.1" });
+    await once(server, "listening");
+    cleanups.push(() => new Promise((resolve) => server.close(() => resolve())));
+    const closed: number[] = [];
+    server.on("connection", (socket) => {
+      socket.on("message", (data) => {
+        const envelope = decodeEnvelope(data as Buffer);
+        const requestId = envelope.requestId;
+        if (envelope.body === "hello")
+          socket.send(encodeEnvelope({ helloAck: { protocolVersion: 1, peer: "slow host" } }));
+        if (envelope.body === "createSession") {
+          const callId = envelope.createSession?.callId;
+          setTimeout(
+            () =>
+              socket.send(
+                encodeEnvelope({ requestId, sessionCreated: { session: 5, callId, mediaSessionId: "m" } }),
+              ),
+            300,
+          );
+        }
+        if (envelope.body === "closeSession") {
+          const session = envelope.closeSession?.session ?? 0;
+          closed.push(session);
+          socket.send(encodeEnvelope({ requestId, sessionClosed: { session, reason: "closed" } }));
+        }
+      });
+    });
+    const port = (server.address() as { port: number }).port;
+    const registry = new Registry();
+    const client = new BridgeClient({
+      url: `ws://127.0.0.1:${port}/bridge`,
+      secret: SECRET,
+      peer: "w",
+      logger: silentLogger(),
+      registry,
+      requestTimeoutMs: 100,
+      pingIntervalMs: 0,
+    });
+    cleanups.push(() => client.close());
+    const opened = once(client, "open");
+    client.connect();
+    await opened;
+    const error = await client
+      .createSession({ callId: "late", direction: "sendRecv", unmixedAudio: false })
+      .catch((e: BridgeRequestError) => e);
+    expect((error as BridgeRequestError).code).toBe("TIMEOUT");
+    await new Promise((resolve) => setTimeout(resolve, 400));
+    expect(closed).toEqual([5]);
+    expect(await metric(registry, "bridge_protocol_errors_total", { reason: "late_answer" })).toBe(1);
+  });
 });

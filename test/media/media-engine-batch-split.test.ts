@@ -47,7 +47,7 @@ describe("MediaEngine render batches above the protocol's FrameBatch limit", () 
     await engine.shutdown();
   });
 
-  it("a refused host batch counts the frames it carried, not one", async () => {
+  it("a refused host batch counts the frames it carried; a refused control message none", async () => {
     const { bridge, engine, metric } = startEngine();
     const error = new BridgeProtocolError(
       "oversized",
@@ -56,9 +56,12 @@ describe("MediaEngine render batches above the protocol's FrameBatch limit", () 
     error.framesLost = 1800;
     bridge.emit("protocolError", error);
     expect(await metric('media_frames_dropped_total{reason="malformed"}')).toBe(1800);
-    // Other refusals (a control message) still count one.
+    // A refusal that lost no known frame (a control message, a message cut before its frames)
+    // is no dropped audio: the bridge counts it in bridge_protocol_errors_total, and frames it
+    // may have carried show up as a sequence gap (lost and concealed).
     bridge.emit("protocolError", new BridgeProtocolError("truncated", "message truncated at byte 3"));
-    expect(await metric('media_frames_dropped_total{reason="malformed"}')).toBe(1801);
+    bridge.emit("protocolError", new BridgeProtocolError("invalid_message", "a second HelloAck"));
+    expect(await metric('media_frames_dropped_total{reason="malformed"}')).toBe(1800);
     await engine.shutdown();
   });
 });
