@@ -168,7 +168,9 @@ export class BridgeClient extends EventEmitter<BridgeClientEvents> {
    */
   sendFrameBatch(bytes: Uint8Array, release?: (() => void) | null): boolean {
     const socket = this.socket;
-    if (!this.open || socket === null) {
+    // readyState: after terminate() (a missed pong) the close event comes later; ws would
+    // discard the batch, which must count as dropped, not sent.
+    if (!this.open || socket === null || socket.readyState !== WebSocket.OPEN) {
       release?.();
       this.metrics.drops.inc({ reason: "not_open" });
       return false;
@@ -544,10 +546,16 @@ export class BridgeClient extends EventEmitter<BridgeClientEvents> {
       }
       case "sendStatus": {
         const status = envelope.sendStatus as pb.SendStatusChanged;
-        this.emit("sendStatus", {
-          session: status.session,
-          active: sendStatusFromWire(status.status) === "active",
-        });
+        const value = sendStatusFromWire(status.status);
+        if (value === "unspecified") {
+          // A status this version does not know (versioning rule 4): the session's stays as it was.
+          this.log.debug(
+            { session: status.session, status: status.status },
+            "ignored an unknown send status",
+          );
+          return;
+        }
+        this.emit("sendStatus", { session: status.session, active: value === "active" });
         return;
       }
       case "dominantSpeaker": {

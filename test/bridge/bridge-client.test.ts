@@ -244,6 +244,39 @@ describe("BridgeClient against the media platform emulator", () => {
     expect(client.isOpen).toBe(false);
   });
 
+  it("ignores a send status value it does not know (versioning rule 4) instead of pausing the call", async () => {
+    const { WebSocketServer } = await import("ws");
+    const { encodeEnvelope, decodeEnvelope } = await import("../../src/bridge/codec.js");
+    const server = new WebSocketServer({ port: 0, host: "127.0.0.1" });
+    await once(server, "listening");
+    cleanups.push(() => new Promise((resolve) => server.close(() => resolve())));
+    server.on("connection", (socket) => {
+      socket.on("message", (data) => {
+        if (decodeEnvelope(data as Buffer).body !== "hello") return;
+        socket.send(encodeEnvelope({ helloAck: { protocolVersion: 1, peer: "newer host" } }));
+        // A status value from a newer protocol revision, then plain ACTIVE.
+        socket.send(encodeEnvelope({ sendStatus: { session: 1, status: 7 } }));
+        socket.send(encodeEnvelope({ sendStatus: { session: 1, status: 1 } }));
+      });
+    });
+    const port = (server.address() as { port: number }).port;
+    const client = new BridgeClient({
+      url: `ws://127.0.0.1:${port}/bridge`,
+      secret: SECRET,
+      peer: "w",
+      logger: silentLogger(),
+      registry: new Registry(),
+      pingIntervalMs: 0,
+    });
+    cleanups.push(() => client.close());
+    const statuses: boolean[] = [];
+    client.on("sendStatus", ({ active }) => statuses.push(active));
+    const active = once(client, "sendStatus");
+    client.connect();
+    await active;
+    expect(statuses).toEqual([true]);
+  });
+
   it("closes the session a host created for a CreateSession that had already timed out", async () => {
     // A slow host: SessionCreated 300 ms after the request, the client gives up after 100.
     const { WebSocketServer } = await import("ws");
