@@ -451,10 +451,16 @@ export class CallManager {
     let ok = false;
     if (this.liveCall(callId)) {
       try {
-        await this.graph.updateRecordingStatus(callId, status, undefined, { callId });
-        ok = true;
-        this.metrics.graphRequests.inc({ action: "updateRecordingStatus", outcome: "ok" });
-        this.logger.info({ callId, status }, "recording status updated");
+        const operation = await this.graph.updateRecordingStatus(callId, status, undefined, { callId });
+        // A 200 can carry a failed operation: then the status did not change, and nothing may be stored.
+        ok = operation.status?.toLowerCase() !== "failed";
+        this.metrics.graphRequests.inc({ action: "updateRecordingStatus", outcome: ok ? "ok" : "error" });
+        if (ok) this.logger.info({ callId, status }, "recording status updated");
+        else
+          this.logger.warn(
+            { callId, status, resultInfo: operation.resultInfo },
+            "Graph answered the recording status update with a failed operation",
+          );
       } catch (error) {
         this.metrics.graphRequests.inc({ action: "updateRecordingStatus", outcome: "error" });
         this.logger.warn({ callId, status, err: describeError(error) }, "updating recording status failed");

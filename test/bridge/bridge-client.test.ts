@@ -255,7 +255,7 @@ describe("BridgeClient against the media platform emulator", () => {
         if (decodeEnvelope(data as Buffer).body !== "hello") return;
         socket.send(encodeEnvelope({ helloAck: { protocolVersion: 1, peer: "newer host" } }));
         // A status value from a newer protocol revision, then plain ACTIVE.
-        socket.send(encodeEnvelope({ sendStatus: { session: 1, status: 7 } }));
+        socket.send(encodeEnvelope({ sendStatus: { session: 1, status: 7 as never } }));
         socket.send(encodeEnvelope({ sendStatus: { session: 1, status: 1 } }));
       });
     });

@@ -381,6 +381,19 @@ describe("signaling service: hang up, media events, shutdown", () => {
     expect(h.state("m1")).toBe("terminating");
   });
 
+  it("a recording status update Graph answers with a failed operation is not accepted", async () => {
+    const h = await start();
+    h.graph.recordingOperation = {
+      id: "op",
+      status: "failed",
+      resultInfo: { code: 403, subcode: 0, message: "recording not allowed" },
+    };
+    await h.post(incoming("r1"));
+    await until(() => h.graph.count("answer") === 1);
+    h.media.emit({ kind: "recordingStatusRequested", callId: "r1", status: "recording" });
+    await until(() => h.media.log.includes("recording r1 recording false"), 3000, "recording status");
+  });
+
   it("shutdown hangs up every live call, waits for Graph to end them and closes everything", async () => {
     const h = await start();
     h.graph.hangUpImpl = async (callId) => {

@@ -98,9 +98,11 @@ export class FakeGraph implements GraphCallsApi {
   async createCall(): Promise<CallResource> {
     throw new Error("not used");
   }
+  /** The operation Graph answers updateRecordingStatus with. */
+  recordingOperation: CommsOperation = { id: "op", status: "completed" };
   async updateRecordingStatus(callId: string, status: string): Promise<CommsOperation> {
     this.requests.push({ action: "updateRecordingStatus", callId, body: { status } });
-    return { id: "op", status: "completed" };
+    return this.recordingOperation;
   }
   async listParticipants(): Promise<Participant[]> {
     return [];
