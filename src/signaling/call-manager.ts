@@ -65,6 +65,15 @@ export interface BatchContext {
 }
 
 /** Graph's calling states mapped onto the bot's lifecycle; undefined = not a lifecycle change. */
+/** States Graph reports only for a call that was answered. */
+const ANSWERED_STATES: ReadonlySet<CallLifecycleState> = new Set([
+  "establishing",
+  "established",
+  "hold",
+  "transferring",
+  "redirecting",
+]);
+
 const LIFECYCLE_OF: Partial<Record<NotifiedCallState, CallLifecycleState>> = {
   incoming: "incoming",
   establishing: "establishing",
@@ -324,15 +333,35 @@ export class CallManager {
       if (call.isLive && (call.state as CallLifecycleState) !== "terminating") this.startKeepAlive(call);
     } catch (error) {
       this.metrics.graphRequests.inc({ action: "answer", outcome: "error" });
+      if (ANSWERED_STATES.has(call.state)) {
+        // Graph's notifications already say the call was answered (its 202 was lost on the way,
+        // or the request failed after Graph acted on it): the call goes on.
+        this.metrics.incomingCalls.inc({ decision: "answered" });
+        call.answeredAt = Date.now();
+        this.logger.warn(
+          { callId, state: call.state, err: describeError(error) },
+          "answer request failed, but Graph reports the call answered; carrying on",
+        );
+        if (!call.keepAliveTimer) this.startKeepAlive(call);
+        return;
+      }
       this.metrics.incomingCalls.inc({ decision: "answer_failed" });
       if (isOutcomeUnknown(error) && call.state === "answering") {
-        // Graph may have answered anyway: give its notifications the rest of the deadline.
+        // Graph may have answered anyway: give its notifications the rest of the deadline, then
+        // hang up through Graph (a call it did answer must not stay connected without media).
         this.logger.warn({ callId, err: describeError(error) }, "answer outcome unknown; waiting for Graph");
-        this.armEndConfirmation(
-          call,
-          "answer outcome unknown and no establishment seen",
+        if (call.hangUpTimer) clearTimeout(call.hangUpTimer);
+        call.hangUpTimer = setTimeout(
+          () => {
+            call.hangUpTimer = undefined;
+            if (call.isLive && call.state === "answering")
+              this.track(
+                this.hangUp(callId, "answer outcome unknown and no establishment seen").then(() => undefined),
+              );
+          },
           Math.max(1000, deadline - performance.now()),
         );
+        call.hangUpTimer.unref();
         return;
       }
       this.logger.error({ callId, err: describeError(error) }, "answering the call failed; ending it");
@@ -351,6 +380,11 @@ export class CallManager {
     if (to === "incoming") return call.state === "incoming" ? "duplicate" : "stale";
     if (to === "terminated") return this.onCallEnded({ kind: "callEnded", callId: event.callId });
     const outcome = this.registry.transition(call, to);
+    if (outcome === "applied" && to === "terminating" && !call.hangUpTimer) {
+      // Graph is ending the call: its end notification should follow; if it never comes, the
+      // call must not hold a slot and a media session forever.
+      this.armEndConfirmation(call, "Graph's terminating not followed by the call's end");
+    }
     if (outcome === "applied" && (to === "establishing" || to === "established")) {
       if (call.hangUpTimer && call.answeredAt === undefined) {
         // An answer whose outcome was unknown did go through.

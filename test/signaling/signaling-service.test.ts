@@ -233,6 +233,48 @@ describe("signaling service: answering", () => {
     expect(h.media.log).not.toContain("close call-7");
   });
 
+  it("carries on when Graph reports the call answered before the answer request fails", async () => {
+    const h = await start({}, { answerDeadlineMs: 500 });
+    let fail: (() => void) | undefined;
+    h.graph.answerImpl = () =>
+      new Promise((_, reject) => {
+        fail = () => reject(new GraphStatusError(0, true));
+      });
+    await h.post(incoming("call-7b"));
+    await until(() => h.graph.count("answer") === 1);
+    // Graph acted on the answer; its 202 never reaches the bot (reset, timeout).
+    await h.post(stateUpdate("call-7b", "establishing"));
+    await until(() => h.state("call-7b") === "establishing");
+    fail?.();
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    await h.post(stateUpdate("call-7b", "established"));
+    await new Promise((resolve) => setTimeout(resolve, 1100));
+    expect(h.state("call-7b")).toBe("established");
+    expect(h.media.log).toEqual(["create call-7b", "established call-7b"]);
+    expect(h.graph.count("hangUp")).toBe(0);
+    expect(await h.metric("signaling_incoming_calls_total", { decision: "answered" })).toBe(1);
+  });
+
+  it("hangs up through Graph when the answer outcome stays unknown past the deadline", async () => {
+    const h = await start({}, { answerDeadlineMs: 300 });
+    h.graph.answerImpl = async () => {
+      throw new GraphStatusError(0, true);
+    };
+    await h.post(incoming("call-7c"));
+    await until(() => h.graph.count("hangUp", "call-7c") === 1, 3000, "hang up after unknown outcome");
+    expect(h.state("call-7c")).not.toBe("answering");
+  });
+
+  it("ends a call Graph said was terminating when its end notification never comes", async () => {
+    const h = await start({}, { endConfirmTimeoutMs: 200 });
+    await h.post(incoming("call-7d"));
+    await until(() => h.graph.count("answer") === 1);
+    await h.post(stateUpdate("call-7d", "terminating"));
+    await until(() => h.state("call-7d") === "terminated", 3000, "local end after terminating");
+    expect(h.media.log).toEqual(["create call-7d", "close call-7d"]);
+    expect(h.service.liveCallCount).toBe(0);
+  });
+
   it("does not answer past the answer deadline; the media session is closed", async () => {
     const h = await start({}, { answerDeadlineMs: 50 });
     h.media.createDelayMs = 120;
