@@ -134,7 +134,9 @@ export function readRawConfig(env: NodeJS.ProcessEnv = process.env): RawConfig {
   try {
     parsed = JSON.parse(readFileSync(file, "utf8"));
   } catch (error) {
-    throw new ConfigError("BOT_CONFIG_FILE", `cannot read JSON from "${file}": ${(error as Error).message}`);
+    // A syntax error's message quotes the file around the error, which may be a secret.
+    const why = error instanceof SyntaxError ? jsonSyntaxWhere(error) : (error as Error).message;
+    throw new ConfigError("BOT_CONFIG_FILE", `cannot read JSON from "${file}": ${why}`);
   }
   if (parsed === null || typeof parsed !== "object" || Array.isArray(parsed)) {
     throw new ConfigError("BOT_CONFIG_FILE", `"${file}" must hold a JSON object of BOT_* keys`);
@@ -160,12 +162,25 @@ export function hasBotConfiguration(env: NodeJS.ProcessEnv = process.env): boole
  * Loads and validates the whole configuration. Throws ConfigError naming the first bad variable.
  */
 export function loadConfig(source: RawConfig = readRawConfig()): BotConfig {
-  const appId = requireString(source, "BOT_APP_ID");
+  // Lower case: notification tokens carry the app id as their audience in lower case, and
+  // the audience is compared exactly.
+  const appId = requireString(source, "BOT_APP_ID").toLowerCase();
   if (!isGuid(appId)) throw new ConfigError("BOT_APP_ID", `must be a GUID, got "${appId}"`);
   const tenantId = requireString(source, "BOT_TENANT_ID");
   const credential = readCredential(source);
   const publicUrl = readUrl(source, "BOT_PUBLIC_URL", undefined, ["https:"]);
   if (!publicUrl) throw new ConfigError("BOT_PUBLIC_URL", "is required but not set");
+  const parsedPublicUrl = new URL(publicUrl);
+  if (
+    parsedPublicUrl.search !== "" ||
+    parsedPublicUrl.hash !== "" ||
+    publicUrl.endsWith("?") ||
+    publicUrl.endsWith("#")
+  )
+    throw new ConfigError(
+      "BOT_PUBLIC_URL",
+      `must be a base URL without query or fragment, got "${publicUrl}"`,
+    );
 
   const tlsCert = readString(source, "BOT_TLS_CERT");
   const tlsKey = readString(source, "BOT_TLS_KEY");
@@ -207,8 +222,9 @@ export function loadConfig(source: RawConfig = readRawConfig()): BotConfig {
     allowedTenants,
     keepAliveIntervalMs:
       readInteger(source, "BOT_KEEPALIVE_INTERVAL_SECONDS", DEFAULTS.keepAliveIntervalSeconds, {
+        // Graph ends a call after 45 minutes without one: at most 30 leaves room for retries.
         min: 1,
-        max: 45 * 60,
+        max: 30 * 60,
       }) * 1000,
     tokenClockSkewSeconds: readInteger(
       source,
@@ -253,7 +269,7 @@ export function loadConfig(source: RawConfig = readRawConfig()): BotConfig {
         max: 120_000,
       }),
     },
-    logLevel: readString(source, "BOT_LOG_LEVEL") ?? "info",
+    logLevel: readLogLevel(source),
   };
 }
 
@@ -337,4 +353,19 @@ function readHandlers(source: RawConfig): string[] {
     }
   }
   return entries;
+}
+
+const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
+
+function readLogLevel(source: RawConfig): string {
+  const level = readString(source, "BOT_LOG_LEVEL") ?? "info";
+  if (!(LOG_LEVELS as readonly string[]).includes(level))
+    throw new ConfigError("BOT_LOG_LEVEL", `must be one of ${LOG_LEVELS.join(", ")}, got "${level}"`);
+  return level;
+}
+
+/** Where a JSON syntax error is, without the parser's message (it quotes the text). */
+function jsonSyntaxWhere(error: SyntaxError): string {
+  const position = /at position (\d+)/.exec(error.message)?.[1];
+  return position === undefined ? "not valid JSON" : `not valid JSON (at character ${position})`;
 }

@@ -65,6 +65,9 @@ export interface BatchContext {
 }
 
 /** Graph's calling states mapped onto the bot's lifecycle; undefined = not a lifecycle change. */
+/** A keepAlive that failed transiently is tried again this soon (or half the interval, if shorter). */
+const KEEPALIVE_RETRY_MS = 60_000;
+
 /** States Graph reports only for a call that was answered. */
 const ANSWERED_STATES: ReadonlySet<CallLifecycleState> = new Set([
   "establishing",
@@ -448,8 +451,17 @@ export class CallManager {
         await this.endLocally(call, "keepAlive 404: call gone");
         return;
       }
-      // Transient: the next interval retries, well within Graph's 45-minute limit.
-      this.logger.warn({ callId: call.callId, err: describeError(error) }, "keepAlive failed");
+      // Transient: retried soon rather than a whole interval later, so that a failure or two
+      // cannot add up to Graph's 45 minutes without a keepAlive.
+      const retryMs = Math.min(KEEPALIVE_RETRY_MS, this.config.keepAliveIntervalMs / 2);
+      this.logger.warn({ callId: call.callId, err: describeError(error), retryMs }, "keepAlive failed");
+      if (call.isLive && !call.keepAliveRetryTimer) {
+        call.keepAliveRetryTimer = setTimeout(() => {
+          call.keepAliveRetryTimer = undefined;
+          this.track(this.keepAlive(call));
+        }, retryMs);
+        call.keepAliveRetryTimer.unref();
+      }
     }
   }
 

@@ -104,6 +104,8 @@ export class Call {
   keepAliveTimer?: NodeJS.Timeout;
   /** Local fallback end if Graph never confirms a hang up. */
   hangUpTimer?: NodeJS.Timeout;
+  /** A keepAlive retried soon after a transient failure (not a whole interval later). */
+  keepAliveRetryTimer?: NodeJS.Timeout;
 
   constructor(
     readonly callId: string,
@@ -124,8 +126,10 @@ export class Call {
   clearTimers(): void {
     if (this.keepAliveTimer) clearInterval(this.keepAliveTimer);
     if (this.hangUpTimer) clearTimeout(this.hangUpTimer);
+    if (this.keepAliveRetryTimer) clearTimeout(this.keepAliveRetryTimer);
     this.keepAliveTimer = undefined;
     this.hangUpTimer = undefined;
+    this.keepAliveRetryTimer = undefined;
   }
 
   snapshot(): CallSnapshot {

@@ -1,5 +1,8 @@
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { loadConfig } from "../../src/config/config.js";
+import { loadConfig, readRawConfig } from "../../src/config/config.js";
 import { ConfigError } from "../../src/config/config-error.js";
 
 const VALID = {
@@ -86,9 +89,44 @@ describe("configuration", () => {
       { BOT_APP_SECRET: undefined },
       "BOT_APP_SECRET: is required (or BOT_APP_CERT_KEY with BOT_APP_CERT_THUMBPRINT)",
     ],
+    [
+      { BOT_PUBLIC_URL: "https://bot.contoso.com/?x=1" },
+      'BOT_PUBLIC_URL: must be a base URL without query or fragment, got "https://bot.contoso.com/?x=1"',
+    ],
+    [
+      { BOT_PUBLIC_URL: "https://bot.contoso.com/#top" },
+      'BOT_PUBLIC_URL: must be a base URL without query or fragment, got "https://bot.contoso.com/#top"',
+    ],
+    [
+      { BOT_KEEPALIVE_INTERVAL_SECONDS: "2700" },
+      "BOT_KEEPALIVE_INTERVAL_SECONDS: must be between 1 and 1800, got 2700",
+    ],
+    [
+      { BOT_LOG_LEVEL: "verbose" },
+      'BOT_LOG_LEVEL: must be one of fatal, error, warn, info, debug, trace, silent, got "verbose"',
+    ],
   ])("refuses %o with one line naming the variable", (override, message) => {
     const env = { ...VALID, ...override };
     expect(() => loadConfig(env)).toThrow(ConfigError);
     expect(() => loadConfig(env)).toThrow(message);
+  });
+
+  it("takes an app id in any case, as the lower-case audience notification tokens carry", () => {
+    expect(loadConfig({ ...VALID, BOT_APP_ID: "2891555A-92FF-42E6-80FA-6E1300C6B5C6" }).appId).toBe(
+      "2891555a-92ff-42e6-80fa-6e1300c6b5c6",
+    );
+  });
+
+  it("does not quote a configuration file that is not valid JSON (it may hold secrets)", () => {
+    const file = join(mkdtempSync(join(tmpdir(), "bot-config-")), "bot.json");
+    writeFileSync(file, '{ "BOT_APP_SECRET": Sup3rSecretValue }');
+    let message = "";
+    try {
+      readRawConfig({ BOT_CONFIG_FILE: file });
+    } catch (error) {
+      message = (error as Error).message;
+    }
+    expect(message).toContain(`cannot read JSON from "${file}": not valid JSON`);
+    expect(message).not.toContain("Sup3r");
   });
 });

@@ -195,6 +195,22 @@ describe("signaling service: answering", () => {
     expect(h.graph.count("keepAlive")).toBe(count);
   });
 
+  it("retries a keepAlive that failed transiently after half an interval, not a whole one", async () => {
+    const h = await start({ keepAliveIntervalMs: 1000 });
+    const sentAt: number[] = [];
+    h.graph.keepAliveImpl = async () => {
+      sentAt.push(performance.now());
+      if (sentAt.length === 1) throw new GraphStatusError(503);
+    };
+    await h.post(incoming("call-4b"));
+    await until(() => sentAt.length >= 2, 3000, "keepAlive retry");
+    const gap = (sentAt[1] as number) - (sentAt[0] as number);
+    // The retry comes 500 ms after the failure; the next interval would be 1000 ms.
+    expect(gap).toBeGreaterThanOrEqual(450);
+    expect(gap).toBeLessThan(950);
+    expect(h.service.liveCallCount).toBe(1);
+  });
+
   it("ends a call locally when keepAlive answers 404", async () => {
     const h = await start({ keepAliveIntervalMs: 30 });
     h.graph.keepAliveImpl = async () => {
