@@ -59,6 +59,7 @@ export function httpsRequest(request: HttpRequest): Promise<HttpResponse> {
   const isHttps = url.protocol === "https:";
   const transport = isHttps ? https : http;
   return new Promise((resolve, reject) => {
+    let responded = false;
     const req = transport.request(
       url,
       {
@@ -73,6 +74,7 @@ export function httpsRequest(request: HttpRequest): Promise<HttpResponse> {
         signal: request.signal,
       },
       (res) => {
+        responded = true;
         const chunks: Buffer[] = [];
         res.on("data", (chunk: Buffer) => chunks.push(chunk));
         res.on("end", () => {
@@ -90,9 +92,31 @@ export function httpsRequest(request: HttpRequest): Promise<HttpResponse> {
     }, request.timeoutMs);
     req.on("error", (error) => {
       clearTimeout(timer);
+      if (req.reusedSocket && !responded && isConnectionReset(error)) markStaleSocket(error);
       reject(error);
     });
     if (request.body !== undefined) req.end(request.body);
     else req.end();
   });
+}
+
+/**
+ * A request written to a kept-alive socket the server had just closed fails with a reset
+ * before any response: the server never read it, so it is safe to send again (see
+ * reasonForTransportError), unlike a reset in the middle of an exchange.
+ */
+export interface StaleSocketError extends Error {
+  staleKeepAliveSocket: true;
+}
+
+export function isStaleSocketError(error: unknown): error is StaleSocketError {
+  return (error as { staleKeepAliveSocket?: unknown } | null)?.staleKeepAliveSocket === true;
+}
+
+function markStaleSocket(error: Error): void {
+  (error as Partial<StaleSocketError>).staleKeepAliveSocket = true;
+}
+
+function isConnectionReset(error: Error): boolean {
+  return (error as NodeJS.ErrnoException).code === "ECONNRESET" || error.message === "socket hang up";
 }

@@ -1,3 +1,4 @@
+import { isStaleSocketError } from "./https-request.js";
 /**
  * When and how long to wait before retrying a Graph request. Pure functions: no clock, no I/O;
  * the caller passes the current time and elapsed time, and a random source for the jitter.
@@ -17,6 +18,8 @@ export const DEFAULT_BACKOFF: BackoffSettings = { baseDelayMs: 200, maxDelayMs: 
  * - throttled (429), unavailable (503): Graph did not process the request.
  * - gateway_timeout (504), timeout, connection_reset: the request may have been processed.
  * - connection_refused: the request never reached Graph (connect or DNS failure).
+ * - stale_connection: a kept-alive connection Graph had closed was reset before it answered
+ *   (Graph never read the request).
  */
 export type RetryReason =
   | "throttled"
@@ -24,7 +27,8 @@ export type RetryReason =
   | "gateway_timeout"
   | "timeout"
   | "connection_reset"
-  | "connection_refused";
+  | "connection_refused"
+  | "stale_connection";
 
 /** Reasons after which Graph may already have acted on the request. */
 const OUTCOME_UNKNOWN: ReadonlySet<RetryReason> = new Set(["gateway_timeout", "timeout", "connection_reset"]);
@@ -52,6 +56,7 @@ export function reasonForTransportError(error: unknown): RetryReason | undefined
   if (!(error instanceof Error)) return undefined;
   if (error.name === "HttpTimeoutError") return "timeout";
   if (error.name === "AbortError") return undefined;
+  if (isStaleSocketError(error)) return "stale_connection";
   const code = (error as NodeJS.ErrnoException).code;
   if (code && NEVER_SENT_CODES.has(code)) return "connection_refused";
   if (code && MAYBE_SENT_CODES.has(code)) return "connection_reset";

@@ -124,7 +124,7 @@ describe("decideRetry", () => {
   });
 
   it("retries non-idempotent requests only when Graph certainly did not act", () => {
-    for (const reason of ["throttled", "unavailable", "connection_refused"] as const) {
+    for (const reason of ["throttled", "unavailable", "connection_refused", "stale_connection"] as const) {
       expect(decideRetry({ ...base, reason, idempotent: false }).retry).toBe(true);
     }
     for (const reason of ["gateway_timeout", "timeout", "connection_reset"] as const) {
