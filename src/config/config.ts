@@ -203,6 +203,8 @@ export function loadConfig(source: RawConfig = readRawConfig()): BotConfig {
     throw new ConfigError("BOT_MEDIA_FQDN", `must be a host name, got "${mediaFqdn}"`);
   }
 
+  const graph = readGraphSettings(source);
+
   return {
     appId,
     credential,
@@ -241,17 +243,7 @@ export function loadConfig(source: RawConfig = readRawConfig()): BotConfig {
       DEFAULTS.notificationBodyLimitBytes,
       { min: 1024, max: 16 * 1024 * 1024 },
     ),
-    graph: {
-      requestTimeoutMs: readInteger(source, "BOT_GRAPH_TIMEOUT_MS", DEFAULTS.requestTimeoutMs, {
-        min: 100,
-        max: 60_000,
-      }),
-      maxAttempts: readInteger(source, "BOT_GRAPH_MAX_ATTEMPTS", DEFAULTS.maxAttempts, { min: 1, max: 10 }),
-      overallDeadlineMs: readInteger(source, "BOT_GRAPH_DEADLINE_MS", DEFAULTS.overallDeadlineMs, {
-        min: 100,
-        max: 120_000,
-      }),
-    },
+    graph,
     media: {
       fqdn: mediaFqdn,
       publicPort: readInteger(source, "BOT_MEDIA_PUBLIC_PORT", 8445, { min: 1, max: 65535 }),
@@ -368,4 +360,25 @@ function readLogLevel(source: RawConfig): string {
 function jsonSyntaxWhere(error: SyntaxError): string {
   const position = /at position (\d+)/.exec(error.message)?.[1];
   return position === undefined ? "not valid JSON" : `not valid JSON (at character ${position})`;
+}
+
+function readGraphSettings(source: RawConfig): BotConfig["graph"] {
+  const settings = {
+    requestTimeoutMs: readInteger(source, "BOT_GRAPH_TIMEOUT_MS", DEFAULTS.requestTimeoutMs, {
+      min: 100,
+      max: 60_000,
+    }),
+    maxAttempts: readInteger(source, "BOT_GRAPH_MAX_ATTEMPTS", DEFAULTS.maxAttempts, { min: 1, max: 10 }),
+    overallDeadlineMs: readInteger(source, "BOT_GRAPH_DEADLINE_MS", DEFAULTS.overallDeadlineMs, {
+      min: 100,
+      max: 120_000,
+    }),
+  };
+  // Every attempt is cut at the overall deadline: a longer attempt timeout would leave no retry.
+  if (settings.requestTimeoutMs > settings.overallDeadlineMs)
+    throw new ConfigError(
+      "BOT_GRAPH_TIMEOUT_MS",
+      `must not exceed BOT_GRAPH_DEADLINE_MS (${settings.overallDeadlineMs}), got ${settings.requestTimeoutMs}`,
+    );
+  return settings;
 }

@@ -102,6 +102,10 @@ describe("configuration", () => {
       "BOT_KEEPALIVE_INTERVAL_SECONDS: must be between 1 and 1800, got 2700",
     ],
     [
+      { BOT_GRAPH_TIMEOUT_MS: "60000", BOT_GRAPH_DEADLINE_MS: "100" },
+      "BOT_GRAPH_TIMEOUT_MS: must not exceed BOT_GRAPH_DEADLINE_MS (100), got 60000",
+    ],
+    [
       { BOT_LOG_LEVEL: "verbose" },
       'BOT_LOG_LEVEL: must be one of fatal, error, warn, info, debug, trace, silent, got "verbose"',
     ],
