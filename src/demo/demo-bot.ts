@@ -15,6 +15,7 @@ export default function createDemoBot(call: MediaCall, options: DemoBotOptions):
   let leaving = false;
   let greeted = false;
 
+  const failed = (error: Error) => call.log.warn({ err: error.message }, "demo bot cannot play");
   const greet = () => {
     if (greeted) return;
     greeted = true;
@@ -22,7 +23,7 @@ export default function createDemoBot(call: MediaCall, options: DemoBotOptions):
       (recording) => call.log.info({ path: recording.mixedPath }, "demo bot recording"),
       (error: Error) => call.log.warn({ err: error.message }, "demo bot could not record"),
     );
-    void call.play(options.greetingWav, { mark: "greeted" });
+    call.play(options.greetingWav, { mark: "greeted" }).catch(failed);
   };
 
   return {
@@ -41,7 +42,10 @@ export default function createDemoBot(call: MediaCall, options: DemoBotOptions):
       leaving = true;
       call.log.info({ tone, origin }, "demo bot heard a key");
       call.clear();
-      void call.play(options.toneAckWav, { mark: "goodbye" });
+      call.play(options.toneAckWav, { mark: "goodbye" }).catch((error: Error) => {
+        failed(error);
+        call.hangUp("demo finished");
+      });
     },
   };
 }

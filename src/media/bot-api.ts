@@ -93,8 +93,9 @@ export interface MediaCall {
   /** Frames waiting in the playout queue (each 20 ms). */
   readonly queuedFrames: number;
   /**
-   * Queue PCM16K mono audio (any length; whole frames are queued, a remainder waits for more).
-   * Returns the number of 20 ms frames dropped because the queue was full (0 = all queued).
+   * Queue PCM16K mono audio (any even byte length; whole frames are queued, a remainder waits
+   * for more; the last byte of an odd count is dropped, counted in media_handler_errors_total). Returns the
+   * number of 20 ms frames dropped because the queue was full (0 = all queued).
    */
   send(pcm: Int16Array | Uint8Array): number;
   /**
@@ -106,18 +107,28 @@ export interface MediaCall {
    * never trimmed. Returns the frames not queued because the queue was full of buffered audio.
    */
   sendLive(pcm: Int16Array | Uint8Array): number;
-  /** Play a 16 kHz mono 16-bit WAV file; resolves when it has been queued completely or stopped. */
+  /**
+   * Play a 16 kHz mono 16-bit WAV file; resolves when it has been queued completely or stopped
+   * (by `clear()`, also one made while the file was still loading, or the end of the call).
+   * Rejects with WavFormatError for a missing, truncated or unsuitable file: handle it.
+   */
   play(wavPath: string, options?: PlayOptions): Promise<PlaybackResult>;
   /** Barge-in: drop every queued frame now, stop playbacks, tell the media host to flush. */
   clear(): void;
   /** Report `onMarkPlayed(name, true)` once everything queued before it has been sent. */
   mark(name: string): void;
   /**
-   * Record the call as WAV. Asks signaling to set the call's recording status to `recording`
-   * first and stores nothing until Graph accepted it; rejects when it was refused.
+   * Record the call as WAV. Waits until the call is established (Graph refuses recording status
+   * before), asks signaling to set the call's recording status to `recording` and stores
+   * nothing until Graph accepted it; rejects when it was refused, when the call ended first,
+   * or when `stopRecording()` was called before it was recording.
    */
   record(options?: RecordOptions): Promise<RecordingInfo>;
-  /** Finalize the recording files (valid headers) and report `notRecording`. */
+  /**
+   * Finalize the recording files (valid headers) and report `notRecording`. During a
+   * `record()` still starting, that `record()` undoes what it did and rejects; this resolves
+   * once it has.
+   */
   stopRecording(): Promise<void>;
   /** The participant a media source id belongs to, from the latest roster. */
   participantForSource(sourceId: number): RosterParticipant | undefined;
@@ -129,7 +140,10 @@ export interface MediaCall {
   hangUp(reason?: string): void;
 }
 
-/** Callbacks of one handler for one call; all optional. */
+/**
+ * Callbacks of one handler for one call; all optional. A callback may be async: a promise it
+ * returns that rejects is counted and logged like a throw (the call goes on).
+ */
 export interface CallHandler {
   onAudio?(frame: ReceivedAudioFrame): void;
   /** DTMF from the media platform ("media") or from a Graph notification ("graph"). */

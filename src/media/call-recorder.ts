@@ -6,6 +6,8 @@ import { WavFileWriter } from "./wav-writer.js";
 interface SpeakerTrack {
   speakerId: number;
   writer: WavFileWriter;
+  /** The last roster participant known for this source: kept after they leave the call. */
+  participant: RosterParticipant | null;
 }
 
 /**
@@ -13,7 +15,7 @@ interface SpeakerTrack {
  * each speaker into speaker-<sourceId>.wav. Every file runs on the call's timeline (a speaker's
  * file holds silence where that speaker was not among the unmixed buffers), so the files line
  * up sample for sample. `close()` finalizes every header and writes recording.json naming the
- * participant of each speaker file.
+ * participant of each speaker file (the last one the roster named, even if they left).
  */
 export class CallRecorder {
   private readonly mixed: WavFileWriter;
@@ -73,6 +75,12 @@ export class CallRecorder {
     this.frames++;
   }
 
+  /** The roster changed: remember who each speaker is while the roster still says so. */
+  rosterChanged(): void {
+    for (const track of this.speakers)
+      track.participant = this.describe(track.speakerId) ?? track.participant;
+  }
+
   /** Finalizes every file (valid headers) and writes the speaker index; idempotent. */
   close(): Promise<void> {
     this.closing ??= this.finish();
@@ -80,6 +88,7 @@ export class CallRecorder {
   }
 
   private async finish(): Promise<void> {
+    this.rosterChanged();
     const results = await Promise.allSettled([
       this.mixed.close(),
       ...this.speakers.map((track) => track.writer.close()),
@@ -91,7 +100,7 @@ export class CallRecorder {
       speakers: this.speakers.map((track) => ({
         sourceId: track.speakerId,
         file: `speaker-${track.speakerId}.wav`,
-        participant: this.describe(track.speakerId) ?? null,
+        participant: track.participant,
       })),
     };
     await writeFile(join(this.directory, "recording.json"), `${JSON.stringify(index, null, 2)}\n`);
@@ -107,10 +116,14 @@ export class CallRecorder {
     return undefined;
   }
 
-  /** A speaker heard for the first time: their file starts with silence up to now. */
+  /**
+   * A speaker heard for the first time: their file starts with silence up to now. The writer
+   * writes that silence in the background (see writeSilence): this frame does not pay for
+   * the length of the call so far.
+   */
   private openTrack(speakerId: number): void {
     const writer = new WavFileWriter(join(this.directory, `speaker-${speakerId}.wav`));
     writer.writeSilence(this.frames);
-    this.speakers.push({ speakerId, writer });
+    this.speakers.push({ speakerId, writer, participant: this.describe(speakerId) ?? null });
   }
 }

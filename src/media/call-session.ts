@@ -56,6 +56,11 @@ export interface CallSessionContext {
   requestHangUp(callId: string, reason: string): void;
 }
 
+/** One record() attempt: stopRecording() before it was recording marks it stopped. */
+interface RecordingAttempt {
+  stopped: boolean;
+}
+
 interface Playback {
   pcm: Buffer;
   offset: number;
@@ -101,7 +106,17 @@ export class CallSession implements MediaCall {
   private jitterHolding = false;
   private readonly marksOut: PlayoutMarkEvent[] = [];
   private recorder: CallRecorder | undefined;
+  /** The pending or running record(), and its attempt. */
   private recording: Promise<RecordingInfo> | undefined;
+  private attempt: RecordingAttempt | undefined;
+  /** A stopped attempt undoing its steps (files closed, notRecording); a new one waits for it. */
+  private stopping: Promise<void> | undefined;
+  /** Signaling reported the call established: Graph refuses recording status before (409). */
+  private isEstablished = false;
+  /** Attempts waiting for established(); woken by it, by stopRecording() and by end(). */
+  private readonly establishWaiters: (() => void)[] = [];
+  /** +1 per clear(): a play() whose file was still loading at a clear() never starts. */
+  private clearGeneration = 0;
   private roster: readonly RosterParticipant[] = [];
   private readonly bySource = new Map<number, RosterParticipant>();
   /**
@@ -219,7 +234,9 @@ export class CallSession implements MediaCall {
       const handler = handlers[i] as CallHandler;
       if (handler.onAudio === undefined) continue;
       try {
-        handler.onAudio(frame);
+        // An async onAudio: its rejection is counted, not left to kill the worker.
+        const result: unknown = handler.onAudio(frame);
+        if (result !== undefined && isThenable(result)) result.then(undefined, this.onAudioRejected);
       } catch (error) {
         this.handlerFailed("onAudio", error);
         this.metrics.dropped.handler_error.inc();
@@ -227,13 +244,16 @@ export class CallSession implements MediaCall {
     }
   };
 
+  /** Bound once: an async onAudio must not cost a closure per frame on top of its promise. */
+  private readonly onAudioRejected = (error: unknown): void => this.handlerFailed("onAudio", error);
+
   // ---- sent audio -------------------------------------------------------------------------
 
   send(pcm: Int16Array | Uint8Array): number {
     if (this.ended || this.direction === "recvOnly") return Math.floor(pcm.byteLength / FRAME_BYTES);
     const bytes =
       pcm instanceof Uint8Array ? pcm : new Uint8Array(pcm.buffer, pcm.byteOffset, pcm.byteLength);
-    const dropped = this.queue.write(bytes);
+    const dropped = this.queue.write(bytes.byteLength % 2 === 0 ? bytes : this.evenBytes(bytes, "send"));
     if (dropped > 0) this.countSendDrops(dropped);
     return dropped;
   }
@@ -242,18 +262,44 @@ export class CallSession implements MediaCall {
     if (this.ended || this.direction === "recvOnly") return Math.floor(pcm.byteLength / FRAME_BYTES);
     const bytes =
       pcm instanceof Uint8Array ? pcm : new Uint8Array(pcm.buffer, pcm.byteOffset, pcm.byteLength);
-    const dropped = this.queue.write(bytes, true);
+    const dropped = this.queue.write(
+      bytes.byteLength % 2 === 0 ? bytes : this.evenBytes(bytes, "sendLive"),
+      true,
+    );
     if (dropped > 0) this.countSendDrops(dropped);
     this.countTrims();
     return dropped;
   }
 
+  /**
+   * A Uint8Array of odd length is not PCM16: its last byte would stay in the queue's partial
+   * frame and shift every later sample by a byte. The stray byte is dropped, counted as a handler error.
+   */
+  private evenBytes(bytes: Uint8Array, method: string): Uint8Array {
+    this.handlerFailed(
+      method,
+      new RangeError(
+        `${method}(): PCM16 needs an even number of bytes, got ${bytes.byteLength}; last byte dropped`,
+      ),
+    );
+    return bytes.subarray(0, bytes.byteLength - 1);
+  }
+
   play(wavPath: string, options: PlayOptions = {}): Promise<PlaybackResult> {
     if (this.ended) return Promise.resolve({ framesQueued: 0, completed: false });
+    const generation = this.clearGeneration;
     return readPcm16kWav(wavPath).then(
       (pcm) =>
         new Promise<PlaybackResult>((resolve) => {
           if (this.ended) return resolve({ framesQueued: 0, completed: false });
+          if (generation !== this.clearGeneration) {
+            // clear() (barge-in) came while the file was loading: it stopped this playback too.
+            if (options.mark !== undefined) {
+              this.marksOut.push({ name: options.mark, played: false });
+              this.reportMarks();
+            }
+            return resolve({ framesQueued: 0, completed: false });
+          }
           this.playbackCount++;
           this.playbacks.push({
             pcm,
@@ -268,6 +314,7 @@ export class CallSession implements MediaCall {
   }
 
   clear(): void {
+    this.clearGeneration++;
     const dropped = this.queue.clear(this.marksOut);
     if (dropped > 0) this.context.metrics.dropped.cleared.inc(dropped);
     this.stopPlaybacks();
@@ -387,6 +434,8 @@ export class CallSession implements MediaCall {
     for (const participant of participants) {
       for (const sourceId of participant.audioSourceIds) this.bySource.set(sourceId, participant);
     }
+    // Speakers who leave stay named in recording.json: the recorder keeps who they were.
+    this.recorder?.rosterChanged();
     this.forEachHandler("onRoster", (handler) => handler.onRoster?.(this.roster));
   }
 
@@ -396,43 +445,106 @@ export class CallSession implements MediaCall {
 
   // ---- recording ----------------------------------------------------------------------------
 
-  record(options: RecordOptions = {}): Promise<RecordingInfo> {
-    if (this.ended) return Promise.reject(new Error("the call has ended"));
-    this.recording ??= this.startRecording(options.unmixed === true).catch((error: Error) => {
-      this.recording = undefined;
-      throw error;
-    });
-    return this.recording;
+  /** Signaling reports the call established: a record() waiting for it goes on. */
+  established(): void {
+    if (this.isEstablished) return;
+    this.isEstablished = true;
+    this.wakeEstablishWaiters();
   }
 
-  private async startRecording(unmixed: boolean): Promise<RecordingInfo> {
+  record(options: RecordOptions = {}): Promise<RecordingInfo> {
+    if (this.ended) return Promise.reject(new Error("the call has ended"));
+    if (this.recording !== undefined) return this.recording;
+    const attempt: RecordingAttempt = { stopped: false };
+    const recording = this.startRecording(options.unmixed === true, attempt, this.stopping).catch(
+      (error: Error) => {
+        if (this.attempt === attempt) {
+          this.recording = undefined;
+          this.attempt = undefined;
+        }
+        throw error;
+      },
+    );
+    this.recording = recording;
+    this.attempt = attempt;
+    return recording;
+  }
+
+  private async startRecording(
+    unmixed: boolean,
+    attempt: RecordingAttempt,
+    previous: Promise<void> | undefined,
+  ): Promise<RecordingInfo> {
     if (unmixed && !this.unmixedAudio) {
       throw new Error("per-speaker recording needs a session created with unmixed audio");
     }
+    // A stopped attempt may still be telling Graph notRecording: not to cross with our request.
+    if (previous !== undefined) await previous;
+    // Graph refuses updateRecordingStatus (409) until the call is established.
+    while (!this.isEstablished && !this.ended && !attempt.stopped) {
+      await new Promise<void>((wake) => this.establishWaiters.push(wake));
+    }
+    if (this.ended && !this.isEstablished)
+      throw new Error("the call ended before it was established; nothing was recorded");
+    if (this.ended) throw new Error("the call ended before recording started");
+    if (attempt.stopped) throw stoppedBeforeStart();
     const accepted = await this.context.requestRecordingStatus(this.callId, "recording");
     if (!accepted) throw new Error("Graph did not accept recording status 'recording'; nothing is stored");
-    if (this.ended) throw new Error("the call ended before recording started");
-    const stamp = new Date().toISOString().replace(/[:.]/g, "-");
-    const directory = join(this.context.recordingsDir, `${this.callId.replace(/[^\w.-]/g, "_")}-${stamp}`);
-    await mkdir(directory, { recursive: true });
-    const recorder = new CallRecorder(directory, unmixed, (id) => this.bySource.get(id), this.callId);
-    await recorder.ready;
-    if (this.ended) {
-      await recorder.close();
-      throw new Error("the call ended before recording started");
+    let recorder: CallRecorder | undefined;
+    try {
+      if (this.ended) throw new Error("the call ended before recording started");
+      if (attempt.stopped) throw stoppedBeforeStart();
+      const stamp = new Date().toISOString().replace(/[:.]/g, "-");
+      const directory = join(this.context.recordingsDir, `${this.callId.replace(/[^\w.-]/g, "_")}-${stamp}`);
+      await mkdir(directory, { recursive: true });
+      recorder = new CallRecorder(directory, unmixed, (id) => this.bySource.get(id), this.callId);
+      await recorder.ready;
+      if (this.ended) throw new Error("the call ended before recording started");
+      if (attempt.stopped) throw stoppedBeforeStart();
+    } catch (error) {
+      // Graph says recording and nothing is: the files are closed, Graph is told notRecording.
+      await recorder?.close().catch(() => {});
+      if (!this.ended)
+        await this.context.requestRecordingStatus(this.callId, "notRecording").catch(() => false);
+      throw error;
     }
     this.recorder = recorder;
     this.context.metrics.activeRecordings.inc();
-    this.log.info({ directory, unmixed }, "recording started");
+    this.log.info({ directory: recorder.directory, unmixed }, "recording started");
     return recorder.info;
   }
 
+  /**
+   * Finalizes the files and reports notRecording. During a record() that is not recording yet,
+   * that record() undoes what it did (files closed, notRecording if Graph had accepted) and
+   * rejects; this resolves once it has.
+   */
   async stopRecording(): Promise<void> {
     const recorder = this.recorder;
-    if (recorder === undefined) return;
+    if (recorder === undefined) {
+      const attempt = this.attempt;
+      const recording = this.recording;
+      if (attempt === undefined || recording === undefined) return this.stopping;
+      attempt.stopped = true;
+      this.attempt = undefined;
+      this.recording = undefined;
+      this.wakeEstablishWaiters();
+      const stopping = recording.then(
+        () => {},
+        () => {},
+      );
+      this.stopping = stopping;
+      await stopping;
+      if (this.stopping === stopping) this.stopping = undefined;
+      return;
+    }
     await this.closeRecorder();
     if (!this.ended)
       await this.context.requestRecordingStatus(this.callId, "notRecording").catch(() => false);
+  }
+
+  private wakeEstablishWaiters(): void {
+    for (const wake of this.establishWaiters.splice(0)) wake();
   }
 
   private async closeRecorder(): Promise<void> {
@@ -440,6 +552,7 @@ export class CallSession implements MediaCall {
     if (recorder === undefined) return;
     this.recorder = undefined;
     this.recording = undefined;
+    this.attempt = undefined;
     this.context.metrics.activeRecordings.dec();
     try {
       await recorder.close();
@@ -465,6 +578,7 @@ export class CallSession implements MediaCall {
     if (this.ended) return;
     this.jitter.flush();
     this.ended = true;
+    this.wakeEstablishWaiters();
     this.stopPlaybacks();
     const pending = this.queue.clear(this.marksOut);
     if (pending > 0) this.context.metrics.dropped.cleared.inc(pending);
@@ -497,22 +611,37 @@ export class CallSession implements MediaCall {
     this.context.memory?.queues.release(region);
   }
 
-  private forEachHandler(name: string, call: (handler: CallHandler) => void): void {
+  private forEachHandler(name: string, call: (handler: CallHandler) => unknown): void {
     for (const handler of this.handlers) {
       try {
-        call(handler);
+        // An async callback: its rejection is counted and logged, not left to kill the worker.
+        const result = call(handler);
+        if (result !== undefined && isThenable(result))
+          result.then(undefined, (error: unknown) => this.handlerFailed(name, error));
       } catch (error) {
         this.handlerFailed(name, error);
       }
     }
   }
 
+  /** A callback threw or its promise rejected (or a handler passed bad input): counted, logged once. */
   private handlerFailed(callback: string, error: unknown): void {
+    this.metrics.handlerErrors.labels(callback).inc();
     // Logged once per call: a handler failing on every frame must not flood the log.
     if (this.handlerErrorLogged) return;
     this.handlerErrorLogged = true;
     this.log.error({ err: error, callback }, "call handler threw (further errors of this call not logged)");
   }
+}
+
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return (
+    typeof value === "object" && value !== null && typeof (value as { then?: unknown }).then === "function"
+  );
+}
+
+function stoppedBeforeStart(): Error {
+  return new Error("recording was stopped (stopRecording) before it started; nothing is recorded");
 }
 
 /**

@@ -50,9 +50,11 @@ const NO_TICKS = new Float64Array(0);
 
 /**
  * Puts received frames back in sequence order and stands silence in for the lost ones, so
- * consumers see a continuous 20 ms stream. It waits for a missing frame only while fewer than
- * `depth` later frames are held (or until `expire` finds the oldest held frame `depth` frames
- * old), which bounds the delay reordering costs to depth × 20 ms.
+ * consumers see a continuous 20 ms stream. It waits for a missing frame while the frames
+ * arriving after it are at most `depth` sequence numbers ahead of it (up to `depth` frames
+ * held): the first one further ahead (with no other loss, the depth + 1-th later frame), or
+ * `expire` finding the oldest held frame `depth` frame periods old, declares it lost. That
+ * bounds the delay reordering costs to depth × 20 ms.
  *
  * Preallocated in one ArrayBuffer: the slot handed to `onFrame` and a power-of-two ring of at
  * least depth + 1 stored frames (plain records, no views). A frame that arrives in order with

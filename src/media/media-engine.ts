@@ -306,7 +306,9 @@ export class MediaEngine {
 
   callEstablished(callId: string): void {
     const call = this.byCall.get(callId);
-    if (call) call.log.debug("call established");
+    if (call === undefined) return;
+    call.log.debug("call established");
+    call.established();
   }
 
   updateRoster(callId: string, participants: RosterParticipant[]): void {

@@ -6,8 +6,8 @@
 import { parentPort, workerData } from "node:worker_threads";
 import { BridgeClient } from "../bridge/bridge-client.js";
 import { CAPABILITY_UNMIXED_AUDIO } from "../bridge/protocol.js";
-import { createLogger } from "../log/logger.js";
-import { createMediaMetrics } from "../metrics/media-metrics.js";
+import { createLogger, type Logger } from "../log/logger.js";
+import { createMediaMetrics, type MediaMetrics } from "../metrics/media-metrics.js";
 import { createRegistry } from "../metrics/registry.js";
 import { loadHandlers } from "./handler-loader.js";
 import { MediaChannel, type PortLike } from "./media-channel.js";
@@ -27,6 +27,7 @@ async function main(port: PortLike, settings: MediaWorkerSettings): Promise<void
   else log.info({ reason: priority.reason }, "media thread keeps its priority");
   const registry = createRegistry();
   const metrics = createMediaMetrics(registry);
+  surviveUnhandledRejections(log, metrics);
   const channel = new MediaChannel<WorkerRequests, WorkerEvent, WorkerCommand>(port, {
     requestTimeoutMs: 10_000,
     onBadMessage: (detail) => log.warn({ detail }, "bad message from the signaling thread"),
@@ -113,6 +114,43 @@ async function main(port: PortLike, settings: MediaWorkerSettings): Promise<void
   engine.start();
   load.start();
   channel.send({ type: "ready" });
+}
+
+/** At most one unhandled rejection is logged per this period; the others are counted. */
+const REJECTION_LOG_INTERVAL_MS = 10_000;
+
+/**
+ * A promise nobody handled (a handler's `void call.play(...)` on a missing file) would end the
+ * thread under Node's default, and every call on it with their recordings' last second: it is
+ * counted and logged (rate-limited) instead, and the worker goes on. The log carries the
+ * error's name, message and stack only: other properties may hold request details.
+ */
+function surviveUnhandledRejections(log: Logger, metrics: MediaMetrics): void {
+  let loggedAtMs = Number.NEGATIVE_INFINITY;
+  let unlogged = 0;
+  process.on("unhandledRejection", (reason: unknown) => {
+    metrics.unhandledRejections.inc();
+    const nowMs = performance.now();
+    if (nowMs - loggedAtMs < REJECTION_LOG_INTERVAL_MS) {
+      unlogged++;
+      return;
+    }
+    loggedAtMs = nowMs;
+    let error: Record<string, unknown>;
+    try {
+      error =
+        reason instanceof Error
+          ? { name: reason.name, message: reason.message, stack: reason.stack }
+          : { message: String(reason).slice(0, 500) };
+    } catch {
+      error = { message: "(a value that cannot be printed)" };
+    }
+    log.error(
+      { error, notLoggedBefore: unlogged },
+      "unhandled promise rejection in the media worker (a handler's promise nobody awaited?); the worker goes on",
+    );
+    unlogged = 0;
+  });
 }
 
 if (parentPort) {

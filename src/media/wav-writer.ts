@@ -5,6 +5,11 @@ import { copyPcm } from "./frame-copy.js";
 export const WAV_HEADER_BYTES = 44;
 /** One second of PCM16K per write: few system calls, at most a second lost on a hard crash. */
 const CHUNK_FRAMES = 50;
+/** Longest piece of a long silence written at once (16 s): bounded memory, few system calls. */
+const SILENCE_WRITE_BYTES = 16 * CHUNK_FRAMES * FRAME_BYTES;
+
+/** The zeros long silences are written from, shared by every writer and never modified. */
+let sharedZeros: Buffer | undefined;
 
 /** The canonical 44-byte header of a PCM16K mono WAV file holding `dataBytes` of samples. */
 export function pcm16kWavHeader(dataBytes: number): Buffer {
@@ -80,12 +85,26 @@ export class WavFileWriter {
     this.advance();
   }
 
-  /** Appends `frames` frames of silence (a speaker who was not talking). */
+  /**
+   * Appends `frames` frames of silence (a speaker who was not talking). A silence of whole
+   * chunks (a speaker first heard late in the call: the whole call so far) costs the caller
+   * the same as a short one: those chunks are written in the background from shared zeros,
+   * in bounded pieces, at the positions the chunks would have had.
+   */
   writeSilence(frames: number): void {
-    for (let i = 0; i < frames && !this.closed && !this.failure; i++) {
-      this.chunk.fill(0, this.chunkBytes, this.chunkBytes + FRAME_BYTES);
-      this.advance();
-    }
+    if (this.closed || this.failure || !(frames > 0)) return;
+    let bytes = frames * FRAME_BYTES;
+    const head = Math.min(this.chunk.length - this.chunkBytes, bytes);
+    this.chunk.fill(0, this.chunkBytes, this.chunkBytes + head);
+    this.chunkBytes += head;
+    bytes -= head;
+    if (this.chunkBytes === this.chunk.length) this.schedule();
+    if (bytes === 0) return;
+    const wholeChunks = bytes - (bytes % this.chunk.length);
+    if (wholeChunks > 0) this.scheduleSilence(wholeChunks);
+    // The rest starts the (fresh, maybe recycled) chunk.
+    this.chunk.fill(0, 0, bytes - wholeChunks);
+    this.chunkBytes = bytes - wholeChunks;
   }
 
   /** Writes what is left and the final header; the file is complete when this resolves. */
@@ -111,6 +130,29 @@ export class WavFileWriter {
   private advance(): void {
     this.chunkBytes += FRAME_BYTES;
     if (this.chunkBytes === this.chunk.length) this.schedule();
+  }
+
+  /** Writes `bytes` of zeros at the end of what is scheduled, in the background. */
+  private scheduleSilence(bytes: number): void {
+    const position = WAV_HEADER_BYTES + this.dataBytesScheduled;
+    this.dataBytesScheduled += bytes;
+    const dataBytes = this.dataBytesScheduled;
+    this.writes = this.writes.then(async () => {
+      const file = this.file;
+      if (this.failure || file === undefined) return;
+      sharedZeros ??= Buffer.alloc(SILENCE_WRITE_BYTES);
+      try {
+        for (let done = 0; done < bytes; ) {
+          const length = Math.min(SILENCE_WRITE_BYTES, bytes - done);
+          await file.write(sharedZeros, 0, length, position + done);
+          done += length;
+          // As after each chunk: valid up to what is on disk, should the process die meanwhile.
+          await file.write(pcm16kWavHeader(dataBytes - bytes + done), 0, WAV_HEADER_BYTES, 0);
+        }
+      } catch (error) {
+        this.failure = error as Error;
+      }
+    });
   }
 
   /** Hands the current chunk to the file in the background and takes a fresh one. */

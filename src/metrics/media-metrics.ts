@@ -199,6 +199,10 @@ export interface MediaMetrics {
   workerCpuSeconds: Counter;
   /** Share of the last second the worker's event loop was busy (0..1). */
   workerEventLoopUtilization: Gauge;
+  /** Call handler callbacks that threw or whose promise rejected, by callback. */
+  handlerErrors: Counter<"callback">;
+  /** Promises rejected with no handler in the media worker (the worker goes on). */
+  unhandledRejections: Counter;
 }
 
 export function createMediaMetrics(registry: Registry): MediaMetrics {
@@ -295,6 +299,17 @@ export function createMediaMetrics(registry: Registry): MediaMetrics {
     workerEventLoopUtilization: new Gauge({
       name: "media_worker_event_loop_utilization",
       help: "Share of the last second the media worker's event loop spent running callbacks (0..1)",
+      registers,
+    }),
+    handlerErrors: new Counter({
+      name: "media_handler_errors_total",
+      help: "Call handler callbacks that threw, returned a rejected promise or passed bad input (odd-length PCM), by callback",
+      labelNames: ["callback"],
+      registers,
+    }),
+    unhandledRejections: new Counter({
+      name: "media_worker_unhandled_rejections_total",
+      help: "Promises rejected with no handler in the media worker (logged, rate-limited; the worker goes on)",
       registers,
     }),
   };

@@ -1,11 +1,13 @@
 import { mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { silentLogger } from "../../src/log/logger.js";
+import { Writable } from "node:stream";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { createLogger, type Logger, silentLogger } from "../../src/log/logger.js";
 import { FRAME_BYTES } from "../../src/media/audio-format.js";
 import type { CallHandler } from "../../src/media/bot-api.js";
 import { CallSession, type CallSessionContext } from "../../src/media/call-session.js";
+import { createRecorderHandler } from "../../src/media/processors/recorder.js";
 import { pcm16kWavHeader } from "../../src/media/wav-writer.js";
 import { createMediaMetrics } from "../../src/metrics/media-metrics.js";
 import { createRegistry } from "../../src/metrics/registry.js";
@@ -19,14 +21,22 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-function setup(options: { unmixed?: boolean; acceptRecording?: boolean; queue?: number } = {}) {
+function setup(
+  options: {
+    unmixed?: boolean;
+    acceptRecording?: boolean;
+    queue?: number;
+    established?: boolean;
+    log?: Logger;
+  } = {},
+) {
   const registry = createRegistry();
   const clears: number[] = [];
   const statusRequests: string[] = [];
   const hangUps: [string, string][] = [];
   let answer: ((ok: boolean) => void) | undefined;
   const context: CallSessionContext = {
-    log: silentLogger(),
+    log: options.log ?? silentLogger(),
     metrics: createMediaMetrics(registry),
     time: { nowMs: 0 },
     recordingsDir: dir,
@@ -44,6 +54,8 @@ function setup(options: { unmixed?: boolean; acceptRecording?: boolean; queue?: 
     requestHangUp: (callId, reason) => hangUps.push([callId, reason]),
   };
   const call = new CallSession("call-1", "msid", 7, "sendRecv", options.unmixed ?? false, context);
+  // Signaling tells the engine, which tells the session; most tests start from there.
+  if (options.established ?? true) call.established();
   const marks: [string, boolean][] = [];
   const handler: CallHandler = { onMarkPlayed: (name, played) => marks.push([name, played]) };
   call.handlers = [handler];
@@ -51,7 +63,17 @@ function setup(options: { unmixed?: boolean; acceptRecording?: boolean; queue?: 
     const line = (await registry.metrics()).split("\n").find((l) => l.startsWith(name));
     return Number(line?.split(" ").at(-1));
   };
-  return { call, clears, marks, statusRequests, hangUps, metric, answer: (ok: boolean) => answer?.(ok) };
+  return {
+    call,
+    context,
+    registry,
+    clears,
+    marks,
+    statusRequests,
+    hangUps,
+    metric,
+    answer: (ok: boolean) => answer?.(ok),
+  };
 }
 
 function renderAll(call: CallSession, ticks: number): Buffer[] {
@@ -248,5 +270,218 @@ describe("CallSession (hang up)", () => {
     const notString = setup();
     notString.call.hangUp(42 as unknown as string);
     expect(notString.hangUps[0]?.[1]).toBe("42");
+  });
+});
+
+/** A logger whose lines the test reads (JSON objects). */
+function capturingLogger() {
+  const lines: Record<string, unknown>[] = [];
+  const destination = new Writable({
+    write(chunk, _encoding, done) {
+      lines.push(JSON.parse(String(chunk)));
+      done();
+    },
+  });
+  return { log: createLogger({ level: "info" }, destination), lines };
+}
+
+async function writeWav(name: string, frames: number): Promise<string> {
+  const pcm = Buffer.concat(Array.from({ length: frames }, (_, i) => pcmFor(i)));
+  const path = join(dir, name);
+  await writeFile(path, Buffer.concat([pcm16kWavHeader(pcm.length), pcm]));
+  return path;
+}
+
+/** Renders (giving the file reads their turn) until `done` settled and the queue is empty. */
+async function renderUntil(call: CallSession, done: Promise<unknown>): Promise<Buffer[]> {
+  let settled = false;
+  void done.finally(() => {
+    settled = true;
+  });
+  const sent: Buffer[] = [];
+  for (let i = 0; i < 500 && (!settled || call.queuedFrames > 0); i++) {
+    sent.push(...renderAll(call, 1));
+    await new Promise((resolve) => setTimeout(resolve, 2));
+  }
+  return sent;
+}
+
+describe("CallSession (handlers' promises and bad input)", () => {
+  it("a callback's rejected promise is counted and logged once per call, never left unhandled", async () => {
+    const { log, lines } = capturingLogger();
+    const { call, metric } = setup({ log });
+    const unhandled: unknown[] = [];
+    const onUnhandled = (reason: unknown) => unhandled.push(reason);
+    process.on("unhandledRejection", onUnhandled);
+    try {
+      call.handlers = [
+        {
+          async onAudio() {
+            throw new Error("async onAudio failed");
+          },
+          async onTone() {
+            throw new Error("async onTone failed");
+          },
+          onMarkPlayed: () => Promise.reject(new Error("onMarkPlayed promise rejected")),
+        },
+      ];
+      const view = new TestFrameView();
+      call.receive(view.set(1));
+      call.receive(view.set(2));
+      call.toneReceived("1", "media");
+      call.setSendStatus(true);
+      call.mark("m");
+      call.render();
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      expect(unhandled).toEqual([]);
+      // Two frames, one tone, one mark; a rejected onAudio promise drops no frame (it was handled).
+      expect(await metric('media_handler_errors_total{callback="onAudio"}')).toBe(2);
+      expect(await metric('media_handler_errors_total{callback="onTone"}')).toBe(1);
+      expect(await metric('media_handler_errors_total{callback="onMarkPlayed"}')).toBe(1);
+      expect(await metric('media_frames_dropped_total{reason="handler_error"}')).toBe(0);
+      const errors = lines.filter((line) => String(line.msg).startsWith("call handler threw"));
+      expect(errors).toHaveLength(1);
+      expect(errors[0]).toMatchObject({ callback: "onAudio", err: { message: "async onAudio failed" } });
+    } finally {
+      process.off("unhandledRejection", onUnhandled);
+    }
+    await call.end("done");
+  });
+
+  it("send() and sendLive() drop the stray byte of an odd-length buffer (counted): later audio stays aligned", async () => {
+    const { call, metric } = setup();
+    call.setSendStatus(true);
+    call.send(Buffer.concat([pcmFor(1), Buffer.from([0x55])]));
+    call.send(pcmFor(2));
+    expect(renderAll(call, 3)).toEqual([1, 2].map((s) => Buffer.from(pcmFor(s))));
+    call.sendLive(Buffer.concat([pcmFor(3), Buffer.from([0x66])]));
+    call.sendLive(pcmFor(4));
+    expect(renderAll(call, 3)).toEqual([3, 4].map((s) => Buffer.from(pcmFor(s))));
+    expect(await metric('media_handler_errors_total{callback="send"}')).toBe(1);
+    expect(await metric('media_handler_errors_total{callback="sendLive"}')).toBe(1);
+  });
+});
+
+describe("CallSession (clear during a play() still loading)", () => {
+  it("the playback never starts: not completed, nothing queued, its mark reported unplayed", async () => {
+    const path = await writeWav("barged.wav", 20);
+    const { call, marks } = setup();
+    call.setSendStatus(true);
+    const playing = call.play(path, { mark: "prompt" });
+    call.clear(); // barge-in while the file is read
+    const sent = await renderUntil(call, playing);
+    expect(await playing).toEqual({ framesQueued: 0, completed: false });
+    expect(sent).toEqual([]);
+    expect(marks).toEqual([["prompt", false]]);
+    // A play() started after the clear() plays whole.
+    const again = call.play(path, { mark: "again" });
+    expect(await renderUntil(call, again)).toHaveLength(20);
+    expect(await again).toEqual({ framesQueued: 20, completed: true });
+    expect(marks).toEqual([
+      ["prompt", false],
+      ["again", true],
+    ]);
+  });
+});
+
+describe("CallSession (recording waits for the call to be established)", () => {
+  it("asks Graph for recording status only once the call is established", async () => {
+    const { call, statusRequests } = setup({ established: false, acceptRecording: true });
+    const recording = call.record();
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(statusRequests).toEqual([]); // Graph would answer 409 before established
+    call.established();
+    const info = await recording;
+    expect(statusRequests).toEqual(["recording"]);
+    const view = new TestFrameView();
+    call.receive(view.set(1));
+    await call.end("hang up");
+    const pcm = Buffer.from(pcmFor(1));
+    expect((await readFile(info.mixedPath)).equals(Buffer.concat([pcm16kWavHeader(pcm.length), pcm]))).toBe(
+      true,
+    );
+  });
+
+  it("the built-in recorder, created with the call before it is answered, records once established", async () => {
+    const { log, lines } = capturingLogger();
+    const { call, statusRequests } = setup({ established: false, acceptRecording: true, log });
+    call.handlers = [createRecorderHandler(call)];
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(statusRequests).toEqual([]);
+    call.established();
+    await vi.waitFor(() => expect(lines.some((line) => line.msg === "recorder started")).toBe(true));
+    expect(statusRequests).toEqual(["recording"]);
+    await call.end("hang up");
+  });
+
+  it("a call that ends before it is established: record() rejects saying so, Graph is never asked", async () => {
+    const { call, statusRequests } = setup({ established: false, acceptRecording: true });
+    const before = await readdir(dir);
+    const recording = call.record();
+    await call.end("caller hung up while ringing");
+    await expect(recording).rejects.toThrow(/ended before it was established/);
+    expect(statusRequests).toEqual([]);
+    expect(await readdir(dir)).toEqual(before);
+  });
+});
+
+describe("CallSession (stopRecording during a pending record())", () => {
+  it("while Graph decides: Graph accepts, is told notRecording, record() rejects, nothing is stored", async () => {
+    const { call, statusRequests, answer } = setup();
+    const before = await readdir(dir);
+    const recording = call.record();
+    recording.catch(() => {});
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    expect(statusRequests).toEqual(["recording"]);
+    const stopped = call.stopRecording();
+    answer(true);
+    await vi.waitFor(() => expect(statusRequests).toEqual(["recording", "notRecording"]));
+    answer(true);
+    await expect(recording).rejects.toThrow(/stopped \(stopRecording\) before it started/);
+    await stopped;
+    const view = new TestFrameView();
+    call.receive(view.set(1));
+    expect(await readdir(dir)).toEqual(before);
+    await call.end("done");
+    expect(await readdir(dir)).toEqual(before);
+  });
+
+  it("before the call is established: Graph is never asked; a later record() starts afresh", async () => {
+    const { call, statusRequests } = setup({ established: false, acceptRecording: true });
+    const first = call.record();
+    first.catch(() => {});
+    await call.stopRecording();
+    await expect(first).rejects.toThrow(/stopped/);
+    call.established();
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    expect(statusRequests).toEqual([]);
+    const info = await call.record();
+    expect(statusRequests).toEqual(["recording"]);
+    await call.stopRecording();
+    expect(statusRequests).toEqual(["recording", "notRecording"]);
+    const bytes = await readFile(info.mixedPath);
+    expect(bytes.equals(pcm16kWavHeader(0))).toBe(true);
+    await call.end("done");
+  });
+});
+
+describe("CallSession (recording.json names speakers who left)", () => {
+  it("keeps the last participant the roster named for each speaker", async () => {
+    const { call } = setup({ unmixed: true, acceptRecording: true });
+    const info = await call.record({ unmixed: true });
+    const view = new TestFrameView();
+    const bea = { id: "p-22", displayName: "Bea", audioSourceIds: [22], isMuted: false, isInLobby: false };
+    const cy = { id: "p-33", displayName: "Cy", audioSourceIds: [33], isMuted: false, isInLobby: false };
+    call.updateRoster([bea]);
+    call.receive(view.set(1, { unmixed: [{ speakerId: 22, pcm: pcmFor(1) }] })); // known when first heard
+    call.receive(view.set(2, { unmixed: [{ speakerId: 33, pcm: pcmFor(2) }] })); // not in the roster yet
+    call.updateRoster([bea, cy]);
+    call.updateRoster([]); // both left before the end of the call
+    await call.end("hang up");
+    const index = JSON.parse(await readFile(join(info.mixedPath, "..", "recording.json"), "utf8"));
+    expect(index.speakers).toEqual([
+      { sourceId: 22, file: "speaker-22.wav", participant: bea },
+      { sourceId: 33, file: "speaker-33.wav", participant: cy },
+    ]);
   });
 });

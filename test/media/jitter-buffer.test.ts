@@ -52,7 +52,24 @@ describe("JitterBuffer", () => {
     expect(seen.every((f) => f.pcm.equals(Buffer.from(pcmFor(f.sequence))))).toBe(true);
   });
 
-  it("conceals a lost frame with silence once depth later frames arrived", () => {
+  it("at the default depth 3, holds 3 later frames for a missing one; the 4th declares it lost", () => {
+    // As docs/media-api.md says: BOT_MEDIA_JITTER_DEPTH_FRAMES frames may be held waiting.
+    const { buffer, seen, push } = setup(3);
+    for (const sequence of [9, 11, 12, 13]) push(sequence);
+    expect(buffer.heldFrames).toBe(3);
+    expect(seen.map((f) => f.sequence)).toEqual([9]);
+    push(14);
+    expect(seen.map((f) => [f.sequence, f.concealed])).toEqual([
+      [9, false],
+      [10, true],
+      [11, false],
+      [12, false],
+      [13, false],
+      [14, false],
+    ]);
+  });
+
+  it("conceals a lost frame with silence once a frame more than depth after it arrived", () => {
     const { seen, push, lost } = setup(2);
     push(1);
     push(3); // 2 missing: held

@@ -1,0 +1,88 @@
+/**
+ * Handlers' rejected promises through the real media worker against the media platform
+ * emulator (loopback): a rejection nobody handles (a dropped play() promise) or an async
+ * callback that rejects is counted and logged; the worker and every call on it go on.
+ */
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { MediaPlatformEmulator } from "../../src/emulator/media/media-platform-emulator.js";
+import { silentLogger } from "../../src/log/logger.js";
+import { BridgeMediaSessionProvider } from "../../src/media/bridge-media-session-provider.js";
+import type { MediaSessionEvent } from "../../src/media/media-session-provider.js";
+import { tone } from "./frame-helpers.js";
+
+const SECRET = "rejections-secret-0123456789";
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+async function waitFor<T>(probe: () => T | undefined, timeoutMs = 3000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error("condition not met in time");
+    await sleep(20);
+  }
+}
+
+describe("handlers' rejected promises (media worker, emulator, loopback)", () => {
+  let dir = "";
+  let emulator: MediaPlatformEmulator;
+  let provider: BridgeMediaSessionProvider;
+  const events: MediaSessionEvent[] = [];
+
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), "media-rejections-"));
+    emulator = await MediaPlatformEmulator.start({
+      secret: SECRET,
+      defaultSource: { kind: "pcm", pcm: tone(50, 3), loop: true },
+    });
+    provider = await BridgeMediaSessionProvider.start({
+      bridge: { url: emulator.url, secret: SECRET, reconnectGraceMs: 2000 },
+      media: { fqdn: "media.test", publicPort: 8445, unmixedAudio: false, recordingsDir: dir },
+      handlers: [
+        {
+          module: join(import.meta.dirname, "fixtures", "rejecting-handler.ts"),
+          options: { missingWav: join(dir, "missing.wav") },
+        },
+      ],
+      logger: silentLogger(),
+      workerLogLevel: "silent",
+      requestTimeoutMs: 2000,
+    });
+    provider.onEvent((event) => events.push(event));
+    await provider.waitUntilConnected(3000);
+  });
+  afterAll(async () => {
+    await provider?.close();
+    await emulator?.stop();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it("neither kills the worker nor any call on it; both are counted", async () => {
+    const calls = ["bystander-1", "rejecter-1"];
+    for (const callId of calls) {
+      const session = await provider.createSession({ callId, direction: "sendRecv", unmixedAudio: false });
+      expect(await emulator.connectMedia(session.mediaSessionId, 2000)).toBe(true);
+    }
+    await sleep(200);
+    const echoes = () => emulator.sessions().find((s) => s.callId === "bystander-1")?.echo.count ?? 0;
+    emulator.sendTone("rejecter-1", "1"); // void call.play(missing file)
+    emulator.sendTone("rejecter-1", "2"); // async onTone rejects
+    await sleep(300);
+    const before = echoes();
+    emulator.sendTone("rejecter-1", "3");
+    expect(
+      await waitFor(() => events.find((e) => e.kind === "hangUpRequested" && e.callId === "rejecter-1")),
+    ).toMatchObject({ reason: "still here" });
+    await sleep(200);
+    expect(echoes()).toBeGreaterThan(before + 5);
+    expect(events.filter((e) => e.kind === "sessionLost")).toEqual([]);
+    const metrics = await provider.metrics();
+    expect(metrics).toMatch(/^media_worker_unhandled_rejections_total 1$/m);
+    expect(metrics).toMatch(/^media_handler_errors_total\{callback="onTone"\} 1$/m);
+    for (const callId of calls) await provider.closeSession(callId, "done");
+  });
+});
