@@ -27,7 +27,7 @@ async function main(port: PortLike, settings: MediaWorkerSettings): Promise<void
   else log.info({ reason: priority.reason }, "media thread keeps its priority");
   const registry = createRegistry();
   const metrics = createMediaMetrics(registry);
-  surviveUnhandledRejections(log, metrics);
+  surviveUncaughtErrors(log, metrics);
   const channel = new MediaChannel<WorkerRequests, WorkerEvent, WorkerCommand>(port, {
     requestTimeoutMs: 10_000,
     onBadMessage: (detail) => log.warn({ detail }, "bad message from the signaling thread"),
@@ -116,22 +116,23 @@ async function main(port: PortLike, settings: MediaWorkerSettings): Promise<void
   channel.send({ type: "ready" });
 }
 
-/** At most one unhandled rejection is logged per this period; the others are counted. */
-const REJECTION_LOG_INTERVAL_MS = 10_000;
+/** At most one uncaught error is logged per this period; the others are counted. */
+const UNCAUGHT_LOG_INTERVAL_MS = 10_000;
 
 /**
- * A promise nobody handled (a handler's `void call.play(...)` on a missing file) would end the
- * thread under Node's default, and every call on it with their recordings' last second: it is
- * counted and logged (rate-limited) instead, and the worker goes on. The log carries the
- * error's name, message and stack only: other properties may hold request details.
+ * A promise nobody handled (a handler's `void call.play(...)` on a missing file) or an
+ * exception thrown from a handler's own timer would end the thread under Node's default, and
+ * every call on it with their recordings' last second: it is counted and logged (rate-limited)
+ * instead, and the worker goes on. One handler's bug costs that handler, not the host's calls.
+ * The log carries the error's name, message and stack only: other properties may hold request
+ * details.
  */
-function surviveUnhandledRejections(log: Logger, metrics: MediaMetrics): void {
+function surviveUncaughtErrors(log: Logger, metrics: MediaMetrics): void {
   let loggedAtMs = Number.NEGATIVE_INFINITY;
   let unlogged = 0;
-  process.on("unhandledRejection", (reason: unknown) => {
-    metrics.unhandledRejections.inc();
+  const report = (kind: "unhandled promise rejection" | "uncaught exception", reason: unknown) => {
     const nowMs = performance.now();
-    if (nowMs - loggedAtMs < REJECTION_LOG_INTERVAL_MS) {
+    if (nowMs - loggedAtMs < UNCAUGHT_LOG_INTERVAL_MS) {
       unlogged++;
       return;
     }
@@ -147,9 +148,17 @@ function surviveUnhandledRejections(log: Logger, metrics: MediaMetrics): void {
     }
     log.error(
       { error, notLoggedBefore: unlogged },
-      "unhandled promise rejection in the media worker (a handler's promise nobody awaited?); the worker goes on",
+      `${kind} in the media worker (from a call handler?); the worker goes on`,
     );
     unlogged = 0;
+  };
+  process.on("unhandledRejection", (reason: unknown) => {
+    metrics.unhandledRejections.inc();
+    report("unhandled promise rejection", reason);
+  });
+  process.on("uncaughtException", (error: Error) => {
+    metrics.uncaughtExceptions.inc();
+    report("uncaught exception", error);
   });
 }
 

@@ -203,6 +203,8 @@ export interface MediaMetrics {
   handlerErrors: Counter<"callback">;
   /** Promises rejected with no handler in the media worker (the worker goes on). */
   unhandledRejections: Counter;
+  /** Exceptions nothing caught in the media worker, e.g. from a handler's timer (the worker goes on). */
+  uncaughtExceptions: Counter;
 }
 
 export function createMediaMetrics(registry: Registry): MediaMetrics {
@@ -310,6 +312,11 @@ export function createMediaMetrics(registry: Registry): MediaMetrics {
     unhandledRejections: new Counter({
       name: "media_worker_unhandled_rejections_total",
       help: "Promises rejected with no handler in the media worker (logged, rate-limited; the worker goes on)",
+      registers,
+    }),
+    uncaughtExceptions: new Counter({
+      name: "media_worker_uncaught_exceptions_total",
+      help: "Exceptions nothing caught in the media worker, e.g. thrown from a call handler's timer (logged, rate-limited; the worker goes on)",
       registers,
     }),
   };

@@ -71,6 +71,7 @@ describe("handlers' rejected promises (media worker, emulator, loopback)", () =>
     const echoes = () => emulator.sessions().find((s) => s.callId === "bystander-1")?.echo.count ?? 0;
     emulator.sendTone("rejecter-1", "1"); // void call.play(missing file)
     emulator.sendTone("rejecter-1", "2"); // async onTone rejects
+    emulator.sendTone("rejecter-1", "4"); // a timer of the handler's own throws
     await sleep(300);
     const before = echoes();
     emulator.sendTone("rejecter-1", "3");
@@ -82,6 +83,7 @@ describe("handlers' rejected promises (media worker, emulator, loopback)", () =>
     expect(events.filter((e) => e.kind === "sessionLost")).toEqual([]);
     const metrics = await provider.metrics();
     expect(metrics).toMatch(/^media_worker_unhandled_rejections_total 1$/m);
+    expect(metrics).toMatch(/^media_worker_uncaught_exceptions_total 1$/m);
     expect(metrics).toMatch(/^media_handler_errors_total\{callback="onTone"\} 1$/m);
     for (const callId of calls) await provider.closeSession(callId, "done");
   });
