@@ -70,6 +70,12 @@ export class JitterBuffer {
   private expected = -1;
   private held = 0;
   /**
+   * Consecutive frames far behind `expected` (more than maxConcealFrames + depth): two in a row
+   * are a sender that started its sequence over, not a straggler (see push).
+   */
+  private farBehindRun = 0;
+  private farBehindNext = 0;
+  /**
    * Doubles kept in the slot region's scalars (see frame-arena.ts), or its own array without a
    * region: at `scalarsAt` + SLOT_SCALAR_LAST_TIMESTAMP_TICKS the timestamp of the last frame
    * handed on (to stamp concealed frames), + SLOT_SCALAR_LAST_RECEIVED_AT_MS the arrival time
@@ -143,9 +149,17 @@ export class JitterBuffer {
       return;
     }
     if (ahead < 0) {
-      this.options.onDrop?.("late");
+      if (!this.restartsBehind(sequence, ahead)) {
+        this.options.onDrop?.("late");
+        return;
+      }
+      // The stream started over behind us: hand on what is held, go on from this frame.
+      this.drainHeld();
+      this.expected = sequence;
+      this.push(view);
       return;
     }
+    this.farBehindRun = 0;
     if (ahead > this.depth) {
       if (ahead > this.options.maxConcealFrames + this.depth) {
         // A restart (or a huge loss): hand on what is held, then start over at this frame.
@@ -180,6 +194,23 @@ export class JitterBuffer {
       const gap = (oldest.sequence - this.expected) | 0;
       if (gap > 0) this.advance(gap);
     }
+  }
+
+  /**
+   * Whether a frame `-ahead` frames behind is the second in a row of a sequence that started
+   * over (far behind, consecutive): a forward jump that large restarts the stream at once, a
+   * backward one needs two frames, so that one straggler seconds late is only dropped.
+   */
+  private restartsBehind(sequence: number, ahead: number): boolean {
+    if (-ahead <= this.options.maxConcealFrames + this.depth) {
+      this.farBehindRun = 0;
+      return false;
+    }
+    this.farBehindRun = this.farBehindRun > 0 && sequence === this.farBehindNext ? this.farBehindRun + 1 : 1;
+    this.farBehindNext = (sequence + 1) >>> 0;
+    if (this.farBehindRun < 2) return false;
+    this.farBehindRun = 0;
+    return true;
   }
 
   /** Starts over with a new stream (the session was created again): held frames are handed on first. */

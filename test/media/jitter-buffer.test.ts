@@ -127,6 +127,18 @@ describe("JitterBuffer", () => {
     expect(lost).toEqual([[998, false]]);
   });
 
+  it("follows a sequence that started over far behind (two frames in a row), but only drops one straggler", () => {
+    const { seen, push, drops } = setup(2, 10);
+    for (const s of [5000, 5001]) push(s);
+    // One frame seconds late: dropped, the stream goes on.
+    push(4000);
+    push(5002);
+    // The sender starts over at 0: the first frame is dropped, the second restarts the stream.
+    for (const s of [0, 1, 2, 3]) push(s);
+    expect(seen.map((f) => f.sequence)).toEqual([5000, 5001, 5002, 1, 2, 3]);
+    expect(drops).toEqual(["late", "late"]);
+  });
+
   it("flush hands on held frames, concealing gaps between them", () => {
     const { buffer, seen, push } = setup(3);
     push(1);
