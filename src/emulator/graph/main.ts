@@ -6,40 +6,57 @@
  * calling webhook, default http://127.0.0.1:9441/api/calls), GRAPH_EMULATOR_APP_ID,
  * GRAPH_EMULATOR_APP_SECRET, GRAPH_EMULATOR_TENANT_ID (random when unset),
  * GRAPH_EMULATOR_CALLBACK_CA (PEM file of a CA to trust for an https callback URL whose
- * certificate is self-signed).
+ * certificate is self-signed), GRAPH_EMULATOR_MEDIA_URL and GRAPH_EMULATOR_MEDIA_SECRET (the
+ * media emulator, http://host:port, and its BOT_BRIDGE_SECRET: answered calls are then
+ * established only once their media session connects there; unset, at once),
+ * GRAPH_EMULATOR_MEDIA_TIMEOUT_MS (how long an answered call waits for its media, default 10000).
+ * A bad setting, or a port that cannot be bound, ends the process with one line and exit code 1.
  */
-import { randomBytes, randomUUID } from "node:crypto";
-import { readFileSync } from "node:fs";
-import { createLogger } from "../../log/logger.js";
+import { createLogger, type Logger } from "../../log/logger.js";
+import { describeListenError } from "../listen-error.js";
 import { GraphEmulator } from "./graph-emulator.js";
+import { readGraphEmulatorSettings } from "./graph-emulator-settings.js";
+import { checkMediaEmulatorLink, establishWhenMediaConnects } from "./media-emulator-link.js";
 
-const env = process.env;
-const port = Number(env.GRAPH_EMULATOR_PORT ?? 0);
-if (!Number.isInteger(port) || port < 0 || port > 65535) {
-  console.error(`GRAPH_EMULATOR_PORT must be a port number, got ${env.GRAPH_EMULATOR_PORT}`);
-  process.exit(2);
+function fail(message: string): never {
+  process.stderr.write(`graph emulator: ${message}\n`);
+  process.exit(1);
 }
-const app = {
-  appId: env.GRAPH_EMULATOR_APP_ID ?? randomUUID(),
-  secret: env.GRAPH_EMULATOR_APP_SECRET ?? randomBytes(24).toString("base64url"),
-  tenantId: env.GRAPH_EMULATOR_TENANT_ID ?? randomUUID(),
-  callbackUrl: env.GRAPH_EMULATOR_CALLBACK_URL ?? "http://127.0.0.1:9441/api/calls",
-};
 
-let callbackCaPem: string | undefined;
-if (env.GRAPH_EMULATOR_CALLBACK_CA) {
+let settings: ReturnType<typeof readGraphEmulatorSettings>;
+let logger: Logger;
+try {
+  settings = readGraphEmulatorSettings(process.env);
+  logger = createLogger({ name: "graph-emulator" });
+} catch (error) {
+  fail((error as Error).message);
+}
+const { app, media } = settings;
+
+if (media) {
   try {
-    callbackCaPem = readFileSync(env.GRAPH_EMULATOR_CALLBACK_CA, "utf8");
+    await checkMediaEmulatorLink(media, logger);
   } catch (error) {
-    console.error(
-      `GRAPH_EMULATOR_CALLBACK_CA: cannot read "${env.GRAPH_EMULATOR_CALLBACK_CA}": ${(error as Error).message}`,
-    );
-    process.exit(2);
+    fail((error as Error).message);
   }
 }
 
-const logger = createLogger({ name: "graph-emulator" });
-const emulator = await GraphEmulator.start({ port, logger, apps: [app], callbackCaPem });
+let emulator: GraphEmulator;
+try {
+  emulator = await GraphEmulator.start({
+    port: settings.port,
+    logger,
+    timings: { mediaTimeoutMs: settings.mediaTimeoutMs },
+    apps: [app],
+    ...(settings.callbackCaPem === undefined ? {} : { callbackCaPem: settings.callbackCaPem }),
+    // Like the real service: established only once the call's media session connects.
+    ...(media
+      ? { establishWhen: establishWhenMediaConnects(media, () => emulator.timings.mediaTimeoutMs) }
+      : {}),
+  });
+} catch (error) {
+  fail(`cannot start: ${describeListenError(error, "GRAPH_EMULATOR_PORT")}`);
+}
 
 // The secret is printed on purpose: it is a throwaway credential of a local test app.
 process.stdout.write(
@@ -51,6 +68,9 @@ process.stdout.write(
     `  notification OpenID     ${emulator.notificationOpenIdUrl}`,
     `  CA certificate          ${emulator.caCertPath}`,
     `  control API             ${emulator.url}/emulator (see docs/graph-emulator.md)`,
+    media
+      ? `  media emulator          ${media.url} (calls are established once their media connects)`
+      : "  media emulator          none (calls are established without media; see GRAPH_EMULATOR_MEDIA_URL)",
     "Test app",
     `  app id                  ${app.appId}`,
     `  secret                  ${app.secret}`,

@@ -1,4 +1,4 @@
-import { readFileSync } from "node:fs";
+import { readFileSync, statSync } from "node:fs";
 import { PCM_FRAME_BYTES, PCM_FRAME_SAMPLES } from "../../bridge/protocol.js";
 
 /** Where a session's (or a speaker's) far-end audio comes from. */
@@ -93,9 +93,37 @@ class PcmSource implements AudioSource {
   }
 }
 
+/**
+ * Checks a source by making it once and loads a WAV file's PCM, so a bad file fails here (at
+ * start, or in the control request that names it) and sessions made from the result cannot.
+ * Throws an AudioSourceError.
+ */
+export function prepareAudioSource(spec: AudioSourceSpec): AudioSourceSpec {
+  const prepared: AudioSourceSpec =
+    spec.kind === "wav" ? { kind: "pcm", pcm: readWavPcm16k(spec.path), loop: spec.loop ?? true } : spec;
+  createAudioSource(prepared);
+  return prepared;
+}
+
+/** 20 minutes of 16 kHz 16-bit audio (plus headers): larger files are refused, not read. */
+export const MAX_WAV_BYTES = 40 * 1024 * 1024;
+
 /** Reads a RIFF/WAVE file and returns its data chunk; only 16 kHz mono 16-bit PCM is accepted. */
 export function readWavPcm16k(path: string): Uint8Array {
-  const file = readFileSync(path);
+  let file: Buffer;
+  try {
+    // Checked first: a device or a FIFO would never end, a huge file would exhaust memory.
+    const stat = statSync(path);
+    if (!stat.isFile()) throw new AudioSourceError(`${path} is not a regular file`);
+    if (stat.size > MAX_WAV_BYTES)
+      throw new AudioSourceError(`${path} is larger than ${MAX_WAV_BYTES} bytes (${stat.size})`);
+    file = readFileSync(path);
+  } catch (error) {
+    if (error instanceof AudioSourceError) throw error;
+    const code = (error as NodeJS.ErrnoException).code;
+    const why = code === "ENOENT" ? "no such file" : code === "EACCES" ? "permission denied" : code;
+    throw new AudioSourceError(`cannot read ${path}: ${why ?? (error as Error).message}`);
+  }
   if (
     file.length < 12 ||
     file.toString("ascii", 0, 4) !== "RIFF" ||

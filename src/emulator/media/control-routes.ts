@@ -4,8 +4,22 @@ import { toneToWire } from "../../bridge/protocol.js";
 import { pcm16kWavHeader } from "../../media/wav-writer.js";
 import type { AudioSourceSpec } from "./audio-source.js";
 import { authorizationMatches } from "./bearer-auth.js";
-import type { Impairments, SpeakerSpec } from "./emulated-session.js";
-import type { EmulatorFault, MediaPlatformEmulator } from "./media-platform-emulator.js";
+import {
+  type Body,
+  booleanField,
+  field,
+  isUint32,
+  stringField,
+  timeoutField,
+  uint32,
+} from "./control-fields.js";
+import type { SpeakerSpec } from "./emulated-session.js";
+import { checkImpairments, type Impairments, NO_IMPAIRMENTS } from "./impairments.js";
+import {
+  type EmulatorFault,
+  MAX_OVERSIZED_FAULT_BYTES,
+  type MediaPlatformEmulator,
+} from "./media-platform-emulator.js";
 
 /** The part of the emulator the control surface drives (see docs/media-emulator.md). */
 type Emulator = Pick<
@@ -95,9 +109,8 @@ async function route(emulator: Emulator, secret: string, request: IncomingMessag
     return undefined;
   }
   if (parts.length === 2 && parts[1] === "connect-media") {
-    const id = field(body, "mediaSessionId");
-    if (typeof id !== "string") throw new Error("mediaSessionId must be a string");
-    const timeoutMs = Number(field(body, "timeoutMs", 5000));
+    const id = stringField(body, "mediaSessionId");
+    const timeoutMs = timeoutField(body, "timeoutMs", 5000);
     return { connected: await emulator.connectMedia(id, timeoutMs) };
   }
   if (parts.length === 4 && parts[1] === "sessions") {
@@ -114,29 +127,14 @@ async function route(emulator: Emulator, secret: string, request: IncomingMessag
   throw new ControlError(404, "not found");
 }
 
-function sessionAction(
-  emulator: Emulator,
-  key: number | string,
-  action: string,
-  body: Record<string, unknown>,
-): void {
+function sessionAction(emulator: Emulator, key: number | string, action: string, body: Body): void {
   switch (action) {
     case "impairments": {
-      const impairments: Partial<Impairments> = {};
-      for (const name of ["loss", "reorder", "silence"] as const) {
-        if (body[name] === undefined) continue;
-        const value = body[name];
-        if (typeof value !== "number" || value < 0 || value > 1)
-          throw new Error(`${name} must be a number in [0, 1]`);
-        impairments[name] = value;
+      for (const name of Object.keys(body)) {
+        if (!Object.hasOwn(NO_IMPAIRMENTS, name))
+          throw new Error(`unknown impairment ${JSON.stringify(name)} (loss, reorder, silence, jitterMs)`);
       }
-      if (body.jitterMs !== undefined) {
-        if (typeof body.jitterMs !== "number" || body.jitterMs < 0 || body.jitterMs > 5000) {
-          throw new Error("jitterMs must be a number in [0, 5000]");
-        }
-        impairments.jitterMs = body.jitterMs;
-      }
-      emulator.setImpairments(key, impairments);
+      emulator.setImpairments(key, checkImpairments(body as Partial<Impairments>));
       return;
     }
     case "source":
@@ -145,37 +143,37 @@ function sessionAction(
     case "speakers": {
       const list = field(body, "speakers");
       if (!Array.isArray(list) || list.length > 4) throw new Error("speakers must be an array of at most 4");
-      const speakers: SpeakerSpec[] = list.map((entry: Record<string, unknown>) => {
-        if (typeof entry?.id !== "number" || !Number.isInteger(entry.id) || entry.id < 0) {
-          throw new Error("speaker id must be a non-negative integer");
-        }
-        return { id: entry.id, source: parseSource((entry.source ?? {}) as Record<string, unknown>) };
+      const speakers: SpeakerSpec[] = list.map((entry: unknown, i) => {
+        if (!isObject(entry)) throw new Error(`speakers[${i}] must be an object {id, source}`);
+        const id = uint32(entry.id, `speakers[${i}].id`);
+        if (!isObject(entry.source)) throw new Error(`speakers[${i}].source must be an object`);
+        return { id, source: parseSource(entry.source) };
       });
       emulator.setSpeakers(key, speakers);
       return;
     }
     case "dominant-speaker": {
       const id = field(body, "speakerId");
-      if (id !== null && (typeof id !== "number" || !Number.isInteger(id) || id < 0)) {
-        throw new Error("speakerId must be a non-negative integer or null");
-      }
-      emulator.setDominantSpeaker(key, id as number | null);
+      if (id !== null && !isUint32(id))
+        throw new Error("speakerId must be an integer in [0, 4294967295] or null");
+      emulator.setDominantSpeaker(key, id);
       return;
     }
     case "tone": {
       const tone = field(body, "tone");
+      if (typeof tone !== "string") throw new Error("tone must be a string");
       toneToWire(tone as ToneName); // validates
       emulator.sendTone(key, tone as ToneName);
       return;
     }
     case "send-status":
-      emulator.setSendStatus(key, Boolean(field(body, "active")));
+      emulator.setSendStatus(key, booleanField(body, "active"));
       return;
     case "pause":
-      emulator.setPaused(key, Boolean(field(body, "paused")));
+      emulator.setPaused(key, booleanField(body, "paused"));
       return;
     case "end":
-      emulator.endSession(key, String(field(body, "reason", "ended by the emulator")));
+      emulator.endSession(key, stringField(body, "reason", "ended by the emulator"));
       return;
     default:
       throw new ControlError(404, `unknown session action ${action}`);
@@ -187,18 +185,23 @@ function sessionKey(raw: string): number | string {
   return /^\d+$/.test(key) ? Number(key) : key;
 }
 
-function parseSource(body: Record<string, unknown>): AudioSourceSpec {
+function parseSource(body: Body): AudioSourceSpec {
   switch (body.kind) {
-    case "tone":
-      if (typeof body.frequencyHz !== "number") throw new Error("tone source needs frequencyHz");
-      return {
-        kind: "tone",
-        frequencyHz: body.frequencyHz,
-        ...(typeof body.amplitude === "number" ? { amplitude: body.amplitude } : {}),
-      };
+    case "tone": {
+      const hz = body.frequencyHz;
+      if (typeof hz !== "number" || !(hz > 0 && hz < 8000))
+        throw new Error("tone source needs frequencyHz, a number in (0, 8000)");
+      const amplitude = body.amplitude;
+      if (amplitude !== undefined && (typeof amplitude !== "number" || !(amplitude >= 0 && amplitude <= 1)))
+        throw new Error("tone amplitude must be a number in [0, 1]");
+      return { kind: "tone", frequencyHz: hz, ...(amplitude === undefined ? {} : { amplitude }) };
+    }
     case "wav":
-      if (typeof body.path !== "string") throw new Error("wav source needs path");
-      return { kind: "wav", path: body.path, loop: body.loop !== false };
+      return {
+        kind: "wav",
+        path: stringField(body, "path"),
+        loop: booleanField(body, "loop", true),
+      };
     case "silence":
       return { kind: "silence" };
     default:
@@ -206,7 +209,7 @@ function parseSource(body: Record<string, unknown>): AudioSourceSpec {
   }
 }
 
-function parseFault(body: Record<string, unknown>): EmulatorFault {
+function parseFault(body: Body): EmulatorFault {
   switch (body.kind) {
     case "disconnect": {
       const refuse = body.refuseReconnectMs;
@@ -226,24 +229,29 @@ function parseFault(body: Record<string, unknown>): EmulatorFault {
       }
       return { kind: "malformed", variant: body.variant as (typeof variants)[number] };
     }
-    case "oversized":
-      return typeof body.bytes === "number"
-        ? { kind: "oversized", bytes: body.bytes }
-        : { kind: "oversized" };
+    case "oversized": {
+      const bytes = body.bytes;
+      if (bytes === undefined) return { kind: "oversized" };
+      // Bounded: the fault builds a message of that size in memory.
+      if (
+        typeof bytes !== "number" ||
+        !Number.isInteger(bytes) ||
+        bytes < 1 ||
+        bytes > MAX_OVERSIZED_FAULT_BYTES
+      )
+        throw new Error(`oversized bytes must be an integer in [1, ${MAX_OVERSIZED_FAULT_BYTES}]`);
+      return { kind: "oversized", bytes };
+    }
     default:
       throw new Error('fault kind must be "disconnect", "stall", "malformed" or "oversized"');
   }
 }
 
-function field(body: Record<string, unknown>, name: string, fallback?: unknown): unknown {
-  if (body[name] === undefined) {
-    if (fallback !== undefined) return fallback;
-    throw new Error(`missing ${name}`);
-  }
-  return body[name];
+function isObject(value: unknown): value is Body {
+  return value !== null && typeof value === "object" && !Array.isArray(value);
 }
 
-async function readJson(request: IncomingMessage): Promise<Record<string, unknown>> {
+async function readJson(request: IncomingMessage): Promise<Body> {
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of request) {
@@ -258,7 +266,6 @@ async function readJson(request: IncomingMessage): Promise<Record<string, unknow
   } catch {
     throw new Error("body is not JSON");
   }
-  if (parsed === null || typeof parsed !== "object" || Array.isArray(parsed))
-    throw new Error("body must be a JSON object");
-  return parsed as Record<string, unknown>;
+  if (!isObject(parsed)) throw new Error("body must be a JSON object");
+  return parsed;
 }

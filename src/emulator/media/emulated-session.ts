@@ -14,21 +14,18 @@ import {
   readWatermark,
   writeWatermark,
 } from "./audio-source.js";
+import type { FrameLedger, FrameOwner } from "./frame-ledger.js";
+import {
+  checkImpairments,
+  type Impairments,
+  jitterMaxTicks,
+  NO_IMPAIRMENTS,
+  reorderHoldProbability,
+} from "./impairments.js";
 import { LatencyStats, type LatencySummary } from "./latency-stats.js";
 
-/** How the far end's audio is damaged on its way to the bot (per session). */
-export interface Impairments {
-  /** Probability (0..1) that a frame is lost (its sequence number is skipped). */
-  loss: number;
-  /** Probability (0..1) that a frame is swapped with the next one. */
-  reorder: number;
-  /** Probability (0..1) that a frame is sent as generated silence (isSilence, zero PCM). */
-  silence: number;
-  /** Frames are held back 0..jitterMs (whole ticks) and then delivered in order, in bursts. */
-  jitterMs: number;
-}
-
-export const NO_IMPAIRMENTS: Impairments = { loss: 0, reorder: 0, silence: 0, jitterMs: 0 };
+export type { Impairments } from "./impairments.js";
+export { NO_IMPAIRMENTS } from "./impairments.js";
 
 export interface SpeakerSpec {
   /** Media source id (participant mediaStreams[].sourceId). */
@@ -46,7 +43,13 @@ export interface SessionStats {
   resumes: number;
   mediaConnected: boolean;
   sendActive: boolean;
+  /** Source frames handed to the worker's socket. */
   framesSent: number;
+  /**
+   * Source frames produced for the worker but never sent: their message was not sent (a stall,
+   * backpressure, a closing socket) or they were on their way when the connection was lost.
+   */
+  framesDropped: number;
   /** Far-end frames the platform produced while no worker was attached (lost, as on the platform). */
   framesWhileDetached: number;
   framesLost: number;
@@ -69,6 +72,18 @@ export interface SessionStats {
   echo: LatencySummary;
 }
 
+/** A source frame produced and waiting for its (jittered) delivery tick. */
+interface DelayedFrame {
+  due: number;
+  sequence: number;
+  ticks: number;
+  silence: boolean;
+  pcm: Uint8Array;
+  unmixed: Uint8Array[];
+  /** Active speakers when it was produced; null for a silent frame. */
+  speakers: readonly number[] | null;
+}
+
 /** A frame or a mark waiting in the playout queue. */
 type QueueEntry = { kind: "frame"; offset: number } | { kind: "mark"; name: string };
 
@@ -81,7 +96,7 @@ const ECHO_WINDOW = 256;
  * receives (with impairments, speakers, unmixed buffers) and the playout of what the bot
  * renders (one frame per tick, marks, clear, recording, echo latency).
  */
-export class EmulatedSession {
+export class EmulatedSession implements FrameOwner {
   /** Number naming the session on its connection; a resumed session gets a new one. */
   session: number;
   readonly callId: string;
@@ -104,6 +119,8 @@ export class EmulatedSession {
   private source: AudioSource;
   private sourceEnded = false;
   private speakers: { id: number; source: AudioSource }[] = [];
+  /** The speakers' ids; replaced (never changed) by setSpeakers, so frames keep the list they were made with. */
+  private speakerIdList: readonly number[] = [];
   /**
    * Far-end frames the platform produced so far: drives the platform timestamps and the echo
    * watermark, and keeps counting while the session is detached (the far end goes on talking).
@@ -113,16 +130,11 @@ export class EmulatedSession {
   private sequenceBase = 0;
   private ticks = 0;
   private readonly discard = new Uint8Array(PCM_FRAME_BYTES);
-  /** Frames waiting for their (jittered) delivery tick: [dueTick, sequence, silence, pcm offset]. */
-  private readonly delayLine: {
-    due: number;
-    sequence: number;
-    ticks: number;
-    silence: boolean;
-    pcm: Uint8Array;
-    unmixed: Uint8Array[];
-  }[] = [];
-  private held: (typeof this.delayLine)[number] | null = null;
+  /** Frames waiting for their (jittered) delivery tick, in order. */
+  private readonly delayLine: DelayedFrame[] = [];
+  /** A frame held back to go out after the next one (reorder), and the tick it was held at. */
+  private held: DelayedFrame | null = null;
+  private heldAt = 0;
   private readonly sentAt = new Float64Array(ECHO_WINDOW);
   private readonly sentSeq = new Int32Array(ECHO_WINDOW).fill(-1);
   readonly echo = new LatencyStats();
@@ -139,6 +151,7 @@ export class EmulatedSession {
   private readonly stats = {
     resumes: 0,
     framesSent: 0,
+    framesDropped: 0,
     framesWhileDetached: 0,
     framesLost: 0,
     framesReordered: 0,
@@ -188,11 +201,24 @@ export class EmulatedSession {
   setSpeakers(speakers: SpeakerSpec[]): void {
     if (speakers.length > MAX_UNMIXED_BUFFERS)
       throw new RangeError(`at most ${MAX_UNMIXED_BUFFERS} speakers`);
-    this.speakers = speakers.map((s) => ({ id: s.id >>> 0, source: createAudioSource(s.source) }));
+    for (const { id } of speakers) {
+      if (!Number.isInteger(id) || id < 0 || id > 0xffffffff)
+        throw new RangeError(`speaker id must be an integer in [0, 4294967295], got ${id}`);
+    }
+    this.speakers = speakers.map((s) => ({ id: s.id, source: createAudioSource(s.source) }));
+    this.speakerIdList = this.speakers.map((s) => s.id);
   }
 
   get speakerIds(): number[] {
-    return this.speakers.map((s) => s.id);
+    return [...this.speakerIdList];
+  }
+
+  /** Replaces the impairments given (checked: a bad value throws a RangeError naming it). */
+  setImpairments(impairments: Partial<Impairments>): void {
+    const next = { ...this.impairments };
+    for (const [name, value] of Object.entries(checkImpairments(impairments)))
+      if (value !== undefined) next[name as keyof Impairments] = value;
+    this.impairments = next;
   }
 
   /** True when the session sends received audio to the bot (direction sends far-end audio). */
@@ -201,27 +227,42 @@ export class EmulatedSession {
   }
 
   /**
-   * Produces this tick's source frame (after impairments) into the batch. nowMs: the send
-   * time used for echo latency.
+   * This tick of the far end: produces its source frame (after impairments) and writes the
+   * frames due now into the batch, recording each in the ledger. nowMs: the send time used for
+   * echo latency.
    */
-  writeSourceFrame(writer: FrameBatchWriter, nowMs: number): void {
+  writeSourceFrame(writer: FrameBatchWriter, nowMs: number, ledger: FrameLedger): void {
     this.ticks++;
-    if (!this.mediaConnected || this.paused || !this.receives) return;
+    if (!this.receives) return;
+    if (this.mediaConnected && !this.paused) this.produceFrame(nowMs);
+    // Drained even when nothing was produced (loss, pause): frames in flight still arrive.
+    this.deliverDue(writer, ledger);
+  }
+
+  private produceFrame(nowMs: number): void {
     this.platformFrames++;
     const platformFrame = this.platformFrames;
     const sequence = (platformFrame - this.sequenceBase) >>> 0;
     const imp = this.impairments;
     if (imp.loss > 0 && this.random() < imp.loss) {
+      // The far end spoke this frame and the network lost it: its audio is gone, not postponed.
+      this.skipSourceFrame();
       this.stats.framesLost++;
       return;
     }
     const pcm = new Uint8Array(PCM_FRAME_BYTES);
     const unmixed: Uint8Array[] = [];
-    let silence = this.sourceEnded || (imp.silence > 0 && this.random() < imp.silence);
+    let silence = this.sourceEnded;
     if (!silence && !this.fillFrame(pcm, unmixed)) {
       // A WAV played once has ended: from now on the far end is silent.
       this.sourceEnded = true;
       silence = true;
+    }
+    if (!silence && imp.silence > 0 && this.random() < imp.silence) {
+      // Sent as generated silence; the source advanced all the same.
+      silence = true;
+      pcm.fill(0);
+      unmixed.length = 0;
     }
     if (silence) this.stats.silenceFrames++;
     else {
@@ -231,30 +272,53 @@ export class EmulatedSession {
       this.sentSeq[platformFrame % ECHO_WINDOW] = platformFrame & 0xffff;
       this.sentAt[platformFrame % ECHO_WINDOW] = nowMs;
     }
-    const jitterTicks = imp.jitterMs > 0 ? Math.floor((this.random() * (imp.jitterMs + 1)) / 20) : 0;
-    const lastDue = this.delayLine.length > 0 ? (this.delayLine[this.delayLine.length - 1]?.due ?? 0) : 0;
+    const maxTicks = jitterMaxTicks(imp.jitterMs);
+    const jitterTicks = maxTicks > 0 ? Math.floor(this.random() * (maxTicks + 1)) : 0;
+    const lastDue = this.delayLine[this.delayLine.length - 1]?.due ?? 0;
     this.delayLine.push({
+      // In order: a frame never leaves before the one ahead of it.
       due: Math.max(lastDue, this.ticks + jitterTicks),
       sequence,
       ticks: platformFrame * FRAME_TICKS,
       silence,
       pcm,
       unmixed,
+      // The speakers of the moment it was spoken, even if they change while it is held back.
+      speakers: silence ? null : this.speakerIdList,
     });
-    while (this.delayLine.length > 0 && (this.delayLine[0]?.due ?? 0) <= this.ticks) {
-      const frame = this.delayLine.shift() as (typeof this.delayLine)[number];
-      if (this.held === null && imp.reorder > 0 && this.random() < imp.reorder) {
+  }
+
+  private deliverDue(writer: FrameBatchWriter, ledger: FrameLedger): void {
+    const hold = reorderHoldProbability(this.impairments.reorder);
+    while ((this.delayLine[0]?.due ?? Number.POSITIVE_INFINITY) <= this.ticks) {
+      const frame = this.delayLine.shift() as DelayedFrame;
+      if (this.held === null && hold > 0 && this.random() < hold) {
         // Hold this frame and send it after the next one.
         this.held = frame;
-        this.stats.framesReordered++;
+        this.heldAt = this.ticks;
         continue;
       }
-      this.emit(writer, frame);
+      this.emit(writer, ledger, frame);
       if (this.held !== null) {
-        this.emit(writer, this.held);
+        this.emit(writer, ledger, this.held);
         this.held = null;
+        this.stats.framesReordered++;
       }
     }
+    // Nothing overtook the held frame within a tick (its successor was lost, or the far end
+    // paused): it goes out a tick late, alone, instead of waiting indefinitely.
+    if (this.held !== null && this.heldAt < this.ticks) {
+      this.emit(writer, ledger, this.held);
+      this.held = null;
+    }
+  }
+
+  /** The source advances by a frame whose audio nobody receives (lost, or no worker attached). */
+  private skipSourceFrame(): void {
+    if (this.sourceEnded) return;
+    if (this.speakers.length > 0) {
+      for (const speaker of this.speakers) speaker.source.read(this.discard, 0);
+    } else if (!this.source.read(this.discard, 0)) this.sourceEnded = true;
   }
 
   /**
@@ -266,10 +330,7 @@ export class EmulatedSession {
     if (!this.mediaConnected || this.paused || !this.receives) return;
     this.platformFrames++;
     this.stats.framesWhileDetached++;
-    if (this.sourceEnded) return;
-    if (this.speakers.length > 0) {
-      for (const speaker of this.speakers) speaker.source.read(this.discard, 0);
-    } else if (!this.source.read(this.discard, 0)) this.sourceEnded = true;
+    this.skipSourceFrame();
   }
 
   /**
@@ -279,6 +340,7 @@ export class EmulatedSession {
    */
   detach(): void {
     this.attached = false;
+    this.stats.framesDropped += this.delayLine.length + (this.held === null ? 0 : 1);
     this.delayLine.length = 0;
     this.held = null;
     this.queue.length = 0;
@@ -312,8 +374,7 @@ export class EmulatedSession {
     return true;
   }
 
-  private emit(writer: FrameBatchWriter, frame: (typeof this.delayLine)[number]): void {
-    const speakers = frame.silence ? null : this.speakerIds;
+  private emit(writer: FrameBatchWriter, ledger: FrameLedger, frame: DelayedFrame): void {
     writer.addFrame(
       this.session,
       SOURCE_CONTEXT,
@@ -322,14 +383,22 @@ export class EmulatedSession {
       frame.pcm,
       0,
       frame.silence,
-      speakers,
+      frame.speakers,
     );
-    if (this.unmixedAudio && !frame.silence) {
+    if (this.unmixedAudio && frame.speakers !== null) {
+      const ids = frame.speakers;
       frame.unmixed.forEach((pcm, i) => {
-        writer.addUnmixed(this.speakers[i]?.id ?? 0, pcm, 0, frame.ticks);
+        writer.addUnmixed(ids[i] ?? 0, pcm, 0, frame.ticks);
       });
     }
-    this.stats.framesSent++;
+    // After addFrame: a split it caused settled the frames before this one, not this one.
+    ledger.record(this);
+  }
+
+  /** The ledger's verdict on one frame this session wrote: its message was sent or not. */
+  settleFrame(sent: boolean): void {
+    if (sent) this.stats.framesSent++;
+    else this.stats.framesDropped++;
   }
 
   /** A render frame from the bot. Returns false when it was discarded (send status not active). */

@@ -5,6 +5,7 @@ import { FrameBatchWriter } from "../../bridge/frame-batch-writer.js";
 import { nowMicros, PROTOCOL_VERSION, type pb, v1 } from "../../bridge/protocol.js";
 import type { Logger } from "../../log/logger.js";
 import type { EmulatedSession } from "./emulated-session.js";
+import { FrameLedger } from "./frame-ledger.js";
 
 /** What a connection needs from the emulator that owns it. */
 export interface ConnectionHost {
@@ -37,7 +38,12 @@ export class EmulatorConnection {
   /** Until this time (performance.now()) the connection sends and answers nothing (fault). */
   stalledUntil = 0;
   batchesSent = 0;
+  /** Source batches not sent because the socket held more than maxBufferedBytes. */
   batchesDropped = 0;
+  /** Source batches not sent because the host was stalled (fault). */
+  batchesStalled = 0;
+  /** Which session each frame of the source message being written belongs to. */
+  readonly ledger = new FrameLedger();
 
   private readonly decoder: EnvelopeDecoder;
   /** This connection's source frames of one tick; full batches go out as they fill up. */
@@ -53,9 +59,9 @@ export class EmulatorConnection {
     this.writer = new FrameBatchWriter({
       ringSize: 2,
       maxMessageBytes: host.maxFrameBatchBytes,
-      onFull: (bytes) => this.sendBatch(bytes),
+      onFull: (bytes) => this.flushBatch(bytes),
     });
-    socket.on("message", (data, isBinary) => this.onMessage(data as Buffer, isBinary));
+    socket.on("message", (data, isBinary) => this.onMessageGuarded(data as Buffer, isBinary));
     socket.on("close", () => host.connectionClosed(this));
     socket.on("error", (error) => host.logger.debug({ err: error, connection: id }, "bridge socket error"));
   }
@@ -74,19 +80,52 @@ export class EmulatorConnection {
     if (this.socket.readyState === this.socket.OPEN) this.socket.send(bytes, { binary: true });
   }
 
+  /**
+   * Sends one FrameBatch message of source frames and settles the ledger: its frames count as
+   * sent, or as dropped when it was not sent.
+   */
+  flushBatch(bytes: Uint8Array): void {
+    this.ledger.settle(this.sendBatch(bytes));
+  }
+
   /** Sends one FrameBatch message (a copy: ws keeps a server's bytes until they are written). */
-  sendBatch(bytes: Uint8Array): void {
-    if (this.socket.readyState !== this.socket.OPEN || this.stalled) return;
+  private sendBatch(bytes: Uint8Array): boolean {
+    if (this.socket.readyState !== this.socket.OPEN) return false;
+    if (this.stalled) {
+      this.batchesStalled++;
+      return false;
+    }
     if (this.socket.bufferedAmount > this.host.maxBufferedBytes) {
       this.batchesDropped++;
-      return;
+      return false;
     }
     this.socket.send(Buffer.from(bytes), { binary: true });
     this.batchesSent++;
+    return true;
   }
 
   sendError(code: pb.ErrorCode, message: string, session = 0, requestId = 0): void {
     this.send({ requestId, error: { code, message, session } });
+  }
+
+  /**
+   * A failure while handling one worker message is answered with Error{PLATFORM_ERROR} (with the
+   * request id, so a pending request fails at once) instead of escaping into ws and ending the
+   * emulator: the real host answers its worker, it does not crash.
+   */
+  private onMessageGuarded(data: Buffer, isBinary: boolean): void {
+    try {
+      this.onMessage(data, isBinary);
+    } catch (error) {
+      const message = error instanceof Error ? error.message : String(error);
+      this.host.logger.error({ err: error, connection: this.id }, "worker message failed");
+      this.sendError(
+        v1.ErrorCode.ERROR_CODE_PLATFORM_ERROR,
+        `host failed: ${message}`,
+        0,
+        this.decoder.requestId,
+      );
+    }
   }
 
   private onMessage(data: Buffer, isBinary: boolean): void {

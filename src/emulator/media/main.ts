@@ -1,59 +1,45 @@
+import type { Logger } from "../../log/logger.js";
 import { createLogger } from "../../log/logger.js";
-import { DEFAULT_RECONNECT_GRACE_MS, MediaPlatformEmulator } from "./media-platform-emulator.js";
+import { describeListenError } from "../listen-error.js";
+import { readMediaEmulatorSettings } from "./media-emulator-settings.js";
+import { MediaPlatformEmulator } from "./media-platform-emulator.js";
 
 /**
  * Standalone media platform emulator: listens where BOT_BRIDGE_URL points and checks
- * BOT_BRIDGE_SECRET. Without a Graph emulator nobody calls connectMedia(), so sessions connect
- * their media by themselves after EMULATOR_MEDIA_CONNECT_MS (default 500 ms).
- * Optional: EMULATOR_MEDIA_WAV (16 kHz mono 16-bit file streamed to every call, looped),
- * EMULATOR_MEDIA_TONE_HZ (default 440), EMULATOR_MEDIA_RECORD_DIR, BOT_MEDIA_FQDN, BOT_MEDIA_PUBLIC_PORT,
- * BOT_BRIDGE_RECONNECT_GRACE_MS (how long a lost worker's sessions wait for it; default 5000, as
- * the .NET host).
+ * BOT_BRIDGE_SECRET. Settings (docs/media-emulator.md, "Standalone"): EMULATOR_MEDIA_WAV
+ * (16 kHz mono 16-bit file streamed to every call, looped), EMULATOR_MEDIA_TONE_HZ (default
+ * 440), EMULATOR_MEDIA_CONNECT_MS (a session's media connects by itself after this long,
+ * default 500; "never" when a Graph emulator connects it, GRAPH_EMULATOR_MEDIA_URL),
+ * EMULATOR_MEDIA_RECORD_DIR, BOT_MEDIA_FQDN, BOT_MEDIA_PUBLIC_PORT, BOT_BRIDGE_RECONNECT_GRACE_MS
+ * (how long a lost worker's sessions wait for it; default 5000, as the .NET host).
+ * A bad setting, or a port that cannot be bound, ends the process with one line and exit code 1.
  */
-const logger = createLogger({ name: "media-emulator" });
-const env = process.env;
-
 function fail(message: string): never {
-  logger.fatal(message);
+  process.stderr.write(`media emulator: ${message}\n`);
   process.exit(1);
 }
 
-const secret = env.BOT_BRIDGE_SECRET?.trim();
-if (!secret) fail("BOT_BRIDGE_SECRET is required");
-let url: URL;
+let settings: ReturnType<typeof readMediaEmulatorSettings>;
+let logger: Logger;
 try {
-  url = new URL(env.BOT_BRIDGE_URL?.trim() || "ws://127.0.0.1:9442/bridge");
-} catch {
-  fail(`BOT_BRIDGE_URL is not a URL: ${env.BOT_BRIDGE_URL}`);
+  settings = readMediaEmulatorSettings(process.env);
+  logger = createLogger({ name: "media-emulator" });
+} catch (error) {
+  fail((error as Error).message);
 }
-if (url.protocol !== "ws:") fail("BOT_BRIDGE_URL must be a ws:// URL (the emulator has no TLS)");
-const port = Number(url.port || 80);
-const toneHz = Number(env.EMULATOR_MEDIA_TONE_HZ ?? 440);
-const connectMs = Number(env.EMULATOR_MEDIA_CONNECT_MS ?? 500);
-if (!Number.isFinite(toneHz) || toneHz <= 0 || toneHz >= 8000)
-  fail("EMULATOR_MEDIA_TONE_HZ must be in (0, 8000)");
-if (!Number.isFinite(connectMs) || connectMs < 0) fail("EMULATOR_MEDIA_CONNECT_MS must be >= 0");
-const graceMs = Number(env.BOT_BRIDGE_RECONNECT_GRACE_MS ?? DEFAULT_RECONNECT_GRACE_MS);
-if (!Number.isInteger(graceMs) || graceMs < 0 || graceMs > 120_000)
-  fail("BOT_BRIDGE_RECONNECT_GRACE_MS must be an integer in [0, 120000]");
 
-const emulator = await MediaPlatformEmulator.start({
-  host: url.hostname,
-  port,
-  path: url.pathname,
-  secret,
-  logger,
-  fqdn: env.BOT_MEDIA_FQDN?.trim() || undefined,
-  publicPort: env.BOT_MEDIA_PUBLIC_PORT ? Number(env.BOT_MEDIA_PUBLIC_PORT) : undefined,
-  defaultSource: env.EMULATOR_MEDIA_WAV
-    ? { kind: "wav", path: env.EMULATOR_MEDIA_WAV, loop: true }
-    : { kind: "tone", frequencyHz: toneHz },
-  autoConnectMediaMs: connectMs,
-  recordDir: env.EMULATOR_MEDIA_RECORD_DIR?.trim() || undefined,
-  reconnectGraceMs: graceMs,
-});
+let emulator: MediaPlatformEmulator;
+try {
+  emulator = await MediaPlatformEmulator.start({ ...settings, logger });
+} catch (error) {
+  fail(`cannot start: ${describeListenError(error, "BOT_BRIDGE_URL")}`);
+}
 logger.info(
-  { url: emulator.url, control: `${emulator.controlUrl}/control/stats` },
+  {
+    url: emulator.url,
+    control: `${emulator.controlUrl}/control/stats`,
+    autoConnectMediaMs: settings.autoConnectMediaMs ?? "never",
+  },
   "media platform emulator ready",
 );
 

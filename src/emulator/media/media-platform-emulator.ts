@@ -33,13 +33,10 @@ import { pcm16kWavHeader } from "../../media/wav-writer.js";
 import type { AudioSourceSpec } from "./audio-source.js";
 import { authorizationMatches } from "./bearer-auth.js";
 import { handleControlRequest } from "./control-routes.js";
-import {
-  EmulatedSession,
-  type Impairments,
-  type SessionStats,
-  type SpeakerSpec,
-} from "./emulated-session.js";
+import { EmulatedSession, type SessionStats, type SpeakerSpec } from "./emulated-session.js";
 import { type ConnectionHost, EmulatorConnection } from "./emulator-connection.js";
+import { MAX_TIMER_MS, prepareEmulatorOptions } from "./emulator-options.js";
+import type { Impairments } from "./impairments.js";
 import { MediaClock } from "./media-clock.js";
 
 export interface MediaPlatformEmulatorOptions {
@@ -63,8 +60,9 @@ export interface MediaPlatformEmulatorOptions {
   /** Impairments of new sessions. */
   defaultImpairments?: Partial<Impairments>;
   /**
-   * When set, a session's media connects by itself this long after it is created (a
-   * standalone emulator); otherwise only connectMedia() connects it (Graph emulator wiring).
+   * When set, a session's media connects by itself this long after it is created (a media
+   * emulator nobody drives); otherwise only connectMedia() connects it, as the Graph emulator
+   * does when a call is answered with the session's blob (the real platform's behaviour).
    */
   autoConnectMediaMs?: number;
   /** HelloAck.max_sessions and the limit enforced; 0 = none. */
@@ -111,6 +109,13 @@ export type EmulatorFault =
   | { kind: "malformed"; variant: "truncated" | "bad_wire_type" | "missing_body" | "bad_frame" | "text" }
   | { kind: "oversized"; bytes?: number };
 
+/**
+ * Largest oversized fault: the emulator's own receive limit (ws maxPayload). A FrameBatch of
+ * this size is over every receiver's limit (the worker accepts 1 MiB by default and reads at
+ * most 16 MiB), and building it stays cheap.
+ */
+export const MAX_OVERSIZED_FAULT_BYTES = 64 * 1024 * 1024;
+
 export interface EmulatorStats {
   connections: number;
   /** Sessions of open connections. */
@@ -123,7 +128,12 @@ export interface EmulatorStats {
   ticks: number;
   skippedTicks: number;
   batchesSent: number;
+  /** Source batches not sent because the worker's socket was backed up. */
   batchesDropped: number;
+  /** Source batches not sent because the host was stalled (the stall fault). */
+  batchesStalled: number;
+  /** The delay after which new sessions connect their media by themselves; null = never. */
+  autoConnectMediaMs: number | null;
   protocolErrors: Record<string, number>;
   upgradesRefused: number;
   health: PlatformHealth;
@@ -171,6 +181,7 @@ export class MediaPlatformEmulator implements ConnectionHost {
   private readonly protocolErrors: Record<string, number> = {};
   private upgradesRefused = 0;
   private batchesDroppedClosed = 0;
+  private batchesStalledClosed = 0;
   private batchesSentClosed = 0;
   private readonly random: () => number;
 
@@ -185,7 +196,7 @@ export class MediaPlatformEmulator implements ConnectionHost {
     this.wss = new WebSocketServer({
       noServer: true,
       perMessageDeflate: false,
-      maxPayload: 64 * 1024 * 1024,
+      maxPayload: MAX_OVERSIZED_FAULT_BYTES,
     });
     this.server = createServer((request, response) => {
       handleControlRequest(this, options.secret, request, response);
@@ -229,8 +240,12 @@ export class MediaPlatformEmulator implements ConnectionHost {
     });
   }
 
-  static async start(options: MediaPlatformEmulatorOptions): Promise<MediaPlatformEmulator> {
-    if (!options.secret) throw new Error("MediaPlatformEmulator needs a secret");
+  /**
+   * Checks the options and loads the default sources (a bad one rejects here, naming it), then
+   * listens. Rejects too when the port cannot be bound (e.g. EADDRINUSE).
+   */
+  static async start(given: MediaPlatformEmulatorOptions): Promise<MediaPlatformEmulator> {
+    const options = prepareEmulatorOptions(given);
     const emulator = new MediaPlatformEmulator(options);
     const host = options.host ?? "127.0.0.1";
     await new Promise<void>((resolve, reject) => {
@@ -316,21 +331,30 @@ export class MediaPlatformEmulator implements ConnectionHost {
       fail(v1.ErrorCode.ERROR_CODE_DUPLICATE_SESSION, `media session ${mediaSessionId} exists already`);
       return;
     }
-    const session = new EmulatedSession(
-      {
-        session: this.sessionNumber(connection),
-        callId: request.callId,
-        mediaSessionId,
-        direction,
-        unmixedAudio: request.unmixedAudio,
-        source: this.options.defaultSource ?? { kind: "tone", frequencyHz: 440 },
-        speakers: this.options.defaultSpeakers ?? [],
-        playoutQueueFrames: this.options.playoutQueueFrames ?? 50,
-        recordMaxSeconds: this.options.recordMaxSeconds ?? 60,
-      },
-      this.random,
-    );
-    session.impairments = { ...session.impairments, ...this.options.defaultImpairments };
+    let session: EmulatedSession;
+    try {
+      session = new EmulatedSession(
+        {
+          session: this.sessionNumber(connection),
+          callId: request.callId,
+          mediaSessionId,
+          direction,
+          unmixedAudio: request.unmixedAudio,
+          source: this.options.defaultSource ?? { kind: "tone", frequencyHz: 440 },
+          speakers: this.options.defaultSpeakers ?? [],
+          playoutQueueFrames: this.options.playoutQueueFrames ?? 50,
+          recordMaxSeconds: this.options.recordMaxSeconds ?? 60,
+        },
+        this.random,
+      );
+      session.setImpairments(this.options.defaultImpairments ?? {});
+    } catch (error) {
+      // The worker's request fails; the host (and its other sessions) go on.
+      const reason = error instanceof Error ? error.message : String(error);
+      this.logger.error({ callId: request.callId, err: error }, "cannot create media session");
+      fail(v1.ErrorCode.ERROR_CODE_PLATFORM_ERROR, `cannot create the media session: ${reason}`);
+      return;
+    }
     connection.sessions.set(session.session, session);
     this.sessionsByMediaId.set(mediaSessionId, session);
     this.connectionOf.set(session, connection);
@@ -403,6 +427,7 @@ export class MediaPlatformEmulator implements ConnectionHost {
     if (!this.connections.delete(connection)) return;
     this.batchesSentClosed += connection.batchesSent;
     this.batchesDroppedClosed += connection.batchesDropped;
+    this.batchesStalledClosed += connection.batchesStalled;
     const graceMs = this.options.reconnectGraceMs ?? DEFAULT_RECONNECT_GRACE_MS;
     for (const session of [...connection.sessions.values()]) {
       if (this.stopping || graceMs <= 0) this.removeSession(session, "bridge connection closed", 0);
@@ -440,6 +465,8 @@ export class MediaPlatformEmulator implements ConnectionHost {
    * audio starts). False when it does not appear within timeoutMs.
    */
   async connectMedia(blob: MediaSessionConfiguration | string, timeoutMs: number): Promise<boolean> {
+    if (!Number.isFinite(timeoutMs) || timeoutMs < 0 || timeoutMs > MAX_TIMER_MS)
+      throw new RangeError(`timeoutMs must be a number in [0, ${MAX_TIMER_MS}], got ${timeoutMs}`);
     let mediaSessionId: string;
     if (typeof blob === "string") {
       mediaSessionId = blob.trim().startsWith("{") ? parseMediaBlob(blob).mpMediaSessionId : blob.trim();
@@ -509,9 +536,9 @@ export class MediaPlatformEmulator implements ConnectionHost {
     return { session, connection: this.connectionOf.get(session) };
   }
 
+  /** Throws a RangeError naming the field when a value is out of range. */
   setImpairments(key: number | string, impairments: Partial<Impairments>): void {
-    const { session } = this.require(key);
-    session.impairments = { ...session.impairments, ...impairments };
+    this.require(key).session.setImpairments(impairments);
   }
 
   setSource(key: number | string, source: AudioSourceSpec): void {
@@ -539,6 +566,8 @@ export class MediaPlatformEmulator implements ConnectionHost {
 
   /** speakerId null = nobody (0xFFFFFFFF). Remembered for a resume, like the send status. */
   setDominantSpeaker(key: number | string, speakerId: number | null): void {
+    if (speakerId !== null && !(Number.isInteger(speakerId) && speakerId >= 0 && speakerId <= 0xffffffff))
+      throw new RangeError(`speakerId must be an integer in [0, 4294967295] or null, got ${speakerId}`);
     const { session, connection } = this.require(key);
     session.dominantSpeaker = speakerId ?? NO_SPEAKER;
     connection?.send({ dominantSpeaker: { session: session.session, speakerId: session.dominantSpeaker } });
@@ -587,6 +616,19 @@ export class MediaPlatformEmulator implements ConnectionHost {
   injectFault(fault: EmulatorFault): void {
     if (fault.kind === "disconnect" && fault.refuseReconnectMs)
       this.refuseUpgradesUntil = performance.now() + fault.refuseReconnectMs;
+    const oversizedBytes = fault.kind === "oversized" ? (fault.bytes ?? this.maxMessageBytes + 1024) : 0;
+    if (
+      fault.kind === "oversized" &&
+      !(
+        Number.isInteger(oversizedBytes) &&
+        oversizedBytes >= 1 &&
+        oversizedBytes <= MAX_OVERSIZED_FAULT_BYTES
+      )
+    ) {
+      throw new RangeError(
+        `oversized bytes must be an integer in [1, ${MAX_OVERSIZED_FAULT_BYTES}], got ${oversizedBytes}`,
+      );
+    }
     for (const connection of this.connections) {
       switch (fault.kind) {
         case "disconnect":
@@ -600,11 +642,9 @@ export class MediaPlatformEmulator implements ConnectionHost {
           else
             connection.sendRaw(malformedMessage(fault.variant, connection.sessions.keys().next().value ?? 1));
           break;
-        case "oversized": {
-          const bytes = fault.bytes ?? this.maxMessageBytes + 1024;
-          connection.sendRaw(oversizedBatch(connection.sessions.keys().next().value ?? 1, bytes));
+        case "oversized":
+          connection.sendRaw(oversizedBatch(connection.sessions.keys().next().value ?? 1, oversizedBytes));
           break;
-        }
       }
     }
   }
@@ -612,10 +652,12 @@ export class MediaPlatformEmulator implements ConnectionHost {
   stats(): EmulatorStats {
     let batchesSent = this.batchesSentClosed;
     let batchesDropped = this.batchesDroppedClosed;
+    let batchesStalled = this.batchesStalledClosed;
     let sessions = 0;
     for (const c of this.connections) {
       batchesSent += c.batchesSent;
       batchesDropped += c.batchesDropped;
+      batchesStalled += c.batchesStalled;
       sessions += c.sessions.size;
     }
     return {
@@ -628,6 +670,8 @@ export class MediaPlatformEmulator implements ConnectionHost {
       skippedTicks: this.clock.skippedTicks,
       batchesSent,
       batchesDropped,
+      batchesStalled,
+      autoConnectMediaMs: this.options.autoConnectMediaMs ?? null,
       protocolErrors: { ...this.protocolErrors },
       upgradesRefused: this.upgradesRefused,
       health: this.currentHealth,
@@ -644,14 +688,15 @@ export class MediaPlatformEmulator implements ConnectionHost {
       const writer = connection.writer;
       writer.begin(sentAtUs);
       for (const session of connection.sessions.values()) {
-        session.writeSourceFrame(writer, nowMs);
+        session.writeSourceFrame(writer, nowMs, connection.ledger);
         for (const name of session.playTick()) {
           connection.send({ markPlayed: { session: session.session, name, played: true } });
         }
       }
       // Frames beyond maxFrameBatchBytes already went out in earlier messages (writer's onFull).
+      const frames = writer.frameCount;
       const bytes = writer.finish();
-      if (writer.frameCount > 0) connection.sendBatch(bytes);
+      if (frames > 0) connection.flushBatch(bytes);
     }
     for (const { session } of this.detached.values()) session.advanceDetached();
   }

@@ -353,6 +353,8 @@ describe("session resume with the media worker", () => {
     const sessions = [];
     for (const callId of calls) {
       const session = await provider.createSession({ callId, direction: "sendRecv", unmixedAudio: false });
+      // Recording starts once signaling reports the call established (as Graph would).
+      provider.callEstablished(callId);
       expect(await emulator.connectMedia(session.mediaSessionId, 2000)).toBe(true);
       sessions.push(session);
     }
