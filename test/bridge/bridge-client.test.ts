@@ -1,8 +1,12 @@
 import { once } from "node:events";
 import { Registry } from "prom-client";
 import { afterEach, describe, expect, it } from "vitest";
+import { WebSocketServer } from "ws";
 import { BridgeClient, BridgeRequestError } from "../../src/bridge/bridge-client.js";
+import type { BridgeClientOptions } from "../../src/bridge/bridge-client-types.js";
 import type { BridgeProtocolError } from "../../src/bridge/bridge-protocol-error.js";
+import { decodeEnvelope, encodeEnvelope } from "../../src/bridge/codec.js";
+import type { pb } from "../../src/bridge/protocol.js";
 import { MediaPlatformEmulator } from "../../src/emulator/media/media-platform-emulator.js";
 import { silentLogger } from "../../src/log/logger.js";
 
@@ -208,32 +212,12 @@ describe("BridgeClient against the media platform emulator", () => {
   });
 
   it("refuses a host that speaks another major version", async () => {
-    // A fake host answering Hello with protocol_version 2.
-    const { WebSocketServer } = await import("ws");
-    const { encodeEnvelope, decodeEnvelope } = await import("../../src/bridge/codec.js");
-    const server = new WebSocketServer({ port: 0, host: "127.0.0.1" });
-    await once(server, "listening");
-    cleanups.push(() => new Promise((resolve) => server.close(() => resolve())));
     const received: string[] = [];
-    server.on("connection", (socket) => {
-      socket.on("message", (data) => {
-        const envelope = decodeEnvelope(data as Buffer);
-        received.push(envelope.body ?? "?");
-        if (envelope.body === "hello")
-          socket.send(encodeEnvelope({ helloAck: { protocolVersion: 2, peer: "future" } }));
-      });
+    const url = await scriptedHost((envelope, reply) => {
+      received.push(envelope.body ?? "?");
+      if (envelope.body === "hello") reply({ helloAck: { protocolVersion: 2, peer: "future" } });
     });
-    const port = (server.address() as { port: number }).port;
-    const registry = new Registry();
-    const client = new BridgeClient({
-      url: `ws://127.0.0.1:${port}/bridge`,
-      secret: SECRET,
-      peer: "w",
-      logger: silentLogger(),
-      registry,
-      reconnect: { initialDelayMs: 1000, maxDelayMs: 1000 },
-    });
-    cleanups.push(() => client.close());
+    const client = scriptedClient(url, { reconnect: { initialDelayMs: 1000, maxDelayMs: 1000 } });
     const errors: string[] = [];
     client.on("protocolError", (e) => errors.push(e.reason));
     const disconnected = once(client, "disconnected");
@@ -245,30 +229,14 @@ describe("BridgeClient against the media platform emulator", () => {
   });
 
   it("ignores a send status value it does not know (versioning rule 4) instead of pausing the call", async () => {
-    const { WebSocketServer } = await import("ws");
-    const { encodeEnvelope, decodeEnvelope } = await import("../../src/bridge/codec.js");
-    const server = new WebSocketServer({ port: 0, host: "127.0.0.1" });
-    await once(server, "listening");
-    cleanups.push(() => new Promise((resolve) => server.close(() => resolve())));
-    server.on("connection", (socket) => {
-      socket.on("message", (data) => {
-        if (decodeEnvelope(data as Buffer).body !== "hello") return;
-        socket.send(encodeEnvelope({ helloAck: { protocolVersion: 1, peer: "newer host" } }));
-        // A status value from a newer protocol revision, then plain ACTIVE.
-        socket.send(encodeEnvelope({ sendStatus: { session: 1, status: 7 as never } }));
-        socket.send(encodeEnvelope({ sendStatus: { session: 1, status: 1 } }));
-      });
+    const url = await scriptedHost((envelope, reply) => {
+      if (envelope.body !== "hello") return;
+      reply({ helloAck: { protocolVersion: 1, peer: "newer host" } });
+      // A status value from a newer protocol revision, then plain ACTIVE.
+      reply({ sendStatus: { session: 1, status: 7 as never } });
+      reply({ sendStatus: { session: 1, status: 1 } });
     });
-    const port = (server.address() as { port: number }).port;
-    const client = new BridgeClient({
-      url: `ws://127.0.0.1:${port}/bridge`,
-      secret: SECRET,
-      peer: "w",
-      logger: silentLogger(),
-      registry: new Registry(),
-      pingIntervalMs: 0,
-    });
-    cleanups.push(() => client.close());
+    const client = scriptedClient(url);
     const statuses: boolean[] = [];
     client.on("sendStatus", ({ active }) => statuses.push(active));
     const active = once(client, "sendStatus");
@@ -279,47 +247,25 @@ describe("BridgeClient against the media platform emulator", () => {
 
   it("closes the session a host created for a CreateSession that had already timed out", async () => {
     // A slow host: SessionCreated 300 ms after the request, the client gives up after 100.
-    const { WebSocketServer } = await import("ws");
-    const { encodeEnvelope, decodeEnvelope } = await import("../../src/bridge/codec.js");
-    const server = new WebSocketServer({ port: 0, host: "127.0.0.1" });
-    await once(server, "listening");
-    cleanups.push(() => new Promise((resolve) => server.close(() => resolve())));
     const closed: number[] = [];
-    server.on("connection", (socket) => {
-      socket.on("message", (data) => {
-        const envelope = decodeEnvelope(data as Buffer);
-        const requestId = envelope.requestId;
-        if (envelope.body === "hello")
-          socket.send(encodeEnvelope({ helloAck: { protocolVersion: 1, peer: "slow host" } }));
-        if (envelope.body === "createSession") {
-          const callId = envelope.createSession?.callId;
-          setTimeout(
-            () =>
-              socket.send(
-                encodeEnvelope({ requestId, sessionCreated: { session: 5, callId, mediaSessionId: "m" } }),
-              ),
-            300,
-          );
-        }
-        if (envelope.body === "closeSession") {
-          const session = envelope.closeSession?.session ?? 0;
-          closed.push(session);
-          socket.send(encodeEnvelope({ requestId, sessionClosed: { session, reason: "closed" } }));
-        }
-      });
+    const url = await scriptedHost((envelope, reply) => {
+      const requestId = envelope.requestId;
+      if (envelope.body === "hello") reply({ helloAck: { protocolVersion: 1, peer: "slow host" } });
+      if (envelope.body === "createSession") {
+        const callId = envelope.createSession?.callId;
+        setTimeout(
+          () => reply({ requestId, sessionCreated: { session: 5, callId, mediaSessionId: "m" } }),
+          300,
+        );
+      }
+      if (envelope.body === "closeSession") {
+        const session = envelope.closeSession?.session ?? 0;
+        closed.push(session);
+        reply({ requestId, sessionClosed: { session, reason: "closed" } });
+      }
     });
-    const port = (server.address() as { port: number }).port;
     const registry = new Registry();
-    const client = new BridgeClient({
-      url: `ws://127.0.0.1:${port}/bridge`,
-      secret: SECRET,
-      peer: "w",
-      logger: silentLogger(),
-      registry,
-      requestTimeoutMs: 100,
-      pingIntervalMs: 0,
-    });
-    cleanups.push(() => client.close());
+    const client = scriptedClient(url, { registry, requestTimeoutMs: 100 });
     const opened = once(client, "open");
     client.connect();
     await opened;
@@ -332,3 +278,32 @@ describe("BridgeClient against the media platform emulator", () => {
     expect(await metric(registry, "bridge_protocol_errors_total", { reason: "late_answer" })).toBe(1);
   });
 });
+
+/** A host that answers each envelope from the client as `script` says (loopback, closed after the test). */
+async function scriptedHost(
+  script: (envelope: ReturnType<typeof decodeEnvelope>, reply: (envelope: pb.IEnvelope) => void) => void,
+): Promise<string> {
+  const server = new WebSocketServer({ port: 0, host: "127.0.0.1" });
+  await once(server, "listening");
+  cleanups.push(() => new Promise((resolve) => server.close(() => resolve())));
+  server.on("connection", (socket) => {
+    const reply = (envelope: pb.IEnvelope) => socket.send(encodeEnvelope(envelope));
+    socket.on("message", (data) => script(decodeEnvelope(data as Buffer), reply));
+  });
+  return `ws://127.0.0.1:${(server.address() as { port: number }).port}/bridge`;
+}
+
+/** A client of a scripted host (closed after the test). */
+function scriptedClient(url: string, options: Partial<BridgeClientOptions> = {}): BridgeClient {
+  const client = new BridgeClient({
+    url,
+    secret: SECRET,
+    peer: "w",
+    logger: silentLogger(),
+    registry: new Registry(),
+    pingIntervalMs: 0,
+    ...options,
+  });
+  cleanups.push(() => client.close());
+  return client;
+}

@@ -12,20 +12,9 @@ import { silentLogger } from "../../src/log/logger.js";
 import { BridgeMediaSessionProvider } from "../../src/media/bridge-media-session-provider.js";
 import type { MediaSessionEvent } from "../../src/media/media-session-provider.js";
 import { tone } from "./frame-helpers.js";
+import { sleep, waitFor } from "./wait-for.js";
 
 const SECRET = "rejections-secret-0123456789";
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-async function waitFor<T>(probe: () => T | undefined, timeoutMs = 3000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error("condition not met in time");
-    await sleep(20);
-  }
-}
 
 describe("handlers' rejected promises (media worker, emulator, loopback)", () => {
   let dir = "";

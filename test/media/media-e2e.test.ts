@@ -14,6 +14,7 @@ import { BridgeMediaSessionProvider } from "../../src/media/bridge-media-session
 import type { MediaSessionEvent } from "../../src/media/media-session-provider.js";
 import { pcm16kWavHeader } from "../../src/media/wav-writer.js";
 import { pcmFor, tone } from "./frame-helpers.js";
+import { sleep, waitFor } from "./wait-for.js";
 
 const SECRET = "e2e-secret-0123456789";
 /** The emulator hides a 16-bit watermark in the low bits of a frame's first 32 samples. */
@@ -22,18 +23,6 @@ const WATERMARK_BYTES = 64;
 function frameAt(pcm: Buffer, index: number): Buffer {
   return pcm.subarray(index * FRAME_BYTES, (index + 1) * FRAME_BYTES);
 }
-
-async function waitFor<T>(probe: () => T | undefined | Promise<T | undefined>, timeoutMs = 3000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined && value !== false) return value as T;
-    if (Date.now() > deadline) throw new Error("condition not met in time");
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 interface Harness {
   dir: string;

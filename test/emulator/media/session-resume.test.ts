@@ -23,6 +23,7 @@ import {
 import { silentLogger } from "../../../src/log/logger.js";
 import { BridgeMediaSessionProvider } from "../../../src/media/bridge-media-session-provider.js";
 import type { MediaSessionEvent } from "../../../src/media/media-session-provider.js";
+import { sleep, waitFor } from "../../media/wait-for.js";
 
 const SECRET = "resume-test-secret-0123456789";
 const RENDER = v1.MediaContext.MEDIA_CONTEXT_AUDIO_RENDER;
@@ -30,21 +31,6 @@ const cleanups: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-async function waitFor<T>(
-  probe: () => T | undefined | false | Promise<T | undefined | false>,
-  timeoutMs = 4000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined && value !== false) return value as T;
-    if (Date.now() > deadline) throw new Error("condition not met in time");
-    await sleep(10);
-  }
-}
 
 /** One second of far-end audio whose every frame differs, looped. */
 function ramp(frames: number): Uint8Array {
