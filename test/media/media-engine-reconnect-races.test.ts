@@ -69,23 +69,29 @@ class HeldBridge extends FakeBridge {
 const settle = () => new Promise((resolve) => setTimeout(resolve, 5));
 const params = (callId: string) => ({ callId, direction: "sendRecv" as const, unmixedAudio: false });
 
+/** Call A, its host lost and back: the engine's resume CreateSession waits in bridge.creates[0]. */
+async function resumingOneCall() {
+  const events: WorkerEvent[] = [];
+  const { bridge, engine } = startEngine(
+    { bridge: new HeldBridge() },
+    { emit: (event) => events.push(event), reconnectGraceMs: 5000 },
+  );
+  await engine.createSession(params("A"));
+  bridge.held = true;
+  bridge.drop("first drop");
+  bridge.reopen();
+  await settle();
+  expect(bridge.creates).toHaveLength(1);
+  return { bridge, engine, lost: () => events.filter((event) => event.type === "sessionLost") };
+}
+
 describe("media engine: host loss, resume and session numbers", () => {
   it("a host lost again while sessions are being resumed keeps the calls for the next grace period", async () => {
-    const events: WorkerEvent[] = [];
-    const { bridge, engine } = startEngine(
-      { bridge: new HeldBridge() },
-      { emit: (event) => events.push(event), reconnectGraceMs: 5000 },
-    );
-    await engine.createSession(params("A"));
-    bridge.held = true;
-    bridge.drop("first drop");
-    bridge.reopen();
-    await settle();
-    expect(bridge.creates).toHaveLength(1);
+    const { bridge, engine, lost } = await resumingOneCall();
     bridge.drop("second drop");
     bridge.creates[0]?.reject(new BridgeRequestError("DISCONNECTED", "bridge disconnected: second drop"));
     await settle();
-    expect(events.filter((event) => event.type === "sessionLost")).toEqual([]);
+    expect(lost()).toEqual([]);
     expect(engine.sessionCount).toBe(1);
     // The host comes back once more: the call is resumed this time.
     bridge.reopen();
@@ -95,28 +101,17 @@ describe("media engine: host loss, resume and session numbers", () => {
     bridge.answer(1, 1);
     await settle();
     expect(engine.sessionCount).toBe(1);
-    expect(events.filter((event) => event.type === "sessionLost")).toEqual([]);
+    expect(lost()).toEqual([]);
     await engine.shutdown();
   });
 
   it("a host that does not answer the resume (bridge still open) loses the call", async () => {
-    const events: WorkerEvent[] = [];
-    const { bridge, engine } = startEngine(
-      { bridge: new HeldBridge() },
-      { emit: (event) => events.push(event), reconnectGraceMs: 5000 },
-    );
-    await engine.createSession(params("A"));
-    bridge.held = true;
-    bridge.drop("drop");
-    bridge.reopen();
-    await settle();
+    const { bridge, engine, lost } = await resumingOneCall();
     bridge.creates[0]?.reject(
       new BridgeRequestError("TIMEOUT", "createSession got no answer within 5000 ms"),
     );
     await settle();
-    expect(events.filter((event) => event.type === "sessionLost").map((event) => event.callId)).toEqual([
-      "A",
-    ]);
+    expect(lost().map((event) => event.callId)).toEqual(["A"]);
     await engine.shutdown();
   });
 
