@@ -1,13 +1,11 @@
-import { once } from "node:events";
 import { readFileSync } from "node:fs";
 import { createServer, type Server } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
-import { BridgeClient } from "../../src/bridge/bridge-client.js";
 import { httpsRequest } from "../../src/graph/https-request.js";
-import { silentLogger } from "../../src/log/logger.js";
 import { buildMediaSessionConfiguration, serializeMediaBlob } from "../../src/media/media-session-config.js";
 import { BotReceiver } from "./graph/bot-receiver.js";
 import { answerBody, mediaBlob } from "./graph/graph-test-kit.js";
+import { openBridgeClient } from "./open-bridge-client.js";
 import { EmulatorProcess, freePort } from "./standalone-process.js";
 
 const SECRET = "standalone-emulators-secret-0123";
@@ -159,17 +157,7 @@ describe("standalone emulators wired together", () => {
       ).json()) as { callId: string; mediaConnected: boolean }[];
 
     // The worker's session exists, but nothing connects its media before a call is answered with it.
-    const client = new BridgeClient({
-      url: `ws://127.0.0.1:${mediaPort}/bridge`,
-      secret: SECRET,
-      peer: "test",
-      logger: silentLogger(),
-      pingIntervalMs: 0,
-    });
-    cleanups.push(() => client.close());
-    const opened = once(client, "open");
-    client.connect();
-    await opened;
+    const client = await openBridgeClient(`ws://127.0.0.1:${mediaPort}/bridge`, SECRET, cleanups);
     const created = await client.createSession({
       callId: "answered",
       direction: "sendRecv",

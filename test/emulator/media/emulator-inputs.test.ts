@@ -3,7 +3,6 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { BridgeClient } from "../../../src/bridge/bridge-client.js";
 import type { FrameBatchReader } from "../../../src/bridge/frame-batch-reader.js";
 import { EmulatedSession } from "../../../src/emulator/media/emulated-session.js";
 import {
@@ -11,7 +10,7 @@ import {
   MediaPlatformEmulator,
   type MediaPlatformEmulatorOptions,
 } from "../../../src/emulator/media/media-platform-emulator.js";
-import { silentLogger } from "../../../src/log/logger.js";
+import { openBridgeClient } from "../open-bridge-client.js";
 
 const SECRET = "emulator-inputs-secret-0123456789";
 const cleanups: (() => Promise<void> | void)[] = [];
@@ -23,17 +22,7 @@ afterEach(async () => {
 async function setup(options: Partial<MediaPlatformEmulatorOptions> = {}) {
   const emulator = await MediaPlatformEmulator.start({ secret: SECRET, ...options });
   cleanups.push(() => emulator.stop());
-  const client = new BridgeClient({
-    url: emulator.url,
-    secret: SECRET,
-    peer: "test",
-    logger: silentLogger(),
-    pingIntervalMs: 0,
-  });
-  cleanups.push(() => client.close());
-  const opened = once(client, "open");
-  client.connect();
-  await opened;
+  const client = await openBridgeClient(emulator.url, SECRET, cleanups);
   const post = async (path: string, body: unknown) => {
     const response = await fetch(`${emulator.controlUrl}/control${path}`, {
       method: "POST",

@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { BridgeClient } from "../../../src/bridge/bridge-client.js";
+import type { BridgeClient } from "../../../src/bridge/bridge-client.js";
 import type { FrameBatchReader } from "../../../src/bridge/frame-batch-reader.js";
 import { FrameBatchWriter } from "../../../src/bridge/frame-batch-writer.js";
 import { v1 } from "../../../src/bridge/protocol.js";
@@ -12,9 +12,10 @@ import {
   MediaPlatformEmulator,
   type MediaPlatformEmulatorOptions,
 } from "../../../src/emulator/media/media-platform-emulator.js";
-import { silentLogger } from "../../../src/log/logger.js";
 import { buildMediaSessionConfiguration } from "../../../src/media/media-session-config.js";
 import { pcm16kWavHeader } from "../../../src/media/wav-writer.js";
+import { openBridgeClient } from "../open-bridge-client.js";
+import { seeded } from "./session-driver.js";
 
 const SECRET = "emulator-test-secret-0123456789";
 const RENDER = v1.MediaContext.MEDIA_CONTEXT_AUDIO_RENDER;
@@ -23,31 +24,10 @@ afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
 
-/** A seeded random source so impairment tests do not flake. */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(a ^ (a >>> 15), a | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 async function setup(options: Partial<MediaPlatformEmulatorOptions> = {}) {
   const emulator = await MediaPlatformEmulator.start({ secret: SECRET, random: seeded(1), ...options });
   cleanups.push(() => emulator.stop());
-  const client = new BridgeClient({
-    url: emulator.url,
-    secret: SECRET,
-    peer: "test",
-    logger: silentLogger(),
-    pingIntervalMs: 0,
-  });
-  cleanups.push(() => client.close());
-  const opened = once(client, "open");
-  client.connect();
-  await opened;
+  const client = await openBridgeClient(emulator.url, SECRET, cleanups);
   return { emulator, client };
 }
 
