@@ -3,51 +3,29 @@
  * emulator (loopback): a rejection nobody handles (a dropped play() promise) or an async
  * callback that rejects is counted and logged; the worker and every call on it go on.
  */
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { MediaPlatformEmulator } from "../../src/emulator/media/media-platform-emulator.js";
-import { silentLogger } from "../../src/log/logger.js";
-import { BridgeMediaSessionProvider } from "../../src/media/bridge-media-session-provider.js";
-import type { MediaSessionEvent } from "../../src/media/media-session-provider.js";
-import { tone } from "./frame-helpers.js";
 import { sleep, waitFor } from "./wait-for.js";
+import { startWorkerWithEmulator, type WorkerWithEmulator } from "./worker-with-emulator.js";
 
 const SECRET = "rejections-secret-0123456789";
 
 describe("handlers' rejected promises (media worker, emulator, loopback)", () => {
-  let dir = "";
-  let emulator: MediaPlatformEmulator;
-  let provider: BridgeMediaSessionProvider;
-  const events: MediaSessionEvent[] = [];
+  let world: WorkerWithEmulator;
+  let emulator: WorkerWithEmulator["emulator"];
+  let provider: WorkerWithEmulator["provider"];
+  let events: WorkerWithEmulator["events"];
 
   beforeAll(async () => {
-    dir = await mkdtemp(join(tmpdir(), "media-rejections-"));
-    emulator = await MediaPlatformEmulator.start({
-      secret: SECRET,
-      defaultSource: { kind: "pcm", pcm: tone(50, 3), loop: true },
-    });
-    provider = await BridgeMediaSessionProvider.start({
-      bridge: { url: emulator.url, secret: SECRET, reconnectGraceMs: 2000 },
-      media: { fqdn: "media.test", publicPort: 8445, unmixedAudio: false, recordingsDir: dir },
-      handlers: [
-        {
-          module: join(import.meta.dirname, "fixtures", "rejecting-handler.ts"),
-          options: { missingWav: join(dir, "missing.wav") },
-        },
-      ],
-      logger: silentLogger(),
-      workerLogLevel: "silent",
-      requestTimeoutMs: 2000,
-    });
-    provider.onEvent((event) => events.push(event));
-    await provider.waitUntilConnected(3000);
+    world = await startWorkerWithEmulator(
+      "rejecting-handler.ts",
+      (dir) => ({ missingWav: join(dir, "missing.wav") }),
+      SECRET,
+    );
+    ({ emulator, provider, events } = world);
   });
   afterAll(async () => {
-    await provider?.close();
-    await emulator?.stop();
-    await rm(dir, { recursive: true, force: true });
+    await world?.stop();
   });
 
   it("neither kills the worker nor any call on it; both are counted", async () => {

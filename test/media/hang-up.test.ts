@@ -2,54 +2,31 @@
  * A handler's MediaCall.hangUp through the real media worker against the media platform
  * emulator (loopback): the provider emits hangUpRequested once per call, for open sessions only.
  */
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { MediaPlatformEmulator } from "../../src/emulator/media/media-platform-emulator.js";
-import { silentLogger } from "../../src/log/logger.js";
-import { BridgeMediaSessionProvider } from "../../src/media/bridge-media-session-provider.js";
-import type { MediaSessionEvent } from "../../src/media/media-session-provider.js";
-import { tone } from "./frame-helpers.js";
 import { sleep, waitFor } from "./wait-for.js";
+import { startWorkerWithEmulator, type WorkerWithEmulator } from "./worker-with-emulator.js";
 
 const SECRET = "hang-up-secret-0123456789";
 const FRAMES_BEFORE_HANG_UP = 5;
 
 describe("MediaCall.hangUp (media worker, emulator, loopback)", () => {
-  let dir = "";
-  let emulator: MediaPlatformEmulator;
-  let provider: BridgeMediaSessionProvider;
-  const events: MediaSessionEvent[] = [];
+  let world: WorkerWithEmulator;
+  let emulator: WorkerWithEmulator["emulator"];
+  let provider: WorkerWithEmulator["provider"];
+  let events: WorkerWithEmulator["events"];
   const hangUps = (callId: string) =>
     events.filter((event) => event.kind === "hangUpRequested" && event.callId === callId);
 
   beforeAll(async () => {
-    dir = await mkdtemp(join(tmpdir(), "media-hang-up-"));
-    emulator = await MediaPlatformEmulator.start({
-      secret: SECRET,
-      defaultSource: { kind: "pcm", pcm: tone(50, 3), loop: true },
-    });
-    provider = await BridgeMediaSessionProvider.start({
-      bridge: { url: emulator.url, secret: SECRET, reconnectGraceMs: 2000 },
-      media: { fqdn: "media.test", publicPort: 8445, unmixedAudio: false, recordingsDir: dir },
-      handlers: [
-        {
-          module: join(import.meta.dirname, "fixtures", "hang-up-handler.ts"),
-          options: { frames: FRAMES_BEFORE_HANG_UP },
-        },
-      ],
-      logger: silentLogger(),
-      workerLogLevel: "silent",
-      requestTimeoutMs: 2000,
-    });
-    provider.onEvent((event) => events.push(event));
-    await provider.waitUntilConnected(3000);
+    world = await startWorkerWithEmulator(
+      "hang-up-handler.ts",
+      () => ({ frames: FRAMES_BEFORE_HANG_UP }),
+      SECRET,
+    );
+    ({ emulator, provider, events } = world);
   });
   afterAll(async () => {
-    await provider?.close();
-    await emulator?.stop();
-    await rm(dir, { recursive: true, force: true });
+    await world?.stop();
   });
 
   it("a handler hanging up after N received frames raises hangUpRequested once, with its reason", async () => {
