@@ -287,8 +287,27 @@ export class MediaPlatformEmulator implements ConnectionHost {
   }
 
   createSession(connection: EmulatorConnection, request: pb.CreateSession, requestId: number): void {
-    const direction = directionFromWire(request.direction) ?? "sendRecv";
     const fail = (code: pb.ErrorCode, message: string) => connection.sendError(code, message, 0, requestId);
+    // As the .NET host: the direction must be given, the format PCM 16K (or left unspecified).
+    const direction = directionFromWire(request.direction);
+    if (direction === undefined) {
+      fail(
+        v1.ErrorCode.ERROR_CODE_BAD_MESSAGE,
+        `CreateSession.direction must be SEND_RECV, RECV_ONLY or SEND_ONLY, got ${request.direction}`,
+      );
+      return;
+    }
+    const format = request.format ?? v1.AudioFormat.AUDIO_FORMAT_UNSPECIFIED;
+    if (
+      format !== v1.AudioFormat.AUDIO_FORMAT_UNSPECIFIED &&
+      format !== v1.AudioFormat.AUDIO_FORMAT_PCM_16K
+    ) {
+      fail(
+        v1.ErrorCode.ERROR_CODE_BAD_MESSAGE,
+        `CreateSession.format ${format} is not supported (PCM_16K only)`,
+      );
+      return;
+    }
     // A reconnected worker resuming a call whose session was kept (checked first, as the
     // .NET host does: a resume is neither refused for load nor counted against the limit).
     const kept = request.mediaSessionId ? this.detached.get(request.mediaSessionId.toLowerCase()) : undefined;

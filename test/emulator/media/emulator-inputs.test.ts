@@ -75,6 +75,14 @@ describe("media emulator: default source and session creation failures", () => {
     expect(emulator.session("good")?.session).toBe(good.session);
     expect(emulator.session("bad")).toBeUndefined();
   });
+
+  it("refuses a CreateSession without a direction, as the .NET host does", async () => {
+    const { emulator, client } = await setup();
+    await expect(
+      client.createSession({ callId: "nowhere", direction: "sideways" as never, unmixedAudio: false }),
+    ).rejects.toMatchObject({ code: "BAD_MESSAGE", message: expect.stringMatching(/direction must be/) });
+    expect(emulator.session("nowhere")).toBeUndefined();
+  });
 });
 
 describe("media emulator control surface: inputs are checked, not coerced", () => {
