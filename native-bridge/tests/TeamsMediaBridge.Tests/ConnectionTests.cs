@@ -30,16 +30,26 @@ public sealed class ConnectionTests
     }
 
     [Fact]
-    public async Task An_oversized_message_gets_an_error_and_closes_with_1009()
+    public async Task An_oversized_message_gets_an_error_and_closes_with_1009_keeping_the_sessions()
     {
-        await using var bridge = await TestBridge.StartAsync(tweak: o => new() { Url = o.Url, Secret = o.Secret, MaxMessageBytes = 4096 });
+        await using var bridge = await TestBridge.StartAsync(tweak: o => new()
+        {
+            Url = o.Url, Secret = o.Secret, MaxMessageBytes = 4096, ReconnectGrace = TimeSpan.FromSeconds(30),
+        });
         await using var client = await bridge.ConnectAsync();
+        var created = await client.CreateSessionAsync("kept");
         await client.SendRawAsync(new byte[10_000]);
         var error = await client.ExpectAsync(e => e.BodyCase == Envelope.BodyOneofCase.Error);
         Assert.Equal(ErrorCode.BadMessage, error.Error.Code);
         Assert.Contains("larger than 4096", error.Error.Message);
+        // A connection-level violation is a lost connection: the call's session is kept, not ended.
+        var rest = await client.CollectAsync(TimeSpan.FromSeconds(5)); // ends when the connection closes
+        Assert.DoesNotContain(rest, r => r.Envelope.BodyCase == Envelope.BodyOneofCase.SessionClosed);
         await client.Closed.WaitAsync(TimeSpan.FromSeconds(5));
         Assert.Equal(WebSocketCloseStatus.MessageTooBig, client.CloseStatus);
+        Assert.Equal(1, bridge.Server.ParkedSessions);
+        Assert.False(Assert.Single(bridge.Platform.Sessions).IsEnded);
+        Assert.Equal(created.MediaSessionId, bridge.Platform.Sessions[0].Info.MediaSessionId);
     }
 
     [Fact]
@@ -164,6 +174,7 @@ public sealed class ConnectionTests
         Assert.Equal(created.MediaConfigurationJson, resumed.MediaConfigurationJson);
         Assert.Same(platformSession, Assert.Single(bridge.Platform.Sessions));
         Assert.Equal(0, bridge.Server.ParkedSessions);
+        Assert.Equal(1, bridge.Server.Metrics.SessionsResumed.Value);
         // The platform's current send status is told again, and audio flows on the new number.
         var status = await second.ExpectAsync(e => e.BodyCase == Envelope.BodyOneofCase.SendStatus);
         Assert.Equal(resumed.Session, status.SendStatus.Session);

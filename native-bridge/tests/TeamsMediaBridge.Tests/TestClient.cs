@@ -12,13 +12,18 @@ internal sealed class TestClient : IAsyncDisposable
 
     private readonly ClientWebSocket _socket;
     private readonly Channel<Envelope> _received = Channel.CreateUnbounded<Envelope>();
+    private readonly System.Collections.Concurrent.ConcurrentQueue<Envelope> _history = new();
     private readonly Task _receiveLoop;
     private readonly SemaphoreSlim _sendLock = new(1, 1);
+    private volatile TaskCompletionSource? _paused;
     private ulong _nextRequest = 100;
 
-    private TestClient(ClientWebSocket socket)
+    private readonly HttpMessageInvoker? _invoker;
+
+    private TestClient(ClientWebSocket socket, HttpMessageInvoker? invoker = null)
     {
         _socket = socket;
+        _invoker = invoker;
         _receiveLoop = Task.Run(ReceiveLoopAsync);
     }
 
@@ -27,12 +32,35 @@ internal sealed class TestClient : IAsyncDisposable
     /// <summary>Completes when the server closed the connection (the receive loop ended).</summary>
     public Task Closed => _receiveLoop;
 
-    public static async Task<TestClient> ConnectAsync(Uri url, string? secret)
+    /// <param name="receiveBufferBytes">when set, the TCP receive buffer (fixed, no autotuning): a
+    /// client that stops reading then backs the host up after a few KiB, not after megabytes.</param>
+    public static async Task<TestClient> ConnectAsync(Uri url, string? secret, int receiveBufferBytes = 0)
     {
         var socket = new ClientWebSocket();
         if (secret is not null) socket.Options.SetRequestHeader("Authorization", $"Bearer {secret}");
         socket.Options.CollectHttpResponseDetails = true;
-        await socket.ConnectAsync(url, CancellationToken.None);
+        if (receiveBufferBytes > 0)
+        {
+            var invoker = new HttpMessageInvoker(new SocketsHttpHandler
+            {
+                ConnectCallback = async (context, cancellationToken) =>
+                {
+                    var tcp = new System.Net.Sockets.Socket(System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Tcp)
+                    {
+                        ReceiveBufferSize = receiveBufferBytes,
+                        NoDelay = true,
+                    };
+                    await tcp.ConnectAsync(context.DnsEndPoint, cancellationToken);
+                    return new System.Net.Sockets.NetworkStream(tcp, ownsSocket: true);
+                },
+            });
+            await socket.ConnectAsync(url, invoker, CancellationToken.None);
+            return new TestClient(socket, invoker);
+        }
+        else
+        {
+            await socket.ConnectAsync(url, CancellationToken.None);
+        }
         return new TestClient(socket);
     }
 
@@ -138,6 +166,18 @@ internal sealed class TestClient : IAsyncDisposable
         return list;
     }
 
+    /// <summary>Stops reading from the socket (after the message being read, if any), as a stuck worker would.</summary>
+    public void PauseReading() => _paused = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    public void ResumeReading() => Interlocked.Exchange(ref _paused, null)?.TrySetResult();
+
+    /// <summary>
+    /// Every control message received so far (not FrameBatch), including those
+    /// <see cref="ExpectAsync"/> skipped: events of one session can arrive while a test waits
+    /// for another's answer.
+    /// </summary>
+    public IEnumerable<Envelope> History => _history;
+
     /// <summary>Drops everything received so far.</summary>
     public void Drain()
     {
@@ -146,6 +186,7 @@ internal sealed class TestClient : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        ResumeReading();
         try
         {
             if (_socket.State == WebSocketState.Open)
@@ -159,6 +200,7 @@ internal sealed class TestClient : IAsyncDisposable
         }
         _socket.Dispose();
         try { await _receiveLoop; } catch { /* already closed */ }
+        _invoker?.Dispose();
     }
 
     private async Task ReceiveLoopAsync()
@@ -168,6 +210,7 @@ internal sealed class TestClient : IAsyncDisposable
         {
             while (true)
             {
+                if (_paused is { } paused) await paused.Task;
                 int length = 0;
                 ValueWebSocketReceiveResult result;
                 do
@@ -183,7 +226,9 @@ internal sealed class TestClient : IAsyncDisposable
                     return;
                 }
                 Assert.Equal(WebSocketMessageType.Binary, result.MessageType);
-                _received.Writer.TryWrite(Envelope.Parser.ParseFrom(buffer, 0, length));
+                var envelope = Envelope.Parser.ParseFrom(buffer, 0, length);
+                if (envelope.BodyCase != Envelope.BodyOneofCase.Frames) _history.Enqueue(envelope);
+                _received.Writer.TryWrite(envelope);
             }
         }
         catch (Exception error) when (error is WebSocketException or ObjectDisposedException or OperationCanceledException)

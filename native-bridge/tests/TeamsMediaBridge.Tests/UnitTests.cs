@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
 using System.Diagnostics;
 using TeamsMediaBridge.Bridge;
+using TeamsMediaBridge.Platform;
 using TeamsMediaBridge.Platform.Fake;
 using TeamsMediaBridge.Timing;
 
@@ -57,6 +58,127 @@ public sealed class RenderQueueTests
         queue.TryDequeue(into);
         Assert.True(queue.TryTakeReachedMark(out name));
         Assert.Equal("after-4", name);
+    }
+
+    [Fact]
+    public void Pending_marks_are_bounded_and_room_comes_back_as_marks_are_reached_or_cleared()
+    {
+        var queue = new RenderQueue(10, maxMarks: 2);
+        var into = new byte[640];
+        queue.Enqueue(Frames.Pcm(1));
+        Assert.True(queue.AddMark("a"));
+        Assert.True(queue.AddMark("b"));
+        Assert.False(queue.AddMark("c"));
+        Assert.Equal(2, queue.PendingMarks);
+        queue.TryDequeue(into);
+        Assert.True(queue.TryTakeReachedMark(out _));
+        Assert.True(queue.AddMark("d"));
+        Assert.False(queue.AddMark("e"));
+        var unplayed = new List<string>();
+        queue.Clear(unplayed);
+        Assert.Equal(["b", "d"], unplayed);
+        Assert.True(queue.AddMark("f"));
+    }
+}
+
+public sealed class OutboundQueueTests
+{
+    [Fact]
+    public void Control_messages_past_the_byte_bound_turn_the_queue_full_for_good()
+    {
+        var queue = new OutboundQueue(maxPendingTicks: 10, maxControlBytes: 64 * 1024);
+        var mark = new Protocol.Envelope { MarkPlayed = new Protocol.MarkPlayed { Session = 1, Name = new string('m', 1000) } };
+        int queued = 0;
+        while (queued < 1000 && queue.Enqueue(mark) == EnqueueResult.Queued) queued++;
+        // 1000-odd bytes plus the per-message overhead each: about 60 fit in 64 KiB.
+        Assert.InRange(queued, 50, 64);
+        Assert.True(queue.IsFull);
+        Assert.True(queue.PendingControlBytes <= 64 * 1024);
+        // Once full, nothing more goes in, however small: a hole in the worker's answers is worse than a closed connection.
+        Assert.Equal(EnqueueResult.Full, queue.Enqueue(new Protocol.Envelope { Ping = new Protocol.Ping { Id = 1 } }));
+        Assert.True(queue.TryReserveTick());
+        Assert.False(queue.EnqueueTickBatch(new Protocol.Envelope { Frames = new Protocol.FrameBatch() }, endsTick: true));
+        Assert.Equal(0, queue.PendingTicks);
+    }
+
+    [Fact]
+    public void A_completed_queue_refuses_control_messages_as_closed()
+    {
+        var queue = new OutboundQueue(maxPendingTicks: 10, maxControlBytes: 64 * 1024);
+        queue.Complete();
+        Assert.Equal(EnqueueResult.Closed, queue.Enqueue(new Protocol.Envelope { Ping = new Protocol.Ping { Id = 1 } }));
+        Assert.Equal(0, queue.PendingControlBytes);
+    }
+}
+
+public sealed class FrameRefusalsTests
+{
+    [Fact]
+    public void One_description_per_batch_with_the_first_reason_the_count_and_the_session_when_there_is_one()
+    {
+        var refusals = new FrameRefusals();
+        refusals.Add(3, "frame for unknown session 3");
+        Assert.Equal("frame for unknown session 3", refusals.Describe());
+        Assert.Equal(3u, refusals.Session);
+        refusals.Add(3, null);
+        Assert.Equal("2 frames of this FrameBatch refused; the first: frame for unknown session 3", refusals.Describe());
+        refusals.Add(4, null);
+        Assert.Equal(0u, refusals.Session);
+        Assert.Contains("3 frames", refusals.Describe());
+        Assert.Contains("several sessions", refusals.Describe());
+        refusals.Clear();
+        Assert.Equal(0, refusals.Count);
+    }
+}
+
+public sealed class LogRateLimiterTests
+{
+    [Fact]
+    public void A_few_lines_per_interval_pass_and_the_next_one_says_how_many_were_left_out()
+    {
+        var interval = TimeSpan.FromSeconds(1);
+        var limiter = new LogRateLimiter(3, interval);
+        long start = Stopwatch.GetTimestamp();
+        for (int i = 0; i < 3; i++)
+        {
+            Assert.True(limiter.TryAcquire(start, out long none));
+            Assert.Equal(0, none);
+        }
+        for (int i = 0; i < 100; i++) Assert.False(limiter.TryAcquire(start, out _));
+        long later = start + (long)(1.5 * Stopwatch.Frequency);
+        Assert.True(limiter.TryAcquire(later, out long suppressed));
+        Assert.Equal(100, suppressed);
+        Assert.True(limiter.TryAcquire(later, out suppressed));
+        Assert.Equal(0, suppressed);
+    }
+}
+
+public sealed class ParkedSessionsTests
+{
+    [Fact]
+    public async Task Taking_a_kept_session_is_not_yet_a_resume()
+    {
+        // The connection may still refuse the resume (it is closing) and keep the session again:
+        // only the connection, once it resumed it, counts bridge_sessions_resumed_total.
+        var metrics = new BridgeMetrics();
+        var parked = new ParkedSessions(TimeSpan.FromMinutes(1), metrics, Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance);
+        await using var platform = new FakeMediaPlatform();
+        await platform.InitializeAsync(CancellationToken.None);
+        var relay = new SessionEventRelay();
+        var mediaSessionId = Guid.NewGuid();
+        var session = await platform.CreateSessionAsync(
+            new Platform.PlatformSessionRequest("call", mediaSessionId, Protocol.AudioDirection.SendRecv, false), relay, CancellationToken.None);
+        parked.Park(new ParkedSession(session, relay, "call", session.Info.MediaSessionId, Protocol.AudioDirection.SendRecv, false));
+        Assert.Equal(1, metrics.SessionsParked.Value);
+
+        var request = new Protocol.CreateSession { CallId = "call", MediaSessionId = session.Info.MediaSessionId, Direction = Protocol.AudioDirection.SendRecv };
+        var taken = parked.TakeFor(request, out var conflict);
+        Assert.Null(conflict);
+        Assert.NotNull(taken);
+        Assert.Equal(0, metrics.SessionsParked.Value);
+        Assert.Equal(0, metrics.SessionsResumed.Value);
+        await parked.EndAllAsync();
+        await session.DisposeAsync();
     }
 }
 
@@ -158,6 +280,39 @@ public sealed class DeadlineLoopTests
         double early = offsets.Take(Window).Min();
         double late = offsets.Skip(Ticks - Window).Min();
         Assert.InRange(late - early, -4, 4);
-        Assert.True(loop.SkippedTicks >= 0);
+    }
+
+    [Fact]
+    public async Task A_stalled_tick_makes_the_loop_skip_ahead_instead_of_bursting()
+    {
+        // The first tick stalls 200 ms (10 periods, past MaxCatchUpTicks): the next tick is not
+        // the following index run late, followed by a burst of the others, but the current one,
+        // with the gap counted.
+        var ticks = new List<(long Index, long SkippedSoFar)>();
+        var done = new TaskCompletionSource();
+        DeadlineLoop? loop = null;
+        using var clock = loop = new DeadlineLoop("test-clock", TimeSpan.FromMilliseconds(20), (index, _) =>
+        {
+            long skipped = loop!.SkippedTicks;
+            bool first;
+            lock (ticks)
+            {
+                first = ticks.Count == 0;
+                ticks.Add((index, skipped));
+                if (ticks.Count == 3) done.TrySetResult();
+            }
+            if (first) Thread.Sleep(200);
+        });
+        clock.Start();
+        await done.Task.WaitAsync(TimeSpan.FromSeconds(10));
+        clock.Stop();
+        lock (ticks)
+        {
+            long skipped = ticks[1].SkippedSoFar - ticks[0].SkippedSoFar;
+            // At least (200 - 20) / 20 periods were overdue whatever the machine's load; the tick
+            // after the stall carries the index it would have had.
+            Assert.True(skipped >= 8, $"skipped {skipped}");
+            Assert.Equal(ticks[0].Index + 1 + skipped, ticks[1].Index);
+        }
     }
 }

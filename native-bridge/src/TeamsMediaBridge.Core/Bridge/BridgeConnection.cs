@@ -34,6 +34,9 @@ internal sealed class BridgeConnection
     private readonly List<Task> _pendingCreates = new();
     private uint _nextSession = 1;
     private bool _accepting = true;
+    // How the shutdown that cleared _accepting treats sessions: set with it, under _sessionsLock,
+    // so a create still in flight then knows whether to hand its session to the parking.
+    private bool _parkOnShutdown;
 
     private readonly ConcurrentQueue<ReceivedFrame> _inbox = new();
     private readonly ConcurrentQueue<ReceivedFrame> _framePool = new();
@@ -41,6 +44,13 @@ internal sealed class BridgeConnection
     private readonly List<AudioFrame> _tickMessages = new(64);
     private readonly FrameBatch _batch = new();
     private readonly Envelope _batchEnvelope;
+    private readonly FrameRefusals _unknownSessionFrames = new();
+    private readonly FrameRefusals _badFrames = new();
+    private const int WarningsPerSecond = 10;
+    private readonly LogRateLimiter _warningLog = new(WarningsPerSecond, TimeSpan.FromSeconds(1));
+    private int _backedUp;
+    // Started by the handshake and read by the shutdown, both under _sessionsLock: a clock started
+    // once the shutdown has run would tick forever on a dead connection.
     private DeadlineLoop? _clock;
 
     private volatile bool _handshakeDone;
@@ -60,7 +70,7 @@ internal sealed class BridgeConnection
         _options = options;
         _metrics = metrics;
         _logger = logger;
-        _outbound = new OutboundQueue(options.MaxPendingFrameBatches);
+        _outbound = new OutboundQueue(options.MaxPendingFrameBatches, options.MaxPendingControlBytes);
         _batchEnvelope = new Envelope { Frames = _batch };
     }
 
@@ -124,16 +134,19 @@ internal sealed class BridgeConnection
             await _shutdownDone.Task.ConfigureAwait(false);
             return;
         }
+        DeadlineLoop? clock;
         try
         {
             Task[] pending;
             lock (_sessionsLock)
             {
+                _parkOnShutdown = parkSessions;
                 _accepting = false;
                 pending = _pendingCreates.ToArray();
+                clock = _clock;
             }
             await Task.WhenAll(pending).ConfigureAwait(false);
-            _clock?.Stop();
+            clock?.Stop();
             BridgeSession[] sessions;
             lock (_sessionsLock) sessions = _sessions.Values.ToArray();
             foreach (var session in sessions)
@@ -147,7 +160,7 @@ internal sealed class BridgeConnection
             _sessionsStopped.TrySetResult();
         }
         _outbound.Complete();
-        _clock?.Dispose();
+        clock?.Dispose();
         try
         {
             // The writer flushes what is queued (SessionClosed among it) before the close frame.
@@ -186,13 +199,61 @@ internal sealed class BridgeConnection
 
     // ---- used by sessions ----
 
-    internal void Send(Envelope envelope) => _outbound.Enqueue(envelope);
+    internal void Send(Envelope envelope)
+    {
+        switch (_outbound.Enqueue(envelope))
+        {
+            case EnqueueResult.Queued:
+                return;
+            case EnqueueResult.Closed:
+                _metrics.ControlDroppedClosed.Inc();
+                return;
+            case EnqueueResult.Full:
+                _metrics.ControlDroppedQueueFull.Inc();
+                OnControlQueueFull();
+                return;
+        }
+    }
+
+    /// <summary>
+    /// The worker has left control messages unread up to the bound: it is stuck or gone. Its
+    /// connection is closed with 1008 and its sessions kept (parked) for the grace period, as for a
+    /// lost connection: the calls are still up and a recovered worker resumes them.
+    /// </summary>
+    private void OnControlQueueFull()
+    {
+        if (Interlocked.Exchange(ref _backedUp, 1) == 1) return;
+        _metrics.ConnectionsControlQueueFull.Inc();
+        _logger.LogWarning("bridge connection {Connection}: the worker left {Bytes} bytes of control messages unread; closing it, its sessions are kept",
+            Id, _options.MaxPendingControlBytes);
+        // Off the caller's thread: this may be the clock thread, a platform thread or the receive loop.
+        _ = Task.Run(() => ShutdownAsync("worker is not reading: control queue full", WebSocketCloseStatus.PolicyViolation, waitForPeer: true, parkSessions: true));
+    }
 
     internal void SendError(ulong requestId, ErrorCode code, string message, uint session = 0)
     {
         _metrics.ProtocolErrors.WithLabels(code.ToString()).Inc();
-        _logger.LogWarning("bridge error {Code} to worker (session {Session}): {Message}", code, session, message);
+        if (MayWarn()) _logger.LogWarning("bridge error {Code} to worker (session {Session}): {Message}", code, session, message);
         Send(new Envelope { RequestId = requestId, Error = new Error { Code = code, Message = message, Session = session } });
+    }
+
+    /// <summary>
+    /// Whether a warning about the worker's messages may be written now. They are written on the
+    /// receive loop: a worker sending a stream of bad messages must not make the log its bottleneck.
+    /// </summary>
+    private bool MayWarn()
+    {
+        if (!_warningLog.TryAcquire(out long suppressed))
+        {
+            _metrics.LogLinesSuppressed.Inc();
+            return false;
+        }
+        if (suppressed > 0)
+        {
+            _logger.LogWarning("bridge connection {Connection}: {Suppressed} warnings about the worker's messages were left out (at most {PerSecond} a second)",
+                Id, suppressed, WarningsPerSecond);
+        }
+        return true;
     }
 
     internal ReceivedFrame RentReceivedFrame() => _framePool.TryDequeue(out var frame) ? frame : new ReceivedFrame();
@@ -218,7 +279,9 @@ internal sealed class BridgeConnection
                     if (buffer.Length >= _options.MaxMessageBytes)
                     {
                         SendError(0, ErrorCode.BadMessage, $"message larger than {_options.MaxMessageBytes} bytes");
-                        await ShutdownAsync("message too big", WebSocketCloseStatus.MessageTooBig, waitForPeer: false).ConfigureAwait(false);
+                        // A connection-level violation: the calls are still up, so their sessions
+                        // are kept for the worker to resume, as when a connection is lost.
+                        await ShutdownAsync("message too big", WebSocketCloseStatus.MessageTooBig, waitForPeer: false, parkSessions: true).ConfigureAwait(false);
                         length = 0;
                         continue;
                     }
@@ -233,7 +296,7 @@ internal sealed class BridgeConnection
                 if (length > _options.MaxMessageBytes && _shutdownStarted == 0)
                 {
                     SendError(0, ErrorCode.BadMessage, $"message larger than {_options.MaxMessageBytes} bytes");
-                    await ShutdownAsync("message too big", WebSocketCloseStatus.MessageTooBig, waitForPeer: false).ConfigureAwait(false);
+                    await ShutdownAsync("message too big", WebSocketCloseStatus.MessageTooBig, waitForPeer: false, parkSessions: true).ConfigureAwait(false);
                     length = 0;
                     continue;
                 }
@@ -293,7 +356,11 @@ internal sealed class BridgeConnection
                     break;
                 case Envelope.BodyOneofCase.Pong: break; // answers to keepalives the host does not send; harmless
                 case Envelope.BodyOneofCase.Error:
-                    _logger.LogWarning("worker reported error {Code} (session {Session}): {Message}", envelope.Error.Code, envelope.Error.Session, envelope.Error.Message);
+                    if (MayWarn())
+                    {
+                        _logger.LogWarning("worker reported error {Code} (session {Session}): {Message}",
+                            envelope.Error.Code, envelope.Error.Session, envelope.Error.Message);
+                    }
                     break;
                 case Envelope.BodyOneofCase.None:
                     // A body this version does not know (versioning rule 5): count and ignore.
@@ -342,11 +409,18 @@ internal sealed class BridgeConnection
         _handshakeDone = true;
         _logger.LogInformation("bridge connection {Connection}: worker {Peer} protocol {Version} capabilities [{Capabilities}]",
             Id, hello.Peer, hello.ProtocolVersion, string.Join(",", hello.Capabilities));
-        _clock = new DeadlineLoop("bridge-clock", TimeSpan.FromMilliseconds(AudioFrameFormat.FrameMilliseconds), OnTick,
-            error => _logger.LogError(error, "bridge clock tick failed"));
-        _clock.Start();
+        lock (_sessionsLock)
+        {
+            // A newer connection may have replaced this one (or the host stopped) while this Hello
+            // was handled: that shutdown has run and will not stop a clock started now.
+            if (!_accepting) return;
+            _clock = new DeadlineLoop("bridge-clock", TimeSpan.FromMilliseconds(AudioFrameFormat.FrameMilliseconds), OnTick,
+                error => _logger.LogError(error, "bridge clock tick failed"));
+            _clock.Start();
+        }
     }
 
+    /// <summary>Queues each frame on its session; refused frames are counted one by one but answered with at most one Error per code.</summary>
     private void HandleRenderFrames(FrameBatch batch)
     {
         foreach (var frame in batch.Frames)
@@ -356,16 +430,25 @@ internal sealed class BridgeConnection
             if (session is null)
             {
                 _metrics.RenderRejectedUnknownSession.Inc();
-                SendError(0, ErrorCode.UnknownSession, $"frame for unknown session {frame.Session}", frame.Session);
+                _unknownSessionFrames.Add(frame.Session, _unknownSessionFrames.Count == 0 ? $"frame for unknown session {frame.Session}" : null);
                 continue;
             }
             string? refusal = session.AcceptRenderFrame(frame);
             if (refusal is not null)
             {
                 _metrics.RenderRejectedBadFrame.Inc();
-                SendError(0, ErrorCode.BadFrame, refusal, frame.Session);
+                _badFrames.Add(frame.Session, refusal);
             }
         }
+        ReportRefusals(ErrorCode.UnknownSession, _unknownSessionFrames);
+        ReportRefusals(ErrorCode.BadFrame, _badFrames);
+    }
+
+    private void ReportRefusals(ErrorCode code, FrameRefusals refusals)
+    {
+        if (refusals.Count == 0) return;
+        SendError(0, code, refusals.Describe(), refusals.Session);
+        refusals.Clear();
     }
 
     private void StartCreateSession(ulong requestId, CreateSession request)
@@ -466,8 +549,18 @@ internal sealed class BridgeConnection
         _logger.LogInformation("session {Session} created for call {CallId} ({Direction}, unmixed {Unmixed})",
             session.Number, session.CallId, session.Direction, session.UnmixedAudio);
         bool stillAccepting;
-        lock (_sessionsLock) stillAccepting = _accepting;
-        if (!stillAccepting) await EndSessionAsync(session, "host shutting down", 0).ConfigureAwait(false);
+        bool parking;
+        lock (_sessionsLock)
+        {
+            stillAccepting = _accepting;
+            parking = _parkOnShutdown;
+        }
+        if (stillAccepting) return;
+        // The connection closed while the platform was creating this session. Lost or replaced
+        // (parking): the call may already be bound to it and the worker may resume it, so it is
+        // kept like the connection's other sessions. Host shutdown: it ends.
+        if (parking && _parked.Enabled) Park(session);
+        else await EndSessionAsync(session, "host shutting down", 0).ConfigureAwait(false);
     }
 
     private void Resume(ulong requestId, CreateSession request, ParkedSession parked)
@@ -490,6 +583,8 @@ internal sealed class BridgeConnection
             _mediaSessionIds.Add(parked.MediaSessionId);
             _sessionSnapshot = _sessions.Values.ToArray();
         }
+        // Counted here, not when taken from the parking: a resume refused above is no resume.
+        _metrics.SessionsResumed.Inc();
         parked.Relay.Attach(session);
         session.Seed(parked.Relay.LastSendStatus, parked.Relay.LastDominantSpeaker);
         Announce(requestId, session);

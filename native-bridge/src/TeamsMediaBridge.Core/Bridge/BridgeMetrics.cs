@@ -13,16 +13,23 @@ public sealed class BridgeMetrics
     public BridgeMetrics()
     {
         var f = Metrics.WithCustomRegistry(Registry);
-        var connections = f.CreateCounter("bridge_connections_total", "WebSocket upgrades by outcome.", "outcome");
+        var connections = f.CreateCounter("bridge_connections_total",
+            "Worker connections by outcome: upgrades, and connections closed by the host for a reason of their own.", "outcome");
         ConnectionsAccepted = connections.WithLabels("accepted");
         ConnectionsUnauthorized = connections.WithLabels("unauthorized");
         ConnectionsNotWebSocket = connections.WithLabels("not_websocket");
         ConnectionsSuperseded = connections.WithLabels("superseded");
         ConnectionsVersionMismatch = connections.WithLabels("version_mismatch");
+        ConnectionsControlQueueFull = connections.WithLabels("closed_control_queue_full");
 
         MessagesReceived = f.CreateCounter("bridge_messages_received_total", "Envelopes received from the worker, by body.", "body");
         ProtocolErrors = f.CreateCounter("bridge_protocol_errors_total", "Error messages sent to the worker, by code.", "code");
         UnknownMessages = f.CreateCounter("bridge_unknown_messages_total", "Envelopes with a body this host does not know (ignored, rule 5).");
+        var controlDropped = f.CreateCounter("bridge_control_messages_dropped_total",
+            "Control messages (not FrameBatch) not sent to the worker, by reason.", "reason");
+        ControlDroppedQueueFull = controlDropped.WithLabels("queue_full");
+        ControlDroppedClosed = controlDropped.WithLabels("connection_closed");
+        LogLinesSuppressed = f.CreateCounter("bridge_log_lines_suppressed_total", "Warning lines about protocol errors left out by the rate limit.");
 
         SessionsActive = f.CreateGauge("bridge_sessions_active", "Sessions open on the platform.");
         SessionsCreated = f.CreateCounter("bridge_sessions_created_total", "Sessions created.");
@@ -56,6 +63,7 @@ public sealed class BridgeMetrics
         RenderSequenceGaps = f.CreateCounter("bridge_render_sequence_gaps_total", "Render frames whose sequence was not the previous + 1.");
 
         MarksPlayed = f.CreateCounter("bridge_marks_total", "Playout marks answered, by result.", "result");
+        MarksRefused = MarksPlayed.WithLabels("refused_limit");
         TickLateness = f.CreateHistogram("bridge_tick_lateness_seconds", "How late each 20 ms tick of the bridge clock started.",
             new HistogramConfiguration { Buckets = [0.0001, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05] });
         TickDuration = f.CreateHistogram("bridge_tick_duration_seconds", "Time spent in one 20 ms tick of the bridge clock.",
@@ -68,9 +76,13 @@ public sealed class BridgeMetrics
     public Counter.Child ConnectionsNotWebSocket { get; }
     public Counter.Child ConnectionsSuperseded { get; }
     public Counter.Child ConnectionsVersionMismatch { get; }
+    public Counter.Child ConnectionsControlQueueFull { get; }
     public Counter MessagesReceived { get; }
     public Counter ProtocolErrors { get; }
     public Counter UnknownMessages { get; }
+    public Counter.Child ControlDroppedQueueFull { get; }
+    public Counter.Child ControlDroppedClosed { get; }
+    public Counter LogLinesSuppressed { get; }
     public Gauge SessionsActive { get; }
     public Counter SessionsCreated { get; }
     public Counter SessionsClosed { get; }
@@ -96,6 +108,7 @@ public sealed class BridgeMetrics
     public Counter RenderUnderruns { get; }
     public Counter RenderSequenceGaps { get; }
     public Counter MarksPlayed { get; }
+    public Counter.Child MarksRefused { get; }
     public Histogram TickLateness { get; }
     public Histogram TickDuration { get; }
     public Gauge PlatformHealth { get; }

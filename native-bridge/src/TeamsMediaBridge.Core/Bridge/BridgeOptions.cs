@@ -32,6 +32,23 @@ public sealed class BridgeOptions
     /// </summary>
     public int MaxPendingFrameBatches { get; init; } = 10;
 
+    /// <summary>
+    /// Control messages (everything but FrameBatch) waiting for the socket at most, in bytes
+    /// (each message counts its size plus <see cref="OutboundQueue.PerMessageOverhead"/>). A worker
+    /// that stops reading while it keeps sending requests would otherwise grow the host's memory
+    /// without end; past this the connection is closed with 1008 and its sessions are kept, as for
+    /// a lost connection. 4 MiB is thousands of times a normal backlog (500 SessionCreated blobs
+    /// are under 1 MiB).
+    /// </summary>
+    public int MaxPendingControlBytes { get; init; } = 4 * 1024 * 1024;
+
+    /// <summary>
+    /// Playout marks waiting per session at most. While sending is not ACTIVE no queued frame
+    /// leaves, so no mark is reached: without a cap a worker could make the host hold any number.
+    /// A mark beyond it is answered at once with MarkPlayed{played:false}.
+    /// </summary>
+    public int MaxPendingMarks { get; init; } = 256;
+
     /// <summary>Largest WebSocket message accepted from the worker (1 MiB, as the worker's own limit).</summary>
     public int MaxMessageBytes { get; init; } = ProtocolInfo.DefaultMaxMessageBytes;
 
@@ -66,6 +83,8 @@ public sealed class BridgeOptions
         if (RenderTargetFrames < 0) throw new ArgumentException("RenderTargetFrames must be >= 0");
         if (RenderTrimWindowTicks < 1) throw new ArgumentException("RenderTrimWindowTicks must be >= 1");
         if (MaxPendingFrameBatches < 1) throw new ArgumentException("MaxPendingFrameBatches must be >= 1");
+        if (MaxPendingControlBytes < 64 * 1024) throw new ArgumentException("MaxPendingControlBytes must be >= 65536");
+        if (MaxPendingMarks < 1) throw new ArgumentException("MaxPendingMarks must be >= 1");
         if (MaxMessageBytes < 1024) throw new ArgumentException("MaxMessageBytes must be >= 1024");
         if (MaxFrameBatchBytes is < 2048 or > ProtocolInfo.MaxFrameBatchBytes)
             throw new ArgumentException($"MaxFrameBatchBytes must be between 2048 and {ProtocolInfo.MaxFrameBatchBytes}");

@@ -48,7 +48,7 @@ internal sealed class BridgeSession : IPlatformSessionEvents
         _connection = connection;
         _metrics = metrics;
         _logger = logger;
-        _render = new RenderQueue(renderQueueFrames);
+        _render = new RenderQueue(renderQueueFrames, options.MaxPendingMarks);
     }
 
     public uint Number { get; }
@@ -184,7 +184,13 @@ internal sealed class BridgeSession : IPlatformSessionEvents
 
     public void AddMark(string name)
     {
-        lock (_lock) _render.AddMark(name);
+        bool placed;
+        lock (_lock) placed = _render.AddMark(name);
+        if (placed) return;
+        // Too many marks pending (sending is not ACTIVE, or the worker floods them): answered at
+        // once as not played, so the worker is never left waiting and the host holds a bounded number.
+        _metrics.MarksRefused.Inc();
+        _connection.Send(new Envelope { MarkPlayed = new MarkPlayed { Session = Number, Name = name, Played = false } });
     }
 
     public void ClearPlayout()

@@ -72,8 +72,7 @@ internal sealed class ParkedSessions
                 _byMediaSession.Remove(request.MediaSessionId);
                 entry.Expiry.Cancel();
                 _metrics.SessionsParked.Dec();
-                _metrics.SessionsResumed.Inc();
-                return parked;
+                return parked; // counted as resumed by the caller once it resumed it
             }
             foreach (var (_, other) in _byMediaSession)
             {

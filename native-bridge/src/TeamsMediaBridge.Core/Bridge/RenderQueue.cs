@@ -4,6 +4,7 @@ namespace TeamsMediaBridge.Bridge;
 /// One session's bounded playout queue: preallocated 640-byte slots in a ring (no allocation per
 /// frame), and playout marks placed between frames. A full queue drops the newest frame, as the
 /// TypeScript worker's playout queue does (the worker paces; a full queue means it ran ahead).
+/// Marks are bounded too: while sending is not ACTIVE no frame leaves, so none is reached.
 /// Not thread-safe: the owning session locks around it.
 /// </summary>
 internal sealed class RenderQueue
@@ -15,9 +16,11 @@ internal sealed class RenderQueue
     private long _enqueued;
     private long _removed;
     private readonly Queue<(string Name, long Position)> _marks = new();
+    private readonly int _maxMarks;
 
-    public RenderQueue(int capacity)
+    public RenderQueue(int capacity, int maxMarks = int.MaxValue)
     {
+        _maxMarks = maxMarks;
         _slots = new byte[capacity][];
         for (int i = 0; i < capacity; i++) _slots[i] = new byte[Platform.AudioFrameFormat.BytesPerFrame];
     }
@@ -47,7 +50,13 @@ internal sealed class RenderQueue
     }
 
     /// <summary>Places a mark after every frame queued so far.</summary>
-    public void AddMark(string name) => _marks.Enqueue((name, _enqueued));
+    /// <returns>false when <c>maxMarks</c> marks are already pending (the mark is not placed).</returns>
+    public bool AddMark(string name)
+    {
+        if (_marks.Count >= _maxMarks) return false;
+        _marks.Enqueue((name, _enqueued));
+        return true;
+    }
 
     /// <summary>The next mark whose frames have all left the queue, if any.</summary>
     public bool TryTakeReachedMark(out string name)
