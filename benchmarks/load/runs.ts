@@ -92,7 +92,9 @@ function cpuFigures(
     idleCpuUs: Math.round(idleCpuUs),
     wallMs: Math.round(window.wallMs),
     framesHandled,
-    cpuUsPerFrame: framesHandled > 0 ? round(used / framesHandled, 3) : null,
+    // Nothing left over the idle rate (a tiny run within the idle sample's noise): not measured,
+    // rather than a cost of 0 that a ratio would divide by.
+    cpuUsPerFrame: framesHandled > 0 && used > 0 ? round(used / framesHandled, 3) : null,
     coreShare: round(used / 1000 / window.wallMs, 3),
   };
 }

@@ -792,9 +792,11 @@ describe("npm run bench -- --smoke", () => {
     expect(summary).toMatch(
       /^\| calls \| worker µs\/frame \| floor µs\/frame \| protocol echo, no engine µs\/frame \| JSON\+base64 socket per call µs\/frame \| JSON\+base64 shared socket µs\/frame \|/m,
     );
-    // Worker, floor, JSON per call, JSON shared, then the three ratios: all measured.
-    expect(summary).toMatch(/^\| 5 \|( [\d.]+ \|){7}/m);
-    expect(summary).toMatch(/^\| 10 \|( [\d.]+ \|){7}/m);
+    // Worker, floor, protocol echo, JSON per call, JSON shared, then the three ratios. A smoke
+    // run's few frames can leave a baseline's CPU within the idle rate's noise: "-" (not
+    // measured) is allowed there, but the worker's own cost is always measured.
+    expect(summary).toMatch(/^\| 5 \| [\d.]+ \|( ([\d.]+|-) \|){7}/m);
+    expect(summary).toMatch(/^\| 10 \| [\d.]+ \|( ([\d.]+|-) \|){7}/m);
     expect(summary).toMatch(
       /^\| for information: JSON \+ base64 on one shared socket ≥ 3× the worker \| (met|NOT MET) \|/m,
     );
