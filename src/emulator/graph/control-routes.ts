@@ -1,11 +1,25 @@
 import express, { type NextFunction, type Request, type Response, type Router } from "express";
 import type { Participant, ResultInfo } from "../../graph/types.js";
 import type { Logger } from "../../log/logger.js";
+import { booleanField, stringField, timeoutField } from "../media/control-fields.js";
 import type { AppRegistration } from "./app-registry.js";
 import type { PlaceIncomingCallOptions } from "./emulated-call.js";
 import type { FaultSpec } from "./fault-injector.js";
 import type { GraphEmulator, PostRawNotificationOptions } from "./graph-emulator.js";
 import type { NotificationTokenOverrides } from "./notification-token.js";
+
+/** Most notifications one fault request may drop or duplicate. */
+const MAX_NOTIFICATION_FAULTS = 10_000;
+
+/** A count of notifications (0 when absent): an integer in [0, MAX_NOTIFICATION_FAULTS]. */
+function countField(body: Record<string, unknown>, name: string): number {
+  const value = body[name] ?? 0;
+  if (typeof value !== "number" || !Number.isInteger(value) || value < 0 || value > MAX_NOTIFICATION_FAULTS)
+    throw new Error(
+      `${name} must be an integer in [0, ${MAX_NOTIFICATION_FAULTS}], got ${JSON.stringify(value)}`,
+    );
+  return value;
+}
 
 /**
  * The control API as HTTP routes under /emulator, for tools and manual runs (tests call the
@@ -89,8 +103,13 @@ export function createControlRouter(emulator: GraphEmulator, logger: Logger): Ro
   router.post(
     "/calls/:id/wait",
     wrap(async (req) => {
-      const { state, timeoutMs } = body(req);
-      return emulator.waitForCallState(String(req.params.id), state as never, Number(timeoutMs ?? 5000));
+      const fields = body(req);
+      const state = stringField(fields, "state");
+      return emulator.waitForCallState(
+        String(req.params.id),
+        state as never,
+        timeoutField(fields, "timeoutMs", 5000),
+      );
     }),
   );
   router.post(
@@ -120,10 +139,14 @@ export function createControlRouter(emulator: GraphEmulator, logger: Logger): Ro
   router.post(
     "/notification-faults",
     wrap((req) => {
-      const { drop, duplicate, reorderPair } = body(req);
-      if (drop !== undefined) emulator.dropNextNotifications(Number(drop));
-      if (duplicate !== undefined) emulator.duplicateNextNotifications(Number(duplicate));
-      if (reorderPair === true) emulator.reorderNextNotificationPair();
+      // Checked before any is applied: a bad one changes nothing.
+      const fields = body(req);
+      const drop = countField(fields, "drop");
+      const duplicate = countField(fields, "duplicate");
+      const reorderPair = booleanField(fields, "reorderPair", false);
+      if (drop > 0) emulator.dropNextNotifications(drop);
+      if (duplicate > 0) emulator.duplicateNextNotifications(duplicate);
+      if (reorderPair) emulator.reorderNextNotificationPair();
       return {};
     }),
   );
