@@ -157,6 +157,16 @@ const TONES: readonly ToneName[] = [
   "flash",
 ];
 
+/**
+ * A Graph toneInfo tone in the vocabulary handlers see for media tones: Graph spells digits
+ * "tone0".."tone9" (any case); "star", "pound", "a".."d", "flash" are the same. A value Graph
+ * may add later is passed on lower-cased.
+ */
+export function toneFromGraphName(tone: string): string {
+  const name = tone.trim().toLowerCase();
+  return /^tone\d$/.test(name) ? name.slice(4) : name;
+}
+
 export function toneFromWire(value: number | null | undefined): ToneName | undefined {
   if (typeof value !== "number") return undefined;
   return TONES[value - 1];

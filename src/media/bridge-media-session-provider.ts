@@ -3,7 +3,7 @@ import { type BridgeSettings, DEFAULTS, type MediaSettings } from "../config/con
 import type { Participant } from "../graph/types.js";
 import type { Logger } from "../log/logger.js";
 import type { HandlerSpec } from "./bot-api.js";
-import { MediaChannel } from "./media-channel.js";
+import { ChannelError, MediaChannel } from "./media-channel.js";
 import {
   buildMediaSessionConfiguration,
   type MediaSessionConfiguration,
@@ -190,6 +190,18 @@ export class BridgeMediaSessionProvider implements MediaSessionProvider {
       });
     } catch (error) {
       this.sessions.delete(request.callId);
+      if (error instanceof ChannelError && error.timedOut && this.channel !== undefined) {
+        // The worker may still be creating it (a slow handler factory, a slow host): nobody
+        // would close it later, so it is closed now (the worker closes it once created).
+        this.channel
+          .request("closeSession", { callId: request.callId, reason: "createSession timed out" })
+          .catch((closeError: Error) =>
+            this.log.warn(
+              { err: closeError, callId: request.callId },
+              "media worker did not confirm closing",
+            ),
+          );
+      }
       throw error;
     }
     try {

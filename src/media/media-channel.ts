@@ -23,6 +23,8 @@ export class ChannelError extends Error {
   constructor(
     message: string,
     readonly remoteName?: string,
+    /** No answer came in time: the other side may still be doing what was asked. */
+    readonly timedOut = false,
   ) {
     super(message);
     this.name = "ChannelError";
@@ -66,7 +68,11 @@ export class MediaChannel<R extends RequestMap<R>, Out, In> {
       const timer = setTimeout(() => {
         this.pending.delete(id);
         reject(
-          new ChannelError(`${method} got no answer within ${timeoutMs ?? this.options.requestTimeoutMs} ms`),
+          new ChannelError(
+            `${method} got no answer within ${timeoutMs ?? this.options.requestTimeoutMs} ms`,
+            undefined,
+            true,
+          ),
         );
       }, timeoutMs ?? this.options.requestTimeoutMs);
       timer.unref();

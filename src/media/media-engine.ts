@@ -2,7 +2,7 @@ import type { BridgeClient } from "../bridge/bridge-client.js";
 import type { BridgeProtocolError } from "../bridge/bridge-protocol-error.js";
 import type { FrameBatchReader } from "../bridge/frame-batch-reader.js";
 import { FrameBatchWriter } from "../bridge/frame-batch-writer.js";
-import { MAX_FRAME_BATCH_BYTES, NO_SESSION, v1 } from "../bridge/protocol.js";
+import { MAX_FRAME_BATCH_BYTES, NO_SESSION, toneFromGraphName, v1 } from "../bridge/protocol.js";
 import { SendBufferPool } from "../bridge/send-buffer-pool.js";
 import type { Logger } from "../log/logger.js";
 import type { MediaMetrics } from "../metrics/media-metrics.js";
@@ -316,7 +316,8 @@ export class MediaEngine {
   }
 
   toneFromGraph(callId: string, tone: string): void {
-    this.byCall.get(callId)?.toneReceived(tone, "graph");
+    // One vocabulary for handlers: Graph's "tone1" is the media platform's "1".
+    this.byCall.get(callId)?.toneReceived(toneFromGraphName(tone), "graph");
   }
 
   recordingStatusUpdated(callId: string, status: string, ok: boolean): void {

@@ -26,6 +26,7 @@ export async function startWorkerWithEmulator(
   fixture: string,
   options: (dir: string) => unknown,
   secret: string,
+  requestTimeoutMs = 2000,
 ): Promise<WorkerWithEmulator> {
   const dir = await mkdtemp(join(tmpdir(), "media-worker-test-"));
   const emulator = await MediaPlatformEmulator.start({
@@ -38,7 +39,7 @@ export async function startWorkerWithEmulator(
     handlers: [{ module: join(import.meta.dirname, "fixtures", fixture), options: options(dir) }],
     logger: silentLogger(),
     workerLogLevel: "silent",
-    requestTimeoutMs: 2000,
+    requestTimeoutMs,
   });
   const events: MediaSessionEvent[] = [];
   provider.onEvent((event) => events.push(event));

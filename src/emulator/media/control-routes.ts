@@ -88,6 +88,17 @@ async function route(emulator: Emulator, secret: string, request: IncomingMessag
   const parts = url.pathname.split("/").filter(Boolean);
   if (parts[0] !== "control") throw new ControlError(404, "not found");
   const method = request.method ?? "GET";
+  // The route first (404 when there is none), then its method (405).
+  const getRoute =
+    (parts.length === 2 && (parts[1] === "stats" || parts[1] === "sessions")) ||
+    (parts.length === 4 && parts[1] === "sessions" && parts[3] === "recording.wav");
+  const postRoute =
+    (parts.length === 2 &&
+      (parts[1] === "health" || parts[1] === "faults" || parts[1] === "connect-media")) ||
+    (parts.length === 4 && parts[1] === "sessions" && !getRoute);
+  if (!getRoute && !postRoute) throw new ControlError(404, "not found");
+  if (getRoute !== (method === "GET") || postRoute !== (method === "POST"))
+    throw new ControlError(405, `use ${getRoute ? "GET" : "POST"} for ${url.pathname}`);
   if (method === "GET" && parts.length === 2 && parts[1] === "stats") return emulator.stats();
   if (method === "GET" && parts.length === 2 && parts[1] === "sessions") return emulator.sessions();
   if (method === "GET" && parts.length === 4 && parts[1] === "sessions" && parts[3] === "recording.wav") {
@@ -95,7 +106,6 @@ async function route(emulator: Emulator, secret: string, request: IncomingMessag
     if (!pcm) throw new ControlError(404, "no such session or recording");
     return Buffer.concat([pcm16kWavHeader(pcm.length), pcm]);
   }
-  if (method !== "POST") throw new ControlError(405, "use GET for stats/sessions/recording, POST otherwise");
   const body = await readJson(request);
   if (parts.length === 2 && parts[1] === "health") {
     const health = field(body, "health");

@@ -86,6 +86,24 @@ describe("media emulator: default source and session creation failures", () => {
 });
 
 describe("media emulator control surface: inputs are checked, not coerced", () => {
+  it("answers 404 for a route it does not have and 405 for a route's wrong method", async () => {
+    const { emulator } = await setup();
+    const status = async (method: string, path: string) =>
+      (
+        await fetch(`${emulator.controlUrl}/control${path}`, {
+          method,
+          headers: { authorization: `Bearer ${SECRET}`, "content-type": "application/json" },
+          body: method === "GET" ? undefined : "{}",
+        })
+      ).status;
+    expect(await status("GET", "/nosuch")).toBe(404);
+    expect(await status("POST", "/nosuch")).toBe(404);
+    expect(await status("POST", "/stats")).toBe(405);
+    expect(await status("GET", "/health")).toBe(405);
+    expect(await status("PUT", "/faults")).toBe(405);
+    expect(await status("GET", "/stats")).toBe(200);
+  });
+
   it("refuses values of the wrong type or out of range with 400 and the field's name", async () => {
     const { emulator, client, post } = await setup();
     const { session } = await client.createSession({
