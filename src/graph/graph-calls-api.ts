@@ -13,6 +13,8 @@ import type {
 export interface GraphRequestOptions {
   callId?: string;
   signal?: AbortSignal;
+  /** Called with performance.now() when an attempt's bytes went to the socket (once per attempt). */
+  onWritten?: (atMs: number) => void;
 }
 
 /**

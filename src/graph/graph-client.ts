@@ -383,6 +383,7 @@ export class GraphClient implements GraphCallsApi {
           timeoutMs,
           ca: this.ca,
           signal,
+          onWritten: request.options?.onWritten,
         });
         if (response.status >= 200 && response.status < 300) {
           finish(String(response.status));

@@ -12,6 +12,8 @@ export interface HttpRequest {
   /** Extra trusted CA certificates (PEM), e.g. the Graph emulator's self-signed certificate. */
   ca?: string | Buffer;
   signal?: AbortSignal;
+  /** Called with performance.now() once the request's bytes were handed to the socket. */
+  onWritten?: (atMs: number) => void;
 }
 
 export interface HttpResponse {
@@ -95,6 +97,8 @@ export function httpsRequest(request: HttpRequest): Promise<HttpResponse> {
       if (req.reusedSocket && !responded && isConnectionReset(error)) markStaleSocket(error);
       reject(error);
     });
+    const onWritten = request.onWritten;
+    if (onWritten !== undefined) req.once("finish", () => onWritten(performance.now()));
     if (request.body !== undefined) req.end(request.body);
     else req.end();
   });

@@ -50,7 +50,11 @@ export interface AnswerTiming {
   callId: string;
   /** The incoming-call notification arrived. */
   receivedAt: number;
-  /** The answer request was handed to the Graph client. */
+  /**
+   * The answer's bytes went to the socket (its first attempt): after the token, the body and
+   * whatever queued ahead on the event loop. A client that does not report it: when the answer
+   * was handed to the Graph client.
+   */
   answerSentAt: number;
   /** Graph accepted the answer (202). */
   answerAcceptedAt: number;
@@ -322,8 +326,17 @@ export class CallManager {
           blob: serializeMediaBlob(session.configuration),
         },
       };
-      const answerSentAt = performance.now();
-      await this.graph.answer(callId, body, { callId, signal: AbortSignal.timeout(Math.ceil(remainingMs)) });
+      let answerSentAt = performance.now();
+      let written = false;
+      await this.graph.answer(callId, body, {
+        callId,
+        signal: AbortSignal.timeout(Math.ceil(remainingMs)),
+        onWritten: (atMs) => {
+          if (written) return;
+          written = true;
+          answerSentAt = atMs;
+        },
+      });
       const answerAcceptedAt = performance.now();
       const latencySeconds = (answerAcceptedAt - receivedAt) / 1000;
       this.onAnswered?.({ callId, receivedAt, answerSentAt, answerAcceptedAt });

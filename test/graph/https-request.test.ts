@@ -5,7 +5,11 @@ import { httpsRequest, isStaleSocketError } from "../../src/graph/https-request.
 import { reasonForTransportError } from "../../src/graph/retry-policy.js";
 
 const servers: net.Server[] = [];
+const sockets = new Set<net.Socket>();
 afterEach(async () => {
+  // Kept-alive connections would hold close() open.
+  for (const socket of sockets) socket.destroy();
+  sockets.clear();
   for (const server of servers.splice(0)) await new Promise((resolve) => server.close(resolve));
 });
 
@@ -15,6 +19,7 @@ afterEach(async () => {
  */
 async function resettingServer(): Promise<string> {
   const server = net.createServer((socket) => {
+    sockets.add(socket);
     let requests = 0;
     let buffered = "";
     socket.on("data", (chunk) => {
@@ -54,5 +59,21 @@ describe("httpsRequest on a kept-alive connection", () => {
     const error = await httpsRequest({ url, method: "GET", timeoutMs: 2000 }).catch((e: unknown) => e);
     expect(isStaleSocketError(error)).toBe(false);
     expect(reasonForTransportError(error)).toBe("connection_reset");
+  });
+
+  it("reports when the request's bytes went to the socket, before the response", async () => {
+    const url = await resettingServer();
+    const written: number[] = [];
+    const response = await httpsRequest({
+      url,
+      method: "POST",
+      body: "{}",
+      timeoutMs: 2000,
+      onWritten: (atMs) => written.push(atMs),
+    });
+    const answeredAt = performance.now();
+    expect(response.status).toBe(200);
+    expect(written).toHaveLength(1);
+    expect(written[0]).toBeLessThanOrEqual(answeredAt);
   });
 });
