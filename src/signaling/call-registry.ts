@@ -34,7 +34,8 @@ export class CallRegistry {
   private readonly retentionMs: number;
   private readonly maxTerminated: number;
   private readonly now: () => number;
-  private live = 0;
+  /** Calls not terminated yet, kept apart from the (up to maxTerminated) ended ones. */
+  private readonly liveSet = new Set<Call>();
   private readonly liveWaiters = new Set<() => void>();
 
   constructor(options: CallRegistryOptions) {
@@ -53,11 +54,12 @@ export class CallRegistry {
 
   /** Calls not yet terminated. */
   get liveCount(): number {
-    return this.live;
+    return this.liveSet.size;
   }
 
+  /** Live calls only: an incoming call counts them without walking the ended calls kept. */
   liveCalls(): Call[] {
-    return [...this.calls.values()].filter((call) => call.isLive);
+    return [...this.liveSet];
   }
 
   snapshot(): CallSnapshot[] {
@@ -84,7 +86,7 @@ export class CallRegistry {
     const call = new Call(callId, initial, direction, tenantId, this.now());
     this.calls.set(callId, call);
     this.metrics.calls.inc({ state: initial });
-    if (initial !== "terminated") this.live += 1;
+    if (initial !== "terminated") this.liveSet.add(call);
     this.logger.info({ callId, state: initial, direction, tenantId }, "call registered");
     return call;
   }
@@ -119,12 +121,12 @@ export class CallRegistry {
 
   /** Resolves once no call is live, or after timeoutMs; true when none is live. */
   waitForNoLiveCalls(timeoutMs: number): Promise<boolean> {
-    if (this.live === 0) return Promise.resolve(true);
+    if (this.liveSet.size === 0) return Promise.resolve(true);
     return new Promise((resolve) => {
       const done = (): void => {
         clearTimeout(timer);
         this.liveWaiters.delete(done);
-        resolve(this.live === 0);
+        resolve(this.liveSet.size === 0);
       };
       const timer = setTimeout(done, timeoutMs);
       timer.unref();
@@ -141,7 +143,7 @@ export class CallRegistry {
     for (const timer of this.ended.values()) clearTimeout(timer);
     this.calls.clear();
     this.ended.clear();
-    this.live = 0;
+    this.liveSet.clear();
     for (const waiter of [...this.liveWaiters]) waiter();
   }
 
@@ -149,7 +151,7 @@ export class CallRegistry {
     call.clearTimers();
     call.endedAt = this.now();
     call.end = end ?? call.end;
-    this.live -= 1;
+    this.liveSet.delete(call);
     this.logger.info(
       {
         callId: call.callId,
@@ -173,7 +175,7 @@ export class CallRegistry {
       if (oldest === undefined) break;
       this.forget(oldest);
     }
-    if (this.live === 0) for (const waiter of [...this.liveWaiters]) waiter();
+    if (this.liveSet.size === 0) for (const waiter of [...this.liveWaiters]) waiter();
   }
 
   private forget(callId: string): void {
