@@ -18,12 +18,20 @@ import { writeResultIn } from "./lib/result-file.js";
 import { formatTable, intArg, parseArgs } from "./lib/results.js";
 
 const args = parseArgs();
+// A mistyped flag stops the benchmark before anything starts, rather than running the defaults.
+const known = new Set(["calls", "rate", "warmup", "results-dir"]);
+for (const name of args.keys()) if (!known.has(name)) throw new Error(`unknown flag --${name}`);
 const calls = intArg(args, "calls", 1000);
 const rate = intArg(args, "rate", 200);
 // Calls answered before measuring starts: JIT, TLS sessions, keep-alive connections warm up.
 const warmup = intArg(args, "warmup", 50, 0);
 // Default benchmarks/results; tests and the suite's smoke run write elsewhere.
 const resultsDir = args.get("results-dir");
+
+// Stopped from outside (the suite's time limit sends SIGTERM, Ctrl-C sends SIGINT): exit, which
+// kills the Graph emulator child (GraphEmulatorProcess's exit hook; the child also exits when
+// its IPC channel closes).
+for (const signal of ["SIGINT", "SIGTERM"] as const) process.once(signal, () => process.exit(130));
 
 const port = await freePort();
 // Graph calls bots back over https: the bot serves TLS itself with a throwaway certificate.
@@ -33,6 +41,7 @@ const emulator = await GraphEmulatorProcess.start({
   callbackUrl: `${publicUrl}/api/calls`,
   callbackCaPath: tls.certPath,
 });
+console.log(`graph emulator: pid ${emulator.pid}`);
 const toSent = new LatencyHistogram();
 const toAccepted = new LatencyHistogram();
 let answered = 0;

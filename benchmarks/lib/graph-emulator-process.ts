@@ -6,10 +6,26 @@ import { fileURLToPath } from "node:url";
 import { httpsRequest } from "../../src/graph/https-request.js";
 
 const ROOT = path.join(path.dirname(fileURLToPath(import.meta.url)), "..", "..");
+const ENTRY = path.join(ROOT, "benchmarks", "lib", "graph-emulator-child.ts");
+
+/** Every emulator started by this process, killed on any way out (see killOnExit). */
+const running = new Set<ChildProcess>();
+let exitHooked = false;
+
+function killOnExit(): void {
+  if (exitHooked) return;
+  exitHooked = true;
+  // "exit" handlers run synchronously on every normal or error exit, process.exit() included.
+  process.on("exit", () => {
+    for (const child of running) child.kill("SIGKILL");
+  });
+}
 
 /**
  * The Graph calling emulator in its own process (as Graph is to a real bot), driven through its
  * documented control API. Keeps the emulator's work off the bot's event loop while measuring.
+ * Like the load benchmark's far end (FarEndProcess), the child has an IPC channel and exits
+ * when it closes (graph-emulator-child.ts), and is killed with SIGKILL on this process's exit.
  */
 export class GraphEmulatorProcess {
   private constructor(
@@ -28,24 +44,23 @@ export class GraphEmulatorProcess {
       secret: randomBytes(24).toString("base64url"),
       tenantId: randomUUID(),
     };
-    const child = spawn(
-      process.execPath,
-      ["--import", "tsx", path.join(ROOT, "src/emulator/graph/main.ts")],
-      {
-        cwd: ROOT,
-        env: {
-          ...process.env,
-          GRAPH_EMULATOR_PORT: "0",
-          GRAPH_EMULATOR_CALLBACK_URL: options.callbackUrl,
-          GRAPH_EMULATOR_APP_ID: app.appId,
-          GRAPH_EMULATOR_APP_SECRET: app.secret,
-          GRAPH_EMULATOR_TENANT_ID: app.tenantId,
-          ...(options.callbackCaPath ? { GRAPH_EMULATOR_CALLBACK_CA: options.callbackCaPath } : {}),
-          BOT_LOG_LEVEL: "warn",
-        },
-        stdio: ["ignore", "pipe", "inherit"],
+    killOnExit();
+    const child = spawn(process.execPath, ["--import", "tsx", ENTRY], {
+      cwd: ROOT,
+      env: {
+        ...process.env,
+        GRAPH_EMULATOR_PORT: "0",
+        GRAPH_EMULATOR_CALLBACK_URL: options.callbackUrl,
+        GRAPH_EMULATOR_APP_ID: app.appId,
+        GRAPH_EMULATOR_APP_SECRET: app.secret,
+        GRAPH_EMULATOR_TENANT_ID: app.tenantId,
+        ...(options.callbackCaPath ? { GRAPH_EMULATOR_CALLBACK_CA: options.callbackCaPath } : {}),
+        BOT_LOG_LEVEL: "warn",
       },
-    );
+      stdio: ["ignore", "pipe", "inherit", "ipc"],
+    });
+    running.add(child);
+    child.once("exit", () => running.delete(child));
     const env: Record<string, string> = {};
     let url = "";
     await new Promise<void>((resolve, reject) => {
@@ -72,6 +87,10 @@ export class GraphEmulatorProcess {
     return new GraphEmulatorProcess(child, env, url, readFileSync(env.BOT_CA_CERT as string));
   }
 
+  get pid(): number | undefined {
+    return this.child.pid;
+  }
+
   async control(method: "GET" | "POST" | "DELETE", route: string, body?: unknown): Promise<unknown> {
     const response = await httpsRequest({
       url: `${this.url}/emulator${route}`,
@@ -87,7 +106,7 @@ export class GraphEmulatorProcess {
   }
 
   async stop(): Promise<void> {
-    if (this.child.exitCode !== null) return;
+    if (this.child.exitCode !== null || this.child.signalCode !== null) return;
     const exited = new Promise<void>((resolve) => this.child.once("exit", () => resolve()));
     this.child.kill("SIGTERM");
     await exited;

@@ -9,3 +9,18 @@ export function medianOf(values: readonly (number | null | undefined)[]): number
     ? (sorted[mid] as number)
     : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
 }
+
+/**
+ * The median of bucket upper bounds ("p99 ≤ 2 ms") over repeated runs: the upper-middle value
+ * of the sorted runs, so it is always one of the bounds (a mean of two bounds is no bound) and
+ * errs high, never low. A run with no figure (null, undefined: beyond the last bucket) or
+ * Infinity counts as above every bound; the result is Infinity when the upper-middle run is
+ * such a run, and null only when there are no runs at all.
+ */
+export function upperMedianBoundOf(values: readonly (number | null | undefined)[]): number | null {
+  if (values.length === 0) return null;
+  const sorted = values
+    .map((v) => (typeof v === "number" && !Number.isNaN(v) ? v : Number.POSITIVE_INFINITY))
+    .sort((a, b) => a - b);
+  return sorted[sorted.length >> 1] as number;
+}

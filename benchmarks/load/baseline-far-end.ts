@@ -23,6 +23,7 @@ export class BaselineFarEnd {
   private readonly clock: MediaClock;
   private readonly sockets: WebSocket[] = [];
   private tick = 0;
+  private streamsWanted = false;
 
   private constructor(
     private readonly kind: BaselineKind,
@@ -71,8 +72,20 @@ export class BaselineFarEnd {
     this.sockets.push(socket);
     socket.on("message", (data: Buffer, isBinary) => this.onMessage(data, isBinary));
     socket.on("error", () => {});
-    // Streams start once every socket of the layout is there.
-    if (this.sockets.length === this.expectedSockets) this.clock.begin();
+    this.beginWhenReady();
+  }
+
+  /**
+   * Streams start when asked (startStreams: the bot side has sampled its idle CPU, connected and
+   * silent, as the worker's is) and every socket of the layout is there, whichever comes last.
+   */
+  startStreams(): void {
+    this.streamsWanted = true;
+    this.beginWhenReady();
+  }
+
+  private beginWhenReady(): void {
+    if (this.streamsWanted && this.sockets.length === this.expectedSockets) this.clock.begin();
   }
 
   private onTick(): void {

@@ -13,6 +13,8 @@ export type FarEndRequest =
   | { op: "connectMedia"; mediaSessionIds: string[]; timeoutMs: number }
   | { op: "startBaseline"; kind: BaselineKind; calls: number; layout: JsonLayout }
   | { op: "stopBaseline" }
+  /** The baseline's streams start (once every socket of its layout is open). */
+  | { op: "startStreams" }
   | { op: "beginWindow" }
   | { op: "endWindow" }
   | { op: "stop" };
@@ -23,6 +25,7 @@ export interface FarEndResults {
   connectMedia: { connected: number };
   startBaseline: { url: string };
   stopBaseline: Record<string, never>;
+  startStreams: Record<string, never>;
   beginWindow: Record<string, never>;
   endWindow: FarEndWindow;
   stop: Record<string, never>;

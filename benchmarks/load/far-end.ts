@@ -151,6 +151,11 @@ async function handle(request: FarEndRequest): Promise<unknown> {
       await running?.stop();
       return {};
     }
+    case "startStreams": {
+      if (!baseline) throw new Error("no baseline is started");
+      baseline.startStreams();
+      return {};
+    }
     case "beginWindow": {
       emulatorEcho = new LatencyHistogram();
       if (baseline) baseline.echo = new LatencyHistogram();

@@ -96,7 +96,7 @@ export interface LoadResult {
 }
 
 export const METHOD = {
-  cpu: "process.cpuUsage() of the bot process over the window, less its idle rate sampled before the streams started (median of ten 100 ms slices), divided by frames handled (received + sent) by the bot side; the far end runs in a child process and is not counted. workerThreadCpuUsPerFrame: the media worker thread alone, from /proc (10 ms ticks).",
+  cpu: "process.cpuUsage() of the bot process over the window, less its idle rate sampled with the bot's thread started and connected and no stream started (median of ten 100 ms slices; the same point for every design), divided by frames handled (received + sent) by the bot side over the same window (counters read just outside it, the count scaled to its wall time: cpu.framesCounted over cpu.framesCountedOverMs); the far end runs in a child process and is not counted. workerThreadCpuUsPerFrame: the media worker thread alone, from /proc (10 ms ticks).",
   transitAndLateness:
     "from the worker's media_frame_transit_seconds and media_render_lateness_seconds histograms (deltas of two scrapes around the window); the worker keeps bucket counts only, so each figure is the upper bound of the bucket holding that percentile (null: no observations or beyond 1 s)",
   echoRoundTrip:
@@ -108,6 +108,15 @@ export const METHOD = {
   drops:
     "framesDropped = worker media_frames_dropped_total (all reasons) + far-end drops (source batches refused for backpressure x sessions, playout overflow, render before ACTIVE)",
 };
+
+/**
+ * Frames handled as a % of every call's 50 frames a second both ways, over the CPU window's own
+ * wall time (the span its frames were counted over: runs.ts, framesInCpuWindow).
+ */
+export function ratePercentOf(calls: number, cpu: { framesHandled: number; wallMs: number }): number {
+  const expected = (calls * 50 * 2 * cpu.wallMs) / 1000;
+  return expected > 0 ? Math.round((cpu.framesHandled / expected) * 1000) / 10 : 0;
+}
 
 const ratio = (a: number | null, b: number | null) =>
   a === null || b === null || b === 0 ? null : Math.round((a / b) * 100) / 100;
@@ -143,9 +152,7 @@ export function buildResult(
   const jsonBase64OverWorker = ratio(jsonCpu, workerCpu);
   const jsonBase64SharedOverWorker = ratio(sharedCpu, workerCpu);
   const clean = framesDropped === 0 && bridgeDrops === 0 && skippedTicks === 0;
-  const expected = calls * 50 * 2 * seconds;
-  const rate = (handled: number) => Math.round((handled / expected) * 1000) / 10;
-  const baselineRate = (run: BaselineRun | null | undefined) => (run ? rate(run.cpu.framesHandled) : null);
+  const baselineRate = (run: BaselineRun | null | undefined) => (run ? ratePercentOf(calls, run.cpu) : null);
   return {
     calls,
     seconds,
@@ -178,7 +185,7 @@ export function buildResult(
     jsonBase64OverWorker,
     jsonBase64SharedOverWorker,
     ratePercent: {
-      worker: rate(worker.cpu.framesHandled),
+      worker: ratePercentOf(calls, worker.cpu),
       floor: baselineRate(floor),
       protocolEcho: baselineRate(protocolEcho),
       jsonPerCall: baselineRate(jsonPerCall),

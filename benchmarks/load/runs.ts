@@ -36,8 +36,14 @@ export interface CpuFigures {
   processCpuUs: number;
   idleCpuUs: number;
   wallMs: number;
-  /** Frames the bot side received plus frames it sent. */
+  /**
+   * Frames the bot side received plus frames it sent, over the CPU window: framesCounted scaled
+   * by wallMs / framesCountedOverMs (the counters are read just outside the CPU window).
+   */
   framesHandled: number;
+  /** Frames received plus sent between the two counter reads, and the time between the reads. */
+  framesCounted: number;
+  framesCountedOverMs: number;
   cpuUsPerFrame: number | null;
   /** Share of one core the bot side used (idle removed). */
   coreShare: number;
@@ -83,8 +89,9 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 function cpuFigures(
   window: { processUs: number; wallMs: number },
   idlePerSecond: number,
-  framesHandled: number,
+  counted: { frames: number; overMs: number },
 ): CpuFigures {
+  const framesHandled = framesInCpuWindow(window.wallMs, counted);
   const idleCpuUs = (idlePerSecond * window.wallMs) / 1000;
   const used = Math.max(0, window.processUs - idleCpuUs);
   return {
@@ -92,11 +99,55 @@ function cpuFigures(
     idleCpuUs: Math.round(idleCpuUs),
     wallMs: Math.round(window.wallMs),
     framesHandled,
+    framesCounted: counted.frames,
+    framesCountedOverMs: Math.round(counted.overMs * 10) / 10,
     // Nothing left over the idle rate (a tiny run within the idle sample's noise): not measured,
     // rather than a cost of 0 that a ratio would divide by.
     cpuUsPerFrame: framesHandled > 0 && used > 0 ? round(used / framesHandled, 3) : null,
     coreShare: round(used / 1000 / window.wallMs, 3),
   };
+}
+
+/**
+ * Frames handled over the CPU window, from frames counted between two counter reads that
+ * bracket it (each read a round trip to the thread keeping the counters). The span between the
+ * reads is taken reply to reply, so each read's own delay cancels out, and the count is scaled
+ * to the CPU window's wall time: frames and CPU then cover the same span for every design,
+ * whatever a read costs (a Prometheus scrape of the worker, a counters message to a baseline).
+ */
+export function framesInCpuWindow(cpuWallMs: number, counted: { frames: number; overMs: number }): number {
+  if (counted.overMs <= 0) return counted.frames;
+  return Math.round((counted.frames * cpuWallMs) / counted.overMs);
+}
+
+/**
+ * The measuring window, the same for every design: the far end's window opens, the bot side's
+ * counters are read, the CPU window runs, the counters are read again, the far end's window
+ * closes. Nothing but the counter reads stands between them and the CPU window.
+ */
+async function measureWindow<T>(
+  far: Pick<FarEndProcess, "request">,
+  readCounters: () => Promise<T>,
+  seconds: number,
+  tids: readonly number[] = [],
+): Promise<{
+  before: T;
+  after: T;
+  used: ReturnType<CpuWindow["stop"]>;
+  countedOverMs: number;
+  farEnd: FarEndWindow;
+}> {
+  await far.request({ op: "beginWindow" });
+  const before = await readCounters();
+  const readBefore = performance.now();
+  const cpu = new CpuWindow(tids);
+  cpu.start();
+  await sleep(seconds * 1000);
+  const used = cpu.stop();
+  const after = await readCounters();
+  const countedOverMs = performance.now() - readBefore;
+  const farEnd = await far.request({ op: "endWindow" });
+  return { before, after, used, countedOverMs, farEnd };
 }
 
 /** What runWorker needs of a far end: the TypeScript one, or the .NET host (load-dotnet.ts). */
@@ -141,23 +192,24 @@ export async function runWorker(far: WorkerFarEnd, options: RunOptions): Promise
       throw new Error(`only ${connected} of ${options.calls} sessions connected`);
     await sleep(options.warmupSeconds * 1000);
 
-    const before = parseExposition(await provider.metrics());
-    await far.request({ op: "beginWindow" });
-    const cpu = new CpuWindow(workerThreads);
-    cpu.start();
-    await sleep(options.seconds * 1000);
-    const used = cpu.stop();
-    const farEnd = await far.request({ op: "endWindow" });
-    const after = parseExposition(await provider.metrics());
+    const { before, after, used, countedOverMs, farEnd } = await measureWindow(
+      far,
+      async () => parseExposition(await provider.metrics()),
+      options.seconds,
+      workerThreads,
+    );
 
     const received = deltaOf(before, after, "media_frames_received_total");
     const sent = deltaOf(before, after, "media_frames_sent_total");
+    const cpu = cpuFigures(used, idle, { frames: received + sent, overMs: countedOverMs });
     return {
       livePlayoutTargetFrames: options.liveTarget ?? DEFAULTS.livePlayoutTargetFrames,
       adaptiveLiveTarget: options.adaptiveLiveTarget ?? DEFAULTS.adaptiveLiveTarget,
-      cpu: cpuFigures(used, idle, received + sent),
+      cpu,
       workerThreadCpuUsPerFrame:
-        used.threadsUs !== null && received + sent > 0 ? round(used.threadsUs / (received + sent), 3) : null,
+        used.threadsUs !== null && cpu.framesHandled > 0
+          ? round(used.threadsUs / cpu.framesHandled, 3)
+          : null,
       farEnd,
       workerFramesReceived: received,
       workerFramesSent: sent,
@@ -215,7 +267,6 @@ export async function runBaseline(
   const { url } = await far.request({ op: "startBaseline", kind, calls: options.calls, layout });
   let bot: BaselineBotThread | undefined;
   try {
-    const idle = await idleCpuUsPerSecond(options.idleMs);
     const sockets = kind === "jsonBase64" && layout === "perCall" ? options.calls : 1;
     const connectStart = performance.now();
     bot = await connectWithin(
@@ -224,6 +275,9 @@ export async function runBaseline(
       `${kind} (${layout}): ${sockets} WebSocket(s) to the far end`,
     );
     const connectMs = Math.round(performance.now() - connectStart);
+    // Idle as the worker's is sampled: its thread started and connected, no stream started yet.
+    const idle = await idleCpuUsPerSecond(options.idleMs);
+    await far.request({ op: "startStreams" });
     return { kind, layout, sockets, connectMs, ...(await measureBot(far, bot, idle, options)) };
   } finally {
     await bot?.close();
@@ -241,7 +295,6 @@ export async function runProtocolEcho(far: FarEndProcess, options: RunOptions): 
   const { url } = await far.request({ op: "startEmulator", secret });
   let bot: BaselineBotThread | undefined;
   try {
-    const idle = await idleCpuUsPerSecond(options.idleMs);
     const connectStart = performance.now();
     bot = await connectWithin(
       BaselineBotThread.start({ url, kind: "protocolEcho", calls: options.calls, layout: "shared", secret }),
@@ -249,6 +302,9 @@ export async function runProtocolEcho(far: FarEndProcess, options: RunOptions): 
       `protocol echo: ${options.calls} sessions on the media platform emulator`,
     );
     const connectMs = Math.round(performance.now() - connectStart);
+    // Idle as the worker's is sampled: its thread started and connected, no stream started yet
+    // (the streams start when the emulator connects the sessions' media, below).
+    const idle = await idleCpuUsPerSecond(options.idleMs);
     const { connected } = await far.request({
       op: "connectMedia",
       mediaSessionIds: bot.mediaSessionIds,
@@ -277,17 +333,18 @@ async function measureBot(
   options: RunOptions,
 ): Promise<Pick<BaselineRun, "cpu" | "farEnd" | "botFramesDropped">> {
   await sleep(options.warmupSeconds * 1000);
-  await far.request({ op: "beginWindow" });
-  const before = await bot.counters();
-  const cpu = new CpuWindow();
-  cpu.start();
-  await sleep(options.seconds * 1000);
-  const used = cpu.stop();
-  const after = await bot.counters();
+  const { before, after, used, countedOverMs, farEnd } = await measureWindow(
+    far,
+    () => bot.counters(),
+    options.seconds,
+  );
   const handled = after.framesReceived - before.framesReceived + (after.framesSent - before.framesSent);
   const botFramesDropped = after.framesDropped - before.framesDropped;
-  const farEnd = await far.request({ op: "endWindow" });
-  return { cpu: cpuFigures(used, idle, handled), farEnd, botFramesDropped };
+  return {
+    cpu: cpuFigures(used, idle, { frames: handled, overMs: countedOverMs }),
+    farEnd,
+    botFramesDropped,
+  };
 }
 
 function percentiles(before: Scrape, after: Scrape, name: string) {

@@ -2,7 +2,7 @@
  * Several bench:load runs of one call count (`npm run bench -- --repeat N`) as one point: the
  * median of each figure, so one noisy run on a shared machine neither makes nor breaks a goal.
  */
-import { medianOf } from "../lib/median.js";
+import { medianOf, upperMedianBoundOf } from "../lib/median.js";
 import type { LoadPoint } from "./suite-results.js";
 
 /** Goals every run must meet (a drop in any run is a drop). */
@@ -11,7 +11,10 @@ const EVERY_RUN = new Set(["noDrops", "callsAtLeast1000WithoutDrops"]);
 /**
  * One point per call count, ascending. A count run once stays as it is; a count run several
  * times becomes the median of each figure, except dropped frames, refused batches and skipped
- * ticks, which are the worst run's. A goal is met when more than half of the runs met it (the
+ * ticks, which are the worst run's. The bucket-bound figures (transit and lateness, "≤ a bucket
+ * bound") take the upper-middle run (upperMedianBoundOf: always a real bound, a run beyond the
+ * last bucket counting as above every bound); the continuous ones (CPU, ratios, the echo round
+ * trip, rates) the plain median. A goal is met when more than half of the runs met it (the
  * same as judging the median figure against the threshold, for an odd number of runs), the
  * drop goals only when every run met them; null when no run measured it.
  */
@@ -26,6 +29,11 @@ export function combineLoadRuns(points: readonly LoadPoint[]): LoadPoint[] {
 function medianPoint(runs: readonly LoadPoint[]): LoadPoint {
   const first = runs[0] as LoadPoint;
   const median = (pick: (p: LoadPoint) => number | null) => medianOf(runs.map(pick));
+  // Infinity (the upper-middle run was beyond the last bucket) is shown as "-", like one run's.
+  const bound = (pick: (p: LoadPoint) => number | null) => {
+    const value = upperMedianBoundOf(runs.map(pick));
+    return value === null || Number.isFinite(value) ? value : null;
+  };
   const worst = (pick: (p: LoadPoint) => number) => Math.max(...runs.map(pick));
   const goals: Record<string, boolean | null> = {};
   for (const key of new Set(runs.flatMap((p) => Object.keys(p.goals)))) {
@@ -42,9 +50,9 @@ function medianPoint(runs: readonly LoadPoint[]): LoadPoint {
     framesDropped: worst((p) => p.framesDropped),
     bridgeSendDropBatches: worst((p) => p.bridgeSendDropBatches),
     skippedTicks: worst((p) => p.skippedTicks),
-    transitP50Ms: median((p) => p.transitP50Ms),
-    transitP99Ms: median((p) => p.transitP99Ms),
-    latenessP99Ms: median((p) => p.latenessP99Ms),
+    transitP50Ms: bound((p) => p.transitP50Ms),
+    transitP99Ms: bound((p) => p.transitP99Ms),
+    latenessP99Ms: bound((p) => p.latenessP99Ms),
     echoRoundTripP50Ms: median((p) => p.echoRoundTripP50Ms) ?? first.echoRoundTripP50Ms,
     echoRoundTripP99Ms: median((p) => p.echoRoundTripP99Ms) ?? first.echoRoundTripP99Ms,
     workerCpuUsPerFrame: median((p) => p.workerCpuUsPerFrame),
@@ -64,6 +72,7 @@ function medianPoint(runs: readonly LoadPoint[]): LoadPoint {
       jsonPerCall: median((p) => p.ratePercent.jsonPerCall),
       jsonShared: median((p) => p.ratePercent.jsonShared),
     },
+    runRates: runs.flatMap((p) => p.runRates),
     goals,
   };
 }

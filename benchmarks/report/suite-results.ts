@@ -56,6 +56,16 @@ export interface FramesResult extends Recorded {
   pipelines: FramesPipeline[];
 }
 
+/** The designs of one bench:load run, as ratePercent names them. */
+export type LoadDesign = "worker" | "floor" | "protocolEcho" | "jsonPerCall" | "jsonShared";
+
+/** One run's rate by design, with its far end's skipped ticks and drops (null: not recorded). */
+export interface RunRate {
+  file: string;
+  ratePercent: Record<LoadDesign, number | null>;
+  farEnd: Record<LoadDesign, { skippedTicks: number | null; framesDropped: number | null }>;
+}
+
 export interface LoadPoint extends Recorded {
   calls: number;
   /** bench:load runs behind this point: 1, or the median of several (load-medians.ts). */
@@ -94,6 +104,8 @@ export interface LoadPoint extends Recorded {
     jsonPerCall: number | null;
     jsonShared: number | null;
   };
+  /** Every run behind this point (one, or each of the repeated runs), for the rate note. */
+  runRates: RunRate[];
   /** As judged by bench:load (true, false, or null when not measured). */
   goals: Record<string, boolean | null>;
 }
@@ -278,6 +290,24 @@ export function readLoadPoint(dir: string, file: string): LoadPoint {
     // Judged here for older files, from their own figure and the same threshold.
     goals.atLeast3xCheaperThanJsonBase64Shared =
       sharedOverWorker === null ? null : sharedOverWorker >= GOALS.minJsonOverWorker;
+  const ratePercent = {
+    worker: r.numberOrNull("ratePercent.worker"),
+    floor: r.numberOrNull("ratePercent.floor"),
+    protocolEcho: r.numberOrNull("ratePercent.protocolEcho"),
+    jsonPerCall: r.numberOrNull("ratePercent.jsonPerCall"),
+    jsonShared: r.numberOrNull("ratePercent.jsonShared"),
+  };
+  // Each design's run as bench:load writes it: jsonBase64 is the goal's layout, jsonBase64Shared
+  // the shared socket's (older files: jsonBase64 alone, in its layout).
+  const farEndOf = (run: string | null) => ({
+    skippedTicks: run === null ? null : r.numberOrNull(`${run}.farEnd.skippedTicks`),
+    framesDropped: run === null ? null : r.numberOrNull(`${run}.farEnd.framesDropped`),
+  });
+  const sharedRun = r.has("jsonBase64Shared.farEnd")
+    ? "jsonBase64Shared"
+    : layout === "shared"
+      ? "jsonBase64"
+      : null;
   return {
     ...r.recorded(),
     calls: r.number("calls"),
@@ -302,13 +332,20 @@ export function readLoadPoint(dir: string, file: string): LoadPoint {
     jsonBase64SharedCpuUsPerFrame: sharedCpu,
     jsonBase64SharedOverWorker: sharedOverWorker,
     workerOverFloor: r.numberOrNull("workerOverFloor"),
-    ratePercent: {
-      worker: r.numberOrNull("ratePercent.worker"),
-      floor: r.numberOrNull("ratePercent.floor"),
-      protocolEcho: r.numberOrNull("ratePercent.protocolEcho"),
-      jsonPerCall: r.numberOrNull("ratePercent.jsonPerCall"),
-      jsonShared: r.numberOrNull("ratePercent.jsonShared"),
-    },
+    ratePercent,
+    runRates: [
+      {
+        file,
+        ratePercent,
+        farEnd: {
+          worker: farEndOf("worker"),
+          floor: farEndOf("floor"),
+          protocolEcho: farEndOf("protocolEcho"),
+          jsonPerCall: farEndOf(layout === "perCall" ? "jsonBase64" : null),
+          jsonShared: farEndOf(sharedRun),
+        },
+      },
+    ],
     goals,
   };
 }

@@ -6,9 +6,14 @@
 import { describe, expect, it } from "vitest";
 import { medianRatePerSecond } from "../../benchmarks/load/cpu.js";
 import type { JsonLayout } from "../../benchmarks/load/far-end-messages.js";
-import { allGoalsMet, buildResult } from "../../benchmarks/load/load-result.js";
+import { allGoalsMet, buildResult, ratePercentOf } from "../../benchmarks/load/load-result.js";
 import { jsonLayoutsOf, loadHardLimitSeconds, loadRunSeconds } from "../../benchmarks/load/run-estimate.js";
-import type { BaselineRun, CpuFigures, WorkerRun } from "../../benchmarks/load/runs.js";
+import {
+  type BaselineRun,
+  type CpuFigures,
+  framesInCpuWindow,
+  type WorkerRun,
+} from "../../benchmarks/load/runs.js";
 
 const farEnd = {
   framesSent: 1000,
@@ -22,7 +27,16 @@ const farEnd = {
 };
 
 function cpu(cpuUsPerFrame: number | null): CpuFigures {
-  return { processCpuUs: 0, idleCpuUs: 0, wallMs: 1000, framesHandled: 2000, cpuUsPerFrame, coreShare: 0.1 };
+  return {
+    processCpuUs: 0,
+    idleCpuUs: 0,
+    wallMs: 1000,
+    framesHandled: 2000,
+    framesCounted: 2000,
+    framesCountedOverMs: 1000,
+    cpuUsPerFrame,
+    coreShare: 0.1,
+  };
 }
 
 function worker(cpuUsPerFrame: number | null): WorkerRun {
@@ -79,13 +93,13 @@ describe("bench:load result", () => {
     expect(r.protocolEcho).toBe(protocolEcho);
     expect(r.jsonBase64).toBe(perCall);
     expect(r.jsonBase64Shared).toBe(shared);
-    // 2000 frames handled of 1000 calls × 50/s × 2 ways × 8 s.
+    // 2000 frames handled of 1000 calls × 50/s × 2 ways over the CPU window's 1 s of wall time.
     expect(r.ratePercent).toEqual({
-      worker: 0.3,
-      floor: 0.3,
-      protocolEcho: 0.3,
-      jsonPerCall: 0.3,
-      jsonShared: 0.3,
+      worker: 2,
+      floor: 2,
+      protocolEcho: 2,
+      jsonPerCall: 2,
+      jsonShared: 2,
     });
     expect(r.goals.atLeast3xCheaperThanJsonBase64).toBe(true);
     expect(r.goals.atLeast3xCheaperThanJsonBase64Shared).toBe(false);
@@ -187,5 +201,21 @@ describe("bench:load idle rate", () => {
       ]),
     ).toBe(20_000);
     expect(medianRatePerSecond([{ cpuUs: 5, wallMs: 0 }])).toBe(0);
+  });
+});
+
+describe("bench:load frames over the CPU window", () => {
+  it("scales frames counted between two reads to the CPU window's wall time", () => {
+    // 1000 calls for 8 s: 800 000 frames in the CPU window; the reads bracket it by 30 ms.
+    const counted = { frames: 803_000, overMs: 8030 };
+    expect(framesInCpuWindow(8000, counted)).toBe(800_000);
+    expect(framesInCpuWindow(8000, { frames: 5, overMs: 0 })).toBe(5);
+  });
+
+  it("takes the rate over the window's own wall time, so a design keeping pace reads 100 %", () => {
+    expect(ratePercentOf(1000, { framesHandled: 800_000, wallMs: 8000 })).toBe(100);
+    // A window that ran 4 ms long (a late timer) does not read as 100.05 %.
+    expect(ratePercentOf(1000, { framesHandled: 800_400, wallMs: 8004 })).toBe(100);
+    expect(ratePercentOf(1000, { framesHandled: 780_000, wallMs: 8000 })).toBe(97.5);
   });
 });

@@ -398,7 +398,9 @@ describe("summary from result files", () => {
     const report = buildReport(dir, manifest);
     const s = report.summary;
     // A design below the nominal rate is named; files without rates (load-1000) add nothing.
-    expect(s).toContain("at that lower rate): JSON+base64 socket per call 81 % at 100 calls.");
+    expect(s).toContain(
+      "frames counted over more than its CPU window): JSON+base64 socket per call 81 % at 100 calls.",
+    );
     expect(s).not.toContain("99.5 %");
     expect(s).toContain(
       "Measured on Test CPU | fast, 2 cores, 24 GiB, linux-x64, Node v20.0.0; commit `abcdef123456`.",
@@ -565,8 +567,84 @@ describe("summary from result files", () => {
       workerWithin1_5xFloor: false,
     });
     expect(report.summary).toContain("Each call count ran 3 times (`--repeat`)");
+    // A ratio is the median of the runs' own ratios (2.75), not worker ÷ floor of the row (2.2 / 0.8).
+    expect(report.summary).toContain(
+      "**Each ratio column (worker ÷ floor, JSON ÷ worker) is the median of the runs' own ratios, not the ratio of the medians in its row**",
+    );
     expect(report.summary).toContain("load-1000-a.json, load-1000-b.json, load-1000-c.json");
     expect(buildReport(dir, manifest).summary).not.toContain("(`--repeat`)");
+  });
+
+  it("takes the upper-middle run's bucket bound for transit and lateness, a run beyond the last bucket counting as above every bound", async () => {
+    const manifest = await writeFixtures(dir);
+    const combine = async (figures: [number | null, number | null][]) => {
+      const names = figures.map((_, i) => `load-bounds-${i}.json`);
+      for (const [i, [transit, lateness]] of figures.entries())
+        await writeFile(
+          path.join(dir, names[i] as string),
+          JSON.stringify(loadFixture(1000, { transitP99Ms: transit, latenessP99Ms: lateness })),
+        );
+      return buildReport(dir, { ...manifest, files: { ...manifest.files, load: names } }).load[0];
+    };
+    // The audit's cases: one run beyond 1 s (null in the file) is not dropped from the median.
+    expect(
+      (
+        await combine([
+          [null, 1],
+          [0.25, 1],
+          [0.5, 1],
+        ])
+      )?.transitP99Ms,
+    ).toBe(0.5);
+    // Two runs: the higher bound, not a mean of two bounds (2 is no bucket bound of 1 and 3).
+    expect(
+      (
+        await combine([
+          [0.25, 1],
+          [0.25, 3],
+        ])
+      )?.latenessP99Ms,
+    ).toBe(3);
+    expect(
+      (
+        await combine([
+          [0.25, 1],
+          [0.25, 2],
+        ])
+      )?.latenessP99Ms,
+    ).toBe(2);
+    // Most runs beyond the last bucket: not a number ("-"), like one such run.
+    expect(
+      (
+        await combine([
+          [null, 1],
+          [null, 1],
+          [0.5, 1],
+        ])
+      )?.transitP99Ms,
+    ).toBe(null);
+  });
+
+  it("names every run of a design off the nominal rate, with its far end's skipped ticks and drops", async () => {
+    const manifest = await writeFixtures(dir);
+    const rates = [97.2, 100, 103.1];
+    const names = rates.map((_, i) => `load-rate-${i}.json`);
+    for (const [i, rate] of rates.entries())
+      await writeFile(
+        path.join(dir, names[i] as string),
+        JSON.stringify(
+          loadFixture(1000, {
+            ratePercent: { worker: 100, floor: rate, protocolEcho: 100, jsonPerCall: 100, jsonShared: 100 },
+            floor: { farEnd: { skippedTicks: i * 10, framesDropped: i } },
+          }),
+        ),
+      );
+    const s = buildReport(dir, { ...manifest, files: { ...manifest.files, load: names } }).summary;
+    expect(s).toContain(
+      "floor 97.2 % at 1000 calls (run 1 of 3, `load-rate-0.json`), far end 0 skipped ticks, 0 dropped frames; floor 103.1 % at 1000 calls (run 3 of 3, `load-rate-2.json`), far end 20 skipped ticks, 2 dropped frames.",
+    );
+    // The median run (100 %) is within the band and not named.
+    expect(s).not.toContain("`load-rate-1.json`), far end");
   });
 
   it("counts unanswered calls against the answer goal and lists commits that changed mid-run", async () => {
