@@ -4,22 +4,10 @@ import { readFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { httpsRequest } from "../../src/graph/https-request.js";
+import { reapOnExit } from "./reap-children.js";
 
 const ROOT = path.join(path.dirname(fileURLToPath(import.meta.url)), "..", "..");
 const ENTRY = path.join(ROOT, "benchmarks", "lib", "graph-emulator-child.ts");
-
-/** Every emulator started by this process, killed on any way out (see killOnExit). */
-const running = new Set<ChildProcess>();
-let exitHooked = false;
-
-function killOnExit(): void {
-  if (exitHooked) return;
-  exitHooked = true;
-  // "exit" handlers run synchronously on every normal or error exit, process.exit() included.
-  process.on("exit", () => {
-    for (const child of running) child.kill("SIGKILL");
-  });
-}
 
 /**
  * The Graph calling emulator in its own process (as Graph is to a real bot), driven through its
@@ -44,7 +32,6 @@ export class GraphEmulatorProcess {
       secret: randomBytes(24).toString("base64url"),
       tenantId: randomUUID(),
     };
-    killOnExit();
     const child = spawn(process.execPath, ["--import", "tsx", ENTRY], {
       cwd: ROOT,
       env: {
@@ -59,8 +46,7 @@ export class GraphEmulatorProcess {
       },
       stdio: ["ignore", "pipe", "inherit", "ipc"],
     });
-    running.add(child);
-    child.once("exit", () => running.delete(child));
+    reapOnExit(child);
     const env: Record<string, string> = {};
     let url = "";
     await new Promise<void>((resolve, reject) => {

@@ -2,23 +2,11 @@ import { type ChildProcess, spawn } from "node:child_process";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { MEDIA_WORKER_INITIAL_OLD_SPACE_MB } from "../../src/media/worker-heap.js";
+import { reapOnExit } from "../lib/reap-children.js";
 import type { FarEndMessage, FarEndRequest, FarEndResults } from "./far-end-messages.js";
 
 const ROOT = path.join(path.dirname(fileURLToPath(import.meta.url)), "..", "..");
 const ENTRY = path.join(ROOT, "benchmarks", "load", "far-end.ts");
-
-/** Every far end started by this process, killed on any way out (see killOnExit). */
-const running = new Set<ChildProcess>();
-let exitHooked = false;
-
-function killOnExit(): void {
-  if (exitHooked) return;
-  exitHooked = true;
-  // "exit" handlers run synchronously on every normal or error exit, process.exit() included.
-  process.on("exit", () => {
-    for (const child of running) child.kill("SIGKILL");
-  });
-}
 
 /**
  * The far end of bench:load (far-end.ts) in a child process with an IPC channel. The child
@@ -45,7 +33,6 @@ export class FarEndProcess {
     });
     child.once("exit", (code, signal) => {
       this.exited = true;
-      running.delete(child);
       for (const waiter of this.pending.values()) {
         clearTimeout(waiter.timer);
         waiter.reject(new Error(`far end exited (${signal ?? code}) before replying`));
@@ -55,7 +42,6 @@ export class FarEndProcess {
   }
 
   static async start(options: { maxLifetimeMs: number }): Promise<FarEndProcess> {
-    killOnExit();
     // The far end stands in for the media platform, native code without a garbage collector:
     // it gets the media worker's heap setting (worker-heap.ts), which halved its CPU at 1000
     // calls (from ~40 to ~22 % of a core) and keeps its collections from delaying whole ticks
@@ -66,7 +52,7 @@ export class FarEndProcess {
       env: { ...process.env, BENCH_FAR_END_MAX_MS: String(options.maxLifetimeMs), BOT_LOG_LEVEL: "warn" },
       stdio: ["ignore", "inherit", "inherit", "ipc"],
     });
-    running.add(child);
+    reapOnExit(child);
     const far = new FarEndProcess(child);
     await new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error("far end not ready within 30 s")), 30_000);
