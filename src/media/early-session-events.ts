@@ -8,7 +8,7 @@ export interface EarlyEvents {
   tones: string[];
 }
 
-/** Sessions whose early events are kept: a host sending for numbers it never created cannot grow this. */
+/** Sessions whose early events are kept (oldest dropped first): a host sending for numbers it never created cannot grow this. */
 const MAX_EARLY_SESSIONS = 1000;
 const MAX_EARLY_TONES = 16;
 
@@ -48,7 +48,12 @@ export class EarlySessionEvents {
   private entry(session: number): EarlyEvents {
     let events = this.bySession.get(session);
     if (events === undefined) {
-      if (this.bySession.size >= MAX_EARLY_SESSIONS) this.bySession.clear();
+      // The oldest goes first (numbers the host sent for and never created): a session
+      // registering right now keeps what just arrived for it.
+      if (this.bySession.size >= MAX_EARLY_SESSIONS) {
+        const oldest = this.bySession.keys().next().value as number;
+        this.bySession.delete(oldest);
+      }
       events = { tones: [] };
       this.bySession.set(session, events);
     }
