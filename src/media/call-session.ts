@@ -93,6 +93,8 @@ export class CallSession implements MediaCall {
   renderSequence = 0;
   connected = false;
   ended = false;
+  /** Why end() ended the call (for handlers attached after it). */
+  private endReason = "";
   private readonly jitter: JitterBuffer;
   private readonly queue: PlayoutQueue;
   /** The queue's memory in the engine's arena, given back when the call ends. */
@@ -573,17 +575,36 @@ export class CallSession implements MediaCall {
     this.context.requestHangUp(this.callId, why);
   }
 
+  /**
+   * Gives the call its handlers once their factories are done. A call that ended meanwhile
+   * (closed while they were being created) had none to tell: they get onEnd now, as end()
+   * would have given it, and this returns false.
+   */
+  async attachHandlers(handlers: CallHandler[]): Promise<boolean> {
+    this.handlers = handlers;
+    if (!this.ended) return true;
+    await this.endHandlers(this.endReason);
+    return false;
+  }
+
   /** Ends the call's media: held frames delivered, playbacks stopped, recordings finalized. */
   async end(reason: string): Promise<void> {
     if (this.ended) return;
     this.jitter.flush();
     this.ended = true;
+    this.endReason = reason;
     this.wakeEstablishWaiters();
     this.stopPlaybacks();
     const pending = this.queue.clear(this.marksOut);
     if (pending > 0) this.context.metrics.dropped.cleared.inc(pending);
     this.reportMarks();
     this.releaseQueueMemory();
+    await this.endHandlers(reason);
+    await this.closeRecorder();
+  }
+
+  /** Every handler's onEnd, waited for at most HANDLER_END_TIMEOUT_MS. */
+  private async endHandlers(reason: string): Promise<void> {
     const endings = this.handlers.map(async (handler) => {
       try {
         await handler.onEnd?.(reason);
@@ -599,7 +620,6 @@ export class CallSession implements MediaCall {
       }),
     ]);
     clearTimeout(timer);
-    await this.closeRecorder();
   }
 
   /** The queue moves to memory of its own; its region goes back to the arena for a later call. */

@@ -251,19 +251,8 @@ export class MediaEngine {
       },
     );
     this.add(call);
-    const handlers = await createCallHandlers(this.options.handlers, call);
-    call.handlers = handlers;
-    if (this.byCall.get(call.callId) !== call) {
-      // Closed (or lost) while its handlers were being created: end() found none to tell.
-      await Promise.all(
-        handlers.map(async (handler) => {
-          try {
-            await handler.onEnd?.("the call ended while its handlers were being created");
-          } catch (error) {
-            call.log.warn({ err: error }, "call handler's onEnd threw");
-          }
-        }),
-      );
+    if (!(await call.attachHandlers(await createCallHandlers(this.options.handlers, call)))) {
+      // Closed (or lost) while its handlers were being created: they got onEnd all the same.
       throw new Error(`call ${params.callId} was closed while its media session was being created`);
     }
     call.log.info({ session: info.session, direction: params.direction }, "media session created");
