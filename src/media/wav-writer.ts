@@ -137,20 +137,33 @@ export class WavFileWriter {
     const position = WAV_HEADER_BYTES + this.dataBytesScheduled;
     this.dataBytesScheduled += bytes;
     const dataBytes = this.dataBytesScheduled;
+    this.chainWrite(async (file) => {
+      sharedZeros ??= Buffer.alloc(SILENCE_WRITE_BYTES);
+      for (let done = 0; done < bytes; ) {
+        const length = Math.min(SILENCE_WRITE_BYTES, bytes - done);
+        await file.write(sharedZeros, 0, length, position + done);
+        done += length;
+        // As after each chunk: valid up to what is on disk, should the process die meanwhile.
+        await file.write(pcm16kWavHeader(dataBytes - bytes + done), 0, WAV_HEADER_BYTES, 0);
+      }
+    });
+  }
+
+  /**
+   * Runs `write` after the writes scheduled before it (so the header never claims bytes that
+   * are not on disk yet), unless one failed; its own failure stops the later ones. `always`
+   * runs in any case, after it.
+   */
+  private chainWrite(write: (file: FileHandle) => Promise<void>, always?: () => void): void {
     this.writes = this.writes.then(async () => {
       const file = this.file;
-      if (this.failure || file === undefined) return;
-      sharedZeros ??= Buffer.alloc(SILENCE_WRITE_BYTES);
       try {
-        for (let done = 0; done < bytes; ) {
-          const length = Math.min(SILENCE_WRITE_BYTES, bytes - done);
-          await file.write(sharedZeros, 0, length, position + done);
-          done += length;
-          // As after each chunk: valid up to what is on disk, should the process die meanwhile.
-          await file.write(pcm16kWavHeader(dataBytes - bytes + done), 0, WAV_HEADER_BYTES, 0);
-        }
+        if (this.failure || file === undefined) return;
+        await write(file);
       } catch (error) {
         this.failure = error as Error;
+      } finally {
+        always?.();
       }
     });
   }
@@ -162,19 +175,13 @@ export class WavFileWriter {
     const position = WAV_HEADER_BYTES + this.dataBytesScheduled;
     this.dataBytesScheduled += length;
     const dataBytes = this.dataBytesScheduled;
-    // Writes are chained: the header never claims bytes that are not on disk yet.
-    this.writes = this.writes.then(async () => {
-      const file = this.file;
-      if (this.failure || file === undefined) return;
-      try {
+    this.chainWrite(
+      async (file) => {
         await file.write(chunk, 0, length, position);
         await file.write(pcm16kWavHeader(dataBytes), 0, WAV_HEADER_BYTES, 0);
-      } catch (error) {
-        this.failure = error as Error;
-      } finally {
-        this.pool.push(chunk);
-      }
-    });
+      },
+      () => this.pool.push(chunk),
+    );
     this.chunk = this.pool.pop() ?? Buffer.alloc(CHUNK_FRAMES * FRAME_BYTES);
     this.chunkBytes = 0;
   }
