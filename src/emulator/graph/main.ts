@@ -12,51 +12,38 @@
  * GRAPH_EMULATOR_MEDIA_TIMEOUT_MS (how long an answered call waits for its media, default 10000).
  * A bad setting, or a port that cannot be bound, ends the process with one line and exit code 1.
  */
-import { createLogger, type Logger } from "../../log/logger.js";
+import { createLogger } from "../../log/logger.js";
 import { describeListenError } from "../listen-error.js";
+import { orExit } from "../or-exit.js";
 import { GraphEmulator } from "./graph-emulator.js";
 import { readGraphEmulatorSettings } from "./graph-emulator-settings.js";
 import { checkMediaEmulatorLink, establishWhenMediaConnects } from "./media-emulator-link.js";
 
-function fail(message: string): never {
-  process.stderr.write(`graph emulator: ${message}\n`);
-  process.exit(1);
-}
-
-let settings: ReturnType<typeof readGraphEmulatorSettings>;
-let logger: Logger;
-try {
-  settings = readGraphEmulatorSettings(process.env);
-  logger = createLogger({ name: "graph-emulator" });
-} catch (error) {
-  fail((error as Error).message);
-}
+const NAME = "graph emulator";
+const { settings, logger } = await orExit(NAME, () => ({
+  settings: readGraphEmulatorSettings(process.env),
+  logger: createLogger({ name: "graph-emulator" }),
+}));
 const { app, media } = settings;
 
-if (media) {
-  try {
-    await checkMediaEmulatorLink(media, logger);
-  } catch (error) {
-    fail((error as Error).message);
-  }
-}
+if (media) await orExit(NAME, () => checkMediaEmulatorLink(media, logger));
 
-let emulator: GraphEmulator;
-try {
-  emulator = await GraphEmulator.start({
-    port: settings.port,
-    logger,
-    timings: { mediaTimeoutMs: settings.mediaTimeoutMs },
-    apps: [app],
-    ...(settings.callbackCaPem === undefined ? {} : { callbackCaPem: settings.callbackCaPem }),
-    // Like the real service: established only once the call's media session connects.
-    ...(media
-      ? { establishWhen: establishWhenMediaConnects(media, () => emulator.timings.mediaTimeoutMs) }
-      : {}),
-  });
-} catch (error) {
-  fail(`cannot start: ${describeListenError(error, "GRAPH_EMULATOR_PORT")}`);
-}
+const emulator: GraphEmulator = await orExit(
+  NAME,
+  () =>
+    GraphEmulator.start({
+      port: settings.port,
+      logger,
+      timings: { mediaTimeoutMs: settings.mediaTimeoutMs },
+      apps: [app],
+      ...(settings.callbackCaPem === undefined ? {} : { callbackCaPem: settings.callbackCaPem }),
+      // Like the real service: established only once the call's media session connects.
+      ...(media
+        ? { establishWhen: establishWhenMediaConnects(media, () => emulator.timings.mediaTimeoutMs) }
+        : {}),
+    }),
+  (error) => `cannot start: ${describeListenError(error, "GRAPH_EMULATOR_PORT")}`,
+);
 
 // The secret is printed on purpose: it is a throwaway credential of a local test app.
 process.stdout.write(

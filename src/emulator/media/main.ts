@@ -1,6 +1,6 @@
-import type { Logger } from "../../log/logger.js";
 import { createLogger } from "../../log/logger.js";
 import { describeListenError } from "../listen-error.js";
+import { orExit } from "../or-exit.js";
 import { readMediaEmulatorSettings } from "./media-emulator-settings.js";
 import { MediaPlatformEmulator } from "./media-platform-emulator.js";
 
@@ -14,26 +14,16 @@ import { MediaPlatformEmulator } from "./media-platform-emulator.js";
  * (how long a lost worker's sessions wait for it; default 5000, as the .NET host).
  * A bad setting, or a port that cannot be bound, ends the process with one line and exit code 1.
  */
-function fail(message: string): never {
-  process.stderr.write(`media emulator: ${message}\n`);
-  process.exit(1);
-}
-
-let settings: ReturnType<typeof readMediaEmulatorSettings>;
-let logger: Logger;
-try {
-  settings = readMediaEmulatorSettings(process.env);
-  logger = createLogger({ name: "media-emulator" });
-} catch (error) {
-  fail((error as Error).message);
-}
-
-let emulator: MediaPlatformEmulator;
-try {
-  emulator = await MediaPlatformEmulator.start({ ...settings, logger });
-} catch (error) {
-  fail(`cannot start: ${describeListenError(error, "BOT_BRIDGE_URL")}`);
-}
+const NAME = "media emulator";
+const { settings, logger } = await orExit(NAME, () => ({
+  settings: readMediaEmulatorSettings(process.env),
+  logger: createLogger({ name: "media-emulator" }),
+}));
+const emulator = await orExit(
+  NAME,
+  () => MediaPlatformEmulator.start({ ...settings, logger }),
+  (error) => `cannot start: ${describeListenError(error, "BOT_BRIDGE_URL")}`,
+);
 logger.info(
   {
     url: emulator.url,
