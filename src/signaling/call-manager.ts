@@ -366,18 +366,10 @@ export class CallManager {
         // Graph may have answered anyway: give its notifications the rest of the deadline, then
         // hang up through Graph (a call it did answer must not stay connected without media).
         this.logger.warn({ callId, err: describeError(error) }, "answer outcome unknown; waiting for Graph");
-        if (call.hangUpTimer) clearTimeout(call.hangUpTimer);
-        call.hangUpTimer = setTimeout(
-          () => {
-            call.hangUpTimer = undefined;
-            if (call.isLive && call.state === "answering")
-              this.track(
-                this.hangUp(callId, "answer outcome unknown and no establishment seen").then(() => undefined),
-              );
-          },
-          Math.max(1000, deadline - performance.now()),
-        );
-        call.hangUpTimer.unref();
+        this.armCallTimer(call, Math.max(1000, deadline - performance.now()), async () => {
+          if (call.state === "answering")
+            await this.hangUp(callId, "answer outcome unknown and no establishment seen");
+        });
         return;
       }
       this.logger.error({ callId, err: describeError(error) }, "answering the call failed; ending it");
@@ -538,10 +530,18 @@ export class CallManager {
   }
 
   private armEndConfirmation(call: Call, reason: string, timeoutMs = this.endConfirmTimeoutMs): void {
+    this.armCallTimer(call, timeoutMs, () => this.endLocally(call, reason));
+  }
+
+  /**
+   * The call's one fallback timer (call.hangUpTimer, replacing any earlier one): `expire` runs
+   * once after timeoutMs if the call is still live; establishment or the end clears it.
+   */
+  private armCallTimer(call: Call, timeoutMs: number, expire: () => Promise<void>): void {
     if (call.hangUpTimer) clearTimeout(call.hangUpTimer);
     call.hangUpTimer = setTimeout(() => {
       call.hangUpTimer = undefined;
-      if (call.isLive) this.track(this.endLocally(call, reason));
+      if (call.isLive) this.track(expire());
     }, timeoutMs);
     call.hangUpTimer.unref();
   }
