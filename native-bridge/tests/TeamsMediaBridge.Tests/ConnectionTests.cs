@@ -161,14 +161,7 @@ public sealed class ConnectionTests
         await second.SendAsync(new Envelope { RequestId = id, CreateSession = new CreateSession { CallId = "call-old", Direction = AudioDirection.SendRecv } });
         Assert.Equal(ErrorCode.DuplicateSession, (await second.ExpectAsync(e => e.RequestId == id)).Error.Code);
 
-        id = second.NextRequestId();
-        await second.SendAsync(new Envelope
-        {
-            RequestId = id,
-            CreateSession = new CreateSession { CallId = "call-old", MediaSessionId = created.MediaSessionId, Direction = AudioDirection.SendRecv },
-        });
-        var resumed = (await second.ExpectAsync(e => e.RequestId == id)).SessionCreated;
-        Assert.NotNull(resumed);
+        var resumed = await second.CreateSessionAsync("call-old", mediaSessionId: created.MediaSessionId);
         Assert.Equal(created.AudioRenderContextId, resumed.AudioRenderContextId);
         Assert.Equal(created.AudioSourceContextId, resumed.AudioSourceContextId);
         Assert.Equal(created.MediaConfigurationJson, resumed.MediaConfigurationJson);

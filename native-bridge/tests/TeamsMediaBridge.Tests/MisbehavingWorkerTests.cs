@@ -76,14 +76,7 @@ public sealed class MisbehavingWorkerTests
 
         // The session was kept, not ended: the worker resumes it.
         await using var again = await bridge.ConnectAsync();
-        var id = again.NextRequestId();
-        await again.SendAsync(new Envelope
-        {
-            RequestId = id,
-            CreateSession = new CreateSession { CallId = "stuck", MediaSessionId = created.MediaSessionId, Direction = AudioDirection.SendRecv },
-        });
-        var resumed = (await again.ExpectAsync(e => e.RequestId == id)).SessionCreated;
-        Assert.NotNull(resumed);
+        var resumed = await again.CreateSessionAsync("stuck", mediaSessionId: created.MediaSessionId);
         Assert.Equal(created.AudioRenderContextId, resumed.AudioRenderContextId);
         Assert.Same(platformSession, Assert.Single(bridge.Platform.Sessions));
         Assert.Equal(1, metrics.SessionsResumed.Value);

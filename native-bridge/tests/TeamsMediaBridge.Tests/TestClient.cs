@@ -112,14 +112,17 @@ internal sealed class TestClient : IAsyncDisposable
         }
     }
 
-    /// <summary>Creates a session and returns SessionCreated (after checking its request id).</summary>
-    public async Task<SessionCreated> CreateSessionAsync(string callId, AudioDirection direction = AudioDirection.SendRecv, bool unmixed = false)
+    /// <summary>
+    /// Creates a session (or resumes a kept one, given its <paramref name="mediaSessionId"/>) and
+    /// returns SessionCreated (after checking its request id).
+    /// </summary>
+    public async Task<SessionCreated> CreateSessionAsync(string callId, AudioDirection direction = AudioDirection.SendRecv, bool unmixed = false, string mediaSessionId = "")
     {
         var id = NextRequestId();
         await SendAsync(new Envelope
         {
             RequestId = id,
-            CreateSession = new CreateSession { CallId = callId, Direction = direction, Format = AudioFormat.Pcm16K, UnmixedAudio = unmixed },
+            CreateSession = new CreateSession { CallId = callId, MediaSessionId = mediaSessionId, Direction = direction, Format = AudioFormat.Pcm16K, UnmixedAudio = unmixed },
         });
         var answer = await ExpectAsync(e => e.RequestId == id);
         Assert.True(answer.BodyCase == Envelope.BodyOneofCase.SessionCreated, $"expected SessionCreated, got {answer}");
