@@ -14,7 +14,12 @@ import {
   StoredFrame,
 } from "./received-frame.js";
 
-/** Why a received frame did not reach the handlers. */
+/**
+ * Why a received frame did not reach the handlers: `duplicate`, its sequence number was already
+ * received (it is held, or was handed on within the delivered-frame history, see JitterBuffer);
+ * `late`, its place was given up on (concealed, or skipped by a restart) or is older than
+ * that history.
+ */
 export type ReceiveDropReason = "late" | "duplicate";
 
 export interface JitterBufferOptions {
@@ -61,6 +66,10 @@ const NO_TICKS = new Float64Array(0);
  * nothing held (nearly every frame) is copied straight into the slot, whose memory stays in
  * cache; a held frame is copied into the ring and, when its turn comes, into the slot (one
  * native copy). Concealment is the slot zeroed. Nothing is allocated per frame.
+ *
+ * A bit per sequence number remembers which of the last `historyFrames` positions were handed
+ * on as received frames (not concealed), so that a frame behind `expected` is told apart: a
+ * duplicate of a frame already handed on, or a late one whose place was concealed.
  */
 export class JitterBuffer {
   private readonly ring: StoredFrame[] = [];
@@ -75,6 +84,14 @@ export class JitterBuffer {
    */
   private farBehindRun = 0;
   private farBehindNext = 0;
+  /**
+   * Bit `sequence % historyFrames` is set when that sequence was handed on as a received frame
+   * and cleared when its place was concealed or skipped: valid for the historyFrames positions
+   * before `expected` (every position passed writes its bit).
+   */
+  private readonly delivered: Int32Array;
+  /** A power of two, at least 32 and more than maxConcealFrames + depth. */
+  private readonly historyFrames: number;
   /**
    * Doubles kept in the slot region's scalars (see frame-arena.ts), or its own array without a
    * region: at `scalarsAt` + SLOT_SCALAR_LAST_TIMESTAMP_TICKS the timestamp of the last frame
@@ -95,6 +112,11 @@ export class JitterBuffer {
     this.size = size;
     this.depth = options.depth;
     this.onFrame = options.onFrame;
+    // Covers every frame the buffer treats as behind rather than as a restart (see push).
+    let history = 32;
+    while (history <= options.maxConcealFrames + options.depth) history *= 2;
+    this.historyFrames = history;
+    this.delivered = new Int32Array(history / 32);
     const unmixed = options.unmixed;
     const region = options.slotRegion;
     if (region !== undefined && unmixed)
@@ -144,17 +166,20 @@ export class JitterBuffer {
       const skipped = slot.fill(view);
       if (skipped > 0) this.options.onBadUnmixed?.(skipped);
       this.expected = (sequence + 1) >>> 0;
+      this.markDelivered(sequence, true);
       scalars[at + SLOT_SCALAR_LAST_TIMESTAMP_TICKS] = slot.timestampTicks;
       this.onFrame(slot);
       return;
     }
     if (ahead < 0) {
       if (!this.restartsBehind(sequence, ahead)) {
-        this.options.onDrop?.("late");
+        this.options.onDrop?.(this.wasDelivered(sequence, -ahead) ? "duplicate" : "late");
         return;
       }
-      // The stream started over behind us: hand on what is held, go on from this frame.
+      // The stream started over behind us: hand on what is held, go on from this frame. The
+      // history named the old stream's frames: none of the new one's was handed on yet.
       this.drainHeld();
+      this.delivered.fill(0);
       this.expected = sequence;
       this.push(view);
       return;
@@ -165,7 +190,10 @@ export class JitterBuffer {
         // A restart (or a huge loss): hand on what is held, then start over at this frame.
         this.drainHeld();
         const missing = (sequence - this.expected) | 0;
-        if (missing > 0) this.options.onLost?.(missing, false);
+        if (missing > 0) {
+          this.options.onLost?.(missing, false);
+          this.forgetRun(this.expected, missing);
+        }
         this.expected = sequence;
       } else {
         this.advance(ahead - this.depth);
@@ -216,6 +244,7 @@ export class JitterBuffer {
   /** Starts over with a new stream (the session was created again): held frames are handed on first. */
   reset(): void {
     this.drainHeld();
+    this.delivered.fill(0);
     this.expected = -1;
   }
 
@@ -276,6 +305,7 @@ export class JitterBuffer {
       const timestampTicks = (scalars[ticksAt] as number) + TICKS_PER_FRAME;
       scalars[ticksAt] = timestampTicks;
       slot.conceal(this.expected, timestampTicks);
+      this.markDelivered(this.expected, false);
       // Stands in for a frame that never arrived: it counts as received when it is given up on.
       slot.receivedAtMs = scalars[this.scalarsAt + SLOT_SCALAR_LAST_RECEIVED_AT_MS] as number;
       this.expected = (this.expected + 1) >>> 0;
@@ -296,8 +326,34 @@ export class JitterBuffer {
     frame.held = false;
     this.held--;
     this.expected = (frame.sequence + 1) >>> 0;
+    this.markDelivered(frame.sequence, true);
     this.scalars[this.scalarsAt + SLOT_SCALAR_LAST_TIMESTAMP_TICKS] = frame.timestampTicks;
     this.slot.load(frame);
     this.onFrame(this.slot);
+  }
+
+  /** Records whether `sequence` was handed on as a received frame (false: concealed or skipped). */
+  private markDelivered(sequence: number, delivered: boolean): void {
+    const bit = sequence & (this.historyFrames - 1);
+    const word = bit >>> 5;
+    const mask = 1 << (bit & 31);
+    const words = this.delivered;
+    words[word] = delivered ? (words[word] as number) | mask : (words[word] as number) & ~mask;
+  }
+
+  /** Whether `sequence`, `behind` positions before `expected`, was handed on as a received frame. */
+  private wasDelivered(sequence: number, behind: number): boolean {
+    if (behind > this.historyFrames) return false;
+    const bit = sequence & (this.historyFrames - 1);
+    return ((this.delivered[bit >>> 5] as number) & (1 << (bit & 31))) !== 0;
+  }
+
+  /** `count` positions from `from` were skipped (a restart): none of them was handed on. */
+  private forgetRun(from: number, count: number): void {
+    if (count >= this.historyFrames) {
+      this.delivered.fill(0);
+      return;
+    }
+    for (let i = 0; i < count; i++) this.markDelivered((from + i) >>> 0, false);
   }
 }

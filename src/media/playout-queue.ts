@@ -54,9 +54,12 @@ function ownMemory(capacity: number): ArenaRegion {
   return { words: new Int32Array(bytes / 4), byteOffset: 0, byteLength: bytes };
 }
 
-/** The bookkeeping words (slot per position, free stack, live flags), up to a whole cache line. */
+/**
+ * The bookkeeping words (slot per position, free stack, live flags, tick queued at), up to a
+ * whole cache line.
+ */
 function bookkeepingBytes(capacity: number): number {
-  return Math.ceil((4 * (3 * capacity + 1)) / 64) * 64;
+  return Math.ceil((4 * (4 * capacity + 1)) / 64) * 64;
 }
 
 /**
@@ -75,6 +78,12 @@ function bookkeepingBytes(capacity: number): number {
  * stands (the queue never got shallower than the target during a whole window) is trimmed
  * from the head down to the target. Taking the window's smallest depth leaves ordinary
  * arrival jitter alone: trimming only what was never needed cannot cause an underrun.
+ *
+ * A live frame is also dropped once it has waited more than `capacity` ticks (200 ms at the
+ * default 10 frames): while frames are taken every tick none can wait that long (a full queue
+ * drops its oldest live frame), so such a frame stood while nothing was sent (send status
+ * inactive, the media host away for a reconnect) and is older than live audio may be by the
+ * time it could be sent. Buffered audio waits whatever the time (a paused prompt resumes).
  */
 export class PlayoutQueue {
   /** The memory holding this queue (maybe a slab shared with other queues' regions). */
@@ -90,11 +99,15 @@ export class PlayoutQueue {
    * Bookkeeping lives in `words` after the frames (one object fewer each, and on the cache
    * lines next to each other): from `slotAtAt`, the memory frame holding each ring position's
    * audio; from `freeAt`, the memory frames holding nothing, a stack (the last freed is used
-   * first); from `liveAt`, 1 where the frame at that ring position is live audio.
+   * first); from `liveAt`, 1 where the frame at that ring position is live audio; from
+   * `queuedAtAt`, the tick (see `ticks`) the frame at that ring position was queued at.
    */
   private slotAtAt = 0;
   private freeAt = 0;
   private liveAt = 0;
+  private queuedAtAt = 0;
+  /** endTick() calls so far, wrapping at 2^31: the age of queued frames in ticks. */
+  private ticks = 0;
   /** Byte offset in `memory` of memory frame 0. */
   private framesAt = 0;
   private freeCount = 0;
@@ -195,6 +208,7 @@ export class PlayoutQueue {
     this.slotAtAt = base >> 2;
     this.freeAt = this.slotAtAt + capacity;
     this.liveAt = this.freeAt + capacity + 1;
+    this.queuedAtAt = this.liveAt + capacity;
     this.framesAt = base + bookkeepingBytes(capacity);
     this.frames = new Array<Uint8Array | undefined>(capacity + 1).fill(undefined);
     this.lent = -1;
@@ -248,6 +262,7 @@ export class PlayoutQueue {
     else if (offset === 0 && source.length === FRAME_BYTES) this.memory.set(source, at);
     else copyFrameInto(source, offset, this.words, at);
     words[this.liveAt + index] = live ? 1 : 0;
+    words[this.queuedAtAt + index] = this.ticks;
     this.count++;
     this.queuedTotal++;
     return true;
@@ -317,13 +332,16 @@ export class PlayoutQueue {
   }
 
   /**
-   * Once per clock tick, after take(): ends the live window when it is over, trimming a live
-   * backlog that stood above the target during all of it. Returns the frames trimmed.
+   * Once per clock tick, after take(): drops live frames too old to send (see the class), ends
+   * the live window when it is over, trimming a live backlog that stood above the target
+   * during all of it. Returns the frames dropped.
    */
   endTick(): number {
+    this.ticks = (this.ticks + 1) & 0x7fff_ffff;
+    const stale = this.count > 0 ? this.dropStaleLive() : 0;
     if (this.adaptive) this.adaptTarget();
     if (this.count < this.windowMin) this.windowMin = this.count;
-    if (++this.windowElapsed < this.windowLength) return 0;
+    if (++this.windowElapsed < this.windowLength) return stale;
     const over = this.windowMin - this.target;
     const excess =
       over > (this.trimming ? 0 : LIVE_TRIM_HYSTERESIS_FRAMES) || (over > 0 && this.headIsQuietLive())
@@ -338,7 +356,22 @@ export class PlayoutQueue {
     // A burst was cut: the next window finishes it. A quiet frame's drop is no burst.
     this.trimming = trimmed > 0 && over > LIVE_TRIM_HYSTERESIS_FRAMES;
     if (this.adaptive && this.trimming) this.raiseTarget();
-    return trimmed;
+    return stale + trimmed;
+  }
+
+  /** Drops the live frames at the head that have waited more than `capacity` ticks. */
+  private dropStaleLive(): number {
+    const words = this.words;
+    let dropped = 0;
+    while (
+      this.count > 0 &&
+      words[this.liveAt + this.head] === 1 &&
+      ((this.ticks - (words[this.queuedAtAt + this.head] as number)) & 0x7fff_ffff) > this.capacity
+    ) {
+      this.dropHead();
+      dropped++;
+    }
+    return dropped;
   }
 
   /** Adaptive target, once per tick: up after an underrun, down after a long calm. */

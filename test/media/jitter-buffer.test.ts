@@ -105,12 +105,39 @@ describe("JitterBuffer", () => {
     const { seen, push, drops } = setup(2);
     push(10);
     push(12);
-    push(12);
+    push(12); // a copy of a held frame
     push(11);
-    push(11);
-    push(9);
+    push(11); // a copy of a frame already handed on
+    push(9); // before the stream's first frame: never received
     expect(seen.map((f) => f.sequence)).toEqual([10, 11, 12]);
-    expect(drops).toEqual(["duplicate", "late", "late"]);
+    expect(drops).toEqual(["duplicate", "duplicate", "late"]);
+  });
+
+  it("counts a copy of a frame already handed on as duplicate, however far behind, and a frame whose place was concealed as late", () => {
+    // Issue 13 defect 11: every frame behind the stream was counted late, copies included.
+    const { seen, push, drops } = setup(3, 50);
+    for (let s = 100; s < 110; s++) push(s);
+    push(109); // the frame just handed on, again
+    push(100); // handed on nine frames ago
+    push(115); // 110..114 missing: held
+    push(116);
+    push(117);
+    push(118); // 110 given up on (concealed) ...
+    push(111); // ... 111..114 too: both arrive after their place was filled
+    push(110);
+    push(116); // a copy of a frame handed on after the concealment
+    push(60); // 59 frames behind: before the stream's first frame
+    expect(drops).toEqual(["duplicate", "duplicate", "late", "late", "duplicate", "late"]);
+    expect(seen.filter((f) => f.concealed).map((f) => f.sequence)).toEqual([110, 111, 112, 113, 114]);
+  });
+
+  it("forgets what it handed on when the stream restarts: a frame behind the new start is late", () => {
+    const { push, drops } = setup(2, 10);
+    for (let s = 1; s <= 5; s++) push(s);
+    push(1000); // a restart far ahead (more than maxConcealFrames + depth)
+    push(997); // never received, though its history bit is frame 5's (997 % 32 = 5)
+    push(1000);
+    expect(drops).toEqual(["late", "duplicate"]);
   });
 
   it("continues seamlessly across the 2^32 sequence wrap", () => {

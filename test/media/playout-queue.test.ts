@@ -360,4 +360,47 @@ describe("PlayoutQueue", () => {
     queue.reachedMarks(marks);
     expect(marks).toEqual([{ name: "m", played: true }]);
   });
+
+  it("drops live audio that stood more than its length in ticks (nothing was sent: send status inactive, host away); buffered audio waits", () => {
+    // Issue 13 defect 8: the echo's frames queued before a media host outage were sent after the resume.
+    const queue = new PlayoutQueue(10, { liveTargetFrames: 2 });
+    queue.write(Buffer.concat([pcmFor(1), pcmFor(2)])); // a prompt's last frames
+    queue.write(Buffer.concat([pcmFor(3), pcmFor(4)]), true); // the echo behind them
+    let dropped = 0;
+    // Nothing is taken (no send status) for 10 ticks: the live frames are 200 ms old, no older.
+    for (let t = 0; t < 10; t++) dropped += queue.endTick();
+    expect(dropped).toBe(0);
+    for (let t = 0; t < 200; t++) dropped += queue.endTick();
+    // Still there: the buffered frames ahead of them hold them back (and are never dropped).
+    expect(queue.depth).toBe(4);
+    queue.write(pcmFor(5), true); // live audio of now
+    const out: Buffer[] = [];
+    for (let t = 0; t < 4; t++) {
+      const frame = queue.take();
+      if (frame) out.push(Buffer.from(frame));
+      dropped += queue.endTick();
+    }
+    expect(out).toEqual([1, 2, 5].map((s) => Buffer.from(pcmFor(s))));
+    expect(dropped).toBe(2);
+  });
+
+  it("drops stale live audio at the head at once, and never a live frame taken within its length in ticks", () => {
+    const stale = new PlayoutQueue(10, { liveTargetFrames: 2 });
+    stale.write(pcmFor(1), true);
+    let dropped = 0;
+    for (let t = 0; t < 11; t++) dropped += stale.endTick();
+    expect(dropped).toBe(1);
+    expect(stale.depth).toBe(0);
+    // A full queue of live audio, one frame in and one out per tick: each waits 10 ticks.
+    const full = new PlayoutQueue(10, { liveTargetFrames: 10 });
+    for (let i = 0; i < 10; i++) full.write(pcmFor(i), true);
+    const out: Buffer[] = [];
+    for (let t = 0; t < 50; t++) {
+      const frame = full.take();
+      if (frame) out.push(Buffer.from(frame));
+      expect(full.endTick()).toBe(0);
+      full.write(pcmFor(10 + t), true);
+    }
+    expect(out).toEqual(Array.from({ length: 50 }, (_, i) => Buffer.from(pcmFor(i))));
+  });
 });
