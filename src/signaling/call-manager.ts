@@ -68,7 +68,13 @@ export interface BatchContext {
   tokenTenantId?: string;
 }
 
-/** Graph's calling states mapped onto the bot's lifecycle; undefined = not a lifecycle change. */
+/**
+ * The answer must reach Graph this long before Graph's deadline (at most a tenth of the
+ * window): the bot counts from the notification's arrival, Graph from its sending, and the
+ * 202 still has to travel.
+ */
+const ANSWER_DEADLINE_MARGIN_MS = 1000;
+
 /** A keepAlive that failed transiently is tried again this soon (or half the interval, if shorter). */
 const KEEPALIVE_RETRY_MS = 60_000;
 
@@ -81,6 +87,7 @@ const ANSWERED_STATES: ReadonlySet<CallLifecycleState> = new Set([
   "redirecting",
 ]);
 
+/** Graph's calling states mapped onto the bot's lifecycle; undefined = not a lifecycle change. */
 const LIFECYCLE_OF: Partial<Record<NotifiedCallState, CallLifecycleState>> = {
   incoming: "incoming",
   establishing: "establishing",
@@ -299,6 +306,7 @@ export class CallManager {
   private async answer(call: Call, event: IncomingCallEvent, receivedAt: number): Promise<void> {
     const callId = call.callId;
     const deadline = receivedAt + this.answerDeadlineMs;
+    const answerBy = deadline - Math.min(ANSWER_DEADLINE_MARGIN_MS, this.answerDeadlineMs / 10);
     try {
       const session = await this.media.createSession({
         callId,
@@ -316,8 +324,7 @@ export class CallManager {
         if (!call.isLive) await this.closeMedia(call, "call ended before answer");
         return;
       }
-      const remainingMs = deadline - performance.now();
-      if (remainingMs <= 0) throw new AnswerDeadlineError(this.answerDeadlineMs);
+      if (answerBy - performance.now() < 1) throw new AnswerDeadlineError(this.answerDeadlineMs);
       const body: AnswerRequest = {
         callbackUri: this.config.callbackUrl,
         acceptedModalities: ["audio"],
@@ -328,9 +335,10 @@ export class CallManager {
       };
       let answerSentAt = performance.now();
       let written = false;
+      // Retried while an attempt still fits before Graph's deadline (request-budget.ts).
       await this.graph.answer(callId, body, {
         callId,
-        signal: AbortSignal.timeout(Math.ceil(remainingMs)),
+        deadlineAt: answerBy,
         onWritten: (atMs) => {
           if (written) return;
           written = true;
