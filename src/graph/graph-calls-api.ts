@@ -9,10 +9,16 @@ import type {
   RejectReason,
 } from "./types.js";
 
-/** Per-request options: the call id for logs, and a signal that abandons the request. */
+/** Per-request options: the call id for logs, a signal that abandons the request, a deadline. */
 export interface GraphRequestOptions {
   callId?: string;
   signal?: AbortSignal;
+  /**
+   * performance.now() by which Graph must have accepted the request (the answer: Graph's 15 s
+   * from the incoming notification). Replaces the configured attempts and overall deadline:
+   * attempts go on while one more fits before it (request-budget.ts).
+   */
+  deadlineAt?: number;
   /** Called with performance.now() when an attempt's bytes went to the socket (once per attempt). */
   onWritten?: (atMs: number) => void;
 }

@@ -18,11 +18,13 @@ import {
   redirectBody,
   rejectBody,
 } from "./request-bodies.js";
+import { attemptTimeoutMs, requestBudget } from "./request-budget.js";
 import {
   type BackoffSettings,
   DEFAULT_BACKOFF,
   decideRetry,
   isOutcomeUnknown,
+  type NotRetriedWhy,
   parseRetryAfter,
   type RetryReason,
   reasonForStatus,
@@ -87,7 +89,8 @@ const MAX_PARTICIPANT_PAGES = 50;
 /**
  * Graph calls REST client: exact v1.0 URLs and metadata-checked bodies, an app token per
  * request from the token provider, retries with full-jitter backoff on 429/503/504 (honouring
- * Retry-After) and on connection failures, bounded by attempts and an overall deadline.
+ * Retry-After) and on connection failures, bounded by attempts and an overall deadline, or by
+ * the caller's own deadline (request-budget.ts).
  * One client-request-id per logical request, kept across its retries and logged.
  */
 export class GraphClient implements GraphCallsApi {
@@ -310,6 +313,7 @@ export class GraphClient implements GraphCallsApi {
     const clientRequestId = randomUUID();
     const log = this.logger.child({ callId, action, clientRequestId });
     const started = performance.now();
+    const budget = requestBudget(settings, started, request.options?.deadlineAt);
     // A body-less POST (keepAlive) still sends Content-Length: 0 rather than a chunked body.
     let payload: string | undefined;
     if (request.body !== undefined) payload = JSON.stringify(request.body);
@@ -355,13 +359,17 @@ export class GraphClient implements GraphCallsApi {
           cause: error,
         });
       }
+      // Every attempt, the first too, is held to the deadline.
+      const timeoutMs = attemptTimeoutMs(budget, settings, performance.now());
+      if (timeoutMs === 0) {
+        throw fail("deadline", {
+          status: 0,
+          code: "deadlineExceeded",
+          message: "no time left before the deadline to send the request",
+          outcomeUnknown: previousOutcomeUnknown,
+        });
+      }
       attempts += 1;
-      const elapsed = performance.now() - started;
-      // The first attempt is also held to the deadline when the timeout alone would overrun it.
-      const timeoutMs = Math.max(
-        1,
-        Math.min(settings.requestTimeoutMs, settings.overallDeadlineMs - elapsed),
-      );
       const headers: Record<string, string> = {
         authorization: `Bearer ${token}`,
         accept: "application/json",
@@ -373,7 +381,7 @@ export class GraphClient implements GraphCallsApi {
 
       let reason: RetryReason | undefined;
       let retryAfterMs: number | undefined;
-      let failure: () => GraphError;
+      let failure: (gaveUp?: NotRetriedWhy) => GraphError;
       try {
         const response = await httpsRequest({
           url: request.url,
@@ -407,8 +415,9 @@ export class GraphClient implements GraphCallsApi {
         }
         reason = reasonForStatus(response.status);
         retryAfterMs = parseRetryAfter(response.headers["retry-after"], Date.now());
-        failure = () =>
+        failure = (gaveUp) =>
           fail(String(response.status), {
+            gaveUp,
             status: response.status,
             code: parsed.code ?? "httpError",
             message: parsed.message ?? `HTTP ${response.status}`,
@@ -437,8 +446,9 @@ export class GraphClient implements GraphCallsApi {
         const timedOut = reason === "timeout";
         const unknown =
           reason === undefined ? previousOutcomeUnknown : isOutcomeUnknown(reason) || previousOutcomeUnknown;
-        failure = () =>
+        failure = (gaveUp) =>
           fail(timedOut ? "timeout" : "connection", {
+            gaveUp,
             status: 0,
             code: timedOut ? "requestTimeout" : "connectionFailed",
             message: error instanceof Error ? error.message : String(error),
@@ -455,19 +465,15 @@ export class GraphClient implements GraphCallsApi {
       const decision = decideRetry({
         reason,
         attemptsMade: attempts,
-        maxAttempts: settings.maxAttempts,
-        elapsedMs: performance.now() - started,
-        overallDeadlineMs: settings.overallDeadlineMs,
-        requestTimeoutMs: settings.requestTimeoutMs,
+        maxAttempts: budget.maxAttempts,
+        remainingMs: budget.deadlineAt - performance.now(),
+        minAttemptMs: budget.minAttemptMs,
         retryAfterMs,
         idempotent: request.idempotent,
         backoff: this.backoff,
         random: this.random,
       });
-      if (!decision.retry) {
-        log.debug({ reason, why: decision.why, attempts }, "graph request not retried");
-        throw failure();
-      }
+      if (!decision.retry) throw failure(decision.why);
       previousOutcomeUnknown ||= isOutcomeUnknown(reason);
       this.metrics.retries.inc({ action, reason });
       log.warn({ attempt: attempts, reason, delayMs: decision.delayMs }, "graph request will be retried");

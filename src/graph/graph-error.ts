@@ -1,4 +1,5 @@
 import type { IncomingHttpHeaders } from "node:http";
+import type { NotRetriedWhy } from "./retry-policy.js";
 
 /**
  * Codes the client itself gives to failures that carry no Graph error body. Graph's own codes
@@ -9,6 +10,7 @@ export type ClientErrorCode =
   | "requestTimeout"
   | "connectionFailed"
   | "aborted"
+  | "deadlineExceeded"
   | "tokenUnavailable"
   | "invalidResponse"
   | "httpError";
@@ -32,9 +34,20 @@ export interface GraphErrorInit {
    */
   outcomeUnknown?: boolean;
   retryAfterMs?: number;
+  /**
+   * Why the last retryable failure was not retried: no attempt could still finish before the
+   * deadline, the attempts were used up, or repeating was unsafe. Absent for final failures.
+   */
+  gaveUp?: NotRetriedWhy;
   callId?: string;
   cause?: unknown;
 }
+
+const GAVE_UP: Record<NotRetriedWhy, string> = {
+  deadline: "no further attempt could finish before the deadline",
+  attempts: "attempts used up",
+  unsafe: "Graph may have acted on it, so it is not repeated",
+};
 
 /** The one error type GraphCallsApi methods reject with. Never holds the token. */
 export class GraphError extends Error {
@@ -47,11 +60,14 @@ export class GraphError extends Error {
   readonly attempts: number;
   readonly outcomeUnknown: boolean;
   readonly retryAfterMs: number | undefined;
+  readonly gaveUp: NotRetriedWhy | undefined;
   readonly callId: string | undefined;
 
   constructor(init: GraphErrorInit) {
     super(
-      `Graph ${init.action} failed${init.status ? ` with HTTP ${init.status}` : ""} (${init.code}): ${init.message}`,
+      `Graph ${init.action} failed${init.status ? ` with HTTP ${init.status}` : ""} (${init.code}): ${init.message}${
+        init.gaveUp ? `; not retried: ${GAVE_UP[init.gaveUp]}` : ""
+      }`,
       init.cause === undefined ? undefined : { cause: init.cause },
     );
     this.name = "GraphError";
@@ -64,6 +80,7 @@ export class GraphError extends Error {
     this.attempts = init.attempts;
     this.outcomeUnknown = init.outcomeUnknown ?? false;
     this.retryAfterMs = init.retryAfterMs;
+    this.gaveUp = init.gaveUp;
     this.callId = init.callId;
   }
 
@@ -78,6 +95,7 @@ export class GraphError extends Error {
       clientRequestId: this.clientRequestId,
       attempts: this.attempts,
       outcomeUnknown: this.outcomeUnknown,
+      gaveUp: this.gaveUp,
     };
   }
 }

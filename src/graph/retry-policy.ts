@@ -109,11 +109,14 @@ export interface RetryInput {
   /** Attempts already made for this logical request (>= 1). */
   attemptsMade: number;
   maxAttempts: number;
-  /** Time since the first attempt started. */
-  elapsedMs: number;
-  overallDeadlineMs: number;
-  /** Timeout of the next attempt: a retry is started only if it can finish before the deadline. */
-  requestTimeoutMs: number;
+  /** Time left, from now (the failed attempt's end), until the request's deadline. */
+  remainingMs: number;
+  /**
+   * Least time the next attempt must have: a retry is started only if, after its wait, this
+   * much is left before the deadline (the full attempt timeout, or less for a caller deadline:
+   * see request-budget.ts).
+   */
+  minAttemptMs: number;
   /** Parsed Retry-After of the failed response, if it had one. */
   retryAfterMs?: number;
   /**
@@ -126,9 +129,10 @@ export interface RetryInput {
   random?: () => number;
 }
 
-export type RetryDecision =
-  | { retry: true; delayMs: number }
-  | { retry: false; why: "unsafe" | "attempts" | "deadline" };
+/** Why a failed attempt is not retried; also GraphError.gaveUp. */
+export type NotRetriedWhy = "unsafe" | "attempts" | "deadline";
+
+export type RetryDecision = { retry: true; delayMs: number } | { retry: false; why: NotRetriedWhy };
 
 /** Decides whether to retry a failed attempt and after what delay. */
 export function decideRetry(input: RetryInput): RetryDecision {
@@ -136,9 +140,7 @@ export function decideRetry(input: RetryInput): RetryDecision {
   if (input.attemptsMade >= input.maxAttempts) return { retry: false, why: "attempts" };
   const delayMs =
     input.retryAfterMs ?? backoffDelayMs(input.attemptsMade, input.backoff ?? DEFAULT_BACKOFF, input.random);
-  // Never start an attempt whose worst case (wait + full timeout) ends past the deadline.
-  if (input.elapsedMs + delayMs + input.requestTimeoutMs > input.overallDeadlineMs) {
-    return { retry: false, why: "deadline" };
-  }
+  // Never start an attempt that cannot have its least time before the deadline.
+  if (delayMs + input.minAttemptMs > input.remainingMs) return { retry: false, why: "deadline" };
   return { retry: true, delayMs };
 }

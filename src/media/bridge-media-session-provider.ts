@@ -9,6 +9,7 @@ import {
   type MediaSessionConfiguration,
   mediaProcessorUri,
   parseMediaBlob,
+  serializeMediaBlob,
 } from "./media-session-config.js";
 import type {
   MediaSession,
@@ -208,7 +209,7 @@ export class BridgeMediaSessionProvider implements MediaSessionProvider {
       return {
         callId: request.callId,
         mediaSessionId: created.mediaSessionId,
-        configuration: this.configurationOf(created, request.callId),
+        ...this.blobOf(created, request.callId),
       };
     } catch (error) {
       // A session whose blob is unusable cannot be answered with: give it back at once.
@@ -272,15 +273,24 @@ export class BridgeMediaSessionProvider implements MediaSessionProvider {
     this.sessions.clear();
   }
 
-  private configurationOf(created: CreatedSession, callId: string): MediaSessionConfiguration {
+  /**
+   * The session's configuration and the blob the answer carries. The host's own blob
+   * (media_configuration_json) is checked but sent exactly as the platform serialized it: the
+   * proto says so, and a re-serialization changes its bytes (whitespace, key order, numbers).
+   * Only without one is the blob built from the fields.
+   */
+  private blobOf(
+    created: CreatedSession,
+    callId: string,
+  ): { configuration: MediaSessionConfiguration; blob: string } {
     if (created.mediaConfigurationJson !== "") {
       const configuration = parseMediaBlob(created.mediaConfigurationJson);
       if (configuration.callId !== callId) {
         throw new Error(`media host's blob is for call ${configuration.callId}, not ${callId}`);
       }
-      return configuration;
+      return { configuration, blob: created.mediaConfigurationJson };
     }
-    return buildMediaSessionConfiguration({
+    const configuration = buildMediaSessionConfiguration({
       callId,
       mediaSessionId: created.mediaSessionId,
       mpUri: created.mpUri || mediaProcessorUri(this.options.media.fqdn, this.options.media.publicPort),
@@ -292,6 +302,7 @@ export class BridgeMediaSessionProvider implements MediaSessionProvider {
         mpVersion: created.mpVersion,
       },
     });
+    return { configuration, blob: serializeMediaBlob(configuration) };
   }
 
   private onWorkerEvent(event: WorkerEvent): void {

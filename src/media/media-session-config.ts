@@ -1,8 +1,9 @@
 /**
  * The media session configuration that Graph's appHostedMediaConfig.blob carries: which media
  * processor (mpUri) hosts the call's media and which render/source contexts it opened.
- * Serialized with the key order the media platform itself uses, so a blob parsed from the
- * platform re-serializes to the same JSON.
+ * Serialized with the key order the media platform itself uses. A blob the platform serialized
+ * itself is only parsed here to check it: the answer sends the platform's string unchanged
+ * (bridge-media-session-provider.ts), since re-serializing changes its bytes.
  */
 
 export const SUPPORTED_AUDIO_FORMAT = "Pcm16K";

@@ -15,6 +15,12 @@ export interface MediaSession {
   callId: string;
   mediaSessionId: string;
   configuration: MediaSessionConfiguration;
+  /**
+   * The appHostedMediaConfig blob the answer carries: the platform's own serialization, byte
+   * for byte, when the media host gave one (SessionCreated.media_configuration_json), else
+   * serialized from `configuration`.
+   */
+  blob: string;
 }
 
 /** Why the provider cannot take a call right now. */
@@ -34,8 +40,8 @@ export type MediaSessionEvent =
   | { kind: "hangUpRequested"; callId: string; reason: string };
 
 /**
- * Where the signaling layer gets a media session for a call. The answer path asks for one,
- * builds the blob from its configuration and answers; nothing in signaling knows whether the
+ * Where the signaling layer gets a media session for a call. The answer path asks for one and
+ * answers with its blob; nothing in signaling knows whether the
  * media is hosted by the bridge, an emulator or anything else.
  */
 export interface MediaSessionProvider {

@@ -1,6 +1,10 @@
 import { randomUUID } from "node:crypto";
 import type { Participant } from "../graph/types.js";
-import { buildMediaSessionConfiguration, mediaProcessorUri } from "./media-session-config.js";
+import {
+  buildMediaSessionConfiguration,
+  mediaProcessorUri,
+  serializeMediaBlob,
+} from "./media-session-config.js";
 import type {
   MediaSession,
   MediaSessionEvent,
@@ -37,18 +41,15 @@ export class StandaloneMediaSessionProvider implements MediaSessionProvider {
   async createSession(request: MediaSessionRequest): Promise<MediaSession> {
     const mediaSessionId = randomUUID();
     this.sessions.add(request.callId);
-    return {
+    const configuration = buildMediaSessionConfiguration({
       callId: request.callId,
       mediaSessionId,
-      configuration: buildMediaSessionConfiguration({
-        callId: request.callId,
-        mediaSessionId,
-        mpUri: mediaProcessorUri(this.settings.fqdn, this.settings.publicPort),
-        audioRenderContextId: randomUUID(),
-        audioSourceContextId: randomUUID(),
-        versions: STANDALONE_MEDIA_VERSIONS,
-      }),
-    };
+      mpUri: mediaProcessorUri(this.settings.fqdn, this.settings.publicPort),
+      audioRenderContextId: randomUUID(),
+      audioSourceContextId: randomUUID(),
+      versions: STANDALONE_MEDIA_VERSIONS,
+    });
+    return { callId: request.callId, mediaSessionId, configuration, blob: serializeMediaBlob(configuration) };
   }
 
   async closeSession(callId: string): Promise<void> {

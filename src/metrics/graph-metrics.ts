@@ -31,7 +31,7 @@ export function graphMetrics(registry: Registry): GraphMetrics {
   const metrics: GraphMetrics = {
     requests: new Counter({
       name: "graph_requests_total",
-      help: "Logical Graph requests by action and final HTTP status (or timeout, connection, invalid, aborted, token)",
+      help: "Logical Graph requests by action and final HTTP status (or timeout, connection, invalid, aborted, token, deadline)",
       labelNames: ["action", "status"],
       registers: [registry],
     }),

@@ -20,6 +20,12 @@ export interface SignalingMetrics {
   answerLatency: Histogram;
   /** Incoming calls by decision (answered, rejected_busy, rejected_forbidden, answer_failed). */
   incomingCalls: Counter<"decision">;
+  /**
+   * Incoming calls rejected through Graph, by why: tenant_not_allowed, capacity,
+   * media_unavailable, shutting_down (the policy), media_session_failed (creating the call's
+   * media session failed).
+   */
+  callsRejected: Counter<"reason">;
   /** Call state machine transitions. */
   transitions: Counter<"from" | "to">;
   /** Calls currently known, by state (terminated calls are kept briefly for late notifications). */
@@ -67,6 +73,12 @@ export function createSignalingMetrics(registry: Registry): SignalingMetrics {
       name: "signaling_incoming_calls_total",
       help: "Incoming calls, by decision",
       labelNames: ["decision"],
+      registers,
+    }),
+    callsRejected: new Counter({
+      name: "signaling_calls_rejected_total",
+      help: "Incoming calls rejected through Graph, by reason",
+      labelNames: ["reason"],
       registers,
     }),
     transitions: new Counter({

@@ -9,8 +9,11 @@ import type { BotConfig } from "../config/config.js";
 import type { GraphCallsApi } from "../graph/graph-calls-api.js";
 import type { AnswerRequest, RejectReason } from "../graph/types.js";
 import type { Logger } from "../log/logger.js";
-import { serializeMediaBlob } from "../media/media-session-config.js";
-import type { MediaSessionEvent, MediaSessionProvider } from "../media/media-session-provider.js";
+import type {
+  MediaSession,
+  MediaSessionEvent,
+  MediaSessionProvider,
+} from "../media/media-session-provider.js";
 import type { SignalingMetrics } from "../metrics/signaling-metrics.js";
 import type { Call, CallLifecycleState } from "./call.js";
 import { decideIncomingCall } from "./call-policy.js";
@@ -68,7 +71,13 @@ export interface BatchContext {
   tokenTenantId?: string;
 }
 
-/** Graph's calling states mapped onto the bot's lifecycle; undefined = not a lifecycle change. */
+/**
+ * The answer must reach Graph this long before Graph's deadline (at most a tenth of the
+ * window): the bot counts from the notification's arrival, Graph from its sending, and the
+ * 202 still has to travel.
+ */
+const ANSWER_DEADLINE_MARGIN_MS = 1000;
+
 /** A keepAlive that failed transiently is tried again this soon (or half the interval, if shorter). */
 const KEEPALIVE_RETRY_MS = 60_000;
 
@@ -81,6 +90,7 @@ const ANSWERED_STATES: ReadonlySet<CallLifecycleState> = new Set([
   "redirecting",
 ]);
 
+/** Graph's calling states mapped onto the bot's lifecycle; undefined = not a lifecycle change. */
 const LIFECYCLE_OF: Partial<Record<NotifiedCallState, CallLifecycleState>> = {
   incoming: "incoming",
   establishing: "establishing",
@@ -271,6 +281,7 @@ export class CallManager {
     });
     if (decision.action === "reject") {
       this.metrics.incomingCalls.inc({ decision: `rejected_${decision.reason}` });
+      this.metrics.callsRejected.inc({ reason: decision.why });
       this.logger.info(
         { callId: call.callId, tenantId, reason: decision.reason, why: decision.why },
         "rejecting incoming call",
@@ -299,14 +310,21 @@ export class CallManager {
   private async answer(call: Call, event: IncomingCallEvent, receivedAt: number): Promise<void> {
     const callId = call.callId;
     const deadline = receivedAt + this.answerDeadlineMs;
+    const answerBy = deadline - Math.min(ANSWER_DEADLINE_MARGIN_MS, this.answerDeadlineMs / 10);
+    let session: MediaSession;
     try {
-      const session = await this.media.createSession({
+      session = await this.media.createSession({
         callId,
         tenantId: call.tenantId,
         direction: "sendRecv",
         unmixedAudio: this.config.media.unmixedAudio && event.isMeeting,
       });
-      call.hasMediaSession = true;
+    } catch (error) {
+      await this.onMediaSessionFailed(call, error, deadline);
+      return;
+    }
+    call.hasMediaSession = true;
+    try {
       if (call.state !== "answering") {
         // Ended (caller hung up, shutdown) while the media session was being created.
         this.logger.info(
@@ -316,21 +334,21 @@ export class CallManager {
         if (!call.isLive) await this.closeMedia(call, "call ended before answer");
         return;
       }
-      const remainingMs = deadline - performance.now();
-      if (remainingMs <= 0) throw new AnswerDeadlineError(this.answerDeadlineMs);
+      if (answerBy - performance.now() < 1) throw new AnswerDeadlineError(this.answerDeadlineMs);
       const body: AnswerRequest = {
         callbackUri: this.config.callbackUrl,
         acceptedModalities: ["audio"],
         mediaConfig: {
           "@odata.type": "#microsoft.graph.appHostedMediaConfig",
-          blob: serializeMediaBlob(session.configuration),
+          blob: session.blob,
         },
       };
       let answerSentAt = performance.now();
       let written = false;
+      // Retried while an attempt still fits before Graph's deadline (request-budget.ts).
       await this.graph.answer(callId, body, {
         callId,
-        signal: AbortSignal.timeout(Math.ceil(remainingMs)),
+        deadlineAt: answerBy,
         onWritten: (atMs) => {
           if (written) return;
           written = true;
@@ -375,6 +393,40 @@ export class CallManager {
       this.logger.error({ callId, err: describeError(error) }, "answering the call failed; ending it");
       await this.endLocally(call, "answer failed");
     }
+  }
+
+  /**
+   * No media session for the call (the host refused or lost the creation, or its blob was
+   * unusable): the call cannot be answered, so it is rejected through Graph at once rather than
+   * left ringing until Graph's deadline. `busy`: the bot cannot take the call now.
+   */
+  private async onMediaSessionFailed(call: Call, error: unknown, deadline: number): Promise<void> {
+    const callId = call.callId;
+    if (call.state !== "answering") {
+      // Ended (caller hung up, shutdown) while the media session was being created.
+      this.logger.info(
+        { callId, state: call.state, err: describeError(error) },
+        "media session not created for a call that left answering",
+      );
+      return;
+    }
+    if (performance.now() >= deadline) {
+      // Graph has given up on the call already: nothing to reject.
+      this.metrics.incomingCalls.inc({ decision: "answer_failed" });
+      this.logger.error(
+        { callId, err: describeError(error) },
+        "media session not created before the answer deadline; ending the call",
+      );
+      await this.endLocally(call, "media session failed after the answer deadline");
+      return;
+    }
+    this.metrics.incomingCalls.inc({ decision: "rejected_busy" });
+    this.metrics.callsRejected.inc({ reason: "media_session_failed" });
+    this.logger.warn(
+      { callId, reason: "busy", err: describeError(error) },
+      "media session could not be created; rejecting the call",
+    );
+    await this.reject(call, "busy");
   }
 
   private onCallState(event: CallStateEvent): string {

@@ -336,6 +336,32 @@ describe("GraphClient against the Graph emulator (real msal token, real HTTPS)",
       }
     });
 
+    it("retries until the caller's deadline, not the configured attempts, and says why it gave up", async () => {
+      const graph = client({ maxAttempts: 1 });
+      const callId = incomingCall();
+      emulator.injectFault({ match: { action: "answer" }, status: 503, retryAfterSeconds: 1, times: 10 });
+      try {
+        // 2.5 s: a second attempt after 1 s still has its least 1 s; a third would not.
+        const error = await failure(
+          graph.answer(callId, answerRequest(callId), { deadlineAt: performance.now() + 2500 }),
+        );
+        expect(error.status).toBe(503);
+        expect(error.attempts).toBe(2);
+        expect(error.gaveUp).toBe("deadline");
+        expect(error.message).toContain("no further attempt could finish before the deadline");
+        expect(logged("answer", callId)).toHaveLength(2);
+      } finally {
+        emulator.clearFaults();
+      }
+      // A deadline already passed: nothing is sent.
+      const late = await failure(
+        graph.answer(callId, answerRequest(callId), { deadlineAt: performance.now() - 1 }),
+      );
+      expect(late.code).toBe("deadlineExceeded");
+      expect(late.attempts).toBe(0);
+      expect(logged("answer", callId)).toHaveLength(2);
+    });
+
     it("times out a slow response and retries an idempotent request", async () => {
       const registry = new Registry();
       const graph = client({ requestTimeoutMs: 300 }, registry);

@@ -1,5 +1,7 @@
 import { describe, expect, it } from "vitest";
+import type { GraphClientSettings } from "../../src/config/config.js";
 import { HttpTimeoutError } from "../../src/graph/https-request.js";
+import { attemptTimeoutMs, type RequestBudget, requestBudget } from "../../src/graph/request-budget.js";
 import {
   backoffDelayMs,
   decideRetry,
@@ -96,9 +98,8 @@ describe("decideRetry", () => {
     reason: "throttled",
     attemptsMade: 1,
     maxAttempts: 4,
-    elapsedMs: 100,
-    overallDeadlineMs: 12_000,
-    requestTimeoutMs: 5000,
+    remainingMs: 11_900,
+    minAttemptMs: 5000,
     idempotent: true,
     backoff: { baseDelayMs: 200, maxDelayMs: 4000 },
     random: () => 0.5,
@@ -116,11 +117,11 @@ describe("decideRetry", () => {
     expect(decideRetry({ ...base, maxAttempts: 1 })).toEqual({ retry: false, why: "attempts" });
   });
 
-  it("never starts an attempt that could end past the deadline", () => {
-    // 100 elapsed + 6900 wait + 5000 timeout = 12000: just fits.
+  it("never starts an attempt that cannot have its least time before the deadline", () => {
+    // 6900 wait + 5000 least attempt = 11900 left: just fits.
     expect(decideRetry({ ...base, retryAfterMs: 6900 })).toEqual({ retry: true, delayMs: 6900 });
     expect(decideRetry({ ...base, retryAfterMs: 6901 })).toEqual({ retry: false, why: "deadline" });
-    expect(decideRetry({ ...base, elapsedMs: 7000 })).toEqual({ retry: false, why: "deadline" });
+    expect(decideRetry({ ...base, remainingMs: 5000 })).toEqual({ retry: false, why: "deadline" });
   });
 
   it("retries non-idempotent requests only when Graph certainly did not act", () => {
@@ -131,5 +132,74 @@ describe("decideRetry", () => {
       expect(decideRetry({ ...base, reason, idempotent: false })).toEqual({ retry: false, why: "unsafe" });
       expect(decideRetry({ ...base, reason, idempotent: true }).retry).toBe(true);
     }
+  });
+});
+
+/**
+ * A request retried on a fake clock: every attempt fails `failMs` after it starts with
+ * Retry-After `retryAfterMs`; returns the attempts' start times and their timeouts.
+ */
+function attemptsOnFakeClock(
+  budget: RequestBudget,
+  settings: GraphClientSettings,
+  retryAfterMs: number,
+  failMs = 20,
+): { startsMs: number[]; timeoutsMs: number[]; why: string } {
+  let now = 0;
+  const startsMs: number[] = [];
+  const timeoutsMs: number[] = [];
+  for (;;) {
+    const timeout = attemptTimeoutMs(budget, settings, now);
+    if (timeout === 0) return { startsMs, timeoutsMs, why: "no time" };
+    startsMs.push(now);
+    timeoutsMs.push(timeout);
+    now += failMs;
+    const decision = decideRetry({
+      reason: "unavailable",
+      attemptsMade: startsMs.length,
+      maxAttempts: budget.maxAttempts,
+      remainingMs: budget.deadlineAt - now,
+      minAttemptMs: budget.minAttemptMs,
+      retryAfterMs,
+      idempotent: false,
+    });
+    if (!decision.retry) return { startsMs, timeoutsMs, why: decision.why };
+    now += decision.delayMs;
+  }
+}
+
+describe("request budget (fake clock)", () => {
+  const settings: GraphClientSettings = { requestTimeoutMs: 5000, maxAttempts: 4, overallDeadlineMs: 12_000 };
+
+  it("an answer with Graph's deadline keeps trying on 503 + Retry-After: 3 while an attempt fits", () => {
+    // Graph's 15 s less the call manager's 1 s margin.
+    const run = attemptsOnFakeClock(requestBudget(settings, 0, 14_000), settings, 3000);
+    expect(run.startsMs).toEqual([0, 3020, 6040, 9060, 12_080]);
+    // The last attempt's timeout is cut at the deadline rather than kept at 5 s.
+    expect(run.timeoutsMs).toEqual([5000, 5000, 5000, 4940, 1920]);
+    expect(run.why).toBe("deadline");
+  });
+
+  it("follows a shorter deadline (a configurable window) the same way", () => {
+    const run = attemptsOnFakeClock(requestBudget(settings, 0, 4500), settings, 1000);
+    expect(run.startsMs).toEqual([0, 1020, 2040, 3060]);
+    expect(run.why).toBe("deadline");
+  });
+
+  it("without a caller deadline, the settings bound the request as before", () => {
+    // 5 s per attempt must fit in 12 s: attempts at 0, 3 and 6 s only.
+    const run = attemptsOnFakeClock(requestBudget(settings, 0), settings, 3000);
+    expect(run.startsMs).toEqual([0, 3020, 6040]);
+    expect(run.why).toBe("deadline");
+    const quick = attemptsOnFakeClock(requestBudget(settings, 0), settings, 0);
+    expect(quick.startsMs).toHaveLength(4);
+    expect(quick.why).toBe("attempts");
+  });
+
+  it("sends nothing once the deadline has passed", () => {
+    const budget = requestBudget(settings, 0, 1000);
+    expect(attemptTimeoutMs(budget, settings, 999)).toBe(1);
+    expect(attemptTimeoutMs(budget, settings, 999.5)).toBe(0);
+    expect(attemptTimeoutMs(budget, settings, 2000)).toBe(0);
   });
 });

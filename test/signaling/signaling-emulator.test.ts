@@ -330,6 +330,39 @@ describe("signaling against the Graph emulator", () => {
     expect(callsApiRequests(slow.callId).filter((request) => request.action === "answer")).toEqual([]);
   });
 
+  it("retries an answer Graph refuses with 503 + Retry-After: 3 for as long as its 15 s allow", async () => {
+    // The production Graph settings (5 s per attempt, 4 attempts, 12 s): they alone stopped the
+    // answer after attempts at 0, 3 and 6 s.
+    const b = await startBot({
+      graph: { requestTimeoutMs: 5000, maxAttempts: 4, overallDeadlineMs: 12_000 },
+    });
+    // One call Graph answers once it recovers (after ~10 s: its 4 attempts before fail), one it never answers.
+    const recovers = emulator.placeIncomingCall({ appId: b.appId }).callId;
+    const never = emulator.placeIncomingCall({ appId: b.appId }).callId;
+    const unavailable = { status: 503, retryAfterSeconds: 3 } as const;
+    emulator.injectFault({ match: { action: "answer", pathContains: recovers }, ...unavailable, times: 4 });
+    emulator.injectFault({ match: { action: "answer", pathContains: never }, ...unavailable, times: 100 });
+
+    await emulator.waitForCallState(recovers, "established", 16_000);
+    await until(() => botState(b, recovers) === "established", 3000, "bot sees established");
+    await until(() => botState(b, never) === "terminated", 3000, "bot gives up the other call");
+
+    for (const callId of [recovers, never]) {
+      const answers = emulator.requestLog().filter((r) => r.action === "answer" && r.callId === callId);
+      const startsMs = answers.map((r) => Date.parse(r.time) - Date.parse(answers[0]?.time ?? ""));
+      // Attempts at ~0, 3, 6, 9 and 12 s: each waits out Retry-After, none past the deadline.
+      expect(answers).toHaveLength(5);
+      for (let i = 1; i < startsMs.length; i++) {
+        const gap = (startsMs[i] ?? 0) - (startsMs[i - 1] ?? 0);
+        expect(gap).toBeGreaterThanOrEqual(2990);
+        expect(gap).toBeLessThan(4500);
+      }
+      expect(answers.at(-1)?.status).toBe(callId === recovers ? 202 : 503);
+    }
+    const ended = b.service.calls().find((call) => call.callId === never);
+    expect(ended?.end?.localReason).toBe("answer failed");
+  }, 30_000);
+
   it("keeps calls alive with keepAlive at the configured interval", async () => {
     emulator.timings.keepAliveTimeoutMs = 500;
     const b = await startBot({ keepAliveIntervalMs: 150 });

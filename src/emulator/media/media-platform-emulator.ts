@@ -97,6 +97,21 @@ export interface MediaPlatformEmulatorOptions {
    * unique for the emulator's lifetime, which keeps numeric control keys unambiguous.
    */
   numberSessionsPerConnection?: boolean;
+  /**
+   * The SessionCreated.media_configuration_json of each new session (kept unchanged on resume),
+   * as a host with the real platform sends its own serialization of the blob. Default: none, and
+   * the worker builds the blob from the fields.
+   */
+  platformBlob?: (session: PlatformBlobFields) => string;
+}
+
+/** What a platformBlob function gets to serialize a session's blob from. */
+export interface PlatformBlobFields {
+  callId: string;
+  mediaSessionId: string;
+  mpUri: string;
+  audioRenderContextId: string;
+  audioSourceContextId: string;
 }
 
 /** The .NET host's default reconnect grace (BridgeOptions.ReconnectGrace). */
@@ -167,6 +182,7 @@ export class MediaPlatformEmulator implements ConnectionHost {
   private readonly sessionsByMediaId = new Map<string, EmulatedSession>();
   private readonly connectionOf = new Map<EmulatedSession, EmulatorConnection>();
   private readonly recordings = new Map<string, Buffer>();
+  private readonly platformBlobs = new WeakMap<EmulatedSession, string>();
   private readonly waiters = new Map<string, Set<() => void>>();
   /** Sessions of a lost connection, by lower-case media session id (GUIDs compare case-blind). */
   private readonly detached = new Map<string, { session: EmulatedSession; timer: NodeJS.Timeout }>();
@@ -414,14 +430,23 @@ export class MediaPlatformEmulator implements ConnectionHost {
   }
 
   private sessionCreated(session: EmulatedSession): pb.ISessionCreated {
-    return {
-      session: session.session,
+    const fields = {
       callId: session.callId,
       mediaSessionId: session.mediaSessionId,
       mpUri: mediaProcessorUri(this.options.fqdn ?? "media.emulator.local", this.options.publicPort ?? 8445),
       audioRenderContextId: session.audioRenderContextId,
       audioSourceContextId: session.audioSourceContextId,
+    };
+    let blob = this.platformBlobs.get(session);
+    if (blob === undefined && this.options.platformBlob) {
+      blob = this.options.platformBlob(fields);
+      this.platformBlobs.set(session, blob);
+    }
+    return {
+      session: session.session,
+      ...fields,
       ...VERSIONS,
+      ...(blob === undefined ? {} : { mediaConfigurationJson: blob }),
     };
   }
 
