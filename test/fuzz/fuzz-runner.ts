@@ -93,8 +93,11 @@ function finish<Ts>(property: string, details: fc.RunDetails<Ts>, started: numbe
     seed: details.seed,
     ms: Math.round(performance.now() - started),
   });
-  if (details.failed)
-    throw new Error(`fuzz property "${property}" failed\n${fc.defaultReportMessage(details)}`);
+  if (details.failed) {
+    const cause =
+      details.errorInstance instanceof Error ? details.errorInstance.message : String(details.errorInstance);
+    throw new Error(`fuzz property "${property}" failed: ${cause}\n${fc.defaultReportMessage(details)}`);
+  }
 }
 
 /** Random mutations of valid bytes: bit flips, byte changes, truncation, insertion, deletion. */
