@@ -82,11 +82,11 @@ describe("fuzz: bridge decoder", () => {
     "EnvelopeDecoder.decode never throws: a valid message or a BridgeProtocolError with a reason",
     () => {
       const decoder = new EnvelopeDecoder({ maxMessageBytes: 4096 });
-      fuzz("bridge EnvelopeDecoder.decode", 3000, anyBytes, (bytes) => {
+      fuzz("bridge EnvelopeDecoder.decode", 2000, anyBytes, (bytes) => {
         checkDecoded(decoder, decoder.decode(bytes));
       });
     },
-    timeoutFor(3000, 20_000),
+    timeoutFor(2000, 20_000),
   );
 
   it(

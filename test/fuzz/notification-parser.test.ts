@@ -71,9 +71,9 @@ describe("fuzz: Graph notification parser", () => {
   it(
     "arbitrary and mutated bodies: events or precise skips, an envelope error, nothing else",
     () => {
-      fuzz("notification parser", 3000, anyBody, checkParsed);
+      fuzz("notification parser", 2000, anyBody, checkParsed);
     },
-    timeoutFor(3000, 20_000),
+    timeoutFor(2000, 20_000),
   );
 
   it("the realistic bodies parse to events without skips", () => {
