@@ -534,7 +534,15 @@ export class BridgeClient extends EventEmitter<BridgeClientEvents> {
       }
       case "sessionClosed": {
         const closed = envelope.sessionClosed as pb.SessionClosed;
-        const pending = requestId ? this.takePending(requestId, "closeSession") : undefined;
+        const waiting = requestId ? this.pending.get(requestId) : undefined;
+        // Answering another kind of request contradicts itself: refused whole, nothing acted on.
+        if (waiting !== undefined && waiting.kind !== "closeSession") {
+          this.takePending(requestId, "closeSession");
+          return;
+        }
+        const pending = waiting ? this.takePending(requestId, "closeSession") : undefined;
+        // An answer to a CloseSession that timed out: the session is closed all the same.
+        if (requestId && !pending) this.metrics.protocolErrors.inc({ reason: "late_answer" });
         pending?.resolve(undefined);
         this.emit("sessionClosed", {
           session: closed.session,

@@ -23,7 +23,8 @@ export type BridgeProtocolReason =
   | "version_mismatch"
   /** A text WebSocket message (the protocol is binary only). */
   | "not_binary"
-  /** An answer to a request that had already timed out (a session it created is closed). */
+  /** An answer to a request that had already timed out (a session it created is closed; a
+   * SessionClosed that answers a timed-out CloseSession is still taken as the session's end). */
   | "late_answer";
 
 /** A refused bridge message. Carries the reason as a label value and a human explanation. */

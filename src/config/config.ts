@@ -2,6 +2,7 @@ import { readFileSync } from "node:fs";
 import { MEDIA_THREAD_PRIORITIES, type MediaThreadPriority } from "../media/thread-priority.js";
 import { ConfigError } from "./config-error.js";
 import {
+  isDomainName,
   isGuid,
   type RawConfig,
   readBoolean,
@@ -167,6 +168,11 @@ export function loadConfig(source: RawConfig = readRawConfig()): BotConfig {
   const appId = requireString(source, "BOT_APP_ID").toLowerCase();
   if (!isGuid(appId)) throw new ConfigError("BOT_APP_ID", `must be a GUID, got "${appId}"`);
   const tenantId = requireString(source, "BOT_TENANT_ID");
+  // It becomes a path segment of the token authority: a URL or a path there would send the
+  // app's credential to another authority (or fail only at the first token request).
+  if (!isGuid(tenantId) && !isDomainName(tenantId)) {
+    throw new ConfigError("BOT_TENANT_ID", `must be a tenant GUID or domain name, got "${tenantId}"`);
+  }
   const credential = readCredential(source);
   const publicUrl = readUrl(source, "BOT_PUBLIC_URL", undefined, ["https:"]);
   if (!publicUrl) throw new ConfigError("BOT_PUBLIC_URL", "is required but not set");
@@ -215,7 +221,7 @@ export function loadConfig(source: RawConfig = readRawConfig()): BotConfig {
     port: readInteger(source, "BOT_PORT", DEFAULTS.port, { min: 0, max: 65535 }),
     tls: tlsCert && tlsKey ? { certPath: tlsCert, keyPath: tlsKey } : undefined,
     graphUrl: readUrl(source, "BOT_GRAPH_URL", DEFAULTS.graphUrl, ["https:"]) as string,
-    authorityUrl: authorityTemplate.replace("{tenant}", tenantId),
+    authorityUrl: authorityTemplate.replace("{tenant}", () => tenantId),
     notificationOpenIdUrl: readUrl(source, "BOT_NOTIFICATION_OPENID_URL", DEFAULTS.notificationOpenIdUrl, [
       "https:",
     ]) as string,

@@ -29,7 +29,8 @@ export function readInteger(
   const value = raw(source, name);
   if (value === undefined) return fallback;
   if (!/^-?\d+$/.test(value)) throw new ConfigError(name, `must be an integer, got "${value}"`);
-  const parsed = Number(value);
+  // + 0: "-0" is 0, not a negative zero that prints as 0 but compares apart with Object.is.
+  const parsed = Number(value) + 0;
   if (parsed < range.min || parsed > range.max) {
     throw new ConfigError(name, `must be between ${range.min} and ${range.max}, got ${parsed}`);
   }
@@ -77,4 +78,11 @@ const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 export function isGuid(value: string): boolean {
   return GUID.test(value);
+}
+
+/** A DNS name of two or more labels (a tenant's verified domain, e.g. contoso.onmicrosoft.com). */
+const DOMAIN_NAME = /^(?=.{1,253}$)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z][a-z0-9-]{0,61}[a-z0-9]$/i;
+
+export function isDomainName(value: string): boolean {
+  return DOMAIN_NAME.test(value);
 }

@@ -105,6 +105,12 @@ describe("configuration", () => {
       { BOT_GRAPH_TIMEOUT_MS: "60000", BOT_GRAPH_DEADLINE_MS: "100" },
       "BOT_GRAPH_TIMEOUT_MS: must not exceed BOT_GRAPH_DEADLINE_MS (100), got 60000",
     ],
+    // Found by fuzzing: the tenant went into the authority URL unchecked.
+    [
+      { BOT_TENANT_ID: "https://login.evil.example" },
+      'BOT_TENANT_ID: must be a tenant GUID or domain name, got "https://login.evil.example"',
+    ],
+    [{ BOT_TENANT_ID: "$`" }, 'BOT_TENANT_ID: must be a tenant GUID or domain name, got "$`"'],
     [
       { BOT_LOG_LEVEL: "verbose" },
       'BOT_LOG_LEVEL: must be one of fatal, error, warn, info, debug, trace, silent, got "verbose"',
@@ -113,6 +119,15 @@ describe("configuration", () => {
     const env = { ...VALID, ...override };
     expect(() => loadConfig(env)).toThrow(ConfigError);
     expect(() => loadConfig(env)).toThrow(message);
+  });
+
+  it("takes a tenant's domain name as well as its GUID, and puts it into the authority as it is", () => {
+    const config = loadConfig({ ...VALID, BOT_TENANT_ID: "contoso.onmicrosoft.com" });
+    expect(config.authorityUrl).toBe("https://login.microsoftonline.com/contoso.onmicrosoft.com");
+  });
+
+  it('reads "-0" as 0 (found by fuzzing: it was a negative zero)', () => {
+    expect(Object.is(loadConfig({ ...VALID, BOT_PORT: "-0" }).port, 0)).toBe(true);
   });
 
   it("takes an app id in any case, as the lower-case audience notification tokens carry", () => {
