@@ -10,7 +10,7 @@ function paths(
   out: (string | number)[][] = [],
 ): (string | number)[][] {
   out.push(at);
-  if (Array.isArray(value)) value.forEach((item, i) => paths(item, [...at, i], out));
+  if (Array.isArray(value)) for (const [i, item] of value.entries()) paths(item, [...at, i], out);
   else if (value !== null && typeof value === "object")
     for (const [key, item] of Object.entries(value)) paths(item, [...at, key], out);
   return out;
