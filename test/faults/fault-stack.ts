@@ -109,7 +109,11 @@ export class FaultStack {
     const baseline = handleBaseline();
     const logger = stackLogger();
     const secret = randomBytes(24).toString("base64url");
-    const app = { appId: randomUUID(), secret: randomBytes(24).toString("base64url"), tenantId: randomUUID() };
+    const app = {
+      appId: randomUUID(),
+      secret: randomBytes(24).toString("base64url"),
+      tenantId: randomUUID(),
+    };
     const port = await freePort();
     graph.registerApp({ ...app, callbackUrl: `https://127.0.0.1:${port}/api/calls` });
     const recordingsDir = await mkdtemp(path.join(tmpdir(), "faults-recordings-"));
@@ -196,11 +200,25 @@ export class FaultStack {
   async establishedCalls(count: number): Promise<string[]> {
     const callIds = Array.from({ length: count }, () => this.placeCall());
     for (const callId of callIds) {
-      await this.graph.waitForCallState(callId, "established", 15_000);
+      await this.established(callId, 15_000);
       await waitFor(() => this.botState(callId) === "established", 5000);
     }
     for (const callId of callIds) await this.audioFlows(callId);
     return callIds;
+  }
+
+  /**
+   * The caller's call is established at Graph within timeoutMs; otherwise an error says where
+   * it is instead (state, result, the bot's Graph requests for it).
+   */
+  async established(callId: string, timeoutMs: number): Promise<EmulatedCall> {
+    return this.graph.waitForCallState(callId, "established", timeoutMs).catch(() => {
+      const call = this.graph.call(callId);
+      const requests = this.requestsFor(callId).map((r) => `${r.action} ${r.status}`);
+      throw new Error(
+        `call ${callId} not established within ${timeoutMs} ms: Graph ${call?.state} ${JSON.stringify(call?.resultInfo ?? null)}, bot ${this.botState(callId)}, the bot's requests: ${requests.join(", ") || "none"}`,
+      );
+    });
   }
 
   /** The bot's own view of the call (undefined once forgotten). */
@@ -235,7 +253,9 @@ export class FaultStack {
         ? now
         : undefined;
     }, timeoutMs).catch(() => {
-      throw new Error(`audio did not flow both ways (${frames} frames) within ${timeoutMs} ms; ${describe()}`);
+      throw new Error(
+        `audio did not flow both ways (${frames} frames) within ${timeoutMs} ms; ${describe()}`,
+      );
     });
   }
 
