@@ -5,8 +5,10 @@
  * them. Tests act on the emulators (faults, kills, restarts) and check what the caller
  * experiences at the Graph emulator and at the far end of the media emulator.
  */
+import { type ChildProcess, spawn } from "node:child_process";
 import { randomBytes, randomUUID } from "node:crypto";
 import { mkdtemp, rm } from "node:fs/promises";
+import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { BotApp } from "../../src/app/bot-app.js";
@@ -39,6 +41,11 @@ export interface FaultStackOptions {
   handlers?: string;
   /** More BOT_* settings. */
   env?: RawConfig;
+  /**
+   * Runs the bot as its own process (`src/bot.ts`, configured by BOT_* variables as in
+   * production), so tests can signal it; the in-process handles (bot, provider) are then unset.
+   */
+  botProcess?: boolean;
   /** Signaling hooks, e.g. answerDeadlineMs (Graph's 15 s by default, as the emulator's). */
   signaling?: { answerDeadlineMs?: number; endConfirmTimeoutMs?: number };
 }
@@ -51,6 +58,7 @@ export interface EndedThroughGraph {
 }
 
 const MEDIA_FQDN = "media.faults.local";
+const ROOT = path.join(import.meta.dirname, "..", "..");
 
 let shared: Promise<{ graph: GraphEmulator; tls: LocalBotTls }> | undefined;
 
@@ -91,6 +99,9 @@ export class FaultStack {
   provider!: BridgeMediaSessionProvider;
   bot!: BotApp;
   config!: BotConfig;
+  /** The bot's process when started with botProcess; its output is kept for failure messages. */
+  child?: ChildProcess;
+  childOutput = "";
   private mediaPort = 0;
   private stopped = false;
 
@@ -132,7 +143,7 @@ export class FaultStack {
       call.mediaSession ? stack.media.connectMedia(call.mediaSession, 10_000) : Promise.resolve(false),
     );
     await stack.startMediaHost();
-    stack.config = loadConfig({
+    const env: RawConfig = {
       ...emulatedBotEnv(graph, {
         app,
         port,
@@ -146,8 +157,13 @@ export class FaultStack {
       BOT_BRIDGE_RECONNECT_GRACE_MS: String(options.graceMs),
       BOT_MEDIA_HANDLERS: options.handlers ?? "echo",
       ...options.env,
-    });
+    };
+    stack.config = loadConfig(env);
     const s = stack;
+    if (options.botProcess) {
+      await s.startBotProcess(env, port);
+      return s;
+    }
     s.bot = await BotApp.start({
       config: s.config,
       logger,
@@ -165,6 +181,55 @@ export class FaultStack {
       signaling: options.signaling ?? {},
     });
     return s;
+  }
+
+  /** Starts src/bot.ts with exactly these BOT_* variables; resolves once it listens and has its host. */
+  private async startBotProcess(env: RawConfig, port: number): Promise<void> {
+    const clean: NodeJS.ProcessEnv = {};
+    for (const [key, value] of Object.entries(process.env)) if (!key.startsWith("BOT_")) clean[key] = value;
+    const child = spawn(process.execPath, ["--import", "tsx", path.join(ROOT, "src", "bot.ts")], {
+      cwd: ROOT,
+      env: { ...clean, ...env, BOT_LOG_LEVEL: process.env.FAULTS_LOG_LEVEL ?? "warn" },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    this.child = child;
+    const keep = (chunk: Buffer) => {
+      this.childOutput = (this.childOutput + chunk.toString()).slice(-20_000);
+      if (process.env.FAULTS_LOG_LEVEL) process.stderr.write(chunk);
+    };
+    child.stdout?.on("data", keep);
+    child.stderr?.on("data", keep);
+    const listening = () =>
+      new Promise<boolean>((resolve) => {
+        const socket = connect(port, "127.0.0.1", () => {
+          socket.destroy();
+          resolve(true);
+        });
+        socket.on("error", () => resolve(false));
+      });
+    await waitFor(
+      async () => child.exitCode === null && this.media.stats().connections === 1 && (await listening()),
+      30_000,
+    ).catch(() => {
+      throw new Error(`the bot process did not start (exit ${child.exitCode}):\n${this.childOutput}`);
+    });
+  }
+
+  /** Resolves with the bot process's exit code (null: killed by a signal), or throws after timeoutMs. */
+  async botProcessExit(timeoutMs: number): Promise<number | null> {
+    const child = this.child;
+    if (!child) throw new Error("the bot does not run as its own process");
+    if (child.exitCode !== null || child.signalCode !== null) return child.exitCode;
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(
+        () => reject(new Error(`the bot process did not exit within ${timeoutMs} ms:\n${this.childOutput}`)),
+        timeoutMs,
+      );
+      child.once("exit", (code) => {
+        clearTimeout(timer);
+        resolve(code);
+      });
+    });
   }
 
   /** Starts the media host (again on the same port after killMediaHost: a restarted process). */
@@ -201,7 +266,7 @@ export class FaultStack {
     const callIds = Array.from({ length: count }, () => this.placeCall());
     for (const callId of callIds) {
       await this.established(callId, 15_000);
-      await waitFor(() => this.botState(callId) === "established", 5000);
+      if (this.bot) await waitFor(() => this.botState(callId) === "established", 5000);
     }
     for (const callId of callIds) await this.audioFlows(callId);
     return callIds;
@@ -223,7 +288,7 @@ export class FaultStack {
 
   /** The bot's own view of the call (undefined once forgotten). */
   botState(callId: string): string | undefined {
-    return this.bot.signaling.calls().find((call) => call.callId === callId)?.state;
+    return this.bot?.signaling.calls().find((call) => call.callId === callId)?.state;
   }
 
   /** The far end's view of the call's media session on the media host running now. */
@@ -271,7 +336,13 @@ export class FaultStack {
    * accepted), not because Graph gave up on it; and the bot has it as ended.
    */
   async endedThroughGraph(callId: string, timeoutMs: number): Promise<EndedThroughGraph> {
-    const call = await this.graph.waitForCallState(callId, "terminated", timeoutMs);
+    const call = await this.graph.waitForCallState(callId, "terminated", timeoutMs).catch(() => {
+      const now = this.graph.call(callId);
+      const requests = this.requestsFor(callId).map((r) => `${r.action} ${r.status}`);
+      throw new Error(
+        `call ${callId} not ended within ${timeoutMs} ms: Graph ${now?.state}, bot ${this.botState(callId)}, the bot's requests: ${requests.join(", ") || "none"}`,
+      );
+    });
     // The emulator logs a request once its response is sent, just after the state change.
     const request = await waitFor(
       () =>
@@ -334,6 +405,10 @@ export class FaultStack {
     if (this.stopped) return [];
     this.stopped = true;
     await this.bot?.stop(5000);
+    if (this.child && this.child.exitCode === null && this.child.signalCode === null) {
+      this.child.kill("SIGKILL");
+      await this.botProcessExit(5000).catch(() => undefined);
+    }
     await this.media?.stop();
     this.graph.clearFaults();
     this.graph.setEstablishWhen(undefined);
