@@ -7,8 +7,10 @@
 import { performance } from "node:perf_hooks";
 import express, { type NextFunction, type Request, type Response } from "express";
 import type { Registry } from "prom-client";
+import { LogRateLimiter } from "../log/log-rate-limiter.js";
 import type { Logger } from "../log/logger.js";
 import type { SignalingMetrics } from "../metrics/signaling-metrics.js";
+import { bodyReadRefusal } from "./body-read-refusal.js";
 import type { BatchContext } from "./call-manager.js";
 import type { CallRegistry } from "./call-registry.js";
 import type { NotificationTokenVerifier } from "./notification-auth.js";
@@ -28,6 +30,8 @@ export interface SignalingAppOptions {
   logger: Logger;
   bodyLimitBytes: number;
   isShuttingDown: () => boolean;
+  /** Refused requests are logged at most once per reason per this interval (default 10 s). */
+  refusalLogIntervalMs?: number;
 }
 
 interface NotificationLocals {
@@ -45,9 +49,13 @@ export function createSignalingApp(options: SignalingAppOptions): express.Expres
   app.disable("x-powered-by");
   app.set("etag", false);
 
+  // Every refusal is counted; its log line is rate-limited per reason (a flood costs a few lines).
+  const refusalLog = new LogRateLimiter(options.refusalLogIntervalMs ?? 10_000);
   const refuseRequest = (res: Response, status: number, reason: string, message: string): void => {
     metrics.requestsRefused.inc({ reason });
-    logger.warn({ status, reason }, `notification request refused: ${message}`);
+    const notLoggedBefore = refusalLog.take(reason);
+    if (notLoggedBefore !== undefined)
+      logger.warn({ status, reason, notLoggedBefore }, `notification request refused: ${message}`);
     sendError(res, status, reason, message);
   };
 
@@ -125,20 +133,13 @@ export function createSignalingApp(options: SignalingAppOptions): express.Expres
 
   app.use((_req: Request, res: Response) => sendError(res, 404, "not_found", "no such endpoint"));
 
-  // body-parser errors carry `type`; everything else is our bug and must not leak details.
-  app.use((error: unknown, _req: Request, res: Response, _next: NextFunction) => {
-    const type = (error as { type?: unknown }).type;
-    if (type === "entity.too.large") {
-      return refuseRequest(res, 413, "body_too_large", `body exceeds ${options.bodyLimitBytes} bytes`);
+  app.use((error: unknown, req: Request, res: Response, _next: NextFunction) => {
+    const refusal = bodyReadRefusal(error, req, options.bodyLimitBytes);
+    if (refusal) {
+      if (refusal.headers) res.set(refusal.headers);
+      return refuseRequest(res, refusal.status, refusal.reason, refusal.message);
     }
-    if (type === "entity.parse.failed")
-      return refuseRequest(res, 400, "malformed_json", "body is not valid JSON");
-    if (type === "encoding.unsupported" || type === "charset.unsupported") {
-      return refuseRequest(res, 415, "unsupported_encoding", "unsupported body encoding or charset");
-    }
-    if (type === "request.aborted" || type === "request.size.invalid") {
-      return refuseRequest(res, 400, "incomplete_body", "request body incomplete");
-    }
+    // Everything else is our bug and must not leak details.
     logger.error({ err: error }, "signaling HTTP handler failed");
     if (!res.headersSent) sendError(res, 500, "internal_error", "internal error");
   });
