@@ -66,6 +66,13 @@ export interface ServiceHarness {
   postNotification(body: Buffer | string, headers?: Record<string, string>): Promise<RawResponse>;
   /** Sum of a metric's values whose labels include the given ones. */
   metric(name: string, labels?: Record<string, string>): Promise<number>;
+  /** Waits until metric(name, labels) reaches value. */
+  waitForMetric(
+    name: string,
+    labels: Record<string, string>,
+    value: number,
+    timeoutMs?: number,
+  ): Promise<void>;
 }
 
 /** A signaling service on loopback with fake Graph/media/token check and a captured info-level log. */
@@ -81,23 +88,34 @@ export async function startServiceHarness(overrides: Partial<BotConfig> = {}): P
     registry,
     authenticator: new FakeVerifier(),
   });
+  const metric: ServiceHarness["metric"] = async (name, labels = {}) => {
+    const values = (await registry.getSingleMetric(name)?.get())?.values ?? [];
+    const wanted = Object.entries(labels);
+    return values
+      .filter((value) => wanted.every(([key, expected]) => value.labels[key] === expected))
+      .reduce((sum, value) => sum + value.value, 0);
+  };
   return {
     service,
     graph,
     registry,
     log,
+    metric,
+    waitForMetric: async (name, labels, value, timeoutMs = 5000) => {
+      const started = Date.now();
+      let seen = await metric(name, labels);
+      while (seen !== value) {
+        if (Date.now() - started > timeoutMs)
+          throw new Error(`${name}${JSON.stringify(labels)} is ${seen} after ${timeoutMs} ms, not ${value}`);
+        await new Promise((resolve) => setTimeout(resolve, 10));
+        seen = await metric(name, labels);
+      }
+    },
     postNotification: (body, headers = {}) =>
       rawRequest(`${service.url}/api/calls`, {
         method: "POST",
         headers: { authorization: "Bearer ok", "content-type": "application/json", ...headers },
         body,
       }),
-    metric: async (name, labels = {}) => {
-      const metric = await registry.getSingleMetric(name)?.get();
-      const wanted = Object.entries(labels);
-      return (metric?.values ?? [])
-        .filter((value) => wanted.every(([key, expected]) => value.labels[key] === expected))
-        .reduce((sum, value) => sum + value.value, 0);
-    },
   };
 }
