@@ -1,18 +1,17 @@
 /**
- * The HTTP surface of the signaling layer: Graph's notification callback, health and metrics.
- * The callback checks the token before reading the body, validates the envelope, answers 202
- * at once and handles the notifications after the response, so Graph's request takes
- * milliseconds whatever the handling costs.
+ * The public HTTP surface of the signaling layer: Graph's notification callback and nothing
+ * else (health and metrics are on the operational listener, ops-app.ts). The callback checks
+ * the token before reading the body, validates the envelope, answers 202 at once and handles
+ * the notifications after the response, so Graph's request takes milliseconds whatever the
+ * handling costs.
  */
 import { performance } from "node:perf_hooks";
 import express, { type NextFunction, type Request, type Response } from "express";
-import type { Registry } from "prom-client";
 import { LogRateLimiter } from "../log/log-rate-limiter.js";
 import type { Logger } from "../log/logger.js";
 import type { SignalingMetrics } from "../metrics/signaling-metrics.js";
 import { bodyReadRefusal } from "./body-read-refusal.js";
 import type { BatchContext } from "./call-manager.js";
-import type { CallRegistry } from "./call-registry.js";
 import type { NotificationTokenVerifier } from "./notification-auth.js";
 import { NotificationEnvelopeError, notificationItems } from "./notification-parser.js";
 
@@ -22,14 +21,9 @@ export interface SignalingAppOptions {
   verifier: NotificationTokenVerifier;
   /** Handles a verified, acknowledged notification body (after the response is sent). */
   onNotifications: (body: unknown, context: BatchContext) => void;
-  calls: CallRegistry;
-  metricsRegistry: Registry;
-  /** More exposition text appended to /metrics (the media worker's registry lives in its thread). */
-  extraMetrics?: () => Promise<string>;
   metrics: SignalingMetrics;
   logger: Logger;
   bodyLimitBytes: number;
-  isShuttingDown: () => boolean;
   /** Refused requests are logged at most once per reason per this interval (default 10 s). */
   refusalLogIntervalMs?: number;
 }
@@ -109,26 +103,6 @@ export function createSignalingApp(options: SignalingAppOptions): express.Expres
         logger.error({ err: error }, "notification processing failed");
       }
     });
-  });
-
-  app.get("/healthz", (_req: Request, res: Response) => {
-    const shuttingDown = options.isShuttingDown();
-    res.status(shuttingDown ? 503 : 200).json({
-      status: shuttingDown ? "shutting_down" : "ok",
-      calls: { live: options.calls.liveCount, byState: options.calls.countsByState() },
-    });
-  });
-
-  app.get("/metrics", async (_req: Request, res: Response) => {
-    res.set("Content-Type", options.metricsRegistry.contentType);
-    const own = await options.metricsRegistry.metrics();
-    let extra = "";
-    try {
-      extra = options.extraMetrics ? await options.extraMetrics() : "";
-    } catch (error) {
-      logger.warn({ err: (error as Error).message }, "media metrics unavailable");
-    }
-    res.send(extra ? `${own.trimEnd()}\n${extra}` : own);
   });
 
   app.use((_req: Request, res: Response) => sendError(res, 404, "not_found", "no such endpoint"));
