@@ -66,6 +66,8 @@ const config = loadConfig({
   BOT_TLS_KEY: tls.keyPath,
   BOT_HOST: "127.0.0.1",
   BOT_PORT: String(port),
+  // Health and metrics on a port the OS picks: the benchmark reads neither over HTTP.
+  BOT_OPS_PORT: "0",
   BOT_MAX_CALLS: String(calls + warmup + 10),
   BOT_MEDIA_FQDN: "media.example.test",
   BOT_BRIDGE_SECRET: "unused-by-the-signaling-only-provider",

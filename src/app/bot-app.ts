@@ -76,7 +76,10 @@ export class BotApp {
       tokens.close();
       throw error;
     }
-    logger.info({ callbackUrl: config.callbackUrl, url: signaling.url }, "bot started");
+    logger.info(
+      { callbackUrl: config.callbackUrl, url: signaling.url, opsUrl: signaling.opsUrl },
+      "bot started",
+    );
     return new BotApp(config, signaling, media, registry, tokens, logger);
   }
 

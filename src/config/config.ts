@@ -1,4 +1,5 @@
 import { readFileSync } from "node:fs";
+import { isIP } from "node:net";
 import { MEDIA_THREAD_PRIORITIES, type MediaThreadPriority } from "../media/thread-priority.js";
 import { ConfigError } from "./config-error.js";
 import {
@@ -75,6 +76,13 @@ export interface BridgeSettings {
   reconnectGraceMs: number;
 }
 
+/** The operational listener: /healthz and /metrics, kept off the public notification listener. */
+export interface OpsListenerSettings {
+  /** Listen address; loopback by default, since the endpoints have no authentication. */
+  host: string;
+  port: number;
+}
+
 export interface BotConfig {
   appId: string;
   credential: AppCredential;
@@ -83,9 +91,11 @@ export interface BotConfig {
   publicUrl: string;
   /** `${publicUrl}/api/calls`. */
   callbackUrl: string;
+  /** Listen address and port of the public notification endpoint (`/api/calls` only). */
   host: string;
   port: number;
   tls?: { certPath: string; keyPath: string };
+  ops: OpsListenerSettings;
   graphUrl: string;
   authorityUrl: string;
   notificationOpenIdUrl: string;
@@ -108,6 +118,8 @@ export interface BotConfig {
 export const DEFAULTS = {
   port: 9441,
   host: "0.0.0.0",
+  opsPort: 9443,
+  opsHost: "127.0.0.1",
   graphUrl: "https://graph.microsoft.com/v1.0",
   authorityUrl: "https://login.microsoftonline.com/{tenant}",
   notificationOpenIdUrl: "https://api.aps.skype.com/v1/.well-known/OpenIdConfiguration",
@@ -210,6 +222,9 @@ export function loadConfig(source: RawConfig = readRawConfig()): BotConfig {
   }
 
   const graph = readGraphSettings(source);
+  const host = readHost(source, "BOT_HOST", DEFAULTS.host);
+  const port = readInteger(source, "BOT_PORT", DEFAULTS.port, { min: 0, max: 65535 });
+  const ops = readOpsListener(source, host, port);
 
   return {
     appId,
@@ -217,9 +232,10 @@ export function loadConfig(source: RawConfig = readRawConfig()): BotConfig {
     tenantId,
     publicUrl,
     callbackUrl: `${publicUrl}/api/calls`,
-    host: readString(source, "BOT_HOST") ?? DEFAULTS.host,
-    port: readInteger(source, "BOT_PORT", DEFAULTS.port, { min: 0, max: 65535 }),
+    host,
+    port,
     tls: tlsCert && tlsKey ? { certPath: tlsCert, keyPath: tlsKey } : undefined,
+    ops,
     graphUrl: readUrl(source, "BOT_GRAPH_URL", DEFAULTS.graphUrl, ["https:"]) as string,
     authorityUrl: authorityTemplate.replace("{tenant}", () => tenantId),
     notificationOpenIdUrl: readUrl(source, "BOT_NOTIFICATION_OPENID_URL", DEFAULTS.notificationOpenIdUrl, [
@@ -269,6 +285,31 @@ export function loadConfig(source: RawConfig = readRawConfig()): BotConfig {
     },
     logLevel: readLogLevel(source),
   };
+}
+
+/** An IP address or a DNS host name: what `server.listen` takes as a host. */
+function readHost(source: RawConfig, name: string, fallback: string): string {
+  const value = readString(source, name) ?? fallback;
+  const hostName =
+    /^(?=.{1,253}$)[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/i;
+  if (isIP(value) === 0 && !hostName.test(value))
+    throw new ConfigError(name, `must be an IP address or a host name, got "${value}"`);
+  return value;
+}
+
+const WILDCARD_HOSTS = new Set(["0.0.0.0", "::"]);
+
+function readOpsListener(source: RawConfig, publicHost: string, publicPort: number): OpsListenerSettings {
+  const host = readHost(source, "BOT_OPS_HOST", DEFAULTS.opsHost);
+  const port = readInteger(source, "BOT_OPS_PORT", DEFAULTS.opsPort, { min: 0, max: 65535 });
+  // One port on overlapping addresses would fail at listen with EADDRINUSE; say why at load.
+  const overlapping = host === publicHost || WILDCARD_HOSTS.has(host) || WILDCARD_HOSTS.has(publicHost);
+  if (port !== 0 && port === publicPort && overlapping)
+    throw new ConfigError(
+      "BOT_OPS_PORT",
+      `must differ from BOT_PORT (${publicPort}): the operational endpoints have their own listener`,
+    );
+  return { host, port };
 }
 
 function readMediaTiming(source: RawConfig): MediaTiming {

@@ -121,7 +121,9 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoReport> {
     },
     signaling: { onAnswered: (timing) => (answer = timing) },
   });
-  say(`bot listening at ${bot.signaling.url}, media worker connected to ${media.url}`);
+  say(
+    `bot listening at ${bot.signaling.url} (health and metrics at ${bot.signaling.opsUrl}), media worker connected to ${media.url}`,
+  );
 
   const report: Partial<DemoReport> = {};
   const progress = startProgress(out, () => {

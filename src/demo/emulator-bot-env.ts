@@ -7,6 +7,8 @@ export interface EmulatedBotSettings {
   app: { appId: string; secret: string; tenantId: string };
   /** Where the bot listens on loopback, over https with a throwaway certificate. */
   port: number;
+  /** Port of its health and metrics listener (loopback); 0, the default, lets the OS pick. */
+  opsPort?: number;
   tls: LocalBotTls;
   mediaFqdn: string;
   bridgeUrl: string;
@@ -27,6 +29,8 @@ export function emulatedBotEnv(graph: GraphEmulator, settings: EmulatedBotSettin
     BOT_PUBLIC_URL: `https://127.0.0.1:${settings.port}`,
     BOT_HOST: "127.0.0.1",
     BOT_PORT: String(settings.port),
+    BOT_OPS_HOST: "127.0.0.1",
+    BOT_OPS_PORT: String(settings.opsPort ?? 0),
     BOT_TLS_CERT: settings.tls.certPath,
     BOT_TLS_KEY: settings.tls.keyPath,
     BOT_GRAPH_URL: graph.graphUrl,

@@ -8,6 +8,7 @@ import { performance } from "node:perf_hooks";
 import type { BotConfig } from "../config/config.js";
 import type { GraphCallsApi } from "../graph/graph-calls-api.js";
 import type { AnswerRequest, RejectReason } from "../graph/types.js";
+import { LogRateLimiter } from "../log/log-rate-limiter.js";
 import type { Logger } from "../log/logger.js";
 import type {
   MediaSession,
@@ -27,6 +28,7 @@ import type {
 } from "./notification-parser.js";
 import { parseNotificationBatch } from "./notification-parser.js";
 import { describeResultCode, isKnownResultCode } from "./result-codes.js";
+import { SkippedNotificationLog } from "./skipped-notification-log.js";
 
 export type CallManagerConfig = Pick<
   BotConfig,
@@ -115,6 +117,8 @@ export class CallManager {
   private readonly endConfirmTimeoutMs: number;
   private readonly pending = new Set<Promise<void>>();
   private readonly onAnswered: ((timing: AnswerTiming) => void) | undefined;
+  private readonly skippedLog: SkippedNotificationLog;
+  private readonly unknownStateLog = new LogRateLimiter(10_000);
   private shuttingDown = false;
 
   constructor(options: CallManagerOptions) {
@@ -127,6 +131,7 @@ export class CallManager {
     this.answerDeadlineMs = options.answerDeadlineMs ?? 15_000;
     this.endConfirmTimeoutMs = options.endConfirmTimeoutMs ?? 10_000;
     this.onAnswered = options.onAnswered;
+    this.skippedLog = new SkippedNotificationLog(this.logger, this.metrics);
     this.media.onEvent((event) => this.onMediaEvent(event));
   }
 
@@ -144,13 +149,7 @@ export class CallManager {
       this.logger.warn({ err: (error as Error).message }, "notification batch refused");
       return;
     }
-    for (const skipped of parsed.skipped) {
-      this.metrics.notifications.inc({ kind: skipped.outcome, outcome: "ignored" });
-      this.logger.warn(
-        { callId: skipped.callId, index: skipped.index, reason: skipped.reason },
-        "notification skipped",
-      );
-    }
+    this.skippedLog.report(parsed.skipped);
     for (const event of parsed.events) {
       try {
         const outcome = this.handleEvent(event, context);
@@ -434,7 +433,13 @@ export class CallManager {
     if (!call) return "unknown_call";
     const to = LIFECYCLE_OF[event.state];
     if (!to) {
-      this.logger.warn({ callId: event.callId, state: event.rawState }, "unknown call state ignored");
+      // Counted per event (unknown_state); logged rate-limited: a batch can hold thousands.
+      const notLoggedBefore = this.unknownStateLog.take();
+      if (notLoggedBefore !== undefined)
+        this.logger.warn(
+          { callId: event.callId, state: event.rawState.slice(0, 64), notLoggedBefore },
+          "unknown call state ignored",
+        );
       return "unknown_state";
     }
     if (to === "incoming") return call.state === "incoming" ? "duplicate" : "stale";

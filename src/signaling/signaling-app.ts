@@ -1,16 +1,17 @@
 /**
- * The HTTP surface of the signaling layer: Graph's notification callback, health and metrics.
- * The callback checks the token before reading the body, validates the envelope, answers 202
- * at once and handles the notifications after the response, so Graph's request takes
- * milliseconds whatever the handling costs.
+ * The public HTTP surface of the signaling layer: Graph's notification callback and nothing
+ * else (health and metrics are on the operational listener, ops-app.ts). The callback checks
+ * the token before reading the body, validates the envelope, answers 202 at once and handles
+ * the notifications after the response, so Graph's request takes milliseconds whatever the
+ * handling costs.
  */
 import { performance } from "node:perf_hooks";
 import express, { type NextFunction, type Request, type Response } from "express";
-import type { Registry } from "prom-client";
+import { LogRateLimiter } from "../log/log-rate-limiter.js";
 import type { Logger } from "../log/logger.js";
 import type { SignalingMetrics } from "../metrics/signaling-metrics.js";
+import { bodyReadRefusal } from "./body-read-refusal.js";
 import type { BatchContext } from "./call-manager.js";
-import type { CallRegistry } from "./call-registry.js";
 import type { NotificationTokenVerifier } from "./notification-auth.js";
 import { NotificationEnvelopeError, notificationItems } from "./notification-parser.js";
 
@@ -20,14 +21,11 @@ export interface SignalingAppOptions {
   verifier: NotificationTokenVerifier;
   /** Handles a verified, acknowledged notification body (after the response is sent). */
   onNotifications: (body: unknown, context: BatchContext) => void;
-  calls: CallRegistry;
-  metricsRegistry: Registry;
-  /** More exposition text appended to /metrics (the media worker's registry lives in its thread). */
-  extraMetrics?: () => Promise<string>;
   metrics: SignalingMetrics;
   logger: Logger;
   bodyLimitBytes: number;
-  isShuttingDown: () => boolean;
+  /** Refused requests are logged at most once per reason per this interval (default 10 s). */
+  refusalLogIntervalMs?: number;
 }
 
 interface NotificationLocals {
@@ -45,9 +43,13 @@ export function createSignalingApp(options: SignalingAppOptions): express.Expres
   app.disable("x-powered-by");
   app.set("etag", false);
 
+  // Every refusal is counted; its log line is rate-limited per reason (a flood costs a few lines).
+  const refusalLog = new LogRateLimiter(options.refusalLogIntervalMs ?? 10_000);
   const refuseRequest = (res: Response, status: number, reason: string, message: string): void => {
     metrics.requestsRefused.inc({ reason });
-    logger.warn({ status, reason }, `notification request refused: ${message}`);
+    const notLoggedBefore = refusalLog.take(reason);
+    if (notLoggedBefore !== undefined)
+      logger.warn({ status, reason, notLoggedBefore }, `notification request refused: ${message}`);
     sendError(res, status, reason, message);
   };
 
@@ -103,42 +105,15 @@ export function createSignalingApp(options: SignalingAppOptions): express.Expres
     });
   });
 
-  app.get("/healthz", (_req: Request, res: Response) => {
-    const shuttingDown = options.isShuttingDown();
-    res.status(shuttingDown ? 503 : 200).json({
-      status: shuttingDown ? "shutting_down" : "ok",
-      calls: { live: options.calls.liveCount, byState: options.calls.countsByState() },
-    });
-  });
-
-  app.get("/metrics", async (_req: Request, res: Response) => {
-    res.set("Content-Type", options.metricsRegistry.contentType);
-    const own = await options.metricsRegistry.metrics();
-    let extra = "";
-    try {
-      extra = options.extraMetrics ? await options.extraMetrics() : "";
-    } catch (error) {
-      logger.warn({ err: (error as Error).message }, "media metrics unavailable");
-    }
-    res.send(extra ? `${own.trimEnd()}\n${extra}` : own);
-  });
-
   app.use((_req: Request, res: Response) => sendError(res, 404, "not_found", "no such endpoint"));
 
-  // body-parser errors carry `type`; everything else is our bug and must not leak details.
-  app.use((error: unknown, _req: Request, res: Response, _next: NextFunction) => {
-    const type = (error as { type?: unknown }).type;
-    if (type === "entity.too.large") {
-      return refuseRequest(res, 413, "body_too_large", `body exceeds ${options.bodyLimitBytes} bytes`);
+  app.use((error: unknown, req: Request, res: Response, _next: NextFunction) => {
+    const refusal = bodyReadRefusal(error, req, options.bodyLimitBytes);
+    if (refusal) {
+      if (refusal.headers) res.set(refusal.headers);
+      return refuseRequest(res, refusal.status, refusal.reason, refusal.message);
     }
-    if (type === "entity.parse.failed")
-      return refuseRequest(res, 400, "malformed_json", "body is not valid JSON");
-    if (type === "encoding.unsupported" || type === "charset.unsupported") {
-      return refuseRequest(res, 415, "unsupported_encoding", "unsupported body encoding or charset");
-    }
-    if (type === "request.aborted" || type === "request.size.invalid") {
-      return refuseRequest(res, 400, "incomplete_body", "request body incomplete");
-    }
+    // Everything else is our bug and must not leak details.
     logger.error({ err: error }, "signaling HTTP handler failed");
     if (!res.headersSent) sendError(res, 500, "internal_error", "internal error");
   });

@@ -1,6 +1,7 @@
 /**
- * The signaling layer as one service: HTTP(S) server, token checker, call registry and call
- * manager wired together, started listening and shut down without leaving anything behind.
+ * The signaling layer as one service: the public HTTP(S) listener (Graph's notifications), the
+ * operational HTTP listener (health, metrics; loopback by default), token checker, call registry
+ * and call manager wired together, started listening and shut down without leaving anything behind.
  */
 import { readFileSync } from "node:fs";
 import http from "node:http";
@@ -16,6 +17,7 @@ import type { CallSnapshot } from "./call.js";
 import { type AnswerTiming, CallManager } from "./call-manager.js";
 import { CallRegistry } from "./call-registry.js";
 import { NotificationAuthenticator, type NotificationTokenVerifier } from "./notification-auth.js";
+import { createOpsApp } from "./ops-app.js";
 import { createSignalingApp } from "./signaling-app.js";
 
 export interface SignalingServiceOptions {
@@ -23,7 +25,7 @@ export interface SignalingServiceOptions {
   graph: GraphCallsApi;
   media: MediaSessionProvider;
   logger: Logger;
-  /** Prometheus registry the signaling metrics register into (served at /metrics). */
+  /** Prometheus registry the signaling metrics register into (served at /metrics on the ops listener). */
   registry: Registry;
   /** Token checker; by default one built from the config (OpenID keys fetched at start). */
   authenticator?: NotificationTokenVerifier;
@@ -43,13 +45,18 @@ export class SignalingService {
 
   private constructor(
     private readonly server: http.Server | https.Server,
+    private readonly opsServer: http.Server,
     private readonly manager: CallManager,
     private readonly callRegistry: CallRegistry,
     private readonly verifier: NotificationTokenVerifier,
     private readonly logger: Logger,
     readonly metrics: SignalingMetrics,
+    /** The public listener: Graph's notifications (`/api/calls`) only. */
     readonly port: number,
     readonly url: string,
+    /** The operational listener: `/healthz` and `/metrics`. */
+    readonly opsPort: number,
+    readonly opsUrl: string,
   ) {}
 
   static async start(options: SignalingServiceOptions): Promise<SignalingService> {
@@ -80,15 +87,9 @@ export class SignalingService {
     const app = createSignalingApp({
       verifier,
       onNotifications: (body, context) => manager.handleBatch(body, context),
-      calls: callRegistry,
-      metricsRegistry: options.registry,
-      extraMetrics: options.media.metrics
-        ? () => options.media.metrics?.() ?? Promise.resolve("")
-        : undefined,
       metrics,
       logger,
       bodyLimitBytes: config.notificationBodyLimitBytes,
-      isShuttingDown: () => service?.shuttingDown ?? false,
     });
     const server = config.tls
       ? https.createServer(
@@ -103,30 +104,67 @@ export class SignalingService {
     // a notification posted on a connection idle for ~5 s raced the server's close and was
     // lost (ECONNRESET; seen with a DTMF notification in the demo). The header advertises it.
     server.keepAliveTimeout = 65_000;
-    server.on("clientError", (error, socket) => {
-      logger.debug({ err: error.message }, "HTTP client error");
-      socket.destroy();
-    });
 
-    try {
-      await new Promise<void>((resolve, reject) => {
-        server.once("error", reject);
-        server.listen(config.port, config.host, () => {
-          server.off("error", reject);
-          resolve();
-        });
+    // Health and metrics have no authentication: their own listener, loopback by default.
+    const opsServer = http.createServer(
+      createOpsApp({
+        calls: callRegistry,
+        metricsRegistry: options.registry,
+        extraMetrics: options.media.metrics
+          ? () => options.media.metrics?.() ?? Promise.resolve("")
+          : undefined,
+        logger,
+        isShuttingDown: () => service?.shuttingDown ?? false,
+      }),
+    );
+    opsServer.requestTimeout = 30_000;
+    opsServer.headersTimeout = 10_000;
+    for (const each of [server, opsServer]) {
+      each.on("clientError", (error, socket) => {
+        logger.debug({ err: error.message }, "HTTP client error");
+        socket.destroy();
       });
+    }
+
+    // The ops listener first: a probe can see the bot before Graph can reach it.
+    try {
+      await listen(opsServer, config.ops.port, config.ops.host);
+      try {
+        await listen(server, config.port, config.host);
+      } catch (error) {
+        await closeServer(opsServer);
+        throw error;
+      }
     } catch (error) {
       verifier.close();
       throw error;
     }
     server.on("error", (error) => logger.error({ err: error }, "signaling server error"));
+    opsServer.on("error", (error) => logger.error({ err: error }, "operational server error"));
     const port = (server.address() as AddressInfo).port;
-    const host = config.host === "0.0.0.0" || config.host === "::" ? "127.0.0.1" : config.host;
-    const url = `${config.tls ? "https" : "http"}://${host.includes(":") ? `[${host}]` : host}:${port}`;
-    service = new SignalingService(server, manager, callRegistry, verifier, logger, metrics, port, url);
-    logger.info({ url, callbackUrl: config.callbackUrl }, "signaling listening");
+    const url = urlOf(config.tls ? "https" : "http", config.host, port);
+    const opsPort = (opsServer.address() as AddressInfo).port;
+    const opsUrl = urlOf("http", config.ops.host, opsPort);
+    service = new SignalingService(
+      server,
+      opsServer,
+      manager,
+      callRegistry,
+      verifier,
+      logger,
+      metrics,
+      port,
+      url,
+      opsPort,
+      opsUrl,
+    );
+    logger.info({ url, callbackUrl: config.callbackUrl, opsUrl }, "signaling listening");
     return service;
+  }
+
+  /** Where the operational listener is bound (its address and port, as the socket reports them). */
+  get opsAddress(): AddressInfo {
+    return this.opsServer.address() as AddressInfo;
   }
 
   /** Hangs up a live call through Graph; false when the call is not live. */
@@ -145,7 +183,7 @@ export class SignalingService {
 
   /**
    * Stops taking calls, hangs up live calls and waits for Graph to end them (up to timeoutMs),
-   * closes their media sessions, then closes the server. Safe to call more than once.
+   * closes their media sessions, then closes both listeners. Safe to call more than once.
    */
   shutdown(options: { timeoutMs: number } = { timeoutMs: 10_000 }): Promise<void> {
     this.closed ??= this.doShutdown(options.timeoutMs);
@@ -158,10 +196,31 @@ export class SignalingService {
     await this.manager.shutdown(timeoutMs);
     this.callRegistry.clear();
     this.verifier.close();
-    await new Promise<void>((resolve) => {
-      this.server.close(() => resolve());
-      this.server.closeAllConnections();
-    });
+    // Health answers 503 until here; both listeners close last.
+    await Promise.all([closeServer(this.server), closeServer(this.opsServer)]);
     this.logger.info("signaling stopped");
   }
+}
+
+function listen(server: http.Server | https.Server, port: number, host: string): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(port, host, () => {
+      server.off("error", reject);
+      resolve();
+    });
+  });
+}
+
+function closeServer(server: http.Server | https.Server): Promise<void> {
+  return new Promise<void>((resolve) => {
+    server.close(() => resolve());
+    server.closeAllConnections();
+  });
+}
+
+/** A URL a local client can use: a wildcard address is reached through loopback. */
+function urlOf(scheme: "http" | "https", host: string, port: number): string {
+  const local = host === "0.0.0.0" || host === "::" ? "127.0.0.1" : host;
+  return `${scheme}://${local.includes(":") ? `[${local}]` : local}:${port}`;
 }

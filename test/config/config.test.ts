@@ -61,6 +61,22 @@ describe("configuration", () => {
     [{ BOT_APP_ID: "bot" }, 'BOT_APP_ID: must be a GUID, got "bot"'],
     [{ BOT_PUBLIC_URL: "http://bot.contoso.com" }, 'BOT_PUBLIC_URL: must use https:, got "http:"'],
     [{ BOT_PORT: "99999" }, "BOT_PORT: must be between 0 and 65535, got 99999"],
+    [{ BOT_OPS_PORT: "65536" }, "BOT_OPS_PORT: must be between 0 and 65535, got 65536"],
+    [{ BOT_OPS_PORT: "metrics" }, 'BOT_OPS_PORT: must be an integer, got "metrics"'],
+    [
+      { BOT_OPS_HOST: "http://127.0.0.1" },
+      'BOT_OPS_HOST: must be an IP address or a host name, got "http://127.0.0.1"',
+    ],
+    [{ BOT_OPS_HOST: "[::1]" }, 'BOT_OPS_HOST: must be an IP address or a host name, got "[::1]"'],
+    [{ BOT_HOST: "0.0.0.0:9441" }, 'BOT_HOST: must be an IP address or a host name, got "0.0.0.0:9441"'],
+    [
+      { BOT_OPS_PORT: "9441" },
+      "BOT_OPS_PORT: must differ from BOT_PORT (9441): the operational endpoints have their own listener",
+    ],
+    [
+      { BOT_PORT: "8080", BOT_OPS_PORT: "8080", BOT_OPS_HOST: "10.0.0.4" },
+      "BOT_OPS_PORT: must differ from BOT_PORT (8080)",
+    ],
     [{ BOT_MAX_CALLS: "many" }, 'BOT_MAX_CALLS: must be an integer, got "many"'],
     [{ BOT_TLS_CERT: "cert.pem" }, "BOT_TLS_KEY: BOT_TLS_CERT and BOT_TLS_KEY go together"],
     [{ BOT_BRIDGE_URL: "http://127.0.0.1:1" }, 'BOT_BRIDGE_URL: must use ws: or wss:, got "http:"'],
@@ -128,6 +144,22 @@ describe("configuration", () => {
 
   it('reads "-0" as 0 (found by fuzzing: it was a negative zero)', () => {
     expect(Object.is(loadConfig({ ...VALID, BOT_PORT: "-0" }).port, 0)).toBe(true);
+  });
+
+  it("serves health and metrics on their own listener, loopback by default", () => {
+    const config = loadConfig(VALID);
+    expect({ host: config.host, port: config.port }).toEqual({ host: "0.0.0.0", port: 9441 });
+    expect(config.ops).toEqual({ host: "127.0.0.1", port: 9443 });
+    expect(loadConfig({ ...VALID, BOT_OPS_HOST: "::1", BOT_OPS_PORT: "9100" }).ops).toEqual({
+      host: "::1",
+      port: 9100,
+    });
+    // The same port on two distinct specific addresses does not collide.
+    expect(
+      loadConfig({ ...VALID, BOT_HOST: "10.0.0.4", BOT_PORT: "9100", BOT_OPS_PORT: "9100" }).ops,
+    ).toEqual({ host: "127.0.0.1", port: 9100 });
+    expect(loadConfig({ ...VALID, BOT_PORT: "0", BOT_OPS_PORT: "0" }).ops.port).toBe(0);
+    expect(loadConfig({ ...VALID, BOT_OPS_HOST: "ops.internal" }).ops.host).toBe("ops.internal");
   });
 
   it("takes an app id in any case, as the lower-case audience notification tokens carry", () => {

@@ -391,22 +391,23 @@ describe("signaling service: HTTP surface", () => {
     expect(await h.metric("signaling_notifications_total", { kind: "invalid" })).toBe(3);
   });
 
-  it("serves health with call counts and Prometheus metrics", async () => {
+  it("serves health with call counts and Prometheus metrics on the operational listener", async () => {
     const h = await start();
     await h.post(incoming("h1"));
     await until(() => h.graph.count("answer") === 1);
-    const health = await fetch(`${h.service.url}/healthz`);
+    const health = await fetch(`${h.service.opsUrl}/healthz`);
     expect(health.status).toBe(200);
     expect(await health.json()).toMatchObject({
       status: "ok",
       calls: { live: 1, byState: { answering: 1 } },
     });
-    const metrics = await (await fetch(`${h.service.url}/metrics`)).text();
+    const metrics = await (await fetch(`${h.service.opsUrl}/metrics`)).text();
     expect(metrics).toContain("signaling_answer_latency_seconds_bucket");
     expect(metrics).toContain('signaling_calls{state="answering"} 1');
     // The media worker's metrics (its own registry, in its thread) are served alongside.
     expect(metrics).toContain("media_active_sessions 0");
     expect((await fetch(`${h.service.url}/nope`)).status).toBe(404);
+    expect((await fetch(`${h.service.opsUrl}/nope`)).status).toBe(404);
   });
 });
 
@@ -463,7 +464,7 @@ describe("signaling service: hang up, media events, shutdown", () => {
     await h.service.shutdown({ timeoutMs: 2000 });
     expect(h.graph.count("hangUp")).toBe(3);
     expect(h.media.log.filter((line) => line.startsWith("close"))).toHaveLength(3);
-    await expect(fetch(`${h.service.url}/healthz`)).rejects.toThrow();
+    await expect(fetch(`${h.service.opsUrl}/healthz`)).rejects.toThrow();
   });
 
   it("shutdown ends calls locally when Graph does not confirm in time", async () => {
@@ -488,7 +489,7 @@ describe("signaling service: hang up, media events, shutdown", () => {
       });
     const stopping = h.service.shutdown({ timeoutMs: 1000 });
     await until(() => h.graph.count("hangUp") === 1);
-    expect((await fetch(`${h.service.url}/healthz`)).status).toBe(503);
+    expect((await fetch(`${h.service.opsUrl}/healthz`)).status).toBe(503);
     await h.post(incoming("u2"));
     await until(() => h.graph.count("reject", "u2") === 1, 3000, "busy reject during shutdown");
     release();

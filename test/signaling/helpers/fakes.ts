@@ -21,6 +21,7 @@ export function testConfig(overrides: Partial<BotConfig> = {}): BotConfig {
     callbackUrl: "https://bot.example.com/api/calls",
     host: "127.0.0.1",
     port: 0,
+    ops: { host: "127.0.0.1", port: 0 },
     graphUrl: "https://graph.example.com/v1.0",
     authorityUrl: `https://login.example.com/${TENANT}`,
     notificationOpenIdUrl: "https://keys.example.com/openid",
