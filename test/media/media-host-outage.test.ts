@@ -13,7 +13,9 @@ import {
   type MediaPlatformEmulatorOptions,
 } from "../../src/emulator/media/media-platform-emulator.js";
 import { silentLogger } from "../../src/log/logger.js";
+import { BridgeMediaSessionProvider } from "../../src/media/bridge-media-session-provider.js";
 import { MediaEngine } from "../../src/media/media-engine.js";
+import type { MediaSessionEvent } from "../../src/media/media-session-provider.js";
 import type { WorkerEvent } from "../../src/media/worker-messages.js";
 import { createMediaMetrics } from "../../src/metrics/media-metrics.js";
 import { createRegistry } from "../../src/metrics/registry.js";
@@ -170,5 +172,32 @@ describe("media host outages (engine, bridge client, emulator, loopback)", () =>
     expect(world.emulator.stats()).toMatchObject({ sessions: 1, sessionsResumed: 1, detachedSessions: 0 });
     expect(world.emulator.session("in-flight")?.mediaSessionId).toBe(proposed);
     expect(await world.metric("media_session_create_retries_total")).toBe(1);
+  }, 30_000);
+
+  it("the media worker thread dials at short intervals during the grace (its settings reach its bridge client)", async () => {
+    const emulator = await MediaPlatformEmulator.start({ secret: SECRET, reconnectGraceMs: GRACE_MS });
+    cleanups.push(() => emulator.stop());
+    const dir = await mkdtemp(join(tmpdir(), "host-outage-worker-"));
+    const provider = await BridgeMediaSessionProvider.start({
+      bridge: { url: emulator.url, secret: SECRET, reconnectGraceMs: GRACE_MS },
+      media: { fqdn: "media.test", publicPort: 8445, unmixedAudio: false, recordingsDir: dir },
+      logger: silentLogger(),
+      workerLogLevel: "silent",
+    });
+    cleanups.push(async () => {
+      await provider.close();
+      await rm(dir, { recursive: true, force: true });
+    });
+    const events: MediaSessionEvent[] = [];
+    provider.onEvent((event) => events.push(event));
+    await provider.waitUntilConnected(3000);
+    for (let i = 0; i < 5; i++)
+      await provider.createSession({ callId: `worker-${i}`, direction: "sendRecv", unmixedAudio: false });
+    emulator.injectFault({ kind: "disconnect", refuseReconnectMs: 2000 });
+    await waitFor(() => emulator.stats().sessionsResumed === 5 || events.length > 0, 8000);
+    expect(events.filter((event) => event.kind === "sessionLost")).toEqual([]);
+    // Backoff alone dials at most 4 times in 2 s (the fifth at 0.125 + 0.25 + 0.5 + 1 + 2 s at
+    // the least); the grace schedule about every 200 ms (about 9 refused; 5 leaves room for load).
+    expect(emulator.stats().upgradesRefused).toBeGreaterThanOrEqual(5);
   }, 30_000);
 });
