@@ -15,8 +15,20 @@ export interface BridgeClientOptions {
   logger: Logger;
   /** Where the bridge_* metrics go; a private registry when absent. */
   registry?: import("prom-client").Registry;
-  /** Reconnect backoff: initial delay doubling up to max, with ±50 % jitter. Default 250 ms .. 5 s. */
-  reconnect?: { initialDelayMs: number; maxDelayMs: number };
+  /**
+   * Reconnect backoff: initial delay doubling up to max, with ±50 % jitter. Default 250 ms .. 5 s.
+   * Inside the reconnect grace the base delay is at most graceMaxDelayMs (default 200 ms); see
+   * reconnect-schedule.ts.
+   */
+  reconnect?: { initialDelayMs: number; maxDelayMs: number; graceMaxDelayMs?: number };
+  /**
+   * The host's reconnect grace (BOT_BRIDGE_RECONNECT_GRACE_MS): for this long after an open
+   * connection is lost, its sessions wait on the host, and the client dials at short intervals
+   * so that it is back before they end. 0 (default) = plain backoff.
+   */
+  reconnectGraceMs?: number;
+  /** Random numbers in [0, 1) for the reconnect jitter (default Math.random; tests pass a seeded one). */
+  random?: () => number;
   /** sendFrameBatch() drops when the socket holds more than this many unsent bytes. Default 1 MiB. */
   maxBufferedBytes?: number;
   /** Timeout of createSession/closeSession/ping and of the Hello handshake. Default 5 s. */
@@ -38,6 +50,8 @@ export interface CreateSessionRequest {
   mediaSessionId?: string;
   direction: Direction;
   unmixedAudio: boolean;
+  /** This request's own timeout (default: the client's requestTimeoutMs). */
+  timeoutMs?: number;
 }
 
 /** SessionCreated, as numbers and strings. */

@@ -1,6 +1,7 @@
 import { EventEmitter } from "node:events";
 import { Registry } from "prom-client";
 import WebSocket from "ws";
+import { LogRateLimiter } from "../log/log-rate-limiter.js";
 import type { Logger } from "../log/logger.js";
 import { type BridgeMetrics, createBridgeMetrics } from "../metrics/bridge-metrics.js";
 import {
@@ -30,6 +31,11 @@ import {
   v1,
 } from "./protocol.js";
 import {
+  DEFAULT_RECONNECT_SCHEDULE,
+  type ReconnectSchedule,
+  reconnectDelayMs,
+} from "./reconnect-schedule.js";
+import {
   createRefusedBatchMetrics,
   framesInRefusedMessage,
   type RefusedBatchMetrics,
@@ -43,6 +49,12 @@ const FRAME_SEND_OPTIONS = { binary: true };
 const FRAMES_BODY = { body: "frames" };
 /** Timed-out CreateSession request ids remembered for their late answers (see timedOutCreates). */
 const MAX_TIMED_OUT_CREATES = 1024;
+/**
+ * Per reason, at most one log line of bad host input per this period (the others are counted
+ * in the next line's notLoggedBefore; the metrics count every one): a hostile host sent about
+ * 16,000 bad messages in 2 minutes, each a synchronous log line on the media thread.
+ */
+const BAD_INPUT_LOG_INTERVAL_MS = 10_000;
 
 interface Pending {
   kind: "createSession" | "closeSession";
@@ -85,6 +97,12 @@ export class BridgeClient extends EventEmitter<BridgeClientEvents> {
   private started = false;
   /** Failed attempts since the last open (drives the backoff). */
   private attempt = 0;
+  /** When the last open connection was lost (performance.now()); undefined while open. */
+  private lostAtMs: number | undefined;
+  private readonly schedule: ReconnectSchedule;
+  private readonly random: () => number;
+  /** Bad host input (protocol errors, unsolicited Errors) is logged at most once per reason per interval. */
+  private readonly badInputLog: LogRateLimiter;
   private dials = 0;
   private reconnectTimer: NodeJS.Timeout | null = null;
   private handshakeTimer: NodeJS.Timeout | null = null;
@@ -119,6 +137,13 @@ export class BridgeClient extends EventEmitter<BridgeClientEvents> {
     this.refusedBatchMetrics = createRefusedBatchMetrics(registry);
     this.decoder = new EnvelopeDecoder({ maxMessageBytes: this.options.maxMessageBytes });
     this.zeroMask = options.zeroMask ?? zeroMaskSafe(options.url);
+    this.schedule = {
+      ...DEFAULT_RECONNECT_SCHEDULE,
+      ...options.reconnect,
+      graceMs: options.reconnectGraceMs ?? 0,
+    };
+    this.random = options.random ?? Math.random;
+    this.badInputLog = new LogRateLimiter(BAD_INPUT_LOG_INTERVAL_MS);
   }
 
   /** True once the host answered Hello on the current connection. */
@@ -134,15 +159,19 @@ export class BridgeClient extends EventEmitter<BridgeClientEvents> {
   }
 
   createSession(request: CreateSessionRequest): Promise<SessionCreatedInfo> {
-    return this.request<SessionCreatedInfo>("createSession", {
-      createSession: {
-        callId: request.callId,
-        mediaSessionId: request.mediaSessionId ?? "",
-        direction: directionToWire(request.direction),
-        format: v1.AudioFormat.AUDIO_FORMAT_PCM_16K,
-        unmixedAudio: request.unmixedAudio,
+    return this.request<SessionCreatedInfo>(
+      "createSession",
+      {
+        createSession: {
+          callId: request.callId,
+          mediaSessionId: request.mediaSessionId ?? "",
+          direction: directionToWire(request.direction),
+          format: v1.AudioFormat.AUDIO_FORMAT_PCM_16K,
+          unmixedAudio: request.unmixedAudio,
+        },
       },
-    });
+      request.timeoutMs,
+    );
   }
 
   /** Resolves when the host confirms; an unknown session counts as closed (idempotent). */
@@ -307,7 +336,13 @@ export class BridgeClient extends EventEmitter<BridgeClientEvents> {
     for (const resolve of this.closeWaiters.splice(0)) resolve();
     if (this.closed) return;
     this.metrics.setState("disconnected");
-    const delay = this.backoffDelay();
+    if (wasOpen) this.lostAtMs = performance.now();
+    const delay = reconnectDelayMs(
+      this.schedule,
+      this.attempt,
+      this.lostAtMs === undefined ? undefined : performance.now() - this.lostAtMs,
+      this.random,
+    );
     (wasOpen ? this.log.warn : this.log.info).call(
       this.log,
       { reason, retryInMs: delay, attempt: this.attempt },
@@ -318,16 +353,6 @@ export class BridgeClient extends EventEmitter<BridgeClientEvents> {
       this.reconnectTimer = null;
       this.dial();
     }, delay);
-  }
-
-  private backoffDelay(): number {
-    const { initialDelayMs, maxDelayMs } = this.options.reconnect ?? {
-      initialDelayMs: 250,
-      maxDelayMs: 5000,
-    };
-    const base = Math.min(maxDelayMs, initialDelayMs * 2 ** Math.min(30, Math.max(0, this.attempt - 1)));
-    // ±50 % jitter so many workers do not reconnect in lockstep.
-    return Math.round(base * (0.5 + Math.random()));
   }
 
   private clearTimers(): void {
@@ -365,7 +390,11 @@ export class BridgeClient extends EventEmitter<BridgeClientEvents> {
     return true;
   }
 
-  private request<T>(kind: Pending["kind"], envelope: pb.IEnvelope): Promise<T> {
+  private request<T>(
+    kind: Pending["kind"],
+    envelope: pb.IEnvelope,
+    timeoutMs = this.options.requestTimeoutMs,
+  ): Promise<T> {
     if (!this.open) {
       return Promise.reject(new BridgeRequestError("NOT_OPEN", "bridge to the media host is not open"));
     }
@@ -374,13 +403,8 @@ export class BridgeClient extends EventEmitter<BridgeClientEvents> {
       const timer = setTimeout(() => {
         this.pending.delete(requestId);
         if (kind === "createSession") this.rememberTimedOutCreate(requestId);
-        reject(
-          new BridgeRequestError(
-            "TIMEOUT",
-            `${kind} got no answer within ${this.options.requestTimeoutMs} ms`,
-          ),
-        );
-      }, this.options.requestTimeoutMs);
+        reject(new BridgeRequestError("TIMEOUT", `${kind} got no answer within ${timeoutMs} ms`));
+      }, timeoutMs);
       this.pending.set(requestId, { kind, resolve: resolve as (value: unknown) => void, reject, timer });
       if (this.sendControl(kind, { ...envelope, requestId })) return;
       // The socket is closing (its close event not handled yet): fail now, not at the timeout.
@@ -622,6 +646,7 @@ export class BridgeClient extends EventEmitter<BridgeClientEvents> {
     };
     this.open = true;
     this.attempt = 0;
+    this.lostAtMs = undefined;
     this.hostInfo = info;
     const previousHealth = this.health;
     this.health = info.health;
@@ -666,7 +691,12 @@ export class BridgeClient extends EventEmitter<BridgeClientEvents> {
       pending.reject(new BridgeRequestError(code, error.message, error.session));
       return;
     }
-    this.log.warn({ code, session: error.session, message: error.message }, "bridge host reported an error");
+    const notLoggedBefore = this.badInputLog.take(`host_error:${code}`);
+    if (notLoggedBefore !== undefined)
+      this.log.warn(
+        { code, session: error.session, message: error.message, notLoggedBefore },
+        "bridge host reported an error",
+      );
     this.emit("hostError", { code, message: error.message, session: error.session });
   }
 
@@ -685,14 +715,17 @@ export class BridgeClient extends EventEmitter<BridgeClientEvents> {
 
   private protocolError(error: BridgeProtocolError): void {
     this.metrics.protocolErrors.inc({ reason: error.reason });
-    this.log.warn(
-      {
-        reason: error.reason,
-        session: error.session || undefined,
-        framesLost: error.framesLost || undefined,
-      },
-      error.message,
-    );
+    const notLoggedBefore = this.badInputLog.take(error.reason);
+    if (notLoggedBefore !== undefined)
+      this.log.warn(
+        {
+          reason: error.reason,
+          session: error.session || undefined,
+          framesLost: error.framesLost || undefined,
+          notLoggedBefore,
+        },
+        error.message,
+      );
     if (this.listenerCount("protocolError") > 0) {
       try {
         this.emit("protocolError", error);

@@ -1,9 +1,16 @@
+import { randomUUID } from "node:crypto";
 import type { BridgeClient } from "../bridge/bridge-client.js";
+import {
+  BridgeRequestError,
+  type CreateSessionRequest,
+  type SessionCreatedInfo,
+} from "../bridge/bridge-client-types.js";
 import type { BridgeProtocolError } from "../bridge/bridge-protocol-error.js";
 import type { FrameBatchReader } from "../bridge/frame-batch-reader.js";
 import { FrameBatchWriter } from "../bridge/frame-batch-writer.js";
 import { MAX_FRAME_BATCH_BYTES, NO_SESSION, toneFromGraphName, v1 } from "../bridge/protocol.js";
 import { SendBufferPool } from "../bridge/send-buffer-pool.js";
+import { LogRateLimiter } from "../log/log-rate-limiter.js";
 import type { Logger } from "../log/logger.js";
 import type { MediaMetrics } from "../metrics/media-metrics.js";
 import { NO_SPEAKER } from "./audio-format.js";
@@ -15,6 +22,7 @@ import { createCallHandlers, type LoadedHandler } from "./handler-loader.js";
 import { Pacer, type PacerClock } from "./pacer.js";
 import { PlayoutQueue } from "./playout-queue.js";
 import { ReaderFrameView } from "./reader-frame-view.js";
+import { sessionChanges } from "./session-identity.js";
 import { SessionsByNumber } from "./sessions-by-number.js";
 import type { CreatedSession, CreateSessionParams, MediaHostHealth, WorkerEvent } from "./worker-messages.js";
 
@@ -46,6 +54,11 @@ export interface MediaEngineOptions {
   jitterDepthFrames: number;
   maxConcealFrames: number;
   reconnectGraceMs: number;
+  /**
+   * How long a createSession may take in all, retries after a dropped connection included
+   * (default 5000: the bridge's request timeout). The signaling side waits about as long.
+   */
+  createTimeoutMs?: number;
   /** Events for the signaling thread. */
   emit: (event: WorkerEvent) => void;
   clock?: PacerClock;
@@ -55,6 +68,9 @@ export interface MediaEngineOptions {
 
 const SOURCE = v1.MediaContext.MEDIA_CONTEXT_AUDIO_SOURCE as number;
 const RENDER = v1.MediaContext.MEDIA_CONTEXT_AUDIO_RENDER as number;
+
+/** At most one "media host error" line per error code per this period. */
+const HOST_ERROR_LOG_INTERVAL_MS = 10_000;
 
 /** How long a recording-status request waits for signaling's answer. */
 const RECORDING_STATUS_TIMEOUT_MS = 15_000;
@@ -113,6 +129,14 @@ export class MediaEngine {
    * they were): the answer then closes the host's new session instead of adding the call.
    */
   private readonly creating = new Map<string, { closedFor?: string }>();
+  /**
+   * What the host answered for each call's session: a resume must answer the same (see
+   * session-identity.ts). Weak: it goes with its CallSession.
+   */
+  private readonly created = new WeakMap<CallSession, SessionCreatedInfo>();
+  /** Creations waiting for the host to come back (true) or for their time to run out (false). */
+  private readonly hostWaiters = new Set<(open: boolean) => void>();
+  private readonly hostErrorLog = new LogRateLimiter(HOST_ERROR_LOG_INTERVAL_MS);
   private maxSessions = 0;
   private graceTimer: NodeJS.Timeout | undefined;
   private lostAt = 0;
@@ -144,6 +168,7 @@ export class MediaEngine {
         "media host connected",
       );
       void this.resumeSessions();
+      for (const wake of [...this.hostWaiters]) wake(true);
       this.publishState();
     });
     bridge.on("disconnected", ({ reason }) => this.onDisconnected(reason));
@@ -175,15 +200,18 @@ export class MediaEngine {
     bridge.on("sessionClosed", ({ session, callId, reason, requested }) => {
       if (requested) return;
       const call = this.byNumber.get(session);
-      if (call) void this.loseSession(call, `media host closed the session: ${reason}`);
+      if (call) void this.loseSession(call, `media host closed the session: ${reason}`, "host_closed");
       else this.log.debug({ session, callId }, "host closed an unknown session");
     });
-    bridge.on("hostError", ({ code, message, session }) =>
+    bridge.on("hostError", ({ code, message, session }) => {
+      // A host may send these every tick: one line per code per interval (see BridgeClient).
+      const notLoggedBefore = this.hostErrorLog.take(code);
+      if (notLoggedBefore === undefined) return;
       this.log.warn(
-        { code, message, session, callId: this.byNumber.get(session)?.callId },
+        { code, message, session, callId: this.byNumber.get(session)?.callId, notLoggedBefore },
         "media host error",
-      ),
-    );
+      );
+    });
     bridge.on("protocolError", (error: BridgeProtocolError) => {
       // A refused FrameBatch loses every frame it carried (framesLost); a refused control
       // message loses no audio (the bridge counts it under bridge_protocol_errors_total).
@@ -209,13 +237,9 @@ export class MediaEngine {
     if (!this.options.bridge.isOpen) throw new Error("media host is not connected");
     const creating: { closedFor?: string } = {};
     this.creating.set(params.callId, creating);
-    let info: Awaited<ReturnType<MediaBridge["createSession"]>>;
+    let info: SessionCreatedInfo;
     try {
-      info = await this.options.bridge.createSession({
-        callId: params.callId,
-        direction: params.direction,
-        unmixedAudio: params.unmixedAudio,
-      });
+      info = await this.createOnHost(params, creating);
     } finally {
       this.creating.delete(params.callId);
     }
@@ -250,6 +274,7 @@ export class MediaEngine {
         requestHangUp: (callId, reason) => this.options.emit({ type: "hangUpRequested", callId, reason }),
       },
     );
+    this.created.set(call, info);
     this.add(call);
     if (!(await call.attachHandlers(await createCallHandlers(this.options.handlers, call)))) {
       // Closed (or lost) while its handlers were being created: they got onEnd all the same.
@@ -267,6 +292,60 @@ export class MediaEngine {
       mpVersion: info.mpVersion,
       mediaConfigurationJson: info.mediaConfigurationJson,
     };
+  }
+
+  /**
+   * CreateSession under a media session id of our own (a fresh GUID), so that it can be sent
+   * again when the connection drops before the answer: the host keeps a session it was
+   * creating for the reconnect grace, and the same request resumes it (proto "Reconnects").
+   * Retried once the host is back, within the grace and the create's deadline; a call not
+   * answered yet is bound to no session, so a host that lost it and creates it anew is fine.
+   */
+  private async createOnHost(
+    params: CreateSessionParams,
+    creating: { closedFor?: string },
+  ): Promise<SessionCreatedInfo> {
+    const deadlineMs = performance.now() + (this.options.createTimeoutMs ?? 5000);
+    const request: CreateSessionRequest = {
+      callId: params.callId,
+      mediaSessionId: randomUUID(),
+      direction: params.direction,
+      unmixedAudio: params.unmixedAudio,
+    };
+    for (let retry = false; ; retry = true) {
+      try {
+        return await this.options.bridge.createSession(
+          retry ? { ...request, timeoutMs: Math.max(1, Math.ceil(deadlineMs - performance.now())) } : request,
+        );
+      } catch (error) {
+        const dropped =
+          error instanceof BridgeRequestError && (error.code === "DISCONNECTED" || error.code === "NOT_OPEN");
+        if (!dropped || this.options.reconnectGraceMs <= 0) throw error;
+        const untilMs = Math.min(deadlineMs, performance.now() + this.options.reconnectGraceMs);
+        const back = await this.waitForHost(untilMs);
+        if (!back || this.closing || creating.closedFor !== undefined) throw error;
+        this.metrics.sessionCreateRetries.inc();
+        this.log.info(
+          { callId: params.callId, mediaSessionId: request.mediaSessionId, reason: error.message },
+          "media host back; sending the CreateSession its connection lost again",
+        );
+      }
+    }
+  }
+
+  /** Resolves true once the bridge is open, false at untilMs or at shutdown. */
+  private waitForHost(untilMs: number): Promise<boolean> {
+    if (this.options.bridge.isOpen) return Promise.resolve(true);
+    if (this.closing) return Promise.resolve(false);
+    return new Promise((resolve) => {
+      const done = (open: boolean) => {
+        clearTimeout(timer);
+        this.hostWaiters.delete(done);
+        resolve(open);
+      };
+      const timer = setTimeout(() => done(false), Math.max(0, untilMs - performance.now()));
+      this.hostWaiters.add(done);
+    });
   }
 
   /** Idempotent. Finalizes the call's recordings before it resolves. */
@@ -320,6 +399,7 @@ export class MediaEngine {
   /** Ends every session (recordings finalized), stops the clock, closes the bridge. */
   async shutdown(): Promise<number> {
     this.closing = true;
+    for (const wake of [...this.hostWaiters]) wake(false);
     const calls = [...this.byCall.values()];
     await Promise.all(calls.map((call) => this.closeSession(call.callId, "media worker shutting down")));
     this.pacer.stop();
@@ -508,12 +588,14 @@ export class MediaEngine {
     this.publishState();
   }
 
-  private async loseSession(call: CallSession, reason: string): Promise<void> {
+  private async loseSession(
+    call: CallSession,
+    reason: string,
+    kind: "host_lost" | "host_closed" | "host_new_session" = "host_lost",
+  ): Promise<void> {
     if (this.byCall.get(call.callId) !== call) return;
     this.remove(call);
-    this.metrics.sessionsLost
-      .labels(reason.startsWith("media host closed") ? "host_closed" : "host_lost")
-      .inc();
+    this.metrics.sessionsLost.labels(kind).inc();
     call.log.warn({ reason }, "media session lost");
     this.options.emit({ type: "sessionLost", callId: call.callId, reason });
     await call.end(reason);
@@ -571,9 +653,9 @@ export class MediaEngine {
   }
 
   /**
-   * The host is back within the grace period: its sessions ended with the old connection,
-   * so each call's session is created again with the same call and media session ids.
-   * Calls the host refuses are lost.
+   * The host is back within the grace period: it kept the calls' sessions, and each call
+   * resumes its own with a CreateSession of the same call and media session ids (proto
+   * "Reconnects"). Calls the host refuses, or answers with a new session, are lost.
    */
   private async resumeSessions(): Promise<void> {
     if (this.graceTimer === undefined) return;
@@ -596,6 +678,19 @@ export class MediaEngine {
           if (this.byCall.get(call.callId) !== call) {
             // Closed while the resume was in flight: the host's new session has no call.
             this.closeHostSession(info.session, "the call ended while its session was resumed");
+            return;
+          }
+          const kept = this.created.get(call);
+          const changed = kept === undefined ? [] : sessionChanges(kept, info);
+          if (changed.length > 0) {
+            // A new session (a restarted host, or one whose platform ended the old session):
+            // Graph bound the call to the old one's contexts, so its media would stay dead.
+            this.closeHostSession(info.session, "not the session the call is bound to");
+            await this.loseSession(
+              call,
+              `media host did not resume the session: it answered with a new one (${changed.join(", ")} changed)`,
+              "host_new_session",
+            );
             return;
           }
           const refused = this.refusedNumber(info.session);

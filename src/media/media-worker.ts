@@ -49,6 +49,8 @@ async function main(port: PortLike, settings: MediaWorkerSettings): Promise<void
     logger: log,
     registry,
     requestTimeoutMs: settings.bridge.requestTimeoutMs,
+    // Dials at short intervals while the host keeps the calls' sessions (see reconnect-schedule.ts).
+    reconnectGraceMs: settings.bridge.reconnectGraceMs,
   });
   const engine = new MediaEngine({
     bridge,
@@ -62,6 +64,7 @@ async function main(port: PortLike, settings: MediaWorkerSettings): Promise<void
     jitterDepthFrames: settings.jitterDepthFrames,
     maxConcealFrames: settings.maxConcealFrames,
     reconnectGraceMs: settings.bridge.reconnectGraceMs,
+    createTimeoutMs: settings.bridge.requestTimeoutMs,
     emit: (event) => channel.send(event),
   });
   const load = new WorkerLoadSampler({

@@ -191,8 +191,10 @@ export interface MediaMetrics {
   activeRecordings: Gauge;
   /** 1 while the bridge connection is open. */
   bridgeConnected: Gauge;
-  /** Calls whose media was lost, by reason. */
+  /** Calls whose media was lost, by reason (host_lost, host_closed, host_new_session). */
   sessionsLost: Counter<"reason">;
+  /** CreateSessions sent again, same media session id, after the connection dropped before the answer. */
+  sessionCreateRetries: Counter;
   /** Preresolved children of framesDropped, for the per-frame paths. */
   dropped: Record<MediaDropReason, { inc(value?: number): void }>;
   /** CPU time of the media worker thread itself (sampled each second; see WorkerLoadSampler). */
@@ -288,8 +290,13 @@ export function createMediaMetrics(registry: Registry): MediaMetrics {
     }),
     sessionsLost: new Counter({
       name: "media_sessions_lost_total",
-      help: "Media sessions lost (media host gone past the grace period, closed by the host), by reason",
+      help: "Media sessions lost, by reason: host_lost (media host gone past the grace period or refused the resume), host_closed (closed by the host), host_new_session (the host answered the resume with a new session)",
       labelNames: ["reason"],
+      registers,
+    }),
+    sessionCreateRetries: new Counter({
+      name: "media_session_create_retries_total",
+      help: "CreateSession requests sent again with the same media session id after the bridge connection dropped before their answer",
       registers,
     }),
     dropped,

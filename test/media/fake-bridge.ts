@@ -38,7 +38,9 @@ export class FakeBridge extends EventEmitter {
     return {
       session,
       callId: request.callId,
-      mediaSessionId: `00000000-0000-4000-8000-${String(session).padStart(12, "0")}`,
+      // A proposed id is taken, as the protocol's hosts do.
+      mediaSessionId:
+        request.mediaSessionId || `00000000-0000-4000-8000-${String(session).padStart(12, "0")}`,
       mpUri: this.mpUri,
       audioRenderContextId: "11111111-1111-4111-8111-111111111111",
       audioSourceContextId: "22222222-2222-4222-8222-222222222222",

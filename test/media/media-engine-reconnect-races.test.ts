@@ -33,20 +33,10 @@ class HeldBridge extends FakeBridge {
     this.closes.push(session as number);
   }
 
-  answer(index: number, session: number): void {
+  /** Answers a held CreateSession with the configuration FakeBridge gives every session (a resume repeats it). */
+  answer(index: number, session: number, changes: Partial<SessionCreatedInfo> = {}): void {
     const held = this.creates[index] as HeldCreate;
-    held.resolve({
-      session,
-      callId: held.request.callId,
-      mediaSessionId: held.request.mediaSessionId || `m-${session}`,
-      mpUri: "net.tcp://media.test:8445/MediaProcessor",
-      audioRenderContextId: "r",
-      audioSourceContextId: "s",
-      skypeMediaBotsVersion: "1",
-      mediaStackVersion: "1",
-      mpVersion: "1",
-      mediaConfigurationJson: "",
-    });
+    void super.createSession(held.request).then((info) => held.resolve({ ...info, ...changes, session }));
   }
 
   drop(reason: string): void {
@@ -236,6 +226,81 @@ describe("media engine: host loss, resume and session numbers", () => {
     release?.();
     await expect(creating).rejects.toThrow("was closed while its media session was being created");
     expect(ended).toHaveLength(1);
+    await engine.shutdown();
+  });
+
+  it("a resume answered with a new session (other contexts) loses the call: closed on the host, counted, reported", async () => {
+    const events: WorkerEvent[] = [];
+    const { bridge, engine, metric } = startEngine(
+      { bridge: new HeldBridge() },
+      { emit: (event) => events.push(event), reconnectGraceMs: 5000 },
+    );
+    await engine.createSession(params("A"));
+    await engine.createSession(params("B"));
+    bridge.held = true;
+    bridge.drop("host killed");
+    bridge.reopen();
+    await settle();
+    // A restarted host: the same media session id (it takes the proposed one), new contexts.
+    bridge.answer(0, 1, { audioRenderContextId: "33333333-3333-4333-8333-333333333333" });
+    // A kept session, its GUIDs in upper case: the same session (GUIDs compare case-blind).
+    const keptB = bridge.creates[1]?.request.mediaSessionId as string;
+    bridge.answer(1, 2, {
+      mediaSessionId: keptB.toUpperCase(),
+      audioSourceContextId: "22222222-2222-4222-8222-222222222222".toUpperCase(),
+    });
+    await settle();
+    const lost = events.filter((event) => event.type === "sessionLost");
+    expect(lost).toEqual([
+      {
+        type: "sessionLost",
+        callId: "A",
+        reason:
+          "media host did not resume the session: it answered with a new one (audioRenderContextId changed)",
+      },
+    ]);
+    expect(bridge.closes).toEqual([1]);
+    expect(engine.sessionCount).toBe(1);
+    expect(await metric('media_sessions_lost_total{reason="host_new_session"}')).toBe(1);
+    await engine.shutdown();
+  });
+
+  it("proposes a GUID media session id, and sends the CreateSession again after its connection dropped", async () => {
+    const { bridge, engine, metric } = startEngine({ bridge: new HeldBridge() }, { reconnectGraceMs: 5000 });
+    bridge.held = true;
+    const creating = engine.createSession(params("N"));
+    await settle();
+    const first = bridge.creates[0]?.request as CreateSessionRequest;
+    expect(first.mediaSessionId).toMatch(
+      /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/,
+    );
+    bridge.drop("cut");
+    bridge.creates[0]?.reject(new BridgeRequestError("DISCONNECTED", "bridge disconnected: cut"));
+    await settle();
+    expect(bridge.creates).toHaveLength(1); // waits for the host
+    bridge.reopen();
+    await settle();
+    expect(bridge.creates).toHaveLength(2);
+    const retry = bridge.creates[1]?.request as CreateSessionRequest;
+    expect(retry).toMatchObject({ callId: "N", mediaSessionId: first.mediaSessionId, direction: "sendRecv" });
+    bridge.answer(1, 4);
+    const created = await creating;
+    expect(created.mediaSessionId).toBe(first.mediaSessionId);
+    expect(engine.sessionCount).toBe(1);
+    expect(await metric("media_session_create_retries_total")).toBe(1);
+    await engine.shutdown();
+  });
+
+  it("a CreateSession whose host does not return within the grace fails with the drop", async () => {
+    const { bridge, engine } = startEngine({ bridge: new HeldBridge() }, { reconnectGraceMs: 50 });
+    bridge.held = true;
+    const creating = engine.createSession(params("G"));
+    await settle();
+    bridge.drop("cut");
+    bridge.creates[0]?.reject(new BridgeRequestError("DISCONNECTED", "bridge disconnected: cut"));
+    await expect(creating).rejects.toThrow("bridge disconnected: cut");
+    expect(bridge.creates).toHaveLength(1);
+    expect(engine.sessionCount).toBe(0);
     await engine.shutdown();
   });
 });

@@ -45,6 +45,37 @@ public sealed class ShutdownRaceTests
     }
 
     [Fact]
+    public async Task A_session_still_being_created_when_its_connection_is_lost_is_kept_and_resumed_by_the_retried_CreateSession()
+    {
+        // The proto's resume path for creations in flight: the worker proposed the media session
+        // id, its connection dropped (no close frame) before SessionCreated, and it sends the same
+        // CreateSession again on its next connection. The host must hand it the session the
+        // platform was creating, not create a second one under the same id.
+        GatedPlatform gate = null!;
+        await using var bridge = await TestBridge.StartAsync(
+            tweak: o => new() { Url = o.Url, Secret = o.Secret, ReconnectGrace = TimeSpan.FromSeconds(30) },
+            wrap: fake => gate = new GatedPlatform(fake));
+        var first = await bridge.ConnectAsync();
+        var mediaSessionId = Guid.NewGuid().ToString();
+        var request = new CreateSession { CallId = "in-flight", MediaSessionId = mediaSessionId, Direction = AudioDirection.SendRecv };
+        await first.SendAsync(new Envelope { RequestId = 3, CreateSession = request });
+        await gate.CreateEntered.WaitAsync(TimeSpan.FromSeconds(5));
+        first.Abort();
+        await using var second = await TestClient.ConnectAsync(bridge.Url, TestBridge.Secret);
+        await Task.Delay(200); // the host notices the lost socket while the platform still creates
+        gate.Open();
+        await second.HandshakeAsync();
+        var id = second.NextRequestId();
+        await second.SendAsync(new Envelope { RequestId = id, CreateSession = request });
+        var resumed = (await second.ExpectAsync(e => e.RequestId == id)).SessionCreated;
+        Assert.NotNull(resumed);
+        Assert.Equal(mediaSessionId, resumed.MediaSessionId);
+        Assert.Single(bridge.Platform.Sessions);
+        Assert.Equal(1, bridge.Server.Metrics.SessionsResumed.Value);
+        await first.DisposeAsync();
+    }
+
+    [Fact]
     public async Task A_handshake_overtaken_by_a_shutdown_leaves_no_clock_running()
     {
         // The first connection's handshake is held on its log line, just before the clock would

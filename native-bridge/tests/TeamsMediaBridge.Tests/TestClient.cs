@@ -182,6 +182,9 @@ internal sealed class TestClient : IAsyncDisposable
     public IEnumerable<Envelope> History => _history;
 
     /// <summary>Drops everything received so far.</summary>
+    /// <summary>Drops the connection without a close frame (a worker that crashed or lost its network).</summary>
+    public void Abort() => _socket.Abort();
+
     public void Drain()
     {
         while (_received.Reader.TryRead(out _)) { }

@@ -228,6 +228,14 @@ function parseFault(body: Body): EmulatorFault {
         throw new Error("disconnect's refuseReconnectMs must be in [0, 600000]");
       return { kind: "disconnect", refuseReconnectMs: refuse };
     }
+    case "restart": {
+      const keepSessions = booleanField(body, "keepSessions");
+      const downMs = body.downMs;
+      if (downMs === undefined) return { kind: "restart", keepSessions };
+      if (typeof downMs !== "number" || !(downMs >= 0 && downMs <= 600_000))
+        throw new Error("restart's downMs must be in [0, 600000]");
+      return { kind: "restart", keepSessions, downMs };
+    }
     case "stall":
       if (typeof body.ms !== "number" || body.ms <= 0 || body.ms > 600_000)
         throw new Error("stall needs ms in (0, 600000]");
@@ -253,7 +261,7 @@ function parseFault(body: Body): EmulatorFault {
       return { kind: "oversized", bytes };
     }
     default:
-      throw new Error('fault kind must be "disconnect", "stall", "malformed" or "oversized"');
+      throw new Error('fault kind must be "disconnect", "restart", "stall", "malformed" or "oversized"');
   }
 }
 

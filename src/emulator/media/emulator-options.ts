@@ -18,6 +18,7 @@ export function prepareEmulatorOptions(options: MediaPlatformEmulatorOptions): M
   integer("publicPort", options.publicPort, 1, 65535);
   integer("autoConnectMediaMs", options.autoConnectMediaMs, 0, MAX_TIMER_MS);
   integer("reconnectGraceMs", options.reconnectGraceMs, 0, MAX_TIMER_MS);
+  integer("createSessionDelayMs", options.createSessionDelayMs, 0, 600_000);
   integer("maxSessions", options.maxSessions, 0, 1_000_000);
   integer("maxMessageBytes", options.maxMessageBytes, 1024, 64 * 1024 * 1024);
   integer("maxFrameBatchBytes", options.maxFrameBatchBytes, 4096, 64 * 1024 * 1024);

@@ -103,6 +103,12 @@ export interface MediaPlatformEmulatorOptions {
    * the worker builds the blob from the fields.
    */
   platformBlob?: (session: PlatformBlobFields) => string;
+  /**
+   * How long the platform takes to create a session (default 0: answered at once). Meanwhile
+   * the CreateSession is in flight: if its connection is lost, the session is kept once created
+   * (as the .NET host does), and a worker's retry with the same ids waits for it and resumes it.
+   */
+  createSessionDelayMs?: number;
 }
 
 /** What a platformBlob function gets to serialize a session's blob from. */
@@ -120,6 +126,14 @@ export const DEFAULT_RECONNECT_GRACE_MS = 5000;
 export type EmulatorFault =
   /** Drops the connection; refuseReconnectMs: upgrades are then refused (503) for that long. */
   | { kind: "disconnect"; refuseReconnectMs?: number }
+  /**
+   * The media host restarts: the connection drops without a message and upgrades are refused
+   * (503) for downMs. keepSessions true: the platform kept the sessions, which wait for the
+   * worker to resume them as after a disconnect. false: they are gone (ended without a message,
+   * counted in sessionsEndedByRestart), and a worker's resume CreateSession creates a new session
+   * under the proposed media_session_id with new contexts, as a restarted host does.
+   */
+  | { kind: "restart"; keepSessions: boolean; downMs?: number }
   | { kind: "stall"; ms: number }
   | { kind: "malformed"; variant: "truncated" | "bad_wire_type" | "missing_body" | "bad_frame" | "text" }
   | { kind: "oversized"; bytes?: number };
@@ -137,9 +151,15 @@ export interface EmulatorStats {
   sessions: number;
   /** Sessions waiting for their worker to reconnect and resume them. */
   detachedSessions: number;
+  /** CreateSessions the platform is still handling (createSessionDelayMs). */
+  sessionsBeingCreated: number;
   sessionsResumed: number;
   /** Detached sessions ended because no worker resumed them within the grace period. */
   sessionsExpired: number;
+  /** restart faults injected. */
+  restarts: number;
+  /** Sessions ended by a restart that did not keep them. */
+  sessionsEndedByRestart: number;
   ticks: number;
   skippedTicks: number;
   batchesSent: number;
@@ -187,7 +207,14 @@ export class MediaPlatformEmulator implements ConnectionHost {
   /** Sessions of a lost connection, by lower-case media session id (GUIDs compare case-blind). */
   private readonly detached = new Map<string, { session: EmulatedSession; timer: NodeJS.Timeout }>();
   private sessionsResumed = 0;
+  /**
+   * Sessions the platform is still creating (createSessionDelayMs), by lower-case media session
+   * id, with the CreateSessions naming the same id that wait for it.
+   */
+  private readonly inCreation = new Map<string, (() => void)[]>();
   private sessionsExpired = 0;
+  private restarts = 0;
+  private sessionsEndedByRestart = 0;
   private stopping = false;
   /** Until this time (performance.now()) upgrades are refused (the disconnect fault's option). */
   private refuseUpgradesUntil = 0;
@@ -324,6 +351,17 @@ export class MediaPlatformEmulator implements ConnectionHost {
       );
       return;
     }
+    // The same media session is still being created (for a connection since lost): this
+    // request is handled once it exists, and then resumes it (or is refused as a duplicate).
+    const creating = request.mediaSessionId
+      ? this.inCreation.get(request.mediaSessionId.toLowerCase())
+      : undefined;
+    if (creating) {
+      creating.push(() => {
+        if (this.connections.has(connection)) this.createSession(connection, request, requestId);
+      });
+      return;
+    }
     // A reconnected worker resuming a call whose session was kept (checked first, as the
     // .NET host does: a resume is neither refused for load nor counted against the limit).
     const kept = request.mediaSessionId ? this.detached.get(request.mediaSessionId.toLowerCase()) : undefined;
@@ -353,7 +391,7 @@ export class MediaPlatformEmulator implements ConnectionHost {
       }
     }
     const maxSessions = this.options.maxSessions ?? 0;
-    if (maxSessions > 0 && this.sessionsByMediaId.size >= maxSessions) {
+    if (maxSessions > 0 && this.sessionsByMediaId.size + this.inCreation.size >= maxSessions) {
       fail(v1.ErrorCode.ERROR_CODE_SESSION_LIMIT, `the host takes at most ${maxSessions} sessions`);
       return;
     }
@@ -366,6 +404,31 @@ export class MediaPlatformEmulator implements ConnectionHost {
       fail(v1.ErrorCode.ERROR_CODE_DUPLICATE_SESSION, `media session ${mediaSessionId} exists already`);
       return;
     }
+    const delayMs = this.options.createSessionDelayMs ?? 0;
+    if (delayMs <= 0) {
+      this.finishCreate(connection, request, direction, mediaSessionId, requestId);
+      return;
+    }
+    const key = mediaSessionId.toLowerCase();
+    this.inCreation.set(key, []);
+    setTimeout(() => {
+      const waiting = this.inCreation.get(key) ?? [];
+      this.inCreation.delete(key);
+      if (this.stopping) return;
+      this.finishCreate(connection, request, direction, mediaSessionId, requestId);
+      for (const retry of waiting) retry();
+    }, delayMs).unref();
+  }
+
+  /** The platform created the session: it joins its connection, or is kept if that was lost. */
+  private finishCreate(
+    connection: EmulatorConnection,
+    request: pb.CreateSession,
+    direction: NonNullable<ReturnType<typeof directionFromWire>>,
+    mediaSessionId: string,
+    requestId: number,
+  ): void {
+    const fail = (code: pb.ErrorCode, message: string) => connection.sendError(code, message, 0, requestId);
     let session: EmulatedSession;
     try {
       session = new EmulatedSession(
@@ -393,9 +456,14 @@ export class MediaPlatformEmulator implements ConnectionHost {
     connection.sessions.set(session.session, session);
     this.sessionsByMediaId.set(mediaSessionId, session);
     this.connectionOf.set(session, connection);
-    connection.send({ requestId, sessionCreated: this.sessionCreated(session) });
-    // Audio sent before the platform says ACTIVE is discarded.
-    connection.send({ sendStatus: { session: session.session, status: v1.SendStatus.SEND_STATUS_INACTIVE } });
+    const lost = !this.connections.has(connection);
+    if (!lost) {
+      connection.send({ requestId, sessionCreated: this.sessionCreated(session) });
+      // Audio sent before the platform says ACTIVE is discarded.
+      connection.send({
+        sendStatus: { session: session.session, status: v1.SendStatus.SEND_STATUS_INACTIVE },
+      });
+    }
     this.logger.info(
       { callId: session.callId, session: session.session, mediaSessionId },
       "media session created",
@@ -403,6 +471,13 @@ export class MediaPlatformEmulator implements ConnectionHost {
     for (const wake of this.waiters.get(mediaSessionId) ?? []) wake();
     if (this.options.autoConnectMediaMs !== undefined) {
       setTimeout(() => this.markMediaConnected(session), this.options.autoConnectMediaMs).unref();
+    }
+    if (lost) {
+      // Lost while the platform was creating it: its answer is lost too, and the session is
+      // kept like the connection's others, for the worker to resume by retrying the request.
+      const graceMs = this.options.reconnectGraceMs ?? DEFAULT_RECONNECT_GRACE_MS;
+      if (graceMs > 0) this.detach(session, connection, graceMs);
+      else this.removeSession(session, "bridge connection closed", 0);
     }
   }
 
@@ -658,6 +733,10 @@ export class MediaPlatformEmulator implements ConnectionHost {
 
   /** Injects a fault into every connection. */
   injectFault(fault: EmulatorFault): void {
+    if (fault.kind === "restart") {
+      this.restart(fault.keepSessions, fault.downMs ?? 0);
+      return;
+    }
     if (fault.kind === "disconnect" && fault.refuseReconnectMs)
       this.refuseUpgradesUntil = performance.now() + fault.refuseReconnectMs;
     const oversizedBytes = fault.kind === "oversized" ? (fault.bytes ?? this.maxMessageBytes + 1024) : 0;
@@ -693,6 +772,24 @@ export class MediaPlatformEmulator implements ConnectionHost {
     }
   }
 
+  /** See EmulatorFault "restart". */
+  private restart(keepSessions: boolean, downMs: number): void {
+    if (!(Number.isFinite(downMs) && downMs >= 0 && downMs <= MAX_TIMER_MS))
+      throw new RangeError(`restart downMs must be a number in [0, ${MAX_TIMER_MS}], got ${downMs}`);
+    this.restarts++;
+    this.refuseUpgradesUntil = performance.now() + downMs;
+    const connections = [...this.connections];
+    for (const connection of connections) connection.socket.terminate();
+    // As for a lost connection: the sessions are kept for the grace (or end, grace 0).
+    for (const connection of connections) this.connectionClosed(connection);
+    if (keepSessions) return;
+    for (const { session } of [...this.detached.values()]) {
+      this.sessionsEndedByRestart++;
+      this.removeSession(session, "media host restarted", 0);
+    }
+    this.logger.warn({ downMs }, "media host restarted without its sessions");
+  }
+
   stats(): EmulatorStats {
     let batchesSent = this.batchesSentClosed;
     let batchesDropped = this.batchesDroppedClosed;
@@ -708,8 +805,11 @@ export class MediaPlatformEmulator implements ConnectionHost {
       connections: this.connections.size,
       sessions,
       detachedSessions: this.detached.size,
+      sessionsBeingCreated: this.inCreation.size,
       sessionsResumed: this.sessionsResumed,
       sessionsExpired: this.sessionsExpired,
+      restarts: this.restarts,
+      sessionsEndedByRestart: this.sessionsEndedByRestart,
       ticks: this.clock.ticks,
       skippedTicks: this.clock.skippedTicks,
       batchesSent,
