@@ -632,7 +632,8 @@ export class MediaEngine {
     for (const call of this.byCall.values()) call.bridgeSession = NO_SESSION;
     this.publishState();
     if (this.closing || this.byCall.size === 0) return;
-    // Nothing can be sent now: playouts pause (queues hold their audio) until the host is back.
+    // Nothing can be sent now: playouts pause until the host is back (prompts keep their place;
+    // live audio that stood too long is dropped as stale when it reaches the head).
     for (const call of this.byCall.values()) call.setSendStatus(false);
     if (this.graceTimer === undefined) {
       this.lostAt = performance.now();

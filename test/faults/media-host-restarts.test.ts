@@ -21,23 +21,18 @@ afterEach(async () => {
 });
 
 /**
- * The media emulator's host restart, which issue 13 asks for (defect 2: "the emulator's restart
- * must be able to play both cases"): the host goes down at once (connections cut without a close
- * frame, upgrades refused), and after `downMs` it is back, either still holding its sessions for
- * the grace period (`keepSessions: true`, as a platform that outlives its bridge process) or
- * knowing none of them (`keepSessions: false`, a fresh process). Resolves once it is back.
+ * The media emulator's host restart (issue 13, defect 2: "the emulator's restart must be able to
+ * play both cases"): the host goes down at once (connections cut without a close frame,
+ * upgrades refused), and after `downMs` it is back, either still holding its sessions for the
+ * grace period (`keepSessions: true`, as a platform that outlives its bridge process) or knowing
+ * none of them (`keepSessions: false`, a fresh process). Resolves once it is back.
  */
-interface HostRestart {
-  restart(options: { downMs: number; keepSessions: boolean }): Promise<void>;
-}
-
-function restartOf(media: MediaPlatformEmulator): HostRestart["restart"] {
-  const restart = (media as Partial<HostRestart>).restart;
-  if (typeof restart !== "function")
-    throw new Error(
-      "the media emulator cannot play a host restart yet: this scenario expects MediaPlatformEmulator.restart({ downMs, keepSessions }) (issue 13, defect 2)",
-    );
-  return restart.bind(media);
+async function restartHost(
+  media: MediaPlatformEmulator,
+  options: { downMs: number; keepSessions: boolean },
+): Promise<void> {
+  media.injectFault({ kind: "restart", ...options });
+  await sleep(options.downMs);
 }
 
 describe("media host killed and restarted", () => {
@@ -48,7 +43,7 @@ describe("media host killed and restarted", () => {
     const callIds = await s.establishedCalls(2);
     const resumedBefore = s.media.stats().sessionsResumed;
 
-    await restartOf(s.media)({ downMs: 1000, keepSessions: true });
+    await restartHost(s.media, { downMs: 1000, keepSessions: true });
     await expect
       .poll(() => s.provider.unavailableReason(), { timeout: graceMs + 2000, interval: 50 })
       .toBeNull();
