@@ -305,8 +305,7 @@ async function runFault(
   for (let i = 0; i < ids.length; i++) {
     const a = flow0?.sessions[i];
     const b = flow1?.sessions[i];
-    if (a && b?.attached && b.mediaConnected && b.renderFramesReceived > a.renderFramesReceived)
-      withMedia++;
+    if (a && b?.attached && b.mediaConnected && b.renderFramesReceived > a.renderFramesReceived) withMedia++;
   }
   const checkedAtS = round1(churn.nowS());
   before.add(botMetrics((await running.bot.scrape()).metricsText));
