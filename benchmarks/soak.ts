@@ -225,7 +225,7 @@ try {
   const endS = round1(churn.nowS());
   console.log(`${endS} s: hanging up every call`);
   await churn.stop();
-  const residue = await waitForResidue(running, 20_000);
+  const residue = await waitForResidue(running, churn, 20_000);
   clearInterval(sampler);
   await sample();
   const mediaHost = await far
@@ -302,10 +302,17 @@ async function runFault(
   await sleep(3000);
   const flow1 = await running.far.request({ op: "mediaFlow", callIds: ids }).catch(() => null);
   let withMedia = 0;
+  const withoutMedia: FaultOutcome["withoutMedia"] = [];
   for (let i = 0; i < ids.length; i++) {
     const a = flow0?.sessions[i];
     const b = flow1?.sessions[i];
     if (a && b?.attached && b.mediaConnected && b.renderFramesReceived > a.renderFramesReceived) withMedia++;
+    else if (withoutMedia.length < 10)
+      withoutMedia.push({
+        callId: ids[i] as string,
+        session: b ?? null,
+        renderFramesIn3s: a && b ? b.renderFramesReceived - a.renderFramesReceived : null,
+      });
   }
   const checkedAtS = round1(churn.nowS());
   before.add(botMetrics((await running.bot.scrape()).metricsText));
@@ -323,6 +330,7 @@ async function runFault(
     churnedMeanwhile: cohort.filter((c) => c.fate === "ended").length,
     survived: stillUp.length,
     survivedWithMedia: withMedia,
+    withoutMedia,
     lost: countBy(
       cohort.filter((c) => c.fate === "lost"),
       (c) => c.reason ?? "unknown",
@@ -348,6 +356,7 @@ async function runFault(
 /** Waits until the bot, its worker and the media host hold no call (or `ms` passed); what is left. */
 async function waitForResidue(
   running: { bot: BotProcess; far: FarEndProcess },
+  churn: CallChurn,
   ms: number,
 ): Promise<SoakResult["residue"]> {
   const started = performance.now();
@@ -356,6 +365,7 @@ async function waitForResidue(
     workerSessions: null,
     mediaHostSessions: null,
     waitedS: 0,
+    hostSessionsLeft: [],
   };
   while (performance.now() - started < ms) {
     const scrape = await running.bot
@@ -371,10 +381,17 @@ async function waitForResidue(
       workerSessions: scrape?.get("media_active_sessions") ?? null,
       mediaHostSessions: stats ? stats.sessions + stats.detachedSessions : null,
       waitedS: round1((performance.now() - started) / 1000),
+      hostSessionsLeft: [],
     };
-    if (last.botCalls === 0 && last.workerSessions === 0 && last.mediaHostSessions === 0) break;
+    if (last.botCalls === 0 && last.workerSessions === 0 && last.mediaHostSessions === 0) return last;
     await sleep(500);
   }
+  const left = await running.far.request({ op: "mediaFlow", callIds: [], all: true }).catch(() => null);
+  last.hostSessionsLeft = (left?.sessions ?? []).slice(0, 20).flatMap((session) => {
+    if (!session) return [];
+    const call = churn.all.get(session.callId);
+    return [{ ...session, call: call ? `${call.fate}: ${call.reason ?? ""}` : "not a call the soak placed" }];
+  });
   return last;
 }
 

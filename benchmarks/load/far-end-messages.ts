@@ -25,8 +25,11 @@ export type FarEndRequest =
   | { op: "restartEmulator"; downMs: number }
   /** Soak: one of the emulator's control faults (docs/media-emulator.md, "Faults"). */
   | { op: "injectFault"; fault: EmulatorFault }
-  /** Soak: the emulator's counters and, for the calls named, their sessions' media counters. */
-  | { op: "mediaFlow"; callIds: string[] };
+  /**
+   * Soak: the emulator's counters and, for the calls named, their sessions' media counters
+   * (with `all`, every session the host holds, attached or kept).
+   */
+  | { op: "mediaFlow"; callIds: string[]; all?: boolean };
 
 /**
  * The media emulator as bench:soak runs it (bench:load leaves these unset): on a fixed port so

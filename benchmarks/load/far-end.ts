@@ -6,7 +6,7 @@
  * benchmark, and after BENCH_FAR_END_MAX_MS in any case.
  */
 
-import type { EmulatedSession } from "../../src/emulator/media/emulated-session.js";
+import type { EmulatedSession, SessionStats } from "../../src/emulator/media/emulated-session.js";
 import { MediaPlatformEmulator } from "../../src/emulator/media/media-platform-emulator.js";
 import { raiseThreadPriority } from "../../src/media/thread-priority.js";
 import { LatencyHistogram } from "../lib/latency-histogram.js";
@@ -157,21 +157,23 @@ async function handle(request: FarEndRequest): Promise<unknown> {
     case "mediaFlow": {
       const running = emulator;
       if (!running) throw new Error("the emulator is not started");
-      const sessions = request.callIds.map((callId) => {
-        const session = running.session(callId);
-        if (!session) return null;
-        // Emptying the echo window first keeps snapshot() from sorting its samples.
-        session.echo.reset();
-        const s = session.snapshot();
-        return {
-          callId,
-          attached: s.attached,
-          mediaConnected: s.mediaConnected,
-          resumes: s.resumes,
-          renderFramesReceived: s.renderFramesReceived,
-          framesSent: s.framesSent,
-        };
+      const flowOf = (s: SessionStats) => ({
+        callId: s.callId,
+        attached: s.attached,
+        mediaConnected: s.mediaConnected,
+        resumes: s.resumes,
+        renderFramesReceived: s.renderFramesReceived,
+        framesSent: s.framesSent,
       });
+      const sessions = request.all
+        ? running.sessions().map(flowOf)
+        : request.callIds.map((callId) => {
+            const session = running.session(callId);
+            if (!session) return null;
+            // Emptying the echo window first keeps snapshot() from sorting its samples.
+            session.echo.reset();
+            return flowOf(session.snapshot());
+          });
       return { stats: running.stats(), sessions } satisfies FarEndResults["mediaFlow"];
     }
     case "stopEmulator": {

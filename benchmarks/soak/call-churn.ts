@@ -158,10 +158,18 @@ export class CallChurn {
         return;
       }
       const state = await this.get(call.id);
-      this.settle(call, "failed", state ? resultOf(state) : "unknown");
+      const ended = state?.state === "terminated" || state?.state === "terminating";
+      this.settle(
+        call,
+        "failed",
+        state === undefined
+          ? "unknown"
+          : ended
+            ? resultOf(state)
+            : `still ${state.state} after ${this.options.establishTimeoutMs} ms (neither established nor ended)`,
+      );
       // Not established in time and still going: the caller gives up.
-      if (state && state.state !== "terminated" && state.state !== "terminating")
-        await this.graph.control("POST", `/calls/${call.id}/end`, {}).catch(() => {});
+      if (state && !ended) await this.graph.control("POST", `/calls/${call.id}/end`, {}).catch(() => {});
     } finally {
       this.placing--;
     }

@@ -1,5 +1,6 @@
 import type { ProcessMemory } from "../lib/memory-probe.js";
 import { formatTable } from "../lib/results.js";
+import type { SessionFlow } from "../load/far-end-messages.js";
 import type { Growth } from "./growth.js";
 
 /** One sample of every process, every few seconds (raw, kept in the result file). */
@@ -40,6 +41,8 @@ export interface FaultOutcome {
   survivedWithMedia: number;
   /** Ended by someone else than the soak, by Graph's resultInfo. */
   lost: Record<string, number>;
+  /** Up to 10 survivors without media, with their session at the host (null: the host has none). */
+  withoutMedia: { callId: string; session: SessionFlow | null; renderFramesIn3s: number | null }[];
   /** Calls placed between injection and check: how many came up, failed (by reason), or were still coming. */
   placedMeanwhile: { placed: number; established: number; failed: Record<string, number>; pending: number };
   /** The bot's counters over the fault's window. */
@@ -100,6 +103,8 @@ export interface SoakResult {
     workerSessions: number | null;
     mediaHostSessions: number | null;
     waitedS: number;
+    /** Up to 20 sessions the host still held at the end of the wait, with the soak's record of their call. */
+    hostSessionsLeft: (SessionFlow & { call: string })[];
   };
   samples: SoakSample[];
 }
@@ -201,4 +206,8 @@ export function printSoak(result: SoakResult): void {
   console.log(
     `\nafter every call was hung up (waited ${r.waitedS} s): bot calls ${r.botCalls ?? "-"}, worker sessions ${r.workerSessions ?? "-"}, media host sessions ${r.mediaHostSessions ?? "-"} (all should be 0)`,
   );
+  for (const left of r.hostSessionsLeft)
+    console.log(
+      `  left at the media host: call ${left.callId} (${left.attached ? "attached" : "kept for resume"}; the soak's record: ${left.call})`,
+    );
 }

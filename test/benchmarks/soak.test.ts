@@ -65,7 +65,15 @@ describe("bench:soak (smoke)", () => {
     // One fault, with its outcome.
     expect(result.faults).toHaveLength(1);
     expect(result.faults[0]).toMatchObject({ name: "graph-answer-503" });
-    for (const key of ["callsUp", "survived", "survivedWithMedia", "lost", "placedMeanwhile", "bot"])
+    for (const key of [
+      "callsUp",
+      "survived",
+      "survivedWithMedia",
+      "withoutMedia",
+      "lost",
+      "placedMeanwhile",
+      "bot",
+    ])
       expect(result.faults[0], key).toHaveProperty(key);
 
     // Samples from every process, the worker thread's heap included.
