@@ -295,15 +295,23 @@ async function runFault(
   }
   await sleep(faultCheckMs);
   await churn.findLost(cohort);
-  const stillUp = cohort.filter((c) => c.fate === "live");
   // Media: the bot's echo reached the host during 3 s, for each call still up.
-  const ids = stillUp.map((c) => c.id);
+  const ids = cohort.filter((c) => c.fate === "live").map((c) => c.id);
   const flow0 = await running.far.request({ op: "mediaFlow", callIds: ids }).catch(() => null);
   await sleep(3000);
   const flow1 = await running.far.request({ op: "mediaFlow", callIds: ids }).catch(() => null);
+  // Judged once the window is over: a call hung up by the soak meanwhile is churned, not a
+  // survivor without media; the fates of the cohort are read once, from here on.
+  const survivors = new Set(cohort.filter((c) => c.fate === "live").map((c) => c.id));
+  const fates = countBy(cohort, (c) => c.fate);
+  const lost = countBy(
+    cohort.filter((c) => c.fate === "lost"),
+    (c) => c.reason ?? "unknown",
+  );
   let withMedia = 0;
   const withoutMedia: FaultOutcome["withoutMedia"] = [];
   for (let i = 0; i < ids.length; i++) {
+    if (!survivors.has(ids[i] as string)) continue;
     const a = flow0?.sessions[i];
     const b = flow1?.sessions[i];
     if (a && b?.attached && b.mediaConnected && b.renderFramesReceived > a.renderFramesReceived) withMedia++;
@@ -327,14 +335,11 @@ async function runFault(
     checkedAtS,
     ...(error ? { error } : {}),
     callsUp: cohort.length,
-    churnedMeanwhile: cohort.filter((c) => c.fate === "ended").length,
-    survived: stillUp.length,
+    churnedMeanwhile: fates.ended ?? 0,
+    survived: survivors.size,
     survivedWithMedia: withMedia,
     withoutMedia,
-    lost: countBy(
-      cohort.filter((c) => c.fate === "lost"),
-      (c) => c.reason ?? "unknown",
-    ),
+    lost,
     placedMeanwhile: {
       placed: placed.length,
       established: placed.filter((c) => c.establishedAtS !== undefined).length,

@@ -118,6 +118,8 @@ export class CallChurn {
     await this.findLost(live);
     await inBatches(this.live(), 16, (call) => this.hangUp(call));
     await Promise.allSettled([...this.ending]);
+    // Calls that were still coming up when the first pass ran.
+    await inBatches(this.live(), 16, (call) => this.hangUp(call));
   }
 
   private tick(): void {

@@ -33,9 +33,9 @@ export interface FaultOutcome {
   error?: string;
   /** Calls established and up when the fault was injected. */
   callsUp: number;
-  /** Of those, hung up by the soak before the check (normal churn, not judged). */
+  /** Of those, hung up by the soak before the check ended (normal churn, not judged). */
   churnedMeanwhile: number;
-  /** Of the rest, still established in Graph at the check. */
+  /** Of the rest, still up at the end of the check (none of lost or churned). */
   survived: number;
   /** Of the survivors, those whose echo reached the media host during a 3 s window at the check. */
   survivedWithMedia: number;
