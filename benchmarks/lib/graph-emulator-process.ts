@@ -4,6 +4,7 @@ import { readFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { httpsRequest } from "../../src/graph/https-request.js";
+import { type ProcessMemory, probeMemory } from "./memory-probe.js";
 import { reapOnExit } from "./reap-children.js";
 
 const ROOT = path.join(path.dirname(fileURLToPath(import.meta.url)), "..", "..");
@@ -26,6 +27,8 @@ export class GraphEmulatorProcess {
   static async start(options: {
     callbackUrl: string;
     callbackCaPath?: string;
+    /** More GRAPH_EMULATOR_* settings, e.g. the media emulator wiring (GRAPH_EMULATOR_MEDIA_URL). */
+    env?: Record<string, string>;
   }): Promise<GraphEmulatorProcess> {
     const app = {
       appId: randomUUID(),
@@ -43,6 +46,7 @@ export class GraphEmulatorProcess {
         GRAPH_EMULATOR_TENANT_ID: app.tenantId,
         ...(options.callbackCaPath ? { GRAPH_EMULATOR_CALLBACK_CA: options.callbackCaPath } : {}),
         BOT_LOG_LEVEL: "warn",
+        ...options.env,
       },
       stdio: ["ignore", "pipe", "inherit", "ipc"],
     });
@@ -75,6 +79,11 @@ export class GraphEmulatorProcess {
 
   get pid(): number | undefined {
     return this.child.pid;
+  }
+
+  /** The emulator process's memory (RSS, main heap), from the child itself. */
+  memory(): Promise<ProcessMemory> {
+    return probeMemory(this.child);
   }
 
   async control(method: "GET" | "POST" | "DELETE", route: string, body?: unknown): Promise<unknown> {

@@ -1,14 +1,17 @@
 /**
  * The control channel between benchmarks/load.ts (the bot side) and its far-end child process
  * (benchmarks/load/far-end.ts), over Node's IPC channel. Each request gets one reply.
+ * bench:soak drives the same far end as its media host (the soak ops below).
  */
+
+import type { EmulatorFault, EmulatorStats } from "../../src/emulator/media/media-platform-emulator.js";
 
 export type BaselineKind = "floor" | "jsonBase64";
 /** JSON + base64 over one shared socket (a stream id per message) or one socket per call. */
 export type JsonLayout = "shared" | "perCall";
 
 export type FarEndRequest =
-  | { op: "startEmulator"; secret: string }
+  | { op: "startEmulator"; secret: string; soak?: SoakEmulatorOptions }
   | { op: "stopEmulator" }
   | { op: "connectMedia"; mediaSessionIds: string[]; timeoutMs: number }
   | { op: "startBaseline"; kind: BaselineKind; calls: number; layout: JsonLayout }
@@ -17,7 +20,39 @@ export type FarEndRequest =
   | { op: "startStreams" }
   | { op: "beginWindow" }
   | { op: "endWindow" }
-  | { op: "stop" };
+  | { op: "stop" }
+  /** Soak: the media host restarts: its sockets cut, sessions gone, back on the same port after downMs. */
+  | { op: "restartEmulator"; downMs: number }
+  /** Soak: one of the emulator's control faults (docs/media-emulator.md, "Faults"). */
+  | { op: "injectFault"; fault: EmulatorFault }
+  /**
+   * Soak: the emulator's counters and, for the calls named, their sessions' media counters
+   * (with `all`, every session the host holds, attached or kept).
+   */
+  | { op: "mediaFlow"; callIds: string[]; all?: boolean };
+
+/**
+ * The media emulator as bench:soak runs it (bench:load leaves these unset): on a fixed port so
+ * a restarted host is found again, media connected only by the Graph emulator (as the real
+ * platform does for answered calls), a short in-memory recording per session.
+ */
+export interface SoakEmulatorOptions {
+  /** 0: any free port (then kept for restarts). */
+  port: number;
+  recordMaxSeconds: number;
+  reconnectGraceMs: number;
+}
+
+/** One call's media session at the far end (null in mediaFlow when there is none). */
+export interface SessionFlow {
+  callId: string;
+  attached: boolean;
+  mediaConnected: boolean;
+  resumes: number;
+  /** Render frames the bot sent into the call so far (its echo). */
+  renderFramesReceived: number;
+  framesSent: number;
+}
 
 export interface FarEndResults {
   startEmulator: { url: string };
@@ -29,6 +64,9 @@ export interface FarEndResults {
   beginWindow: Record<string, never>;
   endWindow: FarEndWindow;
   stop: Record<string, never>;
+  restartEmulator: { url: string };
+  injectFault: Record<string, never>;
+  mediaFlow: { stats: EmulatorStats; sessions: (SessionFlow | null)[] };
 }
 
 /** What the far end saw between beginWindow and endWindow. */

@@ -2,6 +2,7 @@ import { type ChildProcess, spawn } from "node:child_process";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { MEDIA_WORKER_INITIAL_OLD_SPACE_MB } from "../../src/media/worker-heap.js";
+import { type ProcessMemory, probeMemory } from "../lib/memory-probe.js";
 import { reapOnExit } from "../lib/reap-children.js";
 import type { FarEndMessage, FarEndRequest, FarEndResults } from "./far-end-messages.js";
 
@@ -72,6 +73,11 @@ export class FarEndProcess {
 
   get pid(): number | undefined {
     return this.child.pid;
+  }
+
+  /** The far-end process's memory (RSS, main heap), from the child itself. */
+  memory(): Promise<ProcessMemory> {
+    return probeMemory(this.child);
   }
 
   request<K extends FarEndRequest["op"]>(

@@ -6,13 +6,20 @@
  * benchmark, and after BENCH_FAR_END_MAX_MS in any case.
  */
 
-import type { EmulatedSession } from "../../src/emulator/media/emulated-session.js";
+import type { EmulatedSession, SessionStats } from "../../src/emulator/media/emulated-session.js";
 import { MediaPlatformEmulator } from "../../src/emulator/media/media-platform-emulator.js";
 import { raiseThreadPriority } from "../../src/media/thread-priority.js";
 import { LatencyHistogram } from "../lib/latency-histogram.js";
+import { answerMemoryProbes } from "../lib/memory-probe.js";
 import { BaselineFarEnd } from "./baseline-far-end.js";
 import { toneSecond } from "./baseline-wire.js";
-import type { FarEndMessage, FarEndRequest, FarEndResults, FarEndWindow } from "./far-end-messages.js";
+import type {
+  FarEndMessage,
+  FarEndRequest,
+  FarEndResults,
+  FarEndWindow,
+  SoakEmulatorOptions,
+} from "./far-end-messages.js";
 
 if (!process.send) {
   console.error("far-end.ts runs as a child of benchmarks/load.ts (it needs an IPC channel)");
@@ -32,6 +39,8 @@ if (!priority.ok) console.error(`far end: clock thread keeps its priority (${pri
 
 const TONE = toneSecond();
 let emulator: MediaPlatformEmulator | undefined;
+/** How the running emulator was started, for a soak's restart (same secret, options and port). */
+let started: { secret: string; soak?: SoakEmulatorOptions } | undefined;
 let baseline: BaselineFarEnd | undefined;
 /** Sessions whose echo samples feed `emulatorEcho` (the emulator's own stats keep a window per session). */
 const tracked = new Map<string, EmulatedSession>();
@@ -102,20 +111,70 @@ async function stopEmulator(): Promise<void> {
   await running?.stop();
 }
 
+function startEmulator(
+  secret: string,
+  soak: SoakEmulatorOptions | undefined,
+): Promise<MediaPlatformEmulator> {
+  return MediaPlatformEmulator.start({
+    secret,
+    // A precomputed tone: the far end copies its frames instead of computing a sine per sample.
+    defaultSource: { kind: "pcm", pcm: TONE, loop: true },
+    // Recordings are not needed; the default (60 s per session) would hold 1.9 MB a session.
+    recordMaxSeconds: soak?.recordMaxSeconds ?? 1,
+    maxSessions: 0,
+    ...(soak ? { port: soak.port, reconnectGraceMs: soak.reconnectGraceMs } : {}),
+  });
+}
+
 async function handle(request: FarEndRequest): Promise<unknown> {
   switch (request.op) {
     case "startEmulator": {
       // One emulator at a time: the previous design's (its sessions closed) is stopped first.
       await stopEmulator();
-      emulator = await MediaPlatformEmulator.start({
-        secret: request.secret,
-        // A precomputed tone: the far end copies its frames instead of computing a sine per sample.
-        defaultSource: { kind: "pcm", pcm: TONE, loop: true },
-        // Recordings are not needed; the default (60 s per session) would hold 1.9 MB a session.
-        recordMaxSeconds: 1,
-        maxSessions: 0,
-      });
+      emulator = await startEmulator(request.secret, request.soak);
+      started = { secret: request.secret, soak: request.soak };
       return { url: emulator.url } satisfies FarEndResults["startEmulator"];
+    }
+    case "restartEmulator": {
+      const previous = started;
+      const running = emulator;
+      if (!previous || !running) throw new Error("the emulator is not started");
+      const port = Number(new URL(running.url).port);
+      // stop() cuts every socket without a close frame, as a host that dies does.
+      await stopEmulator();
+      await new Promise((resolve) => setTimeout(resolve, request.downMs));
+      emulator = await startEmulator(previous.secret, {
+        ...(previous.soak ?? { recordMaxSeconds: 1, reconnectGraceMs: 5000 }),
+        port,
+      });
+      return { url: emulator.url } satisfies FarEndResults["restartEmulator"];
+    }
+    case "injectFault": {
+      if (!emulator) throw new Error("the emulator is not started");
+      emulator.injectFault(request.fault);
+      return {};
+    }
+    case "mediaFlow": {
+      const running = emulator;
+      if (!running) throw new Error("the emulator is not started");
+      const flowOf = (s: SessionStats) => ({
+        callId: s.callId,
+        attached: s.attached,
+        mediaConnected: s.mediaConnected,
+        resumes: s.resumes,
+        renderFramesReceived: s.renderFramesReceived,
+        framesSent: s.framesSent,
+      });
+      const sessions = request.all
+        ? running.sessions().map(flowOf)
+        : request.callIds.map((callId) => {
+            const session = running.session(callId);
+            if (!session) return null;
+            // Emptying the echo window first keeps snapshot() from sorting its samples.
+            session.echo.reset();
+            return flowOf(session.snapshot());
+          });
+      return { stats: running.stats(), sessions } satisfies FarEndResults["mediaFlow"];
     }
     case "stopEmulator": {
       await stopEmulator();
@@ -201,7 +260,10 @@ async function handle(request: FarEndRequest): Promise<unknown> {
   }
 }
 
-process.on("message", (raw: { id: number; request: FarEndRequest }) => {
+answerMemoryProbes();
+process.on("message", (raw: { id: number; request?: FarEndRequest }) => {
+  // Memory probes share the channel (answerMemoryProbes).
+  if (raw.request === undefined) return;
   handle(raw.request).then(
     (result) => send({ type: "reply", id: raw.id, ok: true, result }),
     (error: Error) => send({ type: "reply", id: raw.id, ok: false, error: error.message }),

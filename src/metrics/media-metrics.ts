@@ -1,3 +1,4 @@
+import v8 from "node:v8";
 import { Counter, Gauge, type Metric, type Registry } from "prom-client";
 
 interface SampleValue {
@@ -207,6 +208,12 @@ export interface MediaMetrics {
   unhandledRejections: Counter;
   /** Exceptions nothing caught in the media worker, e.g. from a handler's timer (the worker goes on). */
   uncaughtExceptions: Counter;
+  /**
+   * The V8 heap of the thread this registry lives in (the media worker thread in the bot):
+   * read at each scrape, so /metrics shows the worker's own heap beside the main thread's.
+   */
+  workerHeapUsed: Gauge;
+  workerHeapTotal: Gauge;
 }
 
 export function createMediaMetrics(registry: Registry): MediaMetrics {
@@ -325,6 +332,25 @@ export function createMediaMetrics(registry: Registry): MediaMetrics {
       name: "media_worker_uncaught_exceptions_total",
       help: "Exceptions nothing caught in the media worker, e.g. thrown from a call handler's timer (logged, rate-limited; the worker goes on)",
       registers,
+    }),
+    // Read when scraped, on the thread that scrapes this registry: the media worker answers
+    // the "metrics" request itself, so v8 reports the worker isolate's heap, not the main
+    // thread's (which nodejs_heap_size_* of the default metrics show). Nothing per frame.
+    workerHeapUsed: new Gauge({
+      name: "media_worker_heap_used_bytes",
+      help: "V8 heap in use by the media worker thread (its own isolate; v8.getHeapStatistics().used_heap_size at scrape)",
+      registers,
+      collect() {
+        this.set(v8.getHeapStatistics().used_heap_size);
+      },
+    }),
+    workerHeapTotal: new Gauge({
+      name: "media_worker_heap_total_bytes",
+      help: "V8 heap allocated for the media worker thread (its own isolate; v8.getHeapStatistics().total_heap_size at scrape)",
+      registers,
+      collect() {
+        this.set(v8.getHeapStatistics().total_heap_size);
+      },
     }),
   };
 }
