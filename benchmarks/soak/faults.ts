@@ -20,6 +20,7 @@ export const FAULT_NAMES = [
   "graph-answer-503",
   "media-restart",
   "graph-notification-duplicate",
+  "media-restart-kept",
   "media-stall",
   "graph-answer-slow",
   "graph-notification-drop",
@@ -48,8 +49,17 @@ export function faultNamed(
       return {
         name,
         spec: { restart: { downMs } },
-        expect: `the media host dies (sockets cut) and is back in ${downMs} ms with no sessions: its calls cannot be resumed (the protocol: not bound to a new session), so they end through Graph or stay without media`,
+        expect: `the media host dies (sockets cut) and is back in ${downMs} ms with no sessions: its calls cannot be resumed (the protocol: not bound to a new session), so they end through Graph`,
         inject: () => media.request({ op: "restartEmulator", downMs }, 30_000).then(() => {}),
+      };
+    }
+    case "media-restart-kept": {
+      const fault = { kind: "restart" as const, keepSessions: true, downMs: outageMs };
+      return {
+        name,
+        spec: fault,
+        expect: `the media host's connection is cut with no close frame and it is back in ${outageMs} ms (grace ${graceMs} ms) with its sessions kept: every call resumed with media`,
+        inject: () => media.request({ op: "injectFault", fault }).then(() => {}),
       };
     }
     case "media-stall": {
