@@ -46,6 +46,9 @@ public sealed class MisbehavingWorkerTests
         await using var bridge = await TestBridge.StartAsync(tweak: o => new()
         {
             Url = o.Url, Secret = o.Secret, MaxPendingControlBytes = 64 * 1024, ReconnectGrace = TimeSpan.FromSeconds(30),
+            // The worker below reads again only after the test's own steps: on a busy machine those
+            // took longer than the default 2 s, and the host rightly aborted instead (close status null).
+            CloseTimeout = TimeSpan.FromSeconds(30),
         });
         await using var client = await TestClient.ConnectAsync(bridge.Url, TestBridge.Secret, receiveBufferBytes: 4096);
         await client.HandshakeAsync();
@@ -69,7 +72,9 @@ public sealed class MisbehavingWorkerTests
         Assert.True(metrics.ControlDroppedQueueFull.Value >= 1);
         Assert.False(platformSession.IsEnded);
 
-        // A worker that reads again gets what was queued, then the close frame.
+        // A worker that reads again gets what was queued, then the close frame, even when it comes
+        // back seconds later (a busy machine, a long pause): the host waits up to CloseTimeout.
+        await Task.Delay(TimeSpan.FromSeconds(2.5));
         client.ResumeReading();
         await client.Closed.WaitAsync(TimeSpan.FromSeconds(5));
         Assert.Equal(WebSocketCloseStatus.PolicyViolation, client.CloseStatus);

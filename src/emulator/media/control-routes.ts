@@ -103,7 +103,11 @@ async function route(emulator: Emulator, secret: string, request: IncomingMessag
   if (method === "GET" && parts.length === 2 && parts[1] === "sessions") return emulator.sessions();
   if (method === "GET" && parts.length === 4 && parts[1] === "sessions" && parts[3] === "recording.wav") {
     const pcm = emulator.recording(sessionKey(parts[2] as string));
-    if (!pcm) throw new ControlError(404, "no such session or recording");
+    if (!pcm)
+      throw new ControlError(
+        404,
+        "no such session, or its recording is no longer kept (only the most recently ended calls' are)",
+      );
     return Buffer.concat([pcm16kWavHeader(pcm.length), pcm]);
   }
   const body = await readJson(request);

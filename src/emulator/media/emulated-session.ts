@@ -23,6 +23,7 @@ import {
   reorderHoldProbability,
 } from "./impairments.js";
 import { LatencyStats, type LatencySummary } from "./latency-stats.js";
+import { PlayoutRecording } from "./playout-recording.js";
 
 export type { Impairments } from "./impairments.js";
 export { NO_IMPAIRMENTS } from "./impairments.js";
@@ -145,8 +146,7 @@ export class EmulatedSession implements FrameOwner {
   private queueFrames = 0;
   private slotNext = 0;
   private playing = false;
-  private readonly recording: Buffer;
-  private recordedBytes = 0;
+  private readonly recording: PlayoutRecording;
 
   private readonly stats = {
     resumes: 0,
@@ -189,7 +189,7 @@ export class EmulatedSession implements FrameOwner {
     this.source = createAudioSource(options.source);
     this.setSpeakers(options.speakers ?? []);
     this.queuePcm = new Uint8Array(options.playoutQueueFrames * PCM_FRAME_BYTES);
-    this.recording = Buffer.alloc(Math.max(1, Math.round(options.recordMaxSeconds * 50)) * PCM_FRAME_BYTES);
+    this.recording = new PlayoutRecording(Math.round(options.recordMaxSeconds * 50));
   }
 
   setSource(spec: AudioSourceSpec): void {
@@ -453,13 +453,7 @@ export class EmulatedSession implements FrameOwner {
       this.queueFrames--;
       this.playing = true;
       this.stats.framesPlayed++;
-      if (this.recordedBytes + PCM_FRAME_BYTES <= this.recording.length) {
-        this.recording.set(
-          this.queuePcm.subarray(entry.offset, entry.offset + PCM_FRAME_BYTES),
-          this.recordedBytes,
-        );
-        this.recordedBytes += PCM_FRAME_BYTES;
-      }
+      this.recording.append(this.queuePcm.subarray(entry.offset, entry.offset + PCM_FRAME_BYTES));
       // Marks right behind the frame just played are reached now too.
       while (this.headIsMark()) reached.push((this.queue.shift() as { name: string }).name);
     } else if (this.playing) {
@@ -475,7 +469,7 @@ export class EmulatedSession implements FrameOwner {
 
   /** What the bot rendered and was played, as PCM16K (a copy). */
   recordedPcm(): Buffer {
-    return Buffer.from(this.recording.subarray(0, this.recordedBytes));
+    return this.recording.pcm();
   }
 
   snapshot(): SessionStats {

@@ -25,6 +25,8 @@ export function prepareEmulatorOptions(options: MediaPlatformEmulatorOptions): M
   integer("maxBufferedBytes", options.maxBufferedBytes, 0, 1024 * 1024 * 1024);
   integer("playoutQueueFrames", options.playoutQueueFrames, 1, 3000);
   number("recordMaxSeconds", options.recordMaxSeconds, 0, 3600);
+  integer("keptRecordings", options.keptRecordings, 0, 1_000_000);
+  integer("keptRecordingBytes", options.keptRecordingBytes, 0, 2 ** 40);
   number("tickMs", options.tickMs, 1, 1000);
   const speakers = options.defaultSpeakers ?? [];
   if (speakers.length > MAX_UNMIXED_BUFFERS)

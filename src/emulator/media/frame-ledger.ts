@@ -4,6 +4,9 @@ export interface FrameOwner {
   settleFrame(sent: boolean): void;
 }
 
+/** What an emptied slot holds, so the array keeps one element type. */
+const NO_OWNER: FrameOwner = { settleFrame: () => {} };
+
 /**
  * The sessions behind each frame of the FrameBatch message being written, so a frame counts as
  * sent only once its message was handed to the socket, and as dropped when the message was not
@@ -19,9 +22,16 @@ export class FrameLedger {
     this.owners[this.count++] = owner;
   }
 
-  /** The message of the recorded frames was sent (true) or not (false); the ledger empties. */
+  /**
+   * The message of the recorded frames was sent (true) or not (false); the ledger empties. Its
+   * slots are cleared, not just counted out: a slot left behind held an ended session (and all
+   * it had recorded) for as long as the connection lived.
+   */
   settle(sent: boolean): void {
-    for (let i = 0; i < this.count; i++) (this.owners[i] as FrameOwner).settleFrame(sent);
+    for (let i = 0; i < this.count; i++) {
+      (this.owners[i] as FrameOwner).settleFrame(sent);
+      this.owners[i] = NO_OWNER;
+    }
     this.count = 0;
   }
 

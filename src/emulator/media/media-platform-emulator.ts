@@ -36,6 +36,7 @@ import { handleControlRequest } from "./control-routes.js";
 import { EmulatedSession, type SessionStats, type SpeakerSpec } from "./emulated-session.js";
 import { type ConnectionHost, EmulatorConnection } from "./emulator-connection.js";
 import { MAX_TIMER_MS, prepareEmulatorOptions } from "./emulator-options.js";
+import { EndedRecordings, type EndedRecordingsStats } from "./ended-recordings.js";
 import type { Impairments } from "./impairments.js";
 import { MediaClock } from "./media-clock.js";
 
@@ -83,6 +84,13 @@ export interface MediaPlatformEmulatorOptions {
   recordMaxSeconds?: number;
   /** When set, each session's recording is written here as <callId>-<session>.wav when it closes. */
   recordDir?: string;
+  /**
+   * Recordings of ended calls kept in memory for recording(callId) and the recording.wav route:
+   * the most recently ended ones, at most this many calls (default DEFAULT_KEPT_RECORDINGS)...
+   */
+  keptRecordings?: number;
+  /** ...and at most this many bytes (default DEFAULT_KEPT_RECORDING_BYTES). Older ones are let go. */
+  keptRecordingBytes?: number;
   /** Random numbers for impairments (tests pass a seeded one). */
   random?: () => number;
   /**
@@ -120,6 +128,11 @@ export interface PlatformBlobFields {
   audioSourceContextId: string;
 }
 
+/** Ended calls whose recordings stay in memory by default (the most recent ones). */
+export const DEFAULT_KEPT_RECORDINGS = 100;
+/** Bytes of ended calls' recordings kept in memory by default: 64 MiB, about 35 minutes of audio. */
+export const DEFAULT_KEPT_RECORDING_BYTES = 64 * 1024 * 1024;
+
 /** The .NET host's default reconnect grace (BridgeOptions.ReconnectGrace). */
 export const DEFAULT_RECONNECT_GRACE_MS = 5000;
 
@@ -145,7 +158,7 @@ export type EmulatorFault =
  */
 export const MAX_OVERSIZED_FAULT_BYTES = 64 * 1024 * 1024;
 
-export interface EmulatorStats {
+export interface EmulatorStats extends EndedRecordingsStats {
   connections: number;
   /** Sessions of open connections. */
   sessions: number;
@@ -201,8 +214,8 @@ export class MediaPlatformEmulator implements ConnectionHost {
   private readonly connections = new Set<EmulatorConnection>();
   private readonly sessionsByMediaId = new Map<string, EmulatedSession>();
   private readonly connectionOf = new Map<EmulatedSession, EmulatorConnection>();
-  private readonly recordings = new Map<string, Buffer>();
   private readonly platformBlobs = new WeakMap<EmulatedSession, string>();
+  private readonly endedRecordings: EndedRecordings;
   private readonly waiters = new Map<string, Set<() => void>>();
   /** Sessions of a lost connection, by lower-case media session id (GUIDs compare case-blind). */
   private readonly detached = new Map<string, { session: EmulatedSession; timer: NodeJS.Timeout }>();
@@ -235,6 +248,10 @@ export class MediaPlatformEmulator implements ConnectionHost {
     this.maxBufferedBytes = options.maxBufferedBytes ?? 4 * 1024 * 1024;
     this.currentHealth = options.health ?? "normal";
     this.random = options.random ?? Math.random;
+    this.endedRecordings = new EndedRecordings(
+      options.keptRecordings ?? DEFAULT_KEPT_RECORDINGS,
+      options.keptRecordingBytes ?? DEFAULT_KEPT_RECORDING_BYTES,
+    );
     this.clock = new MediaClock(options.tickMs ?? FRAME_MS, () => this.tick());
     this.wss = new WebSocketServer({
       noServer: true,
@@ -724,11 +741,14 @@ export class MediaPlatformEmulator implements ConnectionHost {
     this.removeSession(this.require(key).session, reason, 0);
   }
 
-  /** What the bot rendered (and was played) in the session, as PCM16K; kept after it closes. */
+  /**
+   * What the bot rendered (and was played) in the session, as PCM16K. After the session ends,
+   * by call id, while it is among the kept recordings (keptRecordings, keptRecordingBytes).
+   */
   recording(key: number | string): Buffer | undefined {
     const session = this.session(key);
     if (session) return session.recordedPcm();
-    return typeof key === "string" ? this.recordings.get(key) : undefined;
+    return typeof key === "string" ? this.endedRecordings.get(key) : undefined;
   }
 
   /** Injects a fault into every connection. */
@@ -819,6 +839,7 @@ export class MediaPlatformEmulator implements ConnectionHost {
       protocolErrors: { ...this.protocolErrors },
       upgradesRefused: this.upgradesRefused,
       health: this.currentHealth,
+      ...this.endedRecordings.stats(),
     };
   }
 
@@ -860,7 +881,7 @@ export class MediaPlatformEmulator implements ConnectionHost {
     }
     this.sessionsByMediaId.delete(session.mediaSessionId);
     const pcm = session.recordedPcm();
-    this.recordings.set(session.callId, pcm);
+    this.endedRecordings.add(session.callId, pcm);
     if (this.options.recordDir) {
       const file = join(
         this.options.recordDir,

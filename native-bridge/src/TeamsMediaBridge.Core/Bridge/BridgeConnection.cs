@@ -164,7 +164,7 @@ internal sealed class BridgeConnection
         try
         {
             // The writer flushes what is queued (SessionClosed among it) before the close frame.
-            using var flush = new CancellationTokenSource(TimeSpan.FromSeconds(2));
+            using var flush = new CancellationTokenSource(_options.CloseTimeout);
             await _writer.WaitAsync(flush.Token).ConfigureAwait(false);
             if (_socket.State is WebSocketState.Open or WebSocketState.CloseReceived)
             {
@@ -176,12 +176,12 @@ internal sealed class BridgeConnection
             _logger.LogDebug("closing bridge connection {Connection}: {Reason}", Id, error.Message);
         }
         // The receive loop reads the worker's close frame and ends; if it does not come, abort.
-        _closing.CancelAfter(TimeSpan.FromSeconds(2));
+        _closing.CancelAfter(_options.CloseTimeout);
         if (waitForPeer)
         {
             try
             {
-                await _receiveEnded.Task.WaitAsync(TimeSpan.FromSeconds(2.5)).ConfigureAwait(false);
+                await _receiveEnded.Task.WaitAsync(_options.CloseTimeout + TimeSpan.FromSeconds(0.5)).ConfigureAwait(false);
             }
             catch (TimeoutException)
             {

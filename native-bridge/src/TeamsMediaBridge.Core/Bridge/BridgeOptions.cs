@@ -64,6 +64,13 @@ public sealed class BridgeOptions
     /// </summary>
     public TimeSpan ReconnectGrace { get; init; } = TimeSpan.FromSeconds(5);
 
+    /// <summary>
+    /// How long a closing connection waits for the worker to take what is queued for it (then the
+    /// close frame), and again for the worker's close frame; past either the socket is aborted. A
+    /// worker closed for not reading (full control queue) sees 1008 only if it reads again within it.
+    /// </summary>
+    public TimeSpan CloseTimeout { get; init; } = TimeSpan.FromSeconds(2);
+
     /// <summary>Refuse CreateSession while the platform reports HEAVILY_LOADED or worse.</summary>
     public bool RefuseWhenHeavilyLoaded { get; init; } = true;
 
@@ -89,5 +96,6 @@ public sealed class BridgeOptions
         if (MaxFrameBatchBytes is < 2048 or > ProtocolInfo.MaxFrameBatchBytes)
             throw new ArgumentException($"MaxFrameBatchBytes must be between 2048 and {ProtocolInfo.MaxFrameBatchBytes}");
         if (ReconnectGrace < TimeSpan.Zero) throw new ArgumentException("ReconnectGrace must be >= 0");
+        if (CloseTimeout <= TimeSpan.Zero) throw new ArgumentException("CloseTimeout must be > 0");
     }
 }
