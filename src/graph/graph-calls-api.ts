@@ -19,6 +19,12 @@ export interface GraphRequestOptions {
    * attempts go on while one more fits before it (request-budget.ts).
    */
   deadlineAt?: number;
+  /**
+   * Once aborted, no further attempt starts; an attempt in flight is let finish, and a failed
+   * one fails the request with its own error (gaveUp "stopped"). The answer's: Graph's
+   * notifications already say the call was answered, so a pending retry is pointless.
+   */
+  stopRetries?: AbortSignal;
   /** Called with performance.now() when an attempt's bytes went to the socket (once per attempt). */
   onWritten?: (atMs: number) => void;
 }

@@ -63,11 +63,12 @@ interface LogicalRequest {
   url: string;
   body?: Record<string, unknown>;
   /**
-   * Safe to repeat when Graph may already have acted on it. answer, redirect and createCall are
-   * not: a repeated answer after a timeout could reach Graph twice, and a repeated createCall
-   * places a second call. Those are retried only when Graph certainly did not act (429, 503,
-   * connection refused); otherwise they fail with outcomeUnknown and the caller learns the
-   * truth from the call's notifications.
+   * Safe to repeat when Graph may already have acted on it. redirect and createCall are not: a
+   * repeated createCall places a second call. Those are retried only when Graph certainly did
+   * not act (429, 503, connection refused); otherwise they fail with outcomeUnknown and the
+   * caller learns the truth from the call's notifications. answer is: Graph answers a call
+   * only while it is incoming and refuses a second answer (409), so a repeat cannot answer
+   * twice; a refusal after an attempt of unknown outcome fails with outcomeUnknown.
    */
   idempotent: boolean;
   /** A 404 after an attempt whose outcome is unknown means that attempt worked (the call is gone). */
@@ -88,8 +89,8 @@ const MAX_PARTICIPANT_PAGES = 50;
 
 /**
  * Graph calls REST client: exact v1.0 URLs and metadata-checked bodies, an app token per
- * request from the token provider, retries with full-jitter backoff on 429/503/504 (honouring
- * Retry-After) and on connection failures, bounded by attempts and an overall deadline, or by
+ * request from the token provider, retries with full-jitter backoff on 429/500/502/503/504
+ * (honouring Retry-After) and on connection failures (retry-policy.ts says which requests), bounded by attempts and an overall deadline, or by
  * the caller's own deadline (request-budget.ts).
  * One client-request-id per logical request, kept across its retries and logged.
  */
@@ -125,7 +126,9 @@ export class GraphClient implements GraphCallsApi {
       method: "POST",
       url: this.callUrl(callId, "/answer"),
       body: answerBody(body),
-      idempotent: false,
+      // A repeat cannot answer twice (see LogicalRequest.idempotent): retried after 500, 502,
+      // 504 and timeouts too, within the caller's deadline, as well as after 429 and 503.
+      idempotent: true,
     }));
   }
 
@@ -320,6 +323,9 @@ export class GraphClient implements GraphCallsApi {
     else if (request.method === "POST") payload = "";
     let attempts = 0;
     let previousOutcomeUnknown = false;
+    const stopRetries = request.options?.stopRetries;
+    // Fails the request with the last failed attempt's error.
+    let lastFailure: ((gaveUp?: NotRetriedWhy) => GraphError) | undefined;
 
     const finish = (statusLabel: string): void => {
       this.metrics.requests.inc({ action, status: statusLabel });
@@ -339,6 +345,7 @@ export class GraphClient implements GraphCallsApi {
     };
 
     for (;;) {
+      if (lastFailure && stopRetries?.aborted) throw lastFailure("stopped");
       if (signal?.aborted) {
         throw fail("aborted", {
           status: 0,
@@ -424,7 +431,9 @@ export class GraphClient implements GraphCallsApi {
             requestId: parsed.requestId,
             date: parsed.date,
             retryAfterMs,
-            outcomeUnknown: response.status === 504 || previousOutcomeUnknown,
+            // A refusal after an attempt of unknown outcome (409: the call is no longer
+            // incoming) may mean that attempt worked: the outcome stays unknown.
+            outcomeUnknown: (reason !== undefined && isOutcomeUnknown(reason)) || previousOutcomeUnknown,
           });
         if (reason) {
           log.debug(
@@ -462,6 +471,8 @@ export class GraphClient implements GraphCallsApi {
       }
 
       if (!reason) throw failure();
+      if (stopRetries?.aborted) throw failure("stopped");
+      lastFailure = failure;
       const decision = decideRetry({
         reason,
         attemptsMade: attempts,
@@ -475,11 +486,13 @@ export class GraphClient implements GraphCallsApi {
       });
       if (!decision.retry) throw failure(decision.why);
       previousOutcomeUnknown ||= isOutcomeUnknown(reason);
-      this.metrics.retries.inc({ action, reason });
       log.warn({ attempt: attempts, reason, delayMs: decision.delayMs }, "graph request will be retried");
+      const waitSignal =
+        signal && stopRetries ? AbortSignal.any([signal, stopRetries]) : (signal ?? stopRetries);
       try {
-        await sleep(decision.delayMs, undefined, signal ? { signal } : undefined);
+        await sleep(decision.delayMs, undefined, waitSignal ? { signal: waitSignal } : undefined);
       } catch {
+        if (!signal?.aborted) throw failure("stopped");
         throw fail("aborted", {
           status: 0,
           code: "aborted",
@@ -487,6 +500,7 @@ export class GraphClient implements GraphCallsApi {
           outcomeUnknown: previousOutcomeUnknown,
         });
       }
+      this.metrics.retries.inc({ action, reason });
     }
   }
 

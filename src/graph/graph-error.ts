@@ -36,7 +36,8 @@ export interface GraphErrorInit {
   retryAfterMs?: number;
   /**
    * Why the last retryable failure was not retried: no attempt could still finish before the
-   * deadline, the attempts were used up, or repeating was unsafe. Absent for final failures.
+   * deadline, the attempts were used up, repeating was unsafe, or the caller stopped retries.
+   * Absent for final failures.
    */
   gaveUp?: NotRetriedWhy;
   callId?: string;
@@ -47,6 +48,7 @@ const GAVE_UP: Record<NotRetriedWhy, string> = {
   deadline: "no further attempt could finish before the deadline",
   attempts: "attempts used up",
   unsafe: "Graph may have acted on it, so it is not repeated",
+  stopped: "the caller stopped retrying",
 };
 
 /** The one error type GraphCallsApi methods reject with. Never holds the token. */

@@ -15,8 +15,11 @@ export const DEFAULT_BACKOFF: BackoffSettings = { baseDelayMs: 200, maxDelayMs: 
 
 /**
  * Why an attempt is retried; also the `reason` label of graph_request_retries_total.
- * - throttled (429), unavailable (503): Graph did not process the request.
- * - gateway_timeout (504), timeout, connection_reset: the request may have been processed.
+ * - throttled (429), unavailable (503): Graph refused the request before acting on it.
+ * - server_error (500): Graph says it failed; it is taken as not done (Microsoft's guidance
+ *   treats 5xx as transient), but repeated only where a repeat cannot double an effect.
+ * - bad_gateway (502), gateway_timeout (504), timeout, connection_reset: a gateway or the
+ *   connection failed after the request was sent; Graph may have acted on it.
  * - connection_refused: the request never reached Graph (connect or DNS failure).
  * - stale_connection: a kept-alive connection Graph had closed was reset before it answered
  *   (Graph never read the request).
@@ -24,6 +27,8 @@ export const DEFAULT_BACKOFF: BackoffSettings = { baseDelayMs: 200, maxDelayMs: 
 export type RetryReason =
   | "throttled"
   | "unavailable"
+  | "server_error"
+  | "bad_gateway"
   | "gateway_timeout"
   | "timeout"
   | "connection_reset"
@@ -31,7 +36,20 @@ export type RetryReason =
   | "stale_connection";
 
 /** Reasons after which Graph may already have acted on the request. */
-const OUTCOME_UNKNOWN: ReadonlySet<RetryReason> = new Set(["gateway_timeout", "timeout", "connection_reset"]);
+const OUTCOME_UNKNOWN: ReadonlySet<RetryReason> = new Set([
+  "bad_gateway",
+  "gateway_timeout",
+  "timeout",
+  "connection_reset",
+]);
+
+/** Reasons after which Graph certainly did not act: the only ones a non-idempotent request is retried on. */
+const NOT_ACTED: ReadonlySet<RetryReason> = new Set([
+  "throttled",
+  "unavailable",
+  "connection_refused",
+  "stale_connection",
+]);
 
 export function isOutcomeUnknown(reason: RetryReason): boolean {
   return OUTCOME_UNKNOWN.has(reason);
@@ -40,6 +58,8 @@ export function isOutcomeUnknown(reason: RetryReason): boolean {
 /** The retry reason for an HTTP status, or undefined if that status is final. */
 export function reasonForStatus(status: number): RetryReason | undefined {
   if (status === 429) return "throttled";
+  if (status === 500) return "server_error";
+  if (status === 502) return "bad_gateway";
   if (status === 503) return "unavailable";
   if (status === 504) return "gateway_timeout";
   return undefined;
@@ -122,21 +142,24 @@ export interface RetryInput {
   /**
    * Whether repeating the request is harmless if Graph already acted on it. Non-idempotent
    * requests are retried only when Graph certainly did not act (throttled, unavailable,
-   * connection refused).
+   * connection refused, stale connection).
    */
   idempotent: boolean;
   backoff?: BackoffSettings;
   random?: () => number;
 }
 
-/** Why a failed attempt is not retried; also GraphError.gaveUp. */
-export type NotRetriedWhy = "unsafe" | "attempts" | "deadline";
+/**
+ * Why a failed attempt is not retried; also GraphError.gaveUp. "stopped" comes from the
+ * caller (GraphRequestOptions.stopRetries), never from decideRetry.
+ */
+export type NotRetriedWhy = "unsafe" | "attempts" | "deadline" | "stopped";
 
 export type RetryDecision = { retry: true; delayMs: number } | { retry: false; why: NotRetriedWhy };
 
 /** Decides whether to retry a failed attempt and after what delay. */
 export function decideRetry(input: RetryInput): RetryDecision {
-  if (!input.idempotent && isOutcomeUnknown(input.reason)) return { retry: false, why: "unsafe" };
+  if (!input.idempotent && !NOT_ACTED.has(input.reason)) return { retry: false, why: "unsafe" };
   if (input.attemptsMade >= input.maxAttempts) return { retry: false, why: "attempts" };
   const delayMs =
     input.retryAfterMs ?? backoffDelayMs(input.attemptsMade, input.backoff ?? DEFAULT_BACKOFF, input.random);

@@ -23,9 +23,11 @@ export interface SignalingMetrics {
   /**
    * Incoming calls rejected through Graph, by why: tenant_not_allowed, capacity,
    * media_unavailable, shutting_down (the policy), media_session_failed (creating the call's
-   * media session failed).
+   * media session failed), answer_failed (Graph did not take the answer before its deadline).
    */
   callsRejected: Counter<"reason">;
+  /** How each answer ended, by outcome (ANSWER_OUTCOMES in call-manager.ts). */
+  answerOutcomes: Counter<"outcome">;
   /** Call state machine transitions. */
   transitions: Counter<"from" | "to">;
   /** Calls currently known, by state (terminated calls are kept briefly for late notifications). */
@@ -79,6 +81,12 @@ export function createSignalingMetrics(registry: Registry): SignalingMetrics {
       name: "signaling_calls_rejected_total",
       help: "Incoming calls rejected through Graph, by reason",
       labelNames: ["reason"],
+      registers,
+    }),
+    answerOutcomes: new Counter({
+      name: "signaling_answer_outcomes_total",
+      help: "Answers of incoming calls, by how they ended (accepted, answered_per_notifications, rejected, hung_up_unknown, ended_locally, call_ended)",
+      labelNames: ["outcome"],
       registers,
     }),
     transitions: new Counter({

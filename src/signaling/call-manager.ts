@@ -80,6 +80,25 @@ export interface BatchContext {
  */
 const ANSWER_DEADLINE_MARGIN_MS = 1000;
 
+/**
+ * How an answer ended (signaling_answer_outcomes_total{outcome}):
+ * - accepted: Graph accepted it (202).
+ * - answered_per_notifications: no 202 (the request failed, its retries were stopped, or a
+ *   repeat was refused after an attempt of unknown outcome), but Graph's notifications say the
+ *   call was answered.
+ * - rejected: Graph did not take it before the deadline, or refused it: rejected through Graph.
+ * - hung_up_unknown: its outcome stayed unknown past the deadline: hung up through Graph.
+ * - ended_locally: nothing to tell Graph (it no longer knows the call, or its deadline passed).
+ * - call_ended: the call ended (the caller, a shutdown) while it was being answered.
+ */
+type AnswerOutcome =
+  | "accepted"
+  | "answered_per_notifications"
+  | "rejected"
+  | "hung_up_unknown"
+  | "ended_locally"
+  | "call_ended";
+
 /** A keepAlive that failed transiently is tried again this soon (or half the interval, if shorter). */
 const KEEPALIVE_RETRY_MS = 60_000;
 
@@ -116,6 +135,10 @@ export class CallManager {
   private readonly answerDeadlineMs: number;
   private readonly endConfirmTimeoutMs: number;
   private readonly pending = new Set<Promise<void>>();
+  /** Stops the answer's pending retries, per call being answered. */
+  private readonly answerRetries = new Map<string, AbortController>();
+  /** Calls whose answer's outcome is unknown: Graph's notifications will tell. */
+  private readonly answerOutcomeUnknown = new Set<string>();
   private readonly onAnswered: ((timing: AnswerTiming) => void) | undefined;
   private readonly skippedLog: SkippedNotificationLog;
   private readonly unknownStateLog = new LogRateLimiter(10_000);
@@ -215,6 +238,7 @@ export class CallManager {
     const call = this.liveCall(callId);
     if (!call) return false;
     if (call.state === "terminating") return true;
+    this.answerRetries.get(callId)?.abort();
     this.registry.transition(call, "terminating", { reason });
     this.armEndConfirmation(call, "hang up not confirmed by Graph");
     try {
@@ -293,11 +317,12 @@ export class CallManager {
     return "answering";
   }
 
-  private async reject(call: Call, reason: RejectReason): Promise<void> {
+  /** `deadlineAt`: Graph's answer deadline, past which a reject is pointless (Graph ended the call). */
+  private async reject(call: Call, reason: RejectReason, deadlineAt?: number): Promise<void> {
     this.registry.transition(call, "terminating", { reason: `reject ${reason}` });
     this.armEndConfirmation(call, "reject not confirmed by Graph");
     try {
-      await this.graph.reject(call.callId, reason, undefined, { callId: call.callId });
+      await this.graph.reject(call.callId, reason, undefined, { callId: call.callId, deadlineAt });
       this.metrics.graphRequests.inc({ action: "reject", outcome: "ok" });
     } catch (error) {
       this.metrics.graphRequests.inc({ action: "reject", outcome: "error" });
@@ -344,54 +369,132 @@ export class CallManager {
       };
       let answerSentAt = performance.now();
       let written = false;
-      // Retried while an attempt still fits before Graph's deadline (request-budget.ts).
-      await this.graph.answer(callId, body, {
-        callId,
-        deadlineAt: answerBy,
-        onWritten: (atMs) => {
-          if (written) return;
-          written = true;
-          answerSentAt = atMs;
-        },
-      });
+      const retries = new AbortController();
+      this.answerRetries.set(callId, retries);
+      // Retried while an attempt still fits before Graph's deadline (request-budget.ts), on
+      // 429/500/502/503/504, timeouts and resets: Graph refuses a second answer, so a repeat
+      // cannot answer twice. Retries stop once Graph's notifications say the call was answered.
+      try {
+        await this.graph.answer(callId, body, {
+          callId,
+          deadlineAt: answerBy,
+          stopRetries: retries.signal,
+          onWritten: (atMs) => {
+            if (written) return;
+            written = true;
+            answerSentAt = atMs;
+          },
+        });
+      } finally {
+        this.answerRetries.delete(callId);
+      }
       const answerAcceptedAt = performance.now();
       const latencySeconds = (answerAcceptedAt - receivedAt) / 1000;
       this.onAnswered?.({ callId, receivedAt, answerSentAt, answerAcceptedAt });
       this.metrics.answerLatency.observe(latencySeconds);
       this.metrics.graphRequests.inc({ action: "answer", outcome: "ok" });
       this.metrics.incomingCalls.inc({ decision: "answered" });
+      this.answerOutcome("accepted");
       call.answeredAt = Date.now();
       this.logger.info({ callId, latencyMs: Math.round(latencySeconds * 1e6) / 1e3 }, "call answered");
       // The state may have moved while the answer was in flight.
       if (call.isLive && (call.state as CallLifecycleState) !== "terminating") this.startKeepAlive(call);
     } catch (error) {
-      this.metrics.graphRequests.inc({ action: "answer", outcome: "error" });
-      if (ANSWERED_STATES.has(call.state)) {
-        // Graph's notifications already say the call was answered (its 202 was lost on the way,
-        // or the request failed after Graph acted on it): the call goes on.
-        this.metrics.incomingCalls.inc({ decision: "answered" });
-        call.answeredAt = Date.now();
-        this.logger.warn(
-          { callId, state: call.state, err: describeError(error) },
-          "answer request failed, but Graph reports the call answered; carrying on",
-        );
-        if (!call.keepAliveTimer) this.startKeepAlive(call);
-        return;
-      }
-      this.metrics.incomingCalls.inc({ decision: "answer_failed" });
-      if (isOutcomeUnknown(error) && call.state === "answering") {
-        // Graph may have answered anyway: give its notifications the rest of the deadline, then
-        // hang up through Graph (a call it did answer must not stay connected without media).
-        this.logger.warn({ callId, err: describeError(error) }, "answer outcome unknown; waiting for Graph");
-        this.armCallTimer(call, Math.max(1000, deadline - performance.now()), async () => {
-          if (call.state === "answering")
-            await this.hangUp(callId, "answer outcome unknown and no establishment seen");
-        });
-        return;
-      }
-      this.logger.error({ callId, err: describeError(error) }, "answering the call failed; ending it");
-      await this.endLocally(call, "answer failed");
+      await this.onAnswerFailed(call, error, deadline);
     }
+  }
+
+  /**
+   * The answer did not get Graph's 202. The call goes on if Graph's notifications say it was
+   * answered; waits for them if the answer may have gone through (the attempt's outcome is
+   * unknown, or a repeat was refused as the call was no longer incoming); otherwise it is
+   * rejected through Graph, never left ringing until Graph's deadline.
+   */
+  private async onAnswerFailed(call: Call, error: unknown, deadline: number): Promise<void> {
+    const callId = call.callId;
+    if (!(error instanceof AnswerDeadlineError))
+      this.metrics.graphRequests.inc({ action: "answer", outcome: "error" });
+    if (ANSWERED_STATES.has(call.state)) {
+      // Graph's notifications already say the call was answered (its 202 was lost on the way,
+      // the request failed after Graph acted on it, or its retries were stopped): it goes on.
+      this.countAnswered(
+        call,
+        "answer request failed, but Graph reports the call answered; carrying on",
+        error,
+      );
+      return;
+    }
+    if (call.state !== "answering") {
+      // Ended (caller hung up, shutdown) while being answered: that path ends it.
+      this.answerOutcome("call_ended");
+      this.logger.info(
+        { callId, state: call.state, err: describeError(error) },
+        "call ended while answering",
+      );
+      return;
+    }
+    const status = errorStatus(error);
+    if (status === 404) {
+      this.metrics.incomingCalls.inc({ decision: "answer_failed" });
+      this.answerOutcome("ended_locally");
+      this.logger.warn({ callId, err: describeError(error) }, "Graph no longer knows the call; ending it");
+      await this.endLocally(call, "answer: call gone");
+      return;
+    }
+    if (isOutcomeUnknown(error)) {
+      // Graph may have answered: give its notifications the rest of the deadline, then hang up
+      // through Graph (a call it did answer must not stay connected without media).
+      this.answerOutcomeUnknown.add(callId);
+      this.logger.warn(
+        { callId, err: describeError(error) },
+        status === 409 || status === 400
+          ? "a repeated answer was refused: an earlier attempt went through; waiting for Graph"
+          : "answer outcome unknown; waiting for Graph",
+      );
+      this.armCallTimer(call, Math.max(1000, deadline - performance.now()), async () => {
+        // Not answering any more: its end (or establishment) settles the outcome.
+        if (call.state !== "answering" || !this.answerOutcomeUnknown.delete(callId)) return;
+        this.metrics.incomingCalls.inc({ decision: "answer_failed" });
+        this.answerOutcome("hung_up_unknown");
+        await this.hangUp(callId, "answer outcome unknown and no establishment seen");
+      });
+      return;
+    }
+    this.metrics.incomingCalls.inc({ decision: "answer_failed" });
+    if (performance.now() >= deadline) {
+      // Graph has given up on the call already: nothing to reject.
+      this.answerOutcome("ended_locally");
+      this.logger.error(
+        { callId, err: describeError(error) },
+        "answer not taken before the deadline; ending the call",
+      );
+      await this.endLocally(call, "answer failed");
+      return;
+    }
+    // Graph never took the answer: the caller must not hear ringing until Graph gives up.
+    this.answerOutcome("rejected");
+    this.metrics.callsRejected.inc({ reason: "answer_failed" });
+    this.logger.error(
+      { callId, reason: "busy", err: describeError(error) },
+      "answering the call failed; rejecting it",
+    );
+    await this.reject(call, "busy", deadline);
+  }
+
+  /** The call turned out answered although its answer request did not get Graph's 202. */
+  private countAnswered(call: Call, message: string, error?: unknown): void {
+    this.metrics.incomingCalls.inc({ decision: "answered" });
+    this.answerOutcome("answered_per_notifications");
+    call.answeredAt = Date.now();
+    this.logger.warn(
+      {
+        callId: call.callId,
+        state: call.state,
+        ...(error === undefined ? {} : { err: describeError(error) }),
+      },
+      message,
+    );
+    if (!call.keepAliveTimer) this.startKeepAlive(call);
   }
 
   /**
@@ -451,10 +554,13 @@ export class CallManager {
       this.armEndConfirmation(call, "Graph's terminating not followed by the call's end");
     }
     if (outcome === "applied" && (to === "establishing" || to === "established")) {
-      if (call.hangUpTimer && call.answeredAt === undefined) {
+      // The call was answered: a pending retry of the answer would only be refused.
+      this.answerRetries.get(call.callId)?.abort();
+      if (this.answerOutcomeUnknown.delete(call.callId)) {
         // An answer whose outcome was unknown did go through.
-        clearTimeout(call.hangUpTimer);
+        if (call.hangUpTimer) clearTimeout(call.hangUpTimer);
         call.hangUpTimer = undefined;
+        this.countAnswered(call, "answer outcome was unknown; Graph reports the call answered");
       }
       if (!call.keepAliveTimer) this.startKeepAlive(call);
     }
@@ -469,6 +575,7 @@ export class CallManager {
     const call = this.registry.get(event.callId);
     if (!call) return "unknown_call";
     if (!call.isLive) return "duplicate";
+    this.stopAnswering(call);
     const result = event.resultInfo;
     const meaning = result ? describeResultCode(result.code, result.subcode) : undefined;
     this.metrics.callsEnded.inc({
@@ -579,11 +686,22 @@ export class CallManager {
 
   /** Ends a call without waiting for Graph (Graph said it is gone, or it could not be reached). */
   private async endLocally(call: Call, reason: string): Promise<void> {
+    this.stopAnswering(call);
     if (call.isLive) {
       this.metrics.callsEnded.inc({ result: "local" });
       this.registry.transition(call, "terminated", { end: { localReason: reason } });
     }
     await this.closeMedia(call, reason);
+  }
+
+  private answerOutcome(outcome: AnswerOutcome): void {
+    this.metrics.answerOutcomes.inc({ outcome });
+  }
+
+  /** The call ended: no more answer retries, and an unknown answer outcome no longer matters. */
+  private stopAnswering(call: Call): void {
+    this.answerRetries.get(call.callId)?.abort();
+    if (this.answerOutcomeUnknown.delete(call.callId)) this.answerOutcome("call_ended");
   }
 
   private armEndConfirmation(call: Call, reason: string, timeoutMs = this.endConfirmTimeoutMs): void {

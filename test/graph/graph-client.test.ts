@@ -381,36 +381,101 @@ describe("GraphClient against the Graph emulator (real msal token, real HTTPS)",
       ).toBe(1);
     });
 
-    it("does not repeat an answer that timed out: the outcome is unknown, Graph may have answered", async () => {
-      const graph = client({ requestTimeoutMs: 300 });
+    it("retries an answer after 500 and 502: Graph answers the call once", async () => {
+      const registry = new Registry();
+      const graph = client({ maxAttempts: 1 }, registry);
       const callId = incomingCall();
-      emulator.injectFault({ match: { action: "answer" }, delayMs: 600 });
-      const error = await failure(graph.answer(callId, answerRequest(callId)));
-      expect(error.code).toBe("requestTimeout");
-      expect(error.status).toBe(0);
-      expect(error.attempts).toBe(1);
-      expect(error.outcomeUnknown).toBe(true);
-      // No second answer went out: a retry (not delayed by the one-shot fault) would have
-      // answered the call by now.
-      await new Promise((resolve) => setTimeout(resolve, 400));
-      expect(emulator.call(callId)?.state).toBe("incoming");
-      expect(emulator.call(callId)?.answeredAt).toBeUndefined();
+      emulator.injectFault({ match: { action: "answer", pathContains: callId }, status: 500 });
+      emulator.injectFault({ match: { action: "answer", pathContains: callId }, status: 502 });
+      await graph.answer(callId, answerRequest(callId), { deadlineAt: performance.now() + 8000 });
+      expect(logged("answer", callId).map((e) => e.status)).toEqual([500, 502, 202]);
+      expect(emulator.call(callId)?.state).not.toBe("incoming");
+      for (const reason of ["server_error", "bad_gateway"]) {
+        expect(await metricValue(registry, "graph_request_retries_total", { action: "answer", reason })).toBe(
+          1,
+        );
+      }
     });
 
-    it("treats 504 as unknown outcome: answer is not retried, keepAlive is", async () => {
+    it("repeats an answer after a 504 that Graph had not acted on: the repeat answers the call", async () => {
       const graph = client();
       const callId = incomingCall();
-      emulator.injectFault({ match: { action: "answer" }, status: 504 });
+      emulator.injectFault({ match: { action: "answer", pathContains: callId }, status: 504 });
+      await graph.answer(callId, answerRequest(callId));
+      expect(logged("answer", callId).map((e) => e.status)).toEqual([504, 202]);
+    });
+
+    it("a 504 after Graph answered: the repeat is refused with 409 and the outcome stays unknown", async () => {
+      const graph = client();
+      const callId = incomingCall();
+      // The gateway times out after the calling service answered the call.
+      emulator.injectFault({
+        match: { action: "answer", pathContains: callId },
+        status: 504,
+        afterServing: true,
+      });
       const error = await failure(graph.answer(callId, answerRequest(callId)));
+      expect(logged("answer", callId).map((e) => e.status)).toEqual([504, 409]);
+      expect(error.status).toBe(409);
+      expect(error.code).toBe("Conflict");
+      expect(error.attempts).toBe(2);
+      // The 409 says the call is no longer incoming: the first attempt may well have answered it.
+      expect(error.outcomeUnknown).toBe(true);
+      expect(emulator.call(callId)?.answeredAt).toBeDefined();
+    });
+
+    it("treats 504 as unknown outcome: createCall is not repeated, keepAlive is", async () => {
+      const graph = client();
+      const callId = incomingCall();
+      await graph.answer(callId, answerRequest(callId));
+      emulator.injectFault({ match: { action: "create" }, status: 504 });
+      const created = logged("create").length;
+      const error = await failure(
+        graph.createCall({
+          "@odata.type": "#microsoft.graph.call",
+          callbackUri: CALLBACK,
+          requestedModalities: ["audio"],
+          mediaConfig: { "@odata.type": "#microsoft.graph.appHostedMediaConfig", blob: blob(randomUUID()) },
+          source: { identity: { application: { id: appId, displayName: "Bot" } } },
+          targets: [{ identity: { user: { id: randomUUID(), displayName: "Callee" } } }],
+          tenantId: TENANT,
+        }),
+      );
       expect(error.status).toBe(504);
       expect(error.code).toBe("GatewayTimeout");
       expect(error.outcomeUnknown).toBe(true);
-      expect(error.attempts).toBe(1);
+      expect(error.gaveUp).toBe("unsafe");
+      expect(logged("create").length - created).toBe(1);
 
-      await graph.answer(callId, answerRequest(callId));
       emulator.injectFault({ match: { action: "keepAlive" }, status: 504 });
       await graph.keepAlive(callId);
       expect(logged("keepAlive", callId).map((e) => e.status)).toEqual([504, 200]);
+    });
+
+    it("stops retrying when the caller says so, with the last attempt's error", async () => {
+      const graph = client();
+      const callId = incomingCall();
+      emulator.injectFault({
+        match: { action: "answer", pathContains: callId },
+        status: 503,
+        retryAfterSeconds: 5,
+      });
+      const stop = new AbortController();
+      const started = Date.now();
+      const pending = failure(
+        graph.answer(callId, answerRequest(callId), {
+          deadlineAt: performance.now() + 12_000,
+          stopRetries: stop.signal,
+        }),
+      );
+      await emulator.waitForRequest((r) => r.action === "answer" && r.callId === callId, 5000);
+      stop.abort();
+      const error = await pending;
+      expect(Date.now() - started).toBeLessThan(4000);
+      expect(error.status).toBe(503);
+      expect(error.gaveUp).toBe("stopped");
+      expect(error.attempts).toBe(1);
+      expect(logged("answer", callId)).toHaveLength(1);
     });
 
     it("retries a refused connection and then reports it", async () => {

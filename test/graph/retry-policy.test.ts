@@ -66,7 +66,9 @@ describe("retry reasons", () => {
     expect(reasonForStatus(429)).toBe("throttled");
     expect(reasonForStatus(503)).toBe("unavailable");
     expect(reasonForStatus(504)).toBe("gateway_timeout");
-    for (const status of [400, 401, 403, 404, 409, 500, 502]) expect(reasonForStatus(status)).toBeUndefined();
+    expect(reasonForStatus(500)).toBe("server_error");
+    expect(reasonForStatus(502)).toBe("bad_gateway");
+    for (const status of [400, 401, 403, 404, 409, 501, 505]) expect(reasonForStatus(status)).toBeUndefined();
   });
 
   it("maps transport errors", () => {
@@ -87,6 +89,9 @@ describe("retry reasons", () => {
     expect(isOutcomeUnknown("throttled")).toBe(false);
     expect(isOutcomeUnknown("unavailable")).toBe(false);
     expect(isOutcomeUnknown("connection_refused")).toBe(false);
+    // Graph's own 500 says it failed; a gateway's 502 or 504 cannot say what Graph did.
+    expect(isOutcomeUnknown("server_error")).toBe(false);
+    expect(isOutcomeUnknown("bad_gateway")).toBe(true);
     expect(isOutcomeUnknown("gateway_timeout")).toBe(true);
     expect(isOutcomeUnknown("timeout")).toBe(true);
     expect(isOutcomeUnknown("connection_reset")).toBe(true);
@@ -128,7 +133,14 @@ describe("decideRetry", () => {
     for (const reason of ["throttled", "unavailable", "connection_refused", "stale_connection"] as const) {
       expect(decideRetry({ ...base, reason, idempotent: false }).retry).toBe(true);
     }
-    for (const reason of ["gateway_timeout", "timeout", "connection_reset"] as const) {
+    // A 500 is not repeated either where a repeat could double an effect (createCall).
+    for (const reason of [
+      "server_error",
+      "bad_gateway",
+      "gateway_timeout",
+      "timeout",
+      "connection_reset",
+    ] as const) {
       expect(decideRetry({ ...base, reason, idempotent: false })).toEqual({ retry: false, why: "unsafe" });
       expect(decideRetry({ ...base, reason, idempotent: true }).retry).toBe(true);
     }

@@ -222,15 +222,19 @@ describe("signaling service: answering", () => {
     expect(h.media.log).toContain("close call-5");
   });
 
-  it("closes the media session and ends cleanly when the answer fails", async () => {
-    const h = await start();
+  it("rejects the call through Graph and closes the media session when Graph refuses the answer", async () => {
+    const h = await start({}, { endConfirmTimeoutMs: 200 });
     h.graph.answerImpl = async () => {
       throw new GraphStatusError(400);
     };
     await h.post(incoming("call-6"));
     await until(() => h.state("call-6") === "terminated", 3000, "end after failed answer");
+    expect(h.graph.requests.filter((r) => r.action === "reject")).toEqual([
+      { action: "reject", callId: "call-6", body: { reason: "busy" } },
+    ]);
     expect(h.media.log).toEqual(["create call-6", "close call-6"]);
     expect(await h.metric("signaling_incoming_calls_total", { decision: "answer_failed" })).toBe(1);
+    expect(await h.metric("signaling_answer_outcomes_total", { outcome: "rejected" })).toBe(1);
     expect(h.service.liveCallCount).toBe(0);
   });
 

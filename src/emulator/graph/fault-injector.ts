@@ -13,7 +13,14 @@ export interface FaultMatch {
 export interface FaultSpec {
   match: FaultMatch;
   /** Error status to answer with; without it the request is only delayed, then served. */
-  status?: 429 | 500 | 503 | 504;
+  status?: 429 | 500 | 502 | 503 | 504;
+  /**
+   * Serve the request first (the calling service acts on it), then answer `status` instead of
+   * its response: a gateway that failed or timed out after Graph acted (504, 502). With it a
+   * timed-out answer really answered the call, and a repeat meets what Graph says to a second
+   * answer (409).
+   */
+  afterServing?: boolean;
   retryAfterSeconds?: number;
   /** Wait this long before answering (or serving). */
   delayMs?: number;
@@ -29,6 +36,7 @@ export interface ActiveFault extends FaultSpec {
 const GRAPH_CODES: Record<number, [string, string]> = {
   429: ["TooManyRequests", "Too many requests. Retry after the time in the Retry-After header."],
   500: ["InternalServerError", "An internal server error occurred."],
+  502: ["BadGateway", "The gateway received an invalid response."],
   503: ["ServiceUnavailable", "The service is temporarily unavailable."],
   504: ["GatewayTimeout", "The gateway timed out."],
 };
@@ -47,6 +55,10 @@ export class FaultInjector {
     if (spec.status === undefined && spec.delayMs === undefined) {
       throw new Error("injectFault: give a status, a delayMs, or both");
     }
+    if (spec.afterServing !== undefined && typeof spec.afterServing !== "boolean")
+      throw new Error("injectFault: afterServing must be a boolean");
+    if (spec.afterServing && spec.status === undefined)
+      throw new Error("injectFault: afterServing needs a status to answer with");
     const fault: ActiveFault = { ...spec, id: ++this.nextId, remaining: times };
     this.faults.push(fault);
     return fault;
@@ -62,20 +74,35 @@ export class FaultInjector {
       next();
       return;
     }
+    const sendFault = (status: number) => {
+      res.locals.fault = true;
+      if (fault.retryAfterSeconds !== undefined)
+        res.setHeader("Retry-After", String(fault.retryAfterSeconds));
+      const [code, message] = GRAPH_CODES[status] ?? ["UnknownError", "Injected fault."];
+      if (classifyRequest(req.method, req.path).action === "token") {
+        res.status(status).json({ error: "temporarily_unavailable", error_description: message });
+      } else {
+        sendGraphError(res, status, code, message);
+      }
+    };
     const respond = () => {
       if (fault.status === undefined) {
         next();
         return;
       }
-      res.locals.fault = true;
-      if (fault.retryAfterSeconds !== undefined)
-        res.setHeader("Retry-After", String(fault.retryAfterSeconds));
-      const [code, message] = GRAPH_CODES[fault.status] ?? ["UnknownError", "Injected fault."];
-      if (classifyRequest(req.method, req.path).action === "token") {
-        res.status(fault.status).json({ error: "temporarily_unavailable", error_description: message });
-      } else {
-        sendGraphError(res, fault.status, code, message);
+      if (fault.afterServing) {
+        // The route acts on the request; its response is swapped for the fault's.
+        const status = fault.status;
+        const end = res.end;
+        res.end = ((..._ignored: unknown[]) => {
+          res.end = end;
+          sendFault(status);
+          return res;
+        }) as Response["end"];
+        next();
+        return;
       }
+      sendFault(fault.status);
     };
     if (fault.delayMs) setTimeout(respond, fault.delayMs);
     else respond();
