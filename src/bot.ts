@@ -2,12 +2,10 @@
  * `npm run bot`: the bot alone, against the configured Graph, identity and media host.
  * Configuration comes from BOT_* environment variables (README, "Configuration").
  */
-import { BotApp } from "./app/bot-app.js";
+import { startProductionBot } from "./app/production-bot.js";
 import { loadConfig } from "./config/config.js";
 import { ConfigError } from "./config/config-error.js";
 import { createLogger } from "./log/logger.js";
-import { BridgeMediaSessionProvider } from "./media/bridge-media-session-provider.js";
-import { handlerSpecsFromConfig } from "./media/handler-specs.js";
 
 export async function runBot(): Promise<void> {
   let config: ReturnType<typeof loadConfig>;
@@ -21,18 +19,7 @@ export async function runBot(): Promise<void> {
     throw error;
   }
   const logger = createLogger({ level: config.logLevel, name: "bot" });
-  const bot = await BotApp.start({
-    config,
-    logger,
-    media: ({ config: c, logger: l }) =>
-      BridgeMediaSessionProvider.start({
-        bridge: c.bridge,
-        media: c.media,
-        handlers: handlerSpecsFromConfig(c.media.handlers ?? []),
-        maxSessions: c.maxCalls,
-        logger: l,
-      }),
-  });
+  const bot = await startProductionBot(config, logger);
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) return;

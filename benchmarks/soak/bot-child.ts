@@ -5,11 +5,10 @@
  * over HTTP, so the sampling does not depend on where /metrics is served, and the bot's RSS is
  * the bot's alone. Exits when the channel closes (the soak ended in any way).
  */
-import { BotApp } from "../../src/app/bot-app.js";
+import type { BotApp } from "../../src/app/bot-app.js";
+import { startProductionBot } from "../../src/app/production-bot.js";
 import { loadConfig } from "../../src/config/config.js";
 import { createLogger } from "../../src/log/logger.js";
-import { BridgeMediaSessionProvider } from "../../src/media/bridge-media-session-provider.js";
-import { handlerSpecsFromConfig } from "../../src/media/handler-specs.js";
 import { answerMemoryProbes, processMemory } from "../lib/memory-probe.js";
 import type { BotEnvelope, BotMessage, BotRequest, BotScrape } from "./bot-messages.js";
 
@@ -23,18 +22,7 @@ let bot: BotApp;
 try {
   const config = loadConfig();
   const logger = createLogger({ level: config.logLevel, name: "bot" });
-  bot = await BotApp.start({
-    config,
-    logger,
-    media: ({ config: c, logger: l }) =>
-      BridgeMediaSessionProvider.start({
-        bridge: c.bridge,
-        media: c.media,
-        handlers: handlerSpecsFromConfig(c.media.handlers ?? []),
-        maxSessions: c.maxCalls,
-        logger: l,
-      }),
-  });
+  bot = await startProductionBot(config, logger);
 } catch (error) {
   send({ bot: "failed", error: (error as Error).message });
   process.exit(1);

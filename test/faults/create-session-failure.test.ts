@@ -8,17 +8,12 @@
  *   (issue 13, defect 10: the worker proposes the media session id, so the protocol's resume
  *   of a creation in flight can be used).
  */
-import { afterAll, afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { sleep, waitFor } from "../media/wait-for.js";
-import { closeSharedGraph, FaultStack } from "./fault-stack.js";
+import type { FaultStack } from "./fault-stack.js";
+import { faultStackPerTest } from "./fault-stack-per-test.js";
 
-let stack: FaultStack | undefined;
-afterAll(closeSharedGraph);
-afterEach(async () => {
-  const left = await stack?.stop();
-  stack = undefined;
-  expect(left ?? [], "handles left open").toEqual([]);
-});
+const startStack = faultStackPerTest();
 
 /** Rings the bot with the host stalled, and cuts the connection once the creation is in flight. */
 async function ringAndDropWhileCreating(s: FaultStack, refuseReconnectMs: number): Promise<string> {
@@ -35,8 +30,7 @@ async function ringAndDropWhileCreating(s: FaultStack, refuseReconnectMs: number
 describe("CreateSession in flight when the media host's connection drops", () => {
   it("host away past the grace: the call is rejected through Graph, not left ringing", async () => {
     const graceMs = 1500;
-    stack = await FaultStack.start({ graceMs });
-    const s = stack;
+    const s = await startStack({ graceMs });
     const callId = await ringAndDropWhileCreating(s, graceMs + 3000);
     // Well before Graph's 15 s answer deadline would end it (408/1106).
     const ended = await s.endedThroughGraph(callId, graceMs + 6000);
@@ -49,14 +43,12 @@ describe("CreateSession in flight when the media host's connection drops", () =>
 
   it("host back within the grace: the creation is resumed and the call answered with audio", async () => {
     const graceMs = 3000;
-    stack = await FaultStack.start({ graceMs });
-    const s = stack;
+    const s = await startStack({ graceMs });
     const callId = await ringAndDropWhileCreating(s, 500);
     await s.established(callId, graceMs + 8000);
     await s.audioFlows(callId);
     expect(s.requestsFor(callId, "reject")).toEqual([]);
-    s.graph.endCall(callId);
-    await s.graph.waitForCallState(callId, "terminated");
+    await s.callersHangUp([callId]);
     await s.expectNothingLeft();
   });
 });

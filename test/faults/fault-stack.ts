@@ -11,6 +11,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
+import { expect } from "vitest";
 import { BotApp } from "../../src/app/bot-app.js";
 import { type BotConfig, loadConfig } from "../../src/config/config.js";
 import type { RawConfig } from "../../src/config/env-readers.js";
@@ -322,6 +323,39 @@ export class FaultStack {
         `audio did not flow both ways (${frames} frames) within ${timeoutMs} ms; ${describe()}`,
       );
     });
+  }
+
+  /**
+   * After an outage: each call is still established at Graph and at the bot, and its audio
+   * flows both ways again. `after` names the outage in the failure messages.
+   */
+  async expectCallsKept(callIds: string[], after: string): Promise<void> {
+    for (const callId of callIds) {
+      expect(this.graph.call(callId)?.state, `the caller's call ${after}`).toBe("established");
+      expect(this.botState(callId), `the bot's call ${after}`).toBe("established");
+      await this.audioFlows(callId);
+    }
+  }
+
+  /** Each call is ended by the bot hanging up through Graph, as a normal end (200/7000), within timeoutMs. */
+  async expectHungUpThroughGraph(callIds: string[], timeoutMs: number): Promise<void> {
+    for (const callId of callIds) {
+      const ended = await this.endedThroughGraph(callId, timeoutMs);
+      expect(ended.by).toBe("hangUp");
+      expect(ended.call.resultInfo).toMatchObject({ code: 200, subcode: 7000 });
+    }
+  }
+
+  /** The callers hang up; resolves once Graph has every call terminated. */
+  async callersHangUp(callIds: string[]): Promise<void> {
+    for (const callId of callIds) this.graph.endCall(callId);
+    for (const callId of callIds) await this.graph.waitForCallState(callId, "terminated");
+  }
+
+  /** The bot takes a new call with audio both ways; once its caller hangs up nothing is left of it. */
+  async expectNewCallTaken(): Promise<void> {
+    await this.callersHangUp(await this.establishedCalls(1));
+    await this.expectNothingLeft();
   }
 
   /** Requests the bot made to the Graph calls API for one call. */

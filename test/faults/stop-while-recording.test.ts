@@ -5,21 +5,15 @@
  */
 import { readdir, readFile } from "node:fs/promises";
 import path from "node:path";
-import { afterAll, afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { readPcm16kWav } from "../../src/media/wav-file.js";
 import { waitFor } from "../media/wait-for.js";
-import { closeSharedGraph, FaultStack } from "./fault-stack.js";
+import { faultStackPerTest } from "./fault-stack-per-test.js";
 
 const FRAME_BYTES = 640;
 const HEADER_BYTES = 44;
 
-let stack: FaultStack | undefined;
-afterAll(closeSharedGraph);
-afterEach(async () => {
-  const left = await stack?.stop();
-  stack = undefined;
-  expect(left ?? [], "handles left open").toEqual([]);
-});
+const startStack = faultStackPerTest();
 
 /** The call's recording folder (recordings/<callId>-<stamp>), once its mixed.wav exists. */
 async function recordingOf(recordingsDir: string, callId: string): Promise<string | undefined> {
@@ -32,8 +26,7 @@ async function recordingOf(recordingsDir: string, callId: string): Promise<strin
 
 describe("SIGTERM while recording", () => {
   it("ends every call through Graph, finalizes every recording, and exits 0", async () => {
-    stack = await FaultStack.start({ graceMs: 2000, handlers: "echo,recorder", botProcess: true });
-    const s = stack;
+    const s = await startStack({ graceMs: 2000, handlers: "echo,recorder", botProcess: true });
     const callIds = await s.establishedCalls(2);
     const folders = new Map<string, string>();
     const framesAtStart = new Map<string, number>();
@@ -50,11 +43,7 @@ describe("SIGTERM while recording", () => {
     expect(await s.botProcessExit(20_000), s.childOutput).toBe(0);
     const stopMs = performance.now() - stoppedAt;
 
-    for (const callId of callIds) {
-      const ended = await s.endedThroughGraph(callId, 5000);
-      expect(ended.by).toBe("hangUp");
-      expect(ended.call.resultInfo).toMatchObject({ code: 200, subcode: 7000 });
-    }
+    await s.expectHungUpThroughGraph(callIds, 5000);
     expect(s.media.sessions()).toEqual([]);
 
     for (const callId of callIds) {

@@ -3,14 +3,9 @@
  * first was handed on) gets it counted once under media_frames_dropped_total{reason="duplicate"},
  * not "late". The real media worker against a scripted host on loopback.
  */
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { silentLogger } from "../../src/log/logger.js";
-import { BridgeMediaSessionProvider } from "../../src/media/bridge-media-session-provider.js";
-import { ScriptedMediaHost } from "./scripted-media-host.js";
 import { waitFor } from "./wait-for.js";
+import { startWorkerOnScriptedHost } from "./worker-on-scripted-host.js";
 
 const cleanups: (() => Promise<void>)[] = [];
 afterEach(async () => {
@@ -24,21 +19,11 @@ function dropped(metrics: string, reason: string): number {
 
 describe("received frames sent twice", () => {
   it("are counted as duplicate, whether the first copy is still held or already handed on", async () => {
-    const dir = await mkdtemp(join(tmpdir(), "duplicate-frames-"));
-    const host = await ScriptedMediaHost.start();
-    const provider = await BridgeMediaSessionProvider.start({
-      bridge: { url: host.url, secret: "duplicate-secret-0123", reconnectGraceMs: 2000 },
-      media: { fqdn: "media.test", publicPort: 8445, unmixedAudio: false, recordingsDir: dir },
-      logger: silentLogger(),
-      workerLogLevel: "silent",
-      requestTimeoutMs: 2000,
+    const { host, provider, stop } = await startWorkerOnScriptedHost({
+      secret: "duplicate-secret-0123",
+      reconnectGraceMs: 2000,
     });
-    cleanups.push(async () => {
-      await provider.close();
-      await host.stop();
-      await rm(dir, { recursive: true, force: true });
-    });
-    await provider.waitUntilConnected(5000);
+    cleanups.push(stop);
     const callId = "duplicates";
     await provider.createSession({ callId, direction: "sendRecv", unmixedAudio: false });
     // 0, 1 handed on; 1 again (already handed on); 3 held (2 missing); 3 again (still held);

@@ -4,16 +4,14 @@
  * that cuts the connection without a close frame, refuses reconnects for a second, then
  * accepts the resume: live audio queued before the cut must not be rendered after it.
  */
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { silentLogger } from "../../src/log/logger.js";
 import type { HandlerSpec } from "../../src/media/bot-api.js";
-import { BridgeMediaSessionProvider } from "../../src/media/bridge-media-session-provider.js";
 import { pcm16kWavHeader } from "../../src/media/wav-writer.js";
-import { markedPcm, markerOf, ScriptedMediaHost } from "./scripted-media-host.js";
+import { markedPcm, markerOf } from "./scripted-media-host.js";
 import { sleep, waitFor } from "./wait-for.js";
+import { startWorkerOnScriptedHost, type WorkerOnScriptedHost } from "./worker-on-scripted-host.js";
 
 const cleanups: (() => Promise<void>)[] = [];
 afterEach(async () => {
@@ -27,28 +25,16 @@ const FRESH = 3000;
 
 const PROMPT = 5000;
 
-async function start(
-  handlers: (dir: string) => Promise<HandlerSpec[]>,
-): Promise<{ host: ScriptedMediaHost; provider: BridgeMediaSessionProvider }> {
-  const dir = await mkdtemp(join(tmpdir(), "stale-audio-"));
-  const host = await ScriptedMediaHost.start();
-  const provider = await BridgeMediaSessionProvider.start({
-    bridge: { url: host.url, secret: "stale-audio-secret-0123", reconnectGraceMs: 10_000 },
-    media: { fqdn: "media.test", publicPort: 8445, unmixedAudio: false, recordingsDir: dir },
-    handlers: await handlers(dir),
+async function start(handlers: (dir: string) => Promise<HandlerSpec[]>): Promise<WorkerOnScriptedHost> {
+  const worker = await startWorkerOnScriptedHost({
+    secret: "stale-audio-secret-0123",
+    reconnectGraceMs: 10_000,
+    handlers,
     // A fixed live target of 2 frames: the queue keeps up to 2 live frames standing.
     adaptiveLiveTarget: false,
-    logger: silentLogger(),
-    workerLogLevel: "silent",
-    requestTimeoutMs: 2000,
   });
-  cleanups.push(async () => {
-    await provider.close();
-    await host.stop();
-    await rm(dir, { recursive: true, force: true });
-  });
-  await provider.waitUntilConnected(5000);
-  return { host, provider };
+  cleanups.push(worker.stop);
+  return worker;
 }
 
 describe("live audio across a media host outage", () => {

@@ -1,17 +1,8 @@
 import { brotliCompressSync, deflateSync, gzipSync } from "node:zlib";
-import { afterEach, describe, expect, it } from "vitest";
-import { type ServiceHarness, startServiceHarness } from "./helpers/service-harness.js";
+import { describe, expect, it } from "vitest";
+import { type ServiceHarness, serviceHarnessPerTest } from "./helpers/service-harness.js";
 
-let harness: ServiceHarness | undefined;
-afterEach(async () => {
-  await harness?.service.shutdown({ timeoutMs: 200 });
-  harness = undefined;
-});
-
-async function start(...args: Parameters<typeof startServiceHarness>): Promise<ServiceHarness> {
-  harness = await startServiceHarness(...args);
-  return harness;
-}
+const start = serviceHarnessPerTest();
 
 const REFUSED = "signaling_notification_requests_refused_total";
 const batch = JSON.stringify({

@@ -1,19 +1,10 @@
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { summarizeSkipped } from "../../src/signaling/skipped-notification-log.js";
 import { until } from "./helpers/fakes.js";
 import { TENANT } from "./helpers/key-server.js";
-import { type ServiceHarness, startServiceHarness } from "./helpers/service-harness.js";
+import { serviceHarnessPerTest } from "./helpers/service-harness.js";
 
-let harness: ServiceHarness | undefined;
-afterEach(async () => {
-  await harness?.service.shutdown({ timeoutMs: 200 });
-  harness = undefined;
-});
-
-async function start(...args: Parameters<typeof startServiceHarness>): Promise<ServiceHarness> {
-  harness = await startServiceHarness(...args);
-  return harness;
-}
+const start = serviceHarnessPerTest();
 
 const NOTIFICATIONS = "signaling_notifications_total";
 

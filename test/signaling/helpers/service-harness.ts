@@ -1,6 +1,7 @@
 import http from "node:http";
 import { Writable } from "node:stream";
 import { Registry } from "prom-client";
+import { afterEach } from "vitest";
 import type { BotConfig } from "../../../src/config/config.js";
 import { createLogger } from "../../../src/log/logger.js";
 import { SignalingService } from "../../../src/signaling/signaling-service.js";
@@ -117,5 +118,21 @@ export async function startServiceHarness(overrides: Partial<BotConfig> = {}): P
         headers: { authorization: "Bearer ok", "content-type": "application/json", ...headers },
         body,
       }),
+  };
+}
+
+/**
+ * One harness per test, shut down after each test; call at the top of a test file. Returns the
+ * function the tests start their harness with.
+ */
+export function serviceHarnessPerTest(): typeof startServiceHarness {
+  let harness: ServiceHarness | undefined;
+  afterEach(async () => {
+    await harness?.service.shutdown({ timeoutMs: 200 });
+    harness = undefined;
+  });
+  return async (overrides) => {
+    harness = await startServiceHarness(overrides);
+    return harness;
   };
 }
