@@ -151,6 +151,8 @@ export class CallManager {
   private readonly onAnswered: ((timing: AnswerTiming) => void) | undefined;
   private readonly skippedLog: SkippedNotificationLog;
   private readonly unknownStateLog = new LogRateLimiter(10_000);
+  /** A burst of calls during an outage is held at once: one info line per second says so. */
+  private readonly heldCallLog = new LogRateLimiter(1000);
   private shuttingDown = false;
 
   constructor(options: CallManagerOptions) {
@@ -313,10 +315,15 @@ export class CallManager {
     const canWait = this.media.waitForConnection !== undefined && holdUntil - performance.now() >= 1;
     const decision = this.decide(call, canWait ? "possible" : "none");
     if (decision.action === "waitForMediaHost") {
-      this.logger.info(
-        { callId: call.callId, tenantId, holdMs: Math.round(holdUntil - performance.now()) },
-        "media host disconnected; holding the incoming call until it is back",
-      );
+      const fields = { callId: call.callId, tenantId, holdMs: Math.round(holdUntil - performance.now()) };
+      const notLoggedBefore = this.heldCallLog.take();
+      if (notLoggedBefore === undefined)
+        this.logger.debug(fields, "media host disconnected; holding the incoming call until it is back");
+      else
+        this.logger.info(
+          { ...fields, notLoggedBefore },
+          "media host disconnected; holding the incoming call until it is back",
+        );
       this.track(this.answerWhenMediaHostBack(call, event, context.receivedAt, holdUntil));
       return "waiting_for_media_host";
     }
