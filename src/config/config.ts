@@ -102,6 +102,12 @@ export interface BotConfig {
   /** Extra CA certificate (PEM path) trusted for outbound HTTPS, e.g. the emulator's. */
   caCertPath?: string;
   maxCalls: number;
+  /**
+   * How long an incoming call arriving while the media host is disconnected is held for it to
+   * come back (then answered, else rejected `busy`); 0 rejects such a call at once. The hold
+   * also ends MEDIA_HOST_WAIT_RESERVE_MS before Graph's answer deadline.
+   */
+  mediaHostWaitMs: number;
   /** Tenants allowed to call the bot; empty = any tenant. */
   allowedTenants: string[];
   keepAliveIntervalMs: number;
@@ -132,6 +138,8 @@ export const DEFAULTS = {
   overallDeadlineMs: 12_000,
   bridgeUrl: "ws://127.0.0.1:9442/bridge",
   reconnectGraceMs: 5000,
+  /** Longest hold of an incoming call for the media host: Graph's 15 s less the reserve below. */
+  maxMediaHostWaitMs: 10_000,
   recordingsDir: "recordings",
   playoutQueueFrames: 10,
   livePlayoutTargetFrames: 2,
@@ -221,6 +229,18 @@ export function loadConfig(source: RawConfig = readRawConfig()): BotConfig {
     throw new ConfigError("BOT_MEDIA_FQDN", `must be a host name, got "${mediaFqdn}"`);
   }
 
+  const reconnectGraceMs = readInteger(source, "BOT_BRIDGE_RECONNECT_GRACE_MS", DEFAULTS.reconnectGraceMs, {
+    min: 0,
+    max: 120_000,
+  });
+  // As long as a reconnect within the grace takes, by default.
+  const mediaHostWaitMs = readInteger(
+    source,
+    "BOT_MEDIA_HOST_WAIT_MS",
+    Math.min(reconnectGraceMs, DEFAULTS.maxMediaHostWaitMs),
+    { min: 0, max: DEFAULTS.maxMediaHostWaitMs },
+  );
+
   const graph = readGraphSettings(source);
   const host = readHost(source, "BOT_HOST", DEFAULTS.host);
   const port = readInteger(source, "BOT_PORT", DEFAULTS.port, { min: 0, max: 65535 });
@@ -243,6 +263,7 @@ export function loadConfig(source: RawConfig = readRawConfig()): BotConfig {
     ]) as string,
     caCertPath: readString(source, "BOT_CA_CERT"),
     maxCalls: readInteger(source, "BOT_MAX_CALLS", DEFAULTS.maxCalls, { min: 1, max: 100_000 }),
+    mediaHostWaitMs,
     allowedTenants,
     keepAliveIntervalMs:
       readInteger(source, "BOT_KEEPALIVE_INTERVAL_SECONDS", DEFAULTS.keepAliveIntervalSeconds, {
@@ -278,10 +299,7 @@ export function loadConfig(source: RawConfig = readRawConfig()): BotConfig {
     bridge: {
       url: readUrl(source, "BOT_BRIDGE_URL", DEFAULTS.bridgeUrl, ["ws:", "wss:"]) as string,
       secret: bridgeSecret,
-      reconnectGraceMs: readInteger(source, "BOT_BRIDGE_RECONNECT_GRACE_MS", DEFAULTS.reconnectGraceMs, {
-        min: 0,
-        max: 120_000,
-      }),
+      reconnectGraceMs,
     },
     logLevel: readLogLevel(source),
   };

@@ -149,7 +149,7 @@ export class BridgeMediaSessionProvider implements MediaSessionProvider {
   }
 
   unavailableReason(): MediaUnavailableReason | null {
-    if (!this.bridgeOpen || this.channel === undefined) return "disconnected";
+    if (!this.connected()) return "disconnected";
     if (this.health === "overloaded") return "overloaded";
     if (this.health === "heavilyLoaded") return "heavilyLoaded";
     const limit = Math.min(
@@ -162,18 +162,36 @@ export class BridgeMediaSessionProvider implements MediaSessionProvider {
 
   /** Resolves once the worker reports the media host connected (tests, start-up checks). */
   async waitUntilConnected(timeoutMs = 5000): Promise<void> {
+    if (!(await this.waitForConnection(timeoutMs)))
+      throw new Error(`media host not connected within ${timeoutMs} ms`);
+  }
+
+  async waitForConnection(timeoutMs: number, signal?: AbortSignal): Promise<boolean> {
     const deadline = Date.now() + timeoutMs;
-    while (!this.bridgeOpen) {
+    while (!this.connected()) {
       const left = deadline - Date.now();
-      if (left <= 0) throw new Error(`media host not connected within ${timeoutMs} ms`);
+      if (this.closed || signal?.aborted || left <= 0) return false;
+      // Woken by the worker's next state report, the timeout or the abort; its waiter and
+      // timer are removed either way, so abandoned waits pile nothing up.
       await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, left);
-        this.stateWaiters.push(() => {
+        const wake = (): void => {
           clearTimeout(timer);
+          signal?.removeEventListener("abort", wake);
+          const index = this.stateWaiters.indexOf(wake);
+          if (index >= 0) this.stateWaiters.splice(index, 1);
           resolve();
-        });
+        };
+        const timer = setTimeout(wake, left);
+        timer.unref();
+        signal?.addEventListener("abort", wake, { once: true });
+        this.stateWaiters.push(wake);
       });
     }
+    return true;
+  }
+
+  private connected(): boolean {
+    return this.bridgeOpen && this.channel !== undefined;
   }
 
   async createSession(request: MediaSessionRequest): Promise<MediaSession> {
@@ -260,6 +278,8 @@ export class BridgeMediaSessionProvider implements MediaSessionProvider {
     if (this.closed) return;
     this.closed = true;
     clearTimeout(this.restartTimer);
+    // Calls held for a reconnect stop waiting: there will be none.
+    for (const waiter of this.stateWaiters.splice(0)) waiter();
     const worker = this.worker;
     const channel = this.channel;
     if (worker === undefined || channel === undefined) return;

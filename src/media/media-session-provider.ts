@@ -47,6 +47,13 @@ export type MediaSessionEvent =
 export interface MediaSessionProvider {
   /** null when a call can be taken now, otherwise why not (the call is rejected `busy`). */
   unavailableReason(): MediaUnavailableReason | null;
+  /**
+   * Resolves true once the media host is connected (at once if it is now), false when it is
+   * not within timeoutMs, when `signal` aborts, or when the provider is closed. Never rejects.
+   * Providers with no host connection to lose leave it out: then an incoming call is never
+   * held for a reconnect.
+   */
+  waitForConnection?(timeoutMs: number, signal?: AbortSignal): Promise<boolean>;
   createSession(request: MediaSessionRequest): Promise<MediaSession>;
   /** Idempotent: closing an unknown or closed session is a no-op. */
   closeSession(callId: string, reason: string): Promise<void>;

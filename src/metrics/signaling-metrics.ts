@@ -22,7 +22,8 @@ export interface SignalingMetrics {
   incomingCalls: Counter<"decision">;
   /**
    * Incoming calls rejected through Graph, by why: tenant_not_allowed, capacity,
-   * media_unavailable, shutting_down (the policy), media_session_failed (creating the call's
+   * media_unavailable, shutting_down (the policy), media_host_unreachable (held for a
+   * disconnected media host that did not come back in time), media_session_failed (creating the call's
    * media session failed), answer_failed (Graph did not take the answer before its deadline).
    */
   callsRejected: Counter<"reason">;

@@ -1,7 +1,8 @@
 /**
  * Orchestrates calls: turns parsed notifications into state transitions, applies the policy to
- * incoming calls, answers them with a media session's blob, keeps live calls alive, forwards
- * tones/rosters/establishment to the media side, and hangs calls up. Every async path ends in
+ * incoming calls (holding one that arrives while the media host reconnects), answers them with
+ * a media session's blob, keeps live calls alive, forwards tones/rosters/establishment to the
+ * media side, and hangs calls up. Every async path ends in
  * a logged outcome; nothing here throws into the HTTP layer or leaves a rejection unhandled.
  */
 import { performance } from "node:perf_hooks";
@@ -17,7 +18,7 @@ import type {
 } from "../media/media-session-provider.js";
 import type { SignalingMetrics } from "../metrics/signaling-metrics.js";
 import type { Call, CallLifecycleState } from "./call.js";
-import { decideIncomingCall } from "./call-policy.js";
+import { type CallDecision, decideIncomingCall } from "./call-policy.js";
 import type { CallRegistry } from "./call-registry.js";
 import type {
   CallEndedEvent,
@@ -32,7 +33,7 @@ import { SkippedNotificationLog } from "./skipped-notification-log.js";
 
 export type CallManagerConfig = Pick<
   BotConfig,
-  "callbackUrl" | "maxCalls" | "allowedTenants" | "keepAliveIntervalMs" | "media"
+  "callbackUrl" | "maxCalls" | "allowedTenants" | "keepAliveIntervalMs" | "media" | "mediaHostWaitMs"
 >;
 
 export interface CallManagerOptions {
@@ -79,6 +80,12 @@ export interface BatchContext {
  * 202 still has to travel.
  */
 const ANSWER_DEADLINE_MARGIN_MS = 1000;
+
+/**
+ * A call held for a disconnected media host stops waiting this long before Graph's deadline:
+ * room to create its session (the worker's request to the host times out after 5 s) and answer.
+ */
+const MEDIA_HOST_WAIT_RESERVE_MS = 5000;
 
 /**
  * How an answer ended (signaling_answer_outcomes_total{outcome}):
@@ -139,9 +146,13 @@ export class CallManager {
   private readonly answerRetries = new Map<string, AbortController>();
   /** Calls whose answer's outcome is unknown: Graph's notifications will tell. */
   private readonly answerOutcomeUnknown = new Set<string>();
+  /** Stops the wait of each incoming call held for a disconnected media host. */
+  private readonly mediaHostWaits = new Map<string, AbortController>();
   private readonly onAnswered: ((timing: AnswerTiming) => void) | undefined;
   private readonly skippedLog: SkippedNotificationLog;
   private readonly unknownStateLog = new LogRateLimiter(10_000);
+  /** A burst of calls during an outage is held at once: one info line per second says so. */
+  private readonly heldCallLog = new LogRateLimiter(1000);
   private shuttingDown = false;
 
   constructor(options: CallManagerOptions) {
@@ -239,6 +250,7 @@ export class CallManager {
     if (!call) return false;
     if (call.state === "terminating") return true;
     this.answerRetries.get(callId)?.abort();
+    this.mediaHostWaits.get(callId)?.abort();
     this.registry.transition(call, "terminating", { reason });
     this.armEndConfirmation(call, "hang up not confirmed by Graph");
     try {
@@ -265,7 +277,10 @@ export class CallManager {
   async shutdown(timeoutMs: number): Promise<void> {
     this.shuttingDown = true;
     const started = performance.now();
-    const live = this.registry.liveCalls();
+    // Calls held for the media host stop waiting and are rejected (shutting_down), not hung up.
+    const held = new Set(this.mediaHostWaits.keys());
+    for (const wait of this.mediaHostWaits.values()) wait.abort();
+    const live = this.registry.liveCalls().filter((call) => !held.has(call.callId));
     this.logger.info({ liveCalls: live.length }, "signaling shutting down: hanging up live calls");
     await withTimeout(
       Promise.allSettled(live.map((call) => this.hangUp(call.callId, "shutdown"))),
@@ -291,30 +306,108 @@ export class CallManager {
     if (this.registry.get(event.callId)) return "duplicate";
     const tenantId = event.tenantId ?? context.tokenTenantId;
     const call = this.registry.add(event.callId, "incoming", "incoming", tenantId);
+    const deadline = context.receivedAt + this.answerDeadlineMs;
+    // The hold ends at the setting's bound or with room left before Graph's deadline.
+    const holdUntil = Math.min(
+      performance.now() + this.config.mediaHostWaitMs,
+      deadline - MEDIA_HOST_WAIT_RESERVE_MS,
+    );
+    const canWait = this.media.waitForConnection !== undefined && holdUntil - performance.now() >= 1;
+    const decision = this.decide(call, canWait ? "possible" : "none");
+    if (decision.action === "waitForMediaHost") {
+      const fields = { callId: call.callId, tenantId, holdMs: Math.round(holdUntil - performance.now()) };
+      const notLoggedBefore = this.heldCallLog.take();
+      if (notLoggedBefore === undefined)
+        this.logger.debug(fields, "media host disconnected; holding the incoming call until it is back");
+      else
+        this.logger.info(
+          { ...fields, notLoggedBefore },
+          "media host disconnected; holding the incoming call until it is back",
+        );
+      this.track(this.answerWhenMediaHostBack(call, event, context.receivedAt, holdUntil));
+      return "waiting_for_media_host";
+    }
+    return this.carryOut(call, decision, event, context.receivedAt);
+  }
+
+  /** The policy on the call's facts now. */
+  private decide(call: Call, mediaHostWait: "possible" | "none" | "expired"): CallDecision {
     const activeCalls = this.registry
       .liveCalls()
       .filter((other) => other !== call && other.state !== "terminating").length;
-    const decision = decideIncomingCall({
-      tenantId,
+    return decideIncomingCall({
+      tenantId: call.tenantId,
       liveCalls: activeCalls,
       maxCalls: this.config.maxCalls,
       allowedTenants: this.config.allowedTenants,
       mediaUnavailable: this.media.unavailableReason(),
+      mediaHostWait,
       shuttingDown: this.shuttingDown,
     });
+  }
+
+  /**
+   * Answers or rejects an incoming call as decided; returns the notification's outcome label.
+   * `waited`: it was held for the media host, so a reject's retries must end by Graph's deadline.
+   */
+  private carryOut(
+    call: Call,
+    decision: CallDecision,
+    event: IncomingCallEvent,
+    receivedAt: number,
+    waited = false,
+  ): string {
     if (decision.action === "reject") {
       this.metrics.incomingCalls.inc({ decision: `rejected_${decision.reason}` });
       this.metrics.callsRejected.inc({ reason: decision.why });
       this.logger.info(
-        { callId: call.callId, tenantId, reason: decision.reason, why: decision.why },
-        "rejecting incoming call",
+        { callId: call.callId, tenantId: call.tenantId, reason: decision.reason, why: decision.why },
+        decision.why === "media_host_unreachable"
+          ? "media host not back in time; rejecting incoming call"
+          : "rejecting incoming call",
       );
-      this.track(this.reject(call, decision.reason));
+      this.track(this.reject(call, decision.reason, waited ? receivedAt + this.answerDeadlineMs : undefined));
       return "rejected";
     }
+    if (decision.action === "waitForMediaHost") throw new Error("a call is held only on arrival");
     this.registry.transition(call, "answering");
-    this.track(this.answer(call, event, context.receivedAt));
+    this.track(this.answer(call, event, receivedAt));
     return "answering";
+  }
+
+  /**
+   * The call arrived while the media host was disconnected: it stays incoming (neither answered
+   * nor rejected) until the host is back or `holdUntil`, then the policy decides again on the
+   * facts then (capacity may have changed). Its caller hanging up, a hang up or the shutdown
+   * stop the wait.
+   */
+  private async answerWhenMediaHostBack(
+    call: Call,
+    event: IncomingCallEvent,
+    receivedAt: number,
+    holdUntil: number,
+  ): Promise<void> {
+    const wait = new AbortController();
+    this.mediaHostWaits.set(call.callId, wait);
+    let decision: CallDecision;
+    try {
+      // A host that drops again just after it came back is waited for again, within the hold.
+      do {
+        await this.media.waitForConnection?.(Math.max(0, holdUntil - performance.now()), wait.signal);
+        if (call.state !== "incoming") {
+          this.logger.info(
+            { callId: call.callId, state: call.state },
+            "call ended while waiting for the media host",
+          );
+          return;
+        }
+        const holdLeft = !wait.signal.aborted && holdUntil - performance.now() >= 1;
+        decision = this.decide(call, holdLeft ? "possible" : "expired");
+      } while (decision.action === "waitForMediaHost");
+    } finally {
+      this.mediaHostWaits.delete(call.callId);
+    }
+    this.carryOut(call, decision, event, receivedAt, true);
   }
 
   /** `deadlineAt`: Graph's answer deadline, past which a reject is pointless (Graph ended the call). */
@@ -698,9 +791,13 @@ export class CallManager {
     this.metrics.answerOutcomes.inc({ outcome });
   }
 
-  /** The call ended: no more answer retries, and an unknown answer outcome no longer matters. */
+  /**
+   * The call ended: no more answer retries or wait for the media host, and an unknown answer
+   * outcome no longer matters.
+   */
   private stopAnswering(call: Call): void {
     this.answerRetries.get(call.callId)?.abort();
+    this.mediaHostWaits.get(call.callId)?.abort();
     if (this.answerOutcomeUnknown.delete(call.callId)) this.answerOutcome("call_ended");
   }
 

@@ -8,21 +8,34 @@ import type { MediaUnavailableReason } from "../media/media-session-provider.js"
 export interface IncomingCallFacts {
   /** Tenant of the call (resourceData.tenantId), else the notification token's tid. */
   tenantId?: string;
-  /** Calls live now, the incoming one excluded. */
+  /** Calls live now, the incoming one excluded (calls waiting for the media host included). */
   liveCalls: number;
   maxCalls: number;
   /** Empty = any tenant. Compared case-insensitively (GUIDs). */
   allowedTenants: readonly string[];
   mediaUnavailable: MediaUnavailableReason | null;
+  /**
+   * Whether the call may wait for a disconnected media host: "possible" (time is left for it
+   * before Graph's deadline), "none" (no wait is possible), "expired" (it waited and the host
+   * did not come back in time).
+   */
+  mediaHostWait: "possible" | "none" | "expired";
   shuttingDown: boolean;
 }
 
 export type CallDecision =
   | { action: "answer" }
+  /** The media host is reconnecting: hold the call (not answered, not rejected), then decide again. */
+  | { action: "waitForMediaHost" }
   | {
       action: "reject";
       reason: RejectReason;
-      why: "tenant_not_allowed" | "capacity" | "media_unavailable" | "shutting_down";
+      why:
+        | "tenant_not_allowed"
+        | "capacity"
+        | "media_unavailable"
+        | "media_host_unreachable"
+        | "shutting_down";
     };
 
 export function decideIncomingCall(facts: IncomingCallFacts): CallDecision {
@@ -33,7 +46,15 @@ export function decideIncomingCall(facts: IncomingCallFacts): CallDecision {
     }
   }
   if (facts.shuttingDown) return { action: "reject", reason: "busy", why: "shutting_down" };
+  // Before the media host's state: calls held for it count here, so a flood arriving during an
+  // outage is turned away at once beyond maxCalls instead of piling up.
   if (facts.liveCalls >= facts.maxCalls) return { action: "reject", reason: "busy", why: "capacity" };
+  if (facts.mediaUnavailable === "disconnected") {
+    // A host connection that drops for a few seconds comes back within the reconnect grace.
+    if (facts.mediaHostWait === "possible") return { action: "waitForMediaHost" };
+    if (facts.mediaHostWait === "expired")
+      return { action: "reject", reason: "busy", why: "media_host_unreachable" };
+  }
   if (facts.mediaUnavailable !== null) return { action: "reject", reason: "busy", why: "media_unavailable" };
   return { action: "answer" };
 }

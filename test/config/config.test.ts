@@ -36,6 +36,13 @@ describe("configuration", () => {
     });
   });
 
+  it("holds an incoming call for a disconnected media host as long as the grace by default, at most 10 s", () => {
+    expect(loadConfig(VALID).mediaHostWaitMs).toBe(5000);
+    expect(loadConfig({ ...VALID, BOT_BRIDGE_RECONNECT_GRACE_MS: "2500" }).mediaHostWaitMs).toBe(2500);
+    expect(loadConfig({ ...VALID, BOT_BRIDGE_RECONNECT_GRACE_MS: "60000" }).mediaHostWaitMs).toBe(10_000);
+    expect(loadConfig({ ...VALID, BOT_MEDIA_HOST_WAIT_MS: "0" }).mediaHostWaitMs).toBe(0);
+  });
+
   it("reads the media timing, the live target bounded by the queue", () => {
     const timing = loadConfig({
       ...VALID,
@@ -78,6 +85,8 @@ describe("configuration", () => {
       "BOT_OPS_PORT: must differ from BOT_PORT (8080)",
     ],
     [{ BOT_MAX_CALLS: "many" }, 'BOT_MAX_CALLS: must be an integer, got "many"'],
+    [{ BOT_MEDIA_HOST_WAIT_MS: "12000" }, "BOT_MEDIA_HOST_WAIT_MS: must be between 0 and 10000, got 12000"],
+    [{ BOT_MEDIA_HOST_WAIT_MS: "5s" }, 'BOT_MEDIA_HOST_WAIT_MS: must be an integer, got "5s"'],
     [{ BOT_TLS_CERT: "cert.pem" }, "BOT_TLS_KEY: BOT_TLS_CERT and BOT_TLS_KEY go together"],
     [{ BOT_BRIDGE_URL: "http://127.0.0.1:1" }, 'BOT_BRIDGE_URL: must use ws: or wss:, got "http:"'],
     [

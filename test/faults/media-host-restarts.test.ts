@@ -5,7 +5,8 @@
  * - as a fresh process that knows none of the sessions: the sessions it creates for the
  *   worker's resumes are new ones (new context ids), which Graph's calls are not bound to, so
  *   the calls must be ended through Graph, not kept with dead media (issue 13, defect 2);
- * - after the grace: every call is ended through Graph, and new calls are taken again.
+ * - after the grace: every call is ended through Graph; a new call is held for the host, then
+ *   rejected busy; new calls are taken again once it is back.
  */
 import { describe, expect, it } from "vitest";
 import type { MediaPlatformEmulator } from "../../src/emulator/media/media-platform-emulator.js";
@@ -70,11 +71,14 @@ describe("media host killed and restarted", () => {
 
     await s.killMediaHost();
     await s.expectHungUpThroughGraph(callIds, graceMs + 8000);
-    // While the host is away, a new call is refused at once (rejected busy), not left ringing.
+    // While the host is away, a new call is held for it (BOT_MEDIA_HOST_WAIT_MS, the grace by
+    // default), then rejected busy through Graph, not left ringing until Graph's 408.
+    const placedAt = performance.now();
     const refused = s.placeCall();
     const rejected = await s.endedThroughGraph(refused, 8000);
     expect(rejected.by).toBe("reject");
     expect(rejected.request.body).toMatchObject({ reason: "busy" });
+    expect(performance.now() - placedAt).toBeGreaterThanOrEqual(graceMs - 100);
 
     await s.startMediaHost();
     await expect.poll(() => s.provider.unavailableReason(), { timeout: 12_000, interval: 100 }).toBeNull();

@@ -64,6 +64,7 @@ const VARIABLES = [
   "BOT_BRIDGE_URL",
   "BOT_BRIDGE_SECRET",
   "BOT_BRIDGE_RECONNECT_GRACE_MS",
+  "BOT_MEDIA_HOST_WAIT_MS",
   "BOT_LOG_LEVEL",
 ] as const;
 
@@ -167,6 +168,7 @@ function expectSaneConfig(config: BotConfig, env: Record<string, string | undefi
     config.graph.overallDeadlineMs,
     config.media.publicPort,
     config.bridge.reconnectGraceMs,
+    config.mediaHostWaitMs,
   ]) {
     expect(Number.isSafeInteger(value) && !Object.is(value, -0), String(value)).toBe(true);
   }

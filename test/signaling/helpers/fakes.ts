@@ -26,6 +26,7 @@ export function testConfig(overrides: Partial<BotConfig> = {}): BotConfig {
     authorityUrl: `https://login.example.com/${TENANT}`,
     notificationOpenIdUrl: "https://keys.example.com/openid",
     maxCalls: 10,
+    mediaHostWaitMs: 0,
     allowedTenants: [],
     keepAliveIntervalMs: 60_000,
     tokenClockSkewSeconds: 120,

@@ -1,0 +1,45 @@
+import { describe, expect, it } from "vitest";
+import { decideIncomingCall, type IncomingCallFacts } from "../../src/signaling/call-policy.js";
+
+const FREE: IncomingCallFacts = {
+  liveCalls: 0,
+  maxCalls: 2,
+  allowedTenants: [],
+  mediaUnavailable: null,
+  mediaHostWait: "possible",
+  shuttingDown: false,
+};
+
+describe("incoming call policy", () => {
+  it("holds a call only for a disconnected media host, while it may wait", () => {
+    const disconnected = { ...FREE, mediaUnavailable: "disconnected" } as const;
+    expect(decideIncomingCall(disconnected)).toEqual({ action: "waitForMediaHost" });
+    expect(decideIncomingCall({ ...disconnected, mediaHostWait: "expired" })).toEqual({
+      action: "reject",
+      reason: "busy",
+      why: "media_host_unreachable",
+    });
+    expect(decideIncomingCall({ ...disconnected, mediaHostWait: "none" })).toMatchObject({
+      why: "media_unavailable",
+    });
+  });
+
+  it("rejects at once for every other reason, a disconnected host notwithstanding", () => {
+    for (const reason of ["overloaded", "heavilyLoaded", "capacity"] as const)
+      expect(decideIncomingCall({ ...FREE, mediaUnavailable: reason })).toMatchObject({
+        action: "reject",
+        why: "media_unavailable",
+      });
+    const disconnected = { ...FREE, mediaUnavailable: "disconnected" } as const;
+    // Calls already held count: a flood during an outage is turned away beyond maxCalls.
+    expect(decideIncomingCall({ ...disconnected, liveCalls: 2 })).toMatchObject({ why: "capacity" });
+    expect(decideIncomingCall({ ...disconnected, shuttingDown: true })).toMatchObject({
+      why: "shutting_down",
+    });
+  });
+
+  it("answers when nothing stands in the way, whatever the wait", () => {
+    for (const mediaHostWait of ["possible", "none", "expired"] as const)
+      expect(decideIncomingCall({ ...FREE, mediaHostWait })).toEqual({ action: "answer" });
+  });
+});
