@@ -7,6 +7,9 @@ import type { Logger } from "../../log/logger.js";
 import type { EmulatedSession } from "./emulated-session.js";
 import { FrameLedger } from "./frame-ledger.js";
 
+/** Control messages held in one stall at most (either way); more are dropped and counted. */
+const MAX_HELD_MESSAGES = 10_000;
+
 /** What a connection needs from the emulator that owns it. */
 export interface ConnectionHost {
   readonly logger: Logger;
@@ -35,8 +38,19 @@ export class EmulatorConnection {
   helloDone = false;
   peer = "";
   capabilities: string[] = [];
-  /** Until this time (performance.now()) the connection sends and answers nothing (fault). */
-  stalledUntil = 0;
+  /**
+   * Until this time (performance.now()) the connection sends and reads nothing (the stall
+   * fault, set through stall()). Frames of that time are lost; control messages wait in the
+   * socket, as they would for a host process that stopped running, and go on at its end.
+   */
+  private stalledUntil = 0;
+  private stallTimer: NodeJS.Timeout | undefined;
+  /** Control messages the worker sent during the stall, read at its end (in order). */
+  private readonly heldIncoming: Buffer[] = [];
+  /** Control messages the host would have sent during the stall, sent at its end. */
+  private readonly heldOutgoing: Uint8Array[] = [];
+  /** Control messages dropped because more than MAX_HELD_MESSAGES waited in one stall. */
+  heldMessagesDropped = 0;
   batchesSent = 0;
   /** Source batches not sent because the socket held more than maxBufferedBytes. */
   batchesDropped = 0;
@@ -62,7 +76,10 @@ export class EmulatorConnection {
       onFull: (bytes) => this.flushBatch(bytes),
     });
     socket.on("message", (data, isBinary) => this.onMessageGuarded(data as Buffer, isBinary));
-    socket.on("close", () => host.connectionClosed(this));
+    socket.on("close", () => {
+      this.closed();
+      host.connectionClosed(this);
+    });
     socket.on("error", (error) => host.logger.debug({ err: error, connection: id }, "bridge socket error"));
   }
 
@@ -70,8 +87,48 @@ export class EmulatorConnection {
     return performance.now() < this.stalledUntil;
   }
 
+  /** The stall fault: nothing sent or read for `ms`; control messages go on at its end. */
+  stall(ms: number): void {
+    this.stalledUntil = Math.max(this.stalledUntil, performance.now() + ms);
+    clearTimeout(this.stallTimer);
+    this.stallTimer = setTimeout(() => this.endStall(), this.stalledUntil - performance.now());
+  }
+
+  private endStall(): void {
+    this.stallTimer = undefined;
+    if (this.stalled) {
+      this.stall(0);
+      return;
+    }
+    const outgoing = this.heldOutgoing.splice(0);
+    const incoming = this.heldIncoming.splice(0);
+    if (this.socket.readyState !== this.socket.OPEN) return;
+    for (const bytes of outgoing) this.socket.send(bytes, { binary: true });
+    for (const data of incoming) this.onMessageGuarded(data, true);
+  }
+
+  private hold(queue: (Buffer | Uint8Array)[], message: Buffer | Uint8Array): void {
+    if (this.heldIncoming.length + this.heldOutgoing.length >= MAX_HELD_MESSAGES) {
+      this.heldMessagesDropped++;
+      return;
+    }
+    queue.push(message);
+  }
+
+  /** Ends the stall timer with the connection (its held messages are dropped with it). */
+  closed(): void {
+    clearTimeout(this.stallTimer);
+    this.stallTimer = undefined;
+    this.heldIncoming.length = 0;
+    this.heldOutgoing.length = 0;
+  }
+
   send(envelope: pb.IEnvelope): void {
-    if (this.socket.readyState !== this.socket.OPEN || this.stalled) return;
+    if (this.socket.readyState !== this.socket.OPEN) return;
+    if (this.stalled) {
+      this.hold(this.heldOutgoing, encodeEnvelope(envelope));
+      return;
+    }
     this.socket.send(encodeEnvelope(envelope), { binary: true });
   }
 
@@ -129,7 +186,12 @@ export class EmulatorConnection {
   }
 
   private onMessage(data: Buffer, isBinary: boolean): void {
-    if (this.stalled) return; // A stalled host reads nothing either.
+    if (this.stalled) {
+      // A stalled host reads nothing either: its render frames of that time are lost, its
+      // control messages (CreateSession, Ping, ...) are read when it runs again.
+      if (isBinary && this.decoder.decode(data) !== "frames") this.hold(this.heldIncoming, data);
+      return;
+    }
     if (!isBinary) {
       this.sendError(v1.ErrorCode.ERROR_CODE_BAD_MESSAGE, "text messages are not part of the protocol");
       return;

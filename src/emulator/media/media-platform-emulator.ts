@@ -778,7 +778,7 @@ export class MediaPlatformEmulator implements ConnectionHost {
           connection.socket.terminate();
           break;
         case "stall":
-          connection.stalledUntil = performance.now() + fault.ms;
+          connection.stall(fault.ms);
           break;
         case "malformed":
           if (fault.variant === "text") connection.socket.send("not protobuf");

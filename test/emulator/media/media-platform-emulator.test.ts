@@ -345,6 +345,23 @@ describe("MediaPlatformEmulator", () => {
     expect(performance.now() - last).toBeLessThan(100);
   });
 
+  it("stalls: control messages sent meanwhile are answered at its end, not lost (a stalled process's socket keeps them)", async () => {
+    const { emulator, client } = await setup({ autoConnectMediaMs: 0 });
+    emulator.injectFault({ kind: "stall", ms: 300 });
+    const startedAt = performance.now();
+    // Before the fix the stalled host dropped both: the CreateSession timed out and the call was lost.
+    const [created, rttMs] = await Promise.all([
+      client.createSession({ callId: "during-stall", direction: "sendRecv", unmixedAudio: false }),
+      client.ping(),
+    ]);
+    const waitedMs = performance.now() - startedAt;
+    expect(created.callId).toBe("during-stall");
+    expect(rttMs).toBeGreaterThan(200);
+    expect(waitedMs).toBeGreaterThan(200);
+    expect(emulator.session("during-stall")).toBeDefined();
+    expect(emulator.stats().sessions).toBe(1);
+  });
+
   it("control surface: bearer-protected JSON", async () => {
     const { emulator, client } = await setup({ autoConnectMediaMs: 0 });
     const created = await client.createSession({ callId: "ctl", direction: "sendRecv", unmixedAudio: false });
