@@ -21,7 +21,11 @@ export type FarEndRequest =
   | { op: "beginWindow" }
   | { op: "endWindow" }
   | { op: "stop" }
-  /** Soak: the media host restarts: its sockets cut, sessions gone, back on the same port after downMs. */
+  /**
+   * Soak: the media host restarts as a new process: the emulator stopped (sockets cut, port
+   * closed), a new one on the same port after downMs. The emulator's own restart fault
+   * (injectFault) is the variant whose platform kept the sessions.
+   */
   | { op: "restartEmulator"; downMs: number }
   /** Soak: one of the emulator's control faults (docs/media-emulator.md, "Faults"). */
   | { op: "injectFault"; fault: EmulatorFault }

@@ -45,6 +45,11 @@ export function faultNamed(
       };
     }
     case "media-restart": {
+      // A real stop and start of the emulator (far end's restartEmulator), not the emulator's
+      // restart fault with keepSessions false: that one keeps listening (upgrades answered 503,
+      // not refused by the OS) and keeps what a new process would not have (creations in
+      // flight, counters, session numbering). media-restart-kept uses the fault: a platform that
+      // outlives its bridge process keeps the sessions, which a new emulator cannot play.
       const downMs = Math.round(graceMs * 0.2);
       return {
         name,

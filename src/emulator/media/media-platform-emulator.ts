@@ -323,10 +323,8 @@ export class MediaPlatformEmulator implements ConnectionHost {
   async stop(): Promise<void> {
     this.stopping = true;
     this.clock.stop();
-    for (const connection of this.connections) connection.socket.terminate();
-    for (const connection of [...this.connections]) this.connectionClosed(connection);
-    for (const { session } of [...this.detached.values()])
-      this.removeSession(session, "host shutting down", 0);
+    this.cutConnections();
+    this.endDetachedSessions("host shutting down");
     await new Promise<void>((resolve) => {
       this.wss.close(() => resolve());
     });
@@ -798,16 +796,25 @@ export class MediaPlatformEmulator implements ConnectionHost {
       throw new RangeError(`restart downMs must be a number in [0, ${MAX_TIMER_MS}], got ${downMs}`);
     this.restarts++;
     this.refuseUpgradesUntil = performance.now() + downMs;
+    // As for a lost connection: the sessions are kept for the grace (or end, grace 0).
+    this.cutConnections();
+    if (keepSessions) return;
+    this.sessionsEndedByRestart += this.endDetachedSessions("media host restarted");
+    this.logger.warn({ downMs }, "media host restarted without its sessions");
+  }
+
+  /** Cuts every connection without a close frame, as a host that dies does (see connectionClosed). */
+  private cutConnections(): void {
     const connections = [...this.connections];
     for (const connection of connections) connection.socket.terminate();
-    // As for a lost connection: the sessions are kept for the grace (or end, grace 0).
     for (const connection of connections) this.connectionClosed(connection);
-    if (keepSessions) return;
-    for (const { session } of [...this.detached.values()]) {
-      this.sessionsEndedByRestart++;
-      this.removeSession(session, "media host restarted", 0);
-    }
-    this.logger.warn({ downMs }, "media host restarted without its sessions");
+  }
+
+  /** Ends the sessions waiting for a resume; returns how many. */
+  private endDetachedSessions(reason: string): number {
+    const kept = [...this.detached.values()];
+    for (const { session } of kept) this.removeSession(session, reason, 0);
+    return kept.length;
   }
 
   stats(): EmulatorStats {
