@@ -16,18 +16,15 @@ import { faultStackPerTest } from "./fault-stack-per-test.js";
 const startStack = faultStackPerTest();
 
 /**
- * The media emulator's host restart (issue 13, defect 2: "the emulator's restart must be able to
- * play both cases"): the host goes down at once (connections cut without a close frame,
- * upgrades refused), and after `downMs` it is back, either still holding its sessions for the
- * grace period (`keepSessions: true`, as a platform that outlives its bridge process) or knowing
- * none of them (`keepSessions: false`, a fresh process). Resolves once it is back.
+ * The media emulator's restart fault with its sessions kept (issue 13, defect 2): connections
+ * cut without a close frame, upgrades refused for `downMs`, the sessions held for the grace as
+ * by a platform that outlives its bridge process. Resolves once it is back. (The fresh host
+ * below is a real stop and start on the same port; the fault's keepSessions: false variant is
+ * covered in test/media/media-host-outage.test.ts.)
  */
-async function restartHost(
-  media: MediaPlatformEmulator,
-  options: { downMs: number; keepSessions: boolean },
-): Promise<void> {
-  media.injectFault({ kind: "restart", ...options });
-  await sleep(options.downMs);
+async function restartKeepingSessions(media: MediaPlatformEmulator, downMs: number): Promise<void> {
+  media.injectFault({ kind: "restart", keepSessions: true, downMs });
+  await sleep(downMs);
 }
 
 describe("media host killed and restarted", () => {
@@ -37,7 +34,7 @@ describe("media host killed and restarted", () => {
     const callIds = await s.establishedCalls(2);
     const resumedBefore = s.media.stats().sessionsResumed;
 
-    await restartHost(s.media, { downMs: 1000, keepSessions: true });
+    await restartKeepingSessions(s.media, 1000);
     await expect
       .poll(() => s.provider.unavailableReason(), { timeout: graceMs + 2000, interval: 50 })
       .toBeNull();
