@@ -198,6 +198,12 @@ describe("GraphClient against the Graph emulator (real msal token, real HTTPS)",
       expect(error.clientRequestId).toBe(clientRequestIds("keepAlive", unknown)[0]);
       expect(error.attempts).toBe(1);
       expect(error.callId).toBe(unknown);
+      // The caller logs the failure at the level it means (a 404 on a hang up is harmless):
+      // the client's own line is debug, so that one failure is not two warnings.
+      const failedLine = logs.lines
+        .map((line) => JSON.parse(line) as { msg?: string; callId?: string; level?: number })
+        .find((line) => line.msg === "graph request failed" && line.callId === unknown);
+      expect(failedLine?.level).toBe(20);
     });
 
     it("creates a call, lists its participants and updates its recording status", async () => {
