@@ -259,13 +259,18 @@ export class CallManager {
     } catch (error) {
       this.metrics.graphRequests.inc({ action: "hangUp", outcome: "error" });
       const status = errorStatus(error);
-      // 404: Graph no longer knows the call. Otherwise the call ends at Graph on its own once
-      // keepAlives stop; locally it is over either way.
+      if (status === 404) {
+        // Graph no longer knows the call: it ended already, which is what was asked.
+        this.logger.info({ callId, err: describeError(error) }, "hang up: call already gone at Graph");
+        await this.endLocally(call, "hang up: call already gone");
+        return true;
+      }
+      // The call ends at Graph on its own once keepAlives stop; locally it is over either way.
       this.logger.warn(
         { callId, status, err: describeError(error) },
         "hang up request failed; ending call locally",
       );
-      await this.endLocally(call, status === 404 ? "hang up: call already gone" : "hang up failed");
+      await this.endLocally(call, "hang up failed");
     }
     return true;
   }
