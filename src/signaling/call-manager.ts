@@ -142,12 +142,6 @@ export class CallManager {
   private readonly answerDeadlineMs: number;
   private readonly endConfirmTimeoutMs: number;
   private readonly pending = new Set<Promise<void>>();
-  /** Stops the answer's pending retries, per call being answered. */
-  private readonly answerRetries = new Map<string, AbortController>();
-  /** Calls whose answer's outcome is unknown: Graph's notifications will tell. */
-  private readonly answerOutcomeUnknown = new Set<string>();
-  /** Stops the wait of each incoming call held for a disconnected media host. */
-  private readonly mediaHostWaits = new Map<string, AbortController>();
   private readonly onAnswered: ((timing: AnswerTiming) => void) | undefined;
   private readonly skippedLog: SkippedNotificationLog;
   private readonly unknownStateLog = new LogRateLimiter(10_000);
@@ -249,8 +243,8 @@ export class CallManager {
     const call = this.liveCall(callId);
     if (!call) return false;
     if (call.state === "terminating") return true;
-    this.answerRetries.get(callId)?.abort();
-    this.mediaHostWaits.get(callId)?.abort();
+    call.answerRetries?.abort();
+    call.mediaHostWait?.abort();
     this.registry.transition(call, "terminating", { reason });
     this.armEndConfirmation(call, "hang up not confirmed by Graph");
     try {
@@ -283,9 +277,11 @@ export class CallManager {
     this.shuttingDown = true;
     const started = performance.now();
     // Calls held for the media host stop waiting and are rejected (shutting_down), not hung up.
-    const held = new Set(this.mediaHostWaits.keys());
-    for (const wait of this.mediaHostWaits.values()) wait.abort();
-    const live = this.registry.liveCalls().filter((call) => !held.has(call.callId));
+    const live: Call[] = [];
+    for (const call of this.registry.liveCalls()) {
+      if (call.mediaHostWait) call.mediaHostWait.abort();
+      else live.push(call);
+    }
     this.logger.info({ liveCalls: live.length }, "signaling shutting down: hanging up live calls");
     await withTimeout(
       Promise.allSettled(live.map((call) => this.hangUp(call.callId, "shutdown"))),
@@ -393,7 +389,7 @@ export class CallManager {
     holdUntil: number,
   ): Promise<void> {
     const wait = new AbortController();
-    this.mediaHostWaits.set(call.callId, wait);
+    call.mediaHostWait = wait;
     let decision: CallDecision;
     try {
       // A host that drops again just after it came back is waited for again, within the hold.
@@ -410,7 +406,7 @@ export class CallManager {
         decision = this.decide(call, holdLeft ? "possible" : "expired");
       } while (decision.action === "waitForMediaHost");
     } finally {
-      this.mediaHostWaits.delete(call.callId);
+      call.mediaHostWait = undefined;
     }
     this.carryOut(call, decision, event, receivedAt, true);
   }
@@ -468,7 +464,7 @@ export class CallManager {
       let answerSentAt = performance.now();
       let written = false;
       const retries = new AbortController();
-      this.answerRetries.set(callId, retries);
+      call.answerRetries = retries;
       // Retried while an attempt still fits before Graph's deadline (request-budget.ts), on
       // 429/500/502/503/504, timeouts and resets: Graph refuses a second answer, so a repeat
       // cannot answer twice. Retries stop once Graph's notifications say the call was answered.
@@ -484,7 +480,7 @@ export class CallManager {
           },
         });
       } finally {
-        this.answerRetries.delete(callId);
+        call.answerRetries = undefined;
       }
       const answerAcceptedAt = performance.now();
       const latencySeconds = (answerAcceptedAt - receivedAt) / 1000;
@@ -542,7 +538,7 @@ export class CallManager {
     if (isOutcomeUnknown(error)) {
       // Graph may have answered: give its notifications the rest of the deadline, then hang up
       // through Graph (a call it did answer must not stay connected without media).
-      this.answerOutcomeUnknown.add(callId);
+      call.answerOutcomeUnknown = true;
       this.logger.warn(
         { callId, err: describeError(error) },
         status === 409 || status === 400
@@ -551,7 +547,8 @@ export class CallManager {
       );
       this.armCallTimer(call, Math.max(1000, deadline - performance.now()), async () => {
         // Not answering any more: its end (or establishment) settles the outcome.
-        if (call.state !== "answering" || !this.answerOutcomeUnknown.delete(callId)) return;
+        if (call.state !== "answering" || !call.answerOutcomeUnknown) return;
+        call.answerOutcomeUnknown = false;
         this.metrics.incomingCalls.inc({ decision: "answer_failed" });
         this.answerOutcome("hung_up_unknown");
         await this.hangUp(callId, "answer outcome unknown and no establishment seen");
@@ -653,8 +650,9 @@ export class CallManager {
     }
     if (outcome === "applied" && (to === "establishing" || to === "established")) {
       // The call was answered: a pending retry of the answer would only be refused.
-      this.answerRetries.get(call.callId)?.abort();
-      if (this.answerOutcomeUnknown.delete(call.callId)) {
+      call.answerRetries?.abort();
+      if (call.answerOutcomeUnknown) {
+        call.answerOutcomeUnknown = false;
         // An answer whose outcome was unknown did go through.
         if (call.hangUpTimer) clearTimeout(call.hangUpTimer);
         call.hangUpTimer = undefined;
@@ -801,9 +799,12 @@ export class CallManager {
    * outcome no longer matters.
    */
   private stopAnswering(call: Call): void {
-    this.answerRetries.get(call.callId)?.abort();
-    this.mediaHostWaits.get(call.callId)?.abort();
-    if (this.answerOutcomeUnknown.delete(call.callId)) this.answerOutcome("call_ended");
+    call.answerRetries?.abort();
+    call.mediaHostWait?.abort();
+    if (call.answerOutcomeUnknown) {
+      call.answerOutcomeUnknown = false;
+      this.answerOutcome("call_ended");
+    }
   }
 
   private armEndConfirmation(call: Call, reason: string, timeoutMs = this.endConfirmTimeoutMs): void {
