@@ -118,6 +118,19 @@ describe("GraphClient against the Graph emulator (real msal token, real HTTPS)",
     });
   }
 
+  /** An outgoing call from this app to a new user. */
+  function createCallRequest(): CreateCallRequest {
+    return {
+      "@odata.type": "#microsoft.graph.call",
+      callbackUri: CALLBACK,
+      requestedModalities: ["audio"],
+      mediaConfig: { "@odata.type": "#microsoft.graph.appHostedMediaConfig", blob: blob(randomUUID()) },
+      source: { identity: { application: { id: appId, displayName: "Bot" } } },
+      targets: [{ identity: { user: { id: randomUUID(), displayName: "Callee" } } }],
+      tenantId: TENANT,
+    };
+  }
+
   function incomingCall(): string {
     return emulator.placeIncomingCall({ appId }).callId;
   }
@@ -208,16 +221,7 @@ describe("GraphClient against the Graph emulator (real msal token, real HTTPS)",
 
     it("creates a call, lists its participants and updates its recording status", async () => {
       const graph = client();
-      const body: CreateCallRequest = {
-        "@odata.type": "#microsoft.graph.call",
-        callbackUri: CALLBACK,
-        requestedModalities: ["audio"],
-        mediaConfig: { "@odata.type": "#microsoft.graph.appHostedMediaConfig", blob: blob(randomUUID()) },
-        source: { identity: { application: { id: appId, displayName: "Bot" } } },
-        targets: [{ identity: { user: { id: randomUUID(), displayName: "Callee" } } }],
-        tenantId: TENANT,
-      };
-      const call = await graph.createCall(body);
+      const call = await graph.createCall(createCallRequest());
       expect(call.id).toBeTruthy();
       expect(call.state).toBe("establishing");
       expect(logged("create").at(-1)?.status).toBe(201);
@@ -436,17 +440,7 @@ describe("GraphClient against the Graph emulator (real msal token, real HTTPS)",
       await graph.answer(callId, answerRequest(callId));
       emulator.injectFault({ match: { action: "create" }, status: 504 });
       const created = logged("create").length;
-      const error = await failure(
-        graph.createCall({
-          "@odata.type": "#microsoft.graph.call",
-          callbackUri: CALLBACK,
-          requestedModalities: ["audio"],
-          mediaConfig: { "@odata.type": "#microsoft.graph.appHostedMediaConfig", blob: blob(randomUUID()) },
-          source: { identity: { application: { id: appId, displayName: "Bot" } } },
-          targets: [{ identity: { user: { id: randomUUID(), displayName: "Callee" } } }],
-          tenantId: TENANT,
-        }),
-      );
+      const error = await failure(graph.createCall(createCallRequest()));
       expect(error.status).toBe(504);
       expect(error.code).toBe("GatewayTimeout");
       expect(error.outcomeUnknown).toBe(true);
