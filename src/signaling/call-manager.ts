@@ -317,14 +317,12 @@ export class CallManager {
     const decision = this.decide(call, canWait ? "possible" : "none");
     if (decision.action === "waitForMediaHost") {
       const fields = { callId: call.callId, tenantId, holdMs: Math.round(holdUntil - performance.now()) };
+      // At info once a second (with the count held back since), at debug the rest of a burst.
       const notLoggedBefore = this.heldCallLog.take();
-      if (notLoggedBefore === undefined)
-        this.logger.debug(fields, "media host disconnected; holding the incoming call until it is back");
-      else
-        this.logger.info(
-          { ...fields, notLoggedBefore },
-          "media host disconnected; holding the incoming call until it is back",
-        );
+      this.logger[notLoggedBefore === undefined ? "debug" : "info"](
+        { ...fields, notLoggedBefore },
+        "media host disconnected; holding the incoming call until it is back",
+      );
       this.track(this.answerWhenMediaHostBack(call, event, context.receivedAt, holdUntil));
       return "waiting_for_media_host";
     }
