@@ -337,7 +337,8 @@ export class GraphClient implements GraphCallsApi {
     ): GraphError => {
       finish(statusLabel);
       const error = new GraphError({ ...init, action, clientRequestId, attempts, callId });
-      log.warn(
+      // Debug: the caller logs the failure once, at the level its meaning deserves.
+      log.debug(
         { ...error.toLog(), durationMs: Math.round(performance.now() - started) },
         "graph request failed",
       );

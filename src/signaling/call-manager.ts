@@ -142,12 +142,6 @@ export class CallManager {
   private readonly answerDeadlineMs: number;
   private readonly endConfirmTimeoutMs: number;
   private readonly pending = new Set<Promise<void>>();
-  /** Stops the answer's pending retries, per call being answered. */
-  private readonly answerRetries = new Map<string, AbortController>();
-  /** Calls whose answer's outcome is unknown: Graph's notifications will tell. */
-  private readonly answerOutcomeUnknown = new Set<string>();
-  /** Stops the wait of each incoming call held for a disconnected media host. */
-  private readonly mediaHostWaits = new Map<string, AbortController>();
   private readonly onAnswered: ((timing: AnswerTiming) => void) | undefined;
   private readonly skippedLog: SkippedNotificationLog;
   private readonly unknownStateLog = new LogRateLimiter(10_000);
@@ -249,8 +243,8 @@ export class CallManager {
     const call = this.liveCall(callId);
     if (!call) return false;
     if (call.state === "terminating") return true;
-    this.answerRetries.get(callId)?.abort();
-    this.mediaHostWaits.get(callId)?.abort();
+    call.answerRetries?.abort();
+    call.mediaHostWait?.abort();
     this.registry.transition(call, "terminating", { reason });
     this.armEndConfirmation(call, "hang up not confirmed by Graph");
     try {
@@ -259,13 +253,18 @@ export class CallManager {
     } catch (error) {
       this.metrics.graphRequests.inc({ action: "hangUp", outcome: "error" });
       const status = errorStatus(error);
-      // 404: Graph no longer knows the call. Otherwise the call ends at Graph on its own once
-      // keepAlives stop; locally it is over either way.
+      if (status === 404) {
+        // Graph no longer knows the call: it ended already, which is what was asked.
+        this.logger.info({ callId, err: describeError(error) }, "hang up: call already gone at Graph");
+        await this.endLocally(call, "hang up: call already gone");
+        return true;
+      }
+      // The call ends at Graph on its own once keepAlives stop; locally it is over either way.
       this.logger.warn(
         { callId, status, err: describeError(error) },
         "hang up request failed; ending call locally",
       );
-      await this.endLocally(call, status === 404 ? "hang up: call already gone" : "hang up failed");
+      await this.endLocally(call, "hang up failed");
     }
     return true;
   }
@@ -278,9 +277,11 @@ export class CallManager {
     this.shuttingDown = true;
     const started = performance.now();
     // Calls held for the media host stop waiting and are rejected (shutting_down), not hung up.
-    const held = new Set(this.mediaHostWaits.keys());
-    for (const wait of this.mediaHostWaits.values()) wait.abort();
-    const live = this.registry.liveCalls().filter((call) => !held.has(call.callId));
+    const live: Call[] = [];
+    for (const call of this.registry.liveCalls()) {
+      if (call.mediaHostWait) call.mediaHostWait.abort();
+      else live.push(call);
+    }
     this.logger.info({ liveCalls: live.length }, "signaling shutting down: hanging up live calls");
     await withTimeout(
       Promise.allSettled(live.map((call) => this.hangUp(call.callId, "shutdown"))),
@@ -316,14 +317,12 @@ export class CallManager {
     const decision = this.decide(call, canWait ? "possible" : "none");
     if (decision.action === "waitForMediaHost") {
       const fields = { callId: call.callId, tenantId, holdMs: Math.round(holdUntil - performance.now()) };
+      // At info once a second (with the count held back since), at debug the rest of a burst.
       const notLoggedBefore = this.heldCallLog.take();
-      if (notLoggedBefore === undefined)
-        this.logger.debug(fields, "media host disconnected; holding the incoming call until it is back");
-      else
-        this.logger.info(
-          { ...fields, notLoggedBefore },
-          "media host disconnected; holding the incoming call until it is back",
-        );
+      this.logger[notLoggedBefore === undefined ? "debug" : "info"](
+        { ...fields, notLoggedBefore },
+        "media host disconnected; holding the incoming call until it is back",
+      );
       this.track(this.answerWhenMediaHostBack(call, event, context.receivedAt, holdUntil));
       return "waiting_for_media_host";
     }
@@ -388,7 +387,7 @@ export class CallManager {
     holdUntil: number,
   ): Promise<void> {
     const wait = new AbortController();
-    this.mediaHostWaits.set(call.callId, wait);
+    call.mediaHostWait = wait;
     let decision: CallDecision;
     try {
       // A host that drops again just after it came back is waited for again, within the hold.
@@ -405,7 +404,7 @@ export class CallManager {
         decision = this.decide(call, holdLeft ? "possible" : "expired");
       } while (decision.action === "waitForMediaHost");
     } finally {
-      this.mediaHostWaits.delete(call.callId);
+      call.mediaHostWait = undefined;
     }
     this.carryOut(call, decision, event, receivedAt, true);
   }
@@ -463,7 +462,7 @@ export class CallManager {
       let answerSentAt = performance.now();
       let written = false;
       const retries = new AbortController();
-      this.answerRetries.set(callId, retries);
+      call.answerRetries = retries;
       // Retried while an attempt still fits before Graph's deadline (request-budget.ts), on
       // 429/500/502/503/504, timeouts and resets: Graph refuses a second answer, so a repeat
       // cannot answer twice. Retries stop once Graph's notifications say the call was answered.
@@ -479,7 +478,7 @@ export class CallManager {
           },
         });
       } finally {
-        this.answerRetries.delete(callId);
+        call.answerRetries = undefined;
       }
       const answerAcceptedAt = performance.now();
       const latencySeconds = (answerAcceptedAt - receivedAt) / 1000;
@@ -537,7 +536,7 @@ export class CallManager {
     if (isOutcomeUnknown(error)) {
       // Graph may have answered: give its notifications the rest of the deadline, then hang up
       // through Graph (a call it did answer must not stay connected without media).
-      this.answerOutcomeUnknown.add(callId);
+      call.answerOutcomeUnknown = true;
       this.logger.warn(
         { callId, err: describeError(error) },
         status === 409 || status === 400
@@ -546,7 +545,8 @@ export class CallManager {
       );
       this.armCallTimer(call, Math.max(1000, deadline - performance.now()), async () => {
         // Not answering any more: its end (or establishment) settles the outcome.
-        if (call.state !== "answering" || !this.answerOutcomeUnknown.delete(callId)) return;
+        if (call.state !== "answering" || !call.answerOutcomeUnknown) return;
+        call.answerOutcomeUnknown = false;
         this.metrics.incomingCalls.inc({ decision: "answer_failed" });
         this.answerOutcome("hung_up_unknown");
         await this.hangUp(callId, "answer outcome unknown and no establishment seen");
@@ -648,8 +648,9 @@ export class CallManager {
     }
     if (outcome === "applied" && (to === "establishing" || to === "established")) {
       // The call was answered: a pending retry of the answer would only be refused.
-      this.answerRetries.get(call.callId)?.abort();
-      if (this.answerOutcomeUnknown.delete(call.callId)) {
+      call.answerRetries?.abort();
+      if (call.answerOutcomeUnknown) {
+        call.answerOutcomeUnknown = false;
         // An answer whose outcome was unknown did go through.
         if (call.hangUpTimer) clearTimeout(call.hangUpTimer);
         call.hangUpTimer = undefined;
@@ -796,9 +797,12 @@ export class CallManager {
    * outcome no longer matters.
    */
   private stopAnswering(call: Call): void {
-    this.answerRetries.get(call.callId)?.abort();
-    this.mediaHostWaits.get(call.callId)?.abort();
-    if (this.answerOutcomeUnknown.delete(call.callId)) this.answerOutcome("call_ended");
+    call.answerRetries?.abort();
+    call.mediaHostWait?.abort();
+    if (call.answerOutcomeUnknown) {
+      call.answerOutcomeUnknown = false;
+      this.answerOutcome("call_ended");
+    }
   }
 
   private armEndConfirmation(call: Call, reason: string, timeoutMs = this.endConfirmTimeoutMs): void {

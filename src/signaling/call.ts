@@ -106,6 +106,12 @@ export class Call {
   hangUpTimer?: NodeJS.Timeout;
   /** A keepAlive retried soon after a transient failure (not a whole interval later). */
   keepAliveRetryTimer?: NodeJS.Timeout;
+  /** Stops the wait while the call is held for a disconnected media host. */
+  mediaHostWait?: AbortController;
+  /** Stops the answer's pending retries while the call is being answered. */
+  answerRetries?: AbortController;
+  /** Its answer's outcome is unknown: Graph's notifications will tell. */
+  answerOutcomeUnknown = false;
 
   constructor(
     readonly callId: string,

@@ -5,118 +5,38 @@
  * Graph a call it could not answer. Real parts: the Graph emulator, the media platform
  * emulator, the bot (BotApp with its media worker).
  */
-import { randomBytes, randomUUID } from "node:crypto";
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import path from "node:path";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { BotApp } from "../../src/app/bot-app.js";
-import { loadConfig } from "../../src/config/config.js";
-import { emulatedBotEnv } from "../../src/demo/emulator-bot-env.js";
-import { freePort } from "../../src/demo/free-port.js";
-import { createLocalBotTls, type LocalBotTls } from "../../src/demo/local-bot-tls.js";
+import { afterEach, beforeAll, describe, expect, it } from "vitest";
 import type { FaultSpec } from "../../src/emulator/graph/fault-injector.js";
-import { GraphEmulator } from "../../src/emulator/graph/graph-emulator.js";
-import type { LoggedRequest } from "../../src/emulator/graph/request-log.js";
-import { MediaPlatformEmulator } from "../../src/emulator/media/media-platform-emulator.js";
-import { silentLogger } from "../../src/log/logger.js";
-import { BridgeMediaSessionProvider } from "../../src/media/bridge-media-session-provider.js";
+import type { GraphEmulator } from "../../src/emulator/graph/graph-emulator.js";
+import { type EmulatedBot, emulatedBotPerTest, botMetric as metric } from "./helpers/emulated-bot.js";
 import { until } from "./helpers/fakes.js";
 
-const TENANT = "72f988bf-86f1-41af-91ab-2d7cd011db47";
-
+const suite = emulatedBotPerTest();
+const { requests } = suite;
 let graph: GraphEmulator;
-let tls: LocalBotTls;
-let dir: string;
-
-beforeAll(async () => {
-  tls = await createLocalBotTls();
-  graph = await GraphEmulator.start({ logger: silentLogger(), callbackCaPem: tls.certPem });
-  dir = await mkdtemp(path.join(tmpdir(), "answer-retries-"));
+beforeAll(() => {
+  graph = suite.graph();
 });
 
-afterAll(async () => {
-  await graph?.close();
-  if (dir) await rm(dir, { recursive: true, force: true });
-});
-
-interface Running {
-  appId: string;
-  bot: BotApp;
-  media: MediaPlatformEmulator;
-}
-
-let running: Running | undefined;
 const defaultEstablishingDelayMs = 20;
-afterEach(async () => {
-  await running?.bot.stop(3000);
-  await running?.media.stop();
-  running = undefined;
+afterEach(() => {
   graph.clearFaults();
   graph.timings.establishingDelayMs = defaultEstablishingDelayMs;
 });
 
-async function startBot(answerDeadlineMs?: number): Promise<Running> {
-  const bridgeSecret = randomBytes(24).toString("base64url");
-  const host = await MediaPlatformEmulator.start({
-    secret: bridgeSecret,
-    fqdn: "media.retries.test",
-    publicPort: 8445,
-  });
-  const app = { appId: randomUUID(), secret: randomBytes(24).toString("base64url"), tenantId: TENANT };
-  const port = await freePort();
-  graph.registerApp({ ...app, callbackUrl: `https://127.0.0.1:${port}/api/calls` });
-  const config = loadConfig(
-    emulatedBotEnv(graph, {
-      app,
-      port,
-      tls,
-      mediaFqdn: "media.retries.test",
-      bridgeUrl: host.url,
-      bridgeSecret,
-      recordingsDir: dir,
-      logLevel: "silent",
-    }),
-  );
-  const bot = await BotApp.start({
-    config,
-    logger: silentLogger(),
-    signaling: answerDeadlineMs === undefined ? undefined : { answerDeadlineMs },
-    media: async ({ config: c, logger: l }) => {
-      const provider = await BridgeMediaSessionProvider.start({
-        bridge: c.bridge,
-        media: c.media,
-        logger: l,
-        workerLogLevel: "silent",
-      });
-      await provider.waitUntilConnected(5000);
-      return provider;
-    },
-  });
-  running = { appId: app.appId, bot, media: host };
-  return running;
-}
+const startBot = (answerDeadlineMs?: number): Promise<EmulatedBot> =>
+  suite.start({ mediaFqdn: "media.retries.test", answerDeadlineMs });
 
 /** Rings the bot with `faults` armed on this call's answer requests. */
-function ring(r: Running, ...faults: Omit<FaultSpec, "match">[]): string {
+function ring(r: EmulatedBot, ...faults: Omit<FaultSpec, "match">[]): string {
   const { callId } = graph.placeIncomingCall({ appId: r.appId });
   for (const fault of faults)
     graph.injectFault({ match: { action: "answer", pathContains: callId }, ...fault });
   return callId;
 }
 
-function requests(callId: string, action: string): LoggedRequest[] {
-  return graph.requestLog().filter((request) => request.callId === callId && request.action === action);
-}
-
-function botState(r: Running, callId: string): string | undefined {
+function botState(r: EmulatedBot, callId: string): string | undefined {
   return r.bot.signaling.calls().find((call) => call.callId === callId)?.state;
-}
-
-async function metric(r: Running, name: string, labels: Record<string, string>): Promise<number> {
-  const values = (await r.bot.registry.getSingleMetric(name)?.get())?.values ?? [];
-  const match = values.find((v) => Object.entries(labels).every(([k, value]) => v.labels[k] === value));
-  return match?.value ?? 0;
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));

@@ -4,114 +4,34 @@
  * the media host returns for a CreateSession decides what Graph receives: the host's own blob
  * byte for byte, or a reject when the session cannot be had.
  */
-import { randomBytes, randomUUID } from "node:crypto";
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import path from "node:path";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { BotApp } from "../../src/app/bot-app.js";
-import { loadConfig } from "../../src/config/config.js";
-import { emulatedBotEnv } from "../../src/demo/emulator-bot-env.js";
-import { freePort } from "../../src/demo/free-port.js";
-import { createLocalBotTls, type LocalBotTls } from "../../src/demo/local-bot-tls.js";
-import { GraphEmulator } from "../../src/emulator/graph/graph-emulator.js";
+import { randomUUID } from "node:crypto";
+import { beforeAll, describe, expect, it } from "vitest";
+import type { GraphEmulator } from "../../src/emulator/graph/graph-emulator.js";
 import type { LoggedRequest } from "../../src/emulator/graph/request-log.js";
-import {
-  MediaPlatformEmulator,
-  type MediaPlatformEmulatorOptions,
-  type PlatformBlobFields,
+import type {
+  MediaPlatformEmulatorOptions,
+  PlatformBlobFields,
 } from "../../src/emulator/media/media-platform-emulator.js";
-import { silentLogger } from "../../src/log/logger.js";
-import { BridgeMediaSessionProvider } from "../../src/media/bridge-media-session-provider.js";
-import { capturedLogger } from "../graph/helpers.js";
+import { type EmulatedBot, emulatedBotPerTest, botMetric as metric } from "./helpers/emulated-bot.js";
 import { until } from "./helpers/fakes.js";
 
-const TENANT = "72f988bf-86f1-41af-91ab-2d7cd011db47";
 /** Host and worker keep a dropped connection's sessions this long. */
 const GRACE_MS = 1000;
 
+const suite = emulatedBotPerTest();
+const { requests } = suite;
 let graph: GraphEmulator;
-let tls: LocalBotTls;
-let dir: string;
-
-beforeAll(async () => {
-  tls = await createLocalBotTls();
-  graph = await GraphEmulator.start({ logger: silentLogger(), callbackCaPem: tls.certPem });
-  dir = await mkdtemp(path.join(tmpdir(), "media-session-answer-"));
+beforeAll(() => {
+  graph = suite.graph();
 });
 
-afterAll(async () => {
-  await graph?.close();
-  if (dir) await rm(dir, { recursive: true, force: true });
-});
-
-interface Running {
-  appId: string;
-  bot: BotApp;
-  media: MediaPlatformEmulator;
-  logs: string[];
-}
-
-let running: Running | undefined;
-afterEach(async () => {
-  await running?.bot.stop(3000);
-  await running?.media.stop();
-  running = undefined;
-});
-
-async function startBot(media: Partial<MediaPlatformEmulatorOptions> = {}): Promise<Running> {
-  const bridgeSecret = randomBytes(24).toString("base64url");
-  const host = await MediaPlatformEmulator.start({
-    secret: bridgeSecret,
-    fqdn: "media.answer.test",
-    publicPort: 8445,
-    reconnectGraceMs: GRACE_MS,
-    ...media,
+const startBot = (media: Partial<MediaPlatformEmulatorOptions> = {}): Promise<EmulatedBot> =>
+  suite.start({
+    mediaFqdn: "media.answer.test",
+    media: { reconnectGraceMs: GRACE_MS, ...media },
+    env: { BOT_BRIDGE_RECONNECT_GRACE_MS: String(GRACE_MS) },
+    captureLogs: true,
   });
-  const app = { appId: randomUUID(), secret: randomBytes(24).toString("base64url"), tenantId: TENANT };
-  const port = await freePort();
-  graph.registerApp({ ...app, callbackUrl: `https://127.0.0.1:${port}/api/calls` });
-  const config = loadConfig({
-    ...emulatedBotEnv(graph, {
-      app,
-      port,
-      tls,
-      mediaFqdn: "media.answer.test",
-      bridgeUrl: host.url,
-      bridgeSecret,
-      recordingsDir: dir,
-      logLevel: "info",
-    }),
-    BOT_BRIDGE_RECONNECT_GRACE_MS: String(GRACE_MS),
-  });
-  const { logger, lines } = capturedLogger();
-  const bot = await BotApp.start({
-    config,
-    logger,
-    media: async ({ config: c, logger: l }) => {
-      const provider = await BridgeMediaSessionProvider.start({
-        bridge: c.bridge,
-        media: c.media,
-        logger: l,
-        workerLogLevel: "silent",
-      });
-      await provider.waitUntilConnected(5000);
-      return provider;
-    },
-  });
-  running = { appId: app.appId, bot, media: host, logs: lines };
-  return running;
-}
-
-function requests(callId: string, action: string): LoggedRequest[] {
-  return graph.requestLog().filter((r) => r.callId === callId && r.action === action);
-}
-
-async function metric(r: Running, name: string, labels: Record<string, string>): Promise<number> {
-  const values = (await r.bot.registry.getSingleMetric(name)?.get())?.values ?? [];
-  const match = values.find((v) => Object.entries(labels).every(([k, value]) => v.labels[k] === value));
-  return match?.value ?? 0;
-}
 
 /** A platform blob in the platform's shape but not JSON.stringify's: other key order, spaces, newlines. */
 function unusualBlob(fields: PlatformBlobFields, callId = fields.callId): string {
@@ -135,7 +55,7 @@ function answerBlob(answer: LoggedRequest | undefined): string | undefined {
 }
 
 /** Waits until Graph logged a reject of the call and the bot no longer holds it. */
-async function rejected(r: Running, callId: string): Promise<LoggedRequest> {
+async function rejected(r: EmulatedBot, callId: string): Promise<LoggedRequest> {
   await until(() => requests(callId, "reject").length > 0, 8000, "Graph receives the reject");
   await until(
     () => r.bot.signaling.calls().find((call) => call.callId === callId)?.state === "terminated",
@@ -147,7 +67,7 @@ async function rejected(r: Running, callId: string): Promise<LoggedRequest> {
   return reject;
 }
 
-function loggedRejection(r: Running, callId: string): Record<string, unknown> | undefined {
+function loggedRejection(r: EmulatedBot, callId: string): Record<string, unknown> | undefined {
   return r.logs
     .map((line) => JSON.parse(line) as Record<string, unknown>)
     .find(
