@@ -1,0 +1,38 @@
+/**
+ * `teams-media-bot`: the public entry point for bot authors.
+ *
+ * - the handler API (types a handler module is written against) and its errors;
+ * - the built-in handlers (echo, player, recorder);
+ * - WAV helpers;
+ * - the bot itself, to embed in one's own process (configuration, app, production start-up).
+ *
+ * The emulators are in `teams-media-bot/emulators`, the test kit in `teams-media-bot/testing`.
+ * Everything else under src/ is internal and may change without notice.
+ */
+
+export { BotApp, type BotAppOptions } from "./app/bot-app.js";
+export { startProductionBot } from "./app/production-bot.js";
+export { type BotConfig, hasBotConfiguration, loadConfig, readRawConfig } from "./config/config.js";
+export { ConfigError } from "./config/config-error.js";
+export { GraphError } from "./graph/graph-error.js";
+export { GraphTokenError } from "./graph/token-provider.js";
+export { createLogger, type Logger, silentLogger } from "./log/logger.js";
+export type {
+  CallHandler,
+  CallHandlerFactory,
+  HandlerSpec,
+  MediaCall,
+  PlaybackResult,
+  PlayOptions,
+  ReceivedAudioFrame,
+  RecordingInfo,
+  RecordOptions,
+  RosterParticipant,
+  UnmixedSpeakerAudio,
+} from "./media/bot-api.js";
+export { HandlerLoadError } from "./media/handler-loader.js";
+export { createEchoHandler } from "./media/processors/echo.js";
+export { createPlayerHandler, type PlayerOptions } from "./media/processors/player.js";
+export { createRecorderHandler, type RecorderOptions } from "./media/processors/recorder.js";
+export { MAX_WAV_BYTES, readPcm16kWav, WavFormatError } from "./media/wav-file.js";
+export { pcm16kWavHeader, WAV_HEADER_BYTES, WavFileWriter } from "./media/wav-writer.js";
