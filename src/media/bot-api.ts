@@ -85,7 +85,7 @@ export type DtmfTone =
 export type Pcm = Int16Array | Uint8Array;
 
 export interface PlayOptions {
-  /** Name of a mark reported through `onMarkPlayed` when the last frame of the audio was queued. */
+  /** Name of a mark reported through `onMarkPlayed` when the last frame of the audio was sent. */
   mark?: string;
   /** Start over at the end until `clear()` or the end of the call. */
   loop?: boolean;
@@ -164,9 +164,10 @@ export interface MediaCall {
    * Play PCM16K audio as a source produces it (a TTS engine, a file read in chunks): chunks
    * of any length are pulled from `source` only when the playout queue has room, so a fast
    * source is held back (back-pressure) and nothing is dropped; a slow one leaves gaps of
-   * silence. Queued after what `play()`/`stream()` queued before, in order. Resolves when the
-   * source has ended and all of it was queued, or `clear()`/the end of the call stopped it
-   * (the source's `return()` is then called); rejects when the source throws.
+   * silence. Plays after the playbacks already started (a file joins once it is loaded).
+   * Resolves when the source has ended and all of it was queued, or when `clear()` or the end
+   * of the call stopped it (`completed: false`; the source's `return()` is called); rejects
+   * when the source throws or gives a chunk that is not PCM.
    */
   stream(source: AsyncIterable<Pcm> | Iterable<Pcm>, options?: StreamOptions): Promise<PlaybackResult>;
   /** Barge-in: drop every queued frame now, stop playbacks, tell the media host to flush. */
