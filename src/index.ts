@@ -20,16 +20,20 @@ export { createLogger, type Logger, silentLogger } from "./log/logger.js";
 export type {
   CallHandler,
   CallHandlerFactory,
+  DtmfTone,
   HandlerSpec,
   MediaCall,
+  Pcm,
   PlaybackResult,
   PlayOptions,
   ReceivedAudioFrame,
   RecordingInfo,
   RecordOptions,
   RosterParticipant,
+  StreamOptions,
   UnmixedSpeakerAudio,
 } from "./media/bot-api.js";
+export { type DefinedHandler, defineHandler, type HandlerDefinition } from "./media/define-handler.js";
 export { HandlerLoadError } from "./media/handler-loader.js";
 export { createEchoHandler } from "./media/processors/echo.js";
 export { createPlayerHandler, type PlayerOptions } from "./media/processors/player.js";

@@ -16,7 +16,7 @@ export function startProductionBot(config: BotConfig, logger: Logger): Promise<B
       BridgeMediaSessionProvider.start({
         bridge: c.bridge,
         media: c.media,
-        handlers: handlerSpecsFromConfig(c.media.handlers ?? []),
+        handlers: handlerSpecsFromConfig(c.media.handlers ?? [], c.media.handlerOptions),
         maxSessions: c.maxCalls,
         logger: l,
       }),

@@ -1,3 +1,4 @@
+import type { DtmfTone } from "../media/bot-api.js";
 import { teamsbot } from "./generated/media_bridge.js";
 import { int64ToBigInt } from "./int64-parts.js";
 
@@ -117,24 +118,8 @@ export function healthToWire(health: PlatformHealth): pb.PlatformHealth {
 }
 
 /** DTMF tones as Graph's toneInfo spells them without the "tone" prefix for digits. */
-export type ToneName =
-  | "0"
-  | "1"
-  | "2"
-  | "3"
-  | "4"
-  | "5"
-  | "6"
-  | "7"
-  | "8"
-  | "9"
-  | "star"
-  | "pound"
-  | "a"
-  | "b"
-  | "c"
-  | "d"
-  | "flash";
+/** The media platform's tones, named as handlers get them (see DtmfTone). */
+export type ToneName = DtmfTone;
 
 /** Index = wire value - 1 (TONE_0 = 1 ... TONE_FLASH = 17). */
 const TONES: readonly ToneName[] = [
@@ -159,12 +144,13 @@ const TONES: readonly ToneName[] = [
 
 /**
  * A Graph toneInfo tone in the vocabulary handlers see for media tones: Graph spells digits
- * "tone0".."tone9" (any case); "star", "pound", "a".."d", "flash" are the same. A value Graph
- * may add later is passed on lower-cased.
+ * "tone0".."tone9" (any case); "star", "pound", "a".."d", "flash" are the same. Anything else
+ * (not in Graph's tone enum) is undefined: the caller ignores and counts it.
  */
-export function toneFromGraphName(tone: string): string {
-  const name = tone.trim().toLowerCase();
-  return /^tone\d$/.test(name) ? name.slice(4) : name;
+export function toneFromGraphName(tone: string): DtmfTone | undefined {
+  const lower = tone.trim().toLowerCase();
+  const name = /^tone\d$/.test(lower) ? lower.slice(4) : lower;
+  return (TONES as readonly string[]).includes(name) ? (name as DtmfTone) : undefined;
 }
 
 export function toneFromWire(value: number | null | undefined): ToneName | undefined {

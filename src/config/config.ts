@@ -13,6 +13,7 @@ import {
   readUrl,
   requireString,
 } from "./env-readers.js";
+import { HANDLER_OPTIONS_VARIABLE, readHandlerOptions } from "./handler-options.js";
 
 /** How the bot proves its identity to Azure AD: a client secret, or a certificate. */
 export type AppCredential =
@@ -42,6 +43,11 @@ export interface MediaSettings {
    * "recorder:unmixed", "player:<wav path>", "module:<path>[#export]" (see docs/media-api.md).
    */
   handlers?: string[];
+  /**
+   * Options of each `handlers` entry, by position (undefined = none), from
+   * BOT_MEDIA_HANDLER_OPTIONS (see handler-options.ts); checked by each handler at worker start.
+   */
+  handlerOptions?: unknown[];
   /** How the media thread is scheduled (see src/media/thread-priority.ts). Default realtime. */
   threadPriority?: MediaThreadPriority;
   /** The media timing of every call, in 20 ms frames (see readMediaTiming). */
@@ -166,6 +172,11 @@ export function readRawConfig(env: NodeJS.ProcessEnv = process.env): RawConfig {
   for (const [key, value] of Object.entries(parsed)) {
     if (!key.startsWith("BOT_"))
       throw new ConfigError("BOT_CONFIG_FILE", `unknown key "${key}" in "${file}"`);
+    // Handler options may be written as JSON in the file itself (the environment's value is JSON text).
+    if (key === HANDLER_OPTIONS_VARIABLE && value !== null && typeof value === "object") {
+      merged[key] = JSON.stringify(value);
+      continue;
+    }
     if (typeof value !== "string" && typeof value !== "number" && typeof value !== "boolean") {
       throw new ConfigError(key, `in "${file}" must be a string, number or boolean`);
     }
@@ -225,6 +236,7 @@ export function loadConfig(source: RawConfig = readRawConfig()): BotConfig {
   const bridgeSecret = requireString(source, "BOT_BRIDGE_SECRET");
   if (bridgeSecret.length < 16) throw new ConfigError("BOT_BRIDGE_SECRET", "must be at least 16 characters");
   const mediaFqdn = requireString(source, "BOT_MEDIA_FQDN");
+  const handlers = readHandlers(source);
   if (!/^[a-z0-9.-]+$/i.test(mediaFqdn)) {
     throw new ConfigError("BOT_MEDIA_FQDN", `must be a host name, got "${mediaFqdn}"`);
   }
@@ -292,7 +304,8 @@ export function loadConfig(source: RawConfig = readRawConfig()): BotConfig {
       publicPort: readInteger(source, "BOT_MEDIA_PUBLIC_PORT", 8445, { min: 1, max: 65535 }),
       unmixedAudio: readBoolean(source, "BOT_MEDIA_UNMIXED_AUDIO", false),
       recordingsDir: readString(source, "BOT_RECORDINGS_DIR") ?? DEFAULTS.recordingsDir,
-      handlers: readHandlers(source),
+      handlers,
+      handlerOptions: readHandlerOptions(source, handlers),
       threadPriority: readThreadPriority(source),
       timing: readMediaTiming(source),
     },

@@ -1,9 +1,10 @@
 /**
  * The public API for bot authors: a per-call handler loaded inside the media worker.
  *
- * A handler module exports a factory (default export, or the export named in the spec):
+ * A handler module exports a factory (default export, or the export named in the spec),
+ * best made with `defineHandler` so its options are validated once when the worker starts:
  *
- *   export default function create(call: MediaCall, options: unknown): CallHandler { ... }
+ *   export default defineHandler({ options: parseMyOptions, create(call, options) { ... } });
  *
  * Every callback runs on the media worker's event loop, between 20 ms ticks: it must return
  * fast and must not block. Frames passed to `onAudio` are reused: copy what you keep.
@@ -56,15 +57,48 @@ export interface RosterParticipant {
   isInLobby: boolean;
 }
 
+/**
+ * A DTMF tone in the one vocabulary handlers get from both origins: the media platform's
+ * (TONE_0..TONE_FLASH in media_bridge.proto) and Graph's toneInfo (`tone0`..`tone9` arrive as
+ * "0".."9"; `star`, `pound`, `a`..`d`, `flash` as they are).
+ */
+export type DtmfTone =
+  | "0"
+  | "1"
+  | "2"
+  | "3"
+  | "4"
+  | "5"
+  | "6"
+  | "7"
+  | "8"
+  | "9"
+  | "star"
+  | "pound"
+  | "a"
+  | "b"
+  | "c"
+  | "d"
+  | "flash";
+
+/** PCM16K mono audio: samples, or their bytes little-endian (an even count). */
+export type Pcm = Int16Array | Uint8Array;
+
 export interface PlayOptions {
-  /** Name of a mark reported through `onMarkPlayed` when the last frame of the file was sent. */
+  /** Name of a mark reported through `onMarkPlayed` when the last frame of the audio was sent. */
   mark?: string;
   /** Start over at the end until `clear()` or the end of the call. */
   loop?: boolean;
 }
 
+/** Options of `stream()`: a mark after its end, as for `play()`. */
+export interface StreamOptions {
+  /** Name of a mark reported through `onMarkPlayed` when the stream's last frame was sent. */
+  mark?: string;
+}
+
 export interface PlaybackResult {
-  /** Frames the file contributed to the playout queue. */
+  /** Frames the file, buffer or stream contributed to the playout queue. */
   framesQueued: number;
   /** False when `clear()` or the end of the call stopped it before its end. */
   completed: boolean;
@@ -93,26 +127,49 @@ export interface MediaCall {
   /** Frames waiting in the playout queue (each 20 ms). */
   readonly queuedFrames: number;
   /**
-   * Queue PCM16K mono audio (any even byte length; whole frames are queued, a remainder waits
-   * for more; the last byte of an odd count is dropped, counted in media_handler_errors_total). Returns the
-   * number of 20 ms frames dropped because the queue was full (0 = all queued).
+   * Queue PCM16K mono audio now, as far as the playout queue (10 frames = 200 ms by default)
+   * has room: whole frames are queued, a remainder waits for more; the last byte of an odd
+   * count is dropped, counted in media_handler_errors_total. Frames that do not fit are
+   * DROPPED: returned (0 = all queued), counted in `media_frames_dropped_total{reason=
+   * "playout_overflow"}` (`"not_active"` before send status Active) and logged at warn (at most
+   * once per 10 s per call). For audio longer than the queue's room (a prompt, a generated
+   * tone) use `play(pcm)` or `stream()`, which wait for room instead.
    */
-  send(pcm: Int16Array | Uint8Array): number;
+  send(pcm: Pcm): number;
   /**
-   * Queue live PCM16K audio (an echo, audio relayed or produced as it is heard): like `send`,
-   * but latency stays bounded instead of audio being kept. A full queue drops its oldest live
-   * frame for the new one, and a backlog that stands above the live target (2 frames) for
-   * 200 ms, e.g. after a stall, is trimmed from its oldest frames; both are counted as
-   * `media_frames_dropped_total{reason="latency_trim"}`. Buffered audio queued ahead of it is
-   * never trimmed. Returns the frames not queued because the queue was full of buffered audio.
+   * Queue live PCM16K audio (an echo, audio relayed or produced as it is heard; what the
+   * built-in echo uses): like `send`, but latency stays bounded instead of audio being kept.
+   * A full queue drops its oldest live frame for the new one. A live backlog that stands above
+   * the call's live target for a whole 200 ms window (e.g. after a stall) is trimmed from its
+   * oldest frames down to the target: two frames or more above it, or one frame when that
+   * frame is quiet; after a clock stall within two ticks. The live target adapts per call from
+   * 0 up to BOT_MEDIA_LIVE_TARGET_FRAMES (default 2 = 40 ms): a frame up per underrun or
+   * trimmed burst, a frame down after 10 s with neither. Live frames that waited longer than
+   * the queue holds (send status inactive, host away) are dropped as stale. All of these count
+   * as `media_frames_dropped_total{reason="latency_trim"}` (docs/media-api.md, "Live audio").
+   * Buffered audio queued ahead is never trimmed. Returns the frames not queued because the
+   * queue was full of buffered audio (counted and logged as for `send`).
    */
-  sendLive(pcm: Int16Array | Uint8Array): number;
+  sendLive(pcm: Pcm): number;
   /**
-   * Play a 16 kHz mono 16-bit WAV file; resolves when it has been queued completely or stopped
-   * (by `clear()`, also one made while the file was still loading, or the end of the call).
-   * Rejects with WavFormatError for a missing, truncated or unsuitable file: handle it.
+   * Play a 16 kHz mono 16-bit WAV file, or PCM16K audio of any length given as samples or
+   * bytes (copied at the call: the buffer may be reused at once). Played through the playout
+   * queue as room frees up, never dropped for lack of room; resolves when it has been queued
+   * completely or stopped (by `clear()`, also one made while a file was still loading, or the
+   * end of the call). Rejects with WavFormatError for a missing, truncated or unsuitable file:
+   * handle it. A PCM buffer of an odd byte count loses its last byte (counted as a handler error).
    */
-  play(wavPath: string, options?: PlayOptions): Promise<PlaybackResult>;
+  play(audio: string | Pcm, options?: PlayOptions): Promise<PlaybackResult>;
+  /**
+   * Play PCM16K audio as a source produces it (a TTS engine, a file read in chunks): chunks
+   * of any length are pulled from `source` only when the playout queue has room, so a fast
+   * source is held back (back-pressure) and nothing is dropped; a slow one leaves gaps of
+   * silence. Plays after the playbacks already started (a file joins once it is loaded).
+   * Resolves when the source has ended and all of it was queued, or when `clear()` or the end
+   * of the call stopped it (`completed: false`; the source's `return()` is called); rejects
+   * when the source throws or gives a chunk that is not PCM.
+   */
+  stream(source: AsyncIterable<Pcm> | Iterable<Pcm>, options?: StreamOptions): Promise<PlaybackResult>;
   /** Barge-in: drop every queued frame now, stop playbacks, tell the media host to flush. */
   clear(): void;
   /** Report `onMarkPlayed(name, true)` once everything queued before it has been sent. */
@@ -147,7 +204,7 @@ export interface MediaCall {
 export interface CallHandler {
   onAudio?(frame: ReceivedAudioFrame): void;
   /** DTMF from the media platform ("media") or from a Graph notification ("graph"). */
-  onTone?(tone: string, origin: "media" | "graph"): void;
+  onTone?(tone: DtmfTone, origin: "media" | "graph"): void;
   /** Dominant speaker changed; null = nobody. */
   onDominantSpeaker?(sourceId: number | null, participant: RosterParticipant | undefined): void;
   onRoster?(participants: readonly RosterParticipant[]): void;
@@ -158,14 +215,25 @@ export interface CallHandler {
   onEnd?(reason: string): void | Promise<void>;
 }
 
-export type CallHandlerFactory = (call: MediaCall, options: unknown) => CallHandler | Promise<CallHandler>;
+/**
+ * Creates one call's handler, once per call, with the handler's options (from its spec, or
+ * BOT_MEDIA_HANDLER_OPTIONS). `CallHandlerFactory<MyOptions>` types them; without a type
+ * argument any options parameter is accepted, so `(call, options: MyOptions) => ...` needs no
+ * cast. Prefer `defineHandler`, which also validates the options once at worker start.
+ */
+// biome-ignore lint/suspicious/noExplicitAny: a factory with any options type must be assignable to the bare type
+export type CallHandlerFactory<Options = any> = (
+  call: MediaCall,
+  options: Options,
+) => CallHandler | Promise<CallHandler>;
 
 /**
  * Which handlers the worker creates for each call, in order (each frame goes to all of them).
- * `module` is an absolute file path or file: URL of an ES module exporting a CallHandlerFactory.
+ * `module` is an absolute file path or file: URL of an ES module exporting a CallHandlerFactory
+ * (or a handler made with `defineHandler`, whose options are checked when the worker starts).
  */
 export type HandlerSpec =
-  | { builtin: "echo" }
+  | { builtin: "echo"; options?: Record<string, never> }
   | { builtin: "player"; options: { wavPath: string; mark?: string; loop?: boolean } }
   | { builtin: "recorder"; options?: { unmixed?: boolean } }
   | { module: string; export?: string; options?: unknown };

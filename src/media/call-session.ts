@@ -1,16 +1,20 @@
 import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
+import { LogRateLimiter } from "../log/log-rate-limiter.js";
 import type { Logger } from "../log/logger.js";
 import type { MediaMetrics } from "../metrics/media-metrics.js";
 import { FRAME_BYTES, FRAME_DURATION_MS } from "./audio-format.js";
 import type {
   CallHandler,
+  DtmfTone,
   MediaCall,
+  Pcm,
   PlaybackResult,
   PlayOptions,
   RecordingInfo,
   RecordOptions,
   RosterParticipant,
+  StreamOptions,
 } from "./bot-api.js";
 import { CallRecorder } from "./call-recorder.js";
 import {
@@ -21,6 +25,7 @@ import {
 } from "./frame-arena.js";
 import { JitterBuffer } from "./jitter-buffer.js";
 import type { AudioDirection } from "./media-session-provider.js";
+import { PcmStreamReader } from "./pcm-stream-reader.js";
 import { type PlayoutMarkEvent, PlayoutQueue } from "./playout-queue.js";
 import type { IncomingFrameView, ReceivedFrameSlot } from "./received-frame.js";
 import { readPcm16kWav } from "./wav-file.js";
@@ -61,14 +66,21 @@ interface RecordingAttempt {
   stopped: boolean;
 }
 
+/** A file or buffer being played (`play`), or a source being streamed (`stream`). */
 interface Playback {
-  pcm: Buffer;
+  pcm: Uint8Array;
   offset: number;
   mark: string | undefined;
   framesQueued: number;
   loop: boolean;
+  /** Set for `stream()`: it feeds the queue instead of `pcm`. */
+  stream: PcmStreamReader | undefined;
   resolve: (result: PlaybackResult) => void;
+  reject: (error: Error) => void;
 }
+
+/** Frames send() could not queue are logged at most this often per call (they are always counted). */
+const SEND_DROP_LOG_INTERVAL_MS = 10_000;
 
 /** Latencies are observed as int32 microseconds: clamped so `| 0` cannot wrap (about 33 minutes). */
 const MAX_MICROS = 2_000_000_000;
@@ -129,6 +141,8 @@ export class CallSession implements MediaCall {
   private readonly arrivalAt: number;
   private lastArrivalSequence = 0;
   private handlerErrorLogged = false;
+  /** Created at the first dropped send: most calls never need it. */
+  private sendDropLog: LogRateLimiter | undefined;
   /** The context's metrics and clock, kept here: the per-frame path reads no other object for them. */
   private readonly metrics: MediaMetrics;
   private readonly time: { nowMs: number };
@@ -256,7 +270,7 @@ export class CallSession implements MediaCall {
     const bytes =
       pcm instanceof Uint8Array ? pcm : new Uint8Array(pcm.buffer, pcm.byteOffset, pcm.byteLength);
     const dropped = this.queue.write(bytes.byteLength % 2 === 0 ? bytes : this.evenBytes(bytes, "send"));
-    if (dropped > 0) this.countSendDrops(dropped);
+    if (dropped > 0) this.countSendDrops(dropped, "send");
     return dropped;
   }
 
@@ -268,7 +282,7 @@ export class CallSession implements MediaCall {
       bytes.byteLength % 2 === 0 ? bytes : this.evenBytes(bytes, "sendLive"),
       true,
     );
-    if (dropped > 0) this.countSendDrops(dropped);
+    if (dropped > 0) this.countSendDrops(dropped, "sendLive");
     this.countTrims();
     return dropped;
   }
@@ -287,12 +301,24 @@ export class CallSession implements MediaCall {
     return bytes.subarray(0, bytes.byteLength - 1);
   }
 
-  play(wavPath: string, options: PlayOptions = {}): Promise<PlaybackResult> {
+  play(audio: string | Pcm, options: PlayOptions = {}): Promise<PlaybackResult> {
     if (this.ended) return Promise.resolve({ framesQueued: 0, completed: false });
+    if (typeof audio !== "string") {
+      return new Promise<PlaybackResult>((resolve, reject) => {
+        this.startPlayback(
+          this.pcmCopy(audio),
+          options.mark,
+          options.loop === true,
+          undefined,
+          resolve,
+          reject,
+        );
+      });
+    }
     const generation = this.clearGeneration;
-    return readPcm16kWav(wavPath).then(
+    return readPcm16kWav(audio).then(
       (pcm) =>
-        new Promise<PlaybackResult>((resolve) => {
+        new Promise<PlaybackResult>((resolve, reject) => {
           if (this.ended) return resolve({ framesQueued: 0, completed: false });
           if (generation !== this.clearGeneration) {
             // clear() (barge-in) came while the file was loading: it stopped this playback too.
@@ -302,17 +328,81 @@ export class CallSession implements MediaCall {
             }
             return resolve({ framesQueued: 0, completed: false });
           }
-          this.playbackCount++;
-          this.playbacks.push({
-            pcm,
-            offset: 0,
-            mark: options.mark,
-            framesQueued: 0,
-            loop: options.loop === true && pcm.length >= FRAME_BYTES,
-            resolve,
-          });
+          this.startPlayback(pcm, options.mark, options.loop === true, undefined, resolve, reject);
         }),
     );
+  }
+
+  stream(source: AsyncIterable<Pcm> | Iterable<Pcm>, options: StreamOptions = {}): Promise<PlaybackResult> {
+    if (this.ended) return Promise.resolve({ framesQueued: 0, completed: false });
+    return new Promise<PlaybackResult>((resolve, reject) => {
+      const playback = this.startPlayback(
+        new Uint8Array(0),
+        options.mark,
+        false,
+        new PcmStreamReader(
+          source,
+          () => this.topUp(),
+          (error) => this.streamFailed(playback, error),
+        ),
+        resolve,
+        reject,
+      );
+    });
+  }
+
+  private startPlayback(
+    pcm: Uint8Array,
+    mark: string | undefined,
+    loop: boolean,
+    stream: PcmStreamReader | undefined,
+    resolve: (result: PlaybackResult) => void,
+    reject: (error: Error) => void,
+  ): Playback {
+    const playback: Playback = {
+      pcm,
+      offset: 0,
+      mark,
+      framesQueued: 0,
+      loop: loop && pcm.length >= FRAME_BYTES,
+      stream,
+      resolve,
+      reject,
+    };
+    this.playbackCount++;
+    this.playbacks.push(playback);
+    // Queued now rather than at the next tick, so queuedFrames counts it at once.
+    this.topUp();
+    return playback;
+  }
+
+  /** play(pcm) copies the caller's buffer: it may reuse it at once. An odd byte count loses its last byte. */
+  private pcmCopy(audio: Pcm): Uint8Array {
+    if (!(audio instanceof Uint8Array) && !(audio instanceof Int16Array))
+      throw new TypeError("play(): audio must be a WAV file path, an Int16Array or a Uint8Array");
+    const bytes = new Uint8Array(audio.buffer, audio.byteOffset, audio.byteLength);
+    return (bytes.byteLength % 2 === 0 ? bytes : this.evenBytes(bytes, "play")).slice();
+  }
+
+  /** Tops the queue up from the playbacks outside a tick (new audio, a streamed chunk arrived). */
+  private topUp(): void {
+    if (!this.ended && this.sendActive && this.direction !== "recvOnly" && this.playbackCount > 0)
+      this.fillFromPlaybacks();
+  }
+
+  /** A stream's source threw: its playback ends (its mark unplayed) and stream() rejects. */
+  private streamFailed(playback: Playback, error: Error): void {
+    const at = this.playbacks.indexOf(playback);
+    if (at < 0) return;
+    this.playbacks.splice(at, 1);
+    this.playbackCount--;
+    if (playback.mark !== undefined) {
+      this.marksOut.push({ name: playback.mark, played: false });
+      this.reportMarks();
+    }
+    playback.reject(error);
+    // The playbacks after it go on now.
+    this.topUp();
   }
 
   clear(): void {
@@ -326,7 +416,7 @@ export class CallSession implements MediaCall {
 
   mark(name: string): void {
     const dropped = this.queue.mark(String(name));
-    if (dropped > 0) this.countSendDrops(dropped);
+    if (dropped > 0) this.countSendDrops(dropped, "mark");
   }
 
   /**
@@ -369,6 +459,16 @@ export class CallSession implements MediaCall {
   private fillFromPlaybacks(): void {
     while (this.playbacks.length > 0 && this.queue.space > 0) {
       const playback = this.playbacks[0] as Playback;
+      if (playback.stream !== undefined) {
+        // Waiting for its source (or the queue is full): later playbacks wait behind it.
+        if (!playback.stream.fill(this.queue)) {
+          playback.framesQueued = playback.stream.framesQueued;
+          return;
+        }
+        playback.framesQueued = playback.stream.framesQueued;
+        this.finishPlayback(playback);
+        continue;
+      }
       const remaining = playback.pcm.length - playback.offset;
       if (remaining >= FRAME_BYTES) {
         this.queue.pushFrame(playback.pcm, playback.offset);
@@ -386,16 +486,22 @@ export class CallSession implements MediaCall {
         this.queue.flushPartial();
         playback.framesQueued++;
       }
-      this.playbacks.shift();
-      this.playbackCount--;
-      if (playback.mark !== undefined) this.queue.mark(playback.mark);
-      playback.resolve({ framesQueued: playback.framesQueued, completed: true });
+      this.finishPlayback(playback);
     }
+  }
+
+  /** The head playback was queued completely: its mark goes in after its last frame. */
+  private finishPlayback(playback: Playback): void {
+    this.playbacks.shift();
+    this.playbackCount--;
+    if (playback.mark !== undefined) this.queue.mark(playback.mark);
+    playback.resolve({ framesQueued: playback.framesQueued, completed: true });
   }
 
   private stopPlaybacks(): void {
     this.playbackCount = 0;
     for (const playback of this.playbacks.splice(0)) {
+      playback.stream?.stop();
       // Its mark was not queued yet (that happens after its last frame): it will never play.
       if (playback.mark !== undefined) this.marksOut.push({ name: playback.mark, played: false });
       playback.resolve({ framesQueued: playback.framesQueued, completed: false });
@@ -407,9 +513,20 @@ export class CallSession implements MediaCall {
     if (trimmed > 0) this.context.metrics.dropped.latency_trim.inc(trimmed);
   }
 
-  private countSendDrops(frames: number): void {
-    if (this.sendActive) this.context.metrics.dropped.playout_overflow.inc(frames);
-    else this.context.metrics.dropped.not_active.inc(frames);
+  /**
+   * Frames send()/sendLive()/mark() could not queue: counted, and logged at warn at most once
+   * per SEND_DROP_LOG_INTERVAL_MS per call, so a handler sending too much is seen, not flooding.
+   */
+  private countSendDrops(frames: number, method: string): void {
+    const reason = this.sendActive ? "playout_overflow" : "not_active";
+    this.context.metrics.dropped[reason].inc(frames);
+    this.sendDropLog ??= new LogRateLimiter(SEND_DROP_LOG_INTERVAL_MS);
+    const notLoggedBefore = this.sendDropLog.take();
+    if (notLoggedBefore === undefined) return;
+    this.log.warn(
+      { method, framesDropped: frames, reason, queueFrames: this.queue.capacity, notLoggedBefore },
+      `${method}(): the playout queue is full, audio dropped; play(pcm) or stream() waits for room instead`,
+    );
   }
 
   private reportMarks(): void {
@@ -421,7 +538,7 @@ export class CallSession implements MediaCall {
 
   // ---- events from the host and from signaling ----------------------------------------------
 
-  toneReceived(tone: string, origin: "media" | "graph"): void {
+  toneReceived(tone: DtmfTone, origin: "media" | "graph"): void {
     this.forEachHandler("onTone", (handler) => handler.onTone?.(tone, origin));
   }
 

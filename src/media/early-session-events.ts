@@ -1,3 +1,4 @@
+import type { DtmfTone } from "./bot-api.js";
 /** What the host said about a session number before the engine registered it. */
 export interface EarlyEvents {
   /** The last send status (undefined: none arrived). */
@@ -5,7 +6,7 @@ export interface EarlyEvents {
   /** The last dominant speaker id, NO_SPEAKER included (undefined: none arrived). */
   speakerId?: number;
   /** Tones in arrival order, at most MAX_EARLY_TONES. */
-  tones: string[];
+  tones: DtmfTone[];
 }
 
 /** Sessions whose early events are kept (oldest dropped first): a host sending for numbers it never created cannot grow this. */
@@ -29,7 +30,7 @@ export class EarlySessionEvents {
     this.entry(session).speakerId = speakerId;
   }
 
-  tone(session: number, tone: string): void {
+  tone(session: number, tone: DtmfTone): void {
     const tones = this.entry(session).tones;
     if (tones.length < MAX_EARLY_TONES) tones.push(tone);
   }

@@ -1,9 +1,10 @@
 import { isAbsolute, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import type { CallHandler, CallHandlerFactory, HandlerSpec, MediaCall } from "./bot-api.js";
+import { optionsParserOf } from "./define-handler.js";
 import { createEchoHandler } from "./processors/echo.js";
-import { createPlayerHandler, type PlayerOptions } from "./processors/player.js";
-import { createRecorderHandler, type RecorderOptions } from "./processors/recorder.js";
+import { createPlayerHandler } from "./processors/player.js";
+import { createRecorderHandler } from "./processors/recorder.js";
 
 /** A handler spec resolved to its factory and options, ready to run for each call. */
 export interface LoadedHandler {
@@ -19,66 +20,68 @@ export class HandlerLoadError extends Error {
   }
 }
 
+/** The built-in handlers by spec name: each checks its own options (see processors/). */
+const BUILTINS: Readonly<Record<string, CallHandlerFactory>> = {
+  echo: createEchoHandler,
+  player: createPlayerHandler,
+  recorder: createRecorderHandler,
+};
+
 /**
- * Resolves handler specs once, when the worker starts, so a missing module or export fails
- * the start with a clear message instead of failing every call.
+ * Resolves handler specs once, when the worker starts, so a missing module or export, or
+ * options the handler's `defineHandler` check refuses, fail the start with a clear message
+ * naming the handler instead of failing every call.
  */
 export async function loadHandlers(specs: readonly HandlerSpec[]): Promise<LoadedHandler[]> {
   const loaded: LoadedHandler[] = [];
   for (const spec of specs) {
-    if ("builtin" in spec) {
-      switch (spec.builtin) {
-        case "echo":
-          loaded.push({ name: "echo", factory: createEchoHandler, options: undefined });
-          break;
-        case "player":
-          if (typeof spec.options?.wavPath !== "string")
-            throw new HandlerLoadError("builtin player needs options.wavPath");
-          loaded.push({
-            name: "player",
-            factory: (call, options) => createPlayerHandler(call, options as PlayerOptions),
-            options: spec.options,
-          });
-          break;
-        case "recorder":
-          loaded.push({
-            name: "recorder",
-            factory: (call, options) => createRecorderHandler(call, options as RecorderOptions),
-            options: spec.options ?? {},
-          });
-          break;
-        default:
-          throw new HandlerLoadError(
-            `unknown builtin handler ${JSON.stringify((spec as { builtin: unknown }).builtin)}`,
-          );
-      }
-      continue;
-    }
-    const location = spec.module;
-    if (typeof location !== "string" || location === "")
-      throw new HandlerLoadError("handler module must be a file path or file: URL");
-    // A relative path is relative to the working directory the bot was started in.
-    const url = location.startsWith("file:")
-      ? location
-      : pathToFileURL(isAbsolute(location) ? location : resolve(location)).href;
-    let module: Record<string, unknown>;
-    try {
-      module = (await import(url)) as Record<string, unknown>;
-    } catch (error) {
-      throw new HandlerLoadError(`cannot load handler module ${location}: ${(error as Error).message}`);
-    }
-    const exportName = spec.export ?? "default";
-    const factory = module[exportName];
-    if (typeof factory !== "function") {
-      throw new HandlerLoadError(`handler module ${location} has no function export "${exportName}"`);
-    }
-    loaded.push({
-      name: `${location}#${exportName}`,
-      factory: factory as CallHandlerFactory,
-      options: spec.options,
-    });
+    const { name, factory } = "builtin" in spec ? builtinFactory(spec.builtin) : await moduleFactory(spec);
+    loaded.push({ name, factory, options: checkedOptions(name, factory, spec.options) });
   }
   return loaded;
+}
+
+function builtinFactory(builtin: unknown): { name: string; factory: CallHandlerFactory } {
+  const factory =
+    typeof builtin === "string" && Object.hasOwn(BUILTINS, builtin) ? BUILTINS[builtin] : undefined;
+  if (factory === undefined) throw new HandlerLoadError(`unknown builtin handler ${JSON.stringify(builtin)}`);
+  return { name: `builtin ${builtin as string}`, factory };
+}
+
+async function moduleFactory(spec: {
+  module: string;
+  export?: string;
+}): Promise<{ name: string; factory: CallHandlerFactory }> {
+  const location = spec.module;
+  if (typeof location !== "string" || location === "")
+    throw new HandlerLoadError("handler module must be a file path or file: URL");
+  // A relative path is relative to the working directory the bot was started in.
+  const url = location.startsWith("file:")
+    ? location
+    : pathToFileURL(isAbsolute(location) ? location : resolve(location)).href;
+  let module: Record<string, unknown>;
+  try {
+    module = (await import(url)) as Record<string, unknown>;
+  } catch (error) {
+    throw new HandlerLoadError(`cannot load handler module ${location}: ${(error as Error).message}`);
+  }
+  const exportName = spec.export ?? "default";
+  const factory = module[exportName];
+  if (typeof factory !== "function") {
+    throw new HandlerLoadError(`handler module ${location} has no function export "${exportName}"`);
+  }
+  return { name: `${location}#${exportName}`, factory: factory as CallHandlerFactory };
+}
+
+/** Runs the factory's options check (defineHandler) once: its error names the field. */
+function checkedOptions(name: string, factory: CallHandlerFactory, raw: unknown): unknown {
+  const parse = optionsParserOf(factory);
+  if (parse === undefined) return raw;
+  try {
+    return parse(raw);
+  } catch (error) {
+    throw new HandlerLoadError(`handler ${name}: options refused: ${(error as Error).message}`);
+  }
 }
 
 /** Creates one call's handlers; a factory that throws is logged and left out (the call goes on). */

@@ -384,8 +384,15 @@ export class MediaEngine {
   }
 
   toneFromGraph(callId: string, tone: string): void {
+    const call = this.byCall.get(callId);
+    if (call === undefined) return;
     // One vocabulary for handlers: Graph's "tone1" is the media platform's "1".
-    this.byCall.get(callId)?.toneReceived(toneFromGraphName(tone), "graph");
+    const name = toneFromGraphName(tone);
+    if (name !== undefined) call.toneReceived(name, "graph");
+    else {
+      this.metrics.tonesIgnored.labels("graph").inc();
+      call.log.warn({ tone: String(tone).slice(0, 40) }, "Graph tone not in Graph's tone enum, ignored");
+    }
   }
 
   recordingStatusUpdated(callId: string, status: string, ok: boolean): void {

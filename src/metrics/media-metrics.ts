@@ -204,6 +204,8 @@ export interface MediaMetrics {
   workerEventLoopUtilization: Gauge;
   /** Call handler callbacks that threw or whose promise rejected, by callback. */
   handlerErrors: Counter<"callback">;
+  /** DTMF tones not in the handlers' vocabulary (DtmfTone), ignored, by origin. */
+  tonesIgnored: Counter<"origin">;
   /** Promises rejected with no handler in the media worker (the worker goes on). */
   unhandledRejections: Counter;
   /** Exceptions nothing caught in the media worker, e.g. from a handler's timer (the worker goes on). */
@@ -321,6 +323,12 @@ export function createMediaMetrics(registry: Registry): MediaMetrics {
       name: "media_handler_errors_total",
       help: "Call handler callbacks that threw, returned a rejected promise or passed bad input (odd-length PCM), by callback",
       labelNames: ["callback"],
+      registers,
+    }),
+    tonesIgnored: new Counter({
+      name: "media_tones_ignored_total",
+      help: "DTMF tones not in the handlers' vocabulary (not a Graph or media platform tone), ignored, by origin",
+      labelNames: ["origin"],
       registers,
     }),
     unhandledRejections: new Counter({

@@ -405,7 +405,7 @@ describe("CallSession (recording waits for the call to be established)", () => {
   it("the built-in recorder, created with the call before it is answered, records once established", async () => {
     const { log, lines } = capturingLogger();
     const { call, statusRequests } = setup({ established: false, acceptRecording: true, log });
-    call.handlers = [createRecorderHandler(call)];
+    call.handlers = [await createRecorderHandler(call, {})];
     await new Promise((resolve) => setTimeout(resolve, 20));
     expect(statusRequests).toEqual([]);
     call.established();

@@ -23,4 +23,19 @@ describe("tones from Graph notifications", () => {
     ]);
     await engine.shutdown();
   });
+
+  it("ignores and counts a Graph tone outside Graph's tone enum instead of passing it on", async () => {
+    const tones: string[] = [];
+    const handler: LoadedHandler = {
+      name: "listener",
+      options: undefined,
+      factory: () => ({ onTone: (tone) => void tones.push(tone) }),
+    };
+    const { engine, metric } = startEngine({ handlers: [handler] });
+    await engine.createSession(params("U"));
+    for (const tone of ["tone12", "hash", "", "Flash"]) engine.toneFromGraph("U", tone);
+    expect(tones).toEqual(["flash"]);
+    expect(await metric('media_tones_ignored_total{origin="graph"}')).toBe(3);
+    await engine.shutdown();
+  });
 });

@@ -1,4 +1,5 @@
-import type { CallHandler, MediaCall } from "../bot-api.js";
+import { defineHandler } from "../define-handler.js";
+import { optionsObject } from "../options-check.js";
 
 /**
  * Sends every received frame straight back, sample for sample (concealed frames as the silence
@@ -6,10 +7,13 @@ import type { CallHandler, MediaCall } from "../bot-api.js";
  * accepts audio: a backlog of stale audio would otherwise play first. The echo is live audio
  * (`sendLive`): after a stall its backlog is trimmed rather than delaying it for good.
  */
-export function createEchoHandler(call: MediaCall): CallHandler {
-  return {
-    onAudio(frame) {
-      if (call.sendActive) call.sendLive(frame.pcm);
-    },
-  };
-}
+export const createEchoHandler = defineHandler({
+  options: (raw): Record<string, never> => optionsObject(raw, []) as Record<string, never>,
+  create(call) {
+    return {
+      onAudio(frame) {
+        if (call.sendActive) call.sendLive(frame.pcm);
+      },
+    };
+  },
+});
