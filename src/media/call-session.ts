@@ -318,7 +318,7 @@ export class CallSession implements MediaCall {
   clear(): void {
     this.clearGeneration++;
     const dropped = this.queue.clear(this.marksOut);
-    if (dropped > 0) this.context.metrics.dropped.cleared.inc(dropped);
+    if (dropped > 0) this.context.metrics.framesCleared.inc(dropped);
     this.stopPlaybacks();
     this.context.sendClear(this.bridgeSession);
     this.reportMarks();

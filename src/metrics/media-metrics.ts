@@ -33,7 +33,6 @@ export const MEDIA_DROP_REASONS = [
   "playout_overflow",
   "not_active",
   "backpressure",
-  "cleared",
   "bridge_down",
   "latency_trim",
 ] as const;
@@ -196,6 +195,11 @@ export interface MediaMetrics {
   sessionsLost: Counter<"reason">;
   /** CreateSessions sent again, same media session id, after the connection dropped before the answer. */
   sessionCreateRetries: Counter;
+  /**
+   * Frames a handler's clear() (barge-in) took out of the playout queue on purpose: counted
+   * apart from media_frames_dropped_total, which is for frames lost against someone's will.
+   */
+  framesCleared: Counter;
   /** Preresolved children of framesDropped, for the per-frame paths. */
   dropped: Record<MediaDropReason, { inc(value?: number): void }>;
   /** CPU time of the media worker thread itself (sampled each second; see WorkerLoadSampler). */
@@ -220,7 +224,7 @@ export function createMediaMetrics(registry: Registry): MediaMetrics {
   const registers = [registry];
   const framesDropped = new Counter({
     name: "media_frames_dropped_total",
-    help: "Audio frames dropped, by reason (received: bad_size, bad_context, unknown_session, late, duplicate, bad_unmixed, handler_error, malformed; sent: playout_overflow, not_active, backpressure, cleared, bridge_down, latency_trim)",
+    help: "Audio frames dropped, by reason (received: bad_size, bad_context, unknown_session, late, duplicate, bad_unmixed, handler_error, malformed; sent: playout_overflow, not_active, backpressure, bridge_down, latency_trim); barge-in clears are in media_frames_cleared_total",
     labelNames: ["reason"],
     registers,
   });
@@ -307,6 +311,11 @@ export function createMediaMetrics(registry: Registry): MediaMetrics {
       registers,
     }),
     dropped,
+    framesCleared: new Counter({
+      name: "media_frames_cleared_total",
+      help: "Queued audio frames a handler's clear() (barge-in) discarded on purpose; not drops",
+      registers,
+    }),
     workerCpuSeconds: new Counter({
       name: "media_worker_cpu_seconds_total",
       help: "CPU time used by the media worker thread alone (Linux: /proc thread stats, sampled each second; stays 0 where unavailable)",
