@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import type { Registry } from "prom-client";
 import type { BotConfig } from "../config/config.js";
+import { checkFileSettings } from "../config/file-settings.js";
 import { GraphClient } from "../graph/graph-client.js";
 import { GraphTokenProvider } from "../graph/token-provider.js";
 import type { Logger } from "../log/logger.js";
@@ -40,6 +41,8 @@ export class BotApp {
 
   static async start(options: BotAppOptions): Promise<BotApp> {
     const { config, logger } = options;
+    // A certificate, CA or WAV that cannot be used stops the start with one line naming it.
+    await checkFileSettings(config);
     const registry = options.registry ?? createRegistry({ defaultMetrics: true });
     const ca = config.caCertPath ? readFileSync(config.caCertPath) : undefined;
     const tokens = new GraphTokenProvider({
