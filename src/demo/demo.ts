@@ -158,7 +158,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoReport> {
     report.framesToBot = sumOf(metrics, "media_frames_received_total");
     report.framesFromBot = sumOf(metrics, "media_frames_sent_total");
     report.framesDropped = sumOf(metrics, "media_frames_dropped_total");
-    report.framesCleared = sumOf(metrics, "media_frames_cleared_total");
+    report.framesCleared = sumOf(metrics, 'media_frames_cleared_total{reason="barge_in"}');
     report.transitP50Ms = percentileMs(metrics, "media_frame_transit_seconds", 0.5);
     report.transitP99Ms = percentileMs(metrics, "media_frame_transit_seconds", 0.99);
     report.latenessP50Ms = percentileMs(metrics, "media_render_lateness_seconds", 0.5);

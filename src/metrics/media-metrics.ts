@@ -38,6 +38,10 @@ export const MEDIA_DROP_REASONS = [
 ] as const;
 export type MediaDropReason = (typeof MEDIA_DROP_REASONS)[number];
 
+/** Why queued frames were discarded on purpose (not drops): barge-in clear(), or the call's end. */
+export const MEDIA_CLEAR_REASONS = ["barge_in", "call_ended"] as const;
+export type MediaClearReason = (typeof MEDIA_CLEAR_REASONS)[number];
+
 /**
  * A Prometheus histogram whose observations allocate nothing, for per-frame measurements
  * (prom-client's Histogram builds a label object and a hash string on every observation).
@@ -196,10 +200,11 @@ export interface MediaMetrics {
   /** CreateSessions sent again, same media session id, after the connection dropped before the answer. */
   sessionCreateRetries: Counter;
   /**
-   * Frames a handler's clear() (barge-in) took out of the playout queue on purpose: counted
-   * apart from media_frames_dropped_total, which is for frames lost against someone's will.
+   * Queued frames discarded on purpose, by reason: a handler's clear() (barge_in) or the end
+   * of the call (call_ended). Apart from media_frames_dropped_total, which is for frames lost
+   * against someone's will. Preresolved children, for the per-call paths.
    */
-  framesCleared: Counter;
+  cleared: Record<MediaClearReason, { inc(value?: number): void }>;
   /** Preresolved children of framesDropped, for the per-frame paths. */
   dropped: Record<MediaDropReason, { inc(value?: number): void }>;
   /** CPU time of the media worker thread itself (sampled each second; see WorkerLoadSampler). */
@@ -234,6 +239,18 @@ export function createMediaMetrics(registry: Registry): MediaMetrics {
     // Present from the start (0), so dashboards see every reason before the first drop.
     child.inc(0);
     dropped[reason] = child;
+  }
+  const framesCleared = new Counter({
+    name: "media_frames_cleared_total",
+    help: "Queued audio frames discarded on purpose, not drops, by reason (barge_in: a handler's clear(); call_ended: still queued when the call ended)",
+    labelNames: ["reason"],
+    registers,
+  });
+  const cleared = {} as Record<MediaClearReason, { inc(value?: number): void }>;
+  for (const reason of MEDIA_CLEAR_REASONS) {
+    const child = framesCleared.labels(reason);
+    child.inc(0);
+    cleared[reason] = child;
   }
   return {
     frameTransit: new FrameHistogram(
@@ -311,11 +328,7 @@ export function createMediaMetrics(registry: Registry): MediaMetrics {
       registers,
     }),
     dropped,
-    framesCleared: new Counter({
-      name: "media_frames_cleared_total",
-      help: "Queued audio frames a handler's clear() (barge-in) discarded on purpose; not drops",
-      registers,
-    }),
+    cleared,
     workerCpuSeconds: new Counter({
       name: "media_worker_cpu_seconds_total",
       help: "CPU time used by the media worker thread alone (Linux: /proc thread stats, sampled each second; stays 0 where unavailable)",

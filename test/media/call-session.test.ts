@@ -122,12 +122,25 @@ describe("CallSession (render side)", () => {
     expect(marks).toEqual([["end", false]]);
     expect(renderAll(call, 3)).toEqual([]);
     // A barge-in clear is intended: counted as cleared, never as a drop.
-    expect(await metric("media_frames_cleared_total")).toBe(3);
+    expect(await metric('media_frames_cleared_total{reason="barge_in"}')).toBe(3);
     const dropLines = (await registry.metrics())
       .split("\n")
       .filter((l) => l.startsWith("media_frames_dropped_total{"));
     expect(dropLines.length).toBeGreaterThan(0);
     expect(dropLines.every((l) => l.endsWith(" 0"))).toBe(true);
+  });
+
+  it("frames still queued when the call ends are counted as cleared (call_ended), not as drops", async () => {
+    const { call, metric, registry } = setup();
+    call.setSendStatus(true);
+    call.send(Buffer.concat([1, 2, 3].map((s) => pcmFor(s))));
+    await call.end("test over");
+    expect(await metric('media_frames_cleared_total{reason="call_ended"}')).toBe(3);
+    expect(await metric('media_frames_cleared_total{reason="barge_in"}')).toBe(0);
+    const drops = (await registry.metrics())
+      .split("\n")
+      .filter((l) => l.startsWith("media_frames_dropped_total{"));
+    expect(drops.every((l) => l.endsWith(" 0"))).toBe(true);
   });
 
   it("plays a WAV file frame by frame, byte for byte, with its last frame padded, then its mark", async () => {
