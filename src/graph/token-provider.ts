@@ -73,6 +73,9 @@ export class GraphTokenProvider {
   private inflight: Promise<CachedToken> | undefined;
   private timer: NodeJS.Timeout | undefined;
   private consecutiveFailures = 0;
+  /** The last fetch's failure, until one succeeds. */
+  private lastError: GraphTokenError | undefined;
+  private readonly authority: string;
   private closed = false;
 
   constructor(options: TokenProviderOptions) {
@@ -84,6 +87,7 @@ export class GraphTokenProvider {
     this.retryBaseDelayMs = options.retryBaseDelayMs ?? 1000;
     this.retryMaxDelayMs = options.retryMaxDelayMs ?? 60_000;
     const authority = options.authorityUrl.replace(/\/+$/, "");
+    this.authority = authority;
     const configuration: Configuration = {
       auth: {
         clientId: options.appId,
@@ -135,6 +139,17 @@ export class GraphTokenProvider {
     if (cached && Date.now() < this.usableUntil(cached)) return cached.value;
     if (this.closed) return Promise.reject(new Error("GraphTokenProvider is closed"));
     return this.fetch("demand").then((token) => token.value);
+  }
+
+  /**
+   * Why no token can be handed out now (for /readyz), or null while a usable one is cached:
+   * the last fetch's error once the cached token is too old to use (or there never was one).
+   */
+  unavailableReason(): string | null {
+    const cached = this.cached;
+    if (cached && Date.now() < this.usableUntil(cached)) return null;
+    if (this.lastError) return `${this.lastError.message} (authority ${this.authority})`;
+    return cached ? "the token expired and its refresh has not answered yet" : "no token fetched yet";
   }
 
   /** Stops the background refresh. */
@@ -195,6 +210,7 @@ export class GraphTokenProvider {
     const token: CachedToken = { value: Promise.resolve(result.accessToken), fetchedAtMs, expiresAtMs };
     this.cached = token;
     this.consecutiveFailures = 0;
+    this.lastError = undefined;
     this.metrics.tokenRefreshes.inc({ outcome: "success" });
     this.metrics.tokenExpiry.atMs = expiresAtMs;
     const refreshAtMs = this.refreshTime(token);
@@ -214,6 +230,7 @@ export class GraphTokenProvider {
   private failed(trigger: string, error: GraphTokenError): GraphTokenError {
     this.metrics.tokenRefreshes.inc({ outcome: "failure" });
     this.consecutiveFailures += 1;
+    this.lastError = error;
     const cached = this.cached;
     const expiresInMs = cached ? cached.expiresAtMs - Date.now() : undefined;
     this.logger.warn(
