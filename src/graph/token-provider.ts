@@ -76,6 +76,7 @@ export class GraphTokenProvider {
   /** The last fetch's failure, until one succeeds. */
   private lastError: GraphTokenError | undefined;
   private readonly authority: string;
+  private readonly network: MsalNetworkClient;
   private closed = false;
 
   constructor(options: TokenProviderOptions) {
@@ -88,6 +89,10 @@ export class GraphTokenProvider {
     this.retryMaxDelayMs = options.retryMaxDelayMs ?? 60_000;
     const authority = options.authorityUrl.replace(/\/+$/, "");
     this.authority = authority;
+    this.network = new MsalNetworkClient({
+      ca: options.ca,
+      timeoutMs: options.requestTimeoutMs ?? 10_000,
+    });
     const configuration: Configuration = {
       auth: {
         clientId: options.appId,
@@ -98,10 +103,7 @@ export class GraphTokenProvider {
         knownAuthorities: [new URL(authority).host],
       },
       system: {
-        networkClient: new MsalNetworkClient({
-          ca: options.ca,
-          timeoutMs: options.requestTimeoutMs ?? 10_000,
-        }),
+        networkClient: this.network,
         loggerOptions: {
           piiLoggingEnabled: false,
           logLevel: LogLevel.Warning,
@@ -178,10 +180,22 @@ export class GraphTokenProvider {
     const startedAt = Date.now();
     let result: AuthenticationResult | null;
     try {
+      this.network.takeCertificateFailure(); // an old one must not explain this attempt
       // skipCache: this class is the cache; msal's own would hand back the token being replaced.
       result = await this.msal.acquireTokenByClientCredential({ scopes: [this.scope], skipCache: true });
     } catch (error) {
-      throw this.failed(trigger, toTokenError(error));
+      const untrusted = this.network.takeCertificateFailure();
+      throw this.failed(
+        trigger,
+        untrusted
+          ? new GraphTokenError(
+              "untrusted_certificate",
+              `the authority URL's certificate is not accepted: ${untrusted.message}`,
+              undefined,
+              untrusted,
+            )
+          : toTokenError(error),
+      );
     }
     if (!result?.accessToken || !result.expiresOn) {
       throw this.failed(
