@@ -3,11 +3,13 @@
  * URL and the cause, from the first failed dial; at error once it lasts; a few lines, not one
  * per dial; never the secret. It used to be an info line "bridge disconnected" per dial, forever.
  */
+import { createServer as createHttpsServer } from "node:https";
 import { createServer } from "node:net";
 import { Writable } from "node:stream";
 import { afterEach, describe, expect, it } from "vitest";
 import { BridgeClient } from "../../src/bridge/bridge-client.js";
 import { ConnectFailureLog } from "../../src/bridge/connect-failure-log.js";
+import { createTlsCertificate } from "../../src/emulator/graph/tls-certificate.js";
 import { MediaPlatformEmulator } from "../../src/emulator/media/media-platform-emulator.js";
 import { createLogger, silentLogger } from "../../src/log/logger.js";
 import { waitFor } from "../media/wait-for.js";
@@ -109,6 +111,24 @@ describe("bridge connect failures in the log", () => {
     expect(refused[0]).toMatchObject({ level: WARN, url: host.url, cause: "auth_refused", code: "HTTP 401" });
     expect(refused[0]?.reason).toContain("BOT_BRIDGE_SECRET");
     for (const line of raw) expect(line).not.toContain(SECRET);
+  });
+
+  it("wss:// host with a certificate the worker does not trust: warn 'TLS handshake ... failed' with Node's code", async () => {
+    const certificate = await createTlsCertificate();
+    const server = createHttpsServer({ cert: certificate.certPem, key: certificate.keyPem });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    cleanups.push(() => new Promise((resolve) => server.close(() => resolve(undefined))));
+    const url = `wss://127.0.0.1:${(server.address() as { port: number }).port}/bridge`;
+    const { lines, logger } = capture();
+    const bridge = client(url, logger);
+    let failures = 0;
+    bridge.on("disconnected", () => failures++);
+    bridge.connect();
+    await waitFor(() => failures >= 3, 10_000);
+    const tls = lines.filter((l) => l.msg === "TLS handshake with the media host failed");
+    expect(tls).toHaveLength(1);
+    expect(tls[0]).toMatchObject({ level: WARN, url, cause: "tls" });
+    expect(tls[0]?.code).toMatch(/SELF_SIGNED|UNABLE_TO_VERIFY/);
   });
 
   it("after 30 s of continuous failure the lines turn to error; rate-limited per cause; a success ends the run", () => {
