@@ -19,7 +19,17 @@ export async function runBot(): Promise<void> {
     throw error;
   }
   const logger = createLogger({ level: config.logLevel, name: "bot" });
-  const bot = await startProductionBot(config, logger);
+  let bot: Awaited<ReturnType<typeof startProductionBot>>;
+  try {
+    bot = await startProductionBot(config, logger);
+  } catch (error) {
+    // File-path settings are checked at start (config/file-settings.ts): same one line as above.
+    if (error instanceof ConfigError) {
+      process.stderr.write(`configuration error: ${error.message}\n`);
+      process.exit(2);
+    }
+    throw error;
+  }
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) return;

@@ -12,10 +12,12 @@
 
 export { BotApp, type BotAppOptions } from "./app/bot-app.js";
 export { startProductionBot } from "./app/production-bot.js";
+export { type NotReady, type NotReadyReason, Readiness } from "./app/readiness.js";
 export { type BotConfig, hasBotConfiguration, loadConfig, readRawConfig } from "./config/config.js";
 export { ConfigError } from "./config/config-error.js";
 export { GraphError } from "./graph/graph-error.js";
 export { GraphTokenError } from "./graph/token-provider.js";
+export { UntrustedCertificateError } from "./graph/untrusted-certificate.js";
 export { createLogger, type Logger, silentLogger } from "./log/logger.js";
 export type {
   CallHandler,

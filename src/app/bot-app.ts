@@ -1,12 +1,14 @@
 import { readFileSync } from "node:fs";
 import type { Registry } from "prom-client";
 import type { BotConfig } from "../config/config.js";
+import { checkFileSettings } from "../config/file-settings.js";
 import { GraphClient } from "../graph/graph-client.js";
 import { GraphTokenProvider } from "../graph/token-provider.js";
 import type { Logger } from "../log/logger.js";
 import type { MediaSessionProvider } from "../media/media-session-provider.js";
 import { createRegistry } from "../metrics/registry.js";
 import { SignalingService, type SignalingServiceOptions } from "../signaling/signaling-service.js";
+import { Readiness } from "./readiness.js";
 
 export interface BotAppOptions {
   config: BotConfig;
@@ -36,10 +38,14 @@ export class BotApp {
     readonly registry: Registry,
     private readonly tokens: GraphTokenProvider,
     private readonly logger: Logger,
+    /** What /readyz and bot_ready say (see readiness.ts). */
+    readonly readiness: Readiness,
   ) {}
 
   static async start(options: BotAppOptions): Promise<BotApp> {
     const { config, logger } = options;
+    // A certificate, CA or WAV that cannot be used stops the start with one line naming it.
+    await checkFileSettings(config);
     const registry = options.registry ?? createRegistry({ defaultMetrics: true });
     const ca = config.caCertPath ? readFileSync(config.caCertPath) : undefined;
     const tokens = new GraphTokenProvider({
@@ -61,6 +67,12 @@ export class BotApp {
       registry,
     });
     const media = await options.media({ config, logger, registry });
+    const readiness = new Readiness({
+      media,
+      graphTokenProblem: () => tokens.unavailableReason(),
+      bridgeUrl: config.bridge.url,
+    });
+    readiness.registerMetrics(registry);
     let signaling: SignalingService;
     try {
       signaling = await SignalingService.start({
@@ -69,6 +81,7 @@ export class BotApp {
         media,
         logger,
         registry,
+        notReady: () => readiness.check(),
         ...options.signaling,
       });
     } catch (error) {
@@ -76,16 +89,27 @@ export class BotApp {
       tokens.close();
       throw error;
     }
+    // "bot started" says whether calls can be taken: not ready (media host not connected yet,
+    // refusing the secret...) is said, with the reasons, instead of passing for all well.
+    const notReady = readiness.check();
     logger.info(
-      { callbackUrl: config.callbackUrl, url: signaling.url, opsUrl: signaling.opsUrl },
-      "bot started",
+      {
+        callbackUrl: config.callbackUrl,
+        url: signaling.url,
+        opsUrl: signaling.opsUrl,
+        ready: notReady.length === 0,
+        ...(notReady.length > 0 ? { notReady } : {}),
+      },
+      notReady.length === 0 ? "bot started" : "bot started, not ready yet (see /readyz)",
     );
-    return new BotApp(config, signaling, media, registry, tokens, logger);
+    readiness.watch(logger);
+    return new BotApp(config, signaling, media, registry, tokens, logger, readiness);
   }
 
   /** Hangs up every live call, closes media sessions (finalizing recordings), stops listening. */
   stop(timeoutMs = 10_000): Promise<void> {
     this.stopping ??= (async () => {
+      this.readiness.stop();
       await this.signaling.shutdown({ timeoutMs });
       await this.media.close();
       this.tokens.close();

@@ -1,5 +1,6 @@
 import type { Logger } from "../log/logger.js";
 import type { BridgeProtocolError } from "./bridge-protocol-error.js";
+import type { ConnectFailure } from "./connect-failure.js";
 import type { FrameBatchReader } from "./frame-batch-reader.js";
 import type { Direction, PlatformHealth, ToneName } from "./protocol.js";
 
@@ -83,7 +84,7 @@ export interface BridgeClientEvents {
   /** Handshake done (after HelloAck); the client can create sessions. */
   open: [info: HelloAckInfo];
   /** The connection went away; the client reconnects unless close() was called. */
-  disconnected: [info: { reason: string }];
+  disconnected: [info: { reason: string; failure: ConnectFailure }];
   /** close() finished; no more events. */
   close: [info: { reason: string }];
   /**

@@ -14,6 +14,8 @@ import {
 } from "./bridge-client-types.js";
 import { BridgeProtocolError } from "./bridge-protocol-error.js";
 import { EnvelopeDecoder, encodeEnvelope } from "./codec.js";
+import { type ConnectFailure, failureOfError, failureOfStatus } from "./connect-failure.js";
+import { ConnectFailureLog } from "./connect-failure-log.js";
 import {
   DEFAULT_MAX_MESSAGE_BYTES,
   directionToWire,
@@ -81,6 +83,8 @@ export class BridgeClient extends EventEmitter<BridgeClientEvents> {
   health: PlatformHealth = "unspecified";
   /** The host's HelloAck of the current connection (null while not open). */
   hostInfo: HelloAckInfo | null = null;
+  /** Why the last dial or connection failed; null while open and before the first failure. */
+  lastFailure: ConnectFailure | null = null;
   readonly metrics: BridgeMetrics;
   /** FrameBatch messages refused whole and the frames they carried. */
   readonly refusedBatchMetrics: RefusedBatchMetrics;
@@ -103,6 +107,8 @@ export class BridgeClient extends EventEmitter<BridgeClientEvents> {
   private readonly random: () => number;
   /** Bad host input (protocol errors, unsolicited Errors) is logged at most once per reason per interval. */
   private readonly badInputLog: LogRateLimiter;
+  /** Failed dials: warn, then error after a bound, rate-limited (see ConnectFailureLog). */
+  private readonly failureLog: ConnectFailureLog;
   private dials = 0;
   private reconnectTimer: NodeJS.Timeout | null = null;
   private handshakeTimer: NodeJS.Timeout | null = null;
@@ -131,7 +137,7 @@ export class BridgeClient extends EventEmitter<BridgeClientEvents> {
       pingIntervalMs: 5000,
       ...options,
     };
-    this.log = options.logger.child({ component: "bridge-client", url: options.url });
+    this.log = options.logger.child({ component: "bridge-client", url: withoutUserInfo(options.url) });
     const registry = options.registry ?? new Registry();
     this.metrics = createBridgeMetrics(registry);
     this.refusedBatchMetrics = createRefusedBatchMetrics(registry);
@@ -144,6 +150,7 @@ export class BridgeClient extends EventEmitter<BridgeClientEvents> {
     };
     this.random = options.random ?? Math.random;
     this.badInputLog = new LogRateLimiter(BAD_INPUT_LOG_INTERVAL_MS);
+    this.failureLog = new ConnectFailureLog(this.log);
   }
 
   /** True once the host answered Hello on the current connection. */
@@ -288,22 +295,25 @@ export class BridgeClient extends EventEmitter<BridgeClientEvents> {
       ...(this.zeroMask ? { generateMask: zeroMask } : {}),
     });
     this.socket = socket;
-    let failure = "connection closed";
+    let failure: ConnectFailure = { cause: "lost", code: "CLOSED", detail: "connection closed" };
     let refused = false;
     socket.on("unexpected-response", (_request, response) => {
       refused = true;
-      failure = `upgrade refused with HTTP ${response.statusCode}`;
+      failure = failureOfStatus(response.statusCode);
       this.metrics.protocolErrors.inc({ reason: "upgrade_refused" });
       socket.terminate();
     });
     socket.on("error", (error) => {
-      if (!refused) failure = error.message;
+      if (!refused) failure = failureOfError(error);
     });
     socket.on("open", () => this.sendHello());
     socket.on("message", (data, isBinary) => this.onMessage(data, isBinary));
     socket.on("close", (code, reason) => {
-      const why = reason.length > 0 ? `${code} ${reason.toString()}` : code === 1006 ? failure : `${code}`;
-      this.onClosed(socket, why);
+      if (reason.length > 0 || code !== 1006) {
+        const why = reason.length > 0 ? `${code} ${reason.toString()}` : `${code}`;
+        failure = { cause: "lost", code: `WS ${code}`, detail: why };
+      }
+      this.onClosed(socket, failure);
     });
   }
 
@@ -325,8 +335,10 @@ export class BridgeClient extends EventEmitter<BridgeClientEvents> {
     }, this.options.requestTimeoutMs);
   }
 
-  private onClosed(socket: WebSocket, reason: string): void {
+  private onClosed(socket: WebSocket, failure: ConnectFailure): void {
     if (socket !== this.socket) return;
+    const reason = failure.detail;
+    this.lastFailure = failure;
     const wasOpen = this.open;
     this.open = false;
     this.hostInfo = null;
@@ -343,12 +355,13 @@ export class BridgeClient extends EventEmitter<BridgeClientEvents> {
       this.lostAtMs === undefined ? undefined : performance.now() - this.lostAtMs,
       this.random,
     );
-    (wasOpen ? this.log.warn : this.log.info).call(
-      this.log,
-      { reason, retryInMs: delay, attempt: this.attempt },
-      "bridge disconnected",
-    );
-    this.emit("disconnected", { reason });
+    if (wasOpen)
+      this.log.warn(
+        { reason, cause: failure.cause, retryInMs: delay, attempt: this.attempt },
+        "bridge disconnected",
+      );
+    else this.failureLog.failed(failure, this.attempt, delay);
+    this.emit("disconnected", { reason, failure });
     this.reconnectTimer = setTimeout(() => {
       this.reconnectTimer = null;
       this.dial();
@@ -645,6 +658,8 @@ export class BridgeClient extends EventEmitter<BridgeClientEvents> {
       maxSessions: ack.maxSessions,
     };
     this.open = true;
+    this.lastFailure = null;
+    const failedRun = this.failureLog.opened();
     this.attempt = 0;
     this.lostAtMs = undefined;
     this.hostInfo = info;
@@ -652,7 +667,10 @@ export class BridgeClient extends EventEmitter<BridgeClientEvents> {
     this.health = info.health;
     this.metrics.setState("open");
     this.startPinging();
-    this.log.info({ host: info.peer, health: info.health, maxSessions: info.maxSessions }, "bridge open");
+    this.log.info(
+      { host: info.peer, health: info.health, maxSessions: info.maxSessions, ...failedRun },
+      "bridge open",
+    );
     this.emit("open", info);
     if (previousHealth !== info.health)
       this.emit("health", { previous: previousHealth, current: info.health });
@@ -733,5 +751,18 @@ export class BridgeClient extends EventEmitter<BridgeClientEvents> {
         this.log.error({ err: listenerError }, "bridge protocolError listener failed");
       }
     }
+  }
+}
+
+/** The URL as logged: a user:password@ part (which a secret could be put in) left out. */
+function withoutUserInfo(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (parsed.username === "" && parsed.password === "") return url;
+    parsed.username = "";
+    parsed.password = "";
+    return parsed.toString();
+  } catch {
+    return url;
   }
 }

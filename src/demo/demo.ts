@@ -50,6 +50,8 @@ export interface DemoReport {
   latenessP99Ms: number;
   echoRoundTripP50Ms: number;
   framesDropped: number;
+  /** Frames the demo bot's own barge-in clear() discarded: intended, not drops. */
+  framesCleared: number;
   recordingPath: string | undefined;
   endedWith: string;
   totalSeconds: number;
@@ -156,6 +158,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoReport> {
     report.framesToBot = sumOf(metrics, "media_frames_received_total");
     report.framesFromBot = sumOf(metrics, "media_frames_sent_total");
     report.framesDropped = sumOf(metrics, "media_frames_dropped_total");
+    report.framesCleared = sumOf(metrics, 'media_frames_cleared_total{reason="barge_in"}');
     report.transitP50Ms = percentileMs(metrics, "media_frame_transit_seconds", 0.5);
     report.transitP99Ms = percentileMs(metrics, "media_frame_transit_seconds", 0.99);
     report.latenessP50Ms = percentileMs(metrics, "media_render_lateness_seconds", 0.5);
@@ -183,6 +186,7 @@ function formatReport(r: DemoReport): string {
     ["render lateness p50 / p99 (deadline -> sent)", `<= ${r.latenessP50Ms} / <= ${r.latenessP99Ms} ms`],
     ["echo round trip p50 (caller -> bot -> caller)", `${r.echoRoundTripP50Ms} ms`],
     ["frames dropped", String(r.framesDropped)],
+    ["frames cleared (barge-in)", String(r.framesCleared)],
     ["call ended", r.endedWith],
     ["recording", r.recordingPath ?? "none"],
     ["demo took", `${r.totalSeconds} s`],

@@ -1,6 +1,7 @@
 import http from "node:http";
 import https from "node:https";
 import tls from "node:tls";
+import { asUntrustedCertificate } from "./untrusted-certificate.js";
 
 export interface HttpRequest {
   url: string;
@@ -95,7 +96,8 @@ export function httpsRequest(request: HttpRequest): Promise<HttpResponse> {
     req.on("error", (error) => {
       clearTimeout(timer);
       if (req.reusedSocket && !responded && isConnectionReset(error)) markStaleSocket(error);
-      reject(error);
+      // A refused certificate says so, with the origin and what to set (BOT_CA_CERT).
+      reject(asUntrustedCertificate(error, request.url) ?? error);
     });
     const onWritten = request.onWritten;
     if (onWritten !== undefined) req.once("finish", () => onWritten(performance.now()));

@@ -73,6 +73,10 @@ export class GraphTokenProvider {
   private inflight: Promise<CachedToken> | undefined;
   private timer: NodeJS.Timeout | undefined;
   private consecutiveFailures = 0;
+  /** The last fetch's failure, until one succeeds. */
+  private lastError: GraphTokenError | undefined;
+  private readonly authority: string;
+  private readonly network: MsalNetworkClient;
   private closed = false;
 
   constructor(options: TokenProviderOptions) {
@@ -84,6 +88,11 @@ export class GraphTokenProvider {
     this.retryBaseDelayMs = options.retryBaseDelayMs ?? 1000;
     this.retryMaxDelayMs = options.retryMaxDelayMs ?? 60_000;
     const authority = options.authorityUrl.replace(/\/+$/, "");
+    this.authority = authority;
+    this.network = new MsalNetworkClient({
+      ca: options.ca,
+      timeoutMs: options.requestTimeoutMs ?? 10_000,
+    });
     const configuration: Configuration = {
       auth: {
         clientId: options.appId,
@@ -94,10 +103,7 @@ export class GraphTokenProvider {
         knownAuthorities: [new URL(authority).host],
       },
       system: {
-        networkClient: new MsalNetworkClient({
-          ca: options.ca,
-          timeoutMs: options.requestTimeoutMs ?? 10_000,
-        }),
+        networkClient: this.network,
         loggerOptions: {
           piiLoggingEnabled: false,
           logLevel: LogLevel.Warning,
@@ -137,6 +143,17 @@ export class GraphTokenProvider {
     return this.fetch("demand").then((token) => token.value);
   }
 
+  /**
+   * Why no token can be handed out now (for /readyz), or null while a usable one is cached:
+   * the last fetch's error once the cached token is too old to use (or there never was one).
+   */
+  unavailableReason(): string | null {
+    const cached = this.cached;
+    if (cached && Date.now() < this.usableUntil(cached)) return null;
+    if (this.lastError) return `${this.lastError.message} (authority ${this.authority})`;
+    return cached ? "the token expired and its refresh has not answered yet" : "no token fetched yet";
+  }
+
   /** Stops the background refresh. */
   close(): void {
     this.closed = true;
@@ -163,10 +180,22 @@ export class GraphTokenProvider {
     const startedAt = Date.now();
     let result: AuthenticationResult | null;
     try {
+      this.network.takeCertificateFailure(); // an old one must not explain this attempt
       // skipCache: this class is the cache; msal's own would hand back the token being replaced.
       result = await this.msal.acquireTokenByClientCredential({ scopes: [this.scope], skipCache: true });
     } catch (error) {
-      throw this.failed(trigger, toTokenError(error));
+      const untrusted = this.network.takeCertificateFailure();
+      throw this.failed(
+        trigger,
+        untrusted
+          ? new GraphTokenError(
+              "untrusted_certificate",
+              `the authority URL's certificate is not accepted: ${untrusted.message}`,
+              undefined,
+              untrusted,
+            )
+          : toTokenError(error),
+      );
     }
     if (!result?.accessToken || !result.expiresOn) {
       throw this.failed(
@@ -195,6 +224,7 @@ export class GraphTokenProvider {
     const token: CachedToken = { value: Promise.resolve(result.accessToken), fetchedAtMs, expiresAtMs };
     this.cached = token;
     this.consecutiveFailures = 0;
+    this.lastError = undefined;
     this.metrics.tokenRefreshes.inc({ outcome: "success" });
     this.metrics.tokenExpiry.atMs = expiresAtMs;
     const refreshAtMs = this.refreshTime(token);
@@ -214,6 +244,7 @@ export class GraphTokenProvider {
   private failed(trigger: string, error: GraphTokenError): GraphTokenError {
     this.metrics.tokenRefreshes.inc({ outcome: "failure" });
     this.consecutiveFailures += 1;
+    this.lastError = error;
     const cached = this.cached;
     const expiresInMs = cached ? cached.expiresAtMs - Date.now() : undefined;
     this.logger.warn(

@@ -1,4 +1,5 @@
 import type { Worker } from "node:worker_threads";
+import type { ConnectFailure } from "../bridge/connect-failure.js";
 import { type BridgeSettings, DEFAULTS, type MediaSettings } from "../config/config.js";
 import type { Participant } from "../graph/types.js";
 import type { Logger } from "../log/logger.js";
@@ -72,6 +73,7 @@ export class BridgeMediaSessionProvider implements MediaSessionProvider {
   private bridgeOpen = false;
   private health: MediaHostHealth = "unspecified";
   private hostMaxSessions = 0;
+  private failure: ConnectFailure | null = null;
   private closed = false;
   private restartTimer: NodeJS.Timeout | undefined;
   private readonly log: Logger;
@@ -188,6 +190,10 @@ export class BridgeMediaSessionProvider implements MediaSessionProvider {
       });
     }
     return true;
+  }
+
+  connectionFailure(): ConnectFailure | null {
+    return this.connected() ? null : this.failure;
   }
 
   private connected(): boolean {
@@ -331,6 +337,7 @@ export class BridgeMediaSessionProvider implements MediaSessionProvider {
         this.bridgeOpen = event.bridgeOpen;
         this.health = event.health;
         this.hostMaxSessions = event.maxSessions;
+        this.failure = event.failure ?? null;
         for (const waiter of this.stateWaiters.splice(0)) waiter();
         return;
       case "sessionLost":

@@ -408,7 +408,7 @@ export class CallSession implements MediaCall {
   clear(): void {
     this.clearGeneration++;
     const dropped = this.queue.clear(this.marksOut);
-    if (dropped > 0) this.context.metrics.dropped.cleared.inc(dropped);
+    if (dropped > 0) this.context.metrics.cleared.barge_in.inc(dropped);
     this.stopPlaybacks();
     this.context.sendClear(this.bridgeSession);
     this.reportMarks();
@@ -713,7 +713,7 @@ export class CallSession implements MediaCall {
     this.wakeEstablishWaiters();
     this.stopPlaybacks();
     const pending = this.queue.clear(this.marksOut);
-    if (pending > 0) this.context.metrics.dropped.cleared.inc(pending);
+    if (pending > 0) this.context.metrics.cleared.call_ended.inc(pending);
     this.reportMarks();
     this.releaseQueueMemory();
     await this.endHandlers(reason);

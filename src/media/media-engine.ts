@@ -6,6 +6,7 @@ import {
   type SessionCreatedInfo,
 } from "../bridge/bridge-client-types.js";
 import type { BridgeProtocolError } from "../bridge/bridge-protocol-error.js";
+import type { ConnectFailure } from "../bridge/connect-failure.js";
 import type { FrameBatchReader } from "../bridge/frame-batch-reader.js";
 import { FrameBatchWriter } from "../bridge/frame-batch-writer.js";
 import { MAX_FRAME_BATCH_BYTES, NO_SESSION, toneFromGraphName, v1 } from "../bridge/protocol.js";
@@ -138,6 +139,8 @@ export class MediaEngine {
   private readonly hostWaiters = new Set<(open: boolean) => void>();
   private readonly hostErrorLog = new LogRateLimiter(HOST_ERROR_LOG_INTERVAL_MS);
   private maxSessions = 0;
+  /** Why the bridge is not open, as the client last reported it (null while open). */
+  private lastFailure: ConnectFailure | null = null;
   private graceTimer: NodeJS.Timeout | undefined;
   private lostAt = 0;
   private closing = false;
@@ -162,6 +165,7 @@ export class MediaEngine {
     const bridge = options.bridge;
     bridge.on("open", (info) => {
       this.maxSessions = info.maxSessions;
+      this.lastFailure = null;
       this.metrics.bridgeConnected.set(1);
       this.log.info(
         { peer: info.peer, health: info.health, maxSessions: info.maxSessions },
@@ -171,7 +175,11 @@ export class MediaEngine {
       for (const wake of [...this.hostWaiters]) wake(true);
       this.publishState();
     });
-    bridge.on("disconnected", ({ reason }) => this.onDisconnected(reason));
+    bridge.on("disconnected", ({ reason, failure }) => {
+      // Reported with the state, so /readyz can say why (unreachable, secret refused, TLS).
+      this.lastFailure = failure ?? null;
+      this.onDisconnected(reason);
+    });
     bridge.on("frames", this.onFrames);
     bridge.on("sendStatus", ({ session, active }) => {
       const call = this.byNumber.get(session);
@@ -727,6 +735,7 @@ export class MediaEngine {
       health,
       sessions: this.byCall.size,
       maxSessions: this.maxSessions,
+      failure: this.lastFailure,
     });
   }
 }

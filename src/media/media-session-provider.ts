@@ -1,3 +1,4 @@
+import type { ConnectFailure } from "../bridge/connect-failure.js";
 import type { Participant } from "../graph/types.js";
 import type { MediaSessionConfiguration } from "./media-session-config.js";
 
@@ -54,6 +55,11 @@ export interface MediaSessionProvider {
    * held for a reconnect.
    */
   waitForConnection?(timeoutMs: number, signal?: AbortSignal): Promise<boolean>;
+  /**
+   * While unavailableReason() is "disconnected": why (the host unreachable, refusing the
+   * secret, a TLS failure), or null when not known yet. Read by /readyz.
+   */
+  connectionFailure?(): ConnectFailure | null;
   createSession(request: MediaSessionRequest): Promise<MediaSession>;
   /** Idempotent: closing an unknown or closed session is a no-op. */
   closeSession(callId: string, reason: string): Promise<void>;

@@ -2,6 +2,7 @@
  * Every message between the signaling thread and the media worker. Plain structured-clone
  * data only. Requests get exactly one response; commands and events get none.
  */
+import type { ConnectFailure } from "../bridge/connect-failure.js";
 import type { HandlerSpec, RosterParticipant } from "./bot-api.js";
 import type { AudioDirection } from "./media-session-provider.js";
 import type { MediaThreadPriority } from "./thread-priority.js";
@@ -82,6 +83,8 @@ export type WorkerEvent =
       sessions: number;
       /** Sessions the host accepts at most; 0 = no stated limit. */
       maxSessions: number;
+      /** Why the bridge is not open (unreachable, secret refused, TLS...); null while open or not known. */
+      failure: ConnectFailure | null;
     }
   | { type: "sessionLost"; callId: string; reason: string }
   | { type: "mediaConnected"; callId: string }

@@ -33,11 +33,14 @@ export const MEDIA_DROP_REASONS = [
   "playout_overflow",
   "not_active",
   "backpressure",
-  "cleared",
   "bridge_down",
   "latency_trim",
 ] as const;
 export type MediaDropReason = (typeof MEDIA_DROP_REASONS)[number];
+
+/** Why queued frames were discarded on purpose (not drops): barge-in clear(), or the call's end. */
+export const MEDIA_CLEAR_REASONS = ["barge_in", "call_ended"] as const;
+export type MediaClearReason = (typeof MEDIA_CLEAR_REASONS)[number];
 
 /**
  * A Prometheus histogram whose observations allocate nothing, for per-frame measurements
@@ -196,6 +199,12 @@ export interface MediaMetrics {
   sessionsLost: Counter<"reason">;
   /** CreateSessions sent again, same media session id, after the connection dropped before the answer. */
   sessionCreateRetries: Counter;
+  /**
+   * Queued frames discarded on purpose, by reason: a handler's clear() (barge_in) or the end
+   * of the call (call_ended). Apart from media_frames_dropped_total, which is for frames lost
+   * against someone's will. Preresolved children, for the per-call paths.
+   */
+  cleared: Record<MediaClearReason, { inc(value?: number): void }>;
   /** Preresolved children of framesDropped, for the per-frame paths. */
   dropped: Record<MediaDropReason, { inc(value?: number): void }>;
   /** CPU time of the media worker thread itself (sampled each second; see WorkerLoadSampler). */
@@ -222,7 +231,7 @@ export function createMediaMetrics(registry: Registry): MediaMetrics {
   const registers = [registry];
   const framesDropped = new Counter({
     name: "media_frames_dropped_total",
-    help: "Audio frames dropped, by reason (received: bad_size, bad_context, unknown_session, late, duplicate, bad_unmixed, handler_error, malformed; sent: playout_overflow, not_active, backpressure, cleared, bridge_down, latency_trim)",
+    help: "Audio frames dropped, by reason (received: bad_size, bad_context, unknown_session, late, duplicate, bad_unmixed, handler_error, malformed; sent: playout_overflow, not_active, backpressure, bridge_down, latency_trim); barge-in clears are in media_frames_cleared_total",
     labelNames: ["reason"],
     registers,
   });
@@ -232,6 +241,18 @@ export function createMediaMetrics(registry: Registry): MediaMetrics {
     // Present from the start (0), so dashboards see every reason before the first drop.
     child.inc(0);
     dropped[reason] = child;
+  }
+  const framesCleared = new Counter({
+    name: "media_frames_cleared_total",
+    help: "Queued audio frames discarded on purpose, not drops, by reason (barge_in: a handler's clear(); call_ended: still queued when the call ended)",
+    labelNames: ["reason"],
+    registers,
+  });
+  const cleared = {} as Record<MediaClearReason, { inc(value?: number): void }>;
+  for (const reason of MEDIA_CLEAR_REASONS) {
+    const child = framesCleared.labels(reason);
+    child.inc(0);
+    cleared[reason] = child;
   }
   return {
     frameTransit: new FrameHistogram(
@@ -309,6 +330,7 @@ export function createMediaMetrics(registry: Registry): MediaMetrics {
       registers,
     }),
     dropped,
+    cleared,
     workerCpuSeconds: new Counter({
       name: "media_worker_cpu_seconds_total",
       help: "CPU time used by the media worker thread alone (Linux: /proc thread stats, sampled each second; stays 0 where unavailable)",

@@ -5,6 +5,7 @@
  */
 import express, { type NextFunction, type Request, type Response } from "express";
 import type { Registry } from "prom-client";
+import type { NotReady } from "../app/readiness.js";
 import type { Logger } from "../log/logger.js";
 import type { CallRegistry } from "./call-registry.js";
 
@@ -15,6 +16,8 @@ export interface OpsAppOptions {
   extraMetrics?: () => Promise<string>;
   logger: Logger;
   isShuttingDown: () => boolean;
+  /** Why calls cannot be taken now (empty: ready); /readyz serves it. Absent: only shutting down counts. */
+  notReady?: () => NotReady[];
 }
 
 function sendError(res: Response, status: number, code: string, message: string): void {
@@ -33,6 +36,16 @@ export function createOpsApp(options: OpsAppOptions): express.Express {
       status: shuttingDown ? "shutting_down" : "ok",
       calls: { live: options.calls.liveCount, byState: options.calls.countsByState() },
     });
+  });
+
+  // Readiness, apart from liveness: alive but unable to take calls (media host down or refusing
+  // the secret, overloaded, no Graph token) is 503 with the reasons.
+  app.get("/readyz", (_req: Request, res: Response) => {
+    const reasons = [...(options.notReady?.() ?? [])];
+    if (options.isShuttingDown() && !reasons.some((r) => r.reason === "shutting_down"))
+      reasons.unshift({ reason: "shutting_down", detail: "the bot is stopping" });
+    if (reasons.length === 0) res.status(200).json({ status: "ready" });
+    else res.status(503).json({ status: "not_ready", reasons });
   });
 
   app.get("/metrics", async (_req: Request, res: Response) => {

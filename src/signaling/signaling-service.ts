@@ -8,6 +8,7 @@ import http from "node:http";
 import https from "node:https";
 import type { AddressInfo } from "node:net";
 import type { Registry } from "prom-client";
+import type { NotReady } from "../app/readiness.js";
 import type { BotConfig } from "../config/config.js";
 import type { GraphCallsApi } from "../graph/graph-calls-api.js";
 import type { Logger } from "../log/logger.js";
@@ -35,6 +36,8 @@ export interface SignalingServiceOptions {
   endConfirmTimeoutMs?: number;
   /** How long ended calls are remembered for late notifications. */
   terminatedRetentionMs?: number;
+  /** Why the bot cannot take calls now, served at /readyz with shutting_down (see app/readiness.ts). */
+  notReady?: () => NotReady[];
   /** Observer of each successful answer's timings (see AnswerTiming). */
   onAnswered?: (timing: AnswerTiming) => void;
 }
@@ -115,6 +118,7 @@ export class SignalingService {
           : undefined,
         logger,
         isShuttingDown: () => service?.shuttingDown ?? false,
+        notReady: options.notReady,
       }),
     );
     opsServer.requestTimeout = 30_000;

@@ -41,6 +41,9 @@ describe("npm start with no configuration (the demo)", () => {
       .map(Number);
     expect(received).toBeGreaterThan(200);
     expect(sent).toBeGreaterThan(200);
+    // The bot's own barge-in clears are reported in their own row, not as drops.
+    expect(field("frames cleared \\(barge-in\\)")).toMatch(/^\d+$/);
+    expect(field("frames dropped")).toMatch(/^\d+$/);
 
     const recordingPath = field("recording") as string;
     expect(recordingPath.startsWith(recordings)).toBe(true);

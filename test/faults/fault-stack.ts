@@ -47,6 +47,8 @@ export interface FaultStackOptions {
    * production), so tests can signal it; the in-process handles (bot, provider) are then unset.
    */
   botProcess?: boolean;
+  /** Lifetime of the Graph tokens the (shared) Graph emulator issues from this stack on (default 3599 s). */
+  tokenLifetimeSeconds?: number;
   /** Signaling hooks, e.g. answerDeadlineMs (Graph's 15 s by default, as the emulator's). */
   signaling?: { answerDeadlineMs?: number; endConfirmTimeoutMs?: number };
 }
@@ -160,6 +162,7 @@ export class FaultStack {
       ...options.env,
     };
     stack.config = loadConfig(env);
+    graph.tokenLifetimeSeconds = options.tokenLifetimeSeconds ?? 3599;
     const s = stack;
     if (options.botProcess) {
       await s.startBotProcess(env, port);

@@ -112,7 +112,7 @@ describe("CallSession (render side)", () => {
   });
 
   it("clear flushes the queue at once, forwards ClearPlayout and reports pending marks unplayed", async () => {
-    const { call, marks, clears, metric } = setup();
+    const { call, marks, clears, metric, registry } = setup();
     call.setSendStatus(true);
     call.send(Buffer.concat([1, 2, 3, 4].map((s) => pcmFor(s))));
     call.mark("end");
@@ -121,7 +121,26 @@ describe("CallSession (render side)", () => {
     expect(clears).toEqual([7]);
     expect(marks).toEqual([["end", false]]);
     expect(renderAll(call, 3)).toEqual([]);
-    expect(await metric('media_frames_dropped_total{reason="cleared"}')).toBe(3);
+    // A barge-in clear is intended: counted as cleared, never as a drop.
+    expect(await metric('media_frames_cleared_total{reason="barge_in"}')).toBe(3);
+    const dropLines = (await registry.metrics())
+      .split("\n")
+      .filter((l) => l.startsWith("media_frames_dropped_total{"));
+    expect(dropLines.length).toBeGreaterThan(0);
+    expect(dropLines.every((l) => l.endsWith(" 0"))).toBe(true);
+  });
+
+  it("frames still queued when the call ends are counted as cleared (call_ended), not as drops", async () => {
+    const { call, metric, registry } = setup();
+    call.setSendStatus(true);
+    call.send(Buffer.concat([1, 2, 3].map((s) => pcmFor(s))));
+    await call.end("test over");
+    expect(await metric('media_frames_cleared_total{reason="call_ended"}')).toBe(3);
+    expect(await metric('media_frames_cleared_total{reason="barge_in"}')).toBe(0);
+    const drops = (await registry.metrics())
+      .split("\n")
+      .filter((l) => l.startsWith("media_frames_dropped_total{"));
+    expect(drops.every((l) => l.endsWith(" 0"))).toBe(true);
   });
 
   it("plays a WAV file frame by frame, byte for byte, with its last frame padded, then its mark", async () => {
