@@ -2,7 +2,17 @@
  * `teams-media-bot/testing`: the test kit for bot authors (run a handler against an emulated
  * call in a unit test, with a virtual clock). See docs/testing.md.
  */
-export { isTone, levelDbfs, rms, samplesIn, silence, type ToneOptions, tone, toneRatio } from "./audio.js";
+export {
+  firstDifference,
+  isTone,
+  levelDbfs,
+  rms,
+  samplesIn,
+  silence,
+  type ToneOptions,
+  tone,
+  toneRatio,
+} from "./audio.js";
 export {
   type HandlerError,
   HandlerFailedError,

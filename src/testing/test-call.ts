@@ -475,6 +475,8 @@ export class TestCall {
 
   /** One 20 ms tick: the caller's frame, then the media clock's render, then promises and I/O. */
   private async step(): Promise<void> {
+    // File I/O started since the last tick (by the test's own actions) finishes before it.
+    await this.waitForIo();
     const tickMs = this.lastTickMs + FRAME_DURATION_MS;
     this.clock.advanceTo(tickMs);
     this.lastTickMs = tickMs;
@@ -556,18 +558,23 @@ export class TestCall {
    */
   private async settle(): Promise<void> {
     await nextTurn();
-    const session = this.session;
-    if (session !== undefined && session.pendingIo > 0) {
-      const started = performance.now();
-      while (session.pendingIo > 0) {
-        if (performance.now() - started > IO_WAIT_LIMIT_MS)
-          throw new Error(`the call's file I/O did not finish within ${IO_WAIT_LIMIT_MS} ms (real time)`);
-        await new Promise((resolve) => setTimeout(resolve, 1));
-      }
-      await nextTurn();
-    }
+    await this.waitForIo();
     this.collectRendered();
     this.raiseErrors();
+  }
+
+  /** Waits (real time) while the call has file I/O in flight, e.g. a play() started between ticks. */
+  private async waitForIo(): Promise<void> {
+    const session = this.session;
+    if (session === undefined || session.pendingIo === 0) return;
+    const started = performance.now();
+    while (session.pendingIo > 0) {
+      if (performance.now() - started > IO_WAIT_LIMIT_MS)
+        throw new Error(`the call's file I/O did not finish within ${IO_WAIT_LIMIT_MS} ms (real time)`);
+      await new Promise((resolve) => setTimeout(resolve, 1));
+    }
+    // What waited for the I/O (a playback joining the queue) runs before the next tick.
+    await nextTurn();
   }
 
   private readonly onWorkerEvent = (event: WorkerEvent): void => {
