@@ -14,6 +14,7 @@ export {
   toneRatio,
 } from "./audio.js";
 export {
+  type DtmfKey,
   type HandlerError,
   HandlerFailedError,
   type LogLine,

@@ -19,6 +19,9 @@ import { EmulatedMediaHost } from "./emulated-media-host.js";
 import { observeHandlerErrors } from "./handler-errors.js";
 import { VirtualClock } from "./virtual-clock.js";
 
+/** A DTMF key in the handlers' vocabulary: "0".."9", "star", "pound", "a".."d", "flash". */
+export type DtmfKey = ToneName;
+
 /** A speaker on the caller's side: a roster participant with one audio source id. */
 export interface TestSpeaker {
   sourceId: number;
@@ -115,7 +118,8 @@ const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
  * signaling and Graph, and a virtual clock. Resolves once the factory has returned its handler.
  */
 export async function startTestCall<Options = unknown>(
-  factory: CallHandlerFactory | ((call: MediaCall, options: Options) => CallHandler | Promise<CallHandler>),
+  /** A CallHandlerFactory, or a factory typed for its options. */
+  factory: (call: MediaCall, options: Options) => CallHandler | Promise<CallHandler>,
   options: TestCallOptions<Options> = {},
 ): Promise<TestCall> {
   const recordingsDir = options.recordingsDir ?? (await mkdtemp(join(tmpdir(), "teams-media-bot-test-")));
@@ -362,7 +366,7 @@ export class TestCall {
   }
 
   /** A DTMF key: from the media platform (default) or from a Graph notification ("tone5"). */
-  dtmf(key: ToneName, origin: "media" | "graph" = "media"): void {
+  dtmf(key: DtmfKey, origin: "media" | "graph" = "media"): void {
     if (origin === "media") this.host.tone(this.bridgeSession, key);
     else this.engine.toneFromGraph(this.callId, /^\d$/.test(key) ? `tone${key}` : key);
     this.raiseErrors();

@@ -1,6 +1,6 @@
 import { readdir } from "node:fs/promises";
 import { afterEach, describe, expect, it } from "vitest";
-import type { CallHandler, MediaCall, ReceivedAudioFrame } from "../../src/index.js";
+import type { CallHandler, CallHandlerFactory, MediaCall, ReceivedAudioFrame } from "../../src/index.js";
 import { readPcm16kWav } from "../../src/index.js";
 import {
   firstDifference,
@@ -332,6 +332,22 @@ describe("ending, recording and failures", () => {
     call.dtmf("2");
     await call.advance(40);
     expect(call.handlerErrors).toHaveLength(2);
+  });
+
+  it("passes the options to the factory, typed after it or as a CallHandlerFactory's unknown", async () => {
+    const seen: unknown[] = [];
+    const typed = (_media: MediaCall, options: { greeting: string }): CallHandler => {
+      seen.push(options.greeting);
+      return {};
+    };
+    const untyped: CallHandlerFactory = (_media, options) => {
+      seen.push(options);
+      return {};
+    };
+    call = await startTestCall(typed, { options: { greeting: "hi" } });
+    await call.close();
+    call = await startTestCall(untyped, { options: 42 });
+    expect(seen).toEqual(["hi", 42]);
   });
 
   it("a factory that throws makes startTestCall reject with its error", async () => {
