@@ -122,6 +122,25 @@ describe("what the bot renders", () => {
     expect(await call.metric("media_frames_dropped_total", { reason: "playout_overflow" })).toBe(5);
   });
 
+  it("renders a live echo in the tick its caller frame arrived (the kit's documented phase)", async () => {
+    call = await startTestCall((media) => ({
+      onAudio(frame) {
+        if (!frame.isSilence) media.sendLive(frame.pcm);
+      },
+    }));
+    await call.advance(100);
+    call.feed(numberedFrames(4));
+    await call.advance(200);
+    expect(call.renderedFrames(100, 220).map((f) => f.samples?.[0] ?? null)).toEqual([
+      null,
+      1,
+      2,
+      3,
+      4,
+      null,
+    ]);
+  });
+
   it("sends nothing while the send status is inactive, and the queue waits for Active", async () => {
     call = await startTestCall(
       (media) => ({
