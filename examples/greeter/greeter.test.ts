@@ -1,6 +1,12 @@
 import { fileURLToPath } from "node:url";
-import { readPcm16kWav } from "teams-media-bot";
-import { firstDifference, isTone, levelDbfs, startTestCall, type TestCall } from "teams-media-bot/testing";
+import {
+  firstDifference,
+  isTone,
+  levelDbfs,
+  readWavSamples,
+  startTestCall,
+  type TestCall,
+} from "teams-media-bot/testing";
 import { afterEach, describe, expect, it } from "vitest";
 import createGreeter, { type GreeterOptions } from "./greeter.js";
 
@@ -9,8 +15,7 @@ const options: GreeterOptions = { greeting: asset("bot-greeting.wav"), goodbye: 
 
 /** A WAV's samples as the bot sends them: whole 20 ms frames, the last one padded with silence. */
 async function framesOf(path: string): Promise<Int16Array> {
-  const pcm = await readPcm16kWav(path);
-  const samples = new Int16Array(pcm.buffer, pcm.byteOffset, pcm.byteLength / 2);
+  const samples = await readWavSamples(path);
   const padded = new Int16Array(Math.ceil(samples.length / 320) * 320);
   padded.set(samples);
   return padded;

@@ -4,6 +4,7 @@
  * throughout, the platform's only format.
  */
 import { SAMPLE_RATE_HZ } from "../media/audio-format.js";
+import { readPcm16kWav } from "../media/wav-file.js";
 
 /** Samples in `ms` milliseconds of 16 kHz audio. */
 export function samplesIn(ms: number): number {
@@ -93,4 +94,16 @@ export function firstDifference(actual: Int16Array, expected: Int16Array): numbe
   const length = Math.min(actual.length, expected.length);
   for (let i = 0; i < length; i++) if (actual[i] !== expected[i]) return i;
   return actual.length === expected.length ? -1 : length;
+}
+
+/**
+ * A 16 kHz mono 16-bit WAV file's samples, read with the bot's own WAV reader (the same
+ * checks as `play()`): what to feed with `feed`, or to compare with what a handler played.
+ */
+export async function readWavSamples(path: string): Promise<Int16Array> {
+  const pcm = await readPcm16kWav(path);
+  // A copy: the file's bytes may start at an odd offset of a pooled buffer.
+  const samples = new Int16Array(pcm.byteLength >> 1);
+  new Uint8Array(samples.buffer).set(pcm.subarray(0, samples.byteLength));
+  return samples;
 }

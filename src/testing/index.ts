@@ -6,6 +6,7 @@ export {
   firstDifference,
   isTone,
   levelDbfs,
+  readWavSamples,
   rms,
   samplesIn,
   silence,

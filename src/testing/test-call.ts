@@ -9,11 +9,10 @@ import type { CallHandler, CallHandlerFactory, MediaCall, RosterParticipant } fr
 import { CallSession } from "../media/call-session.js";
 import type { LoadedHandler } from "../media/handler-loader.js";
 import { MediaEngine } from "../media/media-engine.js";
-import { readPcm16kWav } from "../media/wav-file.js";
 import type { WorkerEvent } from "../media/worker-messages.js";
 import { createMediaMetrics } from "../metrics/media-metrics.js";
 import { createRegistry } from "../metrics/registry.js";
-import { tone as makeTone, silence, type ToneOptions } from "./audio.js";
+import { tone as makeTone, readWavSamples, silence, type ToneOptions } from "./audio.js";
 import { SpeakerFeed } from "./caller-audio.js";
 import { EmulatedMediaHost } from "./emulated-media-host.js";
 import { observeHandlerErrors } from "./handler-errors.js";
@@ -353,8 +352,7 @@ export class TestCall {
 
   /** Queues a 16 kHz mono 16-bit WAV file (read with the bot's own WAV reader). */
   async feedWav(path: string, options: { speaker?: number } = {}): Promise<this> {
-    const pcm = await readPcm16kWav(path);
-    return this.feed(new Int16Array(pcm.buffer, pcm.byteOffset, pcm.byteLength >> 1), options);
+    return this.feed(await readWavSamples(path), options);
   }
 
   /** Caller audio still queued (samples), for one speaker or all. */

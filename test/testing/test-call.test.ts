@@ -1,11 +1,13 @@
-import { readdir } from "node:fs/promises";
+import { readdir, writeFile } from "node:fs/promises";
+import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import type { CallHandler, CallHandlerFactory, MediaCall, ReceivedAudioFrame } from "../../src/index.js";
-import { readPcm16kWav } from "../../src/index.js";
+import { pcm16kWavHeader, readPcm16kWav } from "../../src/index.js";
 import {
   firstDifference,
   HandlerFailedError,
   isTone,
+  readWavSamples,
   startTestCall,
   type TestCall,
   tone,
@@ -177,6 +179,18 @@ describe("what the handler hears", () => {
     expect(isTone(samples, 1000)).toBe(true);
     expect(isTone(samples, 1500)).toBe(false);
     expect(heard.slice(10).every((f) => f.isSilence && f.speakers.length === 0)).toBe(true);
+  });
+
+  it("feeds a WAV file's samples (read with the bot's WAV reader)", async () => {
+    const heard: Parameters<typeof listener>[0] = [];
+    call = await startTestCall(listener(heard));
+    const samples = numberedFrames(3);
+    const path = join(call.recordingsDir, "short.wav");
+    await writeFile(path, Buffer.concat([pcm16kWavHeader(samples.byteLength), Buffer.from(samples.buffer)]));
+    expect(firstDifference(await readWavSamples(path), samples)).toBe(-1);
+    await call.feedWav(path);
+    await call.advance(80);
+    expect(heard.map((f) => f.samples[0])).toEqual([1, 2, 3, 0]);
   });
 
   it("mixes speakers and gives each their unmixed buffer on an unmixed session", async () => {
