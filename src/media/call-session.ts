@@ -25,6 +25,7 @@ import {
 } from "./frame-arena.js";
 import { JitterBuffer } from "./jitter-buffer.js";
 import type { AudioDirection } from "./media-session-provider.js";
+import { type MediaTimers, realTimers } from "./media-timers.js";
 import { PcmStreamReader } from "./pcm-stream-reader.js";
 import { type PlayoutMarkEvent, PlayoutQueue } from "./playout-queue.js";
 import type { IncomingFrameView, ReceivedFrameSlot } from "./received-frame.js";
@@ -40,6 +41,8 @@ export interface CallSessionContext {
    * double each time.
    */
   time: { nowMs: number };
+  /** Timeouts (the wait for onEnd); default the real ones (see media-timers.ts). */
+  timers?: MediaTimers;
   recordingsDir: string;
   playoutQueueFrames: number;
   /** Live audio (`sendLive`, the echo) is trimmed back to this depth (frames; default 2). */
@@ -147,6 +150,8 @@ export class CallSession implements MediaCall {
   private readonly metrics: MediaMetrics;
   private readonly time: { nowMs: number };
   private hangUpRequested = false;
+  /** File reads and writes in flight (see pendingIo). */
+  private ioInFlight = 0;
 
   constructor(
     readonly callId: string,
@@ -198,6 +203,25 @@ export class CallSession implements MediaCall {
 
   get queuedFrames(): number {
     return this.queue.depth;
+  }
+
+  /**
+   * File operations of this call in flight: a play() loading its file, a recording being
+   * created or finalized. The test kit holds its virtual clock while this is above 0, as a
+   * real disk answers within a tick.
+   */
+  get pendingIo(): number {
+    return this.ioInFlight;
+  }
+
+  /** Counts `work` in pendingIo until it settles. */
+  private trackIo<T>(work: Promise<T>): Promise<T> {
+    this.ioInFlight++;
+    const done = () => {
+      this.ioInFlight--;
+    };
+    work.then(done, done);
+    return work;
   }
 
   // ---- received audio -------------------------------------------------------------------
@@ -316,7 +340,7 @@ export class CallSession implements MediaCall {
       });
     }
     const generation = this.clearGeneration;
-    return readPcm16kWav(audio).then(
+    return this.trackIo(readPcm16kWav(audio)).then(
       (pcm) =>
         new Promise<PlaybackResult>((resolve, reject) => {
           if (this.ended) return resolve({ framesQueued: 0, completed: false });
@@ -615,14 +639,14 @@ export class CallSession implements MediaCall {
       if (attempt.stopped) throw stoppedBeforeStart();
       const stamp = new Date().toISOString().replace(/[:.]/g, "-");
       const directory = join(this.context.recordingsDir, `${this.callId.replace(/[^\w.-]/g, "_")}-${stamp}`);
-      await mkdir(directory, { recursive: true });
+      await this.trackIo(mkdir(directory, { recursive: true }));
       recorder = new CallRecorder(directory, unmixed, (id) => this.bySource.get(id), this.callId);
-      await recorder.ready;
+      await this.trackIo(recorder.ready);
       if (this.ended) throw new Error("the call ended before recording started");
       if (attempt.stopped) throw stoppedBeforeStart();
     } catch (error) {
       // Graph says recording and nothing is: the files are closed, Graph is told notRecording.
-      await recorder?.close().catch(() => {});
+      if (recorder !== undefined) await this.trackIo(recorder.close()).catch(() => {});
       if (!this.ended)
         await this.context.requestRecordingStatus(this.callId, "notRecording").catch(() => false);
       throw error;
@@ -674,7 +698,7 @@ export class CallSession implements MediaCall {
     this.attempt = undefined;
     this.context.metrics.activeRecordings.dec();
     try {
-      await recorder.close();
+      await this.trackIo(recorder.close());
       this.log.info({ directory: recorder.directory }, "recording finalized");
     } catch (error) {
       this.log.error({ err: error, directory: recorder.directory }, "recording could not be finalized");
@@ -729,14 +753,15 @@ export class CallSession implements MediaCall {
         this.handlerFailed("onEnd", error);
       }
     });
-    let timer: NodeJS.Timeout | undefined;
+    const timers = this.context.timers ?? realTimers;
+    let timer: unknown;
     await Promise.race([
       Promise.all(endings),
       new Promise((resolve) => {
-        timer = setTimeout(resolve, HANDLER_END_TIMEOUT_MS);
+        timer = timers.setTimer(() => resolve(undefined), HANDLER_END_TIMEOUT_MS);
       }),
     ]);
-    clearTimeout(timer);
+    timers.clearTimer(timer);
   }
 
   /** The queue moves to memory of its own; its region goes back to the arena for a later call. */

@@ -20,7 +20,8 @@ import { CallSession } from "./call-session.js";
 import { EarlySessionEvents } from "./early-session-events.js";
 import { SessionMemory } from "./frame-arena.js";
 import { createCallHandlers, type LoadedHandler } from "./handler-loader.js";
-import { Pacer, type PacerClock } from "./pacer.js";
+import { type MediaTimers, realTimers } from "./media-timers.js";
+import { Pacer, type PacerClock, realClock } from "./pacer.js";
 import { PlayoutQueue } from "./playout-queue.js";
 import { ReaderFrameView } from "./reader-frame-view.js";
 import { sessionChanges } from "./session-identity.js";
@@ -63,6 +64,11 @@ export interface MediaEngineOptions {
   /** Events for the signaling thread. */
   emit: (event: WorkerEvent) => void;
   clock?: PacerClock;
+  /**
+   * Time and timeouts of everything but the pacer (default: performance.now and setTimeout).
+   * The test kit passes its virtual clock as both `clock` and `timers`.
+   */
+  timers?: MediaTimers;
   /** The pacer's timer lead (see PacerOptions.leadMs; tests set it with a clock of their own). */
   pacerLeadMs?: number;
 }
@@ -121,7 +127,7 @@ export class MediaEngine {
   private readonly metrics: MediaMetrics;
   private readonly recordingRequests = new Map<
     string,
-    { status: string; resolve: (ok: boolean) => void; timer: NodeJS.Timeout }
+    { status: string; resolve: (ok: boolean) => void; timer: unknown }
   >();
   /** Events for session numbers not registered yet (see EarlySessionEvents). */
   private readonly early = new EarlySessionEvents();
@@ -141,14 +147,20 @@ export class MediaEngine {
   private maxSessions = 0;
   /** Why the bridge is not open, as the client last reported it (null while open). */
   private lastFailure: ConnectFailure | null = null;
-  private graceTimer: NodeJS.Timeout | undefined;
+  private graceTimer: unknown;
   private lostAt = 0;
   private closing = false;
   /** The clock skipped ticks before the tick now running (see CallSession.clockSkipped). */
   private clockSkipped = false;
 
+  /** The pacer's clock and the other timers (see MediaEngineOptions.timers). */
+  private readonly clock: PacerClock;
+  private readonly timers: MediaTimers;
+
   constructor(private readonly options: MediaEngineOptions) {
     this.log = options.log;
+    this.clock = options.clock ?? realClock;
+    this.timers = options.timers ?? realTimers;
     this.metrics = options.metrics;
     this.memory = new SessionMemory(PlayoutQueue.bytes(options.playoutQueueFrames));
     this.pacer = new Pacer({
@@ -267,6 +279,7 @@ export class MediaEngine {
         log: this.log,
         metrics: this.metrics,
         time: this.time,
+        timers: this.timers,
         recordingsDir: this.options.recordingsDir,
         playoutQueueFrames: this.options.playoutQueueFrames,
         livePlayoutTargetFrames: this.options.livePlayoutTargetFrames,
@@ -313,7 +326,7 @@ export class MediaEngine {
     params: CreateSessionParams,
     creating: { closedFor?: string },
   ): Promise<SessionCreatedInfo> {
-    const deadlineMs = performance.now() + (this.options.createTimeoutMs ?? 5000);
+    const deadlineMs = this.timers.now() + (this.options.createTimeoutMs ?? 5000);
     const request: CreateSessionRequest = {
       callId: params.callId,
       mediaSessionId: randomUUID(),
@@ -323,13 +336,13 @@ export class MediaEngine {
     for (let retry = false; ; retry = true) {
       try {
         return await this.options.bridge.createSession(
-          retry ? { ...request, timeoutMs: Math.max(1, Math.ceil(deadlineMs - performance.now())) } : request,
+          retry ? { ...request, timeoutMs: Math.max(1, Math.ceil(deadlineMs - this.timers.now())) } : request,
         );
       } catch (error) {
         const dropped =
           error instanceof BridgeRequestError && (error.code === "DISCONNECTED" || error.code === "NOT_OPEN");
         if (!dropped || this.options.reconnectGraceMs <= 0) throw error;
-        const untilMs = Math.min(deadlineMs, performance.now() + this.options.reconnectGraceMs);
+        const untilMs = Math.min(deadlineMs, this.timers.now() + this.options.reconnectGraceMs);
         const back = await this.waitForHost(untilMs);
         if (!back || this.closing || creating.closedFor !== undefined) throw error;
         this.metrics.sessionCreateRetries.inc();
@@ -347,11 +360,11 @@ export class MediaEngine {
     if (this.closing) return Promise.resolve(false);
     return new Promise((resolve) => {
       const done = (open: boolean) => {
-        clearTimeout(timer);
+        this.timers.clearTimer(timer);
         this.hostWaiters.delete(done);
         resolve(open);
       };
-      const timer = setTimeout(() => done(false), Math.max(0, untilMs - performance.now()));
+      const timer = this.timers.setTimer(() => done(false), Math.max(0, untilMs - this.timers.now()));
       this.hostWaiters.add(done);
     });
   }
@@ -407,7 +420,7 @@ export class MediaEngine {
     const request = this.recordingRequests.get(callId);
     if (!request || request.status !== status) return;
     this.recordingRequests.delete(callId);
-    clearTimeout(request.timer);
+    this.timers.clearTimer(request.timer);
     request.resolve(ok);
   }
 
@@ -418,7 +431,7 @@ export class MediaEngine {
     const calls = [...this.byCall.values()];
     await Promise.all(calls.map((call) => this.closeSession(call.callId, "media worker shutting down")));
     this.pacer.stop();
-    clearTimeout(this.graceTimer);
+    this.timers.clearTimer(this.graceTimer);
     await this.options.bridge.close();
     return calls.length;
   }
@@ -427,14 +440,14 @@ export class MediaEngine {
 
   private readonly onFrames = (reader: FrameBatchReader, receivedAtUs: number): void => {
     const receivedAtMs = receivedAtUs / 1000 - performance.timeOrigin;
-    this.time.nowMs = performance.now();
+    this.time.nowMs = this.timers.now();
     this.view.attach(reader, receivedAtMs);
     let received = reader.invalidFrames.length;
     const pacer = this.pacer;
     while (reader.next()) {
       // A large batch must not hold a due tick behind it: the tick runs in between.
       if ((++received & (FRAMES_PER_CLOCK_CHECK - 1)) === 0 && pacer.runIfDue()) {
-        this.time.nowMs = performance.now();
+        this.time.nowMs = this.timers.now();
       }
       const call = this.byNumber.get(reader.session);
       if (call === undefined) {
@@ -504,7 +517,7 @@ export class MediaEngine {
   private readonly tick = (_tick: number, deadlineMs: number): void => {
     this.sendStaged();
     // Whole microseconds (an integer is not boxed), clamped so `| 0` cannot wrap.
-    const latenessUs = (performance.now() - deadlineMs) * 1000;
+    const latenessUs = (this.clock.now() - deadlineMs) * 1000;
     this.metrics.renderLateness.observeUnits(Math.max(-2e9, Math.min(latenessUs, 2e9)) | 0);
   };
 
@@ -597,7 +610,7 @@ export class MediaEngine {
     const pending = this.recordingRequests.get(call.callId);
     if (pending) {
       this.recordingRequests.delete(call.callId);
-      clearTimeout(pending.timer);
+      this.timers.clearTimer(pending.timer);
       pending.resolve(false);
     }
     this.publishState();
@@ -619,11 +632,11 @@ export class MediaEngine {
   private requestRecordingStatus(callId: string, status: "recording" | "notRecording"): Promise<boolean> {
     const previous = this.recordingRequests.get(callId);
     if (previous) {
-      clearTimeout(previous.timer);
+      this.timers.clearTimer(previous.timer);
       previous.resolve(false);
     }
     return new Promise((resolve) => {
-      const timer = setTimeout(() => {
+      const timer = this.timers.setTimer(() => {
         this.recordingRequests.delete(callId);
         this.log.warn({ callId, status }, "no answer to the recording status request");
         resolve(false);
@@ -651,12 +664,12 @@ export class MediaEngine {
     // live audio that stood too long is dropped as stale when it reaches the head).
     for (const call of this.byCall.values()) call.setSendStatus(false);
     if (this.graceTimer === undefined) {
-      this.lostAt = performance.now();
+      this.lostAt = this.timers.now();
       this.log.warn(
         { reason, sessions: this.byCall.size, graceMs: this.options.reconnectGraceMs },
         "media host lost; waiting for it to return",
       );
-      this.graceTimer = setTimeout(() => {
+      this.graceTimer = this.timers.setTimer(() => {
         this.graceTimer = undefined;
         for (const call of [...this.byCall.values()]) {
           void this.loseSession(
@@ -675,11 +688,11 @@ export class MediaEngine {
    */
   private async resumeSessions(): Promise<void> {
     if (this.graceTimer === undefined) return;
-    clearTimeout(this.graceTimer);
+    this.timers.clearTimer(this.graceTimer);
     this.graceTimer = undefined;
     const calls = [...this.byCall.values()];
     this.log.info(
-      { sessions: calls.length, afterMs: Math.round(performance.now() - this.lostAt) },
+      { sessions: calls.length, afterMs: Math.round(this.timers.now() - this.lostAt) },
       "media host returned; resuming sessions",
     );
     await Promise.all(
