@@ -70,9 +70,9 @@ export interface SessionStats {
   playoutQueueDepth: number;
   marksPlayed: number;
   marksCleared: number;
-  /** Level of the far end's audio sent to the bot (smoothed over ~400 ms), dBFS; -96 = silence. */
+  /** Level of the far end's audio sent to the bot (smoothed over ~150 ms), dBFS; -96 = silence. */
   callerLevelDbfs: number;
-  /** Level of the bot's audio played to the far end (smoothed over ~400 ms), dBFS; -96 = silence. */
+  /** Level of the bot's audio played to the far end (smoothed over ~150 ms), dBFS; -96 = silence. */
   botLevelDbfs: number;
   /** Round trip of source frames echoed back by the bot (watermark matched). */
   echo: LatencySummary;

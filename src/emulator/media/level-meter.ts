@@ -3,7 +3,7 @@ export const SILENCE_DBFS = -96;
 
 /**
  * The short-term level of 16-bit PCM frames in dBFS (0 = a full-scale square wave), smoothed
- * over about 400 ms (an exponential average of each 20 ms frame's mean square). Allocates
+ * over about 150 ms (an exponential average of each 20 ms frame's mean square). Allocates
  * nothing: it is fed from the media clock's tick.
  */
 export class LevelMeter {
@@ -32,6 +32,6 @@ export class LevelMeter {
   }
 
   private add(frameMeanSquare: number): void {
-    this.meanSquare += 0.05 * (frameMeanSquare - this.meanSquare);
+    this.meanSquare += 0.15 * (frameMeanSquare - this.meanSquare);
   }
 }
