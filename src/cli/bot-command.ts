@@ -1,5 +1,4 @@
 import { Command } from "commander";
-import { runBot } from "../bot.js";
 
 export function botCommand(): Command {
   return new Command("bot")
@@ -19,6 +18,7 @@ export function botCommand(): Command {
     )
     .action(async () => {
       try {
+        const { runBot } = await import("../bot.js");
         await runBot();
       } catch (error) {
         process.stderr.write(`bot failed to start: ${(error as Error).message}\n`);

@@ -1,5 +1,4 @@
 import { Command } from "commander";
-import { runDemo } from "../demo/demo.js";
 
 export function demoCommand(): Command {
   return new Command("demo")
@@ -11,6 +10,7 @@ export function demoCommand(): Command {
     .addHelpText("after", ["", "Example:", "  $ teams-media-bot demo"].join("\n"))
     .action(async () => {
       try {
+        const { runDemo } = await import("../demo/demo.js");
         await runDemo();
         process.exit(0);
       } catch (error) {

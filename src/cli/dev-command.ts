@@ -1,7 +1,6 @@
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { Command, InvalidArgumentError, Option } from "commander";
-import { DevError, handlerSpecOf, runDev } from "../dev/dev-run.js";
 import type { AudioSourceSpec } from "../emulator/media/audio-source.js";
 
 const AUDIO = path.join(path.dirname(fileURLToPath(import.meta.url)), "..", "..", "assets", "audio");
@@ -113,6 +112,8 @@ export function devCommand(): Command {
       ].join("\n"),
     )
     .action(async (handler: string, flags: DevFlags) => {
+      // Loaded when run, so --help answers without loading the bot.
+      const { DevError, handlerSpecOf, runDev } = await import("../dev/dev-run.js");
       try {
         await runDev({
           handlers: [handlerSpecOf(handler, flags.options)],

@@ -1,6 +1,4 @@
 import { Command } from "commander";
-import { runGraphEmulator } from "../emulator/graph/run-graph-emulator.js";
-import { runMediaEmulator } from "../emulator/media/run-media-emulator.js";
 
 export function emulatorCommand(): Command {
   const emulator = new Command("emulator").summary(
@@ -26,7 +24,7 @@ export function emulatorCommand(): Command {
         "  then paste the printed export lines into another shell and run: teams-media-bot bot",
       ].join("\n"),
     )
-    .action(async () => runGraphEmulator());
+    .action(async () => (await import("../emulator/graph/run-graph-emulator.js")).runGraphEmulator());
   emulator
     .command("media")
     .summary("the media platform emulator (the media host end of the bridge)")
@@ -43,6 +41,6 @@ export function emulatorCommand(): Command {
         "  $ BOT_BRIDGE_SECRET=s3cret-s3cret-s3cret EMULATOR_MEDIA_WAV=./caller.wav teams-media-bot emulator media",
       ].join("\n"),
     )
-    .action(async () => runMediaEmulator());
+    .action(async () => (await import("../emulator/media/run-media-emulator.js")).runMediaEmulator());
   return emulator;
 }
