@@ -216,7 +216,7 @@ function liveLine(stack: LocalStack, callIds: readonly string[], metrics: Scrape
     `marks ${marks}`,
     `dropped ${sumOf(metrics, "media_frames_dropped_total")}`,
     `echo rtt ${echo}`,
-    `transit p50 <= ${mediaFigures(metrics, []).transitP50Ms} ms`,
+    `transit p50 ${metrics.size > 0 ? `<= ${mediaFigures(metrics, []).transitP50Ms} ms` : "-"}`,
   ].join("  ");
 }
 

@@ -16,10 +16,18 @@ export function startProgressLine(
   { ttyMs = 250, plainMs = 2000 }: { ttyMs?: number; plainMs?: number } = {},
 ): ProgressLine {
   const tty = (out as NodeJS.WriteStream).isTTY === true;
+  // A status that cannot be computed this time shows as such; it never ends the run.
+  const safeStatus = () => {
+    try {
+      return status();
+    } catch (error) {
+      return `  (status unavailable: ${(error as Error).message})`;
+    }
+  };
   const timer = setInterval(
     () => {
-      if (tty) out.write(`\r${status().slice(0, WIDTH).padEnd(WIDTH)}`);
-      else out.write(`${status()}\n`);
+      if (tty) out.write(`\r${safeStatus().slice(0, WIDTH).padEnd(WIDTH)}`);
+      else out.write(`${safeStatus()}\n`);
     },
     tty ? ttyMs : plainMs,
   );
@@ -30,7 +38,7 @@ export function startProgressLine(
     },
     stop() {
       clearInterval(timer);
-      if (tty) out.write(`\r${status().slice(0, WIDTH).padEnd(WIDTH)}\n`);
+      if (tty) out.write(`\r${safeStatus().slice(0, WIDTH).padEnd(WIDTH)}\n`);
     },
   };
 }
