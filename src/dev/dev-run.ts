@@ -165,8 +165,11 @@ export async function runDev(options: DevOptions): Promise<DemoReport> {
     await Promise.race([ended, allEnded]);
     clearTimeout(timer);
     for (const callId of callIds) {
+      // The caller hangs up; a call that ended meanwhile (the bot hung up) is left as it is.
       if (graph.call(callId)?.state !== "terminated") {
-        graph.endCall(callId);
+        try {
+          graph.endCall(callId);
+        } catch {}
       }
     }
     for (const callId of callIds) {
