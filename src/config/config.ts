@@ -412,7 +412,7 @@ function readCredential(source: RawConfig): AppCredential {
 
 const HANDLER_ENTRY = /^(echo|recorder|recorder:unmixed|player:.+|module:[^#]+(#[A-Za-z_$][\w$]*)?)$/;
 
-function readHandlers(source: RawConfig): string[] {
+export function readHandlers(source: RawConfig): string[] {
   const entries = readList(source, "BOT_MEDIA_HANDLERS");
   for (const entry of entries) {
     if (!HANDLER_ENTRY.test(entry)) {

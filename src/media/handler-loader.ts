@@ -1,10 +1,11 @@
 import { isAbsolute, resolve } from "node:path";
-import { pathToFileURL } from "node:url";
+import { fileURLToPath, pathToFileURL } from "node:url";
 import type { CallHandler, CallHandlerFactory, HandlerSpec, MediaCall } from "./bot-api.js";
 import { optionsParserOf } from "./define-handler.js";
 import { createEchoHandler } from "./processors/echo.js";
 import { createPlayerHandler } from "./processors/player.js";
 import { createRecorderHandler } from "./processors/recorder.js";
+import { ensureTypeScriptLoader, isTypeScriptModule } from "./typescript-loader.js";
 
 /** A handler spec resolved to its factory and options, ready to run for each call. */
 export interface LoadedHandler {
@@ -59,6 +60,13 @@ async function moduleFactory(spec: {
   const url = location.startsWith("file:")
     ? location
     : pathToFileURL(isAbsolute(location) ? location : resolve(location)).href;
+  if (isTypeScriptModule(location)) {
+    try {
+      await ensureTypeScriptLoader(location, fileURLToPath(url));
+    } catch (error) {
+      throw new HandlerLoadError((error as Error).message);
+    }
+  }
   let module: Record<string, unknown>;
   try {
     module = (await import(url)) as Record<string, unknown>;

@@ -1,6 +1,7 @@
-import { createRequire } from "node:module";
-import { fileURLToPath, pathToFileURL } from "node:url";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
 import { Worker } from "node:worker_threads";
+import { resolveTsxEsmApi, TS_LOADER_MARK } from "./typescript-loader.js";
 
 /**
  * Starts a worker thread running `entry` (a module URL next to the caller). Compiled .js runs
@@ -11,7 +12,8 @@ import { Worker } from "node:worker_threads";
 export function spawnWorker(entry: URL, workerData: unknown): Worker {
   if (!entry.pathname.endsWith(".ts")) return new Worker(fileURLToPath(entry), { workerData });
   const tsxApi = tsxEsmApiUrl();
-  const bootstrap = `import(${JSON.stringify(tsxApi)}).then((tsx) => { tsx.register(); return import(${JSON.stringify(entry.href)}); });`;
+  // The mark tells the worker's handler loader that TypeScript handlers load already.
+  const bootstrap = `import(${JSON.stringify(tsxApi)}).then((tsx) => { tsx.register(); globalThis[Symbol.for(${JSON.stringify(TS_LOADER_MARK.description)})] = true; return import(${JSON.stringify(entry.href)}); });`;
   return new Worker(bootstrap, { eval: true, workerData });
 }
 
@@ -23,12 +25,10 @@ export function siblingEntry(name: string, callerUrl: string): URL {
   return new URL(`./${name}${callerUrl.endsWith(".ts") ? ".ts" : ".js"}`, callerUrl);
 }
 
-/** tsx's ESM API module, resolved with the "import" condition (its CJS build cannot register in a worker). */
+/** tsx's ESM API next to this module (a .ts entry means the project runs under tsx). */
 function tsxEsmApiUrl(): string {
-  const require = createRequire(import.meta.url);
-  const manifestPath = require.resolve("tsx/package.json");
-  const manifest = require(manifestPath) as { exports?: Record<string, { import?: { default?: string } }> };
-  const target = manifest.exports?.["./esm/api"]?.import?.default;
-  if (typeof target !== "string") throw new Error("this tsx version has no ESM API (tsx/esm/api)");
-  return new URL(target, pathToFileURL(manifestPath)).href;
+  const api = resolveTsxEsmApi([path.dirname(fileURLToPath(import.meta.url))]);
+  if (api === undefined)
+    throw new Error("a .ts worker entry needs tsx, and no tsx with an ESM API (tsx/esm/api) was found");
+  return api;
 }

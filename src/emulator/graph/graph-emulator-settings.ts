@@ -50,7 +50,7 @@ export function readGraphEmulatorSettings(env: RawConfig): GraphEmulatorSettings
       appId: readString(env, "GRAPH_EMULATOR_APP_ID") ?? randomUUID(),
       secret: readString(env, "GRAPH_EMULATOR_APP_SECRET") ?? randomBytes(24).toString("base64url"),
       tenantId: readString(env, "GRAPH_EMULATOR_TENANT_ID") ?? randomUUID(),
-      callbackUrl: readUrl(env, "GRAPH_EMULATOR_CALLBACK_URL", "http://127.0.0.1:9441/api/calls", [
+      callbackUrl: readUrl(env, "GRAPH_EMULATOR_CALLBACK_URL", "https://127.0.0.1:9441/api/calls", [
         "http:",
         "https:",
       ]) as string,

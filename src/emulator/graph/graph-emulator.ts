@@ -1,3 +1,4 @@
+import { rm } from "node:fs/promises";
 import https from "node:https";
 import type { AddressInfo } from "node:net";
 import path from "node:path";
@@ -41,7 +42,7 @@ export interface GraphEmulatorOptions {
   port?: number;
   /** Access token lifetime (expires_in), 3599 s by default. */
   tokenLifetimeSeconds?: number;
-  /** Folder for the CA certificate file; a fresh temp folder by default. */
+  /** Folder for the CA certificate file; by default a fresh temp folder, removed by close(). */
   certDirectory?: string;
   /** Apps registered at start. */
   apps?: AppRegistration[];
@@ -117,6 +118,8 @@ export class GraphEmulator {
   private establishWhen: ((call: EmulatedCall) => Promise<boolean>) | undefined;
   /** Call schedules still placing calls (stopped on close). */
   private readonly schedules = new Set<CallSchedule>();
+  /** The temp folder start() made for the certificate, removed on close (none when given one). */
+  private readonly ownCertDirectory: string | undefined;
 
   private constructor(
     private readonly server: https.Server,
@@ -133,6 +136,8 @@ export class GraphEmulator {
     this.notificationOpenIdUrl = `${url}/v1/.well-known/OpenIdConfiguration`;
     this.caCertPem = certificate.certPem;
     this.caCertPath = certificate.certPath;
+    this.ownCertDirectory =
+      options.certDirectory === undefined ? path.dirname(certificate.certPath) : undefined;
     this.tokenLifetimeSeconds = options.tokenLifetimeSeconds ?? 3599;
     this.timings = { ...DEFAULT_TIMINGS, ...options.timings };
     this.notificationKeys = [notificationKey];
@@ -420,6 +425,7 @@ export class GraphEmulator {
     this.sender.close();
     this.server.closeAllConnections();
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
+    if (this.ownCertDirectory) await rm(this.ownCertDirectory, { recursive: true, force: true });
   }
 
   private activeNotificationKey(): SigningKey {

@@ -23,6 +23,7 @@ import {
   reorderHoldProbability,
 } from "./impairments.js";
 import { LatencyStats, type LatencySummary } from "./latency-stats.js";
+import { LevelMeter } from "./level-meter.js";
 import { PlayoutRecording } from "./playout-recording.js";
 
 export type { Impairments } from "./impairments.js";
@@ -69,6 +70,10 @@ export interface SessionStats {
   playoutQueueDepth: number;
   marksPlayed: number;
   marksCleared: number;
+  /** Level of the far end's audio sent to the bot (smoothed over ~150 ms), dBFS; -96 = silence. */
+  callerLevelDbfs: number;
+  /** Level of the bot's audio played to the far end (smoothed over ~150 ms), dBFS; -96 = silence. */
+  botLevelDbfs: number;
   /** Round trip of source frames echoed back by the bot (watermark matched). */
   echo: LatencySummary;
 }
@@ -139,6 +144,8 @@ export class EmulatedSession implements FrameOwner {
   private readonly sentAt = new Float64Array(ECHO_WINDOW);
   private readonly sentSeq = new Int32Array(ECHO_WINDOW).fill(-1);
   readonly echo = new LatencyStats();
+  private readonly callerLevel = new LevelMeter();
+  private readonly botLevel = new LevelMeter();
 
   // Playout of what the bot renders.
   private readonly queue: QueueEntry[] = [];
@@ -248,6 +255,7 @@ export class EmulatedSession implements FrameOwner {
       // The far end spoke this frame and the network lost it: its audio is gone, not postponed.
       this.skipSourceFrame();
       this.stats.framesLost++;
+      this.callerLevel.addSilence();
       return;
     }
     const pcm = new Uint8Array(PCM_FRAME_BYTES);
@@ -264,8 +272,11 @@ export class EmulatedSession implements FrameOwner {
       pcm.fill(0);
       unmixed.length = 0;
     }
-    if (silence) this.stats.silenceFrames++;
-    else {
+    if (silence) {
+      this.stats.silenceFrames++;
+      this.callerLevel.addSilence();
+    } else {
+      this.callerLevel.addFrame(pcm, 0, PCM_FRAME_BYTES);
       // The platform frame number, not the wire sequence: it never restarts, so a frame
       // rendered back after a resume cannot match an older one.
       writeWatermark(pcm, 0, platformFrame);
@@ -454,10 +465,12 @@ export class EmulatedSession implements FrameOwner {
       this.playing = true;
       this.stats.framesPlayed++;
       this.recording.append(this.queuePcm.subarray(entry.offset, entry.offset + PCM_FRAME_BYTES));
+      this.botLevel.addFrame(this.queuePcm, entry.offset, PCM_FRAME_BYTES);
       // Marks right behind the frame just played are reached now too.
       while (this.headIsMark()) reached.push((this.queue.shift() as { name: string }).name);
-    } else if (this.playing) {
-      this.stats.underruns++;
+    } else {
+      this.botLevel.addSilence();
+      if (this.playing) this.stats.underruns++;
     }
     this.stats.marksPlayed += reached.length;
     return reached;
@@ -482,6 +495,8 @@ export class EmulatedSession implements FrameOwner {
       sendActive: this.sendActive,
       ...this.stats,
       playoutQueueDepth: this.queueFrames,
+      callerLevelDbfs: this.callerLevel.dbfs,
+      botLevelDbfs: this.botLevel.dbfs,
       echo: this.echo.summary(),
     };
   }

@@ -1,0 +1,243 @@
+/**
+ * `teams-media-bot dev`: the local stack with the user's handler, N calls from an emulated
+ * caller, DTMF from the keyboard, a live line of levels, marks, drops and latency, and the
+ * demo's report at the end.
+ */
+import { existsSync } from "node:fs";
+import path from "node:path";
+import { MAX_UNMIXED_BUFFERS } from "../bridge/protocol.js";
+import { type DemoReport, findRecording, formatReport, mediaFigures, round } from "../demo/demo-report.js";
+import type { AudioSourceSpec } from "../emulator/media/audio-source.js";
+import type { SpeakerSpec } from "../emulator/media/emulated-session.js";
+import { createLogger } from "../log/logger.js";
+import type { HandlerSpec } from "../media/bot-api.js";
+import { type Scrape, sumOf } from "../metrics/prometheus-text.js";
+import { toneOfKey } from "./dtmf-keys.js";
+import { LocalStack } from "./local-stack.js";
+import { startProgressLine } from "./progress-line.js";
+
+export interface DevOptions {
+  /** The handlers to run (the CLI builds one from `<handler>` and --options). */
+  handlers: HandlerSpec[];
+  /** The caller's audio. */
+  callerSource: AudioSourceSpec;
+  calls: number;
+  /** How long each call lasts before the caller hangs up (unless the bot hangs up first). */
+  seconds: number;
+  unmixed: boolean;
+  /** Meeting speakers (0: a one-to-one call). */
+  speakers: number;
+  recordingsDir: string;
+  logLevel: string;
+  /** Keys typed here arrive as DTMF (raw mode on a terminal); q or Ctrl-C ends the calls. */
+  input?: NodeJS.ReadableStream;
+  out?: NodeJS.WritableStream;
+}
+
+/** A problem the user can fix (bad handler path, a call that does not establish): one line. */
+export class DevError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "DevError";
+  }
+}
+
+/** The handler spec of `path[#export]`, relative to the working directory; a missing file is a DevError. */
+export function handlerSpecOf(location: string, options: unknown): HandlerSpec {
+  const [file, exportName] = location.split("#") as [string, string | undefined];
+  const resolved = path.resolve(file);
+  if (!existsSync(resolved)) throw new DevError(`handler ${file} not found (looked for ${resolved})`);
+  return {
+    module: resolved,
+    ...(exportName ? { export: exportName } : {}),
+    ...(options === undefined ? {} : { options }),
+  };
+}
+
+/** Speakers 1..n: the first speaks the caller's audio, the others quieter tones of their own. */
+function speakersOf(count: number, callerSource: AudioSourceSpec): SpeakerSpec[] {
+  if (count > MAX_UNMIXED_BUFFERS) throw new DevError(`--speakers: at most ${MAX_UNMIXED_BUFFERS}`);
+  return Array.from({ length: count }, (_, i) => ({
+    id: i + 1,
+    source: i === 0 ? callerSource : { kind: "tone", frequencyHz: 300 + 250 * i, amplitude: 0.1 },
+  }));
+}
+
+export async function runDev(options: DevOptions): Promise<DemoReport> {
+  const out = options.out ?? process.stdout;
+  const say = (line: string) => out.write(`${line}\n`);
+  const started = performance.now();
+  const logger = createLogger({ level: options.logLevel, name: "dev" });
+  let stack: LocalStack;
+  try {
+    stack = await LocalStack.start({
+      handlers: options.handlers,
+      callerSource: options.callerSource,
+      speakers: speakersOf(options.speakers, options.callerSource),
+      unmixedAudio: options.unmixed,
+      recordingsDir: options.recordingsDir,
+      logger,
+      logLevel: options.logLevel,
+    });
+  } catch (error) {
+    // The media worker's start failure names the handler and what went wrong.
+    throw new DevError((error as Error).message.replace(/^media worker did not start: /, ""));
+  }
+  const { graph, media } = stack;
+  say(`bot listening at ${stack.bot.signaling.url} (health and metrics at ${stack.bot.signaling.opsUrl})`);
+  say(
+    `placing ${options.calls} call${options.calls === 1 ? "" : "s"} of ${options.seconds} s; type 0-9 * # A-D to send DTMF, q to hang up`,
+  );
+
+  const callIds: string[] = [];
+  let latest: Scrape = new Map();
+  let scraping = false;
+  const refresh = setInterval(() => {
+    if (scraping) return;
+    scraping = true;
+    stack.workerMetrics().then(
+      (scrape) => {
+        latest = scrape;
+        scraping = false;
+      },
+      () => (scraping = false),
+    );
+  }, 500);
+  const progress = startProgressLine(out, () => liveLine(stack, callIds, latest, started));
+
+  let endNow: () => void = () => undefined;
+  const ended = new Promise<void>((resolve) => (endNow = resolve));
+  const keys = listenForKeys(options.input ?? process.stdin, (key) => {
+    if (key === "q" || key === "Q" || key === "\u0003") {
+      progress.line("ending the calls");
+      endNow();
+      return;
+    }
+    if (toneOfKey(key) === undefined) return;
+    // Keys typed (or piped) before the calls are up wait for them.
+    if (callIds.length === 0) pendingKeys.push(key);
+    else sendKey(key);
+  });
+  const pendingKeys: string[] = [];
+  const sendKey = (key: string) => {
+    const tone = toneOfKey(key) as string;
+    let sent = 0;
+    for (const callId of callIds) {
+      if (graph.call(callId)?.state !== "established") continue;
+      graph.sendTone(callId, tone);
+      sent++;
+    }
+    progress.line(`DTMF ${key} sent to ${sent} call${sent === 1 ? "" : "s"}`);
+  };
+  const onSignal = () => endNow();
+  process.once("SIGINT", onSignal);
+  process.once("SIGTERM", onSignal);
+
+  const report: Partial<DemoReport> = { calls: options.calls, answerMs: 0, establishedMs: 0 };
+  const endings: string[] = [];
+  try {
+    const placed = await Promise.all(
+      Array.from({ length: options.calls }, async (_, i) => {
+        try {
+          return await stack.placeCall(`Caller ${i + 1} (emulated)`);
+        } catch (error) {
+          throw new DevError(`call ${i + 1} was not established: ${(error as Error).message}`);
+        }
+      }),
+    );
+    for (const call of placed) {
+      callIds.push(call.callId);
+      report.answerMs = Math.max(report.answerMs ?? 0, round(call.answerMs));
+      report.establishedMs = Math.max(report.establishedMs ?? 0, round(call.establishedMs));
+      progress.line(
+        `call ${call.callId} answered in ${round(call.answerMs)} ms, established after ${round(call.establishedMs)} ms`,
+      );
+    }
+    report.callId = callIds[0];
+    for (const key of pendingKeys.splice(0)) sendKey(key);
+    // Each call lasts `seconds` unless the bot hangs up first, or the user ends them all.
+    const allEnded = Promise.all(
+      callIds.map((callId) =>
+        graph.waitForCallState(callId, "terminated", 2 ** 31 - 1).catch(() => undefined),
+      ),
+    );
+    const timer = setTimeout(endNow, options.seconds * 1000);
+    await Promise.race([ended, allEnded]);
+    clearTimeout(timer);
+    for (const callId of callIds) {
+      // The caller hangs up; a call that ended meanwhile (the bot hung up) is left as it is.
+      if (graph.call(callId)?.state !== "terminated") {
+        try {
+          graph.endCall(callId);
+        } catch {}
+      }
+    }
+    for (const callId of callIds) {
+      const call = await graph.waitForCallState(callId, "terminated", 10_000);
+      const info = call.resultInfo;
+      const how = `${info?.code}/${info?.subcode} ${info?.message ?? ""}`.trim();
+      if (!endings.includes(how)) endings.push(how);
+    }
+    report.endedWith = endings.join("; ");
+    Object.assign(
+      report,
+      mediaFigures(
+        await stack.workerMetrics(),
+        media.sessions().filter((s) => callIds.includes(s.callId)),
+      ),
+    );
+  } finally {
+    clearInterval(refresh);
+    keys.stop();
+    process.off("SIGINT", onSignal);
+    process.off("SIGTERM", onSignal);
+    progress.stop();
+    await stack.stop();
+  }
+  report.recordingPath = await findRecording(stack.config.media.recordingsDir, report.callId as string);
+  report.totalSeconds = round((performance.now() - started) / 1000);
+  const full = report as DemoReport;
+  say(formatReport(full));
+  return full;
+}
+
+/** Levels both ways, marks played, frames dropped and latency, summed or averaged over the calls. */
+function liveLine(stack: LocalStack, callIds: readonly string[], metrics: Scrape, started: number): string {
+  const sessions = stack.media.sessions().filter((s) => callIds.includes(s.callId));
+  const seconds = ((performance.now() - started) / 1000).toFixed(1);
+  if (sessions.length === 0) return `  ${seconds} s  waiting for the call`;
+  const loudest = (values: number[]) => Math.max(...values).toFixed(0);
+  const marks = sessions.reduce((sum, s) => sum + s.marksPlayed, 0);
+  const echoed = sessions.filter((s) => s.echo.count > 0);
+  const echo = echoed.length > 0 ? `${Math.max(...echoed.map((s) => s.echo.p50Ms)).toFixed(0)} ms` : "-";
+  const live = callIds.filter((id) => stack.graph.call(id)?.state === "established").length;
+  return [
+    `  ${seconds} s`,
+    `calls ${live}/${callIds.length}`,
+    `caller ${loudest(sessions.map((s) => s.callerLevelDbfs))} dBFS`,
+    `bot ${loudest(sessions.map((s) => s.botLevelDbfs))} dBFS`,
+    `marks ${marks}`,
+    `dropped ${sumOf(metrics, "media_frames_dropped_total")}`,
+    `echo rtt ${echo}`,
+    `transit p50 ${metrics.size > 0 ? `<= ${mediaFigures(metrics, []).transitP50Ms} ms` : "-"}`,
+  ].join("  ");
+}
+
+/** Calls onKey for each character typed (raw mode on a terminal) or piped in. */
+function listenForKeys(input: NodeJS.ReadableStream, onKey: (key: string) => void): { stop(): void } {
+  const tty = input as NodeJS.ReadStream;
+  const raw = tty.isTTY === true && typeof tty.setRawMode === "function";
+  if (raw) tty.setRawMode(true);
+  const onData = (chunk: Buffer | string) => {
+    for (const key of chunk.toString()) onKey(key);
+  };
+  input.on("data", onData);
+  input.resume();
+  return {
+    stop() {
+      input.off("data", onData);
+      if (raw) tty.setRawMode(false);
+      input.pause();
+    },
+  };
+}
