@@ -13,6 +13,7 @@ import { GraphEmulator } from "../emulator/graph/graph-emulator.js";
 import { MediaPlatformEmulator } from "../emulator/media/media-platform-emulator.js";
 import { createLogger } from "../log/logger.js";
 import { BridgeMediaSessionProvider } from "../media/bridge-media-session-provider.js";
+import { siblingEntry } from "../media/spawn-worker.js";
 import {
   histogramWindow,
   parseExposition,
@@ -27,6 +28,7 @@ import { freePort } from "./free-port.js";
 import { createLocalBotTls } from "./local-bot-tls.js";
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
+// assets/ is beside src/ and dist/ (in the repository and in the installed package alike).
 const AUDIO = path.join(HERE, "..", "..", "assets", "audio");
 
 export interface DemoOptions {
@@ -114,7 +116,8 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoReport> {
         bridge: c.bridge,
         media: c.media,
         logger: l,
-        handlers: [{ module: path.join(HERE, "demo-bot.ts"), options: demoBot }],
+        // demo-bot.ts under tsx and vitest, demo-bot.js once compiled.
+        handlers: [{ module: siblingEntry("demo-bot", import.meta.url).href, options: demoBot }],
       });
       await provider.waitUntilConnected(10_000);
       return provider;
