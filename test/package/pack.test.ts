@@ -175,6 +175,21 @@ describe("the npm package", () => {
   );
 
   it(
+    "runs the demo from the installed package's compiled JavaScript",
+    async () => {
+      // The worker, the demo's handler module, its WAVs and the Graph CSDL, all found in the package.
+      const demo = await mustRun(
+        process.execPath,
+        [path.join(consumer, "node_modules", "teams-media-bot", "dist", "main.js")],
+        consumer,
+        120_000,
+      );
+      expect(demo.stdout).toContain("call ended by the bot: 200/7000");
+    },
+    STEP_MS,
+  );
+
+  it(
     "type-checks a handler written in that project against the published types",
     async () => {
       // Strict NodeNext, and skipLibCheck off: the published .d.ts files and every type they
