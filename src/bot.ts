@@ -2,6 +2,7 @@
  * `npm run bot`: the bot alone, against the configured Graph, identity and media host.
  * Configuration comes from BOT_* environment variables (README, "Configuration").
  */
+import { isMainModule } from "./app/main-module.js";
 import { startProductionBot } from "./app/production-bot.js";
 import { loadConfig } from "./config/config.js";
 import { ConfigError } from "./config/config-error.js";
@@ -47,7 +48,7 @@ export async function runBot(): Promise<void> {
   process.on("SIGINT", () => stop("SIGINT"));
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) {
+if (isMainModule(import.meta.url)) {
   runBot().catch((error) => {
     process.stderr.write(`bot failed to start: ${(error as Error).message}\n`);
     process.exit(1);

@@ -10,10 +10,11 @@ export interface LocalBotTls {
 
 /**
  * A throwaway self-signed certificate for a bot listening on loopback, so the emulated Graph
- * calls it back over https as the real one does (the emulator trusts it as an extra CA).
+ * calls it back over https as the real one does (the emulator trusts it as an extra CA). The
+ * files go to `directory` (which must exist), or to a fresh temp folder.
  */
-export async function createLocalBotTls(): Promise<LocalBotTls> {
-  const certificate = await createTlsCertificate();
+export async function createLocalBotTls(directory?: string): Promise<LocalBotTls> {
+  const certificate = await createTlsCertificate(directory);
   const keyPath = path.join(path.dirname(certificate.certPath), "bot-key.pem");
   await writeFile(keyPath, certificate.keyPem, { mode: 0o600 });
   return { certPath: certificate.certPath, keyPath, certPem: certificate.certPem };
