@@ -2,7 +2,9 @@
  * The TypeScript examples of README.md and docs/*.md are type-checked against the public entry
  * points, imported as a bot author writes them ("teams-media-bot", "teams-media-bot/emulators",
  * "teams-media-bot/testing", mapped to src/ here by `paths`), so an example cannot rot. A block
- * that is a fragment on purpose is preceded by a `<!-- not-checked -->` line.
+ * that is a fragment on purpose is preceded by a `<!-- not-checked -->` line. A block preceded by
+ * `<!-- same-as: examples/... -->` must be that file's text exactly: the file itself is compiled
+ * and run with the tests (examples/**), so the copy in the document is checked by comparison.
  *
  * Also: every error class the docs name is exported from a public entry, and docs/media-api.md
  * lists every error class the main entry exports.
@@ -14,6 +16,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 
 const ROOT = resolve(import.meta.dirname, "../..");
 const NOT_CHECKED = "<!-- not-checked -->";
+const SAME_AS = /^<!-- same-as: (examples\/[\w./-]+) -->$/;
 const ENTRIES: Record<string, string> = {
   "teams-media-bot": "src/index.ts",
   "teams-media-bot/emulators": "src/emulators.ts",
@@ -37,6 +40,14 @@ function docFiles(): string[] {
   return [join(ROOT, "README.md"), ...docs];
 }
 
+interface Copy {
+  where: string;
+  /** The file the block must equal, relative to the repository. */
+  file: string;
+  code: string;
+}
+const copies: Copy[] = [];
+
 function examplesOf(file: string): Example[] {
   const lines = readFileSync(file, "utf8").split("\n");
   const examples: Example[] = [];
@@ -48,7 +59,11 @@ function examplesOf(file: string): Example[] {
     let before = start - 1;
     while (before >= 0 && (lines[before] as string).trim() === "") before--;
     const where = `${relative(ROOT, file)}:${start + 1}`;
-    if ((lines[before] ?? "").trim() !== NOT_CHECKED) {
+    const marker = (lines[before] ?? "").trim();
+    const sameAs = SAME_AS.exec(marker)?.[1];
+    if (sameAs !== undefined) {
+      copies.push({ where, file: sameAs, code: `${lines.slice(start + 1, end).join("\n")}\n` });
+    } else if (marker !== NOT_CHECKED) {
       examples.push({
         where,
         path: join(ROOT, "doc-examples", `${where.replace(/[/:.]/g, "_")}.ts`),
@@ -112,7 +127,8 @@ function diagnosticsOf(example: Example): string[] {
 
 describe("documentation examples", () => {
   it("finds the examples (README.md's and docs/media-api.md's among them)", () => {
-    expect(examples.some((example) => example.where.startsWith("README.md"))).toBe(true);
+    const inReadme = [...examples, ...copies].filter((example) => example.where.startsWith("README.md"));
+    expect(inReadme.length).toBeGreaterThan(1);
     expect(
       examples.filter((example) => example.where.startsWith("docs/media-api.md")).length,
     ).toBeGreaterThan(1);
@@ -124,6 +140,17 @@ describe("documentation examples", () => {
       expect(diagnosticsOf(example)).toEqual([]);
     },
   );
+
+  it("finds README.md's copies of examples/my-bot, each the same as its file", () => {
+    expect(copies.map((copy) => copy.file)).toEqual(
+      expect.arrayContaining(["examples/my-bot/my-bot.ts", "examples/my-bot/my-bot.test.ts"]),
+    );
+    for (const copy of copies) {
+      expect(copy.code, `${copy.where} is a copy of ${copy.file}`).toBe(
+        readFileSync(join(ROOT, copy.file), "utf8"),
+      );
+    }
+  });
 
   it("exports every error class the docs name from a public entry, and media-api.md lists them", () => {
     const checker = program.getTypeChecker();

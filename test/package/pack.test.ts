@@ -229,4 +229,38 @@ describe("the npm package", () => {
     },
     STEP_MS,
   );
+
+  it(
+    "tests that handler with the test kit, in virtual time, from the installed package",
+    async () => {
+      const result = await mustRun(process.execPath, ["my-bot.check.js"], consumer, 120_000);
+      const outcome = JSON.parse(result.stdout.trim().split("\n").at(-1) as string) as {
+        hangUpAtMs: number;
+        framesSent: number;
+      };
+      // 50 frames heard = 1 s of virtual time (within a tick or two of the first frame's arrival).
+      expect(outcome.hangUpAtMs).toBeGreaterThanOrEqual(980);
+      expect(outcome.hangUpAtMs).toBeLessThanOrEqual(1100);
+      expect(outcome.framesSent).toBeGreaterThanOrEqual(40);
+    },
+    STEP_MS,
+  );
+
+  it(
+    "runs that handler with the installed command-line tool: teams-media-bot dev",
+    async () => {
+      const cli = path.join(consumer, "node_modules", ".bin", "teams-media-bot");
+      const dev = await mustRun(
+        cli,
+        ["dev", "./my-bot.js", "--calls", "2", "--seconds", "5", "--tone", "440"],
+        consumer,
+        120_000,
+      );
+      // The bot hangs up each call after 50 frames heard: Graph's 200/7000, then the report.
+      expect(dev.stdout).toContain("Report");
+      expect(dev.stdout).toMatch(/calls placed\s+2/);
+      expect(dev.stdout).toContain("200/7000");
+    },
+    STEP_MS,
+  );
 });
