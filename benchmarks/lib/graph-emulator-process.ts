@@ -58,8 +58,9 @@ export class GraphEmulatorProcess {
       const onData = (chunk: Buffer) => {
         buffered += chunk.toString();
         for (const line of buffered.split("\n")) {
-          const setting = /^\s+(BOT_[A-Z_]+)=(.*)$/.exec(line);
-          if (setting) env[setting[1] as string] = setting[2] as string;
+          // `export BOT_X=value` lines, a value single-quoted when a shell needs it.
+          const setting = /^\s*(?:export\s+)?(BOT_[A-Z_]+)=(.*)$/.exec(line);
+          if (setting) env[setting[1] as string] = shellUnquote(setting[2] as string);
           const base = /^\s+url\s+(https:\/\/\S+)$/.exec(line);
           if (base) url = base[1] as string;
         }
@@ -106,4 +107,10 @@ export class GraphEmulatorProcess {
     this.child.kill("SIGTERM");
     await exited;
   }
+}
+
+/** The value of a printed `export` line: 'quoted' (with '\'' for a quote) or bare. */
+function shellUnquote(value: string): string {
+  if (!value.startsWith("'")) return value;
+  return value.slice(1, -1).replaceAll("'\\''", "'");
 }

@@ -73,19 +73,17 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoReport> {
 
     await sleep(talkSeconds * 1000);
     progress.line("caller presses 1 (DTMF through a Graph toneInfo notification)");
+    // The echo ends with the key; the media host forgets the session once the bot closes it.
+    let sessionStats = media.sessions().filter((s) => s.callId === callId);
     graph.sendTone(callId, "tone1");
     const ended = await graph.waitForCallState(callId, "terminated", 15_000);
     report.endedWith =
       `${ended.resultInfo?.code}/${ended.resultInfo?.subcode} ${ended.resultInfo?.message ?? ""}`.trim();
     progress.line(`call ended by the bot: ${report.endedWith}`);
 
-    Object.assign(
-      report,
-      mediaFigures(
-        await stack.workerMetrics(),
-        media.sessions().filter((s) => s.callId === callId),
-      ),
-    );
+    const atEnd = media.sessions().filter((s) => s.callId === callId);
+    if (atEnd.length > 0) sessionStats = atEnd;
+    Object.assign(report, mediaFigures(await stack.workerMetrics(), sessionStats));
   } finally {
     progress.stop();
     await stack.stop();

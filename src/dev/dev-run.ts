@@ -8,7 +8,7 @@ import path from "node:path";
 import { MAX_UNMIXED_BUFFERS } from "../bridge/protocol.js";
 import { type DemoReport, findRecording, formatReport, mediaFigures, round } from "../demo/demo-report.js";
 import type { AudioSourceSpec } from "../emulator/media/audio-source.js";
-import type { SpeakerSpec } from "../emulator/media/emulated-session.js";
+import type { SessionStats, SpeakerSpec } from "../emulator/media/emulated-session.js";
 import { createLogger } from "../log/logger.js";
 import type { HandlerSpec } from "../media/bot-api.js";
 import { type Scrape, sumOf } from "../metrics/prometheus-text.js";
@@ -92,7 +92,15 @@ export async function runDev(options: DevOptions): Promise<DemoReport> {
   const callIds: string[] = [];
   let latest: Scrape = new Map();
   let scraping = false;
+  // The media host forgets a session once the bot closes it (right after the call ends): keep
+  // each call's latest statistics for the report.
+  const lastStats = new Map<string, SessionStats>();
+  const keepStats = () => {
+    for (const stats of media.sessions())
+      if (callIds.includes(stats.callId)) lastStats.set(stats.callId, stats);
+  };
   const refresh = setInterval(() => {
+    keepStats();
     if (scraping) return;
     scraping = true;
     stack.workerMetrics().then(
@@ -164,6 +172,7 @@ export async function runDev(options: DevOptions): Promise<DemoReport> {
     const timer = setTimeout(endNow, options.seconds * 1000);
     await Promise.race([ended, allEnded]);
     clearTimeout(timer);
+    keepStats();
     for (const callId of callIds) {
       // The caller hangs up; a call that ended meanwhile (the bot hung up) is left as it is.
       if (graph.call(callId)?.state !== "terminated") {
@@ -179,13 +188,8 @@ export async function runDev(options: DevOptions): Promise<DemoReport> {
       if (!endings.includes(how)) endings.push(how);
     }
     report.endedWith = endings.join("; ");
-    Object.assign(
-      report,
-      mediaFigures(
-        await stack.workerMetrics(),
-        media.sessions().filter((s) => callIds.includes(s.callId)),
-      ),
-    );
+    keepStats();
+    Object.assign(report, mediaFigures(await stack.workerMetrics(), [...lastStats.values()]));
   } finally {
     clearInterval(refresh);
     keys.stop();

@@ -39,12 +39,19 @@ describe("generated audio of any length (media worker, emulator, loopback)", () 
   async function farEndOf(
     callId: string,
     timeoutMs: number,
+    expectedFrames: number,
   ): Promise<{ played: Buffer; events: Record<string, unknown>[] }> {
     const { provider, emulator } = world;
     const session = await provider.createSession({ callId, direction: "sendRecv", unmixedAudio: false });
     expect(await emulator.connectMedia(session.mediaSessionId, 2000)).toBe(true);
     await waitFor(async () => (await eventsOf(callId)).some((e) => e.event === "mark"), timeoutMs);
-    await sleep(100); // the mark is reported when the last frame was handed to the bridge
+    // The mark is reported when the last frame was handed to the bridge: give the far end time
+    // to receive it (a busy machine can hold a batch back for a while), then a little longer so
+    // that a frame too many would show.
+    await waitFor(() => (emulator.recording(callId)?.length ?? 0) >= expectedFrames * 640, 5000).catch(
+      () => undefined,
+    );
+    await sleep(100);
     const played = emulator.recording(callId) as Buffer;
     const stats = emulator.sessions().find((s) => s.callId === callId);
     expect(stats?.renderFramesDiscarded).toBe(0);
@@ -53,7 +60,10 @@ describe("generated audio of any length (media worker, emulator, loopback)", () 
   }
 
   it("play(pcm) of a 300 ms beep and stream() of a 10 s beep arrive complete, in order", async () => {
-    const [short, long] = await Promise.all([farEndOf("play-300", 5000), farEndOf("stream-10000", 20_000)]);
+    const [short, long] = await Promise.all([
+      farEndOf("play-300", 5000, 15),
+      farEndOf("stream-10000", 20_000, 500),
+    ]);
     expect(short.played.equals(framedBytes(beep(300)))).toBe(true);
     expect(short.events).toContainEqual(
       expect.objectContaining({ event: "result", framesQueued: 15, completed: true }),
@@ -73,7 +83,7 @@ describe("generated audio of any length (media worker, emulator, loopback)", () 
   }, 30_000);
 
   it("send() of a 300 ms beep queues 10 frames, returns the 5 it dropped and counts them", async () => {
-    const { played, events } = await farEndOf("send-300", 5000);
+    const { played, events } = await farEndOf("send-300", 5000, 10);
     expect(events).toContainEqual(expect.objectContaining({ event: "send", dropped: 5 }));
     // The first 10 frames (the queue's bound) were played; the last 5 never were.
     expect(played.equals(framedBytes(beep(300)).subarray(0, 10 * 640))).toBe(true);
