@@ -84,6 +84,17 @@ export function formatReport(r: DemoReport): string {
   return ["", "Report", ...rows.map(([k, v]) => `  ${k.padEnd(width)}  ${v}`)].join("\n");
 }
 
+/** Adds what is known once everything has stopped: the recording's path and the run's duration. */
+export async function finishReport(
+  report: Partial<DemoReport>,
+  recordingsDir: string,
+  startedAtMs: number,
+): Promise<DemoReport> {
+  report.recordingPath = await findRecording(recordingsDir, report.callId as string);
+  report.totalSeconds = round((performance.now() - startedAtMs) / 1000);
+  return report as DemoReport;
+}
+
 /** The mixed recording of a call under the recordings folder, if the bot made one. */
 export async function findRecording(dir: string, callId: string): Promise<string | undefined> {
   try {

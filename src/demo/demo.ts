@@ -10,7 +10,7 @@ import { LocalStack } from "../dev/local-stack.js";
 import { startProgressLine } from "../dev/progress-line.js";
 import { createLogger } from "../log/logger.js";
 import type { DemoBotOptions } from "./demo-bot.js";
-import { type DemoReport, findRecording, formatReport, mediaFigures, round } from "./demo-report.js";
+import { type DemoReport, finishReport, formatReport, mediaFigures, round } from "./demo-report.js";
 
 export type { DemoReport } from "./demo-report.js";
 
@@ -88,9 +88,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoReport> {
     progress.stop();
     await stack.stop();
   }
-  report.recordingPath = await findRecording(stack.config.media.recordingsDir, report.callId as string);
-  report.totalSeconds = round((performance.now() - started) / 1000);
-  const full = report as DemoReport;
+  const full = await finishReport(report, stack.config.media.recordingsDir, started);
   say(formatReport(full));
   return full;
 }

@@ -6,7 +6,7 @@
 import { existsSync } from "node:fs";
 import path from "node:path";
 import { MAX_UNMIXED_BUFFERS } from "../bridge/protocol.js";
-import { type DemoReport, findRecording, formatReport, mediaFigures, round } from "../demo/demo-report.js";
+import { type DemoReport, finishReport, formatReport, mediaFigures, round } from "../demo/demo-report.js";
 import type { AudioSourceSpec } from "../emulator/media/audio-source.js";
 import type { SessionStats, SpeakerSpec } from "../emulator/media/emulated-session.js";
 import { createLogger } from "../log/logger.js";
@@ -198,9 +198,7 @@ export async function runDev(options: DevOptions): Promise<DemoReport> {
     progress.stop();
     await stack.stop();
   }
-  report.recordingPath = await findRecording(stack.config.media.recordingsDir, report.callId as string);
-  report.totalSeconds = round((performance.now() - started) / 1000);
-  const full = report as DemoReport;
+  const full = await finishReport(report, stack.config.media.recordingsDir, started);
   say(formatReport(full));
   return full;
 }
