@@ -73,12 +73,17 @@ export function formatReport(r: DemoReport): string {
     ["frames received by the bot / sent by the bot", `${r.framesToBot} / ${r.framesFromBot}`],
     ["frame transit p50 / p99 (bridge -> handler)", `<= ${r.transitP50Ms} / <= ${r.transitP99Ms} ms`],
     ["render lateness p50 / p99 (deadline -> sent)", `<= ${r.latenessP50Ms} / <= ${r.latenessP99Ms} ms`],
-    ["echo round trip p50 (caller -> bot -> caller)", `${r.echoRoundTripP50Ms} ms`],
+    [
+      "echo round trip p50 (caller -> bot -> caller)",
+      Number.isNaN(r.echoRoundTripP50Ms)
+        ? "none measured (no caller frame came back)"
+        : `${r.echoRoundTripP50Ms} ms`,
+    ],
     ["frames dropped", String(r.framesDropped)],
     ["frames cleared (barge-in)", String(r.framesCleared)],
     ["call ended", r.endedWith],
     ["recording", r.recordingPath ?? "none"],
-    ["demo took", `${r.totalSeconds} s`],
+    ["took", `${r.totalSeconds} s`],
   ];
   const width = Math.max(...rows.map(([k]) => k.length));
   return ["", "Report", ...rows.map(([k, v]) => `  ${k.padEnd(width)}  ${v}`)].join("\n");
