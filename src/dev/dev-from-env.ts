@@ -8,6 +8,7 @@ import { fileURLToPath } from "node:url";
 import { readHandlers, readRawConfig } from "../config/config.js";
 import { ConfigError } from "../config/config-error.js";
 import { readString } from "../config/env-readers.js";
+import { readHandlerOptions } from "../config/handler-options.js";
 import { handlerSpecsFromConfig } from "../media/handler-specs.js";
 import { DevError, runDev } from "./dev-run.js";
 
@@ -29,7 +30,8 @@ export function hasMediaHandlers(env: NodeJS.ProcessEnv = process.env): boolean 
 export async function runHandlersFromEnv(env: NodeJS.ProcessEnv = process.env): Promise<number> {
   try {
     const raw = readRawConfig(env);
-    const specs = handlerSpecsFromConfig(readHandlers(raw));
+    const entries = readHandlers(raw);
+    const specs = handlerSpecsFromConfig(entries, readHandlerOptions(raw, entries));
     for (const spec of specs) {
       if ("module" in spec && !spec.module.startsWith("file:") && !existsSync(path.resolve(spec.module)))
         throw new DevError(`handler ${spec.module} not found (looked for ${path.resolve(spec.module)})`);

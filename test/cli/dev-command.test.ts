@@ -112,13 +112,14 @@ describe("teams-media-bot dev", () => {
 });
 
 describe("npm start with BOT_MEDIA_HANDLERS=module:... and no BOT_APP_ID", () => {
-  it("runs those handlers against the local emulators, not the demo bot", async () => {
+  it("runs those handlers, with their BOT_MEDIA_HANDLER_OPTIONS, against the local emulators, not the demo bot", async () => {
     const { dir, events, read } = await scratch();
     const run = await runScript("src/main.ts", [], {
       env: {
         BOT_MEDIA_HANDLERS: `module:./${HANDLER}`,
+        // The handler's options from the configuration, as `npm run bot` gives them.
+        BOT_MEDIA_HANDLER_OPTIONS: JSON.stringify({ [`module:./${HANDLER}`]: { eventsPath: events } }),
         BOT_RECORDINGS_DIR: dir,
-        ECHO_DTMF_BOT_EVENTS: events,
       },
       input: "#",
     });
