@@ -21,7 +21,17 @@ const KNOWN: ReadonlyMap<string, ResultCodeMeaning> = new Map([
   ["200/7015", { meaning: "transfer completed", endedBy: "platform", botFault: false }],
   ["408/8537", { meaning: "ended: no keepAlive within 45 minutes", endedBy: "platform", botFault: true }],
   ["408/1106", { meaning: "not answered in time (answer deadline)", endedBy: "platform", botFault: true }],
-  ["408/8544", { meaning: "not answered in time (answer deadline)", endedBy: "platform", botFault: true }],
+  [
+    "408/8544",
+    {
+      // Reported both for late answers and, most often, for calls stuck in establishing because
+      // the media host could not be reached (public media port, certificate or FQDN mismatch).
+      meaning:
+        "timed out establishing: media endpoint unreachable (media port, certificate, FQDN) or answered too late",
+      endedBy: "platform",
+      botFault: true,
+    },
+  ],
   ["410/301005", { meaning: "media connectivity failure", endedBy: "platform", botFault: true }],
   ["500/1005", { meaning: "bot media endpoint unreachable", endedBy: "platform", botFault: true }],
 ]);
