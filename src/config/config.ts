@@ -125,6 +125,11 @@ export interface BotConfig {
   media: MediaSettings;
   bridge: BridgeSettings;
   logLevel: string;
+  /**
+   * Stop gracefully when stdin ends (BOT_STOP_ON_STDIN_END): the stop request of a supervisor
+   * that cannot send SIGTERM, such as the Windows service wrapper (TeamsMediaBot.Service).
+   */
+  stopOnStdinEnd: boolean;
 }
 
 export const DEFAULTS = {
@@ -315,6 +320,7 @@ export function loadConfig(source: RawConfig = readRawConfig()): BotConfig {
       reconnectGraceMs,
     },
     logLevel: readLogLevel(source),
+    stopOnStdinEnd: readBoolean(source, "BOT_STOP_ON_STDIN_END", false),
   };
 }
 
