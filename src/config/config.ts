@@ -164,7 +164,8 @@ export function readRawConfig(env: NodeJS.ProcessEnv = process.env): RawConfig {
   if (!file) return env;
   let parsed: unknown;
   try {
-    parsed = JSON.parse(readFileSync(file, "utf8"));
+    // A UTF-8 byte order mark (Windows PowerShell 5.1's -Encoding UTF8, Notepad) is not JSON.
+    parsed = JSON.parse(readFileSync(file, "utf8").replace(/^\uFEFF/, ""));
   } catch (error) {
     // A syntax error's message quotes the file around the error, which may be a secret.
     const why = error instanceof SyntaxError ? jsonSyntaxWhere(error) : (error as Error).message;
