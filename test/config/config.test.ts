@@ -192,7 +192,11 @@ describe("configuration", () => {
 
   it("reads a configuration file saved with a UTF-8 byte order mark and CRLF lines (Windows PowerShell 5.1, Notepad)", () => {
     const file = join(mkdtempSync(join(tmpdir(), "bot-config-")), "bot.json");
-    writeFileSync(file, `\uFEFF{\r\n  "BOT_MAX_CALLS": 7,\r\n  "BOT_STOP_ON_STDIN_END": true\r\n}\r\n`, "utf8");
+    writeFileSync(
+      file,
+      `\uFEFF{\r\n  "BOT_MAX_CALLS": 7,\r\n  "BOT_STOP_ON_STDIN_END": true\r\n}\r\n`,
+      "utf8",
+    );
     const config = loadConfig({ ...VALID, ...readRawConfig({ BOT_CONFIG_FILE: file }) });
     expect(config.maxCalls).toBe(7);
     expect(config.stopOnStdinEnd).toBe(true);
