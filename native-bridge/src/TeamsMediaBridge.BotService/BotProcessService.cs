@@ -60,6 +60,8 @@ public sealed class BotProcessService(
             throw new BotServiceSettingsException("NodePath", $"\"{settings.NodePath}\" could not be started: {error.Message}");
         }
         _process = process;
+        if (OperatingSystem.IsWindows() && KillOnCloseJob.Assign(process) is { } notInJob)
+            Note($"the bot will outlive this process if it crashes: {notInJob}");
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
         Note($"bot started, pid {process.Id}");
