@@ -158,8 +158,16 @@ export const DEFAULTS = {
   jitterDepthFrames: 3,
 } as const;
 
-/** Environment variables merged over the JSON file named by BOT_CONFIG_FILE (env wins). */
-export function readRawConfig(env: NodeJS.ProcessEnv = process.env): RawConfig {
+/**
+ * Environment variables merged over the JSON file named by BOT_CONFIG_FILE (env wins). On
+ * Windows, where variable names ignore case (`bot_max_calls` is BOT_MAX_CALLS to every
+ * program), BOT_* names are read in any case, also once merged with the file.
+ */
+export function readRawConfig(
+  processEnv: NodeJS.ProcessEnv = process.env,
+  platform: NodeJS.Platform = process.platform,
+): RawConfig {
+  const env = platform === "win32" ? botNamesInUpperCase(processEnv) : processEnv;
   const file = env.BOT_CONFIG_FILE?.trim();
   if (!file) return env;
   let parsed: unknown;
@@ -189,6 +197,15 @@ export function readRawConfig(env: NodeJS.ProcessEnv = process.env): RawConfig {
     merged[key] = String(value);
   }
   return { ...merged, ...env };
+}
+
+function botNamesInUpperCase(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const out: NodeJS.ProcessEnv = {};
+  for (const [name, value] of Object.entries(env)) {
+    const upper = name.toUpperCase();
+    out[upper.startsWith("BOT_") ? upper : name] = value;
+  }
+  return out;
 }
 
 /** True when the bot is configured to talk to real services (BOT_APP_ID present). */

@@ -201,4 +201,17 @@ describe("configuration", () => {
     expect(config.maxCalls).toBe(7);
     expect(config.stopOnStdinEnd).toBe(true);
   });
+
+  it("reads BOT_* variables in any case on Windows (its variable names ignore case), also over the file", () => {
+    const file = join(mkdtempSync(join(tmpdir(), "bot-config-")), "bot.json");
+    writeFileSync(file, JSON.stringify({ BOT_MAX_CALLS: 7, BOT_PORT: 9500 }));
+    const env = { ...VALID, bot_max_calls: "9", Bot_Config_File: file };
+    const windows = loadConfig(readRawConfig(env, "win32"));
+    expect(windows.maxCalls).toBe(9); // the environment wins over the file, in any case
+    expect(windows.port).toBe(9500);
+    // Elsewhere names are case-sensitive: neither lower-case variable is BOT_*.
+    const linux = loadConfig(readRawConfig(env, "linux"));
+    expect(linux.maxCalls).toBe(1000);
+    expect(linux.port).toBe(9441);
+  });
 });
