@@ -1,9 +1,12 @@
 /**
  * `npm run bot`: the bot alone, against the configured Graph, identity and media host.
  * Configuration comes from BOT_* environment variables (README, "Configuration").
+ * Stops gracefully on SIGTERM/SIGINT (and Windows' console events, and the end of stdin with
+ * BOT_STOP_ON_STDIN_END): app/stop-triggers.ts.
  */
 import { isMainModule } from "./app/main-module.js";
 import { startProductionBot } from "./app/production-bot.js";
+import { installStopTriggers } from "./app/stop-triggers.js";
 import { loadConfig } from "./config/config.js";
 import { ConfigError } from "./config/config-error.js";
 import { createLogger } from "./log/logger.js";
@@ -31,21 +34,19 @@ export async function runBot(): Promise<void> {
     }
     throw error;
   }
-  let stopping = false;
-  const stop = (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    logger.info({ signal }, "stopping: hanging up live calls");
-    bot.stop().then(
-      () => process.exit(0),
-      (error) => {
-        logger.error({ err: error }, "stop failed");
-        process.exit(1);
-      },
-    );
-  };
-  process.on("SIGTERM", () => stop("SIGTERM"));
-  process.on("SIGINT", () => stop("SIGINT"));
+  installStopTriggers(
+    (reason) => {
+      logger.info({ reason }, "stopping: hanging up live calls");
+      bot.stop().then(
+        () => process.exit(0),
+        (error) => {
+          logger.error({ err: error }, "stop failed");
+          process.exit(1);
+        },
+      );
+    },
+    config.stopOnStdinEnd ? { stdin: process.stdin } : {},
+  );
 }
 
 if (isMainModule(import.meta.url)) {

@@ -5,7 +5,8 @@ export function botCommand(): Command {
     .summary("run the bot against the configured Graph, identity and media host")
     .description(
       "Runs the bot as `npm run bot` does: configured by BOT_* environment variables (README, " +
-        '"Configuration"); SIGINT/SIGTERM hang up live calls and stop it.',
+        '"Configuration"); SIGINT/SIGTERM (on Windows also Ctrl+Break) hang up live calls and stop it, ' +
+        "and so does the end of stdin with BOT_STOP_ON_STDIN_END=true.",
     )
     .addHelpText(
       "after",

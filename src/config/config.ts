@@ -125,6 +125,11 @@ export interface BotConfig {
   media: MediaSettings;
   bridge: BridgeSettings;
   logLevel: string;
+  /**
+   * Stop gracefully when stdin ends (BOT_STOP_ON_STDIN_END): the stop request of a supervisor
+   * that cannot send SIGTERM, such as the Windows service wrapper (TeamsMediaBot.Service).
+   */
+  stopOnStdinEnd: boolean;
 }
 
 export const DEFAULTS = {
@@ -153,13 +158,22 @@ export const DEFAULTS = {
   jitterDepthFrames: 3,
 } as const;
 
-/** Environment variables merged over the JSON file named by BOT_CONFIG_FILE (env wins). */
-export function readRawConfig(env: NodeJS.ProcessEnv = process.env): RawConfig {
+/**
+ * Environment variables merged over the JSON file named by BOT_CONFIG_FILE (env wins). On
+ * Windows, where variable names ignore case (`bot_max_calls` is BOT_MAX_CALLS to every
+ * program), BOT_* names are read in any case, also once merged with the file.
+ */
+export function readRawConfig(
+  processEnv: NodeJS.ProcessEnv = process.env,
+  platform: NodeJS.Platform = process.platform,
+): RawConfig {
+  const env = platform === "win32" ? botNamesInUpperCase(processEnv) : processEnv;
   const file = env.BOT_CONFIG_FILE?.trim();
   if (!file) return env;
   let parsed: unknown;
   try {
-    parsed = JSON.parse(readFileSync(file, "utf8"));
+    // A UTF-8 byte order mark (Windows PowerShell 5.1's -Encoding UTF8, Notepad) is not JSON.
+    parsed = JSON.parse(readFileSync(file, "utf8").replace(/^\uFEFF/, ""));
   } catch (error) {
     // A syntax error's message quotes the file around the error, which may be a secret.
     const why = error instanceof SyntaxError ? jsonSyntaxWhere(error) : (error as Error).message;
@@ -183,6 +197,15 @@ export function readRawConfig(env: NodeJS.ProcessEnv = process.env): RawConfig {
     merged[key] = String(value);
   }
   return { ...merged, ...env };
+}
+
+function botNamesInUpperCase(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const out: NodeJS.ProcessEnv = {};
+  for (const [name, value] of Object.entries(env)) {
+    const upper = name.toUpperCase();
+    out[upper.startsWith("BOT_") ? upper : name] = value;
+  }
+  return out;
 }
 
 /** True when the bot is configured to talk to real services (BOT_APP_ID present). */
@@ -315,6 +338,7 @@ export function loadConfig(source: RawConfig = readRawConfig()): BotConfig {
       reconnectGraceMs,
     },
     logLevel: readLogLevel(source),
+    stopOnStdinEnd: readBoolean(source, "BOT_STOP_ON_STDIN_END", false),
   };
 }
 

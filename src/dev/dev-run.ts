@@ -5,6 +5,7 @@
  */
 import { existsSync } from "node:fs";
 import path from "node:path";
+import { stopSignals } from "../app/stop-triggers.js";
 import { MAX_UNMIXED_BUFFERS } from "../bridge/protocol.js";
 import { type DemoReport, finishReport, formatReport, mediaFigures, round } from "../demo/demo-report.js";
 import type { AudioSourceSpec } from "../emulator/media/audio-source.js";
@@ -138,8 +139,8 @@ export async function runDev(options: DevOptions): Promise<DemoReport> {
     progress.line(`DTMF ${key} sent to ${sent} call${sent === 1 ? "" : "s"}`);
   };
   const onSignal = () => endNow();
-  process.once("SIGINT", onSignal);
-  process.once("SIGTERM", onSignal);
+  // SIGINT/SIGTERM, and on Windows Ctrl+Break and the console window closing.
+  for (const signal of stopSignals(process.platform)) process.once(signal, onSignal);
 
   const report: Partial<DemoReport> = { calls: options.calls, answerMs: 0, establishedMs: 0 };
   const endings: string[] = [];
@@ -193,8 +194,7 @@ export async function runDev(options: DevOptions): Promise<DemoReport> {
   } finally {
     clearInterval(refresh);
     keys.stop();
-    process.off("SIGINT", onSignal);
-    process.off("SIGTERM", onSignal);
+    for (const signal of stopSignals(process.platform)) process.off(signal, onSignal);
     progress.stop();
     await stack.stop();
   }

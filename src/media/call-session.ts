@@ -1,5 +1,3 @@
-import { mkdir } from "node:fs/promises";
-import { join } from "node:path";
 import { LogRateLimiter } from "../log/log-rate-limiter.js";
 import type { Logger } from "../log/logger.js";
 import type { MediaMetrics } from "../metrics/media-metrics.js";
@@ -29,6 +27,7 @@ import { type MediaTimers, realTimers } from "./media-timers.js";
 import { PcmStreamReader } from "./pcm-stream-reader.js";
 import { type PlayoutMarkEvent, PlayoutQueue } from "./playout-queue.js";
 import type { IncomingFrameView, ReceivedFrameSlot } from "./received-frame.js";
+import { createRecordingFolder } from "./recording-folder.js";
 import { readPcm16kWav } from "./wav-file.js";
 
 /** What a call session needs from the engine that owns it. */
@@ -637,9 +636,9 @@ export class CallSession implements MediaCall {
     try {
       if (this.ended) throw new Error("the call ended before recording started");
       if (attempt.stopped) throw stoppedBeforeStart();
-      const stamp = new Date().toISOString().replace(/[:.]/g, "-");
-      const directory = join(this.context.recordingsDir, `${this.callId.replace(/[^\w.-]/g, "_")}-${stamp}`);
-      await this.trackIo(mkdir(directory, { recursive: true }));
+      const directory = await this.trackIo(
+        createRecordingFolder(this.context.recordingsDir, this.callId, new Date()),
+      );
       recorder = new CallRecorder(directory, unmixed, (id) => this.bySource.get(id), this.callId);
       await this.trackIo(recorder.ready);
       if (this.ended) throw new Error("the call ended before recording started");

@@ -8,6 +8,9 @@ import { setPriority } from "node:os";
  *   audio threads; falls back to `high` when not permitted;
  * - `high`: nice MEDIA_THREAD_NICE (Linux, per thread);
  * - `normal`: left as it is.
+ * Linux only. Elsewhere (Windows) the setting is ignored and the worker logs why at info: Node
+ * has no per-thread priority there, and raising the whole bot process's priority class would
+ * put its signaling and GC ahead of the media host's real-time threads on the same machine.
  */
 export type MediaThreadPriority = "realtime" | "high" | "normal";
 export const MEDIA_THREAD_PRIORITIES: readonly MediaThreadPriority[] = ["realtime", "high", "normal"];
@@ -45,9 +48,12 @@ const chrt: SetRealtime = (tid, priority) => {
  */
 export function raiseThreadPriority(
   mode: MediaThreadPriority = "realtime",
-  options: { procRoot?: string; setRealtime?: SetRealtime } = {},
+  options: { procRoot?: string; setRealtime?: SetRealtime; platform?: NodeJS.Platform } = {},
 ): ThreadPriorityResult {
   if (mode === "normal") return { ok: false, reason: "BOT_MEDIA_THREAD_PRIORITY is normal" };
+  const platform = options.platform ?? process.platform;
+  if (platform !== "linux")
+    return { ok: false, reason: `BOT_MEDIA_THREAD_PRIORITY applies on Linux only, not on ${platform}` };
   let tid: number;
   try {
     // "<pid>/task/<tid>" on Linux.

@@ -189,4 +189,29 @@ describe("configuration", () => {
     expect(message).toContain(`cannot read JSON from "${file}": not valid JSON`);
     expect(message).not.toContain("Sup3r");
   });
+
+  it("reads a configuration file saved with a UTF-8 byte order mark and CRLF lines (Windows PowerShell 5.1, Notepad)", () => {
+    const file = join(mkdtempSync(join(tmpdir(), "bot-config-")), "bot.json");
+    writeFileSync(
+      file,
+      `\uFEFF{\r\n  "BOT_MAX_CALLS": 7,\r\n  "BOT_STOP_ON_STDIN_END": true\r\n}\r\n`,
+      "utf8",
+    );
+    const config = loadConfig({ ...VALID, ...readRawConfig({ BOT_CONFIG_FILE: file }) });
+    expect(config.maxCalls).toBe(7);
+    expect(config.stopOnStdinEnd).toBe(true);
+  });
+
+  it("reads BOT_* variables in any case on Windows (its variable names ignore case), also over the file", () => {
+    const file = join(mkdtempSync(join(tmpdir(), "bot-config-")), "bot.json");
+    writeFileSync(file, JSON.stringify({ BOT_MAX_CALLS: 7, BOT_PORT: 9500 }));
+    const env = { ...VALID, bot_max_calls: "9", Bot_Config_File: file };
+    const windows = loadConfig(readRawConfig(env, "win32"));
+    expect(windows.maxCalls).toBe(9); // the environment wins over the file, in any case
+    expect(windows.port).toBe(9500);
+    // Elsewhere names are case-sensitive: neither lower-case variable is BOT_*.
+    const linux = loadConfig(readRawConfig(env, "linux"));
+    expect(linux.maxCalls).toBe(1000);
+    expect(linux.port).toBe(9441);
+  });
 });

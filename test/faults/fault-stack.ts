@@ -47,6 +47,8 @@ export interface FaultStackOptions {
    * production), so tests can signal it; the in-process handles (bot, provider) are then unset.
    */
   botProcess?: boolean;
+  /** With botProcess: the bot's stdin is a pipe the test holds (child.stdin), not /dev/null. */
+  botStdin?: boolean;
   /** Lifetime of the Graph tokens the (shared) Graph emulator issues from this stack on (default 3599 s). */
   tokenLifetimeSeconds?: number;
   /** Signaling hooks, e.g. answerDeadlineMs (Graph's 15 s by default, as the emulator's). */
@@ -165,7 +167,7 @@ export class FaultStack {
     graph.tokenLifetimeSeconds = options.tokenLifetimeSeconds ?? 3599;
     const s = stack;
     if (options.botProcess) {
-      await s.startBotProcess(env, port);
+      await s.startBotProcess(env, port, options.botStdin ?? false);
       return s;
     }
     s.bot = await BotApp.start({
@@ -188,13 +190,13 @@ export class FaultStack {
   }
 
   /** Starts src/bot.ts with exactly these BOT_* variables; resolves once it listens and has its host. */
-  private async startBotProcess(env: RawConfig, port: number): Promise<void> {
+  private async startBotProcess(env: RawConfig, port: number, pipeStdin: boolean): Promise<void> {
     const clean: NodeJS.ProcessEnv = {};
     for (const [key, value] of Object.entries(process.env)) if (!key.startsWith("BOT_")) clean[key] = value;
     const child = spawn(process.execPath, ["--import", "tsx", path.join(ROOT, "src", "bot.ts")], {
       cwd: ROOT,
       env: { ...clean, ...env, BOT_LOG_LEVEL: process.env.FAULTS_LOG_LEVEL ?? "warn" },
-      stdio: ["ignore", "pipe", "pipe"],
+      stdio: [pipeStdin ? "pipe" : "ignore", "pipe", "pipe"],
     });
     this.child = child;
     const keep = (chunk: Buffer) => {

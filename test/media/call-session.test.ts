@@ -1,6 +1,6 @@
 import { mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { basename, dirname, join } from "node:path";
 import { Writable } from "node:stream";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { createLogger, type Logger, silentLogger } from "../../src/log/logger.js";
@@ -28,6 +28,7 @@ function setup(
     queue?: number;
     established?: boolean;
     log?: Logger;
+    callId?: string;
   } = {},
 ) {
   const registry = createRegistry();
@@ -53,7 +54,14 @@ function setup(
     },
     requestHangUp: (callId, reason) => hangUps.push([callId, reason]),
   };
-  const call = new CallSession("call-1", "msid", 7, "sendRecv", options.unmixed ?? false, context);
+  const call = new CallSession(
+    options.callId ?? "call-1",
+    "msid",
+    7,
+    "sendRecv",
+    options.unmixed ?? false,
+    context,
+  );
   // Signaling tells the engine, which tells the session; most tests start from there.
   if (options.established ?? true) call.established();
   const marks: [string, boolean][] = [];
@@ -254,6 +262,39 @@ describe("CallSession (recording)", () => {
         participant: expect.objectContaining({ id: "p-22", displayName: "Bea" }),
       },
     ]);
+  });
+});
+
+describe("CallSession (recording folders valid on Windows)", () => {
+  // The longest call id signaling accepts (notification-parser SAFE_ID), with the characters
+  // Windows refuses in file names.
+  const longId = `${"a:b@c=d+e-".repeat(25)}abcdef`;
+
+  it("a 256-character call id with ':' '@' '=' '+' records into a folder with a valid name", async () => {
+    expect(longId).toHaveLength(256);
+    const { call } = setup({ acceptRecording: true, callId: longId });
+    const info = await call.record();
+    await call.end("done");
+    const folder = basename(dirname(info.mixedPath));
+    expect(folder.length).toBeLessThanOrEqual(255);
+    expect(folder).toMatch(/^[A-Za-z0-9._-]+$/);
+    expect(folder.startsWith("a_b_c_d_e-a_b_c_d_e-")).toBe(true);
+    expect((await readFile(info.mixedPath)).subarray(0, 4).toString("latin1")).toBe("RIFF");
+  });
+
+  it("calls whose ids give the same name, recording in the same millisecond, never share files", async () => {
+    vi.useFakeTimers({ toFake: ["Date"], now: new Date("2026-12-07T12:00:00.000Z") });
+    try {
+      const a = setup({ acceptRecording: true, callId: "same:id" });
+      const b = setup({ acceptRecording: true, callId: "same@id" });
+      const [first, second] = await Promise.all([a.call.record(), b.call.record()]);
+      await Promise.all([a.call.end("done"), b.call.end("done")]);
+      expect(first.mixedPath).not.toBe(second.mixedPath);
+      expect(basename(dirname(first.mixedPath))).toMatch(/^same_id-2026-12-07T12-00-00-000Z(-2)?$/);
+      expect(basename(dirname(second.mixedPath))).toMatch(/^same_id-2026-12-07T12-00-00-000Z(-2)?$/);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });
 

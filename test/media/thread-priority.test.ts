@@ -45,7 +45,20 @@ describe("media thread priority", () => {
     });
   });
 
-  it("says so where threads have no id to address", () => {
+  it("is Linux only: on Windows it changes nothing and says so", () => {
+    const result = raiseThreadPriority("realtime", {
+      platform: "win32",
+      setRealtime: () => {
+        throw new Error("must not be called on Windows");
+      },
+    });
+    expect(result).toEqual({
+      ok: false,
+      reason: "BOT_MEDIA_THREAD_PRIORITY applies on Linux only, not on win32",
+    });
+  });
+
+  it.runIf(linux)("says so where threads have no id to address", () => {
     const empty = mkdtempSync(path.join(tmpdir(), "no-proc-"));
     try {
       expect(raiseThreadPriority("realtime", { procRoot: empty })).toEqual({

@@ -16,6 +16,7 @@
  */
 import { rm } from "node:fs/promises";
 import path from "node:path";
+import { stopSignals } from "../../app/stop-triggers.js";
 import { createLocalBotTls, type LocalBotTls } from "../../demo/local-bot-tls.js";
 import { createLogger } from "../../log/logger.js";
 import { describeListenError } from "../listen-error.js";
@@ -115,6 +116,5 @@ export async function runGraphEmulator(env: NodeJS.ProcessEnv = process.env): Pr
     await removeBotTls();
     process.exit(0);
   };
-  process.on("SIGINT", () => void stop("SIGINT"));
-  process.on("SIGTERM", () => void stop("SIGTERM"));
+  for (const signal of stopSignals(process.platform)) process.on(signal, () => void stop(signal));
 }

@@ -1,3 +1,4 @@
+import { stopSignals } from "../../app/stop-triggers.js";
 import { createLogger } from "../../log/logger.js";
 import { describeListenError } from "../listen-error.js";
 import { orExit } from "../or-exit.js";
@@ -37,7 +38,7 @@ export async function runMediaEmulator(env: NodeJS.ProcessEnv = process.env): Pr
     "media platform emulator ready",
   );
 
-  for (const signal of ["SIGINT", "SIGTERM"] as const) {
+  for (const signal of stopSignals(process.platform)) {
     process.once(signal, () => {
       void emulator.stop().then(() => process.exit(0));
     });

@@ -35,6 +35,7 @@ export function testConfig(overrides: Partial<BotConfig> = {}): BotConfig {
     media: { fqdn: "media.example.com", publicPort: 8445, unmixedAudio: false, recordingsDir: "recordings" },
     bridge: { url: "ws://127.0.0.1:1/bridge", secret: "0123456789abcdef", reconnectGraceMs: 0 },
     logLevel: "silent",
+    stopOnStdinEnd: false,
     ...overrides,
   };
 }
