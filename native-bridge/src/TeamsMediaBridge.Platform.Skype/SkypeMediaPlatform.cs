@@ -60,24 +60,11 @@ public sealed class SkypeMediaPlatform : IMediaPlatform
     public Task<IPlatformSession> CreateSessionAsync(PlatformSessionRequest request, IPlatformSessionEvents events, CancellationToken cancellationToken)
     {
         if (!_initialized) throw new InvalidOperationException("media platform not initialized");
-        var socket = new AudioSocket(new AudioSocketSettings
-        {
-            CallId = request.CallId,
-            StreamDirections = request.Direction switch
-            {
-                Protocol.AudioDirection.SendRecv => StreamDirection.Sendrecv,
-                Protocol.AudioDirection.RecvOnly => StreamDirection.Recvonly,
-                Protocol.AudioDirection.SendOnly => StreamDirection.Sendonly,
-                // An inactive socket fails call setup, so it is never asked for.
-                _ => throw new ArgumentException($"unsupported direction {request.Direction}"),
-            },
-            SupportedAudioFormat = Microsoft.Skype.Bots.Media.AudioFormat.Pcm16K,
-            ReceiveUnmixedMeetingAudio = request.UnmixedAudio,
-        });
+        var socket = new AudioSocket(SocketSettings(request));
         try
         {
             // Events are wired before the configuration exists, so nothing the socket raises is lost.
-            var session = new SkypePlatformSession(socket, events, _logger);
+            var session = new SkypePlatformSession(socket, events, _logger, MediaPlatform.GetCurrentTimestamp);
             session.Configure(MediaConfiguration.FromPlatform(MediaPlatform.CreateMediaConfiguration(socket), request));
             return Task.FromResult<IPlatformSession>(session);
         }
@@ -101,7 +88,23 @@ public sealed class SkypeMediaPlatform : IMediaPlatform
     private void OnHealthChanged(object? sender, MediaPlatformHealthChangedEventArgs e) =>
         HealthChanged?.Invoke(Map(e.PreviousHealth), Map(e.CurrentHealth));
 
-    private static PlatformHealth Map(MediaPlatformHealthStatus status) => status switch
+    /// <summary>One call's socket: the requested direction, 16 kHz PCM, unmixed audio when asked.</summary>
+    internal static AudioSocketSettings SocketSettings(PlatformSessionRequest request) => new()
+    {
+        CallId = request.CallId,
+        StreamDirections = request.Direction switch
+        {
+            Protocol.AudioDirection.SendRecv => StreamDirection.Sendrecv,
+            Protocol.AudioDirection.RecvOnly => StreamDirection.Recvonly,
+            Protocol.AudioDirection.SendOnly => StreamDirection.Sendonly,
+            // An inactive socket fails call setup, so it is never asked for.
+            _ => throw new ArgumentException($"unsupported direction {request.Direction}"),
+        },
+        SupportedAudioFormat = Microsoft.Skype.Bots.Media.AudioFormat.Pcm16K,
+        ReceiveUnmixedMeetingAudio = request.UnmixedAudio,
+    };
+
+    internal static PlatformHealth Map(MediaPlatformHealthStatus status) => status switch
     {
         MediaPlatformHealthStatus.Normal => PlatformHealth.Normal,
         MediaPlatformHealthStatus.HeavilyLoaded => PlatformHealth.HeavilyLoaded,
