@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Logging;
 using Microsoft.Skype.Bots.Media;
+using Newtonsoft.Json.Linq;
 using TeamsMediaBridge.Protocol;
 
 namespace TeamsMediaBridge.Platform.Skype;
@@ -60,13 +61,24 @@ public sealed class SkypeMediaPlatform : IMediaPlatform
     public Task<IPlatformSession> CreateSessionAsync(PlatformSessionRequest request, IPlatformSessionEvents events, CancellationToken cancellationToken)
     {
         if (!_initialized) throw new InvalidOperationException("media platform not initialized");
-        var socket = new AudioSocket(SocketSettings(request));
+        return Task.FromResult<IPlatformSession>(CreateSession(new AudioSocket(SocketSettings(request)), request, events, _logger,
+            MediaPlatform.CreateMediaConfiguration, MediaPlatform.GetCurrentTimestamp));
+    }
+
+    /// <summary>
+    /// Wraps a new socket in a session and makes its media configuration; the socket is disposed
+    /// if that fails. The platform's calls are parameters so that this runs without the native
+    /// platform (tests).
+    /// </summary>
+    internal static SkypePlatformSession CreateSession(IAudioSocket socket, PlatformSessionRequest request, IPlatformSessionEvents events,
+        ILogger logger, Func<IAudioSocket, JObject> createMediaConfiguration, Func<long> platformClock)
+    {
         try
         {
             // Events are wired before the configuration exists, so nothing the socket raises is lost.
-            var session = new SkypePlatformSession(socket, events, _logger, MediaPlatform.GetCurrentTimestamp);
-            session.Configure(MediaConfiguration.FromPlatform(MediaPlatform.CreateMediaConfiguration(socket), request));
-            return Task.FromResult<IPlatformSession>(session);
+            var session = new SkypePlatformSession(socket, events, logger, platformClock);
+            session.Configure(MediaConfiguration.FromPlatform(createMediaConfiguration(socket), request));
+            return session;
         }
         catch
         {
