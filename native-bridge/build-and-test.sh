@@ -60,10 +60,19 @@ if [[ -z "${SKIP_WINDOWS_PUBLISH:-}" ]]; then
   step publish-windows publish_windows || true
 fi
 
+# One test project at a time, each with its own results file (two projects run by one
+# `dotnet test` of the solution could name theirs alike).
+run_tests() {
+  local project status=0
+  for project in tests/*/*.Tests.csproj; do
+    dotnet test "$project" --no-build -c "$config" \
+      --logger "trx;LogFileName=$(basename "$project" .csproj).trx" --logger "console;verbosity=normal" \
+      --results-directory "$results" "$@" || status=1
+  done
+  return "$status"
+}
 set +e
-step test dotnet test "$solution" --no-build -c "$config" \
-  --logger "trx;LogFilePrefix=results" --logger "console;verbosity=normal" \
-  --results-directory "$results" "$@"
+step test run_tests "$@"
 status=$?
 set -e
 
