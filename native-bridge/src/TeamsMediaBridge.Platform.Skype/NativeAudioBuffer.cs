@@ -22,6 +22,9 @@ internal sealed unsafe class NativeAudioBuffer : AudioMediaBuffer
         AudioFormat = Microsoft.Skype.Bots.Media.AudioFormat.Pcm16K;
     }
 
+    /// <summary>Whether the unmanaged copy is still held (false once disposed).</summary>
+    internal bool HoldsMemory => Volatile.Read(ref _memory) != IntPtr.Zero;
+
     protected override void Dispose(bool disposing)
     {
         var memory = Interlocked.Exchange(ref _memory, IntPtr.Zero);

@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Logging;
 using Microsoft.Skype.Bots.Media;
+using Newtonsoft.Json.Linq;
 using TeamsMediaBridge.Protocol;
 
 namespace TeamsMediaBridge.Platform.Skype;
@@ -60,26 +61,24 @@ public sealed class SkypeMediaPlatform : IMediaPlatform
     public Task<IPlatformSession> CreateSessionAsync(PlatformSessionRequest request, IPlatformSessionEvents events, CancellationToken cancellationToken)
     {
         if (!_initialized) throw new InvalidOperationException("media platform not initialized");
-        var socket = new AudioSocket(new AudioSocketSettings
-        {
-            CallId = request.CallId,
-            StreamDirections = request.Direction switch
-            {
-                Protocol.AudioDirection.SendRecv => StreamDirection.Sendrecv,
-                Protocol.AudioDirection.RecvOnly => StreamDirection.Recvonly,
-                Protocol.AudioDirection.SendOnly => StreamDirection.Sendonly,
-                // An inactive socket fails call setup, so it is never asked for.
-                _ => throw new ArgumentException($"unsupported direction {request.Direction}"),
-            },
-            SupportedAudioFormat = Microsoft.Skype.Bots.Media.AudioFormat.Pcm16K,
-            ReceiveUnmixedMeetingAudio = request.UnmixedAudio,
-        });
+        return Task.FromResult<IPlatformSession>(CreateSession(new AudioSocket(SocketSettings(request)), request, events, _logger,
+            MediaPlatform.CreateMediaConfiguration, MediaPlatform.GetCurrentTimestamp));
+    }
+
+    /// <summary>
+    /// Wraps a new socket in a session and makes its media configuration; the socket is disposed
+    /// if that fails. The platform's calls are parameters so that this runs without the native
+    /// platform (tests).
+    /// </summary>
+    internal static SkypePlatformSession CreateSession(IAudioSocket socket, PlatformSessionRequest request, IPlatformSessionEvents events,
+        ILogger logger, Func<IAudioSocket, JObject> createMediaConfiguration, Func<long> platformClock)
+    {
         try
         {
             // Events are wired before the configuration exists, so nothing the socket raises is lost.
-            var session = new SkypePlatformSession(socket, events, _logger);
-            session.Configure(MediaConfiguration.FromPlatform(MediaPlatform.CreateMediaConfiguration(socket), request));
-            return Task.FromResult<IPlatformSession>(session);
+            var session = new SkypePlatformSession(socket, events, logger, platformClock);
+            session.Configure(MediaConfiguration.FromPlatform(createMediaConfiguration(socket), request));
+            return session;
         }
         catch
         {
@@ -101,7 +100,23 @@ public sealed class SkypeMediaPlatform : IMediaPlatform
     private void OnHealthChanged(object? sender, MediaPlatformHealthChangedEventArgs e) =>
         HealthChanged?.Invoke(Map(e.PreviousHealth), Map(e.CurrentHealth));
 
-    private static PlatformHealth Map(MediaPlatformHealthStatus status) => status switch
+    /// <summary>One call's socket: the requested direction, 16 kHz PCM, unmixed audio when asked.</summary>
+    internal static AudioSocketSettings SocketSettings(PlatformSessionRequest request) => new()
+    {
+        CallId = request.CallId,
+        StreamDirections = request.Direction switch
+        {
+            Protocol.AudioDirection.SendRecv => StreamDirection.Sendrecv,
+            Protocol.AudioDirection.RecvOnly => StreamDirection.Recvonly,
+            Protocol.AudioDirection.SendOnly => StreamDirection.Sendonly,
+            // An inactive socket fails call setup, so it is never asked for.
+            _ => throw new ArgumentException($"unsupported direction {request.Direction}"),
+        },
+        SupportedAudioFormat = Microsoft.Skype.Bots.Media.AudioFormat.Pcm16K,
+        ReceiveUnmixedMeetingAudio = request.UnmixedAudio,
+    };
+
+    internal static PlatformHealth Map(MediaPlatformHealthStatus status) => status switch
     {
         MediaPlatformHealthStatus.Normal => PlatformHealth.Normal,
         MediaPlatformHealthStatus.HeavilyLoaded => PlatformHealth.HeavilyLoaded,

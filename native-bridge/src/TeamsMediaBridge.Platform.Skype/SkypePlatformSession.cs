@@ -5,15 +5,18 @@ using TeamsMediaBridge.Protocol;
 namespace TeamsMediaBridge.Platform.Skype;
 
 /// <summary>
-/// One AudioSocket. Received buffers are handed to the bridge as views over the platform's
+/// One audio socket, reached through the platform's own <see cref="IAudioSocket"/> (the real
+/// <see cref="AudioSocket"/> needs the native media stack; tests give a scripted one), with the
+/// platform clock as a delegate for the same reason. Received buffers are handed to the bridge as views over the platform's
 /// memory (the bridge copies them) and always disposed; sent frames travel in
 /// <see cref="NativeAudioBuffer"/>s that the platform disposes when it is done with them.
 /// </summary>
 internal sealed class SkypePlatformSession : IPlatformSession
 {
-    private readonly AudioSocket _socket;
+    private readonly IAudioSocket _socket;
     private readonly IPlatformSessionEvents _events;
     private readonly ILogger _logger;
+    private readonly Func<long> _platformClock;
     // The platform raises audio events one at a time per socket, so one scratch area suffices.
     private readonly byte[] _unmixedPcm = new byte[AudioFrameFormat.MaxUnmixedBuffers * AudioFrameFormat.BytesPerFrame];
     private readonly UnmixedInfo[] _unmixed = new UnmixedInfo[AudioFrameFormat.MaxUnmixedBuffers];
@@ -21,11 +24,12 @@ internal sealed class SkypePlatformSession : IPlatformSession
     private long _sendFailures;
     private PlatformSessionInfo? _info;
 
-    public SkypePlatformSession(AudioSocket socket, IPlatformSessionEvents events, ILogger logger)
+    public SkypePlatformSession(IAudioSocket socket, IPlatformSessionEvents events, ILogger logger, Func<long> platformClock)
     {
         _socket = socket;
         _events = events;
         _logger = logger;
+        _platformClock = platformClock;
         _socket.AudioMediaReceived += OnAudioMediaReceived;
         _socket.AudioSendStatusChanged += OnAudioSendStatusChanged;
         _socket.DominantSpeakerChanged += OnDominantSpeakerChanged;
@@ -115,12 +119,12 @@ internal sealed class SkypePlatformSession : IPlatformSession
         _events.OnDominantSpeakerChanged(e.CurrentDominantSpeaker);
 
     private void OnToneReceived(object? sender, ToneReceivedEventArgs e) =>
-        _events.OnToneReceived(Map(e.Tone), MediaPlatform.GetCurrentTimestamp());
+        _events.OnToneReceived(Map(e.Tone), _platformClock());
 
     private void OnMediaStreamFailure(object? sender, MediaStreamFailureEventArgs e) =>
         _events.OnMediaStreamFailure("the platform reported a media stream failure");
 
-    private static Tone Map(ToneId tone) => tone switch
+    internal static Tone Map(ToneId tone) => tone switch
     {
         ToneId.Tone0 => Tone._0,
         ToneId.Tone1 => Tone._1,
