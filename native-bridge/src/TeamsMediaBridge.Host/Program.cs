@@ -101,7 +101,7 @@ builder.Logging.AddJsonConsole(options =>
 });
 // Every log line goes to stderr, so stdout carries only the "listening on" line.
 builder.Services.Configure<ConsoleLoggerOptions>(options => options.LogToStandardErrorThreshold = LogLevel.Trace);
-builder.Services.AddWindowsService(options => options.ServiceName = "TeamsMediaBridge");
+builder.Services.AddWindowsService(options => options.ServiceName = "TeamsMediaHost");
 builder.Services.AddSingleton(settings);
 builder.Services.AddSingleton<IMediaPlatform>(services => CreatePlatform(settings, fake, fakeSource, recordDir, recordSeconds, services));
 builder.Services.AddHostedService<BridgeHostService>();
