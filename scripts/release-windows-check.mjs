@@ -6,16 +6,27 @@ import { readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
 
 /** Development tooling that must not ship: the bot runs compiled JavaScript. */
-export const DEV_PACKAGES = ["typescript", "tsx", "vitest", "esbuild", "@biomejs/biome", "protobufjs-cli", "fast-check"];
+export const DEV_PACKAGES = [
+  "typescript",
+  "tsx",
+  "vitest",
+  "esbuild",
+  "@biomejs/biome",
+  "protobufjs-cli",
+  "fast-check",
+];
 
 /**
  * Install scripts known to write nothing platform-specific (read and checked): anything else
  * that ran at `npm install` here may have built or downloaded a Linux binary.
  */
-const HARMLESS_INSTALL_SCRIPTS = new Map([["protobufjs", "scripts/postinstall.js only warns about version schemes"]]);
+const HARMLESS_INSTALL_SCRIPTS = new Map([
+  ["protobufjs", "scripts/postinstall.js only warns about version schemes"],
+]);
 
 /** A TypeScript source (not a declaration file). */
-export const isTypeScriptSource = (file) => /\.(ts|mts|cts|tsx)$/.test(file) && !/\.d\.(ts|mts|cts)$/.test(file);
+export const isTypeScriptSource = (file) =>
+  /\.(ts|mts|cts|tsx)$/.test(file) && !/\.d\.(ts|mts|cts)$/.test(file);
 
 /** Entries (relative to the top folder, '/' separated) every bundle has. */
 export const REQUIRED_ENTRIES = [
@@ -51,7 +62,8 @@ export function checkBundleEntries(entries, { topFolder, botDependencies, requir
   if (requireBotService) required.push("bot-service/TeamsMediaBot.Service.exe");
   for (const entry of required) if (!inside.has(entry)) problems.push(`missing: ${entry}`);
   for (const entry of inside) {
-    for (const dev of DEV_PACKAGES) if (entry.includes(`node_modules/${dev}/`)) problems.push(`dev tooling: ${entry}`);
+    for (const dev of DEV_PACKAGES)
+      if (entry.includes(`node_modules/${dev}/`)) problems.push(`dev tooling: ${entry}`);
     if (isTypeScriptSource(entry) && entry.startsWith("bot/node_modules/teams-media-bot/"))
       problems.push(`TypeScript source: ${entry}`);
   }
@@ -79,15 +91,20 @@ export function checkBotTree(botDir) {
       // Dependencies may ship their sources (inert); the bot itself must be compiled JavaScript.
       if (isTypeScriptSource(entry.name) && relative.startsWith(path.join("node_modules", "teams-media-bot")))
         problems.push(`TypeScript source: ${relative}`);
-      if (entry.name === "package.json" && path.basename(path.dirname(path.dirname(full))).match(/^(node_modules|@.+)$/)) {
+      if (
+        entry.name === "package.json" &&
+        path.basename(path.dirname(path.dirname(full))).match(/^(node_modules|@.+)$/)
+      ) {
         packages += 1;
         const manifest = JSON.parse(readFileSync(full, "utf8"));
         if (DEV_PACKAGES.includes(manifest.name)) problems.push(`dev tooling: ${manifest.name}`);
-        if (manifest.os || manifest.cpu) problems.push(`platform-specific package (os/cpu): ${manifest.name}`);
+        if (manifest.os || manifest.cpu)
+          problems.push(`platform-specific package (os/cpu): ${manifest.name}`);
         if (manifest.gypfile) problems.push(`native build (gypfile): ${manifest.name}`);
         const scripts = manifest.scripts ?? {};
         for (const hook of ["preinstall", "install", "postinstall"])
-          if (scripts[hook] && !HARMLESS_INSTALL_SCRIPTS.has(manifest.name)) problems.push(`install script (${hook}) ran here, for this platform: ${manifest.name}`);
+          if (scripts[hook] && !HARMLESS_INSTALL_SCRIPTS.has(manifest.name))
+            problems.push(`install script (${hook}) ran here, for this platform: ${manifest.name}`);
       }
     }
   };

@@ -14,7 +14,17 @@
  * 2000-01-01, so the same inputs list the same.
  */
 import { execFileSync } from "node:child_process";
-import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from "node:fs";
+import {
+  cpSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  utimesSync,
+  writeFileSync,
+} from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { checkBotTree } from "./release-windows-check.mjs";
@@ -108,7 +118,15 @@ writeFileSync(
 step("npm install --omit=dev (the packed package, production dependencies)");
 run(
   "npm",
-  ["install", "--omit=dev", "--prefer-offline", "--no-audit", "--no-fund", "--loglevel=error", path.join(packDir, tarball)],
+  [
+    "install",
+    "--omit=dev",
+    "--prefer-offline",
+    "--no-audit",
+    "--no-fund",
+    "--loglevel=error",
+    path.join(packDir, tarball),
+  ],
   botDir,
 );
 // The dependency names the tarball's temporary path; the bundle installs from its own node_modules.
@@ -120,7 +138,8 @@ rmSync(path.join(botDir, "node_modules", ".package-lock.json"), { force: true })
 // Symbolic links to Linux command shims: nothing on Windows runs them.
 rmSync(path.join(botDir, "node_modules", ".bin"), { recursive: true, force: true });
 const botCheck = checkBotTree(botDir);
-if (botCheck.problems.length > 0) throw new Error(`the bot's tree is not fit for Windows:\n${botCheck.problems.join("\n")}`);
+if (botCheck.problems.length > 0)
+  throw new Error(`the bot's tree is not fit for Windows:\n${botCheck.problems.join("\n")}`);
 
 // --- configuration template, scripts, README ---
 const packaging = path.join(ROOT, "packaging", "windows");

@@ -5,8 +5,8 @@ Shared helpers of Install-, Test- and Uninstall-TeamsMediaBot.ps1 (dot-sourced, 
 .DESCRIPTION
 The fixed names (services, firewall group, manifest), reading the settings file, the checks
 that both the installer and the health check make (certificate, ports), and the dry-run action
-runner. Written for Windows PowerShell 5.1 and PowerShell 7: no ternary, no '??', no
-ConvertFrom-Json -AsHashtable.
+runner. Written for Windows PowerShell 5.1 and PowerShell 7: no ternary, no '??', no hashtables
+from ConvertFrom-Json.
 #>
 Set-StrictMode -Version Latest
 $ErrorActionPreference = 'Stop'
