@@ -6,6 +6,7 @@
 import { execFileSync } from "node:child_process";
 import { X509Certificate } from "node:crypto";
 import { mkdir, readFile, writeFile } from "node:fs/promises";
+import { createServer } from "node:net";
 import path from "node:path";
 import { generate } from "selfsigned";
 import { ROOT } from "./pwsh.js";
@@ -124,4 +125,16 @@ export const GOOD_MACHINE: Record<string, string> = {
 /** -Name value pairs for pwsh -File. */
 export function asArguments(parameters: Record<string, string>): string[] {
   return Object.entries(parameters).flatMap(([name, value]) => [`-${name}`, value]);
+}
+
+/** A TCP port free on loopback a moment ago (the installer checks it is still free). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
 }

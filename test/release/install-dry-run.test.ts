@@ -13,6 +13,7 @@ import {
   asArguments,
   type CertificateFiles,
   FQDN,
+  freePort,
   GOOD_MACHINE,
   goodValues,
   makeCertificate,
@@ -33,13 +34,6 @@ function listen(host: string): Promise<Server> {
   });
 }
 const portOf = (server: Server) => (server.address() as { port: number }).port;
-
-async function freePort(): Promise<number> {
-  const server = await listen("127.0.0.1");
-  const port = portOf(server);
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 describe("Install-TeamsMediaBot.ps1 -DryRun", () => {
   let work: string;
