@@ -261,7 +261,8 @@ $hostDir = Join-WinPath $installDir 'host'
 $botServiceDir = Join-WinPath $installDir 'bot-service'
 $botDir = Join-WinPath $installDir 'bot'
 $configDir = Join-WinPath $dataDir 'config'
-$recordingsDir = Get-TmbSetting $config 'BOT_RECORDINGS_DIR'
+# Not Get-TmbSetting: the process's default, 'recordings', would be under System32 for a service.
+$recordingsDir = $config.Settings['BOT_RECORDINGS_DIR'].Value
 $createdDirs = @($installDir, $dataDir, $configDir)
 if (-not $recordingsDir) {
     $recordingsDir = Join-WinPath $dataDir 'recordings'
