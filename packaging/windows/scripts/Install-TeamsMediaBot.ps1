@@ -340,7 +340,10 @@ foreach ($rule in $firewallRules) {
     }
 }
 $actions += New-TmbAction service $hostService "create `"$hostExe`" start=delayed-auto" @{ Name = $hostService; Exe = $hostExe } {
-    param($d) Invoke-TmbNative sc.exe @('create', $d.Name, 'binPath=', "`"$($d.Exe)`"", 'start=', 'delayed-auto', 'DisplayName=', 'Teams media host')
+    # New-Service writes the quoted path as given (sc.exe create would get its quotes mangled by 5.1).
+    param($d)
+    New-Service -Name $d.Name -BinaryPathName "`"$($d.Exe)`"" -DisplayName 'Teams media host' -StartupType Automatic | Out-Null
+    Invoke-TmbNative sc.exe @('config', $d.Name, 'start=', 'delayed-auto')
 }
 $actions += New-TmbAction service $hostService ('failure ' + ($failureActions -join ' ') + ', failureflag 1') @{ Name = $hostService; Actions = $failureActions } {
     param($d)
@@ -348,7 +351,9 @@ $actions += New-TmbAction service $hostService ('failure ' + ($failureActions -j
     Invoke-TmbNative sc.exe @('failureflag', $d.Name, '1')
 }
 $actions += New-TmbAction service $botService "create `"$botServiceExe`" start=delayed-auto depend=$hostService" @{ Name = $botService; Exe = $botServiceExe; DependsOn = $hostService } {
-    param($d) Invoke-TmbNative sc.exe @('create', $d.Name, 'binPath=', "`"$($d.Exe)`"", 'start=', 'delayed-auto', 'depend=', $d.DependsOn, 'DisplayName=', 'Teams media bot')
+    param($d)
+    New-Service -Name $d.Name -BinaryPathName "`"$($d.Exe)`"" -DisplayName 'Teams media bot' -StartupType Automatic -DependsOn $d.DependsOn | Out-Null
+    Invoke-TmbNative sc.exe @('config', $d.Name, 'start=', 'delayed-auto')
 }
 $actions += New-TmbAction service $botService ('environment ' + ($botEnvironment -join '; ')) @{ Name = $botService; Environment = $botEnvironment } {
     param($d) New-ItemProperty -Path "HKLM:\SYSTEM\CurrentControlSet\Services\$($d.Name)" -Name Environment -PropertyType MultiString -Value $d.Environment -Force | Out-Null
