@@ -59,12 +59,12 @@ export function validFor(days: number): { notBefore: Date; notAfter: Date } {
 /** A settings file: the real template with the required values (and `overrides`) filled in. */
 export async function writeSettings(
   file: string,
-  values: Record<string, string>,
+  values: Record<string, unknown>,
   install: Record<string, string> = {},
 ): Promise<string> {
   const template = JSON.parse(
     await readFile(path.join(ROOT, "packaging", "windows", "config", "settings.template.json"), "utf8"),
-  ) as { install: Record<string, { value: string }>; settings: Record<string, { value: string }> };
+  ) as { install: Record<string, { value: string }>; settings: Record<string, { value: unknown }> };
   for (const [name, value] of Object.entries(values)) {
     const entry = template.settings[name];
     if (!entry) throw new Error(`no setting ${name} in the template`);

@@ -4,11 +4,12 @@
  * and real loopback sockets for the port checks. A good machine passes and the planned actions
  * are what the settings say; each fault gives its exact message and exit code 1.
  */
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { createServer, type Server } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { loadConfig, readRawConfig } from "../../src/config/config.js";
 import {
   asArguments,
   type CertificateFiles,
@@ -64,7 +65,7 @@ describe("Install-TeamsMediaBot.ps1 -DryRun", () => {
   /** A dry run with the good machine, the good certificate and these changes. */
   async function install(
     options: {
-      values?: Record<string, string>;
+      values?: Record<string, unknown>;
       machine?: Record<string, string>;
       certificate?: string;
       bundleDir?: string;
@@ -331,5 +332,55 @@ describe("Install-TeamsMediaBot.ps1 -DryRun", () => {
       ]);
     },
     RUN_MS * 2,
+  );
+
+  it(
+    "writes a bot.json the bot's own loader accepts and an appsettings.json with the host's settings (-PreviewConfigDir)",
+    async () => {
+      const preview = path.join(work, "preview");
+      const handlerOptions = { "player:C:/bot/hello.wav": { loop: false } };
+      const run = await install({
+        values: {
+          BOT_MEDIA_HANDLERS: "echo,player:C:/bot/hello.wav",
+          BOT_MEDIA_HANDLER_OPTIONS: handlerOptions,
+          BOT_MAX_CALLS: "50",
+          BOT_BRIDGE_MAX_SESSIONS: "60",
+        },
+        extra: ["-PreviewConfigDir", preview],
+      });
+      expect(failures(run)).toEqual([]);
+      expect(run.code).toBe(0);
+      const botFile = await readFile(path.join(preview, "bot.json"));
+      const hostFile = await readFile(path.join(preview, "appsettings.json"));
+      // No BOM: JSON.parse in the bot refuses one.
+      expect(botFile[0]).toBe(0x7b);
+      expect(hostFile[0]).toBe(0x7b);
+
+      const config = loadConfig(readRawConfig({ BOT_CONFIG_FILE: path.join(preview, "bot.json") }));
+      expect(config.appId).toBe("11111111-2222-3333-4444-555555555555");
+      expect(config.port).toBe(ports.bot);
+      expect(config.ops.port).toBe(ports.ops);
+      expect(config.maxCalls).toBe(50);
+      expect(config.media.fqdn).toBe(FQDN);
+      expect(config.media.publicPort).toBe(22210);
+      expect(config.media.recordingsDir).toBe("D:\\Data\\TeamsMediaBot\\recordings");
+      expect(config.media.handlers).toEqual(["echo", "player:C:/bot/hello.wav"]);
+      expect(config.media.handlerOptions).toEqual([undefined, { loop: false }]);
+      expect(config.bridge.url).toBe(`ws://127.0.0.1:${ports.bridge}/bridge`);
+
+      const host = JSON.parse(hostFile.toString("utf8")) as Record<string, string>;
+      expect(host).toEqual({
+        BOT_APP_ID: "11111111-2222-3333-4444-555555555555",
+        BOT_MEDIA_FQDN: FQDN,
+        BOT_MEDIA_PUBLIC_PORT: "22210",
+        BOT_MEDIA_INTERNAL_PORT: String(ports.media),
+        BOT_MEDIA_PUBLIC_IP: "20.1.2.3",
+        BOT_MEDIA_CERT_THUMBPRINT: good.thumbprint,
+        BOT_BRIDGE_URL: `ws://127.0.0.1:${ports.bridge}/bridge`,
+        BOT_BRIDGE_SECRET: "0123456789abcdef-bridge",
+        BOT_BRIDGE_MAX_SESSIONS: "60",
+      });
+    },
+    RUN_MS,
   );
 });

@@ -75,6 +75,8 @@ describe("the bundle's PowerShell scripts", () => {
       expect(text, name).toContain("$ErrorActionPreference = 'Stop'");
       // ConvertFrom-Json -AsHashtable and ForEach-Object -Parallel do not exist in 5.1.
       expect(text, name).not.toMatch(/-AsHashtable|-Parallel\b/);
+      // 5.1's -Encoding UTF8 writes a BOM, which the bot's JSON.parse refuses: Write-TmbUtf8File instead.
+      expect(text, name).not.toMatch(/(Set-Content|Out-File|Add-Content)[^\n]*-Encoding\s+UTF8/i);
     }
   });
 });

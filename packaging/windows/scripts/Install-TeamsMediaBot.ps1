@@ -31,6 +31,10 @@ Check everything, print every action, change nothing.
 .PARAMETER CertificateFile
 Check this certificate file (PFX/PEM) instead of looking BOT_MEDIA_CERT_THUMBPRINT up in LocalMachine\My.
 
+.PARAMETER PreviewConfigDir
+With -DryRun: write the two configuration files the install would write (bot.json,
+appsettings.json) into this folder, to read them before installing.
+
 .PARAMETER AllowFewerPhysicalCores
 Install on a machine with 2+ logical but fewer than 2 physical cores (reported not to work).
 
@@ -48,6 +52,7 @@ param(
     [string]$CertificateFile,
     [string]$CertificatePassword = '',
     [switch]$AllowFewerPhysicalCores,
+    [string]$PreviewConfigDir,
     # Fake facts of the machine (tests, or a check from another machine).
     [string]$AssumeWindowsVersion,
     [string]$AssumeWindowsCaption,
@@ -316,10 +321,10 @@ foreach ($part in 'host', 'bot-service', 'bot') {
     }
 }
 $actions += New-TmbAction write $hostConfigFile ('host settings: ' + ($hostValues.Keys -join ', ')) @{ Path = $hostConfigFile; Text = $hostJson } {
-    param($d) Set-Content -LiteralPath $d.Path -Value $d.Text -Encoding UTF8
+    param($d) Write-TmbUtf8File -Path $d.Path -Text $d.Text
 }
 $actions += New-TmbAction write $botConfigFile ('bot settings: ' + ($botValues.Keys -join ', ')) @{ Path = $botConfigFile; Text = $botJson } {
-    param($d) Set-Content -LiteralPath $d.Path -Value $d.Text -Encoding UTF8
+    param($d) Write-TmbUtf8File -Path $d.Path -Text $d.Text
 }
 $actions += New-TmbAction write $settingsCopy "copy of $SettingsFile (read by Test-TeamsMediaBot.ps1)" @{ From = $SettingsFile; To = $settingsCopy } {
     param($d) Copy-Item -LiteralPath $d.From -Destination $d.To -Force
@@ -376,12 +381,18 @@ $manifest = [ordered]@{
 }
 $manifestJson = $manifest | ConvertTo-Json -Depth 5 -Compress
 $actions += New-TmbAction write $manifestFile 'install manifest (read by Uninstall-TeamsMediaBot.ps1)' @{ Path = $manifestFile; Text = $manifestJson } {
-    param($d) Set-Content -LiteralPath $d.Path -Value $d.Text -Encoding UTF8
+    param($d) Write-TmbUtf8File -Path $d.Path -Text $d.Text
 }
 $actions += New-TmbAction start $hostService 'Start-Service' @{ Name = $hostService } { param($d) Start-Service -Name $d.Name }
 $actions += New-TmbAction start $botService 'Start-Service' @{ Name = $botService } { param($d) Start-Service -Name $d.Name }
 
 Invoke-TmbActions -Actions $actions -DryRun:$DryRun
+if ($DryRun -and $PreviewConfigDir) {
+    New-Item -ItemType Directory -Force -Path $PreviewConfigDir | Out-Null
+    Write-TmbUtf8File -Path (Join-Path $PreviewConfigDir 'bot.json') -Text $botJson
+    Write-TmbUtf8File -Path (Join-Path $PreviewConfigDir 'appsettings.json') -Text $hostJson
+    Write-Host "preview: bot.json and appsettings.json written to $PreviewConfigDir"
+}
 Write-Host "MANIFEST $manifestJson"
 if ($DryRun) { Write-Host "dry run: all checks passed, $($actions.Count) actions planned, nothing changed" }
 else { Write-Host "installed: check it with Test-TeamsMediaBot.ps1" }

@@ -245,6 +245,12 @@ function Test-TmbPortListening {
     finally { $client.Close() }
 }
 
+function Write-TmbUtf8File {
+    <# UTF-8 without a BOM: Windows PowerShell 5.1's cmdlets write one with their UTF8 encoding, and the bot's JSON.parse refuses it. #>
+    param([string]$Path, [string]$Text)
+    [System.IO.File]::WriteAllText($Path, $Text, (New-Object System.Text.UTF8Encoding -ArgumentList $false))
+}
+
 function New-TmbAction {
     param([string]$Kind, [string]$Target, [string]$Detail, [hashtable]$Data, [scriptblock]$Run)
     return [pscustomobject]@{ Kind = $Kind; Target = $Target; Detail = $Detail; Data = $Data; Run = $Run }
