@@ -74,6 +74,10 @@ function publish(project, outDir) {
       "win-x64",
       "-p:SkypePlatform=true",
       "-p:IsWindows=true",
+      // Source paths as /_/ in the assemblies and PDBs: the same sources give the same bytes
+      // wherever they were copied to (the copy has no .git for SourceLink's mapping).
+      "-p:ContinuousIntegrationBuild=true",
+      `-p:PathMap=${nativeCopy}=/_/native-bridge`,
       "-o",
       outDir,
       "-nologo",

@@ -101,6 +101,7 @@ export async function makeFakeBundle(dir: string): Promise<string> {
     "host/MediaPlatformStartupScript.bat",
     "bot-service/TeamsMediaBot.Service.exe",
     "bot/node_modules/teams-media-bot/dist/bot.js",
+    "scripts/Install-TeamsMediaBot.ps1",
   ];
   for (const file of files) {
     await mkdir(path.dirname(path.join(dir, file)), { recursive: true });

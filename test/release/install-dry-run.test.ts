@@ -153,6 +153,7 @@ describe("Install-TeamsMediaBot.ps1 -DryRun", () => {
         `WOULD copy ${host}: from ${path.join(bundle, "host")}`,
         `WOULD copy D:\\Apps\\TeamsMediaBot\\bot-service: from ${path.join(bundle, "bot-service")}`,
         `WOULD copy D:\\Apps\\TeamsMediaBot\\bot: from ${path.join(bundle, "bot")}`,
+        `WOULD copy D:\\Apps\\TeamsMediaBot\\scripts: from ${path.join(bundle, "scripts")}`,
         `WOULD write ${host}\\appsettings.json: host settings: BOT_APP_ID, BOT_MEDIA_FQDN, BOT_MEDIA_PUBLIC_PORT, BOT_MEDIA_INTERNAL_PORT, BOT_MEDIA_PUBLIC_IP, BOT_MEDIA_CERT_THUMBPRINT, BOT_BRIDGE_URL, BOT_BRIDGE_SECRET`,
         "WOULD write D:\\Data\\TeamsMediaBot\\config\\bot.json: bot settings: BOT_APP_ID, BOT_APP_SECRET, BOT_TENANT_ID, BOT_PUBLIC_URL, BOT_PORT, BOT_OPS_PORT, BOT_MEDIA_FQDN, BOT_MEDIA_PUBLIC_PORT, BOT_BRIDGE_URL, BOT_BRIDGE_SECRET, BOT_RECORDINGS_DIR",
         expect.stringMatching(

@@ -6,7 +6,7 @@ Installs the Teams media bot on a Windows media host: checks, files, firewall, t
 Checks every prerequisite first and names exactly what is wrong (Windows Server version, cores,
 the Visual C++ x64 runtime, the ASP.NET Core 10 runtime, PowerShell 7 for the platform's startup
 script, Node.js 20+, the media certificate in LocalMachine\My, the ports, the settings). Only
-when all pass: copies host\, bot-service\ and bot\ to InstallDir, writes the two processes'
+when all pass: copies host\, bot-service\, bot\ and scripts\ to InstallDir, writes the two processes'
 configuration from the settings file, runs the platform's MediaPlatformStartupScript.bat, opens
 the firewall (signaling TCP, media TCP, media port range TCP/UDP, all in the group
 'TeamsMediaBot'), registers the services TeamsMediaHost and TeamsMediaBot (which depends on
@@ -313,7 +313,8 @@ $actions = @()
 foreach ($dir in $createdDirs) {
     $actions += New-TmbAction mkdir $dir 'create' @{ Path = $dir } { param($d) New-Item -ItemType Directory -Force -Path $d.Path | Out-Null }
 }
-foreach ($part in 'host', 'bot-service', 'bot') {
+# scripts\ too: Test- and Uninstall-TeamsMediaBot.ps1 stay at hand once the zip is gone.
+foreach ($part in 'host', 'bot-service', 'bot', 'scripts') {
     $actions += New-TmbAction copy (Join-WinPath $installDir $part) "from $(Join-Path $BundleDir $part)" @{ From = (Join-Path $BundleDir $part); To = (Join-WinPath $installDir $part) } {
         param($d)
         New-Item -ItemType Directory -Force -Path $d.To | Out-Null
