@@ -62,7 +62,8 @@ for (const part of ["Directory.Build.props", "proto", "src"]) {
   });
 }
 function publish(project, outDir) {
-  // SkypePlatform is the lead's property name; IsWindows is the one main has until helper-win's merge.
+  // -p:SkypePlatform=true links the real media platform (native-bridge/README.md); the
+  // BotService ignores it.
   run(
     "dotnet",
     [
@@ -73,7 +74,6 @@ function publish(project, outDir) {
       "-r",
       "win-x64",
       "-p:SkypePlatform=true",
-      "-p:IsWindows=true",
       // Source paths as /_/ in the assemblies and PDBs: the same sources give the same bytes
       // wherever they were copied to (the copy has no .git for SourceLink's mapping).
       "-p:ContinuousIntegrationBuild=true",
@@ -91,6 +91,8 @@ function publish(project, outDir) {
 }
 step("dotnet publish TeamsMediaBridge.Host (win-x64, Skype platform)");
 publish("TeamsMediaBridge.Host", path.join(STAGE, "host"));
+// The same file-by-file check CI runs on native-bridge/publish-windows.sh's output.
+run("bash", [path.join(ROOT, "native-bridge", "check-windows-publish.sh"), path.join(STAGE, "host")], ROOT);
 const botServiceProject = path.join(ROOT, "native-bridge", "src", "TeamsMediaBridge.BotService");
 if (existsSync(botServiceProject)) {
   step("dotnet publish TeamsMediaBridge.BotService (win-x64)");

@@ -170,7 +170,7 @@ describe("Install-TeamsMediaBot.ps1 -DryRun", () => {
         "WOULD service TeamsMediaHost: failure reset= 86400 actions= restart/5000/restart/5000/restart/30000, failureflag 1",
         'WOULD service TeamsMediaBot: create "D:\\Apps\\TeamsMediaBot\\bot-service\\TeamsMediaBot.Service.exe" start=delayed-auto depend=TeamsMediaHost',
         expect.stringMatching(
-          /^WOULD service TeamsMediaBot: environment BOT_CONFIG_FILE=D:\\Data\\TeamsMediaBot\\config\\bot\.json; TEAMS_MEDIA_BOT_NODE=.+; TEAMS_MEDIA_BOT_SCRIPT=D:\\Apps\\TeamsMediaBot\\bot\\node_modules\\teams-media-bot\\dist\\bot\.js$/,
+          /^WOULD service TeamsMediaBot: environment BotService__ConfigFile=D:\\Data\\TeamsMediaBot\\config\\bot\.json; BotService__NodePath=.+; BotService__ScriptPath=D:\\Apps\\TeamsMediaBot\\bot\\node_modules\\teams-media-bot\\dist\\bot\.js$/,
         ),
         "WOULD service TeamsMediaBot: failure reset= 86400 actions= restart/5000/restart/5000/restart/30000, failureflag 1",
         "WOULD write D:\\Apps\\TeamsMediaBot\\install-manifest.json: install manifest (read by Uninstall-TeamsMediaBot.ps1)",

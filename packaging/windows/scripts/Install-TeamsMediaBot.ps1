@@ -301,8 +301,9 @@ $firewallRules = @(
 $hostExe = Join-WinPath $hostDir 'TeamsMediaBridge.Host.exe'
 $botServiceExe = Join-WinPath $botServiceDir 'TeamsMediaBot.Service.exe'
 $botScript = Join-WinPath $botDir 'node_modules\teams-media-bot\dist\bot.js'
-# What the bot service needs to start node (names agreed with TeamsMediaBridge.BotService).
-$botEnvironment = @("BOT_CONFIG_FILE=$botConfigFile", "TEAMS_MEDIA_BOT_NODE=$nodePath", "TEAMS_MEDIA_BOT_SCRIPT=$botScript")
+# What the bot service needs to start node: TeamsMediaBot.Service's settings (BotService__<Name>,
+# see its --help); it passes ConfigFile to the bot as BOT_CONFIG_FILE.
+$botEnvironment = @("BotService__ConfigFile=$botConfigFile", "BotService__NodePath=$nodePath", "BotService__ScriptPath=$botScript")
 # Restart after 5 s, 5 s, then 30 s; the failure count resets after a day without one.
 $failureActions = @('reset=', '86400', 'actions=', 'restart/5000/restart/5000/restart/30000')
 
