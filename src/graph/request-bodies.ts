@@ -246,7 +246,7 @@ export function createCallBody(request: CreateCallRequest): Json {
     throw new InvalidRequestError("targets", "or meetingInfo is required");
   }
   if (request.targets !== undefined) invitationTargets("targets", request.targets, 25);
-  if (request.meetingInfo !== undefined) meetingInfo(request.meetingInfo, request.chatInfo !== undefined);
+  if (request.meetingInfo !== undefined) meetingInfo(request.meetingInfo, request.chatInfo);
   if (request.chatInfo !== undefined) {
     if (!isObject(request.chatInfo)) throw new InvalidRequestError("chatInfo", "must be an object");
     for (const [key, value] of Object.entries(request.chatInfo)) {
@@ -276,7 +276,7 @@ export function createCallBody(request: CreateCallRequest): Json {
  * meetingInfo is abstract: one of its derived types, with that type's non-nullable property.
  * organizerMeetingInfo names the meeting only together with chatInfo (Graph's meetingInfo docs).
  */
-function meetingInfo(value: unknown, hasChatInfo: boolean): void {
+function meetingInfo(value: unknown, chatInfo: unknown): void {
   const type = isObject(value) ? value["@odata.type"] : undefined;
   if (!isObject(value) || typeof type !== "string" || !MEETING_INFO_TYPES.has(type)) {
     throw new InvalidRequestError(
@@ -286,7 +286,11 @@ function meetingInfo(value: unknown, hasChatInfo: boolean): void {
   }
   if (type === "#microsoft.graph.organizerMeetingInfo") {
     identitySet("meetingInfo.organizer", value.organizer);
-    if (!hasChatInfo) throw new InvalidRequestError("chatInfo", "is required with organizerMeetingInfo");
+    if (!isObject(chatInfo))
+      throw new InvalidRequestError("chatInfo", "is required with organizerMeetingInfo");
+    if (typeof chatInfo.threadId !== "string" || chatInfo.threadId.trim() === "") {
+      throw new InvalidRequestError("chatInfo.threadId", "is required with organizerMeetingInfo");
+    }
   } else {
     const property = type === "#microsoft.graph.tokenMeetingInfo" ? "token" : "joinMeetingId";
     const member = value[property];

@@ -151,6 +151,13 @@ describe("createCall body", () => {
       "chatInfo is required with organizerMeetingInfo",
     ],
     [
+      {
+        meetingInfo: { "@odata.type": "#microsoft.graph.organizerMeetingInfo", organizer: TARGET.identity },
+        chatInfo: { messageId: "0" },
+      },
+      "chatInfo.threadId is required with organizerMeetingInfo",
+    ],
+    [
       { meetingInfo: { "@odata.type": "#microsoft.graph.organizerMeetingInfo" }, chatInfo: {} },
       "meetingInfo.organizer must be an identitySet object",
     ],

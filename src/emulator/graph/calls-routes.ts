@@ -432,11 +432,16 @@ function checkWhomToReach(body: Record<string, unknown>): void {
       "Invalid call: targets or meetingInfo is required (targets to call someone, meetingInfo to join a meeting).",
     );
   }
-  if (meetingInfo?.["@odata.type"] === ORGANIZER_MEETING_INFO && !body.chatInfo) {
+  const chatInfo = body.chatInfo as Record<string, unknown> | null | undefined;
+  if (meetingInfo?.["@odata.type"] === ORGANIZER_MEETING_INFO && !chatInfo) {
     throw new GraphRequestError(
       400,
       "BadRequest",
       "Invalid call: chatInfo is required with organizerMeetingInfo (the meeting's threadId and messageId).",
     );
+  }
+  // The thread is what names the meeting; chatInfo's members are nullable in the metadata only.
+  if (chatInfo && (typeof chatInfo.threadId !== "string" || chatInfo.threadId.trim() === "")) {
+    throw new GraphRequestError(400, "BadRequest", "Invalid call: chatInfo.threadId is required.");
   }
 }

@@ -105,6 +105,11 @@ describe("joining a meeting and calling a user on the Graph emulator", () => {
       /chatInfo is required with organizerMeetingInfo/,
     ],
     [
+      "chatInfo without threadId",
+      (b: Record<string, unknown>) => ({ ...b, chatInfo: { messageId: "0" } }),
+      /chatInfo\.threadId is required/,
+    ],
+    [
       "joinMeetingIdMeetingInfo without joinMeetingId",
       (b: Record<string, unknown>) => ({
         ...b,
