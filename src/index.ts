@@ -16,6 +16,11 @@ export { type NotReady, type NotReadyReason, Readiness } from "./app/readiness.j
 export { type BotConfig, hasBotConfiguration, loadConfig, readRawConfig } from "./config/config.js";
 export { ConfigError } from "./config/config-error.js";
 export { GraphError } from "./graph/graph-error.js";
+export {
+  type MeetingJoinInfo,
+  MeetingJoinUrlError,
+  parseMeetingJoinUrl,
+} from "./graph/meeting-join-url.js";
 export { GraphTokenError } from "./graph/token-provider.js";
 export { UntrustedCertificateError } from "./graph/untrusted-certificate.js";
 export { createLogger, type Logger, silentLogger } from "./log/logger.js";

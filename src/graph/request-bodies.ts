@@ -246,18 +246,11 @@ export function createCallBody(request: CreateCallRequest): Json {
     throw new InvalidRequestError("targets", "or meetingInfo is required");
   }
   if (request.targets !== undefined) invitationTargets("targets", request.targets, 25);
-  if (request.meetingInfo !== undefined) {
-    const type = request.meetingInfo?.["@odata.type"];
-    if (!isObject(request.meetingInfo) || typeof type !== "string" || !MEETING_INFO_TYPES.has(type)) {
-      throw new InvalidRequestError(
-        "meetingInfo",
-        `must have "@odata.type" one of ${[...MEETING_INFO_TYPES].join(", ")}`,
-      );
-    }
-  }
+  if (request.meetingInfo !== undefined) meetingInfo(request.meetingInfo, request.chatInfo);
   if (request.chatInfo !== undefined) {
     if (!isObject(request.chatInfo)) throw new InvalidRequestError("chatInfo", "must be an object");
     for (const [key, value] of Object.entries(request.chatInfo)) {
+      if (key.startsWith("@odata.")) continue;
       if (!CHAT_INFO_KEYS.has(key))
         throw new InvalidRequestError(`chatInfo.${key}`, "is not a chatInfo property");
       if (value !== undefined && typeof value !== "string") {
@@ -277,4 +270,32 @@ export function createCallBody(request: CreateCallRequest): Json {
     throw new InvalidRequestError("tenantId", "must be a non-empty string");
   }
   return body;
+}
+
+/**
+ * meetingInfo is abstract: one of its derived types, with that type's non-nullable property.
+ * organizerMeetingInfo names the meeting only together with chatInfo (Graph's meetingInfo docs).
+ */
+function meetingInfo(value: unknown, chatInfo: unknown): void {
+  const type = isObject(value) ? value["@odata.type"] : undefined;
+  if (!isObject(value) || typeof type !== "string" || !MEETING_INFO_TYPES.has(type)) {
+    throw new InvalidRequestError(
+      "meetingInfo",
+      `must have "@odata.type" one of ${[...MEETING_INFO_TYPES].join(", ")}`,
+    );
+  }
+  if (type === "#microsoft.graph.organizerMeetingInfo") {
+    identitySet("meetingInfo.organizer", value.organizer);
+    if (!isObject(chatInfo))
+      throw new InvalidRequestError("chatInfo", "is required with organizerMeetingInfo");
+    if (typeof chatInfo.threadId !== "string" || chatInfo.threadId.trim() === "") {
+      throw new InvalidRequestError("chatInfo.threadId", "is required with organizerMeetingInfo");
+    }
+  } else {
+    const property = type === "#microsoft.graph.tokenMeetingInfo" ? "token" : "joinMeetingId";
+    const member = value[property];
+    if (typeof member !== "string" || member.trim() === "") {
+      throw new InvalidRequestError(`meetingInfo.${property}`, "must be a non-empty string");
+    }
+  }
 }

@@ -6,6 +6,11 @@ import type { GraphClientSettings } from "../../src/config/config.js";
 import { GraphEmulator } from "../../src/emulator/graph/graph-emulator.js";
 import { GraphClient } from "../../src/graph/graph-client.js";
 import { GraphError } from "../../src/graph/graph-error.js";
+import {
+  callUserRequest,
+  joinMeetingByIdRequest,
+  joinMeetingByUrlRequest,
+} from "../../src/graph/outgoing-call-requests.js";
 import { GraphTokenProvider } from "../../src/graph/token-provider.js";
 import type { AnswerRequest, CreateCallRequest } from "../../src/graph/types.js";
 import { silentLogger } from "../../src/log/logger.js";
@@ -217,6 +222,35 @@ describe("GraphClient against the Graph emulator (real msal token, real HTTPS)",
         .map((line) => JSON.parse(line) as { msg?: string; callId?: string; level?: number })
         .find((line) => line.msg === "graph request failed" && line.callId === unknown);
       expect(failedLine?.level).toBe(20);
+    });
+
+    it("joins a meeting by join link and by meeting id, and calls a user, with the built bodies", async () => {
+      const graph = client();
+      const organizer = randomUUID();
+      const thread = `19:meeting_${randomUUID().replaceAll("-", "")}@thread.v2`;
+      const joinUrl = `https://teams.microsoft.com/l/meetup-join/${encodeURIComponent(thread)}/0?context=${encodeURIComponent(JSON.stringify({ Tid: TENANT, Oid: organizer }))}`;
+      const options = { callbackUri: CALLBACK, mediaBlob: blob(randomUUID()) };
+      const requests = [
+        joinMeetingByUrlRequest(joinUrl, options),
+        joinMeetingByIdRequest(
+          { joinMeetingId: "293 654 785 123", passcode: "Xy7pQ2", tenantId: TENANT },
+          options,
+        ),
+        callUserRequest({ userId: randomUUID(), tenantId: TENANT }, options),
+      ];
+      const callIds: string[] = [];
+      for (const request of requests) {
+        const call = await graph.createCall(request);
+        expect(call.state).toBe("establishing");
+        callIds.push(call.id);
+        // What went over the wire is exactly the built body, and Graph (the emulator) took it.
+        const sent = logged("create").at(-1);
+        expect(sent?.status).toBe(201);
+        expect(sent?.body).toEqual(request);
+        expect(emulator.call(call.id)?.meetingInfo).toEqual(request.meetingInfo);
+      }
+      expect(emulator.call(callIds[0] ?? "")?.chatInfo).toEqual({ threadId: thread, messageId: "0" });
+      expect(emulator.call(callIds[2] ?? "")?.targets).toEqual(requests[2]?.targets);
     });
 
     it("creates a call, lists its participants and updates its recording status", async () => {

@@ -133,6 +133,9 @@ describe("createCall body", () => {
       },
     };
     expect(createCallBody(meeting).meetingInfo).toEqual(meeting.meetingInfo);
+    // Graph's examples annotate chatInfo with its @odata.type; that is not a property.
+    const annotated = { ...meeting, chatInfo: { "@odata.type": "#microsoft.graph.chatInfo", threadId: "t" } };
+    expect(createCallBody(annotated).chatInfo).toEqual(annotated.chatInfo);
   });
 
   it.each([
@@ -140,6 +143,32 @@ describe("createCall body", () => {
     [{ targets: undefined }, "targets or meetingInfo is required"],
     [{ meetingInfo: { "@odata.type": "#microsoft.graph.meetingInfo" } }, "meetingInfo must have"],
     [{ chatInfo: { thread: "x" } }, "chatInfo.thread is not a chatInfo property"],
+    [
+      {
+        targets: undefined,
+        meetingInfo: { "@odata.type": "#microsoft.graph.organizerMeetingInfo", organizer: TARGET.identity },
+      },
+      "chatInfo is required with organizerMeetingInfo",
+    ],
+    [
+      {
+        meetingInfo: { "@odata.type": "#microsoft.graph.organizerMeetingInfo", organizer: TARGET.identity },
+        chatInfo: { messageId: "0" },
+      },
+      "chatInfo.threadId is required with organizerMeetingInfo",
+    ],
+    [
+      { meetingInfo: { "@odata.type": "#microsoft.graph.organizerMeetingInfo" }, chatInfo: {} },
+      "meetingInfo.organizer must be an identitySet object",
+    ],
+    [
+      { meetingInfo: { "@odata.type": "#microsoft.graph.joinMeetingIdMeetingInfo", passcode: "x" } },
+      "meetingInfo.joinMeetingId must be a non-empty string",
+    ],
+    [
+      { meetingInfo: { "@odata.type": "#microsoft.graph.tokenMeetingInfo", token: "" } },
+      "meetingInfo.token must be a non-empty string",
+    ],
     [{ requestedModalities: ["audio", "smell"] }, 'requestedModalities holds "smell"'],
     [
       { source: { identity: { application: "bot" } } },

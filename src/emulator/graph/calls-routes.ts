@@ -128,14 +128,7 @@ export function createCallsRouter(options: CallsRouterOptions): Router {
       }
       const body = req.body as Record<string, unknown>;
       checkCallbackUri(body.callbackUri, "callbackUri");
-      const hasTargets = Array.isArray(body.targets) && body.targets.length > 0;
-      if (!hasTargets && !(body.chatInfo && body.meetingInfo)) {
-        throw new GraphRequestError(
-          400,
-          "BadRequest",
-          "Invalid call: give targets, or chatInfo and meetingInfo to join a meeting.",
-        );
-      }
+      checkWhomToReach(body);
       if (!body.mediaConfig)
         throw new GraphRequestError(400, "BadRequest", "Invalid call: mediaConfig is required.");
       const mediaSession = checkMediaConfig(body.mediaConfig, auth.app);
@@ -419,5 +412,36 @@ function checkMediaConfig(value: unknown, app: RegisteredApp) {
       throw new GraphRequestError(400, "BadRequest", `mediaConfig.blob: ${error.message}`);
     }
     throw error;
+  }
+}
+
+const ORGANIZER_MEETING_INFO = "#microsoft.graph.organizerMeetingInfo";
+
+/**
+ * A call reaches targets or joins the meeting meetingInfo names. Per Graph's meetingInfo docs,
+ * joinMeetingIdMeetingInfo and tokenMeetingInfo name a meeting by themselves; organizerMeetingInfo
+ * only together with chatInfo (the meeting's thread).
+ */
+function checkWhomToReach(body: Record<string, unknown>): void {
+  const hasTargets = Array.isArray(body.targets) && body.targets.length > 0;
+  const meetingInfo = body.meetingInfo as Record<string, unknown> | null | undefined;
+  if (!hasTargets && !meetingInfo) {
+    throw new GraphRequestError(
+      400,
+      "BadRequest",
+      "Invalid call: targets or meetingInfo is required (targets to call someone, meetingInfo to join a meeting).",
+    );
+  }
+  const chatInfo = body.chatInfo as Record<string, unknown> | null | undefined;
+  if (meetingInfo?.["@odata.type"] === ORGANIZER_MEETING_INFO && !chatInfo) {
+    throw new GraphRequestError(
+      400,
+      "BadRequest",
+      "Invalid call: chatInfo is required with organizerMeetingInfo (the meeting's threadId and messageId).",
+    );
+  }
+  // The thread is what names the meeting; chatInfo's members are nullable in the metadata only.
+  if (chatInfo && (typeof chatInfo.threadId !== "string" || chatInfo.threadId.trim() === "")) {
+    throw new GraphRequestError(400, "BadRequest", "Invalid call: chatInfo.threadId is required.");
   }
 }

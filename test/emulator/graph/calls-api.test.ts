@@ -374,7 +374,7 @@ describe("answer flow", () => {
       requestedModalities: ["audio"],
       mediaConfig: answerBody(bot.url).mediaConfig,
     });
-    expect(noTargets.json().error.message).toMatch(/give targets, or chatInfo and meetingInfo/);
+    expect(noTargets.json().error.message).toMatch(/targets or meetingInfo is required/);
   });
 });
 
