@@ -215,6 +215,50 @@ describe("service-hosted media against the Graph emulator (real msal token, real
     expect(announcements).toHaveLength(2);
   });
 
+  it("recordResponse: a stop tone ends the recording; without one it lasts maxRecordDurationInSeconds", async () => {
+    const callId = await answeredCall();
+    const stopped = await client.recordResponse(callId, {
+      prompts: [mediaPrompt(COOL)],
+      maxRecordDurationInSeconds: 120,
+      stopTones: ["#"],
+      clientContext: "voicemail",
+    });
+    expect(stopped).toMatchObject({ "@odata.type": "#microsoft.graph.recordOperation", status: "Running" });
+    // A tone that is not a stop tone changes nothing; pound (#) ends the recording once it
+    // records (after the 1 s prompt), so it is repeated until the operation is announced.
+    emulator.sendTone(callId, "tone1");
+    const presses = setInterval(() => emulator.sendTone(callId, "pound"), 200);
+    const done = await receiver
+      .waitFor(operationDone(callId, stopped.id), 10_000)
+      .finally(() => clearInterval(presses));
+    expect(done.resourceData).toMatchObject({
+      "@odata.type": "#microsoft.graph.recordOperation",
+      status: "Completed",
+      clientContext: "voicemail",
+      resultInfo: { code: 200, subcode: 0 },
+    });
+
+    const sentAt = Date.now();
+    const timed = await client.recordResponse(callId, { maxRecordDurationInSeconds: 1 });
+    const timedDone = await receiver.waitFor(operationDone(callId, timed.id));
+    expect(timedDone.receivedAt - sentAt).toBeGreaterThanOrEqual(1000);
+    expect(timedDone.resourceData).toMatchObject({ status: "Completed", resultInfo: { code: 200 } });
+  });
+
+  it("a prompt whose mapped file is not a playable WAV fails the operation", async () => {
+    const callId = await answeredCall();
+    const broken = "https://cdn.contoso.com/broken.wav";
+    const file = path.join(wavDir, "broken.wav");
+    await writeFile(file, "not a wav");
+    emulator.mapPromptFile(broken, file);
+    const operation = await client.playPrompt(callId, [mediaPrompt({ uri: broken })]);
+    const done = await receiver.waitFor(operationDone(callId, operation.id));
+    expect(done.resourceData).toMatchObject({
+      status: "Failed",
+      resultInfo: { code: 400, message: `The prompt ${broken} cannot be played.` },
+    });
+  });
+
   it("refuses a prompt URL that is not https before sending: clear error, counted, nothing at the emulator", async () => {
     const callId = await answeredCall();
     const before = emulator.requestLog().length;
