@@ -4,8 +4,10 @@ import type {
   CommsOperation,
   CreateCallRequest,
   InvitationParticipantInfo,
+  MediaPrompt,
   Participant,
   RecordingStatus,
+  RecordResponseRequest,
   RejectReason,
 } from "./types.js";
 
@@ -59,4 +61,32 @@ export interface GraphCallsApi {
     options?: GraphRequestOptions,
   ): Promise<CommsOperation>;
   listParticipants(callId: string, options?: GraphRequestOptions): Promise<Participant[]>;
+}
+
+/**
+ * The IVR actions of calls answered with serviceHostedMediaConfig (Graph plays the prompts and
+ * hears the tones). Implemented by GraphClient; not yet used by the signaling layer.
+ */
+export interface GraphServiceMediaApi {
+  playPrompt(
+    callId: string,
+    prompts: MediaPrompt[],
+    clientContext?: string,
+    options?: GraphRequestOptions,
+  ): Promise<CommsOperation>;
+  recordResponse(
+    callId: string,
+    request: RecordResponseRequest,
+    options?: GraphRequestOptions,
+  ): Promise<CommsOperation>;
+  subscribeToTone(
+    callId: string,
+    clientContext?: string,
+    options?: GraphRequestOptions,
+  ): Promise<CommsOperation>;
+  cancelMediaProcessing(
+    callId: string,
+    clientContext?: string,
+    options?: GraphRequestOptions,
+  ): Promise<CommsOperation>;
 }

@@ -6,15 +6,18 @@ import type { Registry } from "prom-client";
 import type { GraphClientSettings } from "../config/config.js";
 import type { Logger } from "../log/logger.js";
 import { type GraphMetrics, graphMetrics } from "../metrics/graph-metrics.js";
-import type { GraphCallsApi, GraphRequestOptions } from "./graph-calls-api.js";
+import type { GraphCallsApi, GraphRequestOptions, GraphServiceMediaApi } from "./graph-calls-api.js";
 import { GraphError, type GraphErrorInit, parseGraphErrorBody } from "./graph-error.js";
 import { httpsRequest } from "./https-request.js";
 import {
   answerBody,
   callIdSegment,
+  clientContextBody,
   createCallBody,
   InvalidRequestError,
+  playPromptBody,
   recordingStatusBody,
+  recordResponseBody,
   redirectBody,
   rejectBody,
 } from "./request-bodies.js";
@@ -36,8 +39,10 @@ import type {
   CommsOperation,
   CreateCallRequest,
   InvitationParticipantInfo,
+  MediaPrompt,
   Participant,
   RecordingStatus,
+  RecordResponseRequest,
   RejectReason,
 } from "./types.js";
 
@@ -94,7 +99,7 @@ const MAX_PARTICIPANT_PAGES = 50;
  * the caller's own deadline (request-budget.ts).
  * One client-request-id per logical request, kept across its retries and logged.
  */
-export class GraphClient implements GraphCallsApi {
+export class GraphClient implements GraphCallsApi, GraphServiceMediaApi {
   private readonly baseUrl: string;
   private readonly origin: string;
   private readonly tokenProvider: { getToken(): Promise<string> };
@@ -207,15 +212,81 @@ export class GraphClient implements GraphCallsApi {
       // Setting the same status twice leaves the call in the same state.
       idempotent: true,
     }));
+    return this.operationOf(response, "updateRecordingStatus", options);
+  }
+
+  /** Plays prompts in a call with service-hosted media; Graph's operation (Running at first). */
+  async playPrompt(
+    callId: string,
+    prompts: MediaPrompt[],
+    clientContext?: string,
+    options?: GraphRequestOptions,
+  ): Promise<CommsOperation> {
+    const response = await this.send("playPrompt", options, callId, () => ({
+      method: "POST",
+      url: this.callUrl(callId, "/playPrompt"),
+      body: playPromptBody(prompts, clientContext),
+      // A repeat would play the prompts twice.
+      idempotent: false,
+    }));
+    return this.operationOf(response, "playPrompt", options);
+  }
+
+  /** Records the caller's answer (after optional prompts) in a call with service-hosted media. */
+  async recordResponse(
+    callId: string,
+    request: RecordResponseRequest,
+    options?: GraphRequestOptions,
+  ): Promise<CommsOperation> {
+    const response = await this.send("recordResponse", options, callId, () => ({
+      method: "POST",
+      url: this.callUrl(callId, "/recordResponse"),
+      body: recordResponseBody(request),
+      idempotent: false,
+    }));
+    return this.operationOf(response, "recordResponse", options);
+  }
+
+  /** Asks Graph for the caller's DTMF tones (toneInfo notifications). */
+  async subscribeToTone(
+    callId: string,
+    clientContext?: string,
+    options?: GraphRequestOptions,
+  ): Promise<CommsOperation> {
+    const response = await this.send("subscribeToTone", options, callId, () => ({
+      method: "POST",
+      url: this.callUrl(callId, "/subscribeToTone"),
+      body: clientContextBody(clientContext),
+      idempotent: true,
+    }));
+    return this.operationOf(response, "subscribeToTone", options);
+  }
+
+  /** Cancels the call's running and queued playPrompt/recordResponse operations. */
+  async cancelMediaProcessing(
+    callId: string,
+    clientContext?: string,
+    options?: GraphRequestOptions,
+  ): Promise<CommsOperation> {
+    const response = await this.send("cancelMediaProcessing", options, callId, () => ({
+      method: "POST",
+      url: this.callUrl(callId, "/cancelMediaProcessing"),
+      body: clientContextBody(clientContext),
+      idempotent: true,
+    }));
+    return this.operationOf(response, "cancelMediaProcessing", options);
+  }
+
+  /** The commsOperation in an action's response (an empty body is an empty operation). */
+  private operationOf(
+    response: Success,
+    name: string,
+    options: GraphRequestOptions | undefined,
+  ): CommsOperation {
     if (response.body.length === 0) return {};
-    const operation = this.parseJson(response, "updateRecordingStatus", options);
+    const operation = this.parseJson(response, name, options);
     if (!isObject(operation)) {
-      throw this.invalidResponse(
-        "updateRecordingStatus",
-        response,
-        "the operation is not an object",
-        options,
-      );
+      throw this.invalidResponse(name, response, "the operation is not an object", options);
     }
     return operation as CommsOperation;
   }

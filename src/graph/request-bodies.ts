@@ -2,14 +2,19 @@
  * Builds the JSON bodies of the Graph calls actions, validated against the v1.0 metadata
  * (shared/graph/calls-v1.0.csdl.xml) before anything is sent: parameter names and types as the
  * CSDL declares them, enum members it lists, and the documented limits (clientContext <= 256
- * characters, 1..25 redirect targets, redirect timeout 15..90 s). Only declared parameters are
+ * characters, 1..25 redirect targets, redirect timeout 15..90 s, recordResponse timeouts 1..120 s)
+ * and our own bounds for service-hosted media (https media URIs, GUID resource ids, at most
+ * MAX_MEDIA_ITEMS files per request). Only declared parameters are
  * emitted; a wrong value throws InvalidRequestError naming the field.
  */
 import type {
   AnswerRequest,
   CreateCallRequest,
   InvitationParticipantInfo,
+  MediaInfo,
+  MediaPrompt,
   RecordingStatus,
+  RecordResponseRequest,
   RejectReason,
 } from "./types.js";
 
@@ -41,6 +46,13 @@ const CALL_OPTION_FLAGS = [
 ];
 const CHAT_INFO_KEYS = new Set(["threadId", "messageId", "replyChainMessageId"]);
 const INT32_MAX = 2 ** 31 - 1;
+const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+/** Our bound on preFetchMedia entries and on the prompts of one request (Graph states none). */
+export const MAX_MEDIA_ITEMS = 20;
+/** Graph's documented range of recordResponse's three timeouts (seconds). */
+const RECORD_SECONDS = { min: 1, max: 120 };
+/** DTMF keys recordResponse's stopTones may name. */
+const STOP_TONES = new Set(["0", "1", "2", "3", "4", "5", "6", "7", "8", "9", "*", "#", "A", "B", "C", "D"]);
 export const MAX_CLIENT_CONTEXT_LENGTH = 256;
 
 type Json = Record<string, unknown>;
@@ -78,16 +90,100 @@ function modalities(field: string, value: unknown): string[] {
 }
 
 function mediaConfig(field: string, value: unknown): Json {
+  if (isObject(value) && value["@odata.type"] === "#microsoft.graph.serviceHostedMediaConfig") {
+    return serviceHostedMediaConfig(field, value);
+  }
   if (!isObject(value) || value["@odata.type"] !== "#microsoft.graph.appHostedMediaConfig") {
     throw new InvalidRequestError(
       field,
-      'must be {"@odata.type": "#microsoft.graph.appHostedMediaConfig", blob}',
+      'must be {"@odata.type": "#microsoft.graph.appHostedMediaConfig", blob} or ' +
+        '{"@odata.type": "#microsoft.graph.serviceHostedMediaConfig", preFetchMedia}',
     );
   }
   if (typeof value.blob !== "string" || value.blob === "") {
     throw new InvalidRequestError(`${field}.blob`, "must be a non-empty string");
   }
   return { "@odata.type": "#microsoft.graph.appHostedMediaConfig", blob: value.blob };
+}
+
+function serviceHostedMediaConfig(field: string, value: Json): Json {
+  const config: Json = { "@odata.type": "#microsoft.graph.serviceHostedMediaConfig" };
+  for (const key of Object.keys(value)) {
+    if (key !== "@odata.type" && key !== "preFetchMedia") {
+      throw new InvalidRequestError(`${field}.${key}`, "is not a serviceHostedMediaConfig property");
+    }
+  }
+  if (value.preFetchMedia === undefined) return config;
+  const items = mediaItems(`${field}.preFetchMedia`, value.preFetchMedia, 0);
+  // The resource id is the cache key a prompt refers to later: required and unique here.
+  const seen = new Set<string>();
+  const media = items.map((item, index) => {
+    const checked = mediaInfo(`${field}.preFetchMedia[${index}]`, item, true);
+    const id = String(checked.resourceId).toLowerCase();
+    if (seen.has(id)) {
+      throw new InvalidRequestError(`${field}.preFetchMedia[${index}].resourceId`, `repeats ${id}`);
+    }
+    seen.add(id);
+    return checked;
+  });
+  config.preFetchMedia = media;
+  return config;
+}
+
+function mediaItems(field: string, value: unknown, min: number): unknown[] {
+  if (!Array.isArray(value) || value.length < min || value.length > MAX_MEDIA_ITEMS) {
+    throw new InvalidRequestError(field, `must be an array of ${min}..${MAX_MEDIA_ITEMS} entries`);
+  }
+  return value;
+}
+
+/** graph.mediaInfo: uri (https, required), resourceId (a GUID). */
+function mediaInfo(field: string, value: unknown, resourceIdRequired: boolean): MediaInfo {
+  if (!isObject(value)) throw new InvalidRequestError(field, "must be a mediaInfo object");
+  for (const key of Object.keys(value)) {
+    if (key !== "uri" && key !== "resourceId") {
+      throw new InvalidRequestError(`${field}.${key}`, "is not a mediaInfo property");
+    }
+  }
+  const info: MediaInfo = { uri: httpsUrl(`${field}.uri`, value.uri) };
+  if (value.resourceId === undefined) {
+    if (resourceIdRequired) throw new InvalidRequestError(`${field}.resourceId`, "is required (a GUID)");
+    return info;
+  }
+  if (typeof value.resourceId !== "string" || !GUID.test(value.resourceId)) {
+    throw new InvalidRequestError(
+      `${field}.resourceId`,
+      `must be a GUID, got ${JSON.stringify(value.resourceId)?.slice(0, 80)}`,
+    );
+  }
+  info.resourceId = value.resourceId;
+  return info;
+}
+
+/** Collection(graph.prompt): mediaPrompt is v1.0's only concrete prompt. */
+function prompts(field: string, value: unknown, min: number): MediaPrompt[] {
+  return mediaItems(field, value, min).map((prompt, index) => {
+    if (!isObject(prompt) || prompt["@odata.type"] !== "#microsoft.graph.mediaPrompt") {
+      throw new InvalidRequestError(
+        `${field}[${index}]`,
+        'must be {"@odata.type": "#microsoft.graph.mediaPrompt", mediaInfo}',
+      );
+    }
+    for (const key of Object.keys(prompt)) {
+      if (key !== "@odata.type" && key !== "mediaInfo") {
+        throw new InvalidRequestError(`${field}[${index}].${key}`, "is not a mediaPrompt property");
+      }
+    }
+    return {
+      "@odata.type": "#microsoft.graph.mediaPrompt",
+      mediaInfo: mediaInfo(`${field}[${index}].mediaInfo`, prompt.mediaInfo, false),
+    };
+  });
+}
+
+function boolean(field: string, value: unknown): boolean {
+  if (typeof value !== "boolean") throw new InvalidRequestError(field, "must be a boolean");
+  return value;
 }
 
 function identitySet(field: string, value: unknown): Json {
@@ -298,4 +394,54 @@ function meetingInfo(value: unknown, chatInfo: unknown): void {
       throw new InvalidRequestError(`meetingInfo.${property}`, "must be a non-empty string");
     }
   }
+}
+
+function withClientContext(body: Json, context: unknown): Json {
+  const checked = clientContext("clientContext", context);
+  if (checked !== undefined) body.clientContext = checked;
+  return body;
+}
+
+/** playPrompt(prompts, clientContext): 1..MAX_MEDIA_ITEMS media prompts. */
+export function playPromptBody(promptList: MediaPrompt[], context: string | undefined): Json {
+  return withClientContext({ prompts: prompts("prompts", promptList, 1) }, context);
+}
+
+/**
+ * recordResponse(prompts, bargeInAllowed, initialSilenceTimeoutInSeconds,
+ * maxSilenceTimeoutInSeconds, maxRecordDurationInSeconds, playBeep, stopTones, clientContext).
+ */
+export function recordResponseBody(request: RecordResponseRequest): Json {
+  if (!isObject(request)) throw new InvalidRequestError("recordResponse", "body must be an object");
+  const body: Json = {};
+  if (request.prompts !== undefined) body.prompts = prompts("prompts", request.prompts, 0);
+  for (const flag of ["bargeInAllowed", "playBeep"] as const) {
+    if (request[flag] !== undefined) body[flag] = boolean(flag, request[flag]);
+  }
+  for (const seconds of [
+    "initialSilenceTimeoutInSeconds",
+    "maxSilenceTimeoutInSeconds",
+    "maxRecordDurationInSeconds",
+  ] as const) {
+    if (request[seconds] !== undefined) {
+      body[seconds] = int32(seconds, request[seconds], RECORD_SECONDS.min, RECORD_SECONDS.max);
+    }
+  }
+  if (request.stopTones !== undefined) {
+    if (!Array.isArray(request.stopTones) || request.stopTones.length > STOP_TONES.size) {
+      throw new InvalidRequestError("stopTones", `must be an array of at most ${STOP_TONES.size} keys`);
+    }
+    for (const tone of request.stopTones) {
+      if (typeof tone !== "string" || !STOP_TONES.has(tone)) {
+        throw new InvalidRequestError("stopTones", `holds ${JSON.stringify(tone)}, not one of 0-9 * # A-D`);
+      }
+    }
+    body.stopTones = [...new Set(request.stopTones)];
+  }
+  return withClientContext(body, request.clientContext);
+}
+
+/** subscribeToTone(clientContext) and cancelMediaProcessing(clientContext). */
+export function clientContextBody(context: string | undefined): Json {
+  return withClientContext({}, context);
 }

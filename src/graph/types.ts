@@ -67,6 +67,37 @@ export interface AppHostedMediaConfig {
   blob: string;
 }
 
+/** graph.mediaInfo: a media file Graph fetches over https; resourceId (a GUID) is its cache key. */
+export interface MediaInfo {
+  uri: string;
+  resourceId?: string;
+}
+
+/** Media hosted by Graph itself (prompts, DTMF, recording): no media session on our side. */
+export interface ServiceHostedMediaConfig {
+  "@odata.type": "#microsoft.graph.serviceHostedMediaConfig";
+  /** Files Graph downloads and caches before the call is established. */
+  preFetchMedia?: MediaInfo[];
+}
+
+/** graph.mediaPrompt, the one concrete graph.prompt in v1.0. */
+export interface MediaPrompt {
+  "@odata.type": "#microsoft.graph.mediaPrompt";
+  mediaInfo: MediaInfo;
+}
+
+/** Body of POST /communications/calls/{id}/recordResponse (all optional, per the CSDL). */
+export interface RecordResponseRequest {
+  prompts?: MediaPrompt[];
+  bargeInAllowed?: boolean;
+  initialSilenceTimeoutInSeconds?: number;
+  maxSilenceTimeoutInSeconds?: number;
+  maxRecordDurationInSeconds?: number;
+  playBeep?: boolean;
+  stopTones?: string[];
+  clientContext?: string;
+}
+
 export interface ChatInfo {
   threadId?: string;
   messageId?: string;
@@ -81,7 +112,7 @@ export interface MeetingInfo {
 /** Body of POST /communications/calls/{id}/answer. */
 export interface AnswerRequest {
   callbackUri: string;
-  mediaConfig: AppHostedMediaConfig;
+  mediaConfig: AppHostedMediaConfig | ServiceHostedMediaConfig;
   acceptedModalities: Modality[];
   participantCapacity?: number;
   callOptions?: { "@odata.type": "#microsoft.graph.incomingCallOptions"; [key: string]: unknown };

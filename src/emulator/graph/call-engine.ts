@@ -276,6 +276,13 @@ export class CallEngine {
       resultInfo: { code: 200, subcode: 0, message: "Success" },
     };
     call.operations.push(operation);
+    this.announceOperation(call, operation);
+    return operation;
+  }
+
+  /** A finished operation: a `deleted` notification on .../operations/{id} carrying it. */
+  announceOperation(call: EmulatedCall, operation: CommsOperation): void {
+    this.changed();
     this.notify(call, [
       {
         changeType: "deleted",
@@ -286,7 +293,6 @@ export class CallEngine {
         },
       },
     ]);
-    return operation;
   }
 
   setMuted(call: EmulatedCall, muted: boolean): void {

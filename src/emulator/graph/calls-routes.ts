@@ -8,10 +8,12 @@ import type { CallEngine } from "./call-engine.js";
 import { type CsdlValidator, formatViolations } from "./csdl/csdl-validator.js";
 import type { EmulatedCall } from "./emulated-call.js";
 import { sendGraphError } from "./graph-error.js";
+import type { ServiceMedia } from "./service-media.js";
 import type { SigningKey } from "./signing-key.js";
 
 export interface CallsRouterOptions {
   engine: CallEngine;
+  serviceMedia: ServiceMedia;
   validator: CsdlValidator;
   apps: AppRegistry;
   tokenKey: () => SigningKey;
@@ -39,7 +41,7 @@ class GraphRequestError extends Error {
 
 /** The Graph v1.0 calls API (mounted at /v1.0), per shared/docs/graph-calling.md. */
 export function createCallsRouter(options: CallsRouterOptions): Router {
-  const { engine, validator, logger } = options;
+  const { engine, serviceMedia, validator, logger } = options;
   const router = express.Router();
 
   router.use(async (req, res, next) => {
@@ -202,6 +204,7 @@ export function createCallsRouter(options: CallsRouterOptions): Router {
       requireState(call, "answer", ["incoming"]);
       checkCallbackUri(body.callbackUri, "callbackUri");
       const mediaSession = checkMediaConfig(body.mediaConfig, auth.app);
+      checkPreFetchMedia(body.mediaConfig);
       if (
         call.meetingInfo &&
         !hasRole(auth.app, ["Calls.JoinGroupCall.All", "Calls.JoinGroupCallAsGuest.All"])
@@ -306,6 +309,76 @@ export function createCallsRouter(options: CallsRouterOptions): Router {
       }),
     );
   }
+
+  // The IVR actions, valid only in an established call with service-hosted media.
+  const serviceHostedCall = (req: Request, auth: Auth, action: string): EmulatedCall => {
+    const call = liveCallFor(req, auth);
+    if (!isServiceHosted(call.mediaConfig)) {
+      throw new GraphRequestError(
+        400,
+        "BadRequest",
+        `${action} is only valid in a call answered or created with serviceHostedMediaConfig.`,
+      );
+    }
+    requireState(call, action, ["established"]);
+    return call;
+  };
+
+  router.post(
+    "/communications/calls/:id/playPrompt",
+    handle((req, res, auth) => {
+      const body = validateAction("playPrompt", req.body);
+      const call = serviceHostedCall(req, auth, "playPrompt");
+      const clientContext = checkClientContext(body.clientContext);
+      const uris = promptUris("playPrompt", body.prompts, 1);
+      res.json(serviceMedia.playPrompt(call, uris, clientContext));
+    }),
+  );
+
+  router.post(
+    "/communications/calls/:id/recordResponse",
+    handle((req, res, auth) => {
+      const body = validateAction("recordResponse", req.body);
+      const call = serviceHostedCall(req, auth, "recordResponse");
+      const clientContext = checkClientContext(body.clientContext);
+      const uris = promptUris("recordResponse", body.prompts ?? [], 0);
+      const maxSeconds = body.maxRecordDurationInSeconds as number | null | undefined;
+      if (maxSeconds !== undefined && maxSeconds !== null && (maxSeconds < 1 || maxSeconds > 120)) {
+        throw new GraphRequestError(
+          400,
+          "BadRequest",
+          `Invalid recordResponse request body: maxRecordDurationInSeconds must be 1..120, got ${maxSeconds}.`,
+        );
+      }
+      const stopTones = (body.stopTones as string[] | null | undefined) ?? [];
+      res.json(serviceMedia.recordResponse(call, uris, maxSeconds ?? undefined, stopTones, clientContext));
+    }),
+  );
+
+  router.post(
+    "/communications/calls/:id/subscribeToTone",
+    handle((req, res, auth) => {
+      const body = validateAction("subscribeToTone", req.body);
+      const call = serviceHostedCall(req, auth, "subscribeToTone");
+      const clientContext = checkClientContext(body.clientContext);
+      // Completes at once; toneInfo notifications follow the caller's keys.
+      res.json(engine.completeOperation(call, "#microsoft.graph.subscribeToToneOperation", clientContext));
+    }),
+  );
+
+  router.post(
+    "/communications/calls/:id/cancelMediaProcessing",
+    handle((req, res, auth) => {
+      const body = validateAction("cancelMediaProcessing", req.body);
+      const call = serviceHostedCall(req, auth, "cancelMediaProcessing");
+      const clientContext = checkClientContext(body.clientContext);
+      const cancelled = serviceMedia.cancelAll(call);
+      logger.info({ callId: call.id, cancelled }, "media processing cancelled");
+      res.json(
+        engine.completeOperation(call, "#microsoft.graph.cancelMediaProcessingOperation", clientContext),
+      );
+    }),
+  );
 
   router.get(
     "/communications/calls/:id/participants",
@@ -444,4 +517,84 @@ function checkWhomToReach(body: Record<string, unknown>): void {
   if (chatInfo && (typeof chatInfo.threadId !== "string" || chatInfo.threadId.trim() === "")) {
     throw new GraphRequestError(400, "BadRequest", "Invalid call: chatInfo.threadId is required.");
   }
+}
+
+const SERVICE_HOSTED = new Set([
+  "microsoft.graph.serviceHostedMediaConfig",
+  "graph.serviceHostedMediaConfig",
+]);
+const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+/** The emulator's bound on prefetched files and on one request's prompts. */
+const MAX_MEDIA_ITEMS = 20;
+
+function isServiceHosted(config: unknown): boolean {
+  const type = (config as Record<string, unknown> | undefined)?.["@odata.type"];
+  return typeof type === "string" && SERVICE_HOSTED.has(type.replace(/^#/, ""));
+}
+
+/** A mediaInfo (already shaped per the CSDL): https uri, resourceId a GUID when given. */
+function checkMediaInfo(value: unknown, name: string, resourceIdRequired: boolean): string {
+  const info = value as { uri?: unknown; resourceId?: unknown };
+  let url: URL | undefined;
+  try {
+    url = new URL(String(info.uri));
+  } catch {
+    url = undefined;
+  }
+  if (url?.protocol !== "https:") {
+    throw new GraphRequestError(
+      400,
+      "BadRequest",
+      `${name}.uri must be an https URL, got ${JSON.stringify(info.uri)}.`,
+    );
+  }
+  const id = info.resourceId;
+  if ((id === undefined || id === null) && !resourceIdRequired) return String(info.uri);
+  if (typeof id !== "string" || !GUID.test(id)) {
+    throw new GraphRequestError(
+      400,
+      "BadRequest",
+      `${name}.resourceId must be a GUID, got ${JSON.stringify(id)}.`,
+    );
+  }
+  return String(info.uri);
+}
+
+/** serviceHostedMediaConfig.preFetchMedia: at most MAX_MEDIA_ITEMS https files with GUID ids. */
+function checkPreFetchMedia(config: unknown): void {
+  if (!isServiceHosted(config)) return;
+  const media = (config as { preFetchMedia?: unknown[] | null }).preFetchMedia ?? [];
+  if (media.length > MAX_MEDIA_ITEMS) {
+    throw new GraphRequestError(
+      400,
+      "BadRequest",
+      `mediaConfig.preFetchMedia holds ${media.length} entries; at most ${MAX_MEDIA_ITEMS} are accepted.`,
+    );
+  }
+  media.forEach((item, index) => {
+    checkMediaInfo(item, `mediaConfig.preFetchMedia[${index}]`, true);
+  });
+}
+
+/** The prompts' uris (Collection(graph.prompt), already shaped per the CSDL). */
+function promptUris(action: string, value: unknown, min: number): string[] {
+  const prompts = (value as unknown[] | null) ?? [];
+  if (prompts.length < min || prompts.length > MAX_MEDIA_ITEMS) {
+    throw new GraphRequestError(
+      400,
+      "BadRequest",
+      `Invalid ${action} request body: prompts must hold ${min} to ${MAX_MEDIA_ITEMS} entries, got ${prompts.length}.`,
+    );
+  }
+  return prompts.map((prompt, index) => {
+    const mediaPrompt = prompt as { "@odata.type"?: unknown; mediaInfo?: unknown };
+    if (String(mediaPrompt["@odata.type"] ?? "").replace(/^#/, "") !== "microsoft.graph.mediaPrompt") {
+      throw new GraphRequestError(
+        400,
+        "BadRequest",
+        `Invalid ${action} request body: prompts[${index}] must be a #microsoft.graph.mediaPrompt.`,
+      );
+    }
+    return checkMediaInfo(mediaPrompt.mediaInfo, `prompts[${index}].mediaInfo`, false);
+  });
 }

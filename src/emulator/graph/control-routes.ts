@@ -97,6 +97,15 @@ export function createControlRouter(emulator: GraphEmulator, logger: Logger): Ro
     wrap((req) => emulator.sendTone(String(req.params.id), String(body(req).tone))),
   );
   router.post(
+    "/prompt-files",
+    wrap((req) => {
+      const { uri, path } = body(req);
+      if (typeof uri !== "string" || typeof path !== "string")
+        throw new Error("prompt-files needs {uri, path}, both strings");
+      emulator.mapPromptFile(uri, path);
+    }),
+  );
+  router.post(
     "/calls/:id/roster",
     wrap((req) => emulator.updateRoster(String(req.params.id), body(req).participants as Participant[])),
   );

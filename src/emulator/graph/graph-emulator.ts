@@ -24,6 +24,7 @@ import {
   signNotificationToken,
 } from "./notification-token.js";
 import { type LoggedRequest, RequestLog } from "./request-log.js";
+import { ServiceMedia } from "./service-media.js";
 import { createSigningKey, type SigningKey } from "./signing-key.js";
 import { createTlsCertificate } from "./tls-certificate.js";
 import { createTokenRouter } from "./token-service.js";
@@ -112,6 +113,7 @@ export class GraphEmulator {
   private readonly log: RequestLog;
   private readonly sender: NotificationSender;
   private readonly engine: CallEngine;
+  private readonly serviceMedia: ServiceMedia;
   private notificationKeys: SigningKey[];
   private unknownKey: Promise<SigningKey> | undefined;
   private readonly tokenCache = new Map<string, { token: Promise<string>; until: number }>();
@@ -162,6 +164,7 @@ export class GraphEmulator {
       waiters: this.waiters,
       logger,
     });
+    this.serviceMedia = new ServiceMedia(this.engine, logger);
   }
 
   static async start(options: GraphEmulatorOptions = {}): Promise<GraphEmulator> {
@@ -260,7 +263,17 @@ export class GraphEmulator {
   sendTone(callId: string, tone: string): void {
     const violations = this.validator.validateValue(tone, "microsoft.graph.tone", false, "tone");
     if (violations.length > 0) throw new Error(formatViolations(violations));
-    this.engine.sendTone(this.liveCall(callId), tone);
+    const call = this.liveCall(callId);
+    this.engine.sendTone(call, tone);
+    this.serviceMedia.onTone(call, tone);
+  }
+
+  /**
+   * Says which local 16 kHz mono WAV stands for a prompt's https uri: a playPrompt of that uri
+   * then takes the file's duration (unmapped uris take DEFAULT_PROMPT_DURATION_MS).
+   */
+  mapPromptFile(uri: string, filePath: string): void {
+    this.serviceMedia.mapPromptFile(uri, filePath);
   }
 
   /** Replaces the roster and posts it (`updated` on .../participants, resourceData an array). */
@@ -421,6 +434,7 @@ export class GraphEmulator {
   async close(): Promise<void> {
     for (const schedule of this.schedules) schedule.stop();
     this.schedules.clear();
+    this.serviceMedia.close();
     this.engine.close();
     this.sender.close();
     this.server.closeAllConnections();
@@ -475,6 +489,7 @@ export class GraphEmulator {
       "/v1.0",
       createCallsRouter({
         engine: this.engine,
+        serviceMedia: this.serviceMedia,
         validator: this.validator,
         apps: this.apps,
         tokenKey: () => this.tokenKey,

@@ -34,6 +34,16 @@ describe("Graph emulator control inputs are checked, not coerced", () => {
     expect(await control("/notification-faults", body)).toEqual({ status: 400, message });
   });
 
+  it("prompt-files needs {uri, path} as strings", async () => {
+    expect(await control("/prompt-files", { uri: "https://cdn.contoso.com/a.wav" })).toEqual({
+      status: 400,
+      message: "prompt-files needs {uri, path}, both strings",
+    });
+    expect(
+      (await control("/prompt-files", { uri: "https://cdn.contoso.com/a.wav", path: "/tmp/a.wav" })).status,
+    ).toBe(200);
+  });
+
   it("notification-faults with valid counts is accepted", async () => {
     expect(
       (await control("/notification-faults", { drop: 0, duplicate: 0, reorderPair: false })).status,
