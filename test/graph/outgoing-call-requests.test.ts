@@ -1,8 +1,7 @@
-import path from "node:path";
-import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { CsdlModel } from "../../src/emulator/graph/csdl/csdl-model.js";
 import { CsdlValidator, formatViolations } from "../../src/emulator/graph/csdl/csdl-validator.js";
+import { METADATA_PATH } from "../../src/emulator/graph/graph-emulator.js";
 import { MeetingJoinUrlError } from "../../src/graph/meeting-join-url.js";
 import {
   callUserRequest,
@@ -14,11 +13,11 @@ import {
 import { createCallBody, InvalidRequestError } from "../../src/graph/request-bodies.js";
 import type { CreateCallRequest } from "../../src/graph/types.js";
 
-const here = path.dirname(fileURLToPath(import.meta.url));
-/** The normative metadata shared with the independent checkers, not the emulator's copy. */
-const validator = new CsdlValidator(
-  CsdlModel.fromFile(path.resolve(here, "../../../shared/graph/calls-v1.0.csdl.xml")),
-);
+/**
+ * Microsoft's normative metadata: the repository's copy (test/emulator/graph/csdl-validator.test.ts
+ * checks it equals shared/graph/calls-v1.0.csdl.xml wherever that is beside the clone).
+ */
+const validator = new CsdlValidator(CsdlModel.fromFile(METADATA_PATH));
 
 const TENANT = "72f988bf-86f1-41af-91ab-2d7cd011db47";
 const ORGANIZER = "550fae72-d251-43ec-868c-373732c2704f";
