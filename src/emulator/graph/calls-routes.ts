@@ -1,4 +1,5 @@
 import express, { type NextFunction, type Request, type Response, type Router } from "express";
+import { isGuid } from "../../config/env-readers.js";
 import type { InvitationParticipantInfo } from "../../graph/types.js";
 import type { Logger } from "../../log/logger.js";
 import { MediaBlobError, parseMediaBlob } from "../../media/media-session-config.js";
@@ -523,7 +524,6 @@ const SERVICE_HOSTED = new Set([
   "microsoft.graph.serviceHostedMediaConfig",
   "graph.serviceHostedMediaConfig",
 ]);
-const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 /** The emulator's bound on prefetched files and on one request's prompts. */
 const MAX_MEDIA_ITEMS = 20;
 
@@ -550,7 +550,7 @@ function checkMediaInfo(value: unknown, name: string, resourceIdRequired: boolea
   }
   const id = info.resourceId;
   if ((id === undefined || id === null) && !resourceIdRequired) return String(info.uri);
-  if (typeof id !== "string" || !GUID.test(id)) {
+  if (typeof id !== "string" || !isGuid(id)) {
     throw new GraphRequestError(
       400,
       "BadRequest",
