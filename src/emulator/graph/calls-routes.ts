@@ -311,8 +311,10 @@ export function createCallsRouter(options: CallsRouterOptions): Router {
     );
   }
 
-  // The IVR actions, valid only in an established call with service-hosted media.
-  const serviceHostedCall = (req: Request, auth: Auth, action: string): EmulatedCall => {
+  // The IVR actions, valid only in an established call with service-hosted media: the body is
+  // checked against the CSDL first, then the call, then the clientContext.
+  const serviceHostedAction = (req: Request, auth: Auth, action: string) => {
+    const body = validateAction(action, req.body);
     const call = liveCallFor(req, auth);
     if (!isServiceHosted(call.mediaConfig)) {
       throw new GraphRequestError(
@@ -322,15 +324,14 @@ export function createCallsRouter(options: CallsRouterOptions): Router {
       );
     }
     requireState(call, action, ["established"]);
-    return call;
+    const clientContext = checkClientContext(body.clientContext);
+    return { body, call, clientContext };
   };
 
   router.post(
     "/communications/calls/:id/playPrompt",
     handle((req, res, auth) => {
-      const body = validateAction("playPrompt", req.body);
-      const call = serviceHostedCall(req, auth, "playPrompt");
-      const clientContext = checkClientContext(body.clientContext);
+      const { body, call, clientContext } = serviceHostedAction(req, auth, "playPrompt");
       const uris = promptUris("playPrompt", body.prompts, 1);
       res.json(serviceMedia.playPrompt(call, uris, clientContext));
     }),
@@ -339,9 +340,7 @@ export function createCallsRouter(options: CallsRouterOptions): Router {
   router.post(
     "/communications/calls/:id/recordResponse",
     handle((req, res, auth) => {
-      const body = validateAction("recordResponse", req.body);
-      const call = serviceHostedCall(req, auth, "recordResponse");
-      const clientContext = checkClientContext(body.clientContext);
+      const { body, call, clientContext } = serviceHostedAction(req, auth, "recordResponse");
       const uris = promptUris("recordResponse", body.prompts ?? [], 0);
       const maxSeconds = body.maxRecordDurationInSeconds as number | null | undefined;
       if (maxSeconds !== undefined && maxSeconds !== null && (maxSeconds < 1 || maxSeconds > 120)) {
@@ -359,9 +358,7 @@ export function createCallsRouter(options: CallsRouterOptions): Router {
   router.post(
     "/communications/calls/:id/subscribeToTone",
     handle((req, res, auth) => {
-      const body = validateAction("subscribeToTone", req.body);
-      const call = serviceHostedCall(req, auth, "subscribeToTone");
-      const clientContext = checkClientContext(body.clientContext);
+      const { call, clientContext } = serviceHostedAction(req, auth, "subscribeToTone");
       // Completes at once; toneInfo notifications follow the caller's keys.
       res.json(engine.completeOperation(call, "#microsoft.graph.subscribeToToneOperation", clientContext));
     }),
@@ -370,9 +367,7 @@ export function createCallsRouter(options: CallsRouterOptions): Router {
   router.post(
     "/communications/calls/:id/cancelMediaProcessing",
     handle((req, res, auth) => {
-      const body = validateAction("cancelMediaProcessing", req.body);
-      const call = serviceHostedCall(req, auth, "cancelMediaProcessing");
-      const clientContext = checkClientContext(body.clientContext);
+      const { call, clientContext } = serviceHostedAction(req, auth, "cancelMediaProcessing");
       const cancelled = serviceMedia.cancelAll(call);
       logger.info({ callId: call.id, cancelled }, "media processing cancelled");
       res.json(
