@@ -4,6 +4,8 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { Writable } from "node:stream";
 import { generate } from "selfsigned";
+import { expect } from "vitest";
+import { InvalidRequestError } from "../../src/graph/request-bodies.js";
 import { createLogger, type Logger } from "../../src/log/logger.js";
 
 /** A logger whose JSON lines are kept in memory, to check what was (and was not) logged. */
@@ -62,4 +64,15 @@ export async function waitFor(check: () => boolean, timeoutMs: number, what: str
     if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
+}
+
+/** Runs a request-body builder that must refuse its input; returns the InvalidRequestError's message. */
+export function refused(action: () => unknown): string {
+  try {
+    action();
+  } catch (error) {
+    expect(error).toBeInstanceOf(InvalidRequestError);
+    return (error as Error).message;
+  }
+  throw new Error("expected InvalidRequestError");
 }
