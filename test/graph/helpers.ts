@@ -3,10 +3,13 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { Writable } from "node:stream";
+import { Registry } from "prom-client";
 import { generate } from "selfsigned";
 import { expect } from "vitest";
+import type { GraphEmulator } from "../../src/emulator/graph/graph-emulator.js";
 import { InvalidRequestError } from "../../src/graph/request-bodies.js";
-import { createLogger, type Logger } from "../../src/log/logger.js";
+import { GraphTokenProvider, type TokenProviderOptions } from "../../src/graph/token-provider.js";
+import { createLogger, type Logger, silentLogger } from "../../src/log/logger.js";
 
 /** A logger whose JSON lines are kept in memory, to check what was (and was not) logged. */
 export function capturedLogger(): { logger: Logger; lines: string[] } {
@@ -75,4 +78,24 @@ export function refused(action: () => unknown): string {
     return (error as Error).message;
   }
   throw new Error("expected InvalidRequestError");
+}
+
+/**
+ * A token provider for an app registered in the Graph emulator with a client secret, trusting the
+ * emulator's CA, silent, with its own metrics registry; overrides replace any of these.
+ */
+export function emulatorTokenProvider(
+  emulator: GraphEmulator,
+  app: { appId: string; secret: string; tenantId: string },
+  overrides: Partial<TokenProviderOptions> = {},
+): GraphTokenProvider {
+  return new GraphTokenProvider({
+    appId: app.appId,
+    authorityUrl: emulator.authorityUrl(app.tenantId),
+    credential: { kind: "secret", secret: app.secret },
+    ca: emulator.caCertPem,
+    logger: silentLogger(),
+    registry: new Registry(),
+    ...overrides,
+  });
 }
