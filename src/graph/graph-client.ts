@@ -205,14 +205,14 @@ export class GraphClient implements GraphCallsApi, GraphServiceMediaApi {
     clientContext?: string,
     options?: GraphRequestOptions,
   ): Promise<CommsOperation> {
-    const response = await this.send("updateRecordingStatus", options, callId, () => ({
-      method: "POST",
-      url: this.callUrl(callId, "/updateRecordingStatus"),
-      body: recordingStatusBody(status, clientContext),
-      // Setting the same status twice leaves the call in the same state.
-      idempotent: true,
-    }));
-    return this.operationOf(response, "updateRecordingStatus", options);
+    // Setting the same status twice leaves the call in the same state.
+    return this.postOperation(
+      "updateRecordingStatus",
+      callId,
+      () => recordingStatusBody(status, clientContext),
+      true,
+      options,
+    );
   }
 
   /** Plays prompts in a call with service-hosted media; Graph's operation (Running at first). */
@@ -222,14 +222,14 @@ export class GraphClient implements GraphCallsApi, GraphServiceMediaApi {
     clientContext?: string,
     options?: GraphRequestOptions,
   ): Promise<CommsOperation> {
-    const response = await this.send("playPrompt", options, callId, () => ({
-      method: "POST",
-      url: this.callUrl(callId, "/playPrompt"),
-      body: playPromptBody(prompts, clientContext),
-      // A repeat would play the prompts twice.
-      idempotent: false,
-    }));
-    return this.operationOf(response, "playPrompt", options);
+    // A repeat would play the prompts twice.
+    return this.postOperation(
+      "playPrompt",
+      callId,
+      () => playPromptBody(prompts, clientContext),
+      false,
+      options,
+    );
   }
 
   /** Records the caller's answer (after optional prompts) in a call with service-hosted media. */
@@ -238,13 +238,7 @@ export class GraphClient implements GraphCallsApi, GraphServiceMediaApi {
     request: RecordResponseRequest,
     options?: GraphRequestOptions,
   ): Promise<CommsOperation> {
-    const response = await this.send("recordResponse", options, callId, () => ({
-      method: "POST",
-      url: this.callUrl(callId, "/recordResponse"),
-      body: recordResponseBody(request),
-      idempotent: false,
-    }));
-    return this.operationOf(response, "recordResponse", options);
+    return this.postOperation("recordResponse", callId, () => recordResponseBody(request), false, options);
   }
 
   /** Asks Graph for the caller's DTMF tones (toneInfo notifications). */
@@ -253,13 +247,13 @@ export class GraphClient implements GraphCallsApi, GraphServiceMediaApi {
     clientContext?: string,
     options?: GraphRequestOptions,
   ): Promise<CommsOperation> {
-    const response = await this.send("subscribeToTone", options, callId, () => ({
-      method: "POST",
-      url: this.callUrl(callId, "/subscribeToTone"),
-      body: clientContextBody(clientContext),
-      idempotent: true,
-    }));
-    return this.operationOf(response, "subscribeToTone", options);
+    return this.postOperation(
+      "subscribeToTone",
+      callId,
+      () => clientContextBody(clientContext),
+      true,
+      options,
+    );
   }
 
   /** Cancels the call's running and queued playPrompt/recordResponse operations. */
@@ -268,13 +262,30 @@ export class GraphClient implements GraphCallsApi, GraphServiceMediaApi {
     clientContext?: string,
     options?: GraphRequestOptions,
   ): Promise<CommsOperation> {
-    const response = await this.send("cancelMediaProcessing", options, callId, () => ({
+    return this.postOperation(
+      "cancelMediaProcessing",
+      callId,
+      () => clientContextBody(clientContext),
+      true,
+      options,
+    );
+  }
+
+  /** POSTs a call action whose answer is a commsOperation; the body is built inside send. */
+  private async postOperation(
+    action: string,
+    callId: string,
+    body: () => Record<string, unknown>,
+    idempotent: boolean,
+    options: GraphRequestOptions | undefined,
+  ): Promise<CommsOperation> {
+    const response = await this.send(action, options, callId, () => ({
       method: "POST",
-      url: this.callUrl(callId, "/cancelMediaProcessing"),
-      body: clientContextBody(clientContext),
-      idempotent: true,
+      url: this.callUrl(callId, `/${action}`),
+      body: body(),
+      idempotent,
     }));
-    return this.operationOf(response, "cancelMediaProcessing", options);
+    return this.operationOf(response, action, options);
   }
 
   /** The commsOperation in an action's response (an empty body is an empty operation). */

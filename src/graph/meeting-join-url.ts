@@ -11,6 +11,8 @@
  * short /meet/<id> links carry no thread or organizer, so they are refused with a reason.
  */
 
+import { isGuid } from "../config/env-readers.js";
+
 /** What a join link says: Graph's chatInfo and the organizer of organizerMeetingInfo. */
 export interface MeetingJoinInfo {
   /** chatInfo.threadId, decoded: `19:meeting_...@thread.v2`. */
@@ -42,7 +44,6 @@ const TEAMS_HOSTS = new Set([
 ]);
 /** Join links are a few hundred characters; a bound keeps a pasted document from being parsed. */
 export const MAX_JOIN_URL_LENGTH = 4096;
-const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 /** Teams thread ids: `19:<id>@thread.<kind>` (v2 for meetings, tacv2/skype for channels). */
 const THREAD_ID = /^19:[^\s/?#@]+@thread\.[a-z0-9]+$/i;
 const MESSAGE_ID = /^\d{1,20}$/;
@@ -141,10 +142,10 @@ function parseContext(raw: string | null): JoinContext {
   const fields = value as Record<string, unknown>;
   const tenantId = fields.Tid;
   const organizerId = fields.Oid;
-  if (typeof tenantId !== "string" || !GUID.test(tenantId)) {
+  if (typeof tenantId !== "string" || !isGuid(tenantId)) {
     throw new MeetingJoinUrlError("context.Tid (the tenant id) is missing or not a GUID");
   }
-  if (typeof organizerId !== "string" || !GUID.test(organizerId)) {
+  if (typeof organizerId !== "string" || !isGuid(organizerId)) {
     throw new MeetingJoinUrlError("context.Oid (the organizer's user id) is missing or not a GUID");
   }
   const replyChain = fields.MessageId;

@@ -7,6 +7,7 @@
  * MAX_MEDIA_ITEMS files per request). Only declared parameters are
  * emitted; a wrong value throws InvalidRequestError naming the field.
  */
+import { isGuid } from "../config/env-readers.js";
 import type {
   AnswerRequest,
   CreateCallRequest,
@@ -46,7 +47,6 @@ const CALL_OPTION_FLAGS = [
 ];
 const CHAT_INFO_KEYS = new Set(["threadId", "messageId", "replyChainMessageId"]);
 const INT32_MAX = 2 ** 31 - 1;
-const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 /** Our bound on preFetchMedia entries and on the prompts of one request (Graph states none). */
 export const MAX_MEDIA_ITEMS = 20;
 /** Graph's documented range of recordResponse's three timeouts (seconds). */
@@ -150,7 +150,7 @@ function mediaInfo(field: string, value: unknown, resourceIdRequired: boolean): 
     if (resourceIdRequired) throw new InvalidRequestError(`${field}.resourceId`, "is required (a GUID)");
     return info;
   }
-  if (typeof value.resourceId !== "string" || !GUID.test(value.resourceId)) {
+  if (typeof value.resourceId !== "string" || !isGuid(value.resourceId)) {
     throw new InvalidRequestError(
       `${field}.resourceId`,
       `must be a GUID, got ${JSON.stringify(value.resourceId)?.slice(0, 80)}`,

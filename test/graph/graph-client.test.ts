@@ -11,7 +11,7 @@ import {
   joinMeetingByIdRequest,
   joinMeetingByUrlRequest,
 } from "../../src/graph/outgoing-call-requests.js";
-import { GraphTokenProvider } from "../../src/graph/token-provider.js";
+import type { GraphTokenProvider } from "../../src/graph/token-provider.js";
 import type { AnswerRequest, CreateCallRequest } from "../../src/graph/types.js";
 import { silentLogger } from "../../src/log/logger.js";
 import {
@@ -19,7 +19,7 @@ import {
   mediaProcessorUri,
   serializeMediaBlob,
 } from "../../src/media/media-session-config.js";
-import { capturedLogger } from "./helpers.js";
+import { capturedLogger, emulatorTokenProvider } from "./helpers.js";
 
 const TENANT = "72f988bf-86f1-41af-91ab-2d7cd011db47";
 /** Nobody listens here: notifications the emulator posts for these calls simply fail. */
@@ -84,14 +84,7 @@ describe("GraphClient against the Graph emulator (real msal token, real HTTPS)",
   beforeAll(async () => {
     emulator = await GraphEmulator.start({ logger: silentLogger() });
     emulator.registerApp({ appId, secret, tenantId: TENANT, callbackUrl: CALLBACK });
-    tokens = new GraphTokenProvider({
-      appId,
-      authorityUrl: emulator.authorityUrl(TENANT),
-      credential: { kind: "secret", secret },
-      ca: emulator.caCertPem,
-      logger: logs.logger,
-      registry: new Registry(),
-    });
+    tokens = emulatorTokenProvider(emulator, { appId, secret, tenantId: TENANT }, { logger: logs.logger });
     await tokens.start();
     accessToken = await tokens.getToken();
   });

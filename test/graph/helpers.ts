@@ -3,8 +3,13 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { Writable } from "node:stream";
+import { Registry } from "prom-client";
 import { generate } from "selfsigned";
-import { createLogger, type Logger } from "../../src/log/logger.js";
+import { expect } from "vitest";
+import type { GraphEmulator } from "../../src/emulator/graph/graph-emulator.js";
+import { InvalidRequestError } from "../../src/graph/request-bodies.js";
+import { GraphTokenProvider, type TokenProviderOptions } from "../../src/graph/token-provider.js";
+import { createLogger, type Logger, silentLogger } from "../../src/log/logger.js";
 
 /** A logger whose JSON lines are kept in memory, to check what was (and was not) logged. */
 export function capturedLogger(): { logger: Logger; lines: string[] } {
@@ -62,4 +67,35 @@ export async function waitFor(check: () => boolean, timeoutMs: number, what: str
     if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
+}
+
+/** Runs a request-body builder that must refuse its input; returns the InvalidRequestError's message. */
+export function refused(action: () => unknown): string {
+  try {
+    action();
+  } catch (error) {
+    expect(error).toBeInstanceOf(InvalidRequestError);
+    return (error as Error).message;
+  }
+  throw new Error("expected InvalidRequestError");
+}
+
+/**
+ * A token provider for an app registered in the Graph emulator with a client secret, trusting the
+ * emulator's CA, silent, with its own metrics registry; overrides replace any of these.
+ */
+export function emulatorTokenProvider(
+  emulator: GraphEmulator,
+  app: { appId: string; secret: string; tenantId: string },
+  overrides: Partial<TokenProviderOptions> = {},
+): GraphTokenProvider {
+  return new GraphTokenProvider({
+    appId: app.appId,
+    authorityUrl: emulator.authorityUrl(app.tenantId),
+    credential: { kind: "secret", secret: app.secret },
+    ca: emulator.caCertPem,
+    logger: silentLogger(),
+    registry: new Registry(),
+    ...overrides,
+  });
 }

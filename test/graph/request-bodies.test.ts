@@ -3,7 +3,6 @@ import {
   answerBody,
   callIdSegment,
   createCallBody,
-  InvalidRequestError,
   recordingStatusBody,
   redirectBody,
   rejectBody,
@@ -14,19 +13,10 @@ import type {
   RecordingStatus,
   RejectReason,
 } from "../../src/graph/types.js";
+import { refused } from "./helpers.js";
 
 const MEDIA = { "@odata.type": "#microsoft.graph.appHostedMediaConfig", blob: '{"mpUri":"x"}' } as const;
 const TARGET = { identity: { user: { id: "8e0f1d7b-0000-4000-8000-000000000001", displayName: "Ada" } } };
-
-function refused(action: () => unknown): string {
-  try {
-    action();
-  } catch (error) {
-    expect(error).toBeInstanceOf(InvalidRequestError);
-    return (error as Error).message;
-  }
-  throw new Error("expected InvalidRequestError");
-}
 
 describe("answer body", () => {
   const valid: AnswerRequest = {

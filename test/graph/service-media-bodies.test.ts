@@ -2,25 +2,15 @@ import { describe, expect, it } from "vitest";
 import {
   answerBody,
   clientContextBody,
-  InvalidRequestError,
   MAX_MEDIA_ITEMS,
   playPromptBody,
   recordResponseBody,
 } from "../../src/graph/request-bodies.js";
 import type { AnswerRequest, MediaPrompt } from "../../src/graph/types.js";
+import { refused } from "./helpers.js";
 
 const BEEP = { uri: "https://cdn.contoso.com/beep.wav", resourceId: "f8971b04-b53e-418c-9222-c82ce681a582" };
 const COOL = { uri: "https://cdn.contoso.com/cool.wav", resourceId: "86dc814b-c172-4428-9112-60f8ecae1edb" };
-
-function refused(action: () => unknown): string {
-  try {
-    action();
-  } catch (error) {
-    expect(error).toBeInstanceOf(InvalidRequestError);
-    return (error as Error).message;
-  }
-  throw new Error("expected InvalidRequestError");
-}
 
 function serviceHosted(preFetchMedia: unknown): AnswerRequest {
   return {

@@ -2,9 +2,9 @@ import { randomUUID } from "node:crypto";
 import { Registry } from "prom-client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { GraphEmulator } from "../../src/emulator/graph/graph-emulator.js";
-import { GraphTokenError, GraphTokenProvider } from "../../src/graph/token-provider.js";
+import { GraphTokenError, type GraphTokenProvider } from "../../src/graph/token-provider.js";
 import { silentLogger } from "../../src/log/logger.js";
-import { appCertificate, capturedLogger, waitFor } from "./helpers.js";
+import { appCertificate, capturedLogger, emulatorTokenProvider, waitFor } from "./helpers.js";
 
 const TENANT = "72f988bf-86f1-41af-91ab-2d7cd011db47";
 
@@ -32,15 +32,7 @@ describe("GraphTokenProvider against the Graph emulator (real msal-node, real HT
   });
 
   function provider(overrides: Partial<ConstructorParameters<typeof GraphTokenProvider>[0]> = {}) {
-    return new GraphTokenProvider({
-      appId,
-      authorityUrl: emulator.authorityUrl(TENANT),
-      credential: { kind: "secret", secret },
-      ca: emulator.caCertPem,
-      logger: silentLogger(),
-      registry: new Registry(),
-      ...overrides,
-    });
+    return emulatorTokenProvider(emulator, { appId, secret, tenantId: TENANT }, overrides);
   }
 
   it("fetches at start and serves the cached token as an already-resolved promise", async () => {

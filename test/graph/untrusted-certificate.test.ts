@@ -4,13 +4,13 @@
  * that the certificate is not trusted, which URL, Node's TLS code, and to set BOT_CA_CERT.
  */
 import { randomUUID } from "node:crypto";
-import { Registry } from "prom-client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { GraphEmulator } from "../../src/emulator/graph/graph-emulator.js";
 import { httpsRequest } from "../../src/graph/https-request.js";
-import { GraphTokenError, GraphTokenProvider } from "../../src/graph/token-provider.js";
+import { GraphTokenError, type GraphTokenProvider } from "../../src/graph/token-provider.js";
 import { UntrustedCertificateError } from "../../src/graph/untrusted-certificate.js";
 import { silentLogger } from "../../src/log/logger.js";
+import { emulatorTokenProvider } from "./helpers.js";
 
 const TENANT = "72f988bf-86f1-41af-91ab-2d7cd011db47";
 const TLS_CODE =
@@ -30,14 +30,7 @@ describe("an untrusted Graph / authority certificate is explained as such", () =
   });
 
   function tokens(ca?: string): GraphTokenProvider {
-    return new GraphTokenProvider({
-      appId,
-      authorityUrl: emulator.authorityUrl(TENANT),
-      credential: { kind: "secret", secret },
-      ca,
-      logger: silentLogger(),
-      registry: new Registry(),
-    });
+    return emulatorTokenProvider(emulator, { appId, secret, tenantId: TENANT }, { ca });
   }
 
   it("token fetch without the CA: untrusted_certificate naming the authority's origin, the TLS code and BOT_CA_CERT", async () => {

@@ -1,4 +1,5 @@
 import express, { type NextFunction, type Request, type Response, type Router } from "express";
+import { isGuid } from "../../config/env-readers.js";
 import type { InvitationParticipantInfo } from "../../graph/types.js";
 import type { Logger } from "../../log/logger.js";
 import { MediaBlobError, parseMediaBlob } from "../../media/media-session-config.js";
@@ -310,8 +311,10 @@ export function createCallsRouter(options: CallsRouterOptions): Router {
     );
   }
 
-  // The IVR actions, valid only in an established call with service-hosted media.
-  const serviceHostedCall = (req: Request, auth: Auth, action: string): EmulatedCall => {
+  // The IVR actions, valid only in an established call with service-hosted media: the body is
+  // checked against the CSDL first, then the call, then the clientContext.
+  const serviceHostedAction = (req: Request, auth: Auth, action: string) => {
+    const body = validateAction(action, req.body);
     const call = liveCallFor(req, auth);
     if (!isServiceHosted(call.mediaConfig)) {
       throw new GraphRequestError(
@@ -321,15 +324,14 @@ export function createCallsRouter(options: CallsRouterOptions): Router {
       );
     }
     requireState(call, action, ["established"]);
-    return call;
+    const clientContext = checkClientContext(body.clientContext);
+    return { body, call, clientContext };
   };
 
   router.post(
     "/communications/calls/:id/playPrompt",
     handle((req, res, auth) => {
-      const body = validateAction("playPrompt", req.body);
-      const call = serviceHostedCall(req, auth, "playPrompt");
-      const clientContext = checkClientContext(body.clientContext);
+      const { body, call, clientContext } = serviceHostedAction(req, auth, "playPrompt");
       const uris = promptUris("playPrompt", body.prompts, 1);
       res.json(serviceMedia.playPrompt(call, uris, clientContext));
     }),
@@ -338,9 +340,7 @@ export function createCallsRouter(options: CallsRouterOptions): Router {
   router.post(
     "/communications/calls/:id/recordResponse",
     handle((req, res, auth) => {
-      const body = validateAction("recordResponse", req.body);
-      const call = serviceHostedCall(req, auth, "recordResponse");
-      const clientContext = checkClientContext(body.clientContext);
+      const { body, call, clientContext } = serviceHostedAction(req, auth, "recordResponse");
       const uris = promptUris("recordResponse", body.prompts ?? [], 0);
       const maxSeconds = body.maxRecordDurationInSeconds as number | null | undefined;
       if (maxSeconds !== undefined && maxSeconds !== null && (maxSeconds < 1 || maxSeconds > 120)) {
@@ -358,9 +358,7 @@ export function createCallsRouter(options: CallsRouterOptions): Router {
   router.post(
     "/communications/calls/:id/subscribeToTone",
     handle((req, res, auth) => {
-      const body = validateAction("subscribeToTone", req.body);
-      const call = serviceHostedCall(req, auth, "subscribeToTone");
-      const clientContext = checkClientContext(body.clientContext);
+      const { call, clientContext } = serviceHostedAction(req, auth, "subscribeToTone");
       // Completes at once; toneInfo notifications follow the caller's keys.
       res.json(engine.completeOperation(call, "#microsoft.graph.subscribeToToneOperation", clientContext));
     }),
@@ -369,9 +367,7 @@ export function createCallsRouter(options: CallsRouterOptions): Router {
   router.post(
     "/communications/calls/:id/cancelMediaProcessing",
     handle((req, res, auth) => {
-      const body = validateAction("cancelMediaProcessing", req.body);
-      const call = serviceHostedCall(req, auth, "cancelMediaProcessing");
-      const clientContext = checkClientContext(body.clientContext);
+      const { call, clientContext } = serviceHostedAction(req, auth, "cancelMediaProcessing");
       const cancelled = serviceMedia.cancelAll(call);
       logger.info({ callId: call.id, cancelled }, "media processing cancelled");
       res.json(
@@ -523,7 +519,6 @@ const SERVICE_HOSTED = new Set([
   "microsoft.graph.serviceHostedMediaConfig",
   "graph.serviceHostedMediaConfig",
 ]);
-const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 /** The emulator's bound on prefetched files and on one request's prompts. */
 const MAX_MEDIA_ITEMS = 20;
 
@@ -550,7 +545,7 @@ function checkMediaInfo(value: unknown, name: string, resourceIdRequired: boolea
   }
   const id = info.resourceId;
   if ((id === undefined || id === null) && !resourceIdRequired) return String(info.uri);
-  if (typeof id !== "string" || !GUID.test(id)) {
+  if (typeof id !== "string" || !isGuid(id)) {
     throw new GraphRequestError(
       400,
       "BadRequest",

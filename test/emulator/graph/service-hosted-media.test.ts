@@ -10,10 +10,11 @@ import { GraphEmulator } from "../../../src/emulator/graph/graph-emulator.js";
 import { createTlsCertificate } from "../../../src/emulator/graph/tls-certificate.js";
 import { GraphClient } from "../../../src/graph/graph-client.js";
 import { GraphError } from "../../../src/graph/graph-error.js";
-import { GraphTokenProvider } from "../../../src/graph/token-provider.js";
+import type { GraphTokenProvider } from "../../../src/graph/token-provider.js";
 import type { MediaPrompt } from "../../../src/graph/types.js";
 import { silentLogger } from "../../../src/log/logger.js";
 import { pcm16kWavHeader } from "../../../src/media/wav-writer.js";
+import { emulatorTokenProvider } from "../../graph/helpers.js";
 import { answerBody as appHostedAnswer, graph } from "./graph-test-kit.js";
 
 const TENANT = "72f988bf-86f1-41af-91ab-2d7cd011db47";
@@ -88,14 +89,7 @@ describe("service-hosted media against the Graph emulator (real msal token, real
     receiver = await HttpsReceiver.start(tls);
     emulator = await GraphEmulator.start({ logger: silentLogger(), callbackCaPem: tls.certPem });
     emulator.registerApp({ appId, secret, tenantId: TENANT, callbackUrl: receiver.url });
-    tokens = new GraphTokenProvider({
-      appId,
-      authorityUrl: emulator.authorityUrl(TENANT),
-      credential: { kind: "secret", secret },
-      ca: emulator.caCertPem,
-      logger: silentLogger(),
-      registry: new Registry(),
-    });
+    tokens = emulatorTokenProvider(emulator, { appId, secret, tenantId: TENANT });
     await tokens.start();
     registry = new Registry();
     client = new GraphClient({
