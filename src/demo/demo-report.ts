@@ -123,6 +123,13 @@ function median(values: number[]): number {
   return sorted[Math.floor(sorted.length / 2)] as number;
 }
 
+/** How a call ended, from its Graph resultInfo: "code/subcode message". */
+export function describeEnding(
+  info: { code?: number; subcode?: number; message?: string } | undefined,
+): string {
+  return `${info?.code}/${info?.subcode} ${info?.message ?? ""}`.trim();
+}
+
 export function round(value: number): number {
   return Math.round(value * 10) / 10;
 }

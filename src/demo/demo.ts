@@ -10,7 +10,14 @@ import { LocalStack } from "../dev/local-stack.js";
 import { startProgressLine } from "../dev/progress-line.js";
 import { createLogger } from "../log/logger.js";
 import type { DemoBotOptions } from "./demo-bot.js";
-import { type DemoReport, finishReport, formatReport, mediaFigures, round } from "./demo-report.js";
+import {
+  type DemoReport,
+  describeEnding,
+  finishReport,
+  formatReport,
+  mediaFigures,
+  round,
+} from "./demo-report.js";
 
 export type { DemoReport } from "./demo-report.js";
 
@@ -77,8 +84,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoReport> {
     let sessionStats = media.sessions().filter((s) => s.callId === callId);
     graph.sendTone(callId, "tone1");
     const ended = await graph.waitForCallState(callId, "terminated", 15_000);
-    report.endedWith =
-      `${ended.resultInfo?.code}/${ended.resultInfo?.subcode} ${ended.resultInfo?.message ?? ""}`.trim();
+    report.endedWith = describeEnding(ended.resultInfo);
     progress.line(`call ended by the bot: ${report.endedWith}`);
 
     const atEnd = media.sessions().filter((s) => s.callId === callId);

@@ -1,10 +1,23 @@
+import { randomBytes, randomUUID } from "node:crypto";
 import type { RawConfig } from "../config/env-readers.js";
 import type { GraphEmulator } from "../emulator/graph/graph-emulator.js";
 import type { LocalBotTls } from "./local-bot-tls.js";
 
+/** An app registration for the Graph emulator: the bot's id, secret and tenant. */
+export interface EmulatedApp {
+  appId: string;
+  secret: string;
+  tenantId: string;
+}
+
+/** A fresh app (random ids and secret), to register on a Graph emulator and configure a bot with. */
+export function newEmulatedApp(): EmulatedApp {
+  return { appId: randomUUID(), secret: randomBytes(24).toString("base64url"), tenantId: randomUUID() };
+}
+
 export interface EmulatedBotSettings {
   /** The app registered on the Graph emulator. */
-  app: { appId: string; secret: string; tenantId: string };
+  app: EmulatedApp;
   /** Where the bot listens on loopback, over https with a throwaway certificate. */
   port: number;
   /** Port of its health and metrics listener (loopback); 0, the default, lets the OS pick. */

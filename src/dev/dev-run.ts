@@ -7,7 +7,14 @@ import { existsSync } from "node:fs";
 import path from "node:path";
 import { stopSignals } from "../app/stop-triggers.js";
 import { MAX_UNMIXED_BUFFERS } from "../bridge/protocol.js";
-import { type DemoReport, finishReport, formatReport, mediaFigures, round } from "../demo/demo-report.js";
+import {
+  type DemoReport,
+  describeEnding,
+  finishReport,
+  formatReport,
+  mediaFigures,
+  round,
+} from "../demo/demo-report.js";
 import type { AudioSourceSpec } from "../emulator/media/audio-source.js";
 import type { SessionStats, SpeakerSpec } from "../emulator/media/emulated-session.js";
 import { createLogger } from "../log/logger.js";
@@ -184,8 +191,7 @@ export async function runDev(options: DevOptions): Promise<DemoReport> {
     }
     for (const callId of callIds) {
       const call = await graph.waitForCallState(callId, "terminated", 10_000);
-      const info = call.resultInfo;
-      const how = `${info?.code}/${info?.subcode} ${info?.message ?? ""}`.trim();
+      const how = describeEnding(call.resultInfo);
       if (!endings.includes(how)) endings.push(how);
     }
     report.endedWith = endings.join("; ");

@@ -3,13 +3,13 @@
  * platform emulator and the bot, all on loopback, wired as in production (https callback with a
  * throwaway certificate, the bridge secret, BOT_* settings read by loadConfig).
  */
-import { randomBytes, randomUUID } from "node:crypto";
+import { randomBytes } from "node:crypto";
 import { rm } from "node:fs/promises";
 import path from "node:path";
 import { BotApp } from "../app/bot-app.js";
 import type { BotConfig } from "../config/config.js";
 import { loadConfig } from "../config/config.js";
-import { emulatedBotEnv } from "../demo/emulator-bot-env.js";
+import { emulatedBotEnv, newEmulatedApp } from "../demo/emulator-bot-env.js";
 import { freePort } from "../demo/free-port.js";
 import { createLocalBotTls } from "../demo/local-bot-tls.js";
 import { GraphEmulator } from "../emulator/graph/graph-emulator.js";
@@ -68,11 +68,7 @@ export class LocalStack {
   static async start(options: LocalStackOptions): Promise<LocalStack> {
     const { logger } = options;
     const secret = randomBytes(24).toString("base64url");
-    const app = {
-      appId: randomUUID(),
-      secret: randomBytes(24).toString("base64url"),
-      tenantId: randomUUID(),
-    };
+    const app = newEmulatedApp();
     const port = await freePort();
     const tls = await createLocalBotTls();
     const tlsDir = path.dirname(tls.certPath);

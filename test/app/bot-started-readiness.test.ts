@@ -3,7 +3,7 @@
  * all were well while every call would be rejected. It now says whether the bot is ready and
  * why not, and the change to ready is logged when the media host comes.
  */
-import { randomBytes, randomUUID } from "node:crypto";
+import { randomBytes } from "node:crypto";
 import { mkdtemp } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -12,7 +12,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import type { BotApp } from "../../src/app/bot-app.js";
 import { startProductionBot } from "../../src/app/production-bot.js";
 import { loadConfig } from "../../src/config/config.js";
-import { emulatedBotEnv } from "../../src/demo/emulator-bot-env.js";
+import { emulatedBotEnv, newEmulatedApp } from "../../src/demo/emulator-bot-env.js";
 import { freePort } from "../../src/demo/free-port.js";
 import { createLocalBotTls } from "../../src/demo/local-bot-tls.js";
 import { GraphEmulator } from "../../src/emulator/graph/graph-emulator.js";
@@ -37,11 +37,7 @@ describe("'bot started' and readiness", () => {
     const graph = await GraphEmulator.start({ logger: silentLogger() });
     cleanups.push(() => graph.close());
     const tls = await createLocalBotTls();
-    const app = {
-      appId: randomUUID(),
-      secret: randomBytes(24).toString("base64url"),
-      tenantId: randomUUID(),
-    };
+    const app = newEmulatedApp();
     const port = await freePort();
     graph.registerApp({ ...app, callbackUrl: `https://127.0.0.1:${port}/api/calls` });
     const mediaPort = await freePort();

@@ -6,7 +6,7 @@
  * audio the host was sent back is the caller's audio, sample for sample. Then the bot hangs up
  * and everything shuts down; the host exits 0.
  */
-import { randomBytes, randomUUID } from "node:crypto";
+import { randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -14,7 +14,7 @@ import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { BotApp } from "../../src/app/bot-app.js";
 import { loadConfig } from "../../src/config/config.js";
-import { emulatedBotEnv } from "../../src/demo/emulator-bot-env.js";
+import { emulatedBotEnv, newEmulatedApp } from "../../src/demo/emulator-bot-env.js";
 import { freePort } from "../../src/demo/free-port.js";
 import { createLocalBotTls } from "../../src/demo/local-bot-tls.js";
 import { GraphEmulator } from "../../src/emulator/graph/graph-emulator.js";
@@ -71,11 +71,7 @@ describe("the TypeScript bot with the .NET media host", () => {
     });
     expect(host.url).toMatch(/^ws:\/\/127\.0\.0\.1:\d+\/bridge$/);
 
-    const app = {
-      appId: randomUUID(),
-      secret: randomBytes(24).toString("base64url"),
-      tenantId: randomUUID(),
-    };
+    const app = newEmulatedApp();
     const port = await freePort();
     const tls = await createLocalBotTls();
     const publicUrl = `https://127.0.0.1:${port}`;

@@ -6,7 +6,7 @@
  * experiences at the Graph emulator and at the far end of the media emulator.
  */
 import { type ChildProcess, spawn } from "node:child_process";
-import { randomBytes, randomUUID } from "node:crypto";
+import { randomBytes } from "node:crypto";
 import { mkdtemp, rm } from "node:fs/promises";
 import { connect } from "node:net";
 import { tmpdir } from "node:os";
@@ -15,7 +15,7 @@ import { expect } from "vitest";
 import { BotApp } from "../../src/app/bot-app.js";
 import { type BotConfig, loadConfig } from "../../src/config/config.js";
 import type { RawConfig } from "../../src/config/env-readers.js";
-import { emulatedBotEnv } from "../../src/demo/emulator-bot-env.js";
+import { emulatedBotEnv, newEmulatedApp } from "../../src/demo/emulator-bot-env.js";
 import { freePort } from "../../src/demo/free-port.js";
 import { createLocalBotTls, type LocalBotTls } from "../../src/demo/local-bot-tls.js";
 import type { EmulatedCall } from "../../src/emulator/graph/emulated-call.js";
@@ -125,11 +125,7 @@ export class FaultStack {
     const baseline = handleBaseline();
     const logger = stackLogger();
     const secret = randomBytes(24).toString("base64url");
-    const app = {
-      appId: randomUUID(),
-      secret: randomBytes(24).toString("base64url"),
-      tenantId: randomUUID(),
-    };
+    const app = newEmulatedApp();
     const port = await freePort();
     graph.registerApp({ ...app, callbackUrl: `https://127.0.0.1:${port}/api/calls` });
     const recordingsDir = await mkdtemp(path.join(tmpdir(), "faults-recordings-"));

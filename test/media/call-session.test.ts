@@ -1,9 +1,8 @@
 import { mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { basename, dirname, join } from "node:path";
-import { Writable } from "node:stream";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
-import { createLogger, type Logger, silentLogger } from "../../src/log/logger.js";
+import { type Logger, silentLogger } from "../../src/log/logger.js";
 import { FRAME_BYTES } from "../../src/media/audio-format.js";
 import type { CallHandler } from "../../src/media/bot-api.js";
 import { CallSession, type CallSessionContext } from "../../src/media/call-session.js";
@@ -11,6 +10,7 @@ import { createRecorderHandler } from "../../src/media/processors/recorder.js";
 import { pcm16kWavHeader } from "../../src/media/wav-writer.js";
 import { createMediaMetrics } from "../../src/metrics/media-metrics.js";
 import { createRegistry } from "../../src/metrics/registry.js";
+import { capturingLogger } from "./capturing-logger.js";
 import { pcmFor, TestFrameView } from "./frame-helpers.js";
 
 let dir = "";
@@ -332,18 +332,6 @@ describe("CallSession (hang up)", () => {
     expect(notString.hangUps[0]?.[1]).toBe("42");
   });
 });
-
-/** A logger whose lines the test reads (JSON objects). */
-function capturingLogger() {
-  const lines: Record<string, unknown>[] = [];
-  const destination = new Writable({
-    write(chunk, _encoding, done) {
-      lines.push(JSON.parse(String(chunk)));
-      done();
-    },
-  });
-  return { log: createLogger({ level: "info" }, destination), lines };
-}
 
 async function writeWav(name: string, frames: number): Promise<string> {
   const pcm = Buffer.concat(Array.from({ length: frames }, (_, i) => pcmFor(i)));

@@ -4,13 +4,13 @@
  * without ever holding more than the queue; stream() pulls from its source only as the queue
  * frees room; send() of a 300 ms beep drops 5 frames, says so once at warn and counts them.
  */
-import { Writable } from "node:stream";
 import { describe, expect, it } from "vitest";
-import { createLogger, type Logger, silentLogger } from "../../src/log/logger.js";
+import { type Logger, silentLogger } from "../../src/log/logger.js";
 import type { Pcm } from "../../src/media/bot-api.js";
 import { CallSession, type CallSessionContext } from "../../src/media/call-session.js";
 import { createMediaMetrics } from "../../src/metrics/media-metrics.js";
 import { createRegistry } from "../../src/metrics/registry.js";
+import { capturingLogger } from "./capturing-logger.js";
 import { beep, chunked, framedBytes } from "./fixtures/beep.js";
 
 const QUEUE = 10;
@@ -38,17 +38,6 @@ function setup(log: Logger = silentLogger()) {
     return Number(line?.split(" ").at(-1));
   };
   return { call, marks, metric };
-}
-
-function capturingLogger() {
-  const lines: Record<string, unknown>[] = [];
-  const destination = new Writable({
-    write(chunk, _encoding, done) {
-      lines.push(JSON.parse(String(chunk)));
-      done();
-    },
-  });
-  return { log: createLogger({ level: "info" }, destination), lines };
 }
 
 /** Event-loop turns between ticks, so a source's chunks (promises) arrive as they would. */

@@ -464,7 +464,7 @@ export class EmulatedSession implements FrameOwner {
       this.queueFrames--;
       this.playing = true;
       this.stats.framesPlayed++;
-      this.recording.append(this.queuePcm.subarray(entry.offset, entry.offset + PCM_FRAME_BYTES));
+      this.recording.append(this.queuePcm, entry.offset);
       this.botLevel.addFrame(this.queuePcm, entry.offset, PCM_FRAME_BYTES);
       // Marks right behind the frame just played are reached now too.
       while (this.headIsMark()) reached.push((this.queue.shift() as { name: string }).name);

@@ -18,15 +18,20 @@ export class PlayoutRecording {
     this.buffer = Buffer.allocUnsafe(Math.min(this.maxBytes, INITIAL_FRAMES * PCM_FRAME_BYTES));
   }
 
-  /** Appends one played frame; frames past the bound are not recorded. */
-  append(frame: Uint8Array): void {
+  /**
+   * Appends the played frame at source[offset, offset + PCM_FRAME_BYTES); frames past the
+   * bound are not recorded. Taken by offset, so the tick makes no subarray view per frame.
+   */
+  append(source: Uint8Array, offset: number): void {
     if (this.bytes + PCM_FRAME_BYTES > this.maxBytes) return;
     if (this.bytes + PCM_FRAME_BYTES > this.buffer.length) {
       const grown = Buffer.allocUnsafe(Math.min(this.maxBytes, this.buffer.length * 2));
       this.buffer.copy(grown, 0, 0, this.bytes);
       this.buffer = grown;
     }
-    this.buffer.set(frame, this.bytes);
+    const buffer = this.buffer;
+    const at = this.bytes;
+    for (let i = 0; i < PCM_FRAME_BYTES; i++) buffer[at + i] = source[offset + i] as number;
     this.bytes += PCM_FRAME_BYTES;
   }
 
