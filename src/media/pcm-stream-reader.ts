@@ -109,6 +109,14 @@ export class PcmStreamReader {
 
   /** The source's answer to pull(); a field, so a pull allocates no closures. */
   private readonly onResult = (result: IteratorResult<unknown>): void => {
+    if (result === null || typeof result !== "object") {
+      // A hand-written iterator that breaks the protocol: fail this stream, never throw here
+      // (nothing would catch it).
+      this.failed(
+        new TypeError("stream(): the source's next() gave something that is not an iterator result"),
+      );
+      return;
+    }
     this.pulling = false;
     if (this.stopped) return;
     if (result.done) this.done = true;

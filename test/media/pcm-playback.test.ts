@@ -143,6 +143,19 @@ describe("generated audio on a CallSession", () => {
     expect(played.length).toBe(3 * 640);
   });
 
+  it("a source whose next() gives no iterator result rejects stream(), nothing escapes", async () => {
+    const { call } = setup();
+    // A hand-written iterator that breaks the protocol: next() resolves to undefined.
+    const broken = { [Symbol.asyncIterator]: () => ({ next: () => Promise.resolve(undefined) }) };
+    const failing = call.stream(broken as unknown as AsyncIterable<Pcm>);
+    const next = call.play(new Int16Array(640).fill(9));
+    const rejected = expect(failing).rejects.toThrow("not an iterator result");
+    const played = await renderUntil(call, () => false, 4);
+    await rejected;
+    expect(await next).toEqual({ framesQueued: 2, completed: true });
+    expect(played.length).toBe(2 * 640);
+  });
+
   it("send() of a 300 ms beep queues 10 frames, returns the 5 it dropped, counts them and warns once", async () => {
     const { log, lines } = capturingLogger();
     const { call, metric } = setup(log);
