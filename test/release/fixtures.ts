@@ -139,3 +139,50 @@ export function freePort(): Promise<number> {
     });
   });
 }
+
+/** The free loopback ports a good install's settings name. */
+export interface InstallPorts {
+  bot: number;
+  ops: number;
+  media: number;
+  bridge: number;
+}
+
+/** What a good install dry run needs: a fake bundle, a media certificate for FQDN, free ports. */
+export interface GoodInstall {
+  bundle: string;
+  certificate: CertificateFiles;
+  ports: InstallPorts;
+}
+
+/** Lays out a good install's inputs under work (the certificate valid for a year, for FQDN and altNames). */
+export async function prepareGoodInstall(
+  work: string,
+  certificateName: string,
+  altNames: string[] = [FQDN],
+): Promise<GoodInstall> {
+  const bundle = await makeFakeBundle(path.join(work, "bundle"));
+  const certificate = await makeCertificate(work, certificateName, {
+    commonName: FQDN,
+    altNames,
+    ...validFor(365),
+  });
+  const ports = {
+    bot: await freePort(),
+    ops: await freePort(),
+    media: await freePort(),
+    bridge: await freePort(),
+  };
+  return { bundle, certificate, ports };
+}
+
+/** goodValues with the install's certificate and ports. */
+export function goodInstallValues({ certificate, ports }: GoodInstall): Record<string, string> {
+  return {
+    ...goodValues(certificate.thumbprint),
+    BOT_PORT: String(ports.bot),
+    BOT_OPS_PORT: String(ports.ops),
+    BOT_MEDIA_INTERNAL_PORT: String(ports.media),
+    BOT_BRIDGE_URL: `ws://127.0.0.1:${ports.bridge}/bridge`,
+  };
+}

@@ -14,11 +14,11 @@ import {
   asArguments,
   type CertificateFiles,
   FQDN,
-  freePort,
   GOOD_MACHINE,
-  goodValues,
+  goodInstallValues,
+  type InstallPorts,
   makeCertificate,
-  makeFakeBundle,
+  prepareGoodInstall,
   validFor,
   writeSettings,
 } from "./fixtures.js";
@@ -40,22 +40,14 @@ describe("Install-TeamsMediaBot.ps1 -DryRun", () => {
   let work: string;
   let bundle: string;
   let good: CertificateFiles;
-  let ports: { bot: number; ops: number; media: number; bridge: number };
+  let ports: InstallPorts;
+  let values: Record<string, string>;
 
   beforeAll(async () => {
     work = await mkdtemp(path.join(tmpdir(), "tmb-install-"));
-    bundle = await makeFakeBundle(path.join(work, "bundle"));
-    good = await makeCertificate(work, "good", {
-      commonName: FQDN,
-      altNames: [FQDN, "other.contoso.example"],
-      ...validFor(365),
-    });
-    ports = {
-      bot: await freePort(),
-      ops: await freePort(),
-      media: await freePort(),
-      bridge: await freePort(),
-    };
+    const prepared = await prepareGoodInstall(work, "good", [FQDN, "other.contoso.example"]);
+    ({ bundle, certificate: good, ports } = prepared);
+    values = goodInstallValues(prepared);
   }, 60_000);
 
   afterAll(async () => {
@@ -74,15 +66,7 @@ describe("Install-TeamsMediaBot.ps1 -DryRun", () => {
   ): Promise<Run> {
     const settings = await writeSettings(
       path.join(work, `settings-${Math.random().toString(36).slice(2)}.json`),
-      {
-        ...goodValues(good.thumbprint),
-        BOT_PORT: String(ports.bot),
-        BOT_OPS_PORT: String(ports.ops),
-        BOT_MEDIA_INTERNAL_PORT: String(ports.media),
-        BOT_MEDIA_PUBLIC_PORT: "22210",
-        BOT_BRIDGE_URL: `ws://127.0.0.1:${ports.bridge}/bridge`,
-        ...options.values,
-      },
+      { ...values, BOT_MEDIA_PUBLIC_PORT: "22210", ...options.values },
       {
         InstallDir: "D:\\Apps\\TeamsMediaBot",
         DataDir: "D:\\Data\\TeamsMediaBot",

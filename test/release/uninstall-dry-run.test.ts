@@ -11,13 +11,9 @@ import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   asArguments,
-  FQDN,
-  freePort,
   GOOD_MACHINE,
-  goodValues,
-  makeCertificate,
-  makeFakeBundle,
-  validFor,
+  goodInstallValues,
+  prepareGoodInstall,
   writeSettings,
 } from "./fixtures.js";
 import { lines, runScript } from "./pwsh.js";
@@ -43,23 +39,12 @@ describe("Uninstall-TeamsMediaBot.ps1 -DryRun", () => {
 
   beforeAll(async () => {
     work = await mkdtemp(path.join(tmpdir(), "tmb-uninstall-"));
-    const bundle = await makeFakeBundle(path.join(work, "bundle"));
-    const cert = await makeCertificate(work, "media", {
-      commonName: FQDN,
-      altNames: [FQDN],
-      ...validFor(365),
+    const prepared = await prepareGoodInstall(work, "media");
+    const { bundle, certificate: cert } = prepared;
+    const settings = await writeSettings(path.join(work, "settings.json"), goodInstallValues(prepared), {
+      InstallDir: path.join(work, "app"),
+      DataDir: path.join(work, "data"),
     });
-    const settings = await writeSettings(
-      path.join(work, "settings.json"),
-      {
-        ...goodValues(cert.thumbprint),
-        BOT_PORT: String(await freePort()),
-        BOT_OPS_PORT: String(await freePort()),
-        BOT_MEDIA_INTERNAL_PORT: String(await freePort()),
-        BOT_BRIDGE_URL: `ws://127.0.0.1:${await freePort()}/bridge`,
-      },
-      { InstallDir: path.join(work, "app"), DataDir: path.join(work, "data") },
-    );
     const install = await runScript(
       "Install-TeamsMediaBot.ps1",
       [

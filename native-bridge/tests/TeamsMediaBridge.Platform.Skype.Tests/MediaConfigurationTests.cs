@@ -12,17 +12,7 @@ public class MediaConfigurationTests
     public void Reads_the_fields_and_keeps_the_blob_as_the_platform_serialized_it()
     {
         const string blob = """{"mpUri":"net.tcp://media.example.com:22210/MediaProcessor","callId":"platform-call","zzExtra":[1,{"a":true}],"audioRenderContexts":["render-1","render-2"],"audioSourceContexts":["source-1"],"mpMediaSessionId":"11111111-2222-3333-4444-555555555555","skypeMediaBotsVersion":"1.33.0.258","mediaStackVersion":"2024.1","mpVersion":"7.2"}""";
-        var info = MediaConfiguration.FromPlatform(JObject.Parse(blob), Request);
-
-        Assert.Equal("11111111-2222-3333-4444-555555555555", info.MediaSessionId);
-        Assert.Equal("net.tcp://media.example.com:22210/MediaProcessor", info.MpUri);
-        Assert.Equal("render-1", info.AudioRenderContextId);
-        Assert.Equal("source-1", info.AudioSourceContextId);
-        Assert.Equal("1.33.0.258", info.SkypeMediaBotsVersion);
-        Assert.Equal("2024.1", info.MediaStackVersion);
-        Assert.Equal("7.2", info.MpVersion);
-        // Byte for byte: key order, unknown keys and the platform's own call id untouched.
-        Assert.Equal(blob, info.MediaConfigurationJson);
+        AssertReads(blob, "11111111-2222-3333-4444-555555555555", "net.tcp://media.example.com:22210/MediaProcessor", "render-1", "source-1", "1.33.0.258", "2024.1", "7.2");
     }
 
     [Theory]
@@ -43,15 +33,23 @@ public class MediaConfigurationTests
     public void Missing_or_mistyped_fields_read_as_empty_not_as_an_exception()
     {
         const string blob = """{"mpMediaSessionId":"m","callId":"c","mpUri":42,"audioRenderContexts":[],"audioSourceContexts":[7],"mpVersion":{"v":1}}""";
+        AssertReads(blob, "m", "", "", "", "", "", "");
+    }
+
+    /// <summary>Reads the blob and checks every field; the blob passes through byte for byte
+    /// (key order, unknown keys and the platform's own call id untouched).</summary>
+    private static void AssertReads(string blob, string mediaSessionId, string mpUri, string renderContext,
+        string sourceContext, string skypeMediaBotsVersion, string mediaStackVersion, string mpVersion)
+    {
         var info = MediaConfiguration.FromPlatform(JObject.Parse(blob), Request);
 
-        Assert.Equal("m", info.MediaSessionId);
-        Assert.Equal("", info.MpUri);
-        Assert.Equal("", info.AudioRenderContextId);
-        Assert.Equal("", info.AudioSourceContextId);
-        Assert.Equal("", info.SkypeMediaBotsVersion);
-        Assert.Equal("", info.MediaStackVersion);
-        Assert.Equal("", info.MpVersion);
+        Assert.Equal(mediaSessionId, info.MediaSessionId);
+        Assert.Equal(mpUri, info.MpUri);
+        Assert.Equal(renderContext, info.AudioRenderContextId);
+        Assert.Equal(sourceContext, info.AudioSourceContextId);
+        Assert.Equal(skypeMediaBotsVersion, info.SkypeMediaBotsVersion);
+        Assert.Equal(mediaStackVersion, info.MediaStackVersion);
+        Assert.Equal(mpVersion, info.MpVersion);
         Assert.Equal(blob, info.MediaConfigurationJson);
     }
 }

@@ -77,11 +77,6 @@ $installDir = Get-TmbInstallValue $config 'InstallDir' 'C:\Program Files\TeamsMe
 $dataDir = Get-TmbInstallValue $config 'DataDir' 'C:\ProgramData\TeamsMediaBot'
 $portRange = Get-TmbInstallValue $config 'MediaPortRange' '49152-65535'
 
-function Join-WinPath([string]$Base, [string]$Child) {
-    # Installed paths are Windows paths, also when a dry run prints them on Linux.
-    return $Base.TrimEnd('\', '/') + '\' + $Child
-}
-
 function Get-Fact([string]$Assumed, [scriptblock]$Query) {
     if ($Assumed) { return $Assumed }
     if (-not $onWindows) { return $null }
@@ -262,21 +257,21 @@ if ($script:TmbFailures -gt 0) {
 }
 
 # --- the plan ---
-$hostDir = Join-WinPath $installDir 'host'
-$botServiceDir = Join-WinPath $installDir 'bot-service'
-$botDir = Join-WinPath $installDir 'bot'
-$configDir = Join-WinPath $dataDir 'config'
+$hostDir = Join-TmbWinPath $installDir 'host'
+$botServiceDir = Join-TmbWinPath $installDir 'bot-service'
+$botDir = Join-TmbWinPath $installDir 'bot'
+$configDir = Join-TmbWinPath $dataDir 'config'
 # Not Get-TmbSetting: the process's default, 'recordings', would be under System32 for a service.
 $recordingsDir = $config.Settings['BOT_RECORDINGS_DIR'].Value
 $createdDirs = @($installDir, $dataDir, $configDir)
 if (-not $recordingsDir) {
-    $recordingsDir = Join-WinPath $dataDir 'recordings'
+    $recordingsDir = Join-TmbWinPath $dataDir 'recordings'
     $createdDirs += $recordingsDir
 }
-$botConfigFile = Join-WinPath $configDir 'bot.json'
-$hostConfigFile = Join-WinPath $hostDir 'appsettings.json'
-$settingsCopy = Join-WinPath $configDir 'settings.json'
-$manifestFile = Join-WinPath $installDir $script:TmbManifestName
+$botConfigFile = Join-TmbWinPath $configDir 'bot.json'
+$hostConfigFile = Join-TmbWinPath $hostDir 'appsettings.json'
+$settingsCopy = Join-TmbWinPath $configDir 'settings.json'
+$manifestFile = Join-TmbWinPath $installDir $script:TmbManifestName
 
 # Each process gets the settings marked for it, only those set (the rest take their defaults).
 $botValues = [ordered]@{}
@@ -298,9 +293,9 @@ $firewallRules = @(
     [pscustomobject]@{ Name = "TeamsMediaBot media range TCP $low-$high"; Protocol = 'TCP'; Ports = "$low-$high" },
     [pscustomobject]@{ Name = "TeamsMediaBot media range UDP $low-$high"; Protocol = 'UDP'; Ports = "$low-$high" }
 )
-$hostExe = Join-WinPath $hostDir 'TeamsMediaBridge.Host.exe'
-$botServiceExe = Join-WinPath $botServiceDir 'TeamsMediaBot.Service.exe'
-$botScript = Join-WinPath $botDir 'node_modules\teams-media-bot\dist\bot.js'
+$hostExe = Join-TmbWinPath $hostDir 'TeamsMediaBridge.Host.exe'
+$botServiceExe = Join-TmbWinPath $botServiceDir 'TeamsMediaBot.Service.exe'
+$botScript = Join-TmbWinPath $botDir 'node_modules\teams-media-bot\dist\bot.js'
 # What the bot service needs to start node: TeamsMediaBot.Service's settings (BotService__<Name>,
 # see its --help); it passes ConfigFile to the bot as BOT_CONFIG_FILE.
 $botEnvironment = @("BotService__ConfigFile=$botConfigFile", "BotService__NodePath=$nodePath", "BotService__ScriptPath=$botScript")
@@ -316,7 +311,7 @@ foreach ($dir in $createdDirs) {
 }
 # scripts\ too: Test- and Uninstall-TeamsMediaBot.ps1 stay at hand once the zip is gone.
 foreach ($part in 'host', 'bot-service', 'bot', 'scripts') {
-    $actions += New-TmbAction copy (Join-WinPath $installDir $part) "from $(Join-Path $BundleDir $part)" @{ From = (Join-Path $BundleDir $part); To = (Join-WinPath $installDir $part) } {
+    $actions += New-TmbAction copy (Join-TmbWinPath $installDir $part) "from $(Join-Path $BundleDir $part)" @{ From = (Join-Path $BundleDir $part); To = (Join-TmbWinPath $installDir $part) } {
         param($d)
         New-Item -ItemType Directory -Force -Path $d.To | Out-Null
         Copy-Item -Path (Join-Path $d.From '*') -Destination $d.To -Recurse -Force
@@ -337,7 +332,7 @@ foreach ($secretPath in $configDir, $hostConfigFile) {
         param($d) Invoke-TmbNative icacls.exe @($d.Path, '/inheritance:r', '/grant:r', '*S-1-5-18:(OI)(CI)F', '*S-1-5-32-544:(OI)(CI)F')
     }
 }
-$actions += New-TmbAction run (Join-WinPath $hostDir 'MediaPlatformStartupScript.bat') "in $hostDir (registers the platform's performance counters)" @{ Dir = $hostDir } {
+$actions += New-TmbAction run (Join-TmbWinPath $hostDir 'MediaPlatformStartupScript.bat') "in $hostDir (registers the platform's performance counters)" @{ Dir = $hostDir } {
     # The script uses relative paths: it must run in the host's folder.
     param($d) Invoke-TmbNative cmd.exe @('/c', 'MediaPlatformStartupScript.bat') -WorkingDirectory $d.Dir
 }

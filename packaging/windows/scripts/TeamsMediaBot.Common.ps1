@@ -24,6 +24,11 @@ function Test-TmbIsWindows {
     return [bool](Get-Variable -Name IsWindows -ValueOnly -ErrorAction SilentlyContinue)
 }
 
+function Join-TmbWinPath([string]$Base, [string]$Child) {
+    # Installed paths are Windows paths, also when a dry run prints them on Linux.
+    return $Base.TrimEnd('\', '/') + '\' + $Child
+}
+
 function Write-TmbResult {
     param([ValidateSet('OK', 'WARN', 'FAIL', 'SKIP')][string]$Status, [string]$Check, [string]$Message)
     if ($Status -eq 'FAIL') { $script:TmbFailures++ }

@@ -41,12 +41,10 @@ $ErrorActionPreference = 'Stop'
 
 $onWindows = Test-TmbIsWindows
 
-function Join-WinPath([string]$Base, [string]$Child) { return $Base.TrimEnd('\', '/') + '\' + $Child }
-
 # Paths in the manifest are Windows paths; a dry run off Windows looks them up with '/'.
 function Test-LocalPath([string]$Path) { return Test-Path -LiteralPath ($Path -replace '\\', [IO.Path]::DirectorySeparatorChar) }
 
-$manifestPath = Join-WinPath $InstallDir $script:TmbManifestName
+$manifestPath = Join-TmbWinPath $InstallDir $script:TmbManifestName
 $manifest = $null
 if (Test-LocalPath $manifestPath) {
     $manifest = Get-Content -LiteralPath ($manifestPath -replace '\\', [IO.Path]::DirectorySeparatorChar) -Raw | ConvertFrom-Json
@@ -83,8 +81,8 @@ if ($onWindows) { $leftInGroup = $null -ne (Get-NetFirewallRule -Group $group -E
 if ($leftInGroup) { $actions += New-TmbAction firewall "group $group" 'remove any rule left in the group' @{ Group = $group } {
     param($d) Get-NetFirewallRule -Group $d.Group -ErrorAction SilentlyContinue | Remove-NetFirewallRule
 } }
-$hostDir = Join-WinPath $InstallDir 'host'
-if (Test-LocalPath (Join-WinPath $hostDir 'MediaPerf.dll')) {
+$hostDir = Join-TmbWinPath $InstallDir 'host'
+if (Test-LocalPath (Join-TmbWinPath $hostDir 'MediaPerf.dll')) {
     # Registered by MediaPlatformStartupScript.bat: unregistered while the DLLs are still there.
     $actions += New-TmbAction run 'performance counters' "unregister MediaPerf.dll and the MPServiceImp counters in $hostDir" @{ Dir = $hostDir } {
         param($d)
@@ -93,8 +91,8 @@ if (Test-LocalPath (Join-WinPath $hostDir 'MediaPerf.dll')) {
     }
 }
 $removeDirs = @($InstallDir)
-$configDir = Join-WinPath $DataDir 'config'
-$recordingsDir = Join-WinPath $DataDir 'recordings'
+$configDir = Join-TmbWinPath $DataDir 'config'
+$recordingsDir = Join-TmbWinPath $DataDir 'recordings'
 if (-not $KeepConfig) { $removeDirs += $configDir } else { Write-Host "keep  $configDir (-KeepConfig)" }
 if (-not $KeepRecordings) { $removeDirs += $recordingsDir } else { Write-Host "keep  $recordingsDir (-KeepRecordings)" }
 foreach ($dir in $removeDirs) {
