@@ -119,18 +119,29 @@ export function createControlRouter(options: ControlAppOptions): Router {
   const control = (): CallControl => options.control as CallControl;
 
   // A JSON body is required where the route takes parameters; none or {} where it takes none.
+  // A request without Content-Type counts as bodiless when its body is empty: clients send
+  // POST with no body as `Transfer-Encoding: chunked` or `Content-Length: 0`.
   const parseJson = express.json({ limit: CONTROL_BODY_LIMIT_BYTES, strict: true, type: "application/json" });
-  const jsonBody = (req: Request, res: Response, next: NextFunction): void => {
-    const type = req.is("application/json");
-    if (type === null) refuse(res, 400, "empty_body", "the request needs a JSON body");
-    else if (type === false)
-      refuse(res, 415, "unsupported_media_type", "Content-Type must be application/json");
-    else parseJson(req, res, next);
-  };
-  const optionalJsonBody = (req: Request, res: Response, next: NextFunction): void => {
-    if (req.is("application/json") === null) next();
-    else jsonBody(req, res, next);
-  };
+  const parseUntyped = express.raw({ limit: CONTROL_BODY_LIMIT_BYTES, type: () => true });
+  const body =
+    (required: boolean) =>
+    (req: Request, res: Response, next: NextFunction): void => {
+      if (req.headers["content-type"] !== undefined) {
+        if (req.is("application/json")) parseJson(req, res, next);
+        else refuse(res, 415, "unsupported_media_type", "Content-Type must be application/json");
+        return;
+      }
+      parseUntyped(req, res, (error?: unknown) => {
+        if (error !== undefined) return next(error);
+        const bytes = Buffer.isBuffer(req.body) ? req.body.length : 0;
+        req.body = undefined;
+        if (bytes > 0) refuse(res, 415, "unsupported_media_type", "Content-Type must be application/json");
+        else if (required) refuse(res, 400, "empty_body", "the request needs a JSON body");
+        else next();
+      });
+    };
+  const jsonBody = body(true);
+  const optionalJsonBody = body(false);
   const callId = (req: Request): string => readCallId(req.params.id as string);
 
   router.post("/join", jsonBody, async (req: Request, res: Response) => {
