@@ -72,6 +72,12 @@ describe("the calls API: enabled only with BOT_CONTROL_TOKEN", () => {
       });
       expect(response.headers["www-authenticate"]).toMatch(/^Bearer realm="calls"/);
     }
+    // The token is checked before the body is read: an oversized body without it is a 401, not a 413.
+    const unread = await server.request("POST", "/calls/join", {
+      raw: JSON.stringify({ joinUrl: "x".repeat(64 * 1024) }),
+      headers: { authorization: "", "content-type": "application/json" },
+    });
+    expect(unread.status).toBe(401);
     expect(server.control.requests).toEqual([]);
     expect(await server.requestsCounted({ route: "GET /calls", outcome: "missing_token" })).toBe(2);
     expect(await server.requestsCounted({ route: "GET /calls", outcome: "invalid_token" })).toBe(4);
