@@ -116,6 +116,18 @@ describe("teams-media-bot join / call / calls / hangup against the calls API", (
     });
   }, 60_000);
 
+  it("join --wait gives up after --wait-timeout with exit 1 while the call is still establishing", async () => {
+    const server = await startServer();
+    const run = await runCli(
+      ["join", JOIN_URL, "--wait", "--wait-timeout", "1", "--bot-url", server.service.opsUrl],
+      { env: { BOT_CONTROL_TOKEN: CONTROL_TOKEN } },
+    );
+    expect({ code: run.code, stderr: run.stderr }).toEqual({
+      code: 1,
+      stderr: "not established after 1 s (state establishing)\n",
+    });
+  }, 60_000);
+
   it("calls lists the live calls; hangup ends one (exit 0) and refuses an unknown id (exit 1)", async () => {
     const server = await startServer();
     const placed = await server.request("POST", "/calls/user", { body: { userId: USER, tenantId: TENANT } });
@@ -127,6 +139,11 @@ describe("teams-media-bot join / call / calls / hangup against the calls API", (
     expect(lines[0]).toMatch(/^CALL ID +DIRECTION +KIND +STATE +TENANT +SINCE$/);
     expect(lines.slice(1)).toEqual([
       expect.stringMatching(new RegExp(`^${callId} +outgoing +user +establishing +${TENANT} +\\d{4}-`)),
+    ]);
+
+    const json = await runCli(["calls", "--json", "--bot-url", server.service.opsUrl], { env });
+    expect(JSON.parse(json.stdout)).toEqual([
+      expect.objectContaining({ id: callId, kind: "user", tenantId: TENANT }),
     ]);
 
     const hangUp = await runCli(["hangup", callId, "--bot-url", server.service.opsUrl], { env });
