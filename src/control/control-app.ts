@@ -84,7 +84,7 @@ export function createControlRouter(options: ControlAppOptions): Router {
     extra: Record<string, unknown> = {},
   ): void => {
     metrics.requests.inc({ route: route(res), outcome: code });
-    // Disabled and unauthenticated requests are expected noise from scanners: debug only.
+    // Requests to a disabled API only at debug: the operator chose it. A wrong token is at warn.
     const notLoggedBefore = refusalLog.take(code);
     if (notLoggedBefore !== undefined) {
       const level = code === "control_disabled" ? "debug" : "warn";
