@@ -126,6 +126,11 @@ export interface BotConfig {
   bridge: BridgeSettings;
   logLevel: string;
   /**
+   * Bearer token of the calls API on the operational listener (BOT_CONTROL_TOKEN, 32+ characters;
+   * docs/calls-api.md). Absent: the API is disabled. A secret: never logged.
+   */
+  controlToken?: string;
+  /**
    * Stop gracefully when stdin ends (BOT_STOP_ON_STDIN_END): the stop request of a supervisor
    * that cannot send SIGTERM, such as the Windows service wrapper (TeamsMediaBot.Service).
    */
@@ -338,6 +343,7 @@ export function loadConfig(source: RawConfig = readRawConfig()): BotConfig {
       reconnectGraceMs,
     },
     logLevel: readLogLevel(source),
+    controlToken: readControlToken(source),
     stopOnStdinEnd: readBoolean(source, "BOT_STOP_ON_STDIN_END", false),
   };
 }
@@ -447,6 +453,26 @@ export function readHandlers(source: RawConfig): string[] {
     }
   }
   return entries;
+}
+
+/** Shorter tokens are guessable; 32 characters is what `openssl rand -hex 16` prints. */
+export const MIN_CONTROL_TOKEN_LENGTH = 32;
+
+function readControlToken(source: RawConfig): string | undefined {
+  const token = readString(source, "BOT_CONTROL_TOKEN");
+  if (token === undefined) return undefined;
+  // The value itself is never quoted: it is a secret.
+  if (token.length < MIN_CONTROL_TOKEN_LENGTH)
+    throw new ConfigError(
+      "BOT_CONTROL_TOKEN",
+      `must be at least ${MIN_CONTROL_TOKEN_LENGTH} characters, got ${token.length}`,
+    );
+  if (!/^[\x21-\x7e]+$/.test(token))
+    throw new ConfigError(
+      "BOT_CONTROL_TOKEN",
+      "must be printable ASCII without spaces (it is sent in a header)",
+    );
+  return token;
 }
 
 const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;

@@ -19,6 +19,8 @@ const REDACTED_PATHS = [
   "*.secret",
   "*.clientSecret",
   "*.authorization",
+  "controlToken",
+  "*.controlToken",
 ];
 
 /** Structured JSON logs on stdout (or a destination given by tests). One root logger per process. */

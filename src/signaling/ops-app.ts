@@ -1,11 +1,13 @@
 /**
- * The operational HTTP surface: health and Prometheus metrics. It has no authentication, so it
- * is served on its own listener (loopback by default, BOT_OPS_HOST/BOT_OPS_PORT), never on the
- * public one that takes Graph's notifications.
+ * The operational HTTP surface: health and Prometheus metrics, and the calls API under /calls
+ * (control-app.ts: bearer token, disabled without one). Health and metrics have no
+ * authentication, so it is served on its own listener (loopback by default,
+ * BOT_OPS_HOST/BOT_OPS_PORT), never on the public one that takes Graph's notifications.
  */
 import express, { type NextFunction, type Request, type Response } from "express";
 import type { Registry } from "prom-client";
 import type { NotReady } from "../app/readiness.js";
+import { CONTROL_PATH, type ControlAppOptions, createControlRouter } from "../control/control-app.js";
 import type { Logger } from "../log/logger.js";
 import type { CallRegistry } from "./call-registry.js";
 
@@ -18,6 +20,8 @@ export interface OpsAppOptions {
   isShuttingDown: () => boolean;
   /** Why calls cannot be taken now (empty: ready); /readyz serves it. Absent: only shutting down counts. */
   notReady?: () => NotReady[];
+  /** The calls API under /calls: its token (none: disabled), the bot's calls, its metrics. */
+  control: Omit<ControlAppOptions, "logger">;
 }
 
 function sendError(res: Response, status: number, code: string, message: string): void {
@@ -59,6 +63,8 @@ export function createOpsApp(options: OpsAppOptions): express.Express {
     }
     res.send(extra ? `${own.trimEnd()}\n${extra}` : own);
   });
+
+  app.use(CONTROL_PATH, createControlRouter({ ...options.control, logger }));
 
   app.use((_req: Request, res: Response) => sendError(res, 404, "not_found", "no such endpoint"));
 

@@ -1,6 +1,6 @@
 /**
  * The signaling layer as one service: the public HTTP(S) listener (Graph's notifications), the
- * operational HTTP listener (health, metrics; loopback by default), token checker, call registry
+ * operational HTTP listener (health, metrics, the calls API; loopback by default), token checker, call registry
  * and call manager wired together, started listening and shut down without leaving anything behind.
  */
 import { readFileSync } from "node:fs";
@@ -10,9 +10,11 @@ import type { AddressInfo } from "node:net";
 import type { Registry } from "prom-client";
 import type { NotReady } from "../app/readiness.js";
 import type { BotConfig } from "../config/config.js";
+import type { CallControl } from "../control/call-control.js";
 import type { GraphCallsApi } from "../graph/graph-calls-api.js";
 import type { Logger } from "../log/logger.js";
 import type { MediaSessionProvider } from "../media/media-session-provider.js";
+import { createControlMetrics } from "../metrics/control-metrics.js";
 import { createSignalingMetrics, type SignalingMetrics } from "../metrics/signaling-metrics.js";
 import type { CallSnapshot } from "./call.js";
 import { type AnswerTiming, CallManager } from "./call-manager.js";
@@ -40,6 +42,11 @@ export interface SignalingServiceOptions {
   notReady?: () => NotReady[];
   /** Observer of each successful answer's timings (see AnswerTiming). */
   onAnswered?: (timing: AnswerTiming) => void;
+  /**
+   * The bot's calls as the calls API (/calls on the ops listener, with BOT_CONTROL_TOKEN) serves
+   * them; absent: the API answers 503 control_unavailable.
+   */
+  callControl?: CallControl;
 }
 
 export class SignalingService {
@@ -119,6 +126,11 @@ export class SignalingService {
         logger,
         isShuttingDown: () => service?.shuttingDown ?? false,
         notReady: options.notReady,
+        control: {
+          token: config.controlToken,
+          control: options.callControl,
+          metrics: createControlMetrics(options.registry),
+        },
       }),
     );
     opsServer.requestTimeout = 30_000;

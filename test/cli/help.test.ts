@@ -23,7 +23,7 @@ describe("teams-media-bot --help", () => {
     const run = await runCli(["--help"]);
     expect(run.code).toBe(0);
     const commands = [...run.stdout.matchAll(/^ {2}(\w+)/gm)].map((m) => m[1]);
-    expect(commands).toEqual(["dev", "bot", "emulator", "demo", "help"]);
+    expect(commands).toEqual(["dev", "bot", "emulator", "demo", "join", "call", "calls", "hangup", "help"]);
     expect(run.stdout).toMatch(/Examples:\n {2}\$ teams-media-bot demo/);
     const emulator = await runCli(["emulator", "--help"]);
     expect([...emulator.stdout.matchAll(/^ {2}(\w+)/gm)].map((m) => m[1])).toEqual([
@@ -40,8 +40,35 @@ describe("teams-media-bot --help", () => {
     expect(run.stdout).toMatch(/Examples:/);
   }, 30_000);
 
+  it("join, call, calls and hangup --help and docs/cli.md list the same options", async () => {
+    for (const [command, heading] of [
+      ["join", "## `teams-media-bot join [joinUrl]`"],
+      ["call", "## `teams-media-bot call`"],
+      ["calls", "## `teams-media-bot calls`"],
+      ["hangup", "## `teams-media-bot hangup <callId>`"],
+    ] as const) {
+      const run = await runCli([command, "--help"]);
+      expect(run.code).toBe(0);
+      expect({ command, options: helpOptions(run.stdout) }).toEqual({
+        command,
+        options: docOptions(heading),
+      });
+      expect(run.stdout).toMatch(/Examples?:/);
+    }
+  }, 60_000);
+
   it("docs/cli.md has a section for every subcommand", async () => {
-    for (const subcommand of ["dev <handler>", "bot", "emulator graph", "emulator media", "demo"])
+    for (const subcommand of [
+      "dev <handler>",
+      "bot",
+      "emulator graph",
+      "emulator media",
+      "demo",
+      "join [joinUrl]",
+      "call",
+      "calls",
+      "hangup <callId>",
+    ])
       expect(DOC).toContain(`## \`teams-media-bot ${subcommand}\``);
   });
 

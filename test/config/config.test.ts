@@ -167,6 +167,31 @@ describe("configuration", () => {
     expect(loadConfig({ ...VALID, BOT_OPS_HOST: "ops.internal" }).ops.host).toBe("ops.internal");
   });
 
+  it("enables the calls API with a BOT_CONTROL_TOKEN of 32+ characters, from env or file, never quoting it", () => {
+    expect(loadConfig(VALID).controlToken).toBeUndefined();
+    expect(loadConfig({ ...VALID, BOT_CONTROL_TOKEN: "  " }).controlToken).toBeUndefined();
+    const token = "0123456789abcdef0123456789abcdef";
+    expect(loadConfig({ ...VALID, BOT_CONTROL_TOKEN: token }).controlToken).toBe(token);
+    const file = join(mkdtempSync(join(tmpdir(), "bot-config-")), "bot.json");
+    writeFileSync(file, JSON.stringify({ BOT_CONTROL_TOKEN: token }));
+    expect(loadConfig({ ...VALID, ...readRawConfig({ BOT_CONFIG_FILE: file }) }).controlToken).toBe(token);
+    for (const [bad, problem] of [
+      ["Sh0rtSecretValue", "must be at least 32 characters, got 16"],
+      [`${token} x`, "must be printable ASCII without spaces (it is sent in a header)"],
+      [`${token}é`, "must be printable ASCII without spaces (it is sent in a header)"],
+    ] as const) {
+      let text = "";
+      try {
+        loadConfig({ ...VALID, BOT_CONTROL_TOKEN: bad });
+      } catch (error) {
+        expect(error).toBeInstanceOf(ConfigError);
+        text = (error as Error).message;
+      }
+      expect(text).toBe(`BOT_CONTROL_TOKEN: ${problem}`);
+      expect(text).not.toContain(bad.slice(0, 10));
+    }
+  });
+
   it("takes an app id in any case, as the lower-case audience notification tokens carry", () => {
     expect(loadConfig({ ...VALID, BOT_APP_ID: "2891555A-92FF-42E6-80FA-6E1300C6B5C6" }).appId).toBe(
       "2891555a-92ff-42e6-80fa-6e1300c6b5c6",

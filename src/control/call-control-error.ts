@@ -1,0 +1,37 @@
+/**
+ * Why a CallControl refused a request, as the calls API answers it: each reason has one HTTP
+ * status (CALL_CONTROL_STATUS), so the bot's refusals map to statuses in one place.
+ */
+
+export const CALL_CONTROL_STATUS = {
+  /** The call id is not one of this bot's calls. */
+  unknown_call: 404,
+  /** The target's tenant is not in the bot's allowed tenants. */
+  tenant_not_allowed: 403,
+  /** The request is valid but not for the call's current state (e.g. mute a call not established). */
+  invalid_state: 409,
+  /** The bot already has BOT_MAX_CALLS calls. */
+  capacity: 409,
+  /** The bot is stopping. */
+  shutting_down: 503,
+  /** No media host to give the call a media session. */
+  media_unavailable: 503,
+  /** The target is refused by the bot's own checks (a field the HTTP layer could not judge). */
+  invalid_target: 400,
+} as const;
+
+export type CallControlRefusal = keyof typeof CALL_CONTROL_STATUS;
+
+export class CallControlError extends Error {
+  constructor(
+    readonly reason: CallControlRefusal,
+    message: string,
+  ) {
+    super(message);
+    this.name = "CallControlError";
+  }
+
+  get status(): number {
+    return CALL_CONTROL_STATUS[this.reason];
+  }
+}
