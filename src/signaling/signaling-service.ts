@@ -10,7 +10,7 @@ import type { AddressInfo } from "node:net";
 import type { Registry } from "prom-client";
 import type { NotReady } from "../app/readiness.js";
 import type { BotConfig } from "../config/config.js";
-import type { GraphCallsApi } from "../graph/graph-calls-api.js";
+import type { GraphCallsApi, GraphServiceMediaApi } from "../graph/graph-calls-api.js";
 import type { Logger } from "../log/logger.js";
 import type { MediaSessionProvider } from "../media/media-session-provider.js";
 import { createSignalingMetrics, type SignalingMetrics } from "../metrics/signaling-metrics.js";
@@ -19,6 +19,7 @@ import { type AnswerTiming, CallManager } from "./call-manager.js";
 import { CallRegistry } from "./call-registry.js";
 import { NotificationAuthenticator, type NotificationTokenVerifier } from "./notification-auth.js";
 import { createOpsApp } from "./ops-app.js";
+import { type LoadedServiceHostedHandler, ServiceHostedCalls } from "./service-hosted-calls.js";
 import { createSignalingApp } from "./signaling-app.js";
 
 export interface SignalingServiceOptions {
@@ -40,6 +41,13 @@ export interface SignalingServiceOptions {
   notReady?: () => NotReady[];
   /** Observer of each successful answer's timings (see AnswerTiming). */
   onAnswered?: (timing: AnswerTiming) => void;
+  /** Takes calls the handler chooses with service-hosted media (docs/service-hosted-media.md). */
+  serviceHosted?: {
+    handler: LoadedServiceHostedHandler;
+    graph: GraphServiceMediaApi;
+    /** choose() is given this long (default 1 s). */
+    chooseTimeoutMs?: number;
+  };
 }
 
 export class SignalingService {
@@ -72,7 +80,16 @@ export class SignalingService {
       metrics,
       terminatedRetentionMs: options.terminatedRetentionMs,
     });
-    const manager = new CallManager({
+    let manager: CallManager | undefined;
+    const serviceHosted = options.serviceHosted
+      ? new ServiceHostedCalls({
+          ...options.serviceHosted,
+          logger,
+          registry: options.registry,
+          hangUp: (callId, reason) => manager?.hangUp(callId, reason) ?? Promise.resolve(false),
+        })
+      : undefined;
+    manager = new CallManager({
       config,
       graph: options.graph,
       media: options.media,
@@ -82,6 +99,7 @@ export class SignalingService {
       answerDeadlineMs: options.answerDeadlineMs,
       endConfirmTimeoutMs: options.endConfirmTimeoutMs,
       onAnswered: options.onAnswered,
+      serviceHosted,
     });
     // Keys before the first notification; a failure is logged and retried on demand.
     await verifier.start();
