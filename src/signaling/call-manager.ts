@@ -213,12 +213,14 @@ export class CallManager {
           return "duplicate";
         call.lastToneSequenceId = event.sequenceId;
         this.logger.debug({ callId: event.callId, tone: event.tone }, "tone received");
-        if (!this.serviceHosted?.tone(event.callId, event.tone))
-          this.media.toneReceived(event.callId, event.tone);
+        if (this.serviceHosted?.has(event.callId)) this.serviceHosted.tone(event.callId, event.tone);
+        else this.media.toneReceived(event.callId, event.tone);
         return "handled";
       }
       case "roster": {
         if (!this.liveCall(event.callId)) return "unknown_call";
+        // A service-hosted call has no media session to tell.
+        if (this.serviceHosted?.has(event.callId)) return "handled";
         this.media.updateRoster(event.callId, event.participants);
         return "handled";
       }
@@ -713,7 +715,7 @@ export class CallManager {
     }
     if (to === "established" && outcome === "applied" && !call.mediaToldEstablished) {
       call.mediaToldEstablished = true;
-      if (this.serviceHosted?.preFetchMediaOf(call.callId)) this.serviceHosted.established(call.callId);
+      if (this.serviceHosted?.has(call.callId)) this.serviceHosted.established(call.callId);
       else this.media.callEstablished(call.callId);
     }
     return outcome;

@@ -165,6 +165,11 @@ export class ServiceHostedCalls {
     return true;
   }
 
+  /** Whether the call is taken service-hosted (from choose() to its end). */
+  has(callId: string): boolean {
+    return this.sessions.has(callId);
+  }
+
   /** The files to prefetch when answering the call; undefined = the call is not service-hosted. */
   preFetchMediaOf(callId: string): MediaInfo[] | undefined {
     return this.sessions.get(callId)?.preFetchMedia;
@@ -174,11 +179,9 @@ export class ServiceHostedCalls {
     this.invoke(callId, "onEstablished", (handler) => handler.onEstablished?.());
   }
 
-  /** A DTMF tone; false when the call is not service-hosted. */
-  tone(callId: string, tone: string): boolean {
-    if (!this.sessions.has(callId)) return false;
+  /** A DTMF tone (Graph's toneInfo) for the handler's onTone. */
+  tone(callId: string, tone: string): void {
     this.invoke(callId, "onTone", (handler) => handler.onTone?.(tone));
-    return true;
   }
 
   /** An operation notification; undefined when the call is not service-hosted (not ours to settle). */
