@@ -339,6 +339,23 @@ describe("service-hosted calls through the Graph emulator", () => {
     expect(await metric(b.registry, "signaling_service_hosted_choices_total", { choice: label })).toBe(1);
   });
 
+  it("with the media host unavailable: a chosen call is answered service-hosted, a declined one rejected busy", async () => {
+    let take = true;
+    const { definition, events } = recordingHandler(() => take);
+    const b = await startBot(definition);
+    b.media.unavailable = "overloaded";
+    const callId = await establishedCall(b, events);
+    expect(actionBodies(callId, "answer")[0]).toMatchObject({
+      mediaConfig: { "@odata.type": "#microsoft.graph.serviceHostedMediaConfig" },
+    });
+    take = false;
+    const declined = emulator.placeIncomingCall({ appId: b.appId });
+    await emulator.waitForCallState(declined.callId, "terminated", 5000);
+    await until(() => actionBodies(declined.callId, "reject").length === 1, 3000, "reject logged");
+    expect(actionBodies(declined.callId, "reject")[0]).toMatchObject({ reason: "busy" });
+    expect(b.media.log).not.toContain(`create ${declined.callId}`);
+  });
+
   it("choose() false: app-hosted; choose() with its own preFetchMedia: that list is answered", async () => {
     const own = [{ uri: "https://cdn.contoso.com/own.wav", resourceId: randomUUID() }];
     let first = true;
