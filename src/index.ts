@@ -47,3 +47,17 @@ export { createPlayerHandler, type PlayerOptions } from "./media/processors/play
 export { createRecorderHandler, type RecorderOptions } from "./media/processors/recorder.js";
 export { MAX_WAV_BYTES, readPcm16kWav, WavFormatError } from "./media/wav-file.js";
 export { pcm16kWavHeader, WAV_HEADER_BYTES, WavFileWriter } from "./media/wav-writer.js";
+export {
+  type DefinedServiceHostedHandler,
+  defineServiceHostedHandler,
+  type OperationResult,
+  type PromptSpec,
+  type RecordOptions as ServiceHostedRecordOptions,
+  type RecordResult,
+  type ServiceHostedCall,
+  type ServiceHostedCallInfo,
+  type ServiceHostedChoice,
+  type ServiceHostedHandler,
+  type ServiceHostedHandlerDefinition,
+} from "./signaling/service-hosted-api.js";
+export { ServiceHostedInputError } from "./signaling/service-hosted-calls.js";

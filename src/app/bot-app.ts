@@ -7,6 +7,7 @@ import { GraphTokenProvider } from "../graph/token-provider.js";
 import type { Logger } from "../log/logger.js";
 import type { MediaSessionProvider } from "../media/media-session-provider.js";
 import { createRegistry } from "../metrics/registry.js";
+import { loadServiceHostedHandler } from "../signaling/service-hosted-loader.js";
 import { SignalingService, type SignalingServiceOptions } from "../signaling/signaling-service.js";
 import { Readiness } from "./readiness.js";
 
@@ -22,6 +23,8 @@ export interface BotAppOptions {
   registry?: Registry;
   /** Extra signaling options (test and benchmark hooks such as onAnswered). */
   signaling?: Pick<SignalingServiceOptions, "onAnswered" | "answerDeadlineMs" | "endConfirmTimeoutMs">;
+  /** choose() of the service-hosted handler is given this long (default 1 s). */
+  serviceHostedChooseTimeoutMs?: number;
 }
 
 /**
@@ -56,6 +59,10 @@ export class BotApp {
       logger,
       registry,
     });
+    // A handler module that cannot load fails the start before anything is listening.
+    const serviceHostedHandler = config.serviceHosted
+      ? await loadServiceHostedHandler(config.serviceHosted.handler, config.serviceHosted.options)
+      : undefined;
     // The answer path must never wait for a token: the first one is fetched before listening.
     await tokens.start();
     const graph = new GraphClient({
@@ -82,6 +89,15 @@ export class BotApp {
         logger,
         registry,
         notReady: () => readiness.check(),
+        ...(serviceHostedHandler
+          ? {
+              serviceHosted: {
+                handler: serviceHostedHandler,
+                graph,
+                chooseTimeoutMs: options.serviceHostedChooseTimeoutMs,
+              },
+            }
+          : {}),
         ...options.signaling,
       });
     } catch (error) {

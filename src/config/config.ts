@@ -14,6 +14,11 @@ import {
   requireString,
 } from "./env-readers.js";
 import { HANDLER_OPTIONS_VARIABLE, readHandlerOptions } from "./handler-options.js";
+import {
+  readServiceHostedSettings,
+  SERVICE_HOSTED_OPTIONS_VARIABLE,
+  type ServiceHostedSettings,
+} from "./service-hosted-settings.js";
 
 /** How the bot proves its identity to Azure AD: a client secret, or a certificate. */
 export type AppCredential =
@@ -135,6 +140,8 @@ export interface BotConfig {
    * that cannot send SIGTERM, such as the Windows service wrapper (TeamsMediaBot.Service).
    */
   stopOnStdinEnd: boolean;
+  /** The service-hosted handler (BOT_SERVICE_HOSTED_HANDLER); none = every call app-hosted. */
+  serviceHosted?: ServiceHostedSettings;
 }
 
 export const DEFAULTS = {
@@ -192,7 +199,11 @@ export function readRawConfig(
     if (!key.startsWith("BOT_"))
       throw new ConfigError("BOT_CONFIG_FILE", `unknown key "${key}" in "${file}"`);
     // Handler options may be written as JSON in the file itself (the environment's value is JSON text).
-    if (key === HANDLER_OPTIONS_VARIABLE && value !== null && typeof value === "object") {
+    if (
+      (key === HANDLER_OPTIONS_VARIABLE || key === SERVICE_HOSTED_OPTIONS_VARIABLE) &&
+      value !== null &&
+      typeof value === "object"
+    ) {
       merged[key] = JSON.stringify(value);
       continue;
     }
@@ -345,6 +356,7 @@ export function loadConfig(source: RawConfig = readRawConfig()): BotConfig {
     logLevel: readLogLevel(source),
     controlToken: readControlToken(source),
     stopOnStdinEnd: readBoolean(source, "BOT_STOP_ON_STDIN_END", false),
+    serviceHosted: readServiceHostedSettings(source),
   };
 }
 

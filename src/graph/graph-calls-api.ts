@@ -65,7 +65,8 @@ export interface GraphCallsApi {
 
 /**
  * The IVR actions of calls answered with serviceHostedMediaConfig (Graph plays the prompts and
- * hears the tones). Implemented by GraphClient; not yet used by the signaling layer.
+ * hears the tones). Implemented by GraphClient; used by the service-hosted calls
+ * (src/signaling/service-hosted-calls.ts).
  */
 export interface GraphServiceMediaApi {
   playPrompt(

@@ -29,6 +29,7 @@ import type {
 } from "./notification-parser.js";
 import { parseNotificationBatch } from "./notification-parser.js";
 import { describeResultCode, isKnownResultCode } from "./result-codes.js";
+import type { ServiceHostedCalls } from "./service-hosted-calls.js";
 import { SkippedNotificationLog } from "./skipped-notification-log.js";
 
 export type CallManagerConfig = Pick<
@@ -49,6 +50,8 @@ export interface CallManagerOptions {
   endConfirmTimeoutMs?: number;
   /** Observer of each successful answer's timings (benchmarks, diagnostics). */
   onAnswered?: (timing: AnswerTiming) => void;
+  /** The service-hosted handler's calls, when one is configured (service-hosted-calls.ts). */
+  serviceHosted?: ServiceHostedCalls;
 }
 
 /** performance.now() stamps of one answered call. */
@@ -143,6 +146,7 @@ export class CallManager {
   private readonly endConfirmTimeoutMs: number;
   private readonly pending = new Set<Promise<void>>();
   private readonly onAnswered: ((timing: AnswerTiming) => void) | undefined;
+  private readonly serviceHosted: ServiceHostedCalls | undefined;
   private readonly skippedLog: SkippedNotificationLog;
   private readonly unknownStateLog = new LogRateLimiter(10_000);
   /** A burst of calls during an outage is held at once: one info line per second says so. */
@@ -159,6 +163,7 @@ export class CallManager {
     this.answerDeadlineMs = options.answerDeadlineMs ?? 15_000;
     this.endConfirmTimeoutMs = options.endConfirmTimeoutMs ?? 10_000;
     this.onAnswered = options.onAnswered;
+    this.serviceHosted = options.serviceHosted;
     this.skippedLog = new SkippedNotificationLog(this.logger, this.metrics);
     this.media.onEvent((event) => this.onMediaEvent(event));
   }
@@ -208,11 +213,14 @@ export class CallManager {
           return "duplicate";
         call.lastToneSequenceId = event.sequenceId;
         this.logger.debug({ callId: event.callId, tone: event.tone }, "tone received");
-        this.media.toneReceived(event.callId, event.tone);
+        if (this.serviceHosted?.has(event.callId)) this.serviceHosted.tone(event.callId, event.tone);
+        else this.media.toneReceived(event.callId, event.tone);
         return "handled";
       }
       case "roster": {
         if (!this.liveCall(event.callId)) return "unknown_call";
+        // A service-hosted call has no media session to tell.
+        if (this.serviceHosted?.has(event.callId)) return "handled";
         this.media.updateRoster(event.callId, event.participants);
         return "handled";
       }
@@ -229,7 +237,8 @@ export class CallManager {
           },
           "operation completed",
         );
-        return "handled";
+        // A service-hosted call's IVR operation settles its pending promise.
+        return this.serviceHosted?.operation(event.callId, event) ?? "handled";
       }
     }
   }
@@ -307,6 +316,39 @@ export class CallManager {
     if (this.registry.get(event.callId)) return "duplicate";
     const tenantId = event.tenantId ?? context.tokenTenantId;
     const call = this.registry.add(event.callId, "incoming", "incoming", tenantId);
+    if (this.serviceHosted) {
+      // Tenant, shutdown and capacity first; the media host matters only for app-hosted.
+      const decision = this.decide(call, "none", true);
+      if (decision.action === "reject") return this.carryOut(call, decision, event, context.receivedAt);
+      this.track(this.chooseMedia(call, event, context));
+      return "choosing_media";
+    }
+    return this.takeAppHosted(call, event, context);
+  }
+
+  /** Asks the service-hosted handler (bounded in time); app-hosted when it declines or fails. */
+  private async chooseMedia(call: Call, event: IncomingCallEvent, context: BatchContext): Promise<void> {
+    const chosen = await this.serviceHosted?.choose({
+      callId: call.callId,
+      tenantId: call.tenantId,
+      source: event.source,
+      isMeeting: event.isMeeting,
+    });
+    if (call.state !== "incoming") {
+      this.serviceHosted?.ended(call.callId, "call ended before it was answered");
+      return;
+    }
+    if (!chosen) {
+      this.takeAppHosted(call, event, context);
+      return;
+    }
+    this.logger.info({ callId: call.callId }, "answering with service-hosted media");
+    this.carryOut(call, this.decide(call, "none", true), event, context.receivedAt);
+  }
+
+  /** The policy for an app-hosted call: it needs the media host (held while it reconnects). */
+  private takeAppHosted(call: Call, event: IncomingCallEvent, context: BatchContext): string {
+    const tenantId = call.tenantId;
     const deadline = context.receivedAt + this.answerDeadlineMs;
     // The hold ends at the setting's bound or with room left before Graph's deadline.
     const holdUntil = Math.min(
@@ -330,7 +372,11 @@ export class CallManager {
   }
 
   /** The policy on the call's facts now. */
-  private decide(call: Call, mediaHostWait: "possible" | "none" | "expired"): CallDecision {
+  private decide(
+    call: Call,
+    mediaHostWait: "possible" | "none" | "expired",
+    serviceHosted = false,
+  ): CallDecision {
     const activeCalls = this.registry
       .liveCalls()
       .filter((other) => other !== call && other.state !== "terminating").length;
@@ -342,6 +388,7 @@ export class CallManager {
       mediaUnavailable: this.media.unavailableReason(),
       mediaHostWait,
       shuttingDown: this.shuttingDown,
+      serviceHosted,
     });
   }
 
@@ -427,19 +474,30 @@ export class CallManager {
     const callId = call.callId;
     const deadline = receivedAt + this.answerDeadlineMs;
     const answerBy = deadline - Math.min(ANSWER_DEADLINE_MARGIN_MS, this.answerDeadlineMs / 10);
-    let session: MediaSession;
-    try {
-      session = await this.media.createSession({
-        callId,
-        tenantId: call.tenantId,
-        direction: "sendRecv",
-        unmixedAudio: this.config.media.unmixedAudio && event.isMeeting,
-      });
-    } catch (error) {
-      await this.onMediaSessionFailed(call, error, deadline);
-      return;
+    const preFetchMedia = this.serviceHosted?.preFetchMediaOf(callId);
+    let mediaConfig: AnswerRequest["mediaConfig"];
+    if (preFetchMedia) {
+      // Graph hosts the media: no media session, the handler's files to prefetch instead.
+      mediaConfig = {
+        "@odata.type": "#microsoft.graph.serviceHostedMediaConfig",
+        ...(preFetchMedia.length > 0 ? { preFetchMedia } : {}),
+      };
+    } else {
+      let session: MediaSession;
+      try {
+        session = await this.media.createSession({
+          callId,
+          tenantId: call.tenantId,
+          direction: "sendRecv",
+          unmixedAudio: this.config.media.unmixedAudio && event.isMeeting,
+        });
+      } catch (error) {
+        await this.onMediaSessionFailed(call, error, deadline);
+        return;
+      }
+      call.hasMediaSession = true;
+      mediaConfig = { "@odata.type": "#microsoft.graph.appHostedMediaConfig", blob: session.blob };
     }
-    call.hasMediaSession = true;
     try {
       if (call.state !== "answering") {
         // Ended (caller hung up, shutdown) while the media session was being created.
@@ -454,10 +512,7 @@ export class CallManager {
       const body: AnswerRequest = {
         callbackUri: this.config.callbackUrl,
         acceptedModalities: ["audio"],
-        mediaConfig: {
-          "@odata.type": "#microsoft.graph.appHostedMediaConfig",
-          blob: session.blob,
-        },
+        mediaConfig,
       };
       let answerSentAt = performance.now();
       let written = false;
@@ -660,7 +715,8 @@ export class CallManager {
     }
     if (to === "established" && outcome === "applied" && !call.mediaToldEstablished) {
       call.mediaToldEstablished = true;
-      this.media.callEstablished(call.callId);
+      if (this.serviceHosted?.has(call.callId)) this.serviceHosted.established(call.callId);
+      else this.media.callEstablished(call.callId);
     }
     return outcome;
   }
@@ -823,6 +879,8 @@ export class CallManager {
   }
 
   private async closeMedia(call: Call, reason: string): Promise<void> {
+    // A service-hosted call has no media session: its pending operations settle, onEnd runs.
+    this.serviceHosted?.ended(call.callId, reason);
     if (!call.hasMediaSession) return;
     call.hasMediaSession = false;
     try {

@@ -21,6 +21,8 @@ export interface IncomingCallFacts {
    */
   mediaHostWait: "possible" | "none" | "expired";
   shuttingDown: boolean;
+  /** Taken with service-hosted media: Graph hosts it, so the media host's state does not matter. */
+  serviceHosted?: boolean;
 }
 
 export type CallDecision =
@@ -49,6 +51,7 @@ export function decideIncomingCall(facts: IncomingCallFacts): CallDecision {
   // Before the media host's state: calls held for it count here, so a flood arriving during an
   // outage is turned away at once beyond maxCalls instead of piling up.
   if (facts.liveCalls >= facts.maxCalls) return { action: "reject", reason: "busy", why: "capacity" };
+  if (facts.serviceHosted) return { action: "answer" };
   if (facts.mediaUnavailable === "disconnected") {
     // A host connection that drops for a few seconds comes back within the reconnect grace.
     if (facts.mediaHostWait === "possible") return { action: "waitForMediaHost" };

@@ -74,6 +74,10 @@ export interface OperationCompletedEvent {
   operationType?: string;
   clientContext?: string;
   resultInfo?: ResultInfo;
+  /** recordOperation's: where Graph keeps the recording and the token to fetch it (a secret). */
+  recordingLocation?: string;
+  recordingAccessToken?: string;
+  completionReason?: string;
 }
 
 export type SignalingEvent =
@@ -180,6 +184,7 @@ export function parseNotification(item: unknown): ItemResult {
           operationType: odataType(resource?.["@odata.type"]),
           clientContext: typeof resource?.clientContext === "string" ? resource.clientContext : undefined,
           resultInfo: resultInfo(resource?.resultInfo),
+          ...optionalStrings(resource, ["recordingLocation", "recordingAccessToken", "completionReason"]),
         },
       ],
     };
@@ -220,6 +225,19 @@ export function parseNotification(item: unknown): ItemResult {
     events.push({ kind: "callState", callId, state, rawState });
   if (events.length > 0) return { events };
   return { outcome: "unknown", reason: `call ${changeType ?? "notification"} without state or tone`, callId };
+}
+
+/** The named string fields of `resource` that are present. */
+function optionalStrings<K extends string>(
+  resource: Json | undefined,
+  keys: readonly K[],
+): Partial<Record<K, string>> {
+  const found: Partial<Record<K, string>> = {};
+  for (const key of keys) {
+    const value = resource?.[key];
+    if (typeof value === "string" && value !== "") found[key] = value;
+  }
+  return found;
 }
 
 function incomingCall(callId: string, resource: Json): IncomingCallEvent {

@@ -11,7 +11,7 @@ import type { Registry } from "prom-client";
 import type { NotReady } from "../app/readiness.js";
 import type { BotConfig } from "../config/config.js";
 import type { CallControl } from "../control/call-control.js";
-import type { GraphCallsApi } from "../graph/graph-calls-api.js";
+import type { GraphCallsApi, GraphServiceMediaApi } from "../graph/graph-calls-api.js";
 import type { Logger } from "../log/logger.js";
 import type { MediaSessionProvider } from "../media/media-session-provider.js";
 import { createControlMetrics } from "../metrics/control-metrics.js";
@@ -21,6 +21,7 @@ import { type AnswerTiming, CallManager } from "./call-manager.js";
 import { CallRegistry } from "./call-registry.js";
 import { NotificationAuthenticator, type NotificationTokenVerifier } from "./notification-auth.js";
 import { createOpsApp } from "./ops-app.js";
+import { type LoadedServiceHostedHandler, ServiceHostedCalls } from "./service-hosted-calls.js";
 import { createSignalingApp } from "./signaling-app.js";
 
 export interface SignalingServiceOptions {
@@ -47,6 +48,13 @@ export interface SignalingServiceOptions {
    * them; absent: the API answers 503 control_unavailable.
    */
   callControl?: CallControl;
+  /** Takes calls the handler chooses with service-hosted media (docs/service-hosted-media.md). */
+  serviceHosted?: {
+    handler: LoadedServiceHostedHandler;
+    graph: GraphServiceMediaApi;
+    /** choose() is given this long (default 1 s). */
+    chooseTimeoutMs?: number;
+  };
 }
 
 export class SignalingService {
@@ -79,7 +87,16 @@ export class SignalingService {
       metrics,
       terminatedRetentionMs: options.terminatedRetentionMs,
     });
-    const manager = new CallManager({
+    let manager: CallManager | undefined;
+    const serviceHosted = options.serviceHosted
+      ? new ServiceHostedCalls({
+          ...options.serviceHosted,
+          logger,
+          registry: options.registry,
+          hangUp: (callId, reason) => manager?.hangUp(callId, reason) ?? Promise.resolve(false),
+        })
+      : undefined;
+    manager = new CallManager({
       config,
       graph: options.graph,
       media: options.media,
@@ -89,6 +106,7 @@ export class SignalingService {
       answerDeadlineMs: options.answerDeadlineMs,
       endConfirmTimeoutMs: options.endConfirmTimeoutMs,
       onAnswered: options.onAnswered,
+      serviceHosted,
     });
     // Keys before the first notification; a failure is logged and retried on demand.
     await verifier.start();

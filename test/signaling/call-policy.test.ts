@@ -11,6 +11,21 @@ const FREE: IncomingCallFacts = {
 };
 
 describe("incoming call policy", () => {
+  it("a service-hosted call ignores the media host but not the tenant, shutdown or capacity", () => {
+    const serviceHosted = { ...FREE, serviceHosted: true, mediaUnavailable: "disconnected" } as const;
+    expect(decideIncomingCall(serviceHosted)).toEqual({ action: "answer" });
+    expect(decideIncomingCall({ ...serviceHosted, mediaUnavailable: "overloaded" })).toEqual({
+      action: "answer",
+    });
+    expect(decideIncomingCall({ ...serviceHosted, liveCalls: 2 })).toMatchObject({ why: "capacity" });
+    expect(decideIncomingCall({ ...serviceHosted, shuttingDown: true })).toMatchObject({
+      why: "shutting_down",
+    });
+    expect(
+      decideIncomingCall({ ...serviceHosted, allowedTenants: ["72f988bf-86f1-41af-91ab-2d7cd011db47"] }),
+    ).toMatchObject({ why: "tenant_not_allowed" });
+  });
+
   it("holds a call only for a disconnected media host, while it may wait", () => {
     const disconnected = { ...FREE, mediaUnavailable: "disconnected" } as const;
     expect(decideIncomingCall(disconnected)).toEqual({ action: "waitForMediaHost" });
