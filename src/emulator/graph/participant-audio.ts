@@ -99,10 +99,24 @@ export function speakersOverLink(link: MediaEmulatorLink): SpeakerSink {
     if (!response.ok)
       throw new Error(`media emulator answered ${action} ${response.status}: ${await response.text()}`);
   };
+  // One session's updates go out one after another: an older list never lands last.
+  const pending = new Map<string, Promise<void>>();
   return {
-    setSpeakers: async (mediaSessionId, speakers, dominant) => {
-      await post(mediaSessionId, "speakers", { speakers });
-      await post(mediaSessionId, "dominant-speaker", { speakerId: dominant });
+    setSpeakers: (mediaSessionId, speakers, dominant) => {
+      const previous = pending.get(mediaSessionId) ?? Promise.resolve();
+      const next = previous
+        .catch(() => undefined)
+        .then(async () => {
+          await post(mediaSessionId, "speakers", { speakers });
+          await post(mediaSessionId, "dominant-speaker", { speakerId: dominant });
+        });
+      pending.set(mediaSessionId, next);
+      void next
+        .catch(() => undefined)
+        .then(() => {
+          if (pending.get(mediaSessionId) === next) pending.delete(mediaSessionId);
+        });
+      return next;
     },
   };
 }
