@@ -183,11 +183,7 @@ export function createControlRouter(emulator: GraphEmulator, logger: Logger): Ro
   addMeetingControlRoutes(router, {
     meetings: emulator.meetings,
     callees: emulator.callees,
-    defaultTenantId: () => {
-      const app = emulator.registeredApps()[0];
-      if (!app) throw new Error("no app is registered: name tenantId");
-      return app.tenantId;
-    },
+    createMeeting: (body) => emulator.createMeeting(body),
   });
 
   router.use((req, res) => {

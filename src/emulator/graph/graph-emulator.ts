@@ -17,7 +17,8 @@ import { CsdlValidator, formatViolations } from "./csdl/csdl-validator.js";
 import type { EmulatedCall, PlaceIncomingCallOptions } from "./emulated-call.js";
 import { type ActiveFault, FaultInjector, type FaultSpec } from "./fault-injector.js";
 import { requestIds } from "./graph-error.js";
-import { Meetings } from "./meetings.js";
+import { parseMeetingSpec } from "./meeting-spec.js";
+import { Meetings, meetingAddress } from "./meetings.js";
 import { type NotificationDelivery, NotificationSender } from "./notification-sender.js";
 import {
   NOTIFICATION_ISSUER,
@@ -247,6 +248,15 @@ export class GraphEmulator {
   /** Replaces where meeting participants' and callees' audio goes (see GraphEmulatorOptions.speakers). */
   setSpeakerSink(sink: SpeakerSink | undefined): void {
     this.speakerSink = sink;
+  }
+
+  /**
+   * Creates an emulated meeting from a body as POST /emulator/meetings takes it (checked: an
+   * Error names a wrong field); its tenant defaults to the first registered app's.
+   */
+  createMeeting(body: unknown = {}): ReturnType<typeof meetingAddress> {
+    const spec = parseMeetingSpec(body, () => this.appToCall(undefined).tenantId);
+    return meetingAddress(this.meetings.create(spec));
   }
 
   // ---- driving calls ----

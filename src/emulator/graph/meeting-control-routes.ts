@@ -1,20 +1,14 @@
 import type { NextFunction, Request, Response, Router } from "express";
 
 import { type Callees, parseCalleeSpec } from "./callees.js";
-import { parseMeetingSpec, parseParticipantSpec } from "./meeting-spec.js";
-import {
-  describeMeeting,
-  type EmulatedMeeting,
-  MeetingNotFoundError,
-  type Meetings,
-  meetingAddress,
-} from "./meetings.js";
+import { parseParticipantSpec } from "./meeting-spec.js";
+import { describeMeeting, type EmulatedMeeting, MeetingNotFoundError, type Meetings } from "./meetings.js";
 
 export interface MeetingControlOptions {
   meetings: Meetings;
   callees: Callees;
-  /** The tenant of meetings and callees that name none (the first registered app's). */
-  defaultTenantId: () => string;
+  /** Creates a meeting from a POST /emulator/meetings body (GraphEmulator.createMeeting). */
+  createMeeting: (body: unknown) => unknown;
 }
 
 /**
@@ -48,9 +42,9 @@ export function addMeetingControlRoutes(router: Router, options: MeetingControlO
   router.post(
     "/meetings",
     wrap((req, res) => {
-      const meeting = meetings.create(parseMeetingSpec(req.body, options.defaultTenantId));
+      const created = options.createMeeting(req.body);
       res.status(201);
-      return meetingAddress(meeting);
+      return created;
     }),
   );
   router.get(
