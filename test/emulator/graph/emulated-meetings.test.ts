@@ -234,6 +234,41 @@ describe("joining an emulated meeting", () => {
     ).toBe(1);
   });
 
+  it("participants join and leave on their timers (joinAfterMs, leaveAfterMs from the join); unmute is posted", async () => {
+    const meeting = await createMeeting({
+      participants: [
+        { displayName: "Early", muted: true },
+        { displayName: "Late", joinAfterMs: 300, leaveAfterMs: 300 },
+      ],
+    });
+    const call = await join(meeting);
+    await emulator.waitForCallState(call.id, "established");
+    const shown = (await control(emulator, "GET", `/meetings/${meeting.id}`)).json();
+    const [early, late] = shown.participants as { id: string; state: string }[];
+    expect(late?.state).toBe("waiting");
+    const names = () =>
+      rosters(call.id).map((r) => r.filter((p) => p.id !== call.myParticipantId).map((p) => p.id));
+    await bot.waitUntil(() => names().some((ids) => ids.includes(late?.id ?? "")), 5000);
+    await bot.waitUntil(() => names().at(-1)?.join() === early?.id, 5000);
+    const sequence = names().map((ids) => ids.join());
+    const joinedAt = sequence.indexOf(`${early?.id},${late?.id}`);
+    expect(joinedAt).toBeGreaterThanOrEqual(0);
+    expect(sequence.slice(joinedAt + 1)).toContain(early?.id);
+    expect(
+      (await control(emulator, "POST", `/meetings/${meeting.id}/participants/${early?.id}/unmute`)).status,
+    ).toBe(200);
+    await bot.waitUntil(
+      () =>
+        rosters(call.id)
+          .at(-1)
+          ?.find((p) => p.id === early?.id)?.isMuted === false,
+    );
+    // Someone who left cannot be muted.
+    const refused = await control(emulator, "POST", `/meetings/${meeting.id}/participants/${late?.id}/mute`);
+    expect(refused.status).toBe(400);
+    expect(refused.json().error.message).toBe(`participant ${late?.id} is not in the meeting (left)`);
+  });
+
   it("holds the bot in the lobby (establishing, isInLobby true) until admitted after a delay, then established", async () => {
     const meeting = await createMeeting({ participants: people, lobby: { admitAfterMs: 400 } });
     const call = await join(meeting);

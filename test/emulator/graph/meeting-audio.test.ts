@@ -18,7 +18,7 @@ import {
   speakersOverLink,
 } from "../../../src/emulator/graph/participant-audio.js";
 import { MediaPlatformEmulator } from "../../../src/emulator/media/media-platform-emulator.js";
-import { joinMeetingByUrlRequest } from "../../../src/graph/outgoing-call-requests.js";
+import { callUserRequest, joinMeetingByUrlRequest } from "../../../src/graph/outgoing-call-requests.js";
 import type { Participant } from "../../../src/graph/types.js";
 import { silentLogger } from "../../../src/log/logger.js";
 import {
@@ -91,6 +91,23 @@ function collect(client: BridgeClient, session: number, until: (frames: UnmixedF
   });
 }
 
+function blobFor(callId: string, mediaSessionId: string): string {
+  return serializeMediaBlob(
+    buildMediaSessionConfiguration({
+      callId,
+      mediaSessionId,
+      mpUri: "net.tcp://bot.example.test:18732/MediaProcessor",
+      audioRenderContextId: crypto.randomUUID(),
+      audioSourceContextId: crypto.randomUUID(),
+      versions: {
+        skypeMediaBotsVersion: "1.31.0.225",
+        mediaStackVersion: "2024.4.1.1",
+        mpVersion: "7.2.0.3881",
+      },
+    }),
+  );
+}
+
 async function setup(sinkOf: (media: MediaPlatformEmulator) => SpeakerSink) {
   const dir = mkdtempSync(join(tmpdir(), "meeting-audio-"));
   cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
@@ -148,20 +165,7 @@ describe("meeting participants' audio reaches the bot unmixed under their roster
         unmixedAudio: true,
       });
       const dominant = once(client, "dominantSpeaker");
-      const blob = serializeMediaBlob(
-        buildMediaSessionConfiguration({
-          callId: "meeting-bot",
-          mediaSessionId,
-          mpUri: "net.tcp://bot.example.test:18732/MediaProcessor",
-          audioRenderContextId: crypto.randomUUID(),
-          audioSourceContextId: crypto.randomUUID(),
-          versions: {
-            skypeMediaBotsVersion: "1.31.0.225",
-            mediaStackVersion: "2024.4.1.1",
-            mpVersion: "7.2.0.3881",
-          },
-        }),
-      );
+      const blob = blobFor("meeting-bot", mediaSessionId);
       const body = joinMeetingByUrlRequest(meeting.joinUrl, {
         callbackUri: "https://bot.contoso.com/api/calls",
         mediaBlob: blob,
@@ -215,4 +219,48 @@ describe("meeting participants' audio reaches the bot unmixed under their roster
       expect((await nextDominant)[0].speakerId).toBe(speaking[1]);
     },
   );
+
+  it("a P2P callee who accepts is the one unmixed speaker, under its roster sourceId", async () => {
+    const { dir, client, bot, emulator, token } = await setup(speakersInProcess);
+    const userId = crypto.randomUUID();
+    const wavPath = writeMarkedWav(dir, 4000);
+    const registered = await control(emulator, "POST", "/users", {
+      userId,
+      answer: "accept",
+      afterMs: 100,
+      audio: { wavPath },
+    });
+    expect(registered.status).toBe(201);
+    const mediaSessionId = crypto.randomUUID();
+    const created = await client.createSession({
+      callId: "p2p-bot",
+      mediaSessionId,
+      direction: "sendRecv",
+      unmixedAudio: true,
+    });
+    const body = callUserRequest(
+      { userId, tenantId: TENANT },
+      { callbackUri: "https://bot.contoso.com/api/calls", mediaBlob: blobFor("p2p-bot", mediaSessionId) },
+    );
+    const call = (
+      await graph(emulator, "POST", "/communications/calls", token, { ...body, callbackUri: bot.url })
+    ).json();
+    await emulator.waitForCallState(call.id, "established");
+    await bot.waitUntil(() =>
+      bot.notificationsFor(call.id).some((n) => n.resourceUrl.endsWith("/participants")),
+    );
+    const roster = bot.notificationsFor(call.id).find((n) => n.resourceUrl.endsWith("/participants"))
+      ?.resourceData as Participant[];
+    const callee = roster.find((p) => p.info?.identity?.user?.id === userId);
+    const sourceId = Number(callee?.mediaStreams?.[0]?.sourceId);
+    const frames = await collect(
+      client,
+      created.session,
+      (f) => f.filter((x) => x.ids.length === 1).length >= 10,
+    );
+    const heard = frames.filter((f) => f.ids.length === 1);
+    expect(heard[0]?.ids).toEqual([sourceId]);
+    const got = heard.map((f) => (f.values[0] as number) - 4000);
+    for (const [i, frame] of got.entries()) if (i > 0) expect(frame).toBe((got[i - 1] as number) + 1);
+  });
 });
