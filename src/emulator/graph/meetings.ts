@@ -3,7 +3,7 @@ import type { Participant, ResultInfo } from "../../graph/types.js";
 import type { Logger } from "../../log/logger.js";
 import type { CallEngine, OutgoingCallPlan } from "./call-engine.js";
 import type { EmulatedCall } from "./emulated-call.js";
-import type { MeetingSpec, ParticipantSpec } from "./meeting-spec.js";
+import { MAX_MEETING_PARTICIPANTS, type MeetingSpec, type ParticipantSpec } from "./meeting-spec.js";
 import { type SpeakerSink, speakersOf } from "./participant-audio.js";
 import { botEntry, personEntry, personIdentity, type SourceIds } from "./roster-entries.js";
 
@@ -209,7 +209,8 @@ export class Meetings {
   /** A participant joins now, or after spec.joinAfterMs. */
   addParticipant(meeting: EmulatedMeeting, spec: ParticipantSpec): MeetingParticipant {
     this.requireOpen(meeting);
-    if (meeting.participants.length >= 100) throw new Error("a meeting holds at most 100 participants");
+    if (meeting.participants.length >= MAX_MEETING_PARTICIPANTS)
+      throw new Error(`a meeting holds at most ${MAX_MEETING_PARTICIPANTS} participants`);
     const participant: MeetingParticipant = {
       ...spec,
       id: randomUUID(),
