@@ -5,6 +5,7 @@ import type { Logger } from "../../log/logger.js";
 import { type Body, stringField, timeoutField } from "../media/control-fields.js";
 import type { CallEngine, OutgoingCallPlan } from "./call-engine.js";
 import type { EmulatedCall } from "./emulated-call.js";
+import { refuseUnknownFields } from "./meeting-spec.js";
 import {
   type ParticipantAudio,
   parseParticipantAudio,
@@ -45,6 +46,11 @@ export function parseCalleeSpec(value: unknown): CalleeSpec {
   if (typeof value !== "object" || value === null || Array.isArray(value))
     throw new Error("the body must be an object");
   const body = value as Body;
+  refuseUnknownFields(
+    body,
+    ["userId", "tenantId", "displayName", "answer", "afterMs", "ringTimeoutMs", "audio"],
+    "",
+  );
   const userId = stringField(body, "userId");
   if (!isGuid(userId))
     throw new Error(`userId must be a GUID (an Entra user id), got ${JSON.stringify(userId)}`);

@@ -39,6 +39,13 @@ export interface MeetingSpec {
 
 const KINDS: readonly ParticipantKind[] = ["user", "guest", "phone"];
 
+/** A misspelt field would otherwise be ignored silently: refuse names the body does not know. */
+export function refuseUnknownFields(body: Body, known: readonly string[], prefix: string): void {
+  const unknown = Object.keys(body).find((name) => !known.includes(name));
+  if (unknown !== undefined)
+    throw new Error(`${prefix}${unknown} is not a known field (known: ${known.join(", ")})`);
+}
+
 function objectField(value: unknown, name: string): Body {
   if (typeof value !== "object" || value === null || Array.isArray(value))
     throw new Error(`${name} must be an object`);
@@ -71,6 +78,11 @@ export function parseParticipantSpec(value: unknown, prefix: string): Participan
       throw new Error(`${prefix}${(error as Error).message}`);
     }
   };
+  refuseUnknownFields(
+    body,
+    ["displayName", "userId", "kind", "audio", "muted", "joinAfterMs", "leaveAfterMs"],
+    prefix,
+  );
   const displayName = named(() => stringField(body, "displayName")) as string;
   const kind = (body.kind ?? "user") as ParticipantKind;
   if (!KINDS.includes(kind))
@@ -109,7 +121,22 @@ function parseLobby(value: unknown): LobbySpec | undefined {
 /** Checks POST /emulator/meetings; throws an Error naming the wrong field (answered 400). */
 export function parseMeetingSpec(value: unknown, defaultTenantId: () => string): MeetingSpec {
   const body = objectField(value ?? {}, "the body");
+  refuseUnknownFields(
+    body,
+    [
+      "organizer",
+      "tenantId",
+      "participants",
+      "lobby",
+      "lobbyTimeoutMs",
+      "endAfterMs",
+      "joinMeetingId",
+      "passcode",
+    ],
+    "",
+  );
   const organizerBody = body.organizer === undefined ? {} : objectField(body.organizer, "organizer");
+  refuseUnknownFields(organizerBody, ["userId", "displayName"], "organizer.");
   const organizer = {
     userId: guidField(organizerBody, "userId", "organizer.", randomUUID()),
     displayName:

@@ -149,6 +149,14 @@ describe("emulated meetings: control API", () => {
     [{ tenantId: "contoso" }, 'tenantId must be a GUID, got "contoso"'],
     [{ joinMeetingId: "12ab" }, 'joinMeetingId must be 6 to 20 digits, got "12ab"'],
     [{ participants: "Ada" }, "participants must be an array of at most 100"],
+    [
+      { lobbyTimeout: 5 },
+      "lobbyTimeout is not a known field (known: organizer, tenantId, participants, lobby, lobbyTimeoutMs, endAfterMs, joinMeetingId, passcode)",
+    ],
+    [
+      { participants: [{ displayName: "x", mute: true }] },
+      "participants[0].mute is not a known field (known: displayName, userId, kind, audio, muted, joinAfterMs, leaveAfterMs)",
+    ],
   ])("refuses %o with a 400 naming the field", async (body, message) => {
     const reply = await control(emulator, "POST", "/meetings", body);
     expect(reply.status).toBe(400);
