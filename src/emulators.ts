@@ -9,6 +9,12 @@ export { freePort } from "./demo/free-port.js";
 export { createLocalBotTls, type LocalBotTls } from "./demo/local-bot-tls.js";
 export { GraphEmulator, type GraphEmulatorOptions } from "./emulator/graph/graph-emulator.js";
 export {
+  type ParticipantAudio,
+  type SpeakerSink,
+  speakersInProcess,
+  speakersOverLink,
+} from "./emulator/graph/participant-audio.js";
+export {
   type EmulatorFault,
   type EmulatorStats,
   MediaPlatformEmulator,

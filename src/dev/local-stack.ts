@@ -13,6 +13,7 @@ import { emulatedBotEnv, newEmulatedApp } from "../demo/emulator-bot-env.js";
 import { freePort } from "../demo/free-port.js";
 import { createLocalBotTls } from "../demo/local-bot-tls.js";
 import { GraphEmulator } from "../emulator/graph/graph-emulator.js";
+import { speakersInProcess } from "../emulator/graph/participant-audio.js";
 import type { AudioSourceSpec } from "../emulator/media/audio-source.js";
 import type { SpeakerSpec } from "../emulator/media/emulated-session.js";
 import { MediaPlatformEmulator } from "../emulator/media/media-platform-emulator.js";
@@ -93,6 +94,8 @@ export class LocalStack {
         // Like the real service: a call is established only once its media session connects.
         establishWhen: (call) =>
           call.mediaSession ? media.connectMedia(call.mediaSession, 10_000) : Promise.resolve(false),
+        // Emulated meeting participants and callees speak on the call's media session.
+        speakers: speakersInProcess(media),
       });
       stopped.push(() => graph.close());
       const config = loadConfig({

@@ -223,6 +223,8 @@ describe("GraphClient against the Graph emulator (real msal token, real HTTPS)",
       const thread = `19:meeting_${randomUUID().replaceAll("-", "")}@thread.v2`;
       const joinUrl = `https://teams.microsoft.com/l/meetup-join/${encodeURIComponent(thread)}/0?context=${encodeURIComponent(JSON.stringify({ Tid: TENANT, Oid: organizer }))}`;
       const options = { callbackUri: CALLBACK, mediaBlob: blob(randomUUID()) };
+      // The meeting the joinMeetingId body names (the emulator refuses an unknown id 404).
+      emulator.createMeeting({ joinMeetingId: "293654785123", passcode: "Xy7pQ2" });
       const requests = [
         joinMeetingByUrlRequest(joinUrl, options),
         joinMeetingByIdRequest(

@@ -42,6 +42,22 @@ export interface CallTimings {
   terminatingDelayMs: number;
 }
 
+/**
+ * What decides an outgoing call's fate beyond media (a meeting's lobby, an emulated callee):
+ * see meetings.ts and callees.ts.
+ */
+export interface OutgoingCallPlan {
+  /**
+   * Resolves true once the call may be established (admitted from the lobby, the callee
+   * accepted); false when it was ended meanwhile. Until then the call stays establishing.
+   */
+  admission?: (call: EmulatedCall) => Promise<boolean>;
+  /** The call is established (its media connected). */
+  onEstablished?: (call: EmulatedCall) => void;
+  /** The call ended, however. */
+  onEnded?: (call: EmulatedCall) => void;
+}
+
 export interface CallEngineOptions {
   timings: CallTimings;
   /** Decides whether an answered/created call gets established (e.g. media connected). */
@@ -64,6 +80,7 @@ export class CallEngine {
   readonly calls = new Map<string, EmulatedCall>();
   private readonly timers = new Map<string, Set<NodeJS.Timeout>>();
   private readonly keepAliveTimers = new Map<string, NodeJS.Timeout>();
+  private readonly endListeners = new Map<string, (call: EmulatedCall) => void>();
 
   constructor(private readonly options: CallEngineOptions) {}
 
@@ -153,7 +170,12 @@ export class CallEngine {
   }
 
   /** A call the bot placed (POST /communications/calls); returns it in state establishing. */
-  createOutgoing(app: RegisteredApp, body: Record<string, unknown>, tenantId: string): EmulatedCall {
+  createOutgoing(
+    app: RegisteredApp,
+    body: Record<string, unknown>,
+    tenantId: string,
+    plan: OutgoingCallPlan = {},
+  ): EmulatedCall {
     const call: EmulatedCall = {
       id: randomUUID(),
       appId: app.appId,
@@ -183,8 +205,9 @@ export class CallEngine {
     };
     call.participants = this.initialRoster(call, app);
     this.calls.set(call.id, call);
+    if (plan.onEnded) this.endListeners.set(call.id, plan.onEnded);
     this.armKeepAlive(call);
-    void this.establish(call);
+    void this.establish(call, plan);
     this.changed();
     return call;
   }
@@ -335,12 +358,16 @@ export class CallEngine {
   }
 
   close(): void {
+    this.endListeners.clear();
     for (const call of this.calls.values()) this.clearTimers(call);
   }
 
-  /** Posts `establishing`, waits for establishWhen, then posts `established` and the roster. */
-  private async establish(call: EmulatedCall): Promise<void> {
-    const started = Date.now();
+  /**
+   * Posts `establishing`, waits for the plan's admission (lobby, callee) and establishWhen, then
+   * posts `established` and the roster.
+   */
+  private async establish(call: EmulatedCall, plan: OutgoingCallPlan = {}): Promise<void> {
+    let started = Date.now();
     await this.sleep(call, this.timings.establishingDelayMs);
     if (this.isEnded(call)) return;
     this.notify(call, [
@@ -350,6 +377,12 @@ export class CallEngine {
         resourceData: { ...callData(call), state: "establishing" },
       },
     ]);
+    if (plan.admission) {
+      const admitted = await plan.admission(call);
+      if (!admitted || this.isEnded(call)) return;
+      // Media is set up once admitted: its timeout counts from then.
+      started = Date.now();
+    }
     let ready = true;
     if (this.options.establishWhen) {
       const remaining = Math.max(0, this.timings.mediaTimeoutMs - (Date.now() - started));
@@ -376,6 +409,7 @@ export class CallEngine {
       },
     ]);
     this.notifyRoster(call);
+    plan.onEstablished?.(call);
   }
 
   private terminate(
@@ -401,6 +435,9 @@ export class CallEngine {
         },
       ]);
       this.options.logger.info({ callId: call.id, resultInfo }, "call ended");
+      const onEnded = this.endListeners.get(call.id);
+      this.endListeners.delete(call.id);
+      onEnded?.(call);
     };
     if (how.viaTerminating) {
       this.setState(call, "terminating");
@@ -424,7 +461,10 @@ export class CallEngine {
     this.changed();
   }
 
+  /** `updated` with the full roster; every post carries a higher rosterSequenceNumber. */
   private notifyRoster(call: EmulatedCall): void {
+    call.rosterSequenceNumber = (call.rosterSequenceNumber ?? 0) + 1;
+    const rosterSequenceNumber = call.rosterSequenceNumber;
     void this.notify(call, [
       {
         changeType: "updated",
@@ -433,6 +473,7 @@ export class CallEngine {
           "@odata.type": "#microsoft.graph.participant",
           "@odata.id": `${resourceUrl(call)}/participants/${p.id}`,
           ...p,
+          rosterSequenceNumber,
         })),
       },
     ]);

@@ -8,12 +8,15 @@ import type { AppRegistry, RegisteredApp } from "./app-registry.js";
 import type { CallEngine } from "./call-engine.js";
 import { type CsdlValidator, formatViolations } from "./csdl/csdl-validator.js";
 import type { EmulatedCall } from "./emulated-call.js";
-import { sendGraphError } from "./graph-error.js";
+import { GraphRequestError, sendGraphError } from "./graph-error.js";
+import type { OutgoingTarget } from "./outgoing-targets.js";
 import type { ServiceMedia } from "./service-media.js";
 import type { SigningKey } from "./signing-key.js";
 
 export interface CallsRouterOptions {
   engine: CallEngine;
+  /** An emulated meeting or callee the createCall body reaches (its plan), else undefined. */
+  outgoingTarget?: (body: Record<string, unknown>, app: RegisteredApp) => OutgoingTarget | undefined;
   serviceMedia: ServiceMedia;
   validator: CsdlValidator;
   apps: AppRegistry;
@@ -27,17 +30,6 @@ const LOOPBACK = new Set(["127.0.0.1", "localhost", "[::1]", "::1"]);
 interface Auth {
   claims: AccessTokenClaims;
   app: RegisteredApp;
-}
-
-/** A request error answered with Graph's error body. */
-class GraphRequestError extends Error {
-  constructor(
-    readonly status: number,
-    readonly code: string,
-    message: string,
-  ) {
-    super(message);
-  }
 }
 
 /** The Graph v1.0 calls API (mounted at /v1.0), per shared/docs/graph-calling.md. */
@@ -145,8 +137,11 @@ export function createCallsRouter(options: CallsRouterOptions): Router {
           "Joining a meeting needs Calls.JoinGroupCall.All or Calls.JoinGroupCallAsGuest.All.",
         );
       }
-      const call = engine.createOutgoing(auth.app, body, auth.claims.tid);
+      // May refuse (an unknown meeting id, a wrong passcode) before anything is created.
+      const target = options.outgoingTarget?.(body, auth.app);
+      const call = engine.createOutgoing(auth.app, body, auth.claims.tid, target?.plan);
       if (mediaSession) call.mediaSession = mediaSession;
+      target?.attach(call);
       res.status(201).json({
         "@odata.context": `${req.protocol}://${req.get("host")}/v1.0/$metadata#communications/calls/$entity`,
         "@odata.type": "#microsoft.graph.call",

@@ -6,6 +6,7 @@ import type { AppRegistration } from "./app-registry.js";
 import type { PlaceIncomingCallOptions } from "./emulated-call.js";
 import type { FaultSpec } from "./fault-injector.js";
 import type { GraphEmulator, PostRawNotificationOptions } from "./graph-emulator.js";
+import { addMeetingControlRoutes } from "./meeting-control-routes.js";
 import type { NotificationTokenOverrides } from "./notification-token.js";
 
 /** Most notifications one fault request may drop or duplicate. */
@@ -178,6 +179,12 @@ export function createControlRouter(emulator: GraphEmulator, logger: Logger): Ro
     "/deliveries",
     wrap(() => ({ value: emulator.notificationDeliveries() })),
   );
+
+  addMeetingControlRoutes(router, {
+    meetings: emulator.meetings,
+    callees: emulator.callees,
+    createMeeting: (body) => emulator.createMeeting(body),
+  });
 
   router.use((req, res) => {
     res

@@ -34,6 +34,8 @@ export interface EmulatedCall {
   /** The parsed appHostedMediaConfig blob, for the media emulator. */
   mediaSession?: MediaSessionConfiguration;
   participants: Participant[];
+  /** The rosterSequenceNumber of the last roster notification posted for this call. */
+  rosterSequenceNumber?: number;
   resultInfo?: ResultInfo;
   createdAt: number;
   answeredAt?: number;

@@ -9,6 +9,7 @@ import { createLogger, type Logger } from "../../log/logger.js";
 import { type AppRegistration, AppRegistry, type RegisteredApp } from "./app-registry.js";
 import { CallEngine, type CallTimings } from "./call-engine.js";
 import { CallSchedule } from "./call-schedule.js";
+import { Callees } from "./callees.js";
 import { createCallsRouter } from "./calls-routes.js";
 import { createControlRouter } from "./control-routes.js";
 import { CsdlModel } from "./csdl/csdl-model.js";
@@ -16,6 +17,8 @@ import { CsdlValidator, formatViolations } from "./csdl/csdl-validator.js";
 import type { EmulatedCall, PlaceIncomingCallOptions } from "./emulated-call.js";
 import { type ActiveFault, FaultInjector, type FaultSpec } from "./fault-injector.js";
 import { requestIds } from "./graph-error.js";
+import { parseMeetingSpec } from "./meeting-spec.js";
+import { Meetings, meetingAddress } from "./meetings.js";
 import { type NotificationDelivery, NotificationSender } from "./notification-sender.js";
 import {
   NOTIFICATION_ISSUER,
@@ -23,7 +26,10 @@ import {
   type NotificationTokenSubject,
   signNotificationToken,
 } from "./notification-token.js";
+import { resolveOutgoingTarget } from "./outgoing-targets.js";
+import type { SpeakerSink } from "./participant-audio.js";
 import { type LoggedRequest, RequestLog } from "./request-log.js";
+import { SourceIds } from "./roster-entries.js";
 import { ServiceMedia } from "./service-media.js";
 import { createSigningKey, type SigningKey } from "./signing-key.js";
 import { createTlsCertificate } from "./tls-certificate.js";
@@ -51,6 +57,11 @@ export interface GraphEmulatorOptions {
   timings?: Partial<CallTimings>;
   /** Decides whether an answered/created call gets established (e.g. once media connected). */
   establishWhen?: (call: EmulatedCall) => Promise<boolean>;
+  /**
+   * Where emulated meeting participants' and callees' audio goes: the media emulator session of
+   * the bot's call (see participant-audio.ts). Without it, rosters carry source ids but no audio.
+   */
+  speakers?: SpeakerSink;
   /** Timeout of one notification POST to the bot (10 s). */
   notificationTimeoutMs?: number;
   /** Extra CA trusted for https callback URLs (a bot with a self-signed certificate). */
@@ -114,6 +125,10 @@ export class GraphEmulator {
   private readonly sender: NotificationSender;
   private readonly engine: CallEngine;
   private readonly serviceMedia: ServiceMedia;
+  /** Emulated meetings (POST /emulator/meetings) and callees (POST /emulator/users). */
+  readonly meetings: Meetings;
+  readonly callees: Callees;
+  private speakerSink: SpeakerSink | undefined;
   private notificationKeys: SigningKey[];
   private unknownKey: Promise<SigningKey> | undefined;
   private readonly tokenCache = new Map<string, { token: Promise<string>; until: number }>();
@@ -165,6 +180,16 @@ export class GraphEmulator {
       logger,
     });
     this.serviceMedia = new ServiceMedia(this.engine, logger);
+    this.speakerSink = options.speakers;
+    const sourceIds = new SourceIds();
+    this.meetings = new Meetings({
+      engine: this.engine,
+      sourceIds,
+      speakers: () => this.speakerSink,
+      changed: () => this.waiters.changed(),
+      logger,
+    });
+    this.callees = new Callees({ engine: this.engine, sourceIds, speakers: () => this.speakerSink, logger });
   }
 
   static async start(options: GraphEmulatorOptions = {}): Promise<GraphEmulator> {
@@ -218,6 +243,20 @@ export class GraphEmulator {
   /** Replaces the hook that decides whether answered calls get established. */
   setEstablishWhen(hook: ((call: EmulatedCall) => Promise<boolean>) | undefined): void {
     this.establishWhen = hook;
+  }
+
+  /** Replaces where meeting participants' and callees' audio goes (see GraphEmulatorOptions.speakers). */
+  setSpeakerSink(sink: SpeakerSink | undefined): void {
+    this.speakerSink = sink;
+  }
+
+  /**
+   * Creates an emulated meeting from a body as POST /emulator/meetings takes it (checked: an
+   * Error names a wrong field); its tenant defaults to the first registered app's.
+   */
+  createMeeting(body: unknown = {}): ReturnType<typeof meetingAddress> {
+    const spec = parseMeetingSpec(body, () => this.appToCall(undefined).tenantId);
+    return meetingAddress(this.meetings.create(spec));
   }
 
   // ---- driving calls ----
@@ -435,6 +474,8 @@ export class GraphEmulator {
     for (const schedule of this.schedules) schedule.stop();
     this.schedules.clear();
     this.serviceMedia.close();
+    this.meetings.close();
+    this.callees.close();
     this.engine.close();
     this.sender.close();
     this.server.closeAllConnections();
@@ -489,6 +530,7 @@ export class GraphEmulator {
       "/v1.0",
       createCallsRouter({
         engine: this.engine,
+        outgoingTarget: (body, app) => resolveOutgoingTarget(this.meetings, this.callees, body, app),
         serviceMedia: this.serviceMedia,
         validator: this.validator,
         apps: this.apps,

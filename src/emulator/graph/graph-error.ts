@@ -41,3 +41,14 @@ export function graphErrorBody(res: Response, code: string, message: string): Gr
 export function sendGraphError(res: Response, status: number, code: string, message: string): void {
   res.status(status).json(graphErrorBody(res, code, message));
 }
+
+/** A request error answered with Graph's error body. */
+export class GraphRequestError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}

@@ -25,6 +25,7 @@ import { exportLines, standaloneBotEnvironment } from "./bot-environment.js";
 import { GraphEmulator } from "./graph-emulator.js";
 import { readGraphEmulatorSettings } from "./graph-emulator-settings.js";
 import { checkMediaEmulatorLink, establishWhenMediaConnects } from "./media-emulator-link.js";
+import { speakersOverLink } from "./participant-audio.js";
 
 const NAME = "graph emulator";
 
@@ -64,6 +65,8 @@ export async function runGraphEmulator(env: NodeJS.ProcessEnv = process.env): Pr
                   media,
                   () => emulator?.timings.mediaTimeoutMs ?? settings.mediaTimeoutMs,
                 ),
+                // Emulated meeting participants and callees speak there, under their sourceIds.
+                speakers: speakersOverLink(media),
               }
             : {}),
         });

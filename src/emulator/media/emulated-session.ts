@@ -124,7 +124,7 @@ export class EmulatedSession implements FrameOwner {
 
   private source: AudioSource;
   private sourceEnded = false;
-  private speakers: { id: number; source: AudioSource }[] = [];
+  private speakers: { id: number; spec: AudioSourceSpec; source: AudioSource }[] = [];
   /** The speakers' ids; replaced (never changed) by setSpeakers, so frames keep the list they were made with. */
   private speakerIdList: readonly number[] = [];
   /**
@@ -212,7 +212,13 @@ export class EmulatedSession implements FrameOwner {
       if (!Number.isInteger(id) || id < 0 || id > 0xffffffff)
         throw new RangeError(`speaker id must be an integer in [0, 4294967295], got ${id}`);
     }
-    this.speakers = speakers.map((s) => ({ id: s.id, source: createAudioSource(s.source) }));
+    // A speaker set again with the same source goes on where it was (a roster change elsewhere
+    // in the meeting does not restart everyone's audio); a new or changed one starts afresh.
+    const previous = this.speakers;
+    this.speakers = speakers.map((s) => {
+      const kept = previous.find((p) => p.id === s.id && sameSource(p.spec, s.source));
+      return kept ?? { id: s.id, spec: s.source, source: createAudioSource(s.source) };
+    });
     this.speakerIdList = this.speakers.map((s) => s.id);
   }
 
@@ -499,5 +505,19 @@ export class EmulatedSession implements FrameOwner {
       botLevelDbfs: this.botLevel.dbfs,
       echo: this.echo.summary(),
     };
+  }
+}
+
+/** Whether two source specs describe the same audio (a pcm source: the same buffer). */
+function sameSource(a: AudioSourceSpec, b: AudioSourceSpec): boolean {
+  switch (a.kind) {
+    case "tone":
+      return b.kind === "tone" && a.frequencyHz === b.frequencyHz && a.amplitude === b.amplitude;
+    case "wav":
+      return b.kind === "wav" && a.path === b.path && (a.loop ?? true) === (b.loop ?? true);
+    case "pcm":
+      return b.kind === "pcm" && a.pcm === b.pcm && (a.loop ?? true) === (b.loop ?? true);
+    case "silence":
+      return b.kind === "silence";
   }
 }

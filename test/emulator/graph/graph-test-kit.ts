@@ -108,3 +108,21 @@ export function answerBody(callbackUri: string, blob = mediaBlob()) {
     acceptedModalities: ["audio"],
   };
 }
+
+/** One request to the emulator's control API (/emulator...). */
+export async function control(
+  emulator: GraphEmulator,
+  method: "GET" | "POST",
+  path: string,
+  body?: unknown,
+): Promise<GraphReply> {
+  const response = await httpsRequest({
+    url: `${emulator.url}/emulator${path}`,
+    method,
+    headers: body === undefined ? {} : { "content-type": "application/json" },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    timeoutMs: 10_000,
+    ca: emulator.caCertPem,
+  });
+  return { ...response, json: () => JSON.parse(response.body.toString("utf8") || "{}") };
+}

@@ -14,7 +14,7 @@ import {
 } from "../../../src/graph/outgoing-call-requests.js";
 import type { CreateCallRequest } from "../../../src/graph/types.js";
 import type { BotReceiver } from "./bot-receiver.js";
-import { acquireToken, graph, mediaBlob, startEmulatorWithBot, TENANT } from "./graph-test-kit.js";
+import { acquireToken, control, graph, mediaBlob, startEmulatorWithBot, TENANT } from "./graph-test-kit.js";
 
 const ORGANIZER = "550fae72-d251-43ec-868c-373732c2704f";
 const THREAD = "19:meeting_NTg0NmQ3NTctZDVkZC00YzRhLThmNmEtOGQ3M2E0ODdmZDZk@thread.v2";
@@ -75,6 +75,11 @@ describe("joining a meeting and calling a user on the Graph emulator", () => {
   });
 
   it("joins by meeting id and passcode (joinMeetingIdMeetingInfo, no chatInfo)", async () => {
+    const meeting = await control(emulator, "POST", "/meetings", {
+      joinMeetingId: "293654785123",
+      passcode: "Xy7pQ2",
+    });
+    expect(meeting.status).toBe(201);
     const body = joinMeetingByIdRequest(
       { joinMeetingId: "293 654 785 123", passcode: "Xy7pQ2", tenantId: TENANT },
       options(),
