@@ -44,6 +44,16 @@ export interface ReceivedAudioFrame {
   readonly unmixed: readonly UnmixedSpeakerAudio[];
 }
 
+/** Which identity Graph gives a participant (the identitySet member present). */
+export type ParticipantKind = "user" | "guest" | "application" | "phone" | "device" | "unknown";
+
+/**
+ * A participant's role in the call: the bot itself ("self": the call's myParticipantId, or an
+ * application identity with the bot's app id), the meeting's organizer (its user id is
+ * meetingInfo.organizer's), or anyone else.
+ */
+export type ParticipantRole = "self" | "organizer" | "attendee";
+
 /** A participant of the call as the Graph roster describes it, keyed by media source ids. */
 export interface RosterParticipant {
   /** Graph participant id. */
@@ -51,10 +61,14 @@ export interface RosterParticipant {
   displayName?: string;
   /** AAD user id, when Graph gives one. */
   userId?: string;
+  kind: ParticipantKind;
+  role: ParticipantRole;
   /** Audio source ids of this participant (what `activeSpeakers` and `speakerId` carry). */
   audioSourceIds: number[];
   isMuted: boolean;
   isInLobby: boolean;
+  /** removedState.reason, when Graph says why the participant was removed. */
+  removedReason?: string;
 }
 
 /**
@@ -187,6 +201,8 @@ export interface MediaCall {
    * once it has.
    */
   stopRecording(): Promise<void>;
+  /** The latest roster (Graph's deltas applied in order), the bot's own participant included. */
+  readonly participants: readonly RosterParticipant[];
   /** The participant a media source id belongs to, from the latest roster. */
   participantForSource(sourceId: number): RosterParticipant | undefined;
   /**

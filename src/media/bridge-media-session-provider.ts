@@ -19,7 +19,7 @@ import type {
   MediaSessionRequest,
   MediaUnavailableReason,
 } from "./media-session-provider.js";
-import { toRosterParticipants } from "./roster.js";
+import { type RosterContext, toRosterParticipants } from "./roster.js";
 import { siblingEntry, spawnWorker } from "./spawn-worker.js";
 import { configureMediaWorkerHeap } from "./worker-heap.js";
 import type {
@@ -255,9 +255,9 @@ export class BridgeMediaSessionProvider implements MediaSessionProvider {
     this.channel?.send({ type: "callEstablished", callId });
   }
 
-  updateRoster(callId: string, participants: Participant[]): void {
+  updateRoster(callId: string, participants: Participant[], context?: RosterContext): void {
     if (!this.sessions.has(callId)) return;
-    this.channel?.send({ type: "roster", callId, participants: toRosterParticipants(participants) });
+    this.channel?.send({ type: "roster", callId, participants: toRosterParticipants(participants, context) });
   }
 
   toneReceived(callId: string, tone: string): void {

@@ -581,6 +581,10 @@ export class CallSession implements MediaCall {
     this.forEachHandler("onRoster", (handler) => handler.onRoster?.(this.roster));
   }
 
+  get participants(): readonly RosterParticipant[] {
+    return this.roster;
+  }
+
   participantForSource(sourceId: number): RosterParticipant | undefined {
     return this.bySource.get(sourceId);
   }

@@ -1,6 +1,7 @@
 import type { ConnectFailure } from "../bridge/connect-failure.js";
 import type { Participant } from "../graph/types.js";
 import type { MediaSessionConfiguration } from "./media-session-config.js";
+import type { RosterContext } from "./roster.js";
 
 export type AudioDirection = "sendRecv" | "recvOnly" | "sendOnly";
 
@@ -65,8 +66,11 @@ export interface MediaSessionProvider {
   closeSession(callId: string, reason: string): Promise<void>;
   /** Graph says the call is established (media may start). */
   callEstablished(callId: string): void;
-  /** Graph roster update: lets the media side map speaker source ids to participants. */
-  updateRoster(callId: string, participants: Participant[]): void;
+  /**
+   * The call's full current roster (deltas already applied): lets the media side map speaker
+   * source ids to participants; `context` tells the bot and the organizer apart.
+   */
+  updateRoster(callId: string, participants: Participant[], context?: RosterContext): void;
   /** A DTMF tone Graph reported on the call. */
   toneReceived(callId: string, tone: string): void;
   /** Result of an updateRecordingStatus request made on the media side's behalf. */

@@ -37,6 +37,11 @@ export interface SignalingMetrics {
   callsEnded: Counter<"result">;
   /** Graph requests the signaling layer made, by action and outcome. */
   graphRequests: Counter<"action" | "outcome">;
+  /**
+   * Roster notifications of live calls: applied, stale (a lower rosterSequenceNumber than one
+   * already applied: skipped), invalid (unusable participant notifications, any call).
+   */
+  rosterUpdates: Counter<"outcome">;
 }
 
 export function createSignalingMetrics(registry: Registry): SignalingMetrics {
@@ -112,6 +117,12 @@ export function createSignalingMetrics(registry: Registry): SignalingMetrics {
       name: "signaling_graph_requests_total",
       help: "Graph requests made by the signaling layer, by action and outcome",
       labelNames: ["action", "outcome"],
+      registers,
+    }),
+    rosterUpdates: new Counter({
+      name: "signaling_roster_updates_total",
+      help: "Roster (participants) notifications, by outcome: applied, stale (out of order, skipped), invalid",
+      labelNames: ["outcome"],
       registers,
     }),
   };

@@ -25,6 +25,7 @@ import type {
   CallStateEvent,
   IncomingCallEvent,
   NotifiedCallState,
+  RosterEvent,
   SignalingEvent,
 } from "./notification-parser.js";
 import { parseNotificationBatch } from "./notification-parser.js";
@@ -34,7 +35,8 @@ import { SkippedNotificationLog } from "./skipped-notification-log.js";
 export type CallManagerConfig = Pick<
   BotConfig,
   "callbackUrl" | "maxCalls" | "allowedTenants" | "keepAliveIntervalMs" | "media" | "mediaHostWaitMs"
->;
+> &
+  Partial<Pick<BotConfig, "appId">>;
 
 export interface CallManagerOptions {
   config: CallManagerConfig;
@@ -178,6 +180,8 @@ export class CallManager {
       return;
     }
     this.skippedLog.report(parsed.skipped);
+    for (const skipped of parsed.skipped)
+      if (skipped.roster) this.metrics.rosterUpdates.inc({ outcome: "invalid" });
     for (const event of parsed.events) {
       try {
         const outcome = this.handleEvent(event, context);
@@ -211,11 +215,8 @@ export class CallManager {
         this.media.toneReceived(event.callId, event.tone);
         return "handled";
       }
-      case "roster": {
-        if (!this.liveCall(event.callId)) return "unknown_call";
-        this.media.updateRoster(event.callId, event.participants);
-        return "handled";
-      }
+      case "roster":
+        return this.onRoster(event);
       case "operationCompleted": {
         const level = event.status === "failed" ? "warn" : "info";
         this.logger[level](
@@ -307,6 +308,8 @@ export class CallManager {
     if (this.registry.get(event.callId)) return "duplicate";
     const tenantId = event.tenantId ?? context.tokenTenantId;
     const call = this.registry.add(event.callId, "incoming", "incoming", tenantId);
+    call.myParticipantId = event.myParticipantId;
+    call.organizerId = event.organizerId;
     const deadline = context.receivedAt + this.answerDeadlineMs;
     // The hold ends at the setting's bound or with room left before Graph's deadline.
     const holdUntil = Math.min(
@@ -663,6 +666,31 @@ export class CallManager {
       this.media.callEstablished(call.callId);
     }
     return outcome;
+  }
+
+  /** Applies a roster notification in order; the media side gets the resulting full roster. */
+  private onRoster(event: RosterEvent): string {
+    const call = this.liveCall(event.callId);
+    if (!call) return "unknown_call";
+    const outcome = call.roster.apply(event);
+    this.metrics.rosterUpdates.inc({ outcome });
+    if (outcome === "stale") {
+      this.logger.debug(
+        {
+          callId: call.callId,
+          sequenceNumber: String(event.sequenceNumber),
+          applied: String(call.roster.sequenceNumber),
+        },
+        "stale roster notification skipped",
+      );
+      return "stale";
+    }
+    this.media.updateRoster(call.callId, call.roster.participants, {
+      myParticipantId: call.myParticipantId,
+      organizerId: call.organizerId,
+      appId: this.config.appId,
+    });
+    return "handled";
   }
 
   private onCallEnded(event: CallEndedEvent): string {

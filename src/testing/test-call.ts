@@ -655,6 +655,8 @@ function toParticipant(speaker: TestSpeaker): RosterParticipant {
     id: speaker.id ?? `participant-${speaker.sourceId}`,
     displayName: speaker.displayName,
     userId: speaker.userId,
+    kind: "user",
+    role: "attendee",
     audioSourceIds: [speaker.sourceId],
     isMuted: false,
     isInLobby: false,

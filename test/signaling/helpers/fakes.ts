@@ -1,6 +1,7 @@
 import type { BotConfig } from "../../../src/config/config.js";
 import type { GraphCallsApi, GraphRequestOptions } from "../../../src/graph/graph-calls-api.js";
 import type { AnswerRequest, CallResource, CommsOperation, Participant } from "../../../src/graph/types.js";
+import type { RosterParticipant } from "../../../src/media/bot-api.js";
 import type {
   MediaSession,
   MediaSessionEvent,
@@ -8,6 +9,7 @@ import type {
   MediaSessionRequest,
   MediaUnavailableReason,
 } from "../../../src/media/media-session-provider.js";
+import { type RosterContext, toRosterParticipants } from "../../../src/media/roster.js";
 import { StandaloneMediaSessionProvider } from "../../../src/media/standalone-media-session-provider.js";
 import type { AuthResult, NotificationTokenVerifier } from "../../../src/signaling/notification-auth.js";
 import { APP_ID, TENANT } from "./key-server.js";
@@ -141,8 +143,11 @@ export class RecordingMediaProvider implements MediaSessionProvider {
   callEstablished(callId: string): void {
     this.log.push(`established ${callId}`);
   }
-  updateRoster(callId: string, participants: Participant[]): void {
+  /** The last roster each call's media side got, as handlers would see it. */
+  readonly rosters = new Map<string, RosterParticipant[]>();
+  updateRoster(callId: string, participants: Participant[], context?: RosterContext): void {
     this.log.push(`roster ${callId} ${participants.map((p) => p.id).join(",")}`);
+    this.rosters.set(callId, toRosterParticipants(participants, context));
   }
   toneReceived(callId: string, tone: string): void {
     this.log.push(`tone ${callId} ${tone}`);
