@@ -42,6 +42,11 @@ export interface SignalingMetrics {
    * already applied: skipped), invalid (unusable participant notifications, any call).
    */
   rosterUpdates: Counter<"outcome">;
+  /**
+   * Call-control requests (mute, unmute, transfer, invite) by outcome: ok, not_our_call,
+   * invalid_request, refused (by Graph, or the call not in a state for it), failed.
+   */
+  callControl: Counter<"action" | "outcome">;
 }
 
 export function createSignalingMetrics(registry: Registry): SignalingMetrics {
@@ -123,6 +128,12 @@ export function createSignalingMetrics(registry: Registry): SignalingMetrics {
       name: "signaling_roster_updates_total",
       help: "Roster (participants) notifications, by outcome: applied, stale (out of order, skipped), invalid",
       labelNames: ["outcome"],
+      registers,
+    }),
+    callControl: new Counter({
+      name: "signaling_call_control_requests_total",
+      help: "Call-control requests (mute, unmute, transfer, invite), by action and outcome",
+      labelNames: ["action", "outcome"],
       registers,
     }),
   };

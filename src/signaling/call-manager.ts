@@ -18,6 +18,7 @@ import type {
 } from "../media/media-session-provider.js";
 import type { SignalingMetrics } from "../metrics/signaling-metrics.js";
 import type { Call, CallLifecycleState } from "./call.js";
+import { CallControl } from "./call-control.js";
 import { type CallDecision, decideIncomingCall } from "./call-policy.js";
 import type { CallRegistry } from "./call-registry.js";
 import type {
@@ -150,6 +151,8 @@ export class CallManager {
   /** A burst of calls during an outage is held at once: one info line per second says so. */
   private readonly heldCallLog = new LogRateLimiter(1000);
   private shuttingDown = false;
+  /** Mute, unmute, transfer, invite by call id (call-control.ts). */
+  readonly control: CallControl;
 
   constructor(options: CallManagerOptions) {
     this.config = options.config;
@@ -162,6 +165,12 @@ export class CallManager {
     this.endConfirmTimeoutMs = options.endConfirmTimeoutMs ?? 10_000;
     this.onAnswered = options.onAnswered;
     this.skippedLog = new SkippedNotificationLog(this.logger, this.metrics);
+    this.control = new CallControl({
+      graph: this.graph,
+      metrics: this.metrics,
+      logger: this.logger,
+      liveCall: (callId) => this.liveCall(callId),
+    });
     this.media.onEvent((event) => this.onMediaEvent(event));
   }
 

@@ -1,6 +1,13 @@
 import type { BotConfig } from "../../../src/config/config.js";
 import type { GraphCallsApi, GraphRequestOptions } from "../../../src/graph/graph-calls-api.js";
-import type { AnswerRequest, CallResource, CommsOperation, Participant } from "../../../src/graph/types.js";
+import type {
+  AnswerRequest,
+  CallResource,
+  CommsOperation,
+  InvitationParticipantInfo,
+  Participant,
+  TransferRequest,
+} from "../../../src/graph/types.js";
 import type { RosterParticipant } from "../../../src/media/bot-api.js";
 import type {
   MediaSession,
@@ -111,6 +118,27 @@ export class FakeGraph implements GraphCallsApi {
   }
   async listParticipants(): Promise<Participant[]> {
     return [];
+  }
+  /** Call control: recorded; each answers with a completed operation unless replaced. */
+  controlImpl: (action: string, callId: string, body: unknown) => Promise<CommsOperation> = async () => ({
+    id: "op",
+    status: "completed",
+  });
+  mute(callId: string): Promise<CommsOperation> {
+    this.requests.push({ action: "mute", callId });
+    return this.controlImpl("mute", callId, {});
+  }
+  unmute(callId: string): Promise<CommsOperation> {
+    this.requests.push({ action: "unmute", callId });
+    return this.controlImpl("unmute", callId, {});
+  }
+  async transfer(callId: string, request: TransferRequest): Promise<void> {
+    this.requests.push({ action: "transfer", callId, body: request });
+    await this.controlImpl("transfer", callId, request);
+  }
+  inviteParticipants(callId: string, participants: InvitationParticipantInfo[]): Promise<CommsOperation> {
+    this.requests.push({ action: "invite", callId, body: participants });
+    return this.controlImpl("invite", callId, participants);
   }
 }
 
