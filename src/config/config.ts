@@ -14,6 +14,7 @@ import {
   requireString,
 } from "./env-readers.js";
 import { HANDLER_OPTIONS_VARIABLE, readHandlerOptions } from "./handler-options.js";
+import { type RedirectTarget, readRedirectTarget } from "./redirect-target.js";
 
 /** How the bot proves its identity to Azure AD: a client secret, or a certificate. */
 export type AppCredential =
@@ -116,6 +117,8 @@ export interface BotConfig {
   mediaHostWaitMs: number;
   /** Tenants allowed to call the bot; empty = any tenant. */
   allowedTenants: string[];
+  /** BOT_REDIRECT_WHEN_BUSY: a call arriving at capacity is redirected here instead of rejected busy. */
+  redirectWhenBusy?: RedirectTarget;
   keepAliveIntervalMs: number;
   /** Clock skew accepted on notification token nbf/exp. */
   tokenClockSkewSeconds: number;
@@ -300,6 +303,7 @@ export function loadConfig(source: RawConfig = readRawConfig()): BotConfig {
     maxCalls: readInteger(source, "BOT_MAX_CALLS", DEFAULTS.maxCalls, { min: 1, max: 100_000 }),
     mediaHostWaitMs,
     allowedTenants,
+    redirectWhenBusy: readRedirectTarget(source),
     keepAliveIntervalMs:
       readInteger(source, "BOT_KEEPALIVE_INTERVAL_SECONDS", DEFAULTS.keepAliveIntervalSeconds, {
         // Graph ends a call after 45 minutes without one: at most 30 leaves room for retries.

@@ -18,13 +18,17 @@ export interface SignalingMetrics {
   keyFetches: Counter<"outcome">;
   /** Incoming notification received → Graph accepted the answer. */
   answerLatency: Histogram;
-  /** Incoming calls by decision (answered, rejected_busy, rejected_forbidden, answer_failed). */
+  /**
+   * Incoming calls by decision (answered, rejected_busy, rejected_forbidden, answer_failed,
+   * redirected_capacity: redirected to BOT_REDIRECT_WHEN_BUSY at capacity).
+   */
   incomingCalls: Counter<"decision">;
   /**
    * Incoming calls rejected through Graph, by why: tenant_not_allowed, capacity,
    * media_unavailable, shutting_down (the policy), media_host_unreachable (held for a
    * disconnected media host that did not come back in time), media_session_failed (creating the call's
-   * media session failed), answer_failed (Graph did not take the answer before its deadline).
+   * media session failed), answer_failed (Graph did not take the answer before its deadline),
+   * redirect_failed (at capacity, Graph did not take the redirect to BOT_REDIRECT_WHEN_BUSY).
    */
   callsRejected: Counter<"reason">;
   /** How each answer ended, by outcome (ANSWER_OUTCOMES in call-manager.ts). */

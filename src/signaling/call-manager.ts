@@ -7,6 +7,7 @@
  */
 import { performance } from "node:perf_hooks";
 import type { BotConfig } from "../config/config.js";
+import { redirectInvitation } from "../config/redirect-target.js";
 import type { GraphCallsApi } from "../graph/graph-calls-api.js";
 import type { AnswerRequest, RejectReason } from "../graph/types.js";
 import { LogRateLimiter } from "../log/log-rate-limiter.js";
@@ -37,7 +38,7 @@ export type CallManagerConfig = Pick<
   BotConfig,
   "callbackUrl" | "maxCalls" | "allowedTenants" | "keepAliveIntervalMs" | "media" | "mediaHostWaitMs"
 > &
-  Partial<Pick<BotConfig, "appId">>;
+  Partial<Pick<BotConfig, "appId" | "redirectWhenBusy">>;
 
 export interface CallManagerOptions {
   config: CallManagerConfig;
@@ -345,7 +346,9 @@ export class CallManager {
   private decide(call: Call, mediaHostWait: "possible" | "none" | "expired"): CallDecision {
     const activeCalls = this.registry
       .liveCalls()
-      .filter((other) => other !== call && other.state !== "terminating").length;
+      .filter(
+        (other) => other !== call && other.state !== "terminating" && other.state !== "redirecting",
+      ).length;
     return decideIncomingCall({
       tenantId: call.tenantId,
       liveCalls: activeCalls,
@@ -354,6 +357,7 @@ export class CallManager {
       mediaUnavailable: this.media.unavailableReason(),
       mediaHostWait,
       shuttingDown: this.shuttingDown,
+      canRedirect: this.config.redirectWhenBusy !== undefined,
     });
   }
 
@@ -381,6 +385,10 @@ export class CallManager {
       return "rejected";
     }
     if (decision.action === "waitForMediaHost") throw new Error("a call is held only on arrival");
+    if (decision.action === "redirect") {
+      this.track(this.redirectBusy(call, receivedAt + this.answerDeadlineMs - ANSWER_DEADLINE_MARGIN_MS));
+      return "redirecting";
+    }
     this.registry.transition(call, "answering");
     this.track(this.answer(call, event, receivedAt));
     return "answering";
@@ -419,6 +427,38 @@ export class CallManager {
       call.mediaHostWait = undefined;
     }
     this.carryOut(call, decision, event, receivedAt, true);
+  }
+
+  /**
+   * At capacity with BOT_REDIRECT_WHEN_BUSY set: the call is redirected there (Graph then ends
+   * it here); a redirect Graph did not take falls back to rejecting it busy. The redirect's
+   * retries use half the time left before Graph's deadline, leaving the rest for that reject.
+   */
+  private async redirectBusy(call: Call, deadlineAt: number): Promise<void> {
+    const target = this.config.redirectWhenBusy;
+    if (!target) throw new Error("redirect decided without a redirect target");
+    this.registry.transition(call, "redirecting", { reason: "capacity" });
+    this.logger.info({ callId: call.callId, why: "capacity" }, "at capacity: redirecting the incoming call");
+    try {
+      await this.graph.redirect(call.callId, [redirectInvitation(target)], target.timeoutSeconds, undefined, {
+        callId: call.callId,
+        deadlineAt: performance.now() + (deadlineAt - performance.now()) / 2,
+      });
+      this.metrics.graphRequests.inc({ action: "redirect", outcome: "ok" });
+      this.metrics.incomingCalls.inc({ decision: "redirected_capacity" });
+      // Graph ends the call once redirected; if it never says so, the slot is not held forever.
+      this.armEndConfirmation(call, "redirect not followed by the call's end");
+    } catch (error) {
+      this.metrics.graphRequests.inc({ action: "redirect", outcome: "error" });
+      if (!call.isLive || call.state !== "redirecting") return;
+      this.metrics.incomingCalls.inc({ decision: "rejected_busy" });
+      this.metrics.callsRejected.inc({ reason: "redirect_failed" });
+      this.logger.warn(
+        { callId: call.callId, err: describeError(error) },
+        "redirect failed; rejecting the call busy",
+      );
+      await this.reject(call, "busy", deadlineAt);
+    }
   }
 
   /** `deadlineAt`: Graph's answer deadline, past which a reject is pointless (Graph ended the call). */

@@ -8,6 +8,7 @@ import { writeFile } from "node:fs/promises";
 import path from "node:path";
 import { Registry } from "prom-client";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import type { BotConfig } from "../../src/config/config.js";
 import { freePort } from "../../src/demo/free-port.js";
 import { GraphEmulator } from "../../src/emulator/graph/graph-emulator.js";
 import { createTlsCertificate } from "../../src/emulator/graph/tls-certificate.js";
@@ -49,9 +50,10 @@ afterEach(async () => {
   bot?.tokens.close();
   bot = undefined;
   emulator.timings.terminatingDelayMs = 20;
+  emulator.clearFaults();
 });
 
-async function startBot(): Promise<Bot> {
+async function startBot(overrides: Partial<BotConfig> = {}, answerDeadlineMs?: number): Promise<Bot> {
   const appId = randomUUID();
   const secret = `secret-${randomUUID()}`;
   const port = await freePort();
@@ -71,6 +73,7 @@ async function startBot(): Promise<Bot> {
     caCertPath: emulator.caCertPath,
     notificationBodyLimitBytes: 64 * 1024,
     graph: { requestTimeoutMs: 3000, maxAttempts: 2, overallDeadlineMs: 5000 },
+    ...overrides,
   });
   const logger = silentLogger();
   const registry = new Registry();
@@ -85,7 +88,7 @@ async function startBot(): Promise<Bot> {
     registry,
   });
   const media = new RecordingMediaProvider();
-  const service = await SignalingService.start({ config, graph, media, logger, registry });
+  const service = await SignalingService.start({ config, graph, media, logger, registry, answerDeadlineMs });
   bot = { service, media, tokens, registry, appId };
   return bot;
 }
@@ -184,5 +187,55 @@ describe("call control against the Graph emulator", () => {
     await b.service.transfer(callId, { transferTarget: user(randomUUID(), "Tess") });
     const refused = await b.service.mute(callId).catch((e: unknown) => e);
     expect(refused).toMatchObject({ reason: "refused", status: 409, graphCode: "Conflict" });
+  });
+});
+
+describe("redirect from the admission policy (BOT_REDIRECT_WHEN_BUSY)", () => {
+  const target = { userId: randomUUID(), tenantId: TENANT, displayName: "Overflow desk", timeoutSeconds: 20 };
+
+  async function counter(b: Bot, name: string, labels: Record<string, string>): Promise<number> {
+    const values = (await b.registry.getSingleMetric(name)?.get())?.values ?? [];
+    return (
+      values.find((v) => Object.entries(labels).every(([k, value]) => v.labels[k] === value))?.value ?? 0
+    );
+  }
+
+  it("redirects a call arriving at capacity instead of rejecting it busy", async () => {
+    const b = await startBot({ maxCalls: 1, redirectWhenBusy: target });
+    await establishedCall(b);
+    const { callId } = emulator.placeIncomingCall({ appId: b.appId });
+    const ended = await emulator.waitForCallState(callId, "terminated");
+    expect(ended.stateHistory.map((s) => s.state)).toContain("redirecting");
+    await until(
+      () => emulator.requestLog().some((r) => r.callId === callId && r.action === "redirect"),
+      3000,
+    );
+    const redirect = emulator.requestLog().find((r) => r.callId === callId && r.action === "redirect");
+    expect(redirect?.status).toBe(202);
+    expect(redirect?.body).toEqual({
+      targets: [
+        {
+          "@odata.type": "#microsoft.graph.invitationParticipantInfo",
+          identity: { user: { id: target.userId, tenantId: TENANT, displayName: "Overflow desk" } },
+        },
+      ],
+      timeout: 20,
+    });
+    expect(emulator.requestLog().some((r) => r.callId === callId && r.action === "reject")).toBe(false);
+    await until(() => b.service.calls().find((c) => c.callId === callId)?.state === "terminated", 3000);
+    expect(await counter(b, "signaling_incoming_calls_total", { decision: "redirected_capacity" })).toBe(1);
+  });
+
+  it("falls back to rejecting busy when Graph does not take the redirect", async () => {
+    // The bot counts a 4 s answer deadline: the redirect's retries get 1.5 s, the reject the rest.
+    const b = await startBot({ maxCalls: 1, redirectWhenBusy: target }, 4000);
+    await establishedCall(b);
+    emulator.injectFault({ match: { action: "redirect" }, status: 503, times: 1000 });
+    const { callId } = emulator.placeIncomingCall({ appId: b.appId });
+    await emulator.waitForCallState(callId, "terminated");
+    await until(() => emulator.requestLog().some((r) => r.callId === callId && r.action === "reject"), 3000);
+    const reject = emulator.requestLog().find((r) => r.callId === callId && r.action === "reject");
+    expect(reject?.body).toMatchObject({ reason: "busy" });
+    expect(await counter(b, "signaling_calls_rejected_total", { reason: "redirect_failed" })).toBe(1);
   });
 });
