@@ -30,6 +30,8 @@ export type {
   DtmfTone,
   HandlerSpec,
   MediaCall,
+  ParticipantKind,
+  ParticipantRole,
   Pcm,
   PlaybackResult,
   PlayOptions,
@@ -40,6 +42,11 @@ export type {
   StreamOptions,
   UnmixedSpeakerAudio,
 } from "./media/bot-api.js";
+export {
+  type CallControlFailureReason,
+  CallControlRefusedError,
+  type CallTarget,
+} from "./media/call-control-request.js";
 export { type DefinedHandler, defineHandler, type HandlerDefinition } from "./media/define-handler.js";
 export { HandlerLoadError } from "./media/handler-loader.js";
 export { createEchoHandler } from "./media/processors/echo.js";

@@ -11,6 +11,7 @@
  * See docs/media-api.md.
  */
 import type { Logger } from "../log/logger.js";
+import type { CallTarget } from "./call-control-request.js";
 
 /** One unmixed per-speaker buffer received with a frame (unmixed audio sessions only). */
 export interface UnmixedSpeakerAudio {
@@ -211,6 +212,18 @@ export interface MediaCall {
    * it does nothing. `reason` (default "hung up by the bot", at most 200 characters) is logged.
    */
   hangUp(reason?: string): void;
+  /**
+   * Call control, carried out by signaling through Graph (docs/media-api.md, "Call control").
+   * Each resolves once Graph accepted it and rejects with CallControlRefusedError (its
+   * `reason`, and Graph's `status`/`graphCode` when Graph refused) when Graph refused it, the
+   * target is wrong, or the call ended first. Mute/unmute the bot itself:
+   */
+  mute(): Promise<void>;
+  unmute(): Promise<void>;
+  /** Transfer the call (peer-to-peer) to a user; the call then ends (200/7015) and `onEnd` runs. */
+  transfer(target: CallTarget): Promise<void>;
+  /** Invite users into the call; they appear in the roster when they join. */
+  invite(targets: CallTarget | readonly CallTarget[]): Promise<void>;
 }
 
 /**

@@ -9,6 +9,11 @@ import type { GraphCallsApi } from "../graph/graph-calls-api.js";
 import { InvalidRequestError } from "../graph/request-bodies.js";
 import type { CommsOperation, InvitationParticipantInfo, TransferRequest } from "../graph/types.js";
 import type { Logger } from "../log/logger.js";
+import type {
+  CallControlFailureInfo,
+  CallControlRequest,
+  CallControlResult,
+} from "../media/call-control-request.js";
 import type { SignalingMetrics } from "../metrics/signaling-metrics.js";
 import type { Call } from "./call.js";
 
@@ -36,14 +41,6 @@ export class CallControlError extends Error {
     super(message);
     this.name = "CallControlError";
   }
-}
-
-/** Structured-clone-safe summary of a failure, for the media worker. */
-export interface CallControlFailureInfo {
-  reason: CallControlFailure;
-  message: string;
-  status?: number;
-  graphCode?: string;
 }
 
 export function failureInfo(error: unknown): CallControlFailureInfo {
@@ -95,6 +92,39 @@ export class CallControl {
     return this.run("invite", callId, () =>
       this.options.graph.inviteParticipants(callId, participants, clientContext, { callId }),
     );
+  }
+
+  /** A media handler's request: carried out, and its outcome as the worker takes it (never rejects). */
+  async forMedia(callId: string, request: CallControlRequest): Promise<CallControlResult> {
+    try {
+      switch (request.action) {
+        case "mute":
+          await this.mute(callId);
+          break;
+        case "unmute":
+          await this.unmute(callId);
+          break;
+        case "transfer":
+          await this.transfer(callId, {
+            transferTarget: request.transferTarget,
+            ...(request.transferee === undefined ? {} : { transferee: request.transferee }),
+          });
+          break;
+        case "invite":
+          await this.invite(callId, request.participants);
+          break;
+        default:
+          throw new CallControlError(
+            String((request as { action?: unknown }).action) as CallControlAction,
+            callId,
+            "invalid_request",
+            "unknown call-control action",
+          );
+      }
+      return { ok: true };
+    } catch (error) {
+      return { ok: false, failure: failureInfo(error) };
+    }
   }
 
   private async run(

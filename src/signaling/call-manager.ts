@@ -817,6 +817,13 @@ export class CallManager {
       case "recordingStatusRequested":
         this.track(this.updateRecordingStatus(event.callId, event.status));
         return;
+      case "callControlRequested":
+        this.track(
+          this.control.forMedia(event.callId, event.request).then((result) => {
+            this.media.callControlCompleted?.(event.callId, event.requestId, result);
+          }),
+        );
+        return;
       case "hangUpRequested":
         // hangUp is idempotent: a call already ending is not hung up twice, an ended or
         // unknown one not at all.
