@@ -110,6 +110,9 @@ type AnswerOutcome =
   | "ended_locally"
   | "call_ended";
 
+/** Graph's longest redirect timeout (its default is not documented): how long a redirect may ring. */
+const MAX_REDIRECT_TIMEOUT_SECONDS = 90;
+
 /** A keepAlive that failed transiently is tried again this soon (or half the interval, if shorter). */
 const KEEPALIVE_RETRY_MS = 60_000;
 
@@ -438,6 +441,8 @@ export class CallManager {
     const target = this.config.redirectWhenBusy;
     if (!target) throw new Error("redirect decided without a redirect target");
     this.registry.transition(call, "redirecting", { reason: "capacity" });
+    const redirectEndWaitMs =
+      (target.timeoutSeconds ?? MAX_REDIRECT_TIMEOUT_SECONDS) * 1000 + this.endConfirmTimeoutMs;
     this.logger.info({ callId: call.callId, why: "capacity" }, "at capacity: redirecting the incoming call");
     try {
       await this.graph.redirect(call.callId, [redirectInvitation(target)], target.timeoutSeconds, undefined, {
@@ -446,11 +451,22 @@ export class CallManager {
       });
       this.metrics.graphRequests.inc({ action: "redirect", outcome: "ok" });
       this.metrics.incomingCalls.inc({ decision: "redirected_capacity" });
-      // Graph ends the call once redirected; if it never says so, the slot is not held forever.
-      this.armEndConfirmation(call, "redirect not followed by the call's end");
+      // Graph ends the call once the target took it or its ring timeout passed; if it never
+      // says so, the call is not kept forever.
+      this.armEndConfirmation(call, "redirect not followed by the call's end", redirectEndWaitMs);
     } catch (error) {
       this.metrics.graphRequests.inc({ action: "redirect", outcome: "error" });
       if (!call.isLive || call.state !== "redirecting") return;
+      if (isOutcomeUnknown(error)) {
+        // Graph may have redirected it (a lost 202): a reject now would be refused; Graph's
+        // notifications tell, and the call ends locally if none come.
+        this.logger.warn(
+          { callId: call.callId, err: describeError(error) },
+          "redirect outcome unknown; waiting for Graph",
+        );
+        this.armEndConfirmation(call, "redirect outcome unknown and no end seen", redirectEndWaitMs);
+        return;
+      }
       this.metrics.incomingCalls.inc({ decision: "rejected_busy" });
       this.metrics.callsRejected.inc({ reason: "redirect_failed" });
       this.logger.warn(

@@ -226,6 +226,22 @@ describe("redirect from the admission policy (BOT_REDIRECT_WHEN_BUSY)", () => {
     expect(await counter(b, "signaling_incoming_calls_total", { decision: "redirected_capacity" })).toBe(1);
   });
 
+  it("does not reject a call whose redirect may have gone through (a 504 after Graph acted)", async () => {
+    const b = await startBot({ maxCalls: 1, redirectWhenBusy: target });
+    await establishedCall(b);
+    emulator.injectFault({ match: { action: "redirect" }, status: 504, afterServing: true });
+    const { callId } = emulator.placeIncomingCall({ appId: b.appId });
+    await emulator.waitForCallState(callId, "terminated");
+    await until(() => b.service.calls().find((c) => c.callId === callId)?.state === "terminated", 3000);
+    expect(
+      emulator
+        .requestLog()
+        .filter((r) => r.callId === callId)
+        .map((r) => r.action),
+    ).toEqual(["redirect"]);
+    expect(await counter(b, "signaling_calls_rejected_total", { reason: "redirect_failed" })).toBe(0);
+  });
+
   it("falls back to rejecting busy when Graph does not take the redirect", async () => {
     // The bot counts a 4 s answer deadline: the redirect's retries get 1.5 s, the reject the rest.
     const b = await startBot({ maxCalls: 1, redirectWhenBusy: target }, 4000);
