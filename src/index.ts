@@ -30,6 +30,8 @@ export type {
   DtmfTone,
   HandlerSpec,
   MediaCall,
+  ParticipantKind,
+  ParticipantRole,
   Pcm,
   PlaybackResult,
   PlayOptions,
@@ -40,6 +42,11 @@ export type {
   StreamOptions,
   UnmixedSpeakerAudio,
 } from "./media/bot-api.js";
+export {
+  type CallControlFailureReason,
+  CallControlRefusedError,
+  type CallTarget,
+} from "./media/call-control-request.js";
 export { type DefinedHandler, defineHandler, type HandlerDefinition } from "./media/define-handler.js";
 export { HandlerLoadError } from "./media/handler-loader.js";
 export { createEchoHandler } from "./media/processors/echo.js";
@@ -61,3 +68,4 @@ export {
   type ServiceHostedHandlerDefinition,
 } from "./signaling/service-hosted-api.js";
 export { ServiceHostedInputError } from "./signaling/service-hosted-calls.js";
+export { CallControlError, type CallControlFailure } from "./signaling/call-control.js";

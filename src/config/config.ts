@@ -19,6 +19,7 @@ import {
   SERVICE_HOSTED_OPTIONS_VARIABLE,
   type ServiceHostedSettings,
 } from "./service-hosted-settings.js";
+import { type RedirectTarget, readRedirectTarget } from "./redirect-target.js";
 
 /** How the bot proves its identity to Azure AD: a client secret, or a certificate. */
 export type AppCredential =
@@ -121,6 +122,8 @@ export interface BotConfig {
   mediaHostWaitMs: number;
   /** Tenants allowed to call the bot; empty = any tenant. */
   allowedTenants: string[];
+  /** BOT_REDIRECT_WHEN_BUSY: a call arriving at capacity is redirected here instead of rejected busy. */
+  redirectWhenBusy?: RedirectTarget;
   keepAliveIntervalMs: number;
   /** Clock skew accepted on notification token nbf/exp. */
   tokenClockSkewSeconds: number;
@@ -316,6 +319,7 @@ export function loadConfig(source: RawConfig = readRawConfig()): BotConfig {
     maxCalls: readInteger(source, "BOT_MAX_CALLS", DEFAULTS.maxCalls, { min: 1, max: 100_000 }),
     mediaHostWaitMs,
     allowedTenants,
+    redirectWhenBusy: readRedirectTarget(source),
     keepAliveIntervalMs:
       readInteger(source, "BOT_KEEPALIVE_INTERVAL_SECONDS", DEFAULTS.keepAliveIntervalSeconds, {
         // Graph ends a call after 45 minutes without one: at most 30 leaves room for retries.

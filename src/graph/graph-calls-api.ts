@@ -9,6 +9,7 @@ import type {
   RecordingStatus,
   RecordResponseRequest,
   RejectReason,
+  TransferRequest,
 } from "./types.js";
 
 /** Per-request options: the call id for logs, a signal that abandons the request, a deadline. */
@@ -61,6 +62,16 @@ export interface GraphCallsApi {
     options?: GraphRequestOptions,
   ): Promise<CommsOperation>;
   listParticipants(callId: string, options?: GraphRequestOptions): Promise<Participant[]>;
+  /** Mutes / unmutes the bot itself (its muteParticipantOperation / unmuteParticipantOperation). */
+  mute(callId: string, clientContext?: string, options?: GraphRequestOptions): Promise<CommsOperation>;
+  unmute(callId: string, clientContext?: string, options?: GraphRequestOptions): Promise<CommsOperation>;
+  transfer(callId: string, request: TransferRequest, options?: GraphRequestOptions): Promise<void>;
+  inviteParticipants(
+    callId: string,
+    participants: InvitationParticipantInfo[],
+    clientContext?: string,
+    options?: GraphRequestOptions,
+  ): Promise<CommsOperation>;
 }
 
 /**

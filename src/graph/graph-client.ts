@@ -15,11 +15,13 @@ import {
   clientContextBody,
   createCallBody,
   InvalidRequestError,
+  inviteBody,
   playPromptBody,
   recordingStatusBody,
   recordResponseBody,
   redirectBody,
   rejectBody,
+  transferBody,
 } from "./request-bodies.js";
 import { attemptTimeoutMs, requestBudget } from "./request-budget.js";
 import {
@@ -44,6 +46,7 @@ import type {
   RecordingStatus,
   RecordResponseRequest,
   RejectReason,
+  TransferRequest,
 } from "./types.js";
 
 export interface GraphClientOptions {
@@ -269,6 +272,52 @@ export class GraphClient implements GraphCallsApi, GraphServiceMediaApi {
       true,
       options,
     );
+  }
+
+  /** Mutes the bot itself in the call (muteParticipantOperation, completed at once). */
+  async mute(callId: string, clientContext?: string, options?: GraphRequestOptions): Promise<CommsOperation> {
+    // Muting twice leaves the bot muted.
+    return this.postOperation("mute", callId, () => clientContextBody(clientContext), true, options);
+  }
+
+  /** Unmutes the bot itself in the call. */
+  async unmute(
+    callId: string,
+    clientContext?: string,
+    options?: GraphRequestOptions,
+  ): Promise<CommsOperation> {
+    return this.postOperation("unmute", callId, () => clientContextBody(clientContext), true, options);
+  }
+
+  /**
+   * Transfers an established peer-to-peer call (202); the call then goes `transferring` and
+   * ends with 200/7015 once the target took it, or back to `established` if it failed.
+   */
+  async transfer(callId: string, request: TransferRequest, options?: GraphRequestOptions): Promise<void> {
+    // A repeat could transfer twice: retried only when Graph certainly did not act.
+    await this.send("transfer", options, callId, () => ({
+      method: "POST",
+      url: this.callUrl(callId, "/transfer"),
+      body: transferBody(request),
+      idempotent: false,
+    }));
+  }
+
+  /** Invites participants into the call: POST .../participants/invite -> inviteParticipantsOperation. */
+  async inviteParticipants(
+    callId: string,
+    participants: InvitationParticipantInfo[],
+    clientContext?: string,
+    options?: GraphRequestOptions,
+  ): Promise<CommsOperation> {
+    // A repeat would ring the invitees twice.
+    const response = await this.send("invite", options, callId, () => ({
+      method: "POST",
+      url: this.callUrl(callId, "/participants/invite"),
+      body: inviteBody(participants, clientContext),
+      idempotent: false,
+    }));
+    return this.operationOf(response, "invite", options);
   }
 
   /** POSTs a call action whose answer is a commsOperation; the body is built inside send. */

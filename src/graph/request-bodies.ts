@@ -17,6 +17,7 @@ import type {
   RecordingStatus,
   RecordResponseRequest,
   RejectReason,
+  TransferRequest,
 } from "./types.js";
 
 export class InvalidRequestError extends Error {
@@ -439,6 +440,63 @@ export function recordResponseBody(request: RecordResponseRequest): Json {
     body.stopTones = [...new Set(request.stopTones)];
   }
   return withClientContext(body, request.clientContext);
+}
+
+/** invitationParticipantInfo's declared properties besides identity (the type is open). */
+const INVITATION_FLAGS = ["hidden", "removeFromDefaultAudioRoutingGroup"] as const;
+const INVITATION_STRINGS = ["participantId", "replacesCallId"] as const;
+/** participantInfo (a closed type) properties a client may send besides identity. */
+const PARTICIPANT_INFO_STRINGS = ["countryCode", "endpointType", "languageId", "participantId", "region"];
+/** Our bound on one invite's participants (Graph states none). */
+export const MAX_INVITED_PARTICIPANTS = 10;
+
+/** graph.invitationParticipantInfo: identity required, declared properties typed. */
+function invitationParticipant(field: string, value: unknown): InvitationParticipantInfo {
+  if (!isObject(value)) throw new InvalidRequestError(field, "must be an invitationParticipantInfo object");
+  const target: Json = { ...value, identity: identitySet(`${field}.identity`, value.identity) };
+  for (const flag of INVITATION_FLAGS)
+    if (value[flag] !== undefined) target[flag] = boolean(`${field}.${flag}`, value[flag]);
+  for (const name of INVITATION_STRINGS) {
+    if (value[name] !== undefined && typeof value[name] !== "string")
+      throw new InvalidRequestError(`${field}.${name}`, "must be a string");
+  }
+  return target as InvitationParticipantInfo;
+}
+
+/** transfer(transferTarget, transferee?): transferee is a participantInfo (consultative transfer). */
+export function transferBody(request: TransferRequest): Json {
+  if (!isObject(request)) throw new InvalidRequestError("transfer", "body must be an object");
+  const body: Json = { transferTarget: invitationParticipant("transferTarget", request.transferTarget) };
+  if (request.transferee !== undefined) {
+    const transferee = request.transferee;
+    if (!isObject(transferee))
+      throw new InvalidRequestError("transferee", "must be a participantInfo object");
+    for (const key of Object.keys(transferee)) {
+      if (key === "@odata.type" || key === "identity") continue;
+      if (!PARTICIPANT_INFO_STRINGS.includes(key))
+        throw new InvalidRequestError(`transferee.${key}`, "is not a participantInfo property");
+      if (typeof transferee[key] !== "string")
+        throw new InvalidRequestError(`transferee.${key}`, "must be a string");
+    }
+    body.transferee = { ...transferee, identity: identitySet("transferee.identity", transferee.identity) };
+  }
+  return body;
+}
+
+/** invite(participants, clientContext), bound to a call's participants collection. */
+export function inviteBody(participants: InvitationParticipantInfo[], context: string | undefined): Json {
+  if (
+    !Array.isArray(participants) ||
+    participants.length === 0 ||
+    participants.length > MAX_INVITED_PARTICIPANTS
+  ) {
+    throw new InvalidRequestError(
+      "participants",
+      `must be an array of 1..${MAX_INVITED_PARTICIPANTS} invitationParticipantInfo`,
+    );
+  }
+  const list = participants.map((item, index) => invitationParticipant(`participants[${index}]`, item));
+  return withClientContext({ participants: list }, context);
 }
 
 /** subscribeToTone(clientContext) and cancelMediaProcessing(clientContext). */

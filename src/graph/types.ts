@@ -51,6 +51,12 @@ export interface InvitationParticipantInfo {
   [key: string]: unknown;
 }
 
+/** transfer's parameters: whom to transfer to, and (consultative transfer) who is transferred. */
+export interface TransferRequest {
+  transferTarget: InvitationParticipantInfo;
+  transferee?: ParticipantInfo;
+}
+
 export interface ResultInfo {
   code: number;
   subcode: number;

@@ -11,6 +11,7 @@
  * See docs/media-api.md.
  */
 import type { Logger } from "../log/logger.js";
+import type { CallTarget } from "./call-control-request.js";
 
 /** One unmixed per-speaker buffer received with a frame (unmixed audio sessions only). */
 export interface UnmixedSpeakerAudio {
@@ -44,6 +45,16 @@ export interface ReceivedAudioFrame {
   readonly unmixed: readonly UnmixedSpeakerAudio[];
 }
 
+/** Which identity Graph gives a participant (the identitySet member present). */
+export type ParticipantKind = "user" | "guest" | "application" | "phone" | "device" | "unknown";
+
+/**
+ * A participant's role in the call: the bot itself ("self": the call's myParticipantId, or an
+ * application identity with the bot's app id), the meeting's organizer (its user id is
+ * meetingInfo.organizer's), or anyone else.
+ */
+export type ParticipantRole = "self" | "organizer" | "attendee";
+
 /** A participant of the call as the Graph roster describes it, keyed by media source ids. */
 export interface RosterParticipant {
   /** Graph participant id. */
@@ -51,10 +62,14 @@ export interface RosterParticipant {
   displayName?: string;
   /** AAD user id, when Graph gives one. */
   userId?: string;
+  kind: ParticipantKind;
+  role: ParticipantRole;
   /** Audio source ids of this participant (what `activeSpeakers` and `speakerId` carry). */
   audioSourceIds: number[];
   isMuted: boolean;
   isInLobby: boolean;
+  /** removedState.reason, when Graph says why the participant was removed. */
+  removedReason?: string;
 }
 
 /**
@@ -187,6 +202,8 @@ export interface MediaCall {
    * once it has.
    */
   stopRecording(): Promise<void>;
+  /** The latest roster (Graph's deltas applied in order), the bot's own participant included. */
+  readonly participants: readonly RosterParticipant[];
   /** The participant a media source id belongs to, from the latest roster. */
   participantForSource(sourceId: number): RosterParticipant | undefined;
   /**
@@ -195,6 +212,18 @@ export interface MediaCall {
    * it does nothing. `reason` (default "hung up by the bot", at most 200 characters) is logged.
    */
   hangUp(reason?: string): void;
+  /**
+   * Call control, carried out by signaling through Graph (docs/media-api.md, "Call control").
+   * Each resolves once Graph accepted it and rejects with CallControlRefusedError (its
+   * `reason`, and Graph's `status`/`graphCode` when Graph refused) when Graph refused it, the
+   * target is wrong, or the call ended first. Mute/unmute the bot itself:
+   */
+  mute(): Promise<void>;
+  unmute(): Promise<void>;
+  /** Transfer the call (peer-to-peer) to a user; the call then ends (200/7015) and `onEnd` runs. */
+  transfer(target: CallTarget): Promise<void>;
+  /** Invite users into the call; they appear in the roster when they join. */
+  invite(targets: CallTarget | readonly CallTarget[]): Promise<void>;
 }
 
 /**

@@ -4,6 +4,7 @@ import { type BridgeSettings, DEFAULTS, type MediaSettings } from "../config/con
 import type { Participant } from "../graph/types.js";
 import type { Logger } from "../log/logger.js";
 import type { HandlerSpec } from "./bot-api.js";
+import type { CallControlResult } from "./call-control-request.js";
 import { ChannelError, MediaChannel } from "./media-channel.js";
 import {
   buildMediaSessionConfiguration,
@@ -19,7 +20,7 @@ import type {
   MediaSessionRequest,
   MediaUnavailableReason,
 } from "./media-session-provider.js";
-import { toRosterParticipants } from "./roster.js";
+import { type RosterContext, toRosterParticipants } from "./roster.js";
 import { siblingEntry, spawnWorker } from "./spawn-worker.js";
 import { configureMediaWorkerHeap } from "./worker-heap.js";
 import type {
@@ -255,9 +256,13 @@ export class BridgeMediaSessionProvider implements MediaSessionProvider {
     this.channel?.send({ type: "callEstablished", callId });
   }
 
-  updateRoster(callId: string, participants: Participant[]): void {
+  updateRoster(callId: string, participants: Participant[], context?: RosterContext): void {
     if (!this.sessions.has(callId)) return;
-    this.channel?.send({ type: "roster", callId, participants: toRosterParticipants(participants) });
+    this.channel?.send({ type: "roster", callId, participants: toRosterParticipants(participants, context) });
+  }
+
+  callControlCompleted(callId: string, requestId: number, result: CallControlResult): void {
+    this.channel?.send({ type: "callControlResult", callId, requestId, result });
   }
 
   toneReceived(callId: string, tone: string): void {
@@ -355,6 +360,15 @@ export class BridgeMediaSessionProvider implements MediaSessionProvider {
         // A session already closed or lost is being ended by signaling anyway.
         if (this.sessions.has(event.callId))
           this.emit({ kind: "hangUpRequested", callId: event.callId, reason: event.reason });
+        return;
+      case "callControlRequested":
+        // Always answered: for a session already gone the refusal settles the handler's promise.
+        this.emit({
+          kind: "callControlRequested",
+          callId: event.callId,
+          requestId: event.requestId,
+          request: event.request,
+        });
         return;
       default:
         return;

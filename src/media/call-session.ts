@@ -14,6 +14,14 @@ import type {
   RosterParticipant,
   StreamOptions,
 } from "./bot-api.js";
+import {
+  CallControlRefusedError,
+  type CallControlRequest,
+  type CallControlResult,
+  type CallTarget,
+  invitationOf,
+  PendingCallControl,
+} from "./call-control-request.js";
 import { CallRecorder } from "./call-recorder.js";
 import {
   type ArenaRegion,
@@ -61,6 +69,11 @@ export interface CallSessionContext {
   requestRecordingStatus(callId: string, status: "recording" | "notRecording"): Promise<boolean>;
   /** Asks signaling to hang the call up (fire and forget). */
   requestHangUp(callId: string, reason: string): void;
+  /**
+   * Asks signaling for call control; its answer comes back through callControlSettled. Without
+   * it (a session with no signaling behind it) call control is refused.
+   */
+  requestCallControl?(callId: string, requestId: number, request: CallControlRequest): void;
 }
 
 /** One record() attempt: stopRecording() before it was recording marks it stopped. */
@@ -149,6 +162,8 @@ export class CallSession implements MediaCall {
   private readonly metrics: MediaMetrics;
   private readonly time: { nowMs: number };
   private hangUpRequested = false;
+  /** Call-control requests waiting for signaling's answer. */
+  private readonly controls = new PendingCallControl();
   /** File reads and writes in flight (see pendingIo). */
   private ioInFlight = 0;
 
@@ -581,6 +596,10 @@ export class CallSession implements MediaCall {
     this.forEachHandler("onRoster", (handler) => handler.onRoster?.(this.roster));
   }
 
+  get participants(): readonly RosterParticipant[] {
+    return this.roster;
+  }
+
   participantForSource(sourceId: number): RosterParticipant | undefined {
     return this.bySource.get(sourceId);
   }
@@ -706,6 +725,47 @@ export class CallSession implements MediaCall {
 
   // ---- end ------------------------------------------------------------------------------------
 
+  // ---- call control (signaling carries it out through Graph) --------------------------------
+
+  mute(): Promise<void> {
+    return this.callControl({ action: "mute" });
+  }
+
+  unmute(): Promise<void> {
+    return this.callControl({ action: "unmute" });
+  }
+
+  transfer(target: CallTarget): Promise<void> {
+    return this.callControl({ action: "transfer", transferTarget: invitationOf(target) });
+  }
+
+  invite(targets: CallTarget | readonly CallTarget[]): Promise<void> {
+    const list = Array.isArray(targets) ? targets : [targets as CallTarget];
+    return this.callControl({ action: "invite", participants: list.map(invitationOf) });
+  }
+
+  /** Signaling's answer to one of this call's call-control requests. */
+  callControlSettled(requestId: number, result: CallControlResult): void {
+    this.controls.settle(requestId, result);
+  }
+
+  private callControl(request: CallControlRequest): Promise<void> {
+    if (this.ended)
+      return Promise.reject(
+        new CallControlRefusedError(request.action, { reason: "call_ended", message: "the call has ended" }),
+      );
+    if (this.context.requestCallControl === undefined)
+      return Promise.reject(
+        new CallControlRefusedError(request.action, {
+          reason: "failed",
+          message: "no signaling behind this media session",
+        }),
+      );
+    return this.controls.start(request, (requestId) =>
+      this.context.requestCallControl?.(this.callId, requestId, request),
+    );
+  }
+
   hangUp(reason?: string): void {
     // After end() signaling is already ending the call; a second request adds nothing.
     if (this.ended || this.hangUpRequested) return;
@@ -733,6 +793,7 @@ export class CallSession implements MediaCall {
     this.jitter.flush();
     this.ended = true;
     this.endReason = reason;
+    this.controls.rejectAll(`the call ended (${reason}) before signaling answered`);
     this.wakeEstablishWaiters();
     this.stopPlaybacks();
     const pending = this.queue.clear(this.marksOut);

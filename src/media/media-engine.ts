@@ -16,6 +16,7 @@ import type { Logger } from "../log/logger.js";
 import type { MediaMetrics } from "../metrics/media-metrics.js";
 import { NO_SPEAKER } from "./audio-format.js";
 import type { RosterParticipant } from "./bot-api.js";
+import type { CallControlResult } from "./call-control-request.js";
 import { CallSession } from "./call-session.js";
 import { EarlySessionEvents } from "./early-session-events.js";
 import { SessionMemory } from "./frame-arena.js";
@@ -293,6 +294,8 @@ export class MediaEngine {
         },
         requestRecordingStatus: (callId, status) => this.requestRecordingStatus(callId, status),
         requestHangUp: (callId, reason) => this.options.emit({ type: "hangUpRequested", callId, reason }),
+        requestCallControl: (callId, requestId, request) =>
+          this.options.emit({ type: "callControlRequested", callId, requestId, request }),
       },
     );
     this.created.set(call, info);
@@ -398,6 +401,11 @@ export class MediaEngine {
     if (call === undefined) return;
     call.log.debug("call established");
     call.established();
+  }
+
+  /** Signaling's answer to a handler's call-control request. */
+  callControlResult(callId: string, requestId: number, result: CallControlResult): void {
+    this.byCall.get(callId)?.callControlSettled(requestId, result);
   }
 
   updateRoster(callId: string, participants: RosterParticipant[]): void {

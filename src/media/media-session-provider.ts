@@ -1,6 +1,8 @@
 import type { ConnectFailure } from "../bridge/connect-failure.js";
 import type { Participant } from "../graph/types.js";
+import type { CallControlRequest, CallControlResult } from "./call-control-request.js";
 import type { MediaSessionConfiguration } from "./media-session-config.js";
+import type { RosterContext } from "./roster.js";
 
 export type AudioDirection = "sendRecv" | "recvOnly" | "sendOnly";
 
@@ -38,7 +40,12 @@ export type MediaSessionEvent =
    * A call handler asked to end the call (`MediaCall.hangUp`); signaling hangs it up through
    * Graph. Media keeps flowing until signaling closes the session. At most once per session.
    */
-  | { kind: "hangUpRequested"; callId: string; reason: string };
+  | { kind: "hangUpRequested"; callId: string; reason: string }
+  /**
+   * A call handler asked for call control (MediaCall.mute/unmute/transfer/invite): signaling
+   * carries it out and answers through `callControlCompleted` with the same requestId.
+   */
+  | { kind: "callControlRequested"; callId: string; requestId: number; request: CallControlRequest };
 
 /**
  * Where the signaling layer gets a media session for a call. The answer path asks for one and
@@ -65,10 +72,15 @@ export interface MediaSessionProvider {
   closeSession(callId: string, reason: string): Promise<void>;
   /** Graph says the call is established (media may start). */
   callEstablished(callId: string): void;
-  /** Graph roster update: lets the media side map speaker source ids to participants. */
-  updateRoster(callId: string, participants: Participant[]): void;
+  /**
+   * The call's full current roster (deltas already applied): lets the media side map speaker
+   * source ids to participants; `context` tells the bot and the organizer apart.
+   */
+  updateRoster(callId: string, participants: Participant[], context?: RosterContext): void;
   /** A DTMF tone Graph reported on the call. */
   toneReceived(callId: string, tone: string): void;
+  /** Signaling's answer to a callControlRequested event (providers without handlers leave it out). */
+  callControlCompleted?(callId: string, requestId: number, result: CallControlResult): void;
   /** Result of an updateRecordingStatus request made on the media side's behalf. */
   recordingStatusUpdated(callId: string, status: "recording" | "notRecording" | "failed", ok: boolean): void;
   onEvent(listener: (event: MediaSessionEvent) => void): void;

@@ -107,6 +107,9 @@ async function main(port: PortLike, settings: MediaWorkerSettings): Promise<void
       case "recordingStatusUpdated":
         engine.recordingStatusUpdated(command.callId, command.status, command.ok);
         return;
+      case "callControlResult":
+        engine.callControlResult(command.callId, command.requestId, command.result);
+        return;
       default:
         log.warn(
           { type: (command as { type?: unknown })?.type },

@@ -4,6 +4,7 @@
  */
 import type { ConnectFailure } from "../bridge/connect-failure.js";
 import type { HandlerSpec, RosterParticipant } from "./bot-api.js";
+import type { CallControlRequest, CallControlResult } from "./call-control-request.js";
 import type { AudioDirection } from "./media-session-provider.js";
 import type { MediaThreadPriority } from "./thread-priority.js";
 
@@ -68,7 +69,9 @@ export type WorkerCommand =
       callId: string;
       status: "recording" | "notRecording" | "failed";
       ok: boolean;
-    };
+    }
+  /** Signaling's answer to a handler's call-control request (callControlRequested). */
+  | { type: "callControlResult"; callId: string; requestId: number; result: CallControlResult };
 
 /** Events from the worker. */
 export type WorkerEvent =
@@ -90,4 +93,6 @@ export type WorkerEvent =
   | { type: "mediaConnected"; callId: string }
   | { type: "recordingStatusRequested"; callId: string; status: "recording" | "notRecording" }
   /** A handler called `MediaCall.hangUp` (once per call; reason already bounded). */
-  | { type: "hangUpRequested"; callId: string; reason: string };
+  | { type: "hangUpRequested"; callId: string; reason: string }
+  /** A handler asked for call control (mute, unmute, transfer, invite); answered with callControlResult. */
+  | { type: "callControlRequested"; callId: string; requestId: number; request: CallControlRequest };

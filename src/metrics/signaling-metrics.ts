@@ -18,13 +18,17 @@ export interface SignalingMetrics {
   keyFetches: Counter<"outcome">;
   /** Incoming notification received → Graph accepted the answer. */
   answerLatency: Histogram;
-  /** Incoming calls by decision (answered, rejected_busy, rejected_forbidden, answer_failed). */
+  /**
+   * Incoming calls by decision (answered, rejected_busy, rejected_forbidden, answer_failed,
+   * redirected_capacity: redirected to BOT_REDIRECT_WHEN_BUSY at capacity).
+   */
   incomingCalls: Counter<"decision">;
   /**
    * Incoming calls rejected through Graph, by why: tenant_not_allowed, capacity,
    * media_unavailable, shutting_down (the policy), media_host_unreachable (held for a
    * disconnected media host that did not come back in time), media_session_failed (creating the call's
-   * media session failed), answer_failed (Graph did not take the answer before its deadline).
+   * media session failed), answer_failed (Graph did not take the answer before its deadline),
+   * redirect_failed (at capacity, Graph did not take the redirect to BOT_REDIRECT_WHEN_BUSY).
    */
   callsRejected: Counter<"reason">;
   /** How each answer ended, by outcome (ANSWER_OUTCOMES in call-manager.ts). */
@@ -37,6 +41,16 @@ export interface SignalingMetrics {
   callsEnded: Counter<"result">;
   /** Graph requests the signaling layer made, by action and outcome. */
   graphRequests: Counter<"action" | "outcome">;
+  /**
+   * Roster notifications of live calls: applied, stale (a lower rosterSequenceNumber than one
+   * already applied: skipped), invalid (unusable participant notifications, any call).
+   */
+  rosterUpdates: Counter<"outcome">;
+  /**
+   * Call-control requests (mute, unmute, transfer, invite) by outcome: ok, not_our_call,
+   * invalid_request, refused (by Graph, or the call not in a state for it), failed.
+   */
+  callControl: Counter<"action" | "outcome">;
 }
 
 export function createSignalingMetrics(registry: Registry): SignalingMetrics {
@@ -111,6 +125,18 @@ export function createSignalingMetrics(registry: Registry): SignalingMetrics {
     graphRequests: new Counter({
       name: "signaling_graph_requests_total",
       help: "Graph requests made by the signaling layer, by action and outcome",
+      labelNames: ["action", "outcome"],
+      registers,
+    }),
+    rosterUpdates: new Counter({
+      name: "signaling_roster_updates_total",
+      help: "Roster (participants) notifications, by outcome: applied, stale (out of order, skipped), invalid",
+      labelNames: ["outcome"],
+      registers,
+    }),
+    callControl: new Counter({
+      name: "signaling_call_control_requests_total",
+      help: "Call-control requests (mute, unmute, transfer, invite), by action and outcome",
       labelNames: ["action", "outcome"],
       registers,
     }),

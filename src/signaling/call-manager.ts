@@ -7,6 +7,7 @@
  */
 import { performance } from "node:perf_hooks";
 import type { BotConfig } from "../config/config.js";
+import { redirectInvitation } from "../config/redirect-target.js";
 import type { GraphCallsApi } from "../graph/graph-calls-api.js";
 import type { AnswerRequest, RejectReason } from "../graph/types.js";
 import { LogRateLimiter } from "../log/log-rate-limiter.js";
@@ -18,6 +19,7 @@ import type {
 } from "../media/media-session-provider.js";
 import type { SignalingMetrics } from "../metrics/signaling-metrics.js";
 import type { Call, CallLifecycleState } from "./call.js";
+import { CallControl } from "./call-control.js";
 import { type CallDecision, decideIncomingCall } from "./call-policy.js";
 import type { CallRegistry } from "./call-registry.js";
 import type {
@@ -25,6 +27,7 @@ import type {
   CallStateEvent,
   IncomingCallEvent,
   NotifiedCallState,
+  RosterEvent,
   SignalingEvent,
 } from "./notification-parser.js";
 import { parseNotificationBatch } from "./notification-parser.js";
@@ -35,7 +38,8 @@ import { SkippedNotificationLog } from "./skipped-notification-log.js";
 export type CallManagerConfig = Pick<
   BotConfig,
   "callbackUrl" | "maxCalls" | "allowedTenants" | "keepAliveIntervalMs" | "media" | "mediaHostWaitMs"
->;
+> &
+  Partial<Pick<BotConfig, "appId" | "redirectWhenBusy">>;
 
 export interface CallManagerOptions {
   config: CallManagerConfig;
@@ -109,6 +113,9 @@ type AnswerOutcome =
   | "ended_locally"
   | "call_ended";
 
+/** Graph's longest redirect timeout (its default is not documented): how long a redirect may ring. */
+const MAX_REDIRECT_TIMEOUT_SECONDS = 90;
+
 /** A keepAlive that failed transiently is tried again this soon (or half the interval, if shorter). */
 const KEEPALIVE_RETRY_MS = 60_000;
 
@@ -152,6 +159,8 @@ export class CallManager {
   /** A burst of calls during an outage is held at once: one info line per second says so. */
   private readonly heldCallLog = new LogRateLimiter(1000);
   private shuttingDown = false;
+  /** Mute, unmute, transfer, invite by call id (call-control.ts). */
+  readonly control: CallControl;
 
   constructor(options: CallManagerOptions) {
     this.config = options.config;
@@ -165,6 +174,12 @@ export class CallManager {
     this.onAnswered = options.onAnswered;
     this.serviceHosted = options.serviceHosted;
     this.skippedLog = new SkippedNotificationLog(this.logger, this.metrics);
+    this.control = new CallControl({
+      graph: this.graph,
+      metrics: this.metrics,
+      logger: this.logger,
+      liveCall: (callId) => this.liveCall(callId),
+    });
     this.media.onEvent((event) => this.onMediaEvent(event));
   }
 
@@ -183,6 +198,8 @@ export class CallManager {
       return;
     }
     this.skippedLog.report(parsed.skipped);
+    for (const skipped of parsed.skipped)
+      if (skipped.roster) this.metrics.rosterUpdates.inc({ outcome: "invalid" });
     for (const event of parsed.events) {
       try {
         const outcome = this.handleEvent(event, context);
@@ -217,13 +234,8 @@ export class CallManager {
         else this.media.toneReceived(event.callId, event.tone);
         return "handled";
       }
-      case "roster": {
-        if (!this.liveCall(event.callId)) return "unknown_call";
-        // A service-hosted call has no media session to tell.
-        if (this.serviceHosted?.has(event.callId)) return "handled";
-        this.media.updateRoster(event.callId, event.participants);
-        return "handled";
-      }
+      case "roster":
+        return this.onRoster(event);
       case "operationCompleted": {
         const level = event.status === "failed" ? "warn" : "info";
         this.logger[level](
@@ -316,6 +328,8 @@ export class CallManager {
     if (this.registry.get(event.callId)) return "duplicate";
     const tenantId = event.tenantId ?? context.tokenTenantId;
     const call = this.registry.add(event.callId, "incoming", "incoming", tenantId);
+    call.myParticipantId = event.myParticipantId;
+    call.organizerId = event.organizerId;
     if (this.serviceHosted) {
       // Tenant, shutdown and capacity first; the media host matters only for app-hosted.
       const decision = this.decide(call, "none", true);
@@ -379,7 +393,9 @@ export class CallManager {
   ): CallDecision {
     const activeCalls = this.registry
       .liveCalls()
-      .filter((other) => other !== call && other.state !== "terminating").length;
+      .filter(
+        (other) => other !== call && other.state !== "terminating" && other.state !== "redirecting",
+      ).length;
     return decideIncomingCall({
       tenantId: call.tenantId,
       liveCalls: activeCalls,
@@ -389,6 +405,7 @@ export class CallManager {
       mediaHostWait,
       shuttingDown: this.shuttingDown,
       serviceHosted,
+      canRedirect: this.config.redirectWhenBusy !== undefined,
     });
   }
 
@@ -416,6 +433,10 @@ export class CallManager {
       return "rejected";
     }
     if (decision.action === "waitForMediaHost") throw new Error("a call is held only on arrival");
+    if (decision.action === "redirect") {
+      this.track(this.redirectBusy(call, receivedAt + this.answerDeadlineMs - ANSWER_DEADLINE_MARGIN_MS));
+      return "redirecting";
+    }
     this.registry.transition(call, "answering");
     this.track(this.answer(call, event, receivedAt));
     return "answering";
@@ -454,6 +475,51 @@ export class CallManager {
       call.mediaHostWait = undefined;
     }
     this.carryOut(call, decision, event, receivedAt, true);
+  }
+
+  /**
+   * At capacity with BOT_REDIRECT_WHEN_BUSY set: the call is redirected there (Graph then ends
+   * it here); a redirect Graph did not take falls back to rejecting it busy. The redirect's
+   * retries use half the time left before Graph's deadline, leaving the rest for that reject.
+   */
+  private async redirectBusy(call: Call, deadlineAt: number): Promise<void> {
+    const target = this.config.redirectWhenBusy;
+    if (!target) throw new Error("redirect decided without a redirect target");
+    this.registry.transition(call, "redirecting", { reason: "capacity" });
+    const redirectEndWaitMs =
+      (target.timeoutSeconds ?? MAX_REDIRECT_TIMEOUT_SECONDS) * 1000 + this.endConfirmTimeoutMs;
+    this.logger.info({ callId: call.callId, why: "capacity" }, "at capacity: redirecting the incoming call");
+    try {
+      await this.graph.redirect(call.callId, [redirectInvitation(target)], target.timeoutSeconds, undefined, {
+        callId: call.callId,
+        deadlineAt: performance.now() + (deadlineAt - performance.now()) / 2,
+      });
+      this.metrics.graphRequests.inc({ action: "redirect", outcome: "ok" });
+      this.metrics.incomingCalls.inc({ decision: "redirected_capacity" });
+      // Graph ends the call once the target took it or its ring timeout passed; if it never
+      // says so, the call is not kept forever.
+      this.armEndConfirmation(call, "redirect not followed by the call's end", redirectEndWaitMs);
+    } catch (error) {
+      this.metrics.graphRequests.inc({ action: "redirect", outcome: "error" });
+      if (!call.isLive || call.state !== "redirecting") return;
+      if (isOutcomeUnknown(error)) {
+        // Graph may have redirected it (a lost 202): a reject now would be refused; Graph's
+        // notifications tell, and the call ends locally if none come.
+        this.logger.warn(
+          { callId: call.callId, err: describeError(error) },
+          "redirect outcome unknown; waiting for Graph",
+        );
+        this.armEndConfirmation(call, "redirect outcome unknown and no end seen", redirectEndWaitMs);
+        return;
+      }
+      this.metrics.incomingCalls.inc({ decision: "rejected_busy" });
+      this.metrics.callsRejected.inc({ reason: "redirect_failed" });
+      this.logger.warn(
+        { callId: call.callId, err: describeError(error) },
+        "redirect failed; rejecting the call busy",
+      );
+      await this.reject(call, "busy", deadlineAt);
+    }
   }
 
   /** `deadlineAt`: Graph's answer deadline, past which a reject is pointless (Graph ended the call). */
@@ -721,6 +787,33 @@ export class CallManager {
     return outcome;
   }
 
+  /** Applies a roster notification in order; the media side gets the resulting full roster. */
+  private onRoster(event: RosterEvent): string {
+    const call = this.liveCall(event.callId);
+    if (!call) return "unknown_call";
+    const outcome = call.roster.apply(event);
+    this.metrics.rosterUpdates.inc({ outcome });
+    if (outcome === "stale") {
+      this.logger.debug(
+        {
+          callId: call.callId,
+          sequenceNumber: String(event.sequenceNumber),
+          applied: String(call.roster.sequenceNumber),
+        },
+        "stale roster notification skipped",
+      );
+      return "stale";
+    }
+    // A service-hosted call has no media session to tell.
+    if (this.serviceHosted?.has(call.callId)) return "handled";
+    this.media.updateRoster(call.callId, call.roster.participants, {
+      myParticipantId: call.myParticipantId,
+      organizerId: call.organizerId,
+      appId: this.config.appId,
+    });
+    return "handled";
+  }
+
   private onCallEnded(event: CallEndedEvent): string {
     const call = this.registry.get(event.callId);
     if (!call) return "unknown_call";
@@ -795,6 +888,13 @@ export class CallManager {
         return;
       case "recordingStatusRequested":
         this.track(this.updateRecordingStatus(event.callId, event.status));
+        return;
+      case "callControlRequested":
+        this.track(
+          this.control.forMedia(event.callId, event.request).then((result) => {
+            this.media.callControlCompleted?.(event.callId, event.requestId, result);
+          }),
+        );
         return;
       case "hangUpRequested":
         // hangUp is idempotent: a call already ending is not hung up twice, an ended or

@@ -23,12 +23,16 @@ export interface IncomingCallFacts {
   shuttingDown: boolean;
   /** Taken with service-hosted media: Graph hosts it, so the media host's state does not matter. */
   serviceHosted?: boolean;
+  /** A redirect target is configured (BOT_REDIRECT_WHEN_BUSY): a call at capacity goes there. */
+  canRedirect?: boolean;
 }
 
 export type CallDecision =
   | { action: "answer" }
   /** The media host is reconnecting: hold the call (not answered, not rejected), then decide again. */
   | { action: "waitForMediaHost" }
+  /** At capacity with a redirect target configured: redirect the call there (a failure rejects busy). */
+  | { action: "redirect"; why: "capacity" }
   | {
       action: "reject";
       reason: RejectReason;
@@ -50,7 +54,7 @@ export function decideIncomingCall(facts: IncomingCallFacts): CallDecision {
   if (facts.shuttingDown) return { action: "reject", reason: "busy", why: "shutting_down" };
   // Before the media host's state: calls held for it count here, so a flood arriving during an
   // outage is turned away at once beyond maxCalls instead of piling up.
-  if (facts.liveCalls >= facts.maxCalls) return { action: "reject", reason: "busy", why: "capacity" };
+  if (facts.liveCalls >= facts.maxCalls) return atCapacity(facts);
   if (facts.serviceHosted) return { action: "answer" };
   if (facts.mediaUnavailable === "disconnected") {
     // A host connection that drops for a few seconds comes back within the reconnect grace.
@@ -60,4 +64,10 @@ export function decideIncomingCall(facts: IncomingCallFacts): CallDecision {
   }
   if (facts.mediaUnavailable !== null) return { action: "reject", reason: "busy", why: "media_unavailable" };
   return { action: "answer" };
+}
+
+function atCapacity(facts: IncomingCallFacts): CallDecision {
+  return facts.canRedirect
+    ? { action: "redirect", why: "capacity" }
+    : { action: "reject", reason: "busy", why: "capacity" };
 }

@@ -4,6 +4,7 @@
  * the setup path and repeats are ignored instead of failing.
  */
 import type { ResultInfo } from "../graph/types.js";
+import { CallRoster } from "./call-roster.js";
 import type { ResultCodeMeaning } from "./result-codes.js";
 
 export type CallLifecycleState =
@@ -112,6 +113,12 @@ export class Call {
   answerRetries?: AbortController;
   /** Its answer's outcome is unknown: Graph's notifications will tell. */
   answerOutcomeUnknown = false;
+  /** Graph's id of the bot's own participant (incoming: from the notification; placed: from createCall). */
+  myParticipantId?: string;
+  /** AAD user id of the meeting's organizer, for meetings. */
+  organizerId?: string;
+  /** The roster built from Graph's participant notifications, deltas applied in order. */
+  readonly roster = new CallRoster();
 
   constructor(
     readonly callId: string,

@@ -5,6 +5,7 @@
  * defensively and one bad item never loses the rest of the batch.
  */
 import type { CallState, Participant, ResultInfo } from "../graph/types.js";
+import type { RosterChangeType } from "./call-roster.js";
 
 /** Graph call states as the parser reports them; anything else becomes "unknown". */
 export type NotifiedCallState = CallState | "unknown";
@@ -28,6 +29,8 @@ export interface IncomingCallEvent {
   tenantId?: string;
   callChainId?: string;
   myParticipantId?: string;
+  /** AAD user id of the meeting's organizer (meetingInfo.organizer.user.id), for meetings. */
+  organizerId?: string;
   requestedModalities: string[];
   /** Who is calling (participantInfo), as received. */
   source?: Record<string, unknown>;
@@ -62,6 +65,10 @@ export interface ToneEvent {
 export interface RosterEvent {
   kind: "roster";
   callId: string;
+  /** updated: the full roster; created: these joined (or changed); deleted: these left. */
+  changeType: RosterChangeType;
+  /** The highest rosterSequenceNumber (Int64) among the participants, when Graph sent one. */
+  sequenceNumber?: bigint;
   participants: Participant[];
 }
 
@@ -95,6 +102,8 @@ export interface SkippedNotification {
   outcome: "unknown" | "invalid";
   reason: string;
   callId?: string;
+  /** Set for a participants (roster) notification. */
+  roster?: true;
 }
 
 export interface ParsedBatch {
@@ -164,8 +173,28 @@ export function parseNotification(item: unknown): ItemResult {
       .map(participant)
       .filter((p): p is Participant => p !== null);
     if (list.length > 0 && participants.length === 0)
-      return { outcome: "invalid", reason: "roster holds no participant with an id", callId };
-    return { events: [{ kind: "roster", callId, participants }] };
+      return { outcome: "invalid", reason: "roster holds no participant with an id", callId, roster: true };
+    // A roster notification without a changeType is taken as the full roster (the old reading).
+    const rosterChange = changeType ?? "updated";
+    if (rosterChange !== "updated" && rosterChange !== "created" && rosterChange !== "deleted")
+      return {
+        outcome: "invalid",
+        reason: `roster changeType ${rosterChange.slice(0, 32)} unknown`,
+        callId,
+        roster: true,
+      };
+    const sequenceNumber = highestSequenceNumber(participants);
+    return {
+      events: [
+        {
+          kind: "roster",
+          callId,
+          changeType: rosterChange,
+          ...(sequenceNumber === undefined ? {} : { sequenceNumber }),
+          participants,
+        },
+      ],
+    };
   }
 
   const resource = firstObject(data);
@@ -250,6 +279,7 @@ function incomingCall(callId: string, resource: Json): IncomingCallEvent {
     tenantId: trimmed(resource.tenantId),
     callChainId: trimmed(resource.callChainId),
     myParticipantId: trimmed(resource.myParticipantId),
+    organizerId: meetingOrganizerId(resource.meetingInfo),
     requestedModalities: modalities,
     source: isObject(resource.source) ? resource.source : undefined,
     targets: Array.isArray(resource.targets) ? resource.targets.filter(isObject) : undefined,
@@ -361,4 +391,27 @@ function participant(value: Json): Participant | null {
       }))
     : undefined;
   return { ...value, id, ...(streams ? { mediaStreams: streams } : {}) } as Participant;
+}
+
+/** meetingInfo.organizer (an identitySet) -> its user's id. */
+function meetingOrganizerId(meetingInfo: unknown): string | undefined {
+  if (!isObject(meetingInfo) || !isObject(meetingInfo.organizer)) return undefined;
+  const user = meetingInfo.organizer.user;
+  return isObject(user) ? trimmed(user.id) : undefined;
+}
+
+/** Int64 as a JSON number or a string of digits; anything else is ignored. */
+function int64(value: unknown): bigint | undefined {
+  if (typeof value === "number" && Number.isSafeInteger(value) && value >= 0) return BigInt(value);
+  if (typeof value === "string" && /^\s*\d{1,19}\s*$/.test(value)) return BigInt(value.trim());
+  return undefined;
+}
+
+function highestSequenceNumber(participants: readonly Participant[]): bigint | undefined {
+  let highest: bigint | undefined;
+  for (const participant of participants) {
+    const sequence = int64(participant.rosterSequenceNumber);
+    if (sequence !== undefined && (highest === undefined || sequence > highest)) highest = sequence;
+  }
+  return highest;
 }

@@ -12,6 +12,7 @@ import type { NotReady } from "../app/readiness.js";
 import type { BotConfig } from "../config/config.js";
 import type { CallControl } from "../control/call-control.js";
 import type { GraphCallsApi, GraphServiceMediaApi } from "../graph/graph-calls-api.js";
+import type { CommsOperation, InvitationParticipantInfo, TransferRequest } from "../graph/types.js";
 import type { Logger } from "../log/logger.js";
 import type { MediaSessionProvider } from "../media/media-session-provider.js";
 import { createControlMetrics } from "../metrics/control-metrics.js";
@@ -204,6 +205,31 @@ export class SignalingService {
   /** Hangs up a live call through Graph; false when the call is not live. */
   hangUp(callId: string): Promise<boolean> {
     return this.manager.hangUp(callId, "requested");
+  }
+
+  /**
+   * Call control by call id (src/signaling/call-control.ts): each rejects with a
+   * CallControlError for a call id that is not a live call of ours, a wrong request, or
+   * Graph's refusal (with its status and code).
+   */
+  mute(callId: string, clientContext?: string): Promise<CommsOperation> {
+    return this.manager.control.mute(callId, clientContext);
+  }
+
+  unmute(callId: string, clientContext?: string): Promise<CommsOperation> {
+    return this.manager.control.unmute(callId, clientContext);
+  }
+
+  transfer(callId: string, request: TransferRequest): Promise<void> {
+    return this.manager.control.transfer(callId, request);
+  }
+
+  invite(
+    callId: string,
+    participants: InvitationParticipantInfo[],
+    clientContext?: string,
+  ): Promise<CommsOperation> {
+    return this.manager.control.invite(callId, participants, clientContext);
   }
 
   /** Every call currently known (ended ones are kept briefly). */

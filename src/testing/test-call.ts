@@ -6,6 +6,7 @@ import { DEFAULTS } from "../config/config.js";
 import { createLogger } from "../log/logger.js";
 import { FRAME_DURATION_MS, MAX_UNMIXED_SPEAKERS, SAMPLES_PER_FRAME } from "../media/audio-format.js";
 import type { CallHandler, CallHandlerFactory, MediaCall, RosterParticipant } from "../media/bot-api.js";
+import type { CallControlRequest, CallControlResult } from "../media/call-control-request.js";
 import { CallSession } from "../media/call-session.js";
 import type { LoadedHandler } from "../media/handler-loader.js";
 import { MediaEngine } from "../media/media-engine.js";
@@ -56,6 +57,12 @@ export interface TestCallOptions<Options = unknown> {
    * later, onEnd("call ended")) or leaves it running ("ignore": the request is only recorded).
    */
   hangUp?: "endCall" | "ignore";
+  /**
+   * How signaling answers the handler's mute/unmute/transfer/invite: "accept" (default: Graph
+   * took it), "refuse" (Graph refused it: 403 Forbidden), "noAnswer" (the promise stays pending
+   * until the call ends).
+   */
+  callControl?: "accept" | "refuse" | "noAnswer";
   /** Virtual time from `hangUp()` to the end of the call (Graph's round trip; default 0). */
   hangUpDelayMs?: number;
   /**
@@ -147,6 +154,8 @@ export class TestCall {
     accepted: boolean | undefined;
     atMs: number;
   }[] = [];
+  /** Call-control requests the handler made (mute, unmute, transfer, invite), in order. */
+  readonly callControlRequests: (CallControlRequest & { atMs: number })[] = [];
   /** Send status changes the handler was told about. */
   readonly sendStatusChanges: { active: boolean; atMs: number }[] = [];
   /** Callbacks that threw or rejected. */
@@ -601,6 +610,26 @@ export class TestCall {
         }
         return;
       }
+      case "callControlRequested": {
+        this.callControlRequests.push({ ...event.request, atMs: this.nowMs });
+        const policy = this.options.callControl ?? "accept";
+        if (policy === "noAnswer") return;
+        const result: CallControlResult =
+          policy === "accept"
+            ? { ok: true }
+            : {
+                ok: false,
+                failure: {
+                  reason: "refused",
+                  message: "Graph refused it (403 Forbidden)",
+                  status: 403,
+                  graphCode: "Forbidden",
+                },
+              };
+        // Signaling answers asynchronously, as after its Graph request.
+        queueMicrotask(() => this.engine.callControlResult(this.callId, event.requestId, result));
+        return;
+      }
       default:
         return;
     }
@@ -655,6 +684,8 @@ function toParticipant(speaker: TestSpeaker): RosterParticipant {
     id: speaker.id ?? `participant-${speaker.sourceId}`,
     displayName: speaker.displayName,
     userId: speaker.userId,
+    kind: "user",
+    role: "attendee",
     audioSourceIds: [speaker.sourceId],
     isMuted: false,
     isInLobby: false,

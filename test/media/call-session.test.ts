@@ -233,7 +233,15 @@ describe("CallSession (recording)", () => {
     call.receive(view.set(3, { unmixed: [b(3)] }));
     call.receive(view.set(4, { unmixed: [] }));
     call.updateRoster([
-      { id: "p-22", displayName: "Bea", audioSourceIds: [22], isMuted: false, isInLobby: false },
+      {
+        id: "p-22",
+        displayName: "Bea",
+        audioSourceIds: [22],
+        isMuted: false,
+        isInLobby: false,
+        kind: "user" as const,
+        role: "attendee" as const,
+      },
     ]);
     await call.end("hang up");
     const silence = Buffer.alloc(FRAME_BYTES);
@@ -518,8 +526,24 @@ describe("CallSession (recording.json names speakers who left)", () => {
     const { call } = setup({ unmixed: true, acceptRecording: true });
     const info = await call.record({ unmixed: true });
     const view = new TestFrameView();
-    const bea = { id: "p-22", displayName: "Bea", audioSourceIds: [22], isMuted: false, isInLobby: false };
-    const cy = { id: "p-33", displayName: "Cy", audioSourceIds: [33], isMuted: false, isInLobby: false };
+    const bea = {
+      id: "p-22",
+      displayName: "Bea",
+      audioSourceIds: [22],
+      isMuted: false,
+      isInLobby: false,
+      kind: "user" as const,
+      role: "attendee" as const,
+    };
+    const cy = {
+      id: "p-33",
+      displayName: "Cy",
+      audioSourceIds: [33],
+      isMuted: false,
+      isInLobby: false,
+      kind: "user" as const,
+      role: "attendee" as const,
+    };
     call.updateRoster([bea]);
     call.receive(view.set(1, { unmixed: [{ speakerId: 22, pcm: pcmFor(1) }] })); // known when first heard
     call.receive(view.set(2, { unmixed: [{ speakerId: 33, pcm: pcmFor(2) }] })); // not in the roster yet

@@ -53,6 +53,22 @@ describe("incoming call policy", () => {
     });
   });
 
+  it("redirects at capacity when a redirect target is configured; nothing else is redirected", () => {
+    expect(decideIncomingCall({ ...FREE, liveCalls: 2, canRedirect: true })).toEqual({
+      action: "redirect",
+      why: "capacity",
+    });
+    expect(decideIncomingCall({ ...FREE, liveCalls: 2, canRedirect: false })).toMatchObject({
+      why: "capacity",
+    });
+    expect(decideIncomingCall({ ...FREE, canRedirect: true, mediaUnavailable: "overloaded" })).toMatchObject({
+      action: "reject",
+    });
+    expect(decideIncomingCall({ ...FREE, canRedirect: true, shuttingDown: true })).toMatchObject({
+      action: "reject",
+    });
+  });
+
   it("answers when nothing stands in the way, whatever the wait", () => {
     for (const mediaHostWait of ["possible", "none", "expired"] as const)
       expect(decideIncomingCall({ ...FREE, mediaHostWait })).toEqual({ action: "answer" });

@@ -229,7 +229,17 @@ describe("what the handler hears", () => {
     call.dtmf("7", "graph");
     call.setDominantSpeaker(5);
     call.setDominantSpeaker(null);
-    call.setRoster([{ id: "p9", displayName: "Cy", audioSourceIds: [9], isMuted: false, isInLobby: false }]);
+    call.setRoster([
+      {
+        id: "p9",
+        displayName: "Cy",
+        audioSourceIds: [9],
+        isMuted: false,
+        isInLobby: false,
+        kind: "user",
+        role: "attendee",
+      },
+    ]);
     await call.hangUpAsCaller();
     expect(events).toEqual([
       ["roster", ["Ann"]],

@@ -5,6 +5,7 @@ import type { Logger } from "../../log/logger.js";
 import { MediaBlobError, parseMediaBlob } from "../../media/media-session-config.js";
 import { type AccessTokenClaims, AccessTokenError, verifyAccessToken } from "./access-tokens.js";
 import type { AppRegistry, RegisteredApp } from "./app-registry.js";
+import { inviteParticipants, transferCall } from "./call-control.js";
 import type { CallEngine } from "./call-engine.js";
 import { type CsdlValidator, formatViolations } from "./csdl/csdl-validator.js";
 import type { EmulatedCall } from "./emulated-call.js";
@@ -305,6 +306,43 @@ export function createCallsRouter(options: CallsRouterOptions): Router {
       }),
     );
   }
+
+  router.post(
+    "/communications/calls/:id/transfer",
+    handle((req, res, auth) => {
+      const call = liveCallFor(req, auth);
+      validateAction("transfer", req.body);
+      requireState(call, "transfer", ["established"]);
+      transferCall(engine, call);
+      res.status(202).end();
+    }),
+  );
+
+  router.post(
+    "/communications/calls/:id/participants/invite",
+    handle((req, res, auth) => {
+      const call = liveCallFor(req, auth);
+      const violations = validator.validateActionBody(
+        "invite",
+        "Collection(microsoft.graph.participant)",
+        req.body,
+      );
+      if (violations.length > 0) {
+        throw new GraphRequestError(
+          400,
+          "BadRequest",
+          `Invalid invite request body: ${formatViolations(violations)}`,
+        );
+      }
+      const body = req.body as { participants: InvitationParticipantInfo[]; clientContext?: unknown };
+      const clientContext = checkClientContext(body.clientContext);
+      if (body.participants.length === 0) {
+        throw new GraphRequestError(400, "BadRequest", "Invalid invite request body: participants is empty.");
+      }
+      requireState(call, "invite", ["established"]);
+      res.json(inviteParticipants(engine, call, body.participants, clientContext));
+    }),
+  );
 
   // The IVR actions, valid only in an established call with service-hosted media: the body is
   // checked against the CSDL first, then the call, then the clientContext.

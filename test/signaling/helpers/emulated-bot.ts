@@ -22,6 +22,7 @@ import {
 } from "../../../src/emulator/media/media-platform-emulator.js";
 import { silentLogger } from "../../../src/log/logger.js";
 import { BridgeMediaSessionProvider } from "../../../src/media/bridge-media-session-provider.js";
+import { handlerSpecsFromConfig } from "../../../src/media/handler-specs.js";
 import { capturedLogger } from "../../graph/helpers.js";
 
 const TENANT = "72f988bf-86f1-41af-91ab-2d7cd011db47";
@@ -123,6 +124,8 @@ export function emulatedBotPerTest(): EmulatedBotSuite {
           const provider = await BridgeMediaSessionProvider.start({
             bridge: c.bridge,
             media: c.media,
+            // BOT_MEDIA_HANDLERS, as the production bot loads them (none by default).
+            handlers: handlerSpecsFromConfig(c.media.handlers ?? [], c.media.handlerOptions),
             logger: l,
             workerLogLevel: "silent",
           });

@@ -1,6 +1,14 @@
 import type { BotConfig } from "../../../src/config/config.js";
 import type { GraphCallsApi, GraphRequestOptions } from "../../../src/graph/graph-calls-api.js";
-import type { AnswerRequest, CallResource, CommsOperation, Participant } from "../../../src/graph/types.js";
+import type {
+  AnswerRequest,
+  CallResource,
+  CommsOperation,
+  InvitationParticipantInfo,
+  Participant,
+  TransferRequest,
+} from "../../../src/graph/types.js";
+import type { RosterParticipant } from "../../../src/media/bot-api.js";
 import type {
   MediaSession,
   MediaSessionEvent,
@@ -8,6 +16,7 @@ import type {
   MediaSessionRequest,
   MediaUnavailableReason,
 } from "../../../src/media/media-session-provider.js";
+import { type RosterContext, toRosterParticipants } from "../../../src/media/roster.js";
 import { StandaloneMediaSessionProvider } from "../../../src/media/standalone-media-session-provider.js";
 import type { AuthResult, NotificationTokenVerifier } from "../../../src/signaling/notification-auth.js";
 import { APP_ID, TENANT } from "./key-server.js";
@@ -110,6 +119,27 @@ export class FakeGraph implements GraphCallsApi {
   async listParticipants(): Promise<Participant[]> {
     return [];
   }
+  /** Call control: recorded; each answers with a completed operation unless replaced. */
+  controlImpl: (action: string, callId: string, body: unknown) => Promise<CommsOperation> = async () => ({
+    id: "op",
+    status: "completed",
+  });
+  mute(callId: string): Promise<CommsOperation> {
+    this.requests.push({ action: "mute", callId });
+    return this.controlImpl("mute", callId, {});
+  }
+  unmute(callId: string): Promise<CommsOperation> {
+    this.requests.push({ action: "unmute", callId });
+    return this.controlImpl("unmute", callId, {});
+  }
+  async transfer(callId: string, request: TransferRequest): Promise<void> {
+    this.requests.push({ action: "transfer", callId, body: request });
+    await this.controlImpl("transfer", callId, request);
+  }
+  inviteParticipants(callId: string, participants: InvitationParticipantInfo[]): Promise<CommsOperation> {
+    this.requests.push({ action: "invite", callId, body: participants });
+    return this.controlImpl("invite", callId, participants);
+  }
 }
 
 /** The standalone provider plus a record of what signaling told it, and knobs for tests. */
@@ -141,8 +171,11 @@ export class RecordingMediaProvider implements MediaSessionProvider {
   callEstablished(callId: string): void {
     this.log.push(`established ${callId}`);
   }
-  updateRoster(callId: string, participants: Participant[]): void {
+  /** The last roster each call's media side got, as handlers would see it. */
+  readonly rosters = new Map<string, RosterParticipant[]>();
+  updateRoster(callId: string, participants: Participant[], context?: RosterContext): void {
     this.log.push(`roster ${callId} ${participants.map((p) => p.id).join(",")}`);
+    this.rosters.set(callId, toRosterParticipants(participants, context));
   }
   toneReceived(callId: string, tone: string): void {
     this.log.push(`tone ${callId} ${tone}`);
