@@ -54,6 +54,7 @@ export { createPlayerHandler, type PlayerOptions } from "./media/processors/play
 export { createRecorderHandler, type RecorderOptions } from "./media/processors/recorder.js";
 export { MAX_WAV_BYTES, readPcm16kWav, WavFormatError } from "./media/wav-file.js";
 export { pcm16kWavHeader, WAV_HEADER_BYTES, WavFileWriter } from "./media/wav-writer.js";
+export { CallControlError, type CallControlFailure } from "./signaling/call-control.js";
 export {
   type DefinedServiceHostedHandler,
   defineServiceHostedHandler,
@@ -68,4 +69,3 @@ export {
   type ServiceHostedHandlerDefinition,
 } from "./signaling/service-hosted-api.js";
 export { ServiceHostedInputError } from "./signaling/service-hosted-calls.js";
-export { CallControlError, type CallControlFailure } from "./signaling/call-control.js";

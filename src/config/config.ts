@@ -14,12 +14,12 @@ import {
   requireString,
 } from "./env-readers.js";
 import { HANDLER_OPTIONS_VARIABLE, readHandlerOptions } from "./handler-options.js";
+import { type RedirectTarget, readRedirectTarget } from "./redirect-target.js";
 import {
   readServiceHostedSettings,
   SERVICE_HOSTED_OPTIONS_VARIABLE,
   type ServiceHostedSettings,
 } from "./service-hosted-settings.js";
-import { type RedirectTarget, readRedirectTarget } from "./redirect-target.js";
 
 /** How the bot proves its identity to Azure AD: a client secret, or a certificate. */
 export type AppCredential =
