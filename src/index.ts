@@ -21,10 +21,14 @@ export {
   MeetingJoinUrlError,
   parseMeetingJoinUrl,
 } from "./graph/meeting-join-url.js";
+export type { MeetingChatInfo, MeetingIdJoin, UserCallTarget } from "./graph/outgoing-call-requests.js";
+export { InvalidRequestError } from "./graph/request-bodies.js";
 export { GraphTokenError } from "./graph/token-provider.js";
 export { UntrustedCertificateError } from "./graph/untrusted-certificate.js";
 export { createLogger, type Logger, silentLogger } from "./log/logger.js";
 export type {
+  CallEndReason,
+  CallEvent,
   CallHandler,
   CallHandlerFactory,
   DtmfTone,
@@ -47,3 +51,12 @@ export { createPlayerHandler, type PlayerOptions } from "./media/processors/play
 export { createRecorderHandler, type RecorderOptions } from "./media/processors/recorder.js";
 export { MAX_WAV_BYTES, readPcm16kWav, WavFormatError } from "./media/wav-file.js";
 export { pcm16kWavHeader, WAV_HEADER_BYTES, WavFileWriter } from "./media/wav-writer.js";
+export type { MeetingTarget, PlaceCallOptions } from "./signaling/outgoing-calls.js";
+export {
+  CallNotEstablishedError,
+  PlaceCallFailedError,
+  type PlaceCallFailureStage,
+  type PlaceCallRefusalReason,
+  PlaceCallRefusedError,
+} from "./signaling/place-call-errors.js";
+export type { PlacedCall, PlacedCallEnd, PlacedCallKind } from "./signaling/placed-call.js";

@@ -20,6 +20,7 @@ import type { SignalingMetrics } from "../metrics/signaling-metrics.js";
 import type { Call, CallLifecycleState } from "./call.js";
 import { type CallDecision, decideIncomingCall } from "./call-policy.js";
 import type { CallRegistry } from "./call-registry.js";
+import { HeldNotifications } from "./held-notifications.js";
 import type {
   CallEndedEvent,
   CallStateEvent,
@@ -28,12 +29,22 @@ import type {
   SignalingEvent,
 } from "./notification-parser.js";
 import { parseNotificationBatch } from "./notification-parser.js";
+import { OutgoingCalls, type PlaceCallOptions, type PlaceCallTarget } from "./outgoing-calls.js";
+import type { PlacedCall } from "./placed-call.js";
 import { describeResultCode, isKnownResultCode } from "./result-codes.js";
 import { SkippedNotificationLog } from "./skipped-notification-log.js";
 
 export type CallManagerConfig = Pick<
   BotConfig,
-  "callbackUrl" | "maxCalls" | "allowedTenants" | "keepAliveIntervalMs" | "media" | "mediaHostWaitMs"
+  | "appId"
+  | "callbackUrl"
+  | "maxCalls"
+  | "allowedTenants"
+  | "keepAliveIntervalMs"
+  | "media"
+  | "mediaHostWaitMs"
+  | "joinTimeoutMs"
+  | "lobbyTimeoutMs"
 >;
 
 export interface CallManagerOptions {
@@ -148,6 +159,9 @@ export class CallManager {
   /** A burst of calls during an outage is held at once: one info line per second says so. */
   private readonly heldCallLog = new LogRateLimiter(1000);
   private shuttingDown = false;
+  /** Notifications for calls not named yet, held while a createCall is in flight. */
+  private readonly held: HeldNotifications;
+  private readonly outgoing: OutgoingCalls;
 
   constructor(options: CallManagerOptions) {
     this.config = options.config;
@@ -160,7 +174,41 @@ export class CallManager {
     this.endConfirmTimeoutMs = options.endConfirmTimeoutMs ?? 10_000;
     this.onAnswered = options.onAnswered;
     this.skippedLog = new SkippedNotificationLog(this.logger, this.metrics);
+    this.held = new HeldNotifications({ metrics: this.metrics, logger: this.logger });
+    this.outgoing = new OutgoingCalls({
+      config: this.config,
+      graph: this.graph,
+      media: this.media,
+      registry: this.registry,
+      metrics: this.metrics,
+      logger: this.logger,
+      held: this.held,
+      isShuttingDown: () => this.shuttingDown,
+      activeCalls: () => this.activeCalls(),
+      hangUp: (callId, reason) => this.hangUp(callId, reason),
+      startKeepAlive: (call) => this.startKeepAlive(call),
+      replay: (events) => {
+        for (const event of events) this.handleCounted(event, { receivedAt: performance.now() });
+      },
+      track: (work) => this.track(work),
+    });
     this.media.onEvent((event) => this.onMediaEvent(event));
+  }
+
+  /**
+   * Places a call (a meeting join or a call to a user); resolves once Graph accepted it. See
+   * OutgoingCalls.place for its refusals and failures.
+   */
+  placeCall(target: PlaceCallTarget, options?: PlaceCallOptions): Promise<PlacedCall> {
+    return this.outgoing.place(target, options);
+  }
+
+  /** Calls holding a slot (live, not terminating, of both directions), and calls being placed. */
+  private activeCalls(except?: Call): number {
+    let count = 0;
+    for (const call of this.registry.liveCalls())
+      if (call !== except && call.state !== "terminating") count++;
+    return count;
   }
 
   get isShuttingDown(): boolean {
@@ -179,16 +227,25 @@ export class CallManager {
     }
     this.skippedLog.report(parsed.skipped);
     for (const event of parsed.events) {
-      try {
-        const outcome = this.handleEvent(event, context);
-        this.metrics.notifications.inc({ kind: event.kind, outcome });
-      } catch (error) {
-        this.metrics.notifications.inc({ kind: event.kind, outcome: "error" });
-        this.logger.error(
-          { callId: event.callId, kind: event.kind, err: error },
-          "notification handling failed",
-        );
+      // Graph may notify about a call it is creating before createCall's 201 names it.
+      if (event.kind !== "incomingCall" && !this.registry.get(event.callId) && this.held.hold(event)) {
+        this.metrics.notifications.inc({ kind: event.kind, outcome: "held" });
+        continue;
       }
+      this.handleCounted(event, context);
+    }
+  }
+
+  private handleCounted(event: SignalingEvent, context: BatchContext): void {
+    try {
+      const outcome = this.handleEvent(event, context);
+      this.metrics.notifications.inc({ kind: event.kind, outcome });
+    } catch (error) {
+      this.metrics.notifications.inc({ kind: event.kind, outcome: "error" });
+      this.logger.error(
+        { callId: event.callId, kind: event.kind, err: error },
+        "notification handling failed",
+      );
     }
   }
 
@@ -212,8 +269,10 @@ export class CallManager {
         return "handled";
       }
       case "roster": {
-        if (!this.liveCall(event.callId)) return "unknown_call";
+        const call = this.liveCall(event.callId);
+        if (!call) return "unknown_call";
         this.media.updateRoster(event.callId, event.participants);
+        if (call.direction === "outgoing") this.outgoing.onRoster(call, event.participants);
         return "handled";
       }
       case "operationCompleted": {
@@ -331,12 +390,10 @@ export class CallManager {
 
   /** The policy on the call's facts now. */
   private decide(call: Call, mediaHostWait: "possible" | "none" | "expired"): CallDecision {
-    const activeCalls = this.registry
-      .liveCalls()
-      .filter((other) => other !== call && other.state !== "terminating").length;
     return decideIncomingCall({
       tenantId: call.tenantId,
-      liveCalls: activeCalls,
+      // Calls being placed hold a slot too.
+      liveCalls: this.activeCalls(call) + this.outgoing.placingCount,
       maxCalls: this.config.maxCalls,
       allowedTenants: this.config.allowedTenants,
       mediaUnavailable: this.media.unavailableReason(),
@@ -662,6 +719,8 @@ export class CallManager {
       call.mediaToldEstablished = true;
       this.media.callEstablished(call.callId);
     }
+    if (to === "established" && outcome === "applied" && call.direction === "outgoing")
+      this.outgoing.onEstablished(call);
     return outcome;
   }
 
@@ -682,7 +741,9 @@ export class CallManager {
     this.registry.transition(call, "terminated", {
       end: { resultInfo: result, meaning, localReason: event.terminationReason },
     });
-    this.track(this.closeMedia(call, meaning?.meaning ?? "call ended"));
+    // A placed call's handlers get the end reason word (and the ended event before onEnd).
+    const placedReason = call.direction === "outgoing" ? this.outgoing.onTerminated(call, result) : undefined;
+    this.track(this.closeMedia(call, placedReason ?? meaning?.meaning ?? "call ended"));
     return "applied";
   }
 
@@ -781,11 +842,13 @@ export class CallManager {
   /** Ends a call without waiting for Graph (Graph said it is gone, or it could not be reached). */
   private async endLocally(call: Call, reason: string): Promise<void> {
     this.stopAnswering(call);
+    let placedReason: string | undefined;
     if (call.isLive) {
       this.metrics.callsEnded.inc({ result: "local" });
       this.registry.transition(call, "terminated", { end: { localReason: reason } });
+      if (call.direction === "outgoing") placedReason = this.outgoing.onTerminated(call, undefined);
     }
-    await this.closeMedia(call, reason);
+    await this.closeMedia(call, placedReason ?? reason);
   }
 
   private answerOutcome(outcome: AnswerOutcome): void {

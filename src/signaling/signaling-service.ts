@@ -19,6 +19,8 @@ import { type AnswerTiming, CallManager } from "./call-manager.js";
 import { CallRegistry } from "./call-registry.js";
 import { NotificationAuthenticator, type NotificationTokenVerifier } from "./notification-auth.js";
 import { createOpsApp } from "./ops-app.js";
+import type { PlaceCallOptions, PlaceCallTarget } from "./outgoing-calls.js";
+import type { PlacedCall } from "./placed-call.js";
 import { createSignalingApp } from "./signaling-app.js";
 
 export interface SignalingServiceOptions {
@@ -174,6 +176,11 @@ export class SignalingService {
   /** Hangs up a live call through Graph; false when the call is not live. */
   hangUp(callId: string): Promise<boolean> {
     return this.manager.hangUp(callId, "requested");
+  }
+
+  /** Places a call: a meeting join or a call to a user (see BotApp.joinMeeting, BotApp.callUser). */
+  placeCall(target: PlaceCallTarget, options?: PlaceCallOptions): Promise<PlacedCall> {
+    return this.manager.placeCall(target, options);
   }
 
   /** Every call currently known (ended ones are kept briefly). */
