@@ -241,6 +241,22 @@ describe("placing calls with app-hosted media", () => {
     await expectGone(placed);
   });
 
+  it("a media host outage within the grace: the placed call's session is resumed under the host's id", async () => {
+    const placed = await stack.bot.joinMeeting(joinUrl());
+    await placed.established;
+    const resumedBefore = stack.media.stats().sessionsResumed;
+    stack.media.injectFault({ kind: "disconnect", refuseReconnectMs: 800 });
+    await expect.poll(() => stack.provider.unavailableReason(), { timeout: 3000 }).toBe("disconnected");
+    await expect.poll(() => stack.provider.unavailableReason(), { timeout: 5000, interval: 50 }).toBeNull();
+    await expect.poll(() => stack.media.stats().sessionsResumed, { timeout: 5000 }).toBe(resumedBefore + 1);
+    expect(stack.graph.call(placed.callId)?.state).toBe("established");
+    expect(stack.botState(placed.callId)).toBe("established");
+    await stack.audioFlows(placed.mediaSessionId);
+    expect(stack.requestsFor(placed.callId, "delete")).toEqual([]);
+    await placed.hangUp();
+    await expectGone(placed);
+  });
+
   describe("the lobby", () => {
     afterAll(() => {
       // Back to the stack's own rule: established once the media connects.
