@@ -223,6 +223,20 @@ describe("placing calls with app-hosted media", () => {
     await stack.expectNothingLeft();
   });
 
+  it("createCall's outcome unknown (a 504 after Graph created the call): failed, media session closed", async () => {
+    stack.graph.injectFault({ match: { action: "create" }, status: 504, afterServing: true });
+    const failure = await stack.bot
+      .callUser({ userId: randomUUID(), tenantId: TENANT })
+      .catch((e: unknown) => e);
+    expect(failure).toBeInstanceOf(PlaceCallFailedError);
+    expect(failure).toMatchObject({ stage: "create_unknown" });
+    expect(
+      await botMetric("signaling_outgoing_calls_total", { kind: "user", outcome: "create_unknown" }),
+    ).toBe(1);
+    // Graph's call is one the bot cannot name: without its media it ends at Graph by itself.
+    await stack.expectNothingLeft();
+  });
+
   it("notifications that reach the bot before createCall's 201 are held and replayed", async () => {
     // Graph creates the call (and notifies establishing, then established) at once; its 201
     // reaches the bot 1.5 s later.
@@ -289,6 +303,42 @@ describe("placing calls with app-hosted media", () => {
       ]);
       await placed.hangUp();
       await expectGone(placed);
+    });
+
+    it("the join timeout: hung up when never established, but time in the lobby does not count", async () => {
+      // BOT_JOIN_TIMEOUT_MS of 1.5 s for this test (the bot reads its config object live).
+      const joinTimeoutMs = stack.config.joinTimeoutMs;
+      stack.config.joinTimeoutMs = 1500;
+      try {
+        // Never established, never in the lobby: hung up at the join timeout.
+        stack.graph.setEstablishWhen(async (call) => {
+          await stack.graph.waitForCallState(call.id, "terminated", 20_000).catch(() => undefined);
+          return false;
+        });
+        const stuck = await stack.bot.joinMeeting(joinUrl());
+        expect(await stuck.ended).toMatchObject({ reason: "failed" });
+        expect((await stack.endedThroughGraph(stuck.callId, 5000)).by).toBe("hangUp");
+        expect(
+          await botMetric("signaling_outgoing_calls_total", { kind: "join_url", outcome: "join_timeout" }),
+        ).toBe(1);
+        await expectGone(stuck);
+
+        // 2.5 s in the lobby, then admitted and established: longer than the join timeout in all,
+        // but the lobby does not count.
+        stack.graph.setEstablishWhen(async (call) => {
+          stack.graph.updateRoster(call.id, [botParticipant(call, true)] as never);
+          await new Promise((resolve) => setTimeout(resolve, 2500));
+          stack.graph.updateRoster(call.id, [botParticipant(call, false)] as never);
+          return call.mediaSession ? stack.media.connectMedia(call.mediaSession, 10_000) : false;
+        });
+        const admitted = await stack.bot.joinMeeting(joinUrl());
+        await admitted.established;
+        expect(stack.requestsFor(admitted.callId, "delete")).toEqual([]);
+        await admitted.hangUp();
+        await expectGone(admitted);
+      } finally {
+        stack.config.joinTimeoutMs = joinTimeoutMs;
+      }
     });
 
     it("never admitted: hung up through Graph at the lobby time limit, session closed", async () => {
