@@ -793,6 +793,8 @@ export class CallManager {
     switch (event.kind) {
       case "sessionLost":
         this.logger.warn({ callId: event.callId, reason: event.reason }, "media session lost; hanging up");
+        // A placed call ended by the bot because its media failed: "failed", not "hungUp".
+        this.outgoing.noteBotEnd(event.callId, "failed");
         this.track(this.hangUp(event.callId, `media lost: ${event.reason}`).then(() => undefined));
         return;
       case "mediaConnected":

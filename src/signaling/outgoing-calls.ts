@@ -258,6 +258,12 @@ export class OutgoingCalls {
     }
   }
 
+  /** The bot is ending a placed call for this reason (its media failed): its ended event says so. */
+  noteBotEnd(callId: string, reason: CallEndReason): void {
+    const state = this.calls.get(callId);
+    if (state !== undefined && state.endReason === undefined) state.endReason = reason;
+  }
+
   /** Graph established a placed call. */
   onEstablished(call: Call): void {
     const state = this.calls.get(call.callId);

@@ -364,4 +364,16 @@ describe("placing calls with app-hosted media", () => {
       expect(probeLines(placed.callId).find((line) => line.event === "end")?.reason).toBe("lobbyTimeout");
     });
   });
+
+  it("the media is lost (host away past the grace): hung up through Graph, ended `failed`", async () => {
+    const placed = await stack.bot.callUser({ userId: randomUUID(), tenantId: TENANT });
+    await placed.established;
+    stack.media.injectFault({ kind: "disconnect", refuseReconnectMs: 6000 });
+    expect(await placed.ended).toMatchObject({ reason: "failed" });
+    expect((await stack.endedThroughGraph(placed.callId, 5000)).by).toBe("hangUp");
+    await expect
+      .poll(() => stack.provider.unavailableReason(), { timeout: 12_000, interval: 100 })
+      .toBeNull();
+    await expectGone(placed);
+  });
 });
