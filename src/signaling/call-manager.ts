@@ -162,6 +162,8 @@ export class CallManager {
   /** Notifications for calls not named yet, held while a createCall is in flight. */
   private readonly held: HeldNotifications;
   private readonly outgoing: OutgoingCalls;
+  /** Calls being placed (settled when placed or failed), waited for by shutdown. */
+  private readonly placements = new Set<Promise<void>>();
 
   constructor(options: CallManagerOptions) {
     this.config = options.config;
@@ -200,7 +202,15 @@ export class CallManager {
    * OutgoingCalls.place for its refusals and failures.
    */
   placeCall(target: PlaceCallTarget, options?: PlaceCallOptions): Promise<PlacedCall> {
-    return this.outgoing.place(target, options);
+    const placing = this.outgoing.place(target, options);
+    // Shutdown waits for it first: a call Graph creates meanwhile is hung up with the others.
+    const settled = placing.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.placements.add(settled);
+    void settled.finally(() => this.placements.delete(settled));
+    return placing;
   }
 
   /** Calls holding a slot (live, not terminating, of both directions), and calls being placed. */
@@ -335,6 +345,9 @@ export class CallManager {
   async shutdown(timeoutMs: number): Promise<void> {
     this.shuttingDown = true;
     const started = performance.now();
+    // Calls being placed finish first (a call Graph created meanwhile is hung up by its placing,
+    // which sees the shutdown), so that they end with the others.
+    await withTimeout(Promise.allSettled([...this.placements]), timeoutMs / 2);
     // Calls held for the media host stop waiting and are rejected (shutting_down), not hung up.
     const live: Call[] = [];
     for (const call of this.registry.liveCalls()) {

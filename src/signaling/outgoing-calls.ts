@@ -229,8 +229,9 @@ export class OutgoingCalls {
     const held = this.host.held.take(callId);
     this.host.held.end();
     this.host.replay(held);
-    if (this.host.isShuttingDown())
-      this.host.track(this.host.hangUp(callId, "shutdown").then(() => undefined));
+    // The bot began stopping while the call was being placed: it is hung up before this returns
+    // (shutdown waits for placements in flight).
+    if (this.host.isShuttingDown()) await this.host.hangUp(callId, "shutdown");
     return state.record;
   }
 

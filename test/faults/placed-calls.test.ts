@@ -376,4 +376,17 @@ describe("placing calls with app-hosted media", () => {
       .toBeNull();
     await expectGone(placed);
   });
+
+  // Last: it stops the bot.
+  it("the bot stops while a createCall is in flight: the call Graph created is hung up, nothing left", async () => {
+    stack.graph.injectFault({ match: { action: "create" }, delayMs: 1500 });
+    const placing = stack.bot.callUser({ userId: randomUUID(), tenantId: TENANT });
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    await stack.bot.stop(10_000);
+    const placed = await placing;
+    expect(await placed.ended).toMatchObject({ reason: "hungUp" });
+    expect(stack.graph.call(placed.callId)?.state).toBe("terminated");
+    expect(stack.requestsFor(placed.callId, "delete").map((r) => r.status)).toEqual([204]);
+    expect(stack.media.sessions()).toEqual([]);
+  });
 });
