@@ -21,10 +21,14 @@ export {
   MeetingJoinUrlError,
   parseMeetingJoinUrl,
 } from "./graph/meeting-join-url.js";
+export type { MeetingChatInfo, MeetingIdJoin, UserCallTarget } from "./graph/outgoing-call-requests.js";
+export { InvalidRequestError } from "./graph/request-bodies.js";
 export { GraphTokenError } from "./graph/token-provider.js";
 export { UntrustedCertificateError } from "./graph/untrusted-certificate.js";
 export { createLogger, type Logger, silentLogger } from "./log/logger.js";
 export type {
+  CallEndReason,
+  CallEvent,
   CallHandler,
   CallHandlerFactory,
   DtmfTone,
@@ -69,3 +73,12 @@ export {
   type ServiceHostedHandlerDefinition,
 } from "./signaling/service-hosted-api.js";
 export { ServiceHostedInputError } from "./signaling/service-hosted-calls.js";
+export type { MeetingTarget, PlaceCallOptions } from "./signaling/outgoing-calls.js";
+export {
+  CallNotEstablishedError,
+  PlaceCallFailedError,
+  type PlaceCallFailureStage,
+  type PlaceCallRefusalReason,
+  PlaceCallRefusedError,
+} from "./signaling/place-call-errors.js";
+export type { PlacedCall, PlacedCallEnd, PlacedCallKind } from "./signaling/placed-call.js";

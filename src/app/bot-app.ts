@@ -3,11 +3,14 @@ import type { Registry } from "prom-client";
 import type { BotConfig } from "../config/config.js";
 import { checkFileSettings } from "../config/file-settings.js";
 import { GraphClient } from "../graph/graph-client.js";
+import type { MeetingChatInfo, MeetingIdJoin, UserCallTarget } from "../graph/outgoing-call-requests.js";
 import { GraphTokenProvider } from "../graph/token-provider.js";
 import type { Logger } from "../log/logger.js";
 import type { MediaSessionProvider } from "../media/media-session-provider.js";
 import { createRegistry } from "../metrics/registry.js";
 import { loadServiceHostedHandler } from "../signaling/service-hosted-loader.js";
+import type { PlaceCallOptions } from "../signaling/outgoing-calls.js";
+import type { PlacedCall } from "../signaling/placed-call.js";
 import { SignalingService, type SignalingServiceOptions } from "../signaling/signaling-service.js";
 import { Readiness } from "./readiness.js";
 
@@ -120,6 +123,33 @@ export class BotApp {
     );
     readiness.watch(logger);
     return new BotApp(config, signaling, media, registry, tokens, logger, readiness);
+  }
+
+  /**
+   * Joins a Teams meeting with app-hosted media: by its join URL, by its meeting id (and
+   * passcode), or by its chat thread and organizer. The call gets a media session and the
+   * configured handlers like an answered call (MediaCall.callId is Graph's call id).
+   *
+   * Resolves once Graph accepted the join (the call is then establishing, possibly waiting in
+   * the lobby: see PlacedCall.onEvent and `established`). Rejects at once, with nothing created,
+   * with MeetingJoinUrlError or InvalidRequestError for a malformed target and
+   * PlaceCallRefusedError (shutting_down, capacity, media_unavailable, tenant_not_allowed);
+   * with PlaceCallFailedError when creating the call failed (whatever was created is undone).
+   */
+  joinMeeting(
+    target: string | MeetingIdJoin | MeetingChatInfo,
+    options?: PlaceCallOptions,
+  ): Promise<PlacedCall> {
+    return this.signaling.placeCall({ meeting: target }, options);
+  }
+
+  /**
+   * Calls a Teams user peer-to-peer with app-hosted media; resolves and rejects as joinMeeting
+   * does. A callee who declines ends it with reason "declined", one who cannot be reached with
+   * "unreachable".
+   */
+  callUser(target: UserCallTarget, options?: PlaceCallOptions): Promise<PlacedCall> {
+    return this.signaling.placeCall({ user: target }, options);
   }
 
   /** Hangs up every live call, closes media sessions (finalizing recordings), stops listening. */

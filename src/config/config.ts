@@ -120,10 +120,17 @@ export interface BotConfig {
    * also ends MEDIA_HOST_WAIT_RESERVE_MS before Graph's answer deadline.
    */
   mediaHostWaitMs: number;
-  /** Tenants allowed to call the bot; empty = any tenant. */
+  /** Tenants allowed to call the bot, and whose meetings and users it may call; empty = any tenant. */
   allowedTenants: string[];
   /** BOT_REDIRECT_WHEN_BUSY: a call arriving at capacity is redirected here instead of rejected busy. */
   redirectWhenBusy?: RedirectTarget;
+  /**
+   * A call the bot placed that is not established this long after Graph accepted it (time in
+   * the lobby not counted) is hung up (BOT_JOIN_TIMEOUT_MS, default 60000).
+   */
+  joinTimeoutMs: number;
+  /** A meeting join waiting in the lobby longer than this is hung up (BOT_LOBBY_TIMEOUT_MS, default 300000). */
+  lobbyTimeoutMs: number;
   keepAliveIntervalMs: number;
   /** Clock skew accepted on notification token nbf/exp. */
   tokenClockSkewSeconds: number;
@@ -171,6 +178,8 @@ export const DEFAULTS = {
   livePlayoutTargetFrames: 2,
   adaptiveLiveTarget: true,
   jitterDepthFrames: 3,
+  joinTimeoutMs: 60_000,
+  lobbyTimeoutMs: 300_000,
 } as const;
 
 /**
@@ -320,6 +329,14 @@ export function loadConfig(source: RawConfig = readRawConfig()): BotConfig {
     mediaHostWaitMs,
     allowedTenants,
     redirectWhenBusy: readRedirectTarget(source),
+    joinTimeoutMs: readInteger(source, "BOT_JOIN_TIMEOUT_MS", DEFAULTS.joinTimeoutMs, {
+      min: 1000,
+      max: 600_000,
+    }),
+    lobbyTimeoutMs: readInteger(source, "BOT_LOBBY_TIMEOUT_MS", DEFAULTS.lobbyTimeoutMs, {
+      min: 1000,
+      max: 3_600_000,
+    }),
     keepAliveIntervalMs:
       readInteger(source, "BOT_KEEPALIVE_INTERVAL_SECONDS", DEFAULTS.keepAliveIntervalSeconds, {
         // Graph ends a call after 45 minutes without one: at most 30 leaves room for retries.

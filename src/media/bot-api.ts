@@ -240,9 +240,46 @@ export interface CallHandler {
   onSendStatus?(active: boolean): void;
   /** A mark was reached (played = true) or cleared before it was reached (played = false). */
   onMarkPlayed?(name: string, played: boolean): void;
-  /** The call's media ended; finish quickly (the worker waits for the returned promise, bounded). */
+  /**
+   * The call's media ended; finish quickly (the worker waits for the returned promise, bounded).
+   * For a call the bot placed, `reason` is the end reason word (CallEndReason: "meetingEnded",
+   * "lobbyTimeout"...); for an answered call, a short description of why it ended.
+   */
   onEnd?(reason: string): void | Promise<void>;
+  /**
+   * Call events of a call the bot placed (a meeting join or a call to a user): `lobby`,
+   * `admitted`, `established`, `ended` (see CallEvent). Answered calls get none.
+   */
+  onCallEvent?(event: CallEvent): void;
 }
+
+/**
+ * Why a placed call ended, from Graph's resultInfo (docs/meetings.md has the mapping):
+ * hungUp (the bot), remoteEnded (the other party), meetingEnded, removed (from the meeting),
+ * lobbyTimeout (never admitted), declined (the callee), unreachable (the callee), failed (anything else).
+ */
+export type CallEndReason =
+  | "hungUp"
+  | "remoteEnded"
+  | "meetingEnded"
+  | "removed"
+  | "lobbyTimeout"
+  | "declined"
+  | "unreachable"
+  | "failed";
+
+/** What happens to a call the bot placed, in order: [lobby, admitted,] established, ended. */
+export type CallEvent =
+  /** The bot waits in the meeting's lobby (the call stays establishing). */
+  | { type: "lobby" }
+  /** Someone admitted the bot from the lobby. */
+  | { type: "admitted" }
+  | { type: "established" }
+  | {
+      type: "ended";
+      reason: CallEndReason;
+      resultInfo?: { code: number; subcode: number; message?: string };
+    };
 
 /**
  * Creates one call's handler, once per call, with the handler's options (from its spec, or

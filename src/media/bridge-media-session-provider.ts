@@ -3,7 +3,7 @@ import type { ConnectFailure } from "../bridge/connect-failure.js";
 import { type BridgeSettings, DEFAULTS, type MediaSettings } from "../config/config.js";
 import type { Participant } from "../graph/types.js";
 import type { Logger } from "../log/logger.js";
-import type { HandlerSpec } from "./bot-api.js";
+import type { CallEvent, HandlerSpec } from "./bot-api.js";
 import type { CallControlResult } from "./call-control-request.js";
 import { ChannelError, MediaChannel } from "./media-channel.js";
 import {
@@ -213,6 +213,7 @@ export class BridgeMediaSessionProvider implements MediaSessionProvider {
         callId: request.callId,
         direction: request.direction,
         unmixedAudio: request.unmixedAudio,
+        ...(request.placed ? { placed: true } : {}),
       });
     } catch (error) {
       this.sessions.delete(request.callId);
@@ -241,6 +242,27 @@ export class BridgeMediaSessionProvider implements MediaSessionProvider {
       void this.closeSession(request.callId, "invalid media configuration");
       throw error;
     }
+  }
+
+  async bindCallId(provisionalId: string, callId: string): Promise<void> {
+    const channel = this.requireChannel();
+    if (!this.sessions.has(provisionalId)) throw new Error(`no media session under ${provisionalId}`);
+    if (this.sessions.has(callId)) throw new Error(`call ${callId} already has a media session`);
+    // Known by the Graph id from now on: the worker's events for it carry that id.
+    this.sessions.delete(provisionalId);
+    this.sessions.add(callId);
+    try {
+      await channel.request("bindCallId", { provisionalId, callId });
+    } catch (error) {
+      this.sessions.delete(callId);
+      // The worker may have re-keyed before failing (handlers' creation): closing both ids is harmless.
+      this.sessions.add(provisionalId);
+      throw error;
+    }
+  }
+
+  callEvent(callId: string, event: CallEvent): void {
+    if (this.sessions.has(callId)) this.channel?.send({ type: "callEvent", callId, event });
   }
 
   async closeSession(callId: string, reason: string): Promise<void> {

@@ -3,6 +3,7 @@ import type { Logger } from "../log/logger.js";
 import type { MediaMetrics } from "../metrics/media-metrics.js";
 import { FRAME_BYTES, FRAME_DURATION_MS } from "./audio-format.js";
 import type {
+  CallEvent,
   CallHandler,
   DtmfTone,
   MediaCall,
@@ -107,13 +108,23 @@ const HANDLER_END_TIMEOUT_MS = 2000;
 const MAX_HANG_UP_REASON_CHARS = 200;
 const DEFAULT_HANG_UP_REASON = "hung up by the bot";
 
+/** A placed call has a handful of events (lobby, admitted, established, ended); more are not kept. */
+const MAX_HELD_CALL_EVENTS = 16;
+
 /**
  * One call's media inside the worker: received frames through the jitter buffer to the
  * handlers and the recorder, and the bounded playout queue the pacer drains. It is the
  * `MediaCall` handlers get.
  */
 export class CallSession implements MediaCall {
-  readonly log: Logger;
+  log: Logger;
+  /**
+   * The call_id the media host knows the session by (CreateSession.call_id, repeated by a
+   * resume): the Graph call id, or for a call the bot placed its provisional id (see rekey).
+   */
+  readonly hostCallId: string;
+  /** Call events that came before the handlers were attached, delivered when they are. */
+  private heldCallEvents: CallEvent[] | undefined = [];
   handlers: CallHandler[] = [];
   sendActive = false;
   /** Frames handed to the bridge so far; the next frame's sequence number. */
@@ -168,7 +179,8 @@ export class CallSession implements MediaCall {
   private ioInFlight = 0;
 
   constructor(
-    readonly callId: string,
+    /** The Graph call id (for a placed call, its provisional id until rekey). */
+    public callId: string,
     readonly mediaSessionId: string,
     /** The bridge's number for this session on the current connection. */
     public bridgeSession: number,
@@ -176,6 +188,7 @@ export class CallSession implements MediaCall {
     readonly unmixedAudio: boolean,
     private readonly context: CallSessionContext,
   ) {
+    this.hostCallId = callId;
     this.log = context.log.child({ callId, mediaSessionId });
     this.metrics = context.metrics;
     this.time = context.time;
@@ -782,9 +795,42 @@ export class CallSession implements MediaCall {
    */
   async attachHandlers(handlers: CallHandler[]): Promise<boolean> {
     this.handlers = handlers;
+    const held = this.heldCallEvents ?? [];
+    this.heldCallEvents = undefined;
+    for (const event of held) this.callEvent(event);
     if (!this.ended) return true;
     await this.endHandlers(this.endReason);
     return false;
+  }
+
+  /**
+   * A placed call learns its Graph call id (created under a provisional one, before Graph
+   * named the call): its log lines carry the Graph id from now on. The host keeps knowing the
+   * session by hostCallId.
+   */
+  rekey(callId: string): void {
+    this.callId = callId;
+    this.log = this.context.log.child({
+      callId,
+      mediaSessionId: this.mediaSessionId,
+      hostCallId: this.hostCallId,
+    });
+  }
+
+  /** A call event of a placed call, for every handler's onCallEvent (held until they are attached). */
+  callEvent(event: CallEvent): void {
+    if (this.heldCallEvents !== undefined) {
+      if (this.heldCallEvents.length < MAX_HELD_CALL_EVENTS) this.heldCallEvents.push(event);
+      return;
+    }
+    for (const handler of this.handlers) {
+      if (!handler.onCallEvent) continue;
+      try {
+        handler.onCallEvent(event);
+      } catch (error) {
+        this.handlerFailed("onCallEvent", error);
+      }
+    }
   }
 
   /** Ends the call's media: held frames delivered, playbacks stopped, recordings finalized. */

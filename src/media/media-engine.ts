@@ -15,7 +15,7 @@ import { LogRateLimiter } from "../log/log-rate-limiter.js";
 import type { Logger } from "../log/logger.js";
 import type { MediaMetrics } from "../metrics/media-metrics.js";
 import { NO_SPEAKER } from "./audio-format.js";
-import type { RosterParticipant } from "./bot-api.js";
+import type { CallEvent, RosterParticipant } from "./bot-api.js";
 import type { CallControlResult } from "./call-control-request.js";
 import { CallSession } from "./call-session.js";
 import { EarlySessionEvents } from "./early-session-events.js";
@@ -142,6 +142,8 @@ export class MediaEngine {
    * session-identity.ts). Weak: it goes with its CallSession.
    */
   private readonly created = new WeakMap<CallSession, SessionCreatedInfo>();
+  /** Sessions of placed calls still under their provisional id, without handlers (see bindCallId). */
+  private readonly unbound = new Set<CallSession>();
   /** Creations waiting for the host to come back (true) or for their time to run out (false). */
   private readonly hostWaiters = new Set<(open: boolean) => void>();
   private readonly hostErrorLog = new LogRateLimiter(HOST_ERROR_LOG_INTERVAL_MS);
@@ -300,11 +302,18 @@ export class MediaEngine {
     );
     this.created.set(call, info);
     this.add(call);
-    if (!(await call.attachHandlers(await createCallHandlers(this.options.handlers, call)))) {
-      // Closed (or lost) while its handlers were being created: they got onEnd all the same.
-      throw new Error(`call ${params.callId} was closed while its media session was being created`);
+    if (params.placed) {
+      // Its handlers are created by bindCallId, once Graph named the call: MediaCall.callId is
+      // always the Graph call id.
+      this.unbound.add(call);
+      call.log.info(
+        { session: info.session, direction: params.direction },
+        "media session created under a provisional id",
+      );
+    } else {
+      await this.attachHandlers(call);
+      call.log.info({ session: info.session, direction: params.direction }, "media session created");
     }
-    call.log.info({ session: info.session, direction: params.direction }, "media session created");
     return {
       callId: info.callId || params.callId,
       mediaSessionId: info.mediaSessionId,
@@ -316,6 +325,42 @@ export class MediaEngine {
       mpVersion: info.mpVersion,
       mediaConfigurationJson: info.mediaConfigurationJson,
     };
+  }
+
+  /**
+   * A placed call's Graph call id arrived: the session created under the provisional id is
+   * re-keyed to it, then its handlers are created. Rejects when the session is gone (closed,
+   * lost) or was bound already, or when another session has that call id.
+   */
+  async bindCallId(provisionalId: string, callId: string): Promise<void> {
+    const call = this.byCall.get(provisionalId);
+    if (call === undefined || !this.unbound.has(call))
+      throw new Error(`no media session waits for a call id under ${provisionalId}`);
+    if (this.byCall.has(callId) || this.creating.has(callId))
+      throw new Error(`call ${callId} already has a media session`);
+    this.unbound.delete(call);
+    this.byCall.delete(provisionalId);
+    this.byCall.set(callId, call);
+    const recording = this.recordingRequests.get(provisionalId);
+    if (recording !== undefined) {
+      this.recordingRequests.delete(provisionalId);
+      this.recordingRequests.set(callId, recording);
+    }
+    call.rekey(callId);
+    call.log.info("media session bound to its Graph call id");
+    await this.attachHandlers(call);
+  }
+
+  private async attachHandlers(call: CallSession): Promise<void> {
+    if (!(await call.attachHandlers(await createCallHandlers(this.options.handlers, call)))) {
+      // Closed (or lost) while its handlers were being created: they got onEnd all the same.
+      throw new Error(`call ${call.callId} was closed while its media session was being created`);
+    }
+  }
+
+  /** A call event of a placed call, for its handlers. */
+  callEvent(callId: string, event: CallEvent): void {
+    this.byCall.get(callId)?.callEvent(event);
   }
 
   /**
@@ -332,7 +377,8 @@ export class MediaEngine {
     const deadlineMs = this.timers.now() + (this.options.createTimeoutMs ?? 5000);
     const request: CreateSessionRequest = {
       callId: params.callId,
-      mediaSessionId: randomUUID(),
+      // A placed call's provisional id is its media session id too (see CreateSessionParams.placed).
+      mediaSessionId: params.placed ? params.callId : randomUUID(),
       direction: params.direction,
       unmixedAudio: params.unmixedAudio,
     };
@@ -611,6 +657,7 @@ export class MediaEngine {
     // close the session, rather than after it to a host that no longer knows the session.
     if (this.stagedCount > 0) this.sendStaged();
     this.byCall.delete(call.callId);
+    this.unbound.delete(call);
     if (this.byNumber.get(call.bridgeSession) === call) this.byNumber.delete(call.bridgeSession);
     this.sessions = [...this.byCall.values()];
     this.metrics.activeSessions.set(this.byCall.size);
@@ -707,7 +754,8 @@ export class MediaEngine {
       calls.map(async (call) => {
         try {
           const info = await this.options.bridge.createSession({
-            callId: call.callId,
+            // What the host knows the session by: a placed call's provisional id stays that.
+            callId: call.hostCallId,
             mediaSessionId: call.mediaSessionId,
             direction: call.direction,
             unmixedAudio: call.unmixedAudio,

@@ -1,17 +1,25 @@
 import type { ConnectFailure } from "../bridge/connect-failure.js";
 import type { Participant } from "../graph/types.js";
 import type { CallControlRequest, CallControlResult } from "./call-control-request.js";
+import type { CallEvent } from "./bot-api.js";
 import type { MediaSessionConfiguration } from "./media-session-config.js";
 import type { RosterContext } from "./roster.js";
 
 export type AudioDirection = "sendRecv" | "recvOnly" | "sendOnly";
 
 export interface MediaSessionRequest {
+  /** The Graph call id; for a placed call, its provisional id (see `placed`). */
   callId: string;
   tenantId?: string;
   direction: AudioDirection;
   /** Per-speaker unmixed meeting audio (up to four speakers). */
   unmixedAudio: boolean;
+  /**
+   * A call the bot places: Graph names the call only in createCall's answer, after the blob was
+   * sent. `callId` is then a provisional id (a fresh GUID, also the session's mediaSessionId),
+   * and the call's handlers are created only by bindCallId, under the Graph call id.
+   */
+  placed?: boolean;
 }
 
 export interface MediaSession {
@@ -68,6 +76,14 @@ export interface MediaSessionProvider {
    */
   connectionFailure?(): ConnectFailure | null;
   createSession(request: MediaSessionRequest): Promise<MediaSession>;
+  /**
+   * A placed call's Graph call id: the session created under `provisionalId` goes by `callId`
+   * from now on (every later method and event), and its handlers are created. Rejects when the
+   * session is gone or the media side cannot take the id; the caller then hangs the call up.
+   */
+  bindCallId(provisionalId: string, callId: string): Promise<void>;
+  /** A call event of a placed call (lobby, admitted, established, ended) for its handlers. */
+  callEvent(callId: string, event: CallEvent): void;
   /** Idempotent: closing an unknown or closed session is a no-op. */
   closeSession(callId: string, reason: string): Promise<void>;
   /** Graph says the call is established (media may start). */

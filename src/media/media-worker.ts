@@ -80,6 +80,11 @@ async function main(port: PortLike, settings: MediaWorkerSettings): Promise<void
         const { callId, reason } = params as WorkerRequests["closeSession"]["params"];
         return { closed: await engine.closeSession(callId, reason) };
       }
+      case "bindCallId": {
+        const { provisionalId, callId } = params as WorkerRequests["bindCallId"]["params"];
+        await engine.bindCallId(provisionalId, callId);
+        return { bound: true as const };
+      }
       case "metrics":
         return { text: await registry.metrics() };
       case "shutdown": {
@@ -109,6 +114,9 @@ async function main(port: PortLike, settings: MediaWorkerSettings): Promise<void
         return;
       case "callControlResult":
         engine.callControlResult(command.callId, command.requestId, command.result);
+        return;
+      case "callEvent":
+        engine.callEvent(command.callId, command.event);
         return;
       default:
         log.warn(

@@ -39,7 +39,7 @@ export class StandaloneMediaSessionProvider implements MediaSessionProvider {
   }
 
   async createSession(request: MediaSessionRequest): Promise<MediaSession> {
-    const mediaSessionId = randomUUID();
+    const mediaSessionId = request.placed ? request.callId : randomUUID();
     this.sessions.add(request.callId);
     const configuration = buildMediaSessionConfiguration({
       callId: request.callId,
@@ -51,6 +51,13 @@ export class StandaloneMediaSessionProvider implements MediaSessionProvider {
     });
     return { callId: request.callId, mediaSessionId, configuration, blob: serializeMediaBlob(configuration) };
   }
+
+  async bindCallId(provisionalId: string, callId: string): Promise<void> {
+    if (!this.sessions.delete(provisionalId)) throw new Error(`no media session under ${provisionalId}`);
+    this.sessions.add(callId);
+  }
+
+  callEvent(): void {}
 
   async closeSession(callId: string): Promise<void> {
     this.sessions.delete(callId);

@@ -3,7 +3,7 @@
  * data only. Requests get exactly one response; commands and events get none.
  */
 import type { ConnectFailure } from "../bridge/connect-failure.js";
-import type { HandlerSpec, RosterParticipant } from "./bot-api.js";
+import type { CallEvent, HandlerSpec, RosterParticipant } from "./bot-api.js";
 import type { CallControlRequest, CallControlResult } from "./call-control-request.js";
 import type { AudioDirection } from "./media-session-provider.js";
 import type { MediaThreadPriority } from "./thread-priority.js";
@@ -32,9 +32,16 @@ export interface MediaWorkerSettings {
 }
 
 export interface CreateSessionParams {
+  /** The Graph call id; for a placed call (`placed`), its provisional id (= mediaSessionId). */
   callId: string;
   direction: AudioDirection;
   unmixedAudio: boolean;
+  /**
+   * A call the bot places: Graph names it only after the blob was sent, so the session is
+   * created under the provisional id, sent as CreateSession.call_id and media_session_id, and
+   * its handlers wait for bindCallId.
+   */
+  placed?: boolean;
 }
 
 /** The host's answer to CreateSession, as the provider needs it to build the blob. */
@@ -55,6 +62,11 @@ export interface CreatedSession {
 export interface WorkerRequests {
   createSession: { params: CreateSessionParams; result: CreatedSession };
   closeSession: { params: { callId: string; reason: string }; result: { closed: boolean } };
+  /**
+   * A placed call's Graph call id: the session created under `provisionalId` is re-keyed to
+   * `callId` (its log lines and every later message use it), then its handlers are created.
+   */
+  bindCallId: { params: { provisionalId: string; callId: string }; result: { bound: true } };
   metrics: { params: Record<string, never>; result: { text: string } };
   shutdown: { params: Record<string, never>; result: { sessionsEnded: number } };
 }
@@ -64,6 +76,8 @@ export type WorkerCommand =
   | { type: "callEstablished"; callId: string }
   | { type: "roster"; callId: string; participants: RosterParticipant[] }
   | { type: "tone"; callId: string; tone: string }
+  /** A call event of a call the bot placed, for the handlers' onCallEvent. */
+  | { type: "callEvent"; callId: string; event: CallEvent }
   | {
       type: "recordingStatusUpdated";
       callId: string;

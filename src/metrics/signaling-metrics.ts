@@ -51,6 +51,19 @@ export interface SignalingMetrics {
    * invalid_request, refused (by Graph, or the call not in a state for it), failed.
    */
   callControl: Counter<"action" | "outcome">;
+  /**
+   * Calls the bot placed, by kind (join_url, join_id, join_chat, user) and outcome: refused_*
+   * (not sent: shutting_down, capacity, media_unavailable, tenant_not_allowed, invalid_target),
+   * media_session_failed, create_refused, create_unknown, bind_failed, join_timeout,
+   * lobby_timeout, established, ended_before_established.
+   */
+  outgoingCalls: Counter<"kind" | "outcome">;
+  /**
+   * Notifications for a call id the bot did not know yet, received while a createCall was in
+   * flight: held, replayed (once the 201 named the call), dropped (held too long or for an id
+   * no 201 named) or overflow (the hold was full).
+   */
+  heldNotifications: Counter<"outcome">;
 }
 
 export function createSignalingMetrics(registry: Registry): SignalingMetrics {
@@ -138,6 +151,18 @@ export function createSignalingMetrics(registry: Registry): SignalingMetrics {
       name: "signaling_call_control_requests_total",
       help: "Call-control requests (mute, unmute, transfer, invite), by action and outcome",
       labelNames: ["action", "outcome"],
+      registers,
+    }),
+    outgoingCalls: new Counter({
+      name: "signaling_outgoing_calls_total",
+      help: "Calls the bot placed (meeting joins, calls to users), by kind and outcome",
+      labelNames: ["kind", "outcome"],
+      registers,
+    }),
+    heldNotifications: new Counter({
+      name: "signaling_held_notifications_total",
+      help: "Notifications for a not yet named call held while a createCall was in flight, by outcome",
+      labelNames: ["outcome"],
       registers,
     }),
   };

@@ -22,6 +22,7 @@ import type { Call, CallLifecycleState } from "./call.js";
 import { CallControl } from "./call-control.js";
 import { type CallDecision, decideIncomingCall } from "./call-policy.js";
 import type { CallRegistry } from "./call-registry.js";
+import { HeldNotifications } from "./held-notifications.js";
 import type {
   CallEndedEvent,
   CallStateEvent,
@@ -31,15 +32,25 @@ import type {
   SignalingEvent,
 } from "./notification-parser.js";
 import { parseNotificationBatch } from "./notification-parser.js";
+import { OutgoingCalls, type PlaceCallOptions, type PlaceCallTarget } from "./outgoing-calls.js";
+import type { PlacedCall } from "./placed-call.js";
 import { describeResultCode, isKnownResultCode } from "./result-codes.js";
 import type { ServiceHostedCalls } from "./service-hosted-calls.js";
 import { SkippedNotificationLog } from "./skipped-notification-log.js";
 
 export type CallManagerConfig = Pick<
   BotConfig,
-  "callbackUrl" | "maxCalls" | "allowedTenants" | "keepAliveIntervalMs" | "media" | "mediaHostWaitMs"
+  | "appId"
+  | "callbackUrl"
+  | "maxCalls"
+  | "allowedTenants"
+  | "keepAliveIntervalMs"
+  | "media"
+  | "mediaHostWaitMs"
+  | "joinTimeoutMs"
+  | "lobbyTimeoutMs"
 > &
-  Partial<Pick<BotConfig, "appId" | "redirectWhenBusy">>;
+  Partial<Pick<BotConfig, "redirectWhenBusy">>;
 
 export interface CallManagerOptions {
   config: CallManagerConfig;
@@ -161,6 +172,11 @@ export class CallManager {
   private shuttingDown = false;
   /** Mute, unmute, transfer, invite by call id (call-control.ts). */
   readonly control: CallControl;
+  /** Notifications for calls not named yet, held while a createCall is in flight. */
+  private readonly held: HeldNotifications;
+  private readonly outgoing: OutgoingCalls;
+  /** Calls being placed (settled when placed or failed), waited for by shutdown. */
+  private readonly placements = new Set<Promise<void>>();
 
   constructor(options: CallManagerOptions) {
     this.config = options.config;
@@ -180,7 +196,50 @@ export class CallManager {
       logger: this.logger,
       liveCall: (callId) => this.liveCall(callId),
     });
+    this.held = new HeldNotifications({ metrics: this.metrics, logger: this.logger });
+    this.outgoing = new OutgoingCalls({
+      config: this.config,
+      graph: this.graph,
+      media: this.media,
+      registry: this.registry,
+      metrics: this.metrics,
+      logger: this.logger,
+      held: this.held,
+      isShuttingDown: () => this.shuttingDown,
+      activeCalls: () => this.activeCalls(),
+      hangUp: (callId, reason) => this.hangUp(callId, reason),
+      startKeepAlive: (call) => this.startKeepAlive(call),
+      replay: (events) => {
+        for (const event of events) this.handleCounted(event, { receivedAt: performance.now() });
+      },
+      track: (work) => this.track(work),
+    });
     this.media.onEvent((event) => this.onMediaEvent(event));
+  }
+
+  /**
+   * Places a call (a meeting join or a call to a user); resolves once Graph accepted it. See
+   * OutgoingCalls.place for its refusals and failures.
+   */
+  placeCall(target: PlaceCallTarget, options?: PlaceCallOptions): Promise<PlacedCall> {
+    const placing = this.outgoing.place(target, options);
+    // Shutdown waits for it first: a call Graph creates meanwhile is hung up with the others.
+    const settled = placing.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.placements.add(settled);
+    void settled.finally(() => this.placements.delete(settled));
+    return placing;
+  }
+
+  /** Calls holding a slot (live, not terminating, of both directions), and calls being placed. */
+  private activeCalls(except?: Call): number {
+    let count = 0;
+    for (const call of this.registry.liveCalls())
+      // A call being redirected is leaving: it does not hold a slot.
+      if (call !== except && call.state !== "terminating" && call.state !== "redirecting") count++;
+    return count;
   }
 
   get isShuttingDown(): boolean {
@@ -201,16 +260,25 @@ export class CallManager {
     for (const skipped of parsed.skipped)
       if (skipped.roster) this.metrics.rosterUpdates.inc({ outcome: "invalid" });
     for (const event of parsed.events) {
-      try {
-        const outcome = this.handleEvent(event, context);
-        this.metrics.notifications.inc({ kind: event.kind, outcome });
-      } catch (error) {
-        this.metrics.notifications.inc({ kind: event.kind, outcome: "error" });
-        this.logger.error(
-          { callId: event.callId, kind: event.kind, err: error },
-          "notification handling failed",
-        );
+      // Graph may notify about a call it is creating before createCall's 201 names it.
+      if (event.kind !== "incomingCall" && !this.registry.get(event.callId) && this.held.hold(event)) {
+        this.metrics.notifications.inc({ kind: event.kind, outcome: "held" });
+        continue;
       }
+      this.handleCounted(event, context);
+    }
+  }
+
+  private handleCounted(event: SignalingEvent, context: BatchContext): void {
+    try {
+      const outcome = this.handleEvent(event, context);
+      this.metrics.notifications.inc({ kind: event.kind, outcome });
+    } catch (error) {
+      this.metrics.notifications.inc({ kind: event.kind, outcome: "error" });
+      this.logger.error(
+        { callId: event.callId, kind: event.kind, err: error },
+        "notification handling failed",
+      );
     }
   }
 
@@ -297,6 +365,9 @@ export class CallManager {
   async shutdown(timeoutMs: number): Promise<void> {
     this.shuttingDown = true;
     const started = performance.now();
+    // Calls being placed finish first (a call Graph created meanwhile is hung up by its placing,
+    // which sees the shutdown), so that they end with the others.
+    await withTimeout(Promise.allSettled([...this.placements]), timeoutMs / 2);
     // Calls held for the media host stop waiting and are rejected (shutting_down), not hung up.
     const live: Call[] = [];
     for (const call of this.registry.liveCalls()) {
@@ -391,14 +462,10 @@ export class CallManager {
     mediaHostWait: "possible" | "none" | "expired",
     serviceHosted = false,
   ): CallDecision {
-    const activeCalls = this.registry
-      .liveCalls()
-      .filter(
-        (other) => other !== call && other.state !== "terminating" && other.state !== "redirecting",
-      ).length;
     return decideIncomingCall({
       tenantId: call.tenantId,
-      liveCalls: activeCalls,
+      // Calls being placed hold a slot too.
+      liveCalls: this.activeCalls(call) + this.outgoing.placingCount,
       maxCalls: this.config.maxCalls,
       allowedTenants: this.config.allowedTenants,
       mediaUnavailable: this.media.unavailableReason(),
@@ -784,6 +851,8 @@ export class CallManager {
       if (this.serviceHosted?.has(call.callId)) this.serviceHosted.established(call.callId);
       else this.media.callEstablished(call.callId);
     }
+    if (to === "established" && outcome === "applied" && call.direction === "outgoing")
+      this.outgoing.onEstablished(call);
     return outcome;
   }
 
@@ -806,6 +875,8 @@ export class CallManager {
     }
     // A service-hosted call has no media session to tell.
     if (this.serviceHosted?.has(call.callId)) return "handled";
+    // The bot's own participant in a placed call's roster says whether it waits in the lobby.
+    if (call.direction === "outgoing") this.outgoing.onRoster(call, call.roster.participants);
     this.media.updateRoster(call.callId, call.roster.participants, {
       myParticipantId: call.myParticipantId,
       organizerId: call.organizerId,
@@ -831,7 +902,9 @@ export class CallManager {
     this.registry.transition(call, "terminated", {
       end: { resultInfo: result, meaning, localReason: event.terminationReason },
     });
-    this.track(this.closeMedia(call, meaning?.meaning ?? "call ended"));
+    // A placed call's handlers get the end reason word (and the ended event before onEnd).
+    const placedReason = call.direction === "outgoing" ? this.outgoing.onTerminated(call, result) : undefined;
+    this.track(this.closeMedia(call, placedReason ?? meaning?.meaning ?? "call ended"));
     return "applied";
   }
 
@@ -881,6 +954,8 @@ export class CallManager {
     switch (event.kind) {
       case "sessionLost":
         this.logger.warn({ callId: event.callId, reason: event.reason }, "media session lost; hanging up");
+        // A placed call ended by the bot because its media failed: "failed", not "hungUp".
+        this.outgoing.noteBotEnd(event.callId, "failed");
         this.track(this.hangUp(event.callId, `media lost: ${event.reason}`).then(() => undefined));
         return;
       case "mediaConnected":
@@ -937,11 +1012,13 @@ export class CallManager {
   /** Ends a call without waiting for Graph (Graph said it is gone, or it could not be reached). */
   private async endLocally(call: Call, reason: string): Promise<void> {
     this.stopAnswering(call);
+    let placedReason: string | undefined;
     if (call.isLive) {
       this.metrics.callsEnded.inc({ result: "local" });
       this.registry.transition(call, "terminated", { end: { localReason: reason } });
+      if (call.direction === "outgoing") placedReason = this.outgoing.onTerminated(call, undefined);
     }
-    await this.closeMedia(call, reason);
+    await this.closeMedia(call, placedReason ?? reason);
   }
 
   private answerOutcome(outcome: AnswerOutcome): void {

@@ -23,6 +23,8 @@ import { CallRegistry } from "./call-registry.js";
 import { NotificationAuthenticator, type NotificationTokenVerifier } from "./notification-auth.js";
 import { createOpsApp } from "./ops-app.js";
 import { type LoadedServiceHostedHandler, ServiceHostedCalls } from "./service-hosted-calls.js";
+import type { PlaceCallOptions, PlaceCallTarget } from "./outgoing-calls.js";
+import type { PlacedCall } from "./placed-call.js";
 import { createSignalingApp } from "./signaling-app.js";
 
 export interface SignalingServiceOptions {
@@ -230,6 +232,11 @@ export class SignalingService {
     clientContext?: string,
   ): Promise<CommsOperation> {
     return this.manager.control.invite(callId, participants, clientContext);
+  }
+
+  /** Places a call: a meeting join or a call to a user (see BotApp.joinMeeting, BotApp.callUser). */
+  placeCall(target: PlaceCallTarget, options?: PlaceCallOptions): Promise<PlacedCall> {
+    return this.manager.placeCall(target, options);
   }
 
   /** Every call currently known (ended ones are kept briefly). */

@@ -39,6 +39,13 @@ describe("configuration", () => {
     expect(loadConfig({ ...VALID, BOT_MEDIA_HOST_WAIT_MS: "0" }).mediaHostWaitMs).toBe(0);
   });
 
+  it("reads the placed calls' join and lobby time limits (60 s and 5 min by default)", () => {
+    expect(loadConfig(VALID)).toMatchObject({ joinTimeoutMs: 60_000, lobbyTimeoutMs: 300_000 });
+    expect(
+      loadConfig({ ...VALID, BOT_JOIN_TIMEOUT_MS: "20000", BOT_LOBBY_TIMEOUT_MS: "5000" }),
+    ).toMatchObject({ joinTimeoutMs: 20_000, lobbyTimeoutMs: 5000 });
+  });
+
   it("reads the media timing, the live target bounded by the queue", () => {
     const timing = loadConfig({
       ...VALID,
@@ -83,6 +90,8 @@ describe("configuration", () => {
     [{ BOT_MAX_CALLS: "many" }, 'BOT_MAX_CALLS: must be an integer, got "many"'],
     [{ BOT_MEDIA_HOST_WAIT_MS: "12000" }, "BOT_MEDIA_HOST_WAIT_MS: must be between 0 and 10000, got 12000"],
     [{ BOT_MEDIA_HOST_WAIT_MS: "5s" }, 'BOT_MEDIA_HOST_WAIT_MS: must be an integer, got "5s"'],
+    [{ BOT_JOIN_TIMEOUT_MS: "0" }, "BOT_JOIN_TIMEOUT_MS: must be between 1000 and 600000, got 0"],
+    [{ BOT_LOBBY_TIMEOUT_MS: "1m" }, 'BOT_LOBBY_TIMEOUT_MS: must be an integer, got "1m"'],
     [{ BOT_TLS_CERT: "cert.pem" }, "BOT_TLS_KEY: BOT_TLS_CERT and BOT_TLS_KEY go together"],
     [{ BOT_BRIDGE_URL: "http://127.0.0.1:1" }, 'BOT_BRIDGE_URL: must use ws: or wss:, got "http:"'],
     [

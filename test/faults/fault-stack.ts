@@ -51,6 +51,8 @@ export interface FaultStackOptions {
   botStdin?: boolean;
   /** Lifetime of the Graph tokens the (shared) Graph emulator issues from this stack on (default 3599 s). */
   tokenLifetimeSeconds?: number;
+  /** The app registered for the bot (default: a new one); lets a test know its tenant up front. */
+  app?: ReturnType<typeof newEmulatedApp>;
   /** Signaling hooks, e.g. answerDeadlineMs (Graph's 15 s by default, as the emulator's). */
   signaling?: { answerDeadlineMs?: number; endConfirmTimeoutMs?: number };
 }
@@ -125,7 +127,7 @@ export class FaultStack {
     const baseline = handleBaseline();
     const logger = stackLogger();
     const secret = randomBytes(24).toString("base64url");
-    const app = newEmulatedApp();
+    const app = options.app ?? newEmulatedApp();
     const port = await freePort();
     graph.registerApp({ ...app, callbackUrl: `https://127.0.0.1:${port}/api/calls` });
     const recordingsDir = await mkdtemp(path.join(tmpdir(), "faults-recordings-"));

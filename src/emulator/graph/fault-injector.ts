@@ -22,7 +22,10 @@ export interface FaultSpec {
    */
   afterServing?: boolean;
   retryAfterSeconds?: number;
-  /** Wait this long before answering (or serving). */
+  /**
+   * Wait this long before answering (or serving). With afterServing and no status: the request
+   * is served at once and its own response held back this long.
+   */
   delayMs?: number;
   /** How many matching requests this fault takes (default 1). */
   times?: number;
@@ -57,8 +60,8 @@ export class FaultInjector {
     }
     if (spec.afterServing !== undefined && typeof spec.afterServing !== "boolean")
       throw new Error("injectFault: afterServing must be a boolean");
-    if (spec.afterServing && spec.status === undefined)
-      throw new Error("injectFault: afterServing needs a status to answer with");
+    if (spec.afterServing && spec.status === undefined && spec.delayMs === undefined)
+      throw new Error("injectFault: afterServing needs a status to answer with, or a delayMs");
     const fault: ActiveFault = { ...spec, id: ++this.nextId, remaining: times };
     this.faults.push(fault);
     return fault;
@@ -85,6 +88,18 @@ export class FaultInjector {
         sendGraphError(res, status, code, message);
       }
     };
+    if (fault.afterServing && fault.status === undefined) {
+      // Served at once (the calling service acts, its notifications go out), the response held
+      // back delayMs: Graph's notifications for a new call can reach the bot before its 201.
+      const end = res.end;
+      res.end = ((...args: unknown[]) => {
+        res.end = end;
+        setTimeout(() => (end as (...a: unknown[]) => Response).apply(res, args), fault.delayMs);
+        return res;
+      }) as Response["end"];
+      next();
+      return;
+    }
     const respond = () => {
       if (fault.status === undefined) {
         next();

@@ -37,6 +37,8 @@ export function testConfig(overrides: Partial<BotConfig> = {}): BotConfig {
     maxCalls: 10,
     mediaHostWaitMs: 0,
     allowedTenants: [],
+    joinTimeoutMs: 60_000,
+    lobbyTimeoutMs: 300_000,
     keepAliveIntervalMs: 60_000,
     tokenClockSkewSeconds: 120,
     notificationBodyLimitBytes: 4096,
@@ -163,6 +165,13 @@ export class RecordingMediaProvider implements MediaSessionProvider {
     this.onCreate?.(request.callId);
     if (this.createDelayMs > 0) await new Promise((resolve) => setTimeout(resolve, this.createDelayMs));
     return this.inner.createSession(request);
+  }
+  async bindCallId(provisionalId: string, callId: string): Promise<void> {
+    this.log.push(`bind ${provisionalId} ${callId}`);
+    return this.inner.bindCallId(provisionalId, callId);
+  }
+  callEvent(callId: string, event: { type: string }): void {
+    this.log.push(`event ${callId} ${event.type}`);
   }
   async closeSession(callId: string): Promise<void> {
     this.log.push(`close ${callId}`);
