@@ -59,6 +59,15 @@ export { createRecorderHandler, type RecorderOptions } from "./media/processors/
 export { MAX_WAV_BYTES, readPcm16kWav, WavFormatError } from "./media/wav-file.js";
 export { pcm16kWavHeader, WAV_HEADER_BYTES, WavFileWriter } from "./media/wav-writer.js";
 export { CallControlError, type CallControlFailure } from "./signaling/call-control.js";
+export type { MeetingTarget, PlaceCallOptions } from "./signaling/outgoing-calls.js";
+export {
+  CallNotEstablishedError,
+  PlaceCallFailedError,
+  type PlaceCallFailureStage,
+  type PlaceCallRefusalReason,
+  PlaceCallRefusedError,
+} from "./signaling/place-call-errors.js";
+export type { PlacedCall, PlacedCallEnd, PlacedCallKind } from "./signaling/placed-call.js";
 export {
   type DefinedServiceHostedHandler,
   defineServiceHostedHandler,
@@ -73,12 +82,3 @@ export {
   type ServiceHostedHandlerDefinition,
 } from "./signaling/service-hosted-api.js";
 export { ServiceHostedInputError } from "./signaling/service-hosted-calls.js";
-export type { MeetingTarget, PlaceCallOptions } from "./signaling/outgoing-calls.js";
-export {
-  CallNotEstablishedError,
-  PlaceCallFailedError,
-  type PlaceCallFailureStage,
-  type PlaceCallRefusalReason,
-  PlaceCallRefusedError,
-} from "./signaling/place-call-errors.js";
-export type { PlacedCall, PlacedCallEnd, PlacedCallKind } from "./signaling/placed-call.js";

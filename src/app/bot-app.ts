@@ -8,9 +8,9 @@ import { GraphTokenProvider } from "../graph/token-provider.js";
 import type { Logger } from "../log/logger.js";
 import type { MediaSessionProvider } from "../media/media-session-provider.js";
 import { createRegistry } from "../metrics/registry.js";
-import { loadServiceHostedHandler } from "../signaling/service-hosted-loader.js";
 import type { PlaceCallOptions } from "../signaling/outgoing-calls.js";
 import type { PlacedCall } from "../signaling/placed-call.js";
+import { loadServiceHostedHandler } from "../signaling/service-hosted-loader.js";
 import { SignalingService, type SignalingServiceOptions } from "../signaling/signaling-service.js";
 import { Readiness } from "./readiness.js";
 

@@ -1,7 +1,7 @@
 import type { ConnectFailure } from "../bridge/connect-failure.js";
 import type { Participant } from "../graph/types.js";
-import type { CallControlRequest, CallControlResult } from "./call-control-request.js";
 import type { CallEvent } from "./bot-api.js";
+import type { CallControlRequest, CallControlResult } from "./call-control-request.js";
 import type { MediaSessionConfiguration } from "./media-session-config.js";
 import type { RosterContext } from "./roster.js";
 

@@ -236,8 +236,8 @@ export class CallManager {
   /** Calls holding a slot (live, not terminating, of both directions), and calls being placed. */
   private activeCalls(except?: Call): number {
     let count = 0;
+    // A call being redirected is leaving: it does not hold a slot.
     for (const call of this.registry.liveCalls())
-      // A call being redirected is leaving: it does not hold a slot.
       if (call !== except && call.state !== "terminating" && call.state !== "redirecting") count++;
     return count;
   }

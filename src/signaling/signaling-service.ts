@@ -22,9 +22,9 @@ import { type AnswerTiming, CallManager } from "./call-manager.js";
 import { CallRegistry } from "./call-registry.js";
 import { NotificationAuthenticator, type NotificationTokenVerifier } from "./notification-auth.js";
 import { createOpsApp } from "./ops-app.js";
-import { type LoadedServiceHostedHandler, ServiceHostedCalls } from "./service-hosted-calls.js";
 import type { PlaceCallOptions, PlaceCallTarget } from "./outgoing-calls.js";
 import type { PlacedCall } from "./placed-call.js";
+import { type LoadedServiceHostedHandler, ServiceHostedCalls } from "./service-hosted-calls.js";
 import { createSignalingApp } from "./signaling-app.js";
 
 export interface SignalingServiceOptions {
