@@ -116,8 +116,11 @@ afterAll(async () => {
 describe("placing calls with app-hosted media", () => {
   const targets = {
     "join URL": () => stack.bot.joinMeeting(joinUrl()),
-    "meeting id and passcode": () =>
-      stack.bot.joinMeeting({ joinMeetingId: "293 654 785 123", passcode: "Xy7pQ2", tenantId: TENANT }),
+    // The emulator knows the meeting by its id and passcode (an unknown id is refused 404).
+    "meeting id and passcode": () => {
+      stack.graph.createMeeting({ tenantId: TENANT, joinMeetingId: "293654785123", passcode: "Xy7pQ2" });
+      return stack.bot.joinMeeting({ joinMeetingId: "293 654 785 123", passcode: "Xy7pQ2", tenantId: TENANT });
+    },
     "chat and organizer": () =>
       stack.bot.joinMeeting({
         threadId: `19:meeting_${randomUUID().replaceAll("-", "")}@thread.v2`,
