@@ -108,6 +108,8 @@ describe("a call the bot places, with the .NET media host", () => {
       },
     });
 
+    // The emulator knows meetings by id and passcode (an unknown id is refused 404).
+    graph.createMeeting({ tenantId: app.tenantId, joinMeetingId: "293654785123", passcode: "Xy7pQ2" });
     const placed = await bot.joinMeeting({
       joinMeetingId: "293 654 785 123",
       passcode: "Xy7pQ2",
