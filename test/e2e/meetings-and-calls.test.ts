@@ -93,18 +93,30 @@ async function expectGone(placed: PlacedCall): Promise<void> {
   expect(stack.media.sessions().filter((s) => s.mediaSessionId === placed.mediaSessionId)).toEqual([]);
 }
 
-/** The folder the recorder wrote for a call: `<recordingsDir>/<callId>-<time>`. */
-function recordingOf(callId: string): string {
-  const folders = readdirSync(stack.recordingsDir).filter((name) => name.startsWith(callId));
-  expect(folders).toHaveLength(1);
-  return path.join(stack.recordingsDir, folders[0] as string);
-}
-
 interface RecordingIndex {
   callId: string;
   frames: number;
   mixed: string;
   speakers: { sourceId: number; file: string; participant: { displayName?: string } | null }[];
+}
+
+/**
+ * The recording of a call once finalized: its folder `<recordingsDir>/<callId>-<time>` and its
+ * recording.json, which the recorder writes last, after every WAV header (the worker may have
+ * dropped the session and counted the recording inactive before that I/O is done).
+ */
+async function finishedRecording(callId: string): Promise<{ folder: string; index: RecordingIndex }> {
+  const folders = readdirSync(stack.recordingsDir).filter((name) => name.startsWith(callId));
+  expect(folders).toHaveLength(1);
+  const folder = path.join(stack.recordingsDir, folders[0] as string);
+  const index = await waitFor(async () => {
+    try {
+      return JSON.parse(await readFile(path.join(folder, "recording.json"), "utf8")) as RecordingIndex;
+    } catch {
+      return undefined;
+    }
+  }, 15_000);
+  return { folder, index };
 }
 
 beforeAll(async () => {
@@ -163,8 +175,7 @@ describe("a meeting with three speakers, recorded per speaker", () => {
       `/meetings/${meeting.id}`,
     );
     const sourceIdOf = new Map(shown.participants.map((p) => [p.displayName, Number(p.sourceId)]));
-    const folder = recordingOf(placed.callId);
-    const index = JSON.parse(await readFile(path.join(folder, "recording.json"), "utf8")) as RecordingIndex;
+    const { folder, index } = await finishedRecording(placed.callId);
     // One file per speaker, keyed by sourceId, named after the participant the roster gave.
     expect(index.speakers.map((s) => s.participant?.displayName).sort()).toEqual(
       speakers.map((s) => s.displayName).sort(),
@@ -289,8 +300,7 @@ describe("a P2P call the bot places", () => {
     expect(stack.requestsFor(placed.callId, "delete").map((r) => r.status)).toEqual([204]);
     await expectGone(placed);
     // What the handlers got from the callee is the callee's audio, byte for byte.
-    const folder = recordingOf(placed.callId);
-    const index = JSON.parse(await readFile(path.join(folder, "recording.json"), "utf8")) as RecordingIndex;
+    const { folder, index } = await finishedRecording(placed.callId);
     expect(index.speakers).toHaveLength(1);
     const recorded = await readPcm16kWav(path.join(folder, index.speakers[0]?.file as string));
     expect(alignAndCompare(recorded, await readPcm16kWav(wavPath)).frames).toBeGreaterThanOrEqual(75);
