@@ -24,8 +24,11 @@ export interface BotAppOptions {
     registry: Registry;
   }) => Promise<MediaSessionProvider>;
   registry?: Registry;
-  /** Extra signaling options (test and benchmark hooks such as onAnswered). */
-  signaling?: Pick<SignalingServiceOptions, "onAnswered" | "answerDeadlineMs" | "endConfirmTimeoutMs">;
+  /** Extra signaling options (test and benchmark hooks such as onAnswered, onPlacedEstablished). */
+  signaling?: Pick<
+    SignalingServiceOptions,
+    "onAnswered" | "onPlacedEstablished" | "answerDeadlineMs" | "endConfirmTimeoutMs"
+  >;
   /** choose() of the service-hosted handler is given this long (default 1 s). */
   serviceHostedChooseTimeoutMs?: number;
 }

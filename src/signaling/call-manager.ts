@@ -32,7 +32,12 @@ import type {
   SignalingEvent,
 } from "./notification-parser.js";
 import { parseNotificationBatch } from "./notification-parser.js";
-import { OutgoingCalls, type PlaceCallOptions, type PlaceCallTarget } from "./outgoing-calls.js";
+import {
+  OutgoingCalls,
+  type PlaceCallOptions,
+  type PlaceCallTarget,
+  type PlacedCallTiming,
+} from "./outgoing-calls.js";
 import type { PlacedCall } from "./placed-call.js";
 import { describeResultCode, isKnownResultCode } from "./result-codes.js";
 import type { ServiceHostedCalls } from "./service-hosted-calls.js";
@@ -65,6 +70,8 @@ export interface CallManagerOptions {
   endConfirmTimeoutMs?: number;
   /** Observer of each successful answer's timings (benchmarks, diagnostics). */
   onAnswered?: (timing: AnswerTiming) => void;
+  /** Observer of each placed call's establishment timings (see PlacedCallTiming). */
+  onPlacedEstablished?: (timing: PlacedCallTiming) => void;
   /** The service-hosted handler's calls, when one is configured (service-hosted-calls.ts). */
   serviceHosted?: ServiceHostedCalls;
 }
@@ -213,6 +220,7 @@ export class CallManager {
         for (const event of events) this.handleCounted(event, { receivedAt: performance.now() });
       },
       track: (work) => this.track(work),
+      onPlacedEstablished: options.onPlacedEstablished,
     });
     this.media.onEvent((event) => this.onMediaEvent(event));
   }

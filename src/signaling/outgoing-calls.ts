@@ -72,6 +72,23 @@ export interface OutgoingCallsHost {
   /** Handles notifications that were held for the call, in order. */
   replay(events: SignalingEvent[]): void;
   track(work: Promise<void>): void;
+  /** Observer of each placed call's establishment timings (benchmarks, diagnostics). */
+  onPlacedEstablished?: (timing: PlacedCallTiming) => void;
+}
+
+/** performance.now() stamps of one placed call, reported once it is established. */
+export interface PlacedCallTiming {
+  callId: string;
+  kind: PlacedCallKind;
+  /**
+   * createCall's bytes went to the socket (its first attempt); a client that does not report
+   * it: when createCall was handed to the Graph client.
+   */
+  createSentAt: number;
+  /** Graph's 201 to createCall was read. */
+  createAcceptedAt: number;
+  /** The bot handled Graph's `established` for the call (its `established` event was emitted). */
+  establishedAt: number;
 }
 
 /** Validates a body before the media session exists; the real blob replaces it. */
@@ -95,6 +112,8 @@ interface PlacedState {
   /** The bot ended the call for this reason (a timeout): it wins over Graph's "ended by bot". */
   endReason?: CallEndReason;
   hungUpByApp: boolean;
+  createSentAt: number;
+  createAcceptedAt: number;
 }
 
 export class OutgoingCalls {
@@ -153,8 +172,18 @@ export class OutgoingCalls {
     this.host.held.begin();
     let callId: string;
     let myParticipantId: string | undefined;
+    let createSentAt = performance.now();
+    let createAcceptedAt = createSentAt;
+    let written = false;
     try {
-      const resource = await this.host.graph.createCall(build(session.blob), {});
+      const resource = await this.host.graph.createCall(build(session.blob), {
+        onWritten: (atMs) => {
+          if (written) return;
+          written = true;
+          createSentAt = atMs;
+        },
+      });
+      createAcceptedAt = performance.now();
       this.host.metrics.graphRequests.inc({ action: "createCall", outcome: "ok" });
       if (typeof resource.id !== "string" || resource.id === "")
         throw new Error("Graph's createCall answer has no call id");
@@ -220,6 +249,8 @@ export class OutgoingCalls {
       joinLeftMs: this.host.config.joinTimeoutMs,
       joinStartedAt: 0,
       hungUpByApp: false,
+      createSentAt,
+      createAcceptedAt,
     };
     this.calls.set(callId, state);
     this.host.startKeepAlive(call);
@@ -277,6 +308,13 @@ export class OutgoingCalls {
     this.count(state.kind, "established");
     if (state.wasInLobby) this.emit(state, { type: "admitted" });
     this.emit(state, { type: "established" });
+    this.host.onPlacedEstablished?.({
+      callId: call.callId,
+      kind: state.kind,
+      createSentAt: state.createSentAt,
+      createAcceptedAt: state.createAcceptedAt,
+      establishedAt: performance.now(),
+    });
   }
 
   /**

@@ -22,7 +22,7 @@ import { type AnswerTiming, CallManager } from "./call-manager.js";
 import { CallRegistry } from "./call-registry.js";
 import { NotificationAuthenticator, type NotificationTokenVerifier } from "./notification-auth.js";
 import { createOpsApp } from "./ops-app.js";
-import type { PlaceCallOptions, PlaceCallTarget } from "./outgoing-calls.js";
+import type { PlaceCallOptions, PlaceCallTarget, PlacedCallTiming } from "./outgoing-calls.js";
 import type { PlacedCall } from "./placed-call.js";
 import { type LoadedServiceHostedHandler, ServiceHostedCalls } from "./service-hosted-calls.js";
 import { createSignalingApp } from "./signaling-app.js";
@@ -46,6 +46,8 @@ export interface SignalingServiceOptions {
   notReady?: () => NotReady[];
   /** Observer of each successful answer's timings (see AnswerTiming). */
   onAnswered?: (timing: AnswerTiming) => void;
+  /** Observer of each placed call's establishment timings (see PlacedCallTiming). */
+  onPlacedEstablished?: (timing: PlacedCallTiming) => void;
   /**
    * The bot's calls as the calls API (/calls on the ops listener, with BOT_CONTROL_TOKEN) serves
    * them; absent: the API answers 503 control_unavailable.
@@ -109,6 +111,7 @@ export class SignalingService {
       answerDeadlineMs: options.answerDeadlineMs,
       endConfirmTimeoutMs: options.endConfirmTimeoutMs,
       onAnswered: options.onAnswered,
+      onPlacedEstablished: options.onPlacedEstablished,
       serviceHosted,
     });
     // Keys before the first notification; a failure is logged and retried on demand.

@@ -1,9 +1,11 @@
 /**
  * bench:answer stopped from outside leaves no Graph emulator behind: SIGTERM (the suite's time
  * limit) and SIGKILL (nothing runs in the benchmark; the child sees its IPC channel close). And a
- * mistyped flag stops it before anything starts.
+ * mistyped flag stops it before anything starts. Its join variant (--join) runs a few joins to
+ * the end and writes its result. No timing is asserted.
  */
 import { type ChildProcess, spawn } from "node:child_process";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
@@ -84,6 +86,46 @@ describe("bench:answer", () => {
     const run = await runBenchmark("answer-latency.ts", ["--calls", "5", "--rtae", "10"], 30_000);
     expect(run.code).not.toBe(0);
     expect(run.stderr).toContain("unknown flag --rtae");
+    expect(run.stdout).not.toContain("graph emulator: pid");
+  }, 40_000);
+
+  it("--join places a few meeting joins, measures createCall sent -> established, and stops its emulator", async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), "bench-join-"));
+    try {
+      const run = await runBenchmark(
+        "answer-latency.ts",
+        ["--join", "--calls", "4", "--warmup", "1", "--rate", "10", "--results-dir", dir],
+        90_000,
+      );
+      expect(run.code, run.stderr).toBe(0);
+      expect(run.stderr).toBe("");
+      const result = JSON.parse(await readFile(path.join(dir, "join-latency-latest.json"), "utf8"));
+      expect(result).toMatchObject({
+        benchmark: "join-latency",
+        joins: 4,
+        established: 4,
+        failed: 0,
+        warmup: 1,
+      });
+      expect(result.p50Ms).toBeGreaterThan(0);
+      expect(result.p99Ms).toBeGreaterThanOrEqual(result.p50Ms);
+      // (No max >= p99: an HDR percentile is its bucket's top, a little above the exact max.)
+      expect(result.maxMs).toBeGreaterThan(0);
+      // Graph's 201 comes before the call is established.
+      expect(result.to201.maxMs).toBeLessThanOrEqual(result.maxMs);
+      expect(run.stdout).toMatch(/createCall sent -> established\s+4\s/);
+      const pid = Number(/graph emulator: pid (\d+)/.exec(run.stdout)?.[1]);
+      expect(pid).toBeGreaterThan(0);
+      expect(await goneWithin(pid, 5000)).toBe(true);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  }, 120_000);
+
+  it("--join takes no value", async () => {
+    const run = await runBenchmark("answer-latency.ts", ["--join", "5"], 30_000);
+    expect(run.code).not.toBe(0);
+    expect(run.stderr).toContain("--join takes no value");
     expect(run.stdout).not.toContain("graph emulator: pid");
   }, 40_000);
 });

@@ -35,6 +35,8 @@ interface BotSeat {
   inLobby: boolean;
   /** Settles the call's admission (true: admitted, false: ended first). */
   settle?: (admitted: boolean) => void;
+  /** The lobby inactivity timer while the seat waits: cleared once admitted or the call ends. */
+  lobbyTimer?: NodeJS.Timeout;
 }
 
 export interface EmulatedMeeting {
@@ -187,6 +189,7 @@ export class Meetings {
           if (!seat) return;
           seat.settle?.(false);
           meeting.seats.delete(call.id);
+          clearLobbyTimer(meeting, seat);
           if (!meeting.ended) this.rosterChanged(meeting);
         },
       },
@@ -289,7 +292,7 @@ export class Meetings {
       };
     });
     this.rosterChanged(meeting);
-    this.after(meeting, meeting.lobbyTimeoutMs, () => {
+    seat.lobbyTimer = this.after(meeting, meeting.lobbyTimeoutMs, () => {
       if (seat.inLobby && meeting.seats.get(call.id) === seat) {
         this.options.logger.info({ callId: call.id, meetingId: meeting.id }, "lobby inactivity timeout");
         this.options.engine.endCall(call, MEETING_RESULT.lobbyTimeout);
@@ -304,6 +307,7 @@ export class Meetings {
 
   private admitSeat(meeting: EmulatedMeeting, seat: BotSeat): void {
     seat.inLobby = false;
+    clearLobbyTimer(meeting, seat);
     this.rosterChanged(meeting);
     seat.settle?.(true);
   }
@@ -367,13 +371,22 @@ export class Meetings {
     if (meeting.ended) throw new Error(`meeting ${meeting.id} has ended`);
   }
 
-  private after(meeting: EmulatedMeeting, ms: number, action: () => void): void {
+  private after(meeting: EmulatedMeeting, ms: number, action: () => void): NodeJS.Timeout {
     const timer = setTimeout(() => {
       meeting.timers.delete(timer);
       action();
     }, ms);
     meeting.timers.add(timer);
+    return timer;
   }
+}
+
+/** A seat left the lobby (admitted, or its call ended): its inactivity timer must not outlive it. */
+function clearLobbyTimer(meeting: EmulatedMeeting, seat: BotSeat): void {
+  if (seat.lobbyTimer === undefined) return;
+  clearTimeout(seat.lobbyTimer);
+  meeting.timers.delete(seat.lobbyTimer);
+  seat.lobbyTimer = undefined;
 }
 
 /** A control request names a meeting or participant that does not exist (answered 404). */

@@ -313,6 +313,29 @@ describe("joining an emulated meeting", () => {
     await emulator.waitForCallState(call.id, "established");
   });
 
+  it("a lobby's inactivity timer ends with the wait: admitted or hung up, no timer is left", async () => {
+    const timers = () => process.getActiveResourcesInfo().filter((type) => type === "Timeout").length;
+    const before = timers();
+    // Admitted (by control), then hung up; and hung up while still waiting.
+    const admittedMeeting = await createMeeting({ lobby: { admit: "never" }, lobbyTimeoutMs: 600_000 });
+    const admitted = await join(admittedMeeting);
+    await bot.waitUntil(() => rosters(admitted.id).some((r) => own(r, admitted.myParticipantId)?.isInLobby));
+    await control(emulator, "POST", `/meetings/${admittedMeeting.id}/admit`);
+    await emulator.waitForCallState(admitted.id, "established");
+    const waitingMeeting = await createMeeting({ lobby: { admit: "never" }, lobbyTimeoutMs: 600_000 });
+    const waiting = await join(waitingMeeting);
+    await bot.waitUntil(() => rosters(waiting.id).some((r) => own(r, waiting.myParticipantId)?.isInLobby));
+    for (const call of [admitted, waiting]) {
+      expect((await graph(emulator, "DELETE", `/communications/calls/${call.id}`, token)).status).toBe(204);
+      await emulator.waitForCallState(call.id, "terminated");
+    }
+    // The calls' own timers (keepAlive, terminating) go with them; a lobby timer of 10 minutes
+    // would stay.
+    const until = Date.now() + 5000;
+    while (timers() > before && Date.now() < until) await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(timers()).toBeLessThanOrEqual(before);
+  });
+
   it("ends a bot never admitted 200/5855 after the lobby timeout, never established", async () => {
     const meeting = await createMeeting({ lobby: { admit: "never" }, lobbyTimeoutMs: 300 });
     const call = await join(meeting);
