@@ -260,11 +260,10 @@ export class CallManager {
     for (const skipped of parsed.skipped)
       if (skipped.roster) this.metrics.rosterUpdates.inc({ outcome: "invalid" });
     for (const event of parsed.events) {
-      // Graph may notify about a call it is creating before createCall's 201 names it.
-      if (event.kind !== "incomingCall" && !this.registry.get(event.callId) && this.held.hold(event)) {
-        this.metrics.notifications.inc({ kind: event.kind, outcome: "held" });
+      // Graph may notify about a call it is creating before createCall's 201 names it. A held
+      // one is counted once, when replayed or dropped (held-notifications.ts).
+      if (event.kind !== "incomingCall" && !this.registry.get(event.callId) && this.held.hold(event))
         continue;
-      }
       this.handleCounted(event, context);
     }
   }

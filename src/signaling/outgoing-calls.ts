@@ -181,7 +181,7 @@ export class OutgoingCalls {
     try {
       await this.host.media.bindCallId(provisionalId, callId);
     } catch (error) {
-      this.host.held.take(callId);
+      this.host.held.discard(callId);
       this.host.held.end();
       donePlacing();
       this.count(kind, "bind_failed");
