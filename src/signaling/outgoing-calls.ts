@@ -31,6 +31,7 @@ import type { SignalingMetrics } from "../metrics/signaling-metrics.js";
 import type { Call } from "./call.js";
 import { callEndReasonOf } from "./call-end-reason.js";
 import type { CallRegistry } from "./call-registry.js";
+import { describeError, errorStatus, isOutcomeUnknown, messageOf } from "./graph-failure.js";
 import type { HeldNotifications } from "./held-notifications.js";
 import type { SignalingEvent } from "./notification-parser.js";
 import { PlaceCallFailedError, PlaceCallRefusedError } from "./place-call-errors.js";
@@ -474,24 +475,4 @@ function checkOptions(options: PlaceCallOptions): void {
     );
   if (unmixedAudio !== undefined && typeof unmixedAudio !== "boolean")
     throw new InvalidRequestError("unmixedAudio", "must be a boolean");
-}
-
-function errorStatus(error: unknown): number | undefined {
-  const status = (error as { status?: unknown } | null)?.status;
-  return typeof status === "number" ? status : undefined;
-}
-
-function isOutcomeUnknown(error: unknown): boolean {
-  return (error as { outcomeUnknown?: unknown } | null)?.outcomeUnknown === true;
-}
-
-function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}
-
-function describeError(error: unknown): Record<string, unknown> | string {
-  if (error && typeof (error as { toLog?: unknown }).toLog === "function") {
-    return (error as { toLog(): Record<string, unknown> }).toLog();
-  }
-  return messageOf(error);
 }
