@@ -30,6 +30,7 @@ import type { MediaSession, MediaSessionProvider } from "../media/media-session-
 import type { SignalingMetrics } from "../metrics/signaling-metrics.js";
 import type { Call } from "./call.js";
 import { callEndReasonOf } from "./call-end-reason.js";
+import { isTenantAllowed } from "./call-policy.js";
 import type { CallRegistry } from "./call-registry.js";
 import { describeError, errorStatus, isOutcomeUnknown, messageOf } from "./graph-failure.js";
 import type { HeldNotifications } from "./held-notifications.js";
@@ -369,10 +370,7 @@ export class OutgoingCalls {
     const unavailable = this.host.media.unavailableReason();
     if (unavailable !== null)
       return new PlaceCallRefusedError("media_unavailable", `media cannot take a call now (${unavailable})`);
-    if (
-      config.allowedTenants.length > 0 &&
-      !config.allowedTenants.some((allowed) => allowed.toLowerCase() === tenantId.toLowerCase())
-    )
+    if (!isTenantAllowed(tenantId, config.allowedTenants))
       return new PlaceCallRefusedError(
         "tenant_not_allowed",
         `tenant ${tenantId} is not in BOT_ALLOWED_TENANTS`,
