@@ -9,6 +9,7 @@ import { Registry } from "prom-client";
 import { afterEach, describe, expect, it } from "vitest";
 import type { CallResource } from "../../src/graph/types.js";
 import { silentLogger } from "../../src/log/logger.js";
+import { PlaceCallFailedError } from "../../src/signaling/place-call-errors.js";
 import { SignalingService } from "../../src/signaling/signaling-service.js";
 import { FakeGraph, FakeVerifier, RecordingMediaProvider, testConfig, until } from "./helpers/fakes.js";
 import { TENANT } from "./helpers/key-server.js";
@@ -39,17 +40,24 @@ async function start() {
     });
   };
   const registry = new Registry();
+  const media = new RecordingMediaProvider();
   service = await SignalingService.start({
     config: testConfig(),
     graph,
-    media: new RecordingMediaProvider(),
+    media,
     logger: silentLogger(),
     registry,
     authenticator: new FakeVerifier(),
   });
   const started = service;
+  const count = async (name: string, labels: Record<string, string>) =>
+    ((await registry.getSingleMetric(name)?.get())?.values ?? [])
+      .filter((value) => Object.entries(labels).every(([key, wanted]) => value.labels[key] === wanted))
+      .reduce((sum, value) => sum + value.value, 0);
   return {
     service: started,
+    graph,
+    media,
     createSent: () => createSent,
     answerCreate: (resource: CallResource) => answerCreate(resource),
     post: (body: unknown) =>
@@ -58,10 +66,8 @@ async function start() {
         headers: { authorization: "Bearer ok", "content-type": "application/json" },
         body: JSON.stringify(body),
       }),
-    notifications: async (labels: Record<string, string>) =>
-      ((await registry.getSingleMetric("signaling_notifications_total")?.get())?.values ?? [])
-        .filter((value) => Object.entries(labels).every(([key, wanted]) => value.labels[key] === wanted))
-        .reduce((sum, value) => sum + value.value, 0),
+    notifications: (labels: Record<string, string>) => count("signaling_notifications_total", labels),
+    held: (outcome: string) => count("signaling_held_notifications_total", { outcome }),
   };
 }
 
@@ -81,5 +87,23 @@ describe("notifications held for a call being placed", () => {
     expect(await h.notifications({ kind: "callState" })).toBe(2);
     expect(await h.notifications({ kind: "callState", outcome: "unknown_call" })).toBe(1);
     expect(await h.notifications({ kind: "callState", outcome: "held" })).toBe(0);
+  });
+
+  it("of a call whose placing failed (its media session gone before the bind) are dropped, not replayed", async () => {
+    const h = await start();
+    const placing = h.service.placeCall({ user: { userId: randomUUID(), tenantId: TENANT } });
+    await until(h.createSent, 3000, "createCall sent");
+    const provisionalId = h.media.log.find((line) => line.startsWith("create "))?.slice("create ".length);
+    expect(provisionalId).toBeDefined();
+    expect((await h.post(stateUpdate("placed-2", "establishing"))).status).toBe(202);
+    await h.media.closeSession(provisionalId as string);
+    h.answerCreate({ id: "placed-2" });
+    const failure = await placing.catch((error: unknown) => error);
+    expect(failure).toBeInstanceOf(PlaceCallFailedError);
+    expect(failure).toMatchObject({ stage: "bind_failed" });
+    expect(h.graph.count("hangUp", "placed-2")).toBe(1);
+    expect(await h.held("replayed")).toBe(0);
+    expect(await h.held("dropped")).toBe(1);
+    expect(await h.notifications({ kind: "callState", outcome: "unknown_call" })).toBe(1);
   });
 });
