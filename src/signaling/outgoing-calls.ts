@@ -96,6 +96,8 @@ interface PlacedState {
   lobbyTimer?: NodeJS.Timeout;
   /** The bot ended the call for this reason (a timeout): it wins over Graph's "ended by bot". */
   endReason?: CallEndReason;
+  /** Ended by the join or lobby timeout: its outcome is counted already. */
+  timedOut: boolean;
   hungUpByApp: boolean;
 }
 
@@ -221,6 +223,7 @@ export class OutgoingCalls {
       established: false,
       joinLeftMs: this.host.config.joinTimeoutMs,
       joinStartedAt: 0,
+      timedOut: false,
       hungUpByApp: false,
     };
     this.calls.set(callId, state);
@@ -292,7 +295,7 @@ export class OutgoingCalls {
     this.clearTimers(state);
     const reason =
       state.endReason ?? (state.hungUpByApp ? "hungUp" : callEndReasonOf(resultInfo, state.meeting));
-    if (!state.established && state.endReason === undefined)
+    if (!state.established && !state.timedOut)
       this.count(state.kind, "ended_before_established");
     const info = resultInfo
       ? {
@@ -393,6 +396,7 @@ export class OutgoingCalls {
     const callId = state.record.callId;
     if (state.established || state.record.hasEnded) return;
     state.endReason = why === "lobbyTimeout" ? "lobbyTimeout" : "failed";
+    state.timedOut = true;
     this.count(state.kind, why === "lobbyTimeout" ? "lobby_timeout" : "join_timeout");
     this.host.logger.warn(
       {
