@@ -295,8 +295,7 @@ export class OutgoingCalls {
     this.clearTimers(state);
     const reason =
       state.endReason ?? (state.hungUpByApp ? "hungUp" : callEndReasonOf(resultInfo, state.meeting));
-    if (!state.established && !state.timedOut)
-      this.count(state.kind, "ended_before_established");
+    if (!state.established && !state.timedOut) this.count(state.kind, "ended_before_established");
     const info = resultInfo
       ? {
           code: resultInfo.code,
