@@ -254,6 +254,8 @@ export class ServiceHostedCalls {
       },
       recordResponse: async (options: RecordOptions = {}) => {
         const request = this.refuseBadInput("recordResponse", () => {
+          if (options === null || typeof options !== "object" || Array.isArray(options))
+            throw new ServiceHostedInputError("options must be an object");
           const { prompts, ...rest } = options;
           const built = {
             ...rest,

@@ -1,7 +1,7 @@
 /**
- * A service-hosted handler's prompt that is not an object (null, a string) is refused before
- * any request with a ServiceHostedInputError naming the prompt, counted refused, like the other
- * bad prompts (it was a TypeError from reading a property of null).
+ * A service-hosted handler's prompt that is not an object (null, a string), or recordResponse
+ * options that are not an object, are refused before any request with a ServiceHostedInputError
+ * naming them, like other bad input (they were TypeErrors from reading a property of null).
  */
 import { Registry } from "prom-client";
 import { describe, expect, it } from "vitest";
@@ -11,7 +11,7 @@ import type { PromptSpec, ServiceHostedCall } from "../../src/signaling/service-
 import { ServiceHostedCalls, ServiceHostedInputError } from "../../src/signaling/service-hosted-calls.js";
 
 describe("service-hosted playPrompt input", () => {
-  it("refuses a prompt that is not an object, naming it, before any request", async () => {
+  it("refuses a prompt or recordResponse options that are not an object, before any request", async () => {
     const requests: string[] = [];
     // Any Graph method reached would be a failure: record it.
     const graph = new Proxy({} as GraphServiceMediaApi, {
@@ -50,10 +50,15 @@ describe("service-hosted playPrompt input", () => {
         /^playPrompt: prompts\[0\] must be \{uri\} or \{resourceId\}/,
       );
     }
+    const noOptions = await (call as ServiceHostedCall)
+      .recordResponse(null as unknown as undefined)
+      .catch((error: unknown) => error);
+    expect(noOptions).toBeInstanceOf(ServiceHostedInputError);
+    expect((noOptions as Error).message).toBe("recordResponse: options must be an object");
     expect(requests).toEqual([]);
     const refusedCount = (
       await registry.getSingleMetric("signaling_service_hosted_operations_total")?.get()
-    )?.values.find((v) => v.labels.status === "refused")?.value;
+    )?.values.find((v) => v.labels.action === "playPrompt" && v.labels.status === "refused")?.value;
     expect(refusedCount).toBe(2);
   });
 });
