@@ -76,6 +76,22 @@ export function readList(source: RawConfig, name: string): string[] {
 
 const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
+/**
+ * A setting's JSON text, parsed; a syntax error names the variable and the character where it
+ * is, never the text (options may hold secrets).
+ */
+export function parseJsonSetting(name: string, text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    const position = /at position (\d+)/.exec((error as Error).message)?.[1];
+    throw new ConfigError(
+      name,
+      `is not valid JSON${position === undefined ? "" : ` (at character ${position})`}`,
+    );
+  }
+}
+
 export function isGuid(value: string): boolean {
   return GUID.test(value);
 }

@@ -1,5 +1,5 @@
 import { ConfigError } from "./config-error.js";
-import type { RawConfig } from "./env-readers.js";
+import { parseJsonSetting, type RawConfig } from "./env-readers.js";
 
 export const HANDLER_OPTIONS_VARIABLE = "BOT_MEDIA_HANDLER_OPTIONS";
 
@@ -16,16 +16,7 @@ export function readHandlerOptions(source: RawConfig, entries: readonly string[]
   const text = source[HANDLER_OPTIONS_VARIABLE]?.trim();
   const byPosition: unknown[] = entries.map(() => undefined);
   if (text === undefined || text === "") return byPosition;
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text);
-  } catch (error) {
-    const position = /at position (\d+)/.exec((error as Error).message)?.[1];
-    throw new ConfigError(
-      HANDLER_OPTIONS_VARIABLE,
-      `is not valid JSON${position === undefined ? "" : ` (at character ${position})`}`,
-    );
-  }
+  const parsed = parseJsonSetting(HANDLER_OPTIONS_VARIABLE, text);
   if (Array.isArray(parsed)) {
     if (parsed.length !== entries.length)
       throw new ConfigError(

@@ -1,5 +1,5 @@
 import { ConfigError } from "./config-error.js";
-import type { RawConfig } from "./env-readers.js";
+import { parseJsonSetting, type RawConfig } from "./env-readers.js";
 
 export const SERVICE_HOSTED_HANDLER_VARIABLE = "BOT_SERVICE_HOSTED_HANDLER";
 export const SERVICE_HOSTED_OPTIONS_VARIABLE = "BOT_SERVICE_HOSTED_HANDLER_OPTIONS";
@@ -29,13 +29,5 @@ export function readServiceHostedSettings(source: RawConfig): ServiceHostedSetti
   if (!HANDLER_SPEC.test(handler))
     throw new ConfigError(SERVICE_HOSTED_HANDLER_VARIABLE, `"${handler}" is not <module path>[#export]`);
   if (!optionsText) return { handler };
-  try {
-    return { handler, options: JSON.parse(optionsText) };
-  } catch (error) {
-    const position = /at position (\d+)/.exec((error as Error).message)?.[1];
-    throw new ConfigError(
-      SERVICE_HOSTED_OPTIONS_VARIABLE,
-      `is not valid JSON${position === undefined ? "" : ` (at character ${position})`}`,
-    );
-  }
+  return { handler, options: parseJsonSetting(SERVICE_HOSTED_OPTIONS_VARIABLE, optionsText) };
 }

@@ -21,6 +21,10 @@ const REDACTED_PATHS = [
   "*.authorization",
   "controlToken",
   "*.controlToken",
+  // A service-hosted recording's token (RecordResult, the operation notification): a handler
+  // logging the result it got must not write it.
+  "recordingAccessToken",
+  "*.recordingAccessToken",
 ];
 
 /** Structured JSON logs on stdout (or a destination given by tests). One root logger per process. */

@@ -54,9 +54,23 @@ async function moduleFactory(spec: {
   export?: string;
 }): Promise<{ name: string; factory: CallHandlerFactory }> {
   const location = spec.module;
+  const module = await importHandlerModule(location, "handler module");
+  const exportName = spec.export ?? "default";
+  const factory = module[exportName];
+  if (typeof factory !== "function") {
+    throw new HandlerLoadError(`handler module ${location} has no function export "${exportName}"`);
+  }
+  return { name: `${location}#${exportName}`, factory: factory as CallHandlerFactory };
+}
+
+/**
+ * Imports a handler module: a path (relative to the working directory the bot was started in)
+ * or file: URL; a TypeScript one through tsx. `what` names it in the HandlerLoadError thrown when
+ * it cannot be loaded ("handler module", "service-hosted handler module").
+ */
+export async function importHandlerModule(location: unknown, what: string): Promise<Record<string, unknown>> {
   if (typeof location !== "string" || location === "")
-    throw new HandlerLoadError("handler module must be a file path or file: URL");
-  // A relative path is relative to the working directory the bot was started in.
+    throw new HandlerLoadError(`${what} must be a file path or file: URL`);
   const url = location.startsWith("file:")
     ? location
     : pathToFileURL(isAbsolute(location) ? location : resolve(location)).href;
@@ -67,18 +81,11 @@ async function moduleFactory(spec: {
       throw new HandlerLoadError((error as Error).message);
     }
   }
-  let module: Record<string, unknown>;
   try {
-    module = (await import(url)) as Record<string, unknown>;
+    return (await import(url)) as Record<string, unknown>;
   } catch (error) {
-    throw new HandlerLoadError(`cannot load handler module ${location}: ${(error as Error).message}`);
+    throw new HandlerLoadError(`cannot load ${what} ${location}: ${(error as Error).message}`);
   }
-  const exportName = spec.export ?? "default";
-  const factory = module[exportName];
-  if (typeof factory !== "function") {
-    throw new HandlerLoadError(`handler module ${location} has no function export "${exportName}"`);
-  }
-  return { name: `${location}#${exportName}`, factory: factory as CallHandlerFactory };
 }
 
 /** Runs the factory's options check (defineHandler) once: its error names the field. */

@@ -22,6 +22,7 @@ import type { Call, CallLifecycleState } from "./call.js";
 import { CallControl } from "./call-control.js";
 import { type CallDecision, decideIncomingCall } from "./call-policy.js";
 import type { CallRegistry } from "./call-registry.js";
+import { describeError, errorStatus, isOutcomeUnknown } from "./graph-failure.js";
 import { HeldNotifications } from "./held-notifications.js";
 import type {
   CallEndedEvent,
@@ -268,11 +269,10 @@ export class CallManager {
     for (const skipped of parsed.skipped)
       if (skipped.roster) this.metrics.rosterUpdates.inc({ outcome: "invalid" });
     for (const event of parsed.events) {
-      // Graph may notify about a call it is creating before createCall's 201 names it.
-      if (event.kind !== "incomingCall" && !this.registry.get(event.callId) && this.held.hold(event)) {
-        this.metrics.notifications.inc({ kind: event.kind, outcome: "held" });
+      // Graph may notify about a call it is creating before createCall's 201 names it. A held
+      // one is counted once, when replayed or dropped (held-notifications.ts).
+      if (event.kind !== "incomingCall" && !this.registry.get(event.callId) && this.held.hold(event))
         continue;
-      }
       this.handleCounted(event, context);
     }
   }
@@ -1094,23 +1094,6 @@ class AnswerDeadlineError extends Error {
     super(`answer deadline of ${deadlineMs} ms passed before the answer could be sent`);
     this.name = "AnswerDeadlineError";
   }
-}
-
-/** HTTP status of a GraphError (duck-typed: the signaling layer depends on GraphCallsApi only). */
-function errorStatus(error: unknown): number | undefined {
-  const status = (error as { status?: unknown } | null)?.status;
-  return typeof status === "number" ? status : undefined;
-}
-
-function isOutcomeUnknown(error: unknown): boolean {
-  return (error as { outcomeUnknown?: unknown } | null)?.outcomeUnknown === true;
-}
-
-function describeError(error: unknown): Record<string, unknown> | string {
-  if (error && typeof (error as { toLog?: unknown }).toLog === "function") {
-    return (error as { toLog(): Record<string, unknown> }).toLog();
-  }
-  return error instanceof Error ? error.message : String(error);
 }
 
 async function withTimeout(work: Promise<unknown>, timeoutMs: number): Promise<void> {

@@ -44,13 +44,16 @@ export type CallDecision =
         | "shutting_down";
     };
 
+/** BOT_ALLOWED_TENANTS: empty allows any tenant; else the tenant must be listed (GUIDs, any case). */
+export function isTenantAllowed(tenantId: string | undefined, allowedTenants: readonly string[]): boolean {
+  if (allowedTenants.length === 0) return true;
+  const tenant = tenantId?.toLowerCase();
+  return !!tenant && allowedTenants.some((allowed) => allowed.toLowerCase() === tenant);
+}
+
 export function decideIncomingCall(facts: IncomingCallFacts): CallDecision {
-  if (facts.allowedTenants.length > 0) {
-    const tenant = facts.tenantId?.toLowerCase();
-    if (!tenant || !facts.allowedTenants.some((allowed) => allowed.toLowerCase() === tenant)) {
-      return { action: "reject", reason: "forbidden", why: "tenant_not_allowed" };
-    }
-  }
+  if (!isTenantAllowed(facts.tenantId, facts.allowedTenants))
+    return { action: "reject", reason: "forbidden", why: "tenant_not_allowed" };
   if (facts.shuttingDown) return { action: "reject", reason: "busy", why: "shutting_down" };
   // Before the media host's state: calls held for it count here, so a flood arriving during an
   // outage is turned away at once beyond maxCalls instead of piling up.

@@ -3,7 +3,8 @@
  * Graph may post a new call's first notifications before its 201 reaches the bot. They are
  * replayed in order once the 201 names the call; the rest are dropped when nothing is in
  * flight any more or when held too long. Bounded in count and time; overflow is counted and
- * logged (rate-limited).
+ * logged (rate-limited). A held notification is counted in signaling_notifications_total once,
+ * by what became of it: its outcome when replayed, unknown_call when dropped.
  */
 import { LogRateLimiter } from "../log/log-rate-limiter.js";
 import type { Logger } from "../log/logger.js";
@@ -75,42 +76,51 @@ export class HeldNotifications {
     return true;
   }
 
+  /** The held events of a call the bot will not use (its placing failed): dropped, not replayed. */
+  discard(callId: string): void {
+    const dropped = this.remove(callId);
+    if (dropped.length > 0) this.dropped(dropped);
+  }
+
   /** The held events of one call, in the order they came, taken out of the hold. */
   take(callId: string): SignalingEvent[] {
+    const taken = this.remove(callId);
+    if (taken.length > 0) this.options.metrics.heldNotifications.inc({ outcome: "replayed" }, taken.length);
+    return taken;
+  }
+
+  private remove(callId: string): SignalingEvent[] {
     this.expire();
-    const taken: SignalingEvent[] = [];
+    const removed: SignalingEvent[] = [];
     for (let i = 0; i < this.held.length; ) {
       const item = this.held[i] as Held;
       if (item.event.callId === callId) {
-        taken.push(item.event);
+        removed.push(item.event);
         this.held.splice(i, 1);
       } else i++;
     }
-    if (taken.length > 0) this.options.metrics.heldNotifications.inc({ outcome: "replayed" }, taken.length);
-    return taken;
+    return removed;
   }
 
   private expire(): void {
     const oldest = performance.now() - this.maxAgeMs;
     let expired = 0;
-    while (this.held.length > 0 && (this.held[0] as Held).heldAt < oldest) {
-      this.held.shift();
-      expired++;
-    }
-    if (expired > 0) this.dropped(expired);
+    while (expired < this.held.length && (this.held[expired] as Held).heldAt < oldest) expired++;
+    if (expired > 0) this.dropped(this.held.splice(0, expired).map((item) => item.event));
   }
 
   private dropAll(): void {
     if (this.held.length === 0) return;
-    const count = this.held.length;
-    this.held.length = 0;
-    this.dropped(count);
+    this.dropped(this.held.splice(0).map((item) => item.event));
   }
 
-  private dropped(count: number): void {
-    this.options.metrics.heldNotifications.inc({ outcome: "dropped" }, count);
-    this.options.logger.info(
-      { count },
+  private dropped(events: readonly SignalingEvent[]): void {
+    const { metrics, logger } = this.options;
+    metrics.heldNotifications.inc({ outcome: "dropped" }, events.length);
+    // Not handled after all: counted as a notification for a call the bot does not know.
+    for (const event of events) metrics.notifications.inc({ kind: event.kind, outcome: "unknown_call" });
+    logger.info(
+      { count: events.length },
       "held notifications dropped: no createCall named their calls (unknown calls)",
     );
   }

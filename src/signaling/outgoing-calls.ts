@@ -30,7 +30,9 @@ import type { MediaSession, MediaSessionProvider } from "../media/media-session-
 import type { SignalingMetrics } from "../metrics/signaling-metrics.js";
 import type { Call } from "./call.js";
 import { callEndReasonOf } from "./call-end-reason.js";
+import { isTenantAllowed } from "./call-policy.js";
 import type { CallRegistry } from "./call-registry.js";
+import { describeError, errorStatus, isOutcomeUnknown, messageOf } from "./graph-failure.js";
 import type { HeldNotifications } from "./held-notifications.js";
 import type { SignalingEvent } from "./notification-parser.js";
 import { PlaceCallFailedError, PlaceCallRefusedError } from "./place-call-errors.js";
@@ -111,6 +113,8 @@ interface PlacedState {
   lobbyTimer?: NodeJS.Timeout;
   /** The bot ended the call for this reason (a timeout): it wins over Graph's "ended by bot". */
   endReason?: CallEndReason;
+  /** Ended by the join or lobby timeout: its outcome is counted already. */
+  timedOut: boolean;
   hungUpByApp: boolean;
   createSentAt: number;
   createAcceptedAt: number;
@@ -210,7 +214,7 @@ export class OutgoingCalls {
     try {
       await this.host.media.bindCallId(provisionalId, callId);
     } catch (error) {
-      this.host.held.take(callId);
+      this.host.held.discard(callId);
       this.host.held.end();
       donePlacing();
       this.count(kind, "bind_failed");
@@ -248,6 +252,7 @@ export class OutgoingCalls {
       established: false,
       joinLeftMs: this.host.config.joinTimeoutMs,
       joinStartedAt: 0,
+      timedOut: false,
       hungUpByApp: false,
       createSentAt,
       createAcceptedAt,
@@ -328,8 +333,7 @@ export class OutgoingCalls {
     this.clearTimers(state);
     const reason =
       state.endReason ?? (state.hungUpByApp ? "hungUp" : callEndReasonOf(resultInfo, state.meeting));
-    if (!state.established && state.endReason === undefined)
-      this.count(state.kind, "ended_before_established");
+    if (!state.established && !state.timedOut) this.count(state.kind, "ended_before_established");
     const info = resultInfo
       ? {
           code: resultInfo.code,
@@ -406,10 +410,7 @@ export class OutgoingCalls {
     const unavailable = this.host.media.unavailableReason();
     if (unavailable !== null)
       return new PlaceCallRefusedError("media_unavailable", `media cannot take a call now (${unavailable})`);
-    if (
-      config.allowedTenants.length > 0 &&
-      !config.allowedTenants.some((allowed) => allowed.toLowerCase() === tenantId.toLowerCase())
-    )
+    if (!isTenantAllowed(tenantId, config.allowedTenants))
       return new PlaceCallRefusedError(
         "tenant_not_allowed",
         `tenant ${tenantId} is not in BOT_ALLOWED_TENANTS`,
@@ -432,6 +433,7 @@ export class OutgoingCalls {
     const callId = state.record.callId;
     if (state.established || state.record.hasEnded) return;
     state.endReason = why === "lobbyTimeout" ? "lobbyTimeout" : "failed";
+    state.timedOut = true;
     this.count(state.kind, why === "lobbyTimeout" ? "lobby_timeout" : "join_timeout");
     this.host.logger.warn(
       {
@@ -512,24 +514,4 @@ function checkOptions(options: PlaceCallOptions): void {
     );
   if (unmixedAudio !== undefined && typeof unmixedAudio !== "boolean")
     throw new InvalidRequestError("unmixedAudio", "must be a boolean");
-}
-
-function errorStatus(error: unknown): number | undefined {
-  const status = (error as { status?: unknown } | null)?.status;
-  return typeof status === "number" ? status : undefined;
-}
-
-function isOutcomeUnknown(error: unknown): boolean {
-  return (error as { outcomeUnknown?: unknown } | null)?.outcomeUnknown === true;
-}
-
-function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}
-
-function describeError(error: unknown): Record<string, unknown> | string {
-  if (error && typeof (error as { toLog?: unknown }).toLog === "function") {
-    return (error as { toLog(): Record<string, unknown> }).toLog();
-  }
-  return messageOf(error);
 }

@@ -254,6 +254,8 @@ export class ServiceHostedCalls {
       },
       recordResponse: async (options: RecordOptions = {}) => {
         const request = this.refuseBadInput("recordResponse", () => {
+          if (options === null || typeof options !== "object" || Array.isArray(options))
+            throw new ServiceHostedInputError("options must be an object");
           const { prompts, ...rest } = options;
           const built = {
             ...rest,
@@ -289,6 +291,10 @@ export class ServiceHostedCalls {
     if (!Array.isArray(specs) || specs.length < min)
       throw new ServiceHostedInputError(`prompts must be an array of at least ${min} prompt(s)`);
     return specs.map((spec, index) => {
+      if (spec === null || typeof spec !== "object")
+        throw new ServiceHostedInputError(
+          `prompts[${index}] must be {uri} or {resourceId} of a prefetched file`,
+        );
       const resourceId = (spec as { resourceId?: unknown }).resourceId;
       const uri = (spec as { uri?: unknown }).uri;
       if (uri === undefined && typeof resourceId === "string") {

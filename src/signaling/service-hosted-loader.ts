@@ -4,10 +4,7 @@
  * or a bad preFetchMedia fail the start with one line naming the handler. TypeScript modules
  * load through tsx as media handler modules do.
  */
-import { isAbsolute, resolve } from "node:path";
-import { fileURLToPath, pathToFileURL } from "node:url";
-import { HandlerLoadError } from "../media/handler-loader.js";
-import { ensureTypeScriptLoader, isTypeScriptModule } from "../media/typescript-loader.js";
+import { HandlerLoadError, importHandlerModule } from "../media/handler-loader.js";
 import type { ServiceHostedHandlerDefinition } from "./service-hosted-api.js";
 import type { LoadedServiceHostedHandler } from "./service-hosted-calls.js";
 import { checkPreFetchMedia } from "./service-hosted-prefetch.js";
@@ -20,26 +17,7 @@ export async function loadServiceHostedHandler(
   const hash = spec.lastIndexOf("#");
   const location = hash > 0 ? spec.slice(0, hash) : spec;
   const exportName = hash > 0 ? spec.slice(hash + 1) : "default";
-  if (location === "")
-    throw new HandlerLoadError("service-hosted handler module must be a file path or file: URL");
-  const url = location.startsWith("file:")
-    ? location
-    : pathToFileURL(isAbsolute(location) ? location : resolve(location)).href;
-  if (isTypeScriptModule(location)) {
-    try {
-      await ensureTypeScriptLoader(location, fileURLToPath(url));
-    } catch (error) {
-      throw new HandlerLoadError((error as Error).message);
-    }
-  }
-  let module: Record<string, unknown>;
-  try {
-    module = (await import(url)) as Record<string, unknown>;
-  } catch (error) {
-    throw new HandlerLoadError(
-      `cannot load service-hosted handler module ${location}: ${(error as Error).message}`,
-    );
-  }
+  const module = await importHandlerModule(location, "service-hosted handler module");
   const name = `${location}#${exportName}`;
   const definition = module[exportName] as ServiceHostedHandlerDefinition<unknown> | undefined;
   if (definition === null || typeof definition !== "object" || typeof definition.create !== "function")

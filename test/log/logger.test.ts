@@ -43,4 +43,19 @@ describe("logger", () => {
     }
     expect(entry.token).toBe("[redacted]");
   });
+
+  it("redacts a service-hosted recording's access token, as a handler may log its RecordResult", () => {
+    const { lines, stream } = capture();
+    const logger = createLogger({ level: "info" }, stream).child({ callId: "call-1" });
+    const result = {
+      status: "completed",
+      recordingLocation: "https://recordings.example/r1",
+      recordingAccessToken: "recording-token-value",
+    };
+    logger.info(result, "recorded");
+    logger.info({ result }, "recorded");
+    expect(lines).toHaveLength(2);
+    for (const line of lines) expect(line).not.toContain("recording-token-value");
+    expect(JSON.parse(lines[0] as string).recordingLocation).toBe("https://recordings.example/r1");
+  });
 });

@@ -57,4 +57,16 @@ describe("HeldNotifications", () => {
     expect(await count("dropped")).toBe(1);
     expect(held.take("stranger")).toEqual([]);
   });
+
+  it("discards a call's events as dropped (not replayed) when its placing failed", async () => {
+    const { held, count } = setup();
+    held.begin();
+    held.hold(state("failed", "establishing"));
+    held.hold(state("other", "establishing"));
+    held.discard("failed");
+    expect(await count("dropped")).toBe(1);
+    expect(await count("replayed")).toBe(0);
+    expect(held.take("failed")).toEqual([]);
+    expect(held.take("other")).toEqual([state("other", "establishing")]);
+  });
 });

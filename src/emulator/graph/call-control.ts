@@ -6,6 +6,7 @@ import { randomUUID } from "node:crypto";
 import type { CommsOperation, InvitationParticipantInfo, Participant } from "../../graph/types.js";
 import { type CallEngine, resourceUrl } from "./call-engine.js";
 import type { EmulatedCall } from "./emulated-call.js";
+import { personEntry } from "./roster-entries.js";
 
 /** Graph's end code of a transferred call (call-end reason table). */
 export const TRANSFER_COMPLETED = { code: 200, subcode: 7015, message: "The call was transferred." } as const;
@@ -49,21 +50,9 @@ export function inviteParticipants(
     0,
     ...call.participants.flatMap((p) => (p.mediaStreams ?? []).map((s) => Number(s.sourceId) || 0)),
   );
-  const joined: Participant[] = invited.map((info) => ({
-    id: randomUUID(),
-    info: { identity: info.identity, endpointType: "default", languageId: "en-US" },
-    mediaStreams: [
-      {
-        mediaType: "audio",
-        label: "main-audio",
-        sourceId: String(++sourceId),
-        direction: "sendReceive",
-        serverMuted: false,
-      },
-    ],
-    isMuted: false,
-    isInLobby: false,
-  }));
+  const joined: Participant[] = invited.map((info) =>
+    personEntry(randomUUID(), info.identity, ++sourceId, false),
+  );
   engine.updateRoster(call, [...call.participants, ...joined]);
   const operation: CommsOperation = {
     "@odata.type": "#microsoft.graph.inviteParticipantsOperation",

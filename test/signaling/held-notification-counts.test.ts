@@ -1,0 +1,109 @@
+/**
+ * A notification held while a createCall is in flight is counted once in
+ * signaling_notifications_total: by its outcome when replayed for the call the 201 named, as
+ * unknown_call when no 201 named its call. (It was counted "held" on arrival and again when
+ * replayed, and a dropped one never as unknown_call.)
+ */
+import { randomUUID } from "node:crypto";
+import { Registry } from "prom-client";
+import { afterEach, describe, expect, it } from "vitest";
+import type { CallResource } from "../../src/graph/types.js";
+import { silentLogger } from "../../src/log/logger.js";
+import { PlaceCallFailedError } from "../../src/signaling/place-call-errors.js";
+import { SignalingService } from "../../src/signaling/signaling-service.js";
+import { FakeGraph, FakeVerifier, RecordingMediaProvider, testConfig, until } from "./helpers/fakes.js";
+import { TENANT } from "./helpers/key-server.js";
+
+let service: SignalingService | undefined;
+afterEach(async () => {
+  await service?.shutdown({ timeoutMs: 200 });
+  service = undefined;
+});
+
+function stateUpdate(callId: string, state: string): unknown {
+  return {
+    "@odata.type": "#microsoft.graph.commsNotifications",
+    value: [
+      { changeType: "updated", resourceUrl: `/communications/calls/${callId}`, resourceData: { state } },
+    ],
+  };
+}
+
+async function start() {
+  const graph = new FakeGraph();
+  let answerCreate: (resource: CallResource) => void = () => {};
+  let createSent = false;
+  graph.createCall = () => {
+    createSent = true;
+    return new Promise<CallResource>((resolve) => {
+      answerCreate = resolve;
+    });
+  };
+  const registry = new Registry();
+  const media = new RecordingMediaProvider();
+  service = await SignalingService.start({
+    config: testConfig(),
+    graph,
+    media,
+    logger: silentLogger(),
+    registry,
+    authenticator: new FakeVerifier(),
+  });
+  const started = service;
+  const count = async (name: string, labels: Record<string, string>) =>
+    ((await registry.getSingleMetric(name)?.get())?.values ?? [])
+      .filter((value) => Object.entries(labels).every(([key, wanted]) => value.labels[key] === wanted))
+      .reduce((sum, value) => sum + value.value, 0);
+  return {
+    service: started,
+    graph,
+    media,
+    createSent: () => createSent,
+    answerCreate: (resource: CallResource) => answerCreate(resource),
+    post: (body: unknown) =>
+      fetch(`${started.url}/api/calls`, {
+        method: "POST",
+        headers: { authorization: "Bearer ok", "content-type": "application/json" },
+        body: JSON.stringify(body),
+      }),
+    notifications: (labels: Record<string, string>) => count("signaling_notifications_total", labels),
+    held: (outcome: string) => count("signaling_held_notifications_total", { outcome }),
+  };
+}
+
+describe("notifications held for a call being placed", () => {
+  it("are counted once: by their outcome when replayed, unknown_call when dropped", async () => {
+    const h = await start();
+    const placing = h.service.placeCall({ user: { userId: randomUUID(), tenantId: TENANT } });
+    await until(h.createSent, 3000, "createCall sent");
+    expect((await h.post(stateUpdate("placed-1", "establishing"))).status).toBe(202);
+    expect((await h.post(stateUpdate("stranger", "establishing"))).status).toBe(202);
+    // Held, not handled yet: nothing counted.
+    expect(await h.notifications({ kind: "callState" })).toBe(0);
+    h.answerCreate({ id: "placed-1" });
+    const placed = await placing;
+    expect(placed.callId).toBe("placed-1");
+    // The 201 was the last createCall in flight: the stranger's is dropped.
+    expect(await h.notifications({ kind: "callState" })).toBe(2);
+    expect(await h.notifications({ kind: "callState", outcome: "unknown_call" })).toBe(1);
+    expect(await h.notifications({ kind: "callState", outcome: "held" })).toBe(0);
+  });
+
+  it("of a call whose placing failed (its media session gone before the bind) are dropped, not replayed", async () => {
+    const h = await start();
+    const placing = h.service.placeCall({ user: { userId: randomUUID(), tenantId: TENANT } });
+    await until(h.createSent, 3000, "createCall sent");
+    const provisionalId = h.media.log.find((line) => line.startsWith("create "))?.slice("create ".length);
+    expect(provisionalId).toBeDefined();
+    expect((await h.post(stateUpdate("placed-2", "establishing"))).status).toBe(202);
+    await h.media.closeSession(provisionalId as string);
+    h.answerCreate({ id: "placed-2" });
+    const failure = await placing.catch((error: unknown) => error);
+    expect(failure).toBeInstanceOf(PlaceCallFailedError);
+    expect(failure).toMatchObject({ stage: "bind_failed" });
+    expect(h.graph.count("hangUp", "placed-2")).toBe(1);
+    expect(await h.held("replayed")).toBe(0);
+    expect(await h.held("dropped")).toBe(1);
+    expect(await h.notifications({ kind: "callState", outcome: "unknown_call" })).toBe(1);
+  });
+});

@@ -1,0 +1,58 @@
+/**
+ * Every placed call ends in one counted outcome (signaling_outgoing_calls_total): one whose
+ * media session is lost before Graph established it is counted ended_before_established, like
+ * any other early end. (The bot's own end reason for the media loss, "failed", kept it out of
+ * every outcome.)
+ */
+import { randomUUID } from "node:crypto";
+import { Registry } from "prom-client";
+import { afterEach, describe, expect, it } from "vitest";
+import { silentLogger } from "../../src/log/logger.js";
+import { SignalingService } from "../../src/signaling/signaling-service.js";
+import { FakeGraph, FakeVerifier, RecordingMediaProvider, testConfig, until } from "./helpers/fakes.js";
+import { TENANT } from "./helpers/key-server.js";
+
+let service: SignalingService | undefined;
+afterEach(async () => {
+  await service?.shutdown({ timeoutMs: 200 });
+  service = undefined;
+});
+
+describe("outcome of a placed call", () => {
+  it("is ended_before_established when its media session is lost while it establishes", async () => {
+    const graph = new FakeGraph();
+    graph.createCall = async () => ({ id: "placed-lost" });
+    const media = new RecordingMediaProvider();
+    const registry = new Registry();
+    service = await SignalingService.start({
+      config: testConfig(),
+      graph,
+      media,
+      logger: silentLogger(),
+      registry,
+      authenticator: new FakeVerifier(),
+    });
+    const placed = await service.placeCall({ user: { userId: randomUUID(), tenantId: TENANT } });
+    const ended = placed.ended;
+    media.emit({ kind: "sessionLost", callId: "placed-lost", reason: "host gone" });
+    await until(() => graph.count("hangUp", "placed-lost") === 1, 3000, "the hang up");
+    // Graph confirms the end the bot asked for.
+    await fetch(`${service.url}/api/calls`, {
+      method: "POST",
+      headers: { authorization: "Bearer ok", "content-type": "application/json" },
+      body: JSON.stringify({
+        value: [
+          {
+            changeType: "deleted",
+            resourceUrl: "/communications/calls/placed-lost",
+            resourceData: { state: "terminated", resultInfo: { code: 200, subcode: 7000 } },
+          },
+        ],
+      }),
+    });
+    expect(await ended).toMatchObject({ reason: "failed" });
+    const values = (await registry.getSingleMetric("signaling_outgoing_calls_total")?.get())?.values ?? [];
+    const outcomes = values.filter((v) => v.value > 0).map((v) => `${v.labels.kind} ${v.labels.outcome}`);
+    expect(outcomes).toEqual(["user ended_before_established"]);
+  });
+});
