@@ -1,9 +1,9 @@
 /**
- * Why a CallControl refused a request, as the calls API answers it: each reason has one HTTP
- * status (CALL_CONTROL_STATUS), so the bot's refusals map to statuses in one place.
+ * Why a CallsApiBackend refused a request, as the calls API answers it: each reason has one HTTP
+ * status (CALLS_API_REFUSAL_STATUS), so the bot's refusals map to statuses in one place.
  */
 
-export const CALL_CONTROL_STATUS = {
+export const CALLS_API_REFUSAL_STATUS = {
   /** The call id is not one of this bot's calls. */
   unknown_call: 404,
   /** The target's tenant is not in the bot's allowed tenants. */
@@ -20,18 +20,18 @@ export const CALL_CONTROL_STATUS = {
   invalid_target: 400,
 } as const;
 
-export type CallControlRefusal = keyof typeof CALL_CONTROL_STATUS;
+export type CallsApiRefusalReason = keyof typeof CALLS_API_REFUSAL_STATUS;
 
-export class CallControlError extends Error {
+export class CallsApiRefusal extends Error {
   constructor(
-    readonly reason: CallControlRefusal,
+    readonly reason: CallsApiRefusalReason,
     message: string,
   ) {
     super(message);
-    this.name = "CallControlError";
+    this.name = "CallsApiRefusal";
   }
 
   get status(): number {
-    return CALL_CONTROL_STATUS[this.reason];
+    return CALLS_API_REFUSAL_STATUS[this.reason];
   }
 }
