@@ -14,18 +14,33 @@ export const CALLS_API_REFUSAL_STATUS = {
   capacity: 409,
   /** The bot is stopping. */
   shutting_down: 503,
+  /** The bot is still starting: its calls are not available yet. */
+  starting: 503,
   /** No media host to give the call a media session. */
   media_unavailable: 503,
   /** The target is refused by the bot's own checks (a field the HTTP layer could not judge). */
   invalid_target: 400,
+  /** Graph refused the request or did not answer (`graph` says how). */
+  graph_error: 502,
+  /** Placing the call failed on the bot's media side after it started (`stage` says where). */
+  place_call_failed: 502,
 } as const;
 
 export type CallsApiRefusalReason = keyof typeof CALLS_API_REFUSAL_STATUS;
+
+/** Graph's answer, when the refusal comes from Graph (status 0: no answer came). */
+export interface GraphRefusalDetail {
+  status: number;
+  code?: string;
+  requestId?: string;
+}
 
 export class CallsApiRefusal extends Error {
   constructor(
     readonly reason: CallsApiRefusalReason,
     message: string,
+    /** Extra fields of the error body: `graph` (Graph's status and code), `stage`. */
+    readonly detail: { graph?: GraphRefusalDetail; stage?: string } = {},
   ) {
     super(message);
     this.name = "CallsApiRefusal";

@@ -215,7 +215,8 @@ export function createControlRouter(options: ControlAppOptions): Router {
       return refuse(res, 400, "invalid_join_url", error.message, { field: "joinUrl" });
     if (error instanceof InvalidRequestError)
       return refuse(res, 400, "invalid_request", error.message, { field: error.field });
-    if (error instanceof CallsApiRefusal) return refuse(res, error.status, error.reason, error.message);
+    if (error instanceof CallsApiRefusal)
+      return refuse(res, error.status, error.reason, error.message, error.detail);
     if (error instanceof GraphError)
       return refuse(res, 502, "graph_error", error.message, {
         graph: {

@@ -477,8 +477,11 @@ describe("refusals of the bot and of Graph", () => {
       invalid_state: 409,
       capacity: 409,
       shutting_down: 503,
+      starting: 503,
       media_unavailable: 503,
       invalid_target: 400,
+      graph_error: 502,
+      place_call_failed: 502,
     };
     expect(CALLS_API_REFUSAL_STATUS).toEqual(expected);
     for (const [reason, status] of Object.entries(expected)) {
