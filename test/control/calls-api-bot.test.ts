@@ -147,7 +147,10 @@ describe("the calls API wired to the bot", () => {
     await waitFor(() => stack.botState(callId) === "established", 5000);
     const mute = await api("POST", `/calls/${callId}/mute`);
     expect({ status: mute.status, json: mute.json }).toEqual({ status: 200, json: { callId, muted: true } });
-    expect(stack.graph.call(callId)?.isMuted).toBe(true);
+    // The emulator's roster of the call shows the bot's own participant muted.
+    const emulated = stack.graph.call(callId);
+    expect(emulated?.isMuted).toBe(true);
+    expect(emulated?.participants.find((p) => p.id === emulated.myParticipantId)?.isMuted).toBe(true);
     expect((await api("POST", `/calls/${callId}/unmute`)).status).toBe(200);
     expect(stack.graph.call(callId)?.isMuted).toBe(false);
     // Graph refusing it is a 502 carrying Graph's status and code.
