@@ -167,6 +167,27 @@ describe("the calls API wired to the bot", () => {
     await stack.graph.waitForCallState(callId, "terminated", 10_000);
   }, 90_000);
 
+  it("HTTP invite and transfer reach Graph for a call to a user; the transfer ends the call", async () => {
+    const placed = await api("POST", "/calls/user", { userId: randomUUID(), tenantId: TENANT });
+    expect(placed.status).toBe(201);
+    const callId = placed.json.callId;
+    await stack.established(callId, 10_000);
+    await waitFor(() => stack.botState(callId) === "established", 5000);
+    const invitee = randomUUID();
+    const invite = await api("POST", `/calls/${callId}/invite`, {
+      participants: [{ userId: invitee, tenantId: TENANT, displayName: "Grace" }],
+    });
+    expect({ status: invite.status, json: invite.json }).toEqual({ status: 202, json: { callId } });
+    expect(stack.requestsFor(callId, "participants").map((r) => r.status)).toEqual([200]);
+    const transfer = await api("POST", `/calls/${callId}/transfer`, {
+      userId: randomUUID(),
+      tenantId: TENANT,
+    });
+    expect({ status: transfer.status, json: transfer.json }).toEqual({ status: 202, json: { callId } });
+    const ended = await stack.graph.waitForCallState(callId, "terminated", 10_000);
+    expect(ended.resultInfo).toMatchObject({ code: 200, subcode: 7015 });
+  }, 60_000);
+
   it("refuses a call id not ours 404, a bad join link 400 naming it, a tenant not allowed 403", async () => {
     const createsBefore = stack.graph.requestLog().filter((r) => r.action === "create").length;
     const notOurs = await api("POST", `/calls/${randomUUID()}/mute`);
