@@ -12,6 +12,7 @@ import type { PlaceCallOptions } from "../signaling/outgoing-calls.js";
 import type { PlacedCall } from "../signaling/placed-call.js";
 import { loadServiceHostedHandler } from "../signaling/service-hosted-loader.js";
 import { SignalingService, type SignalingServiceOptions } from "../signaling/signaling-service.js";
+import { BotCallsApiBackend } from "./calls-api-backend.js";
 import { Readiness } from "./readiness.js";
 
 export interface BotAppOptions {
@@ -49,6 +50,7 @@ export class BotApp {
     private readonly logger: Logger,
     /** What /readyz and bot_ready say (see readiness.ts). */
     readonly readiness: Readiness,
+    private readonly callsApi?: BotCallsApiBackend,
   ) {}
 
   static async start(options: BotAppOptions): Promise<BotApp> {
@@ -86,6 +88,9 @@ export class BotApp {
       bridgeUrl: config.bridge.url,
     });
     readiness.registerMetrics(registry);
+    // The calls API (with BOT_CONTROL_TOKEN) answers from the signaling service once it started.
+    let started: SignalingService | undefined;
+    const callsApi = config.controlToken !== undefined ? new BotCallsApiBackend(() => started) : undefined;
     let signaling: SignalingService;
     try {
       signaling = await SignalingService.start({
@@ -95,6 +100,7 @@ export class BotApp {
         logger,
         registry,
         notReady: () => readiness.check(),
+        ...(callsApi ? { callsApi } : {}),
         ...(serviceHostedHandler
           ? {
               serviceHosted: {
@@ -111,6 +117,7 @@ export class BotApp {
       tokens.close();
       throw error;
     }
+    started = signaling;
     // "bot started" says whether calls can be taken: not ready (media host not connected yet,
     // refusing the secret...) is said, with the reasons, instead of passing for all well.
     const notReady = readiness.check();
@@ -125,7 +132,7 @@ export class BotApp {
       notReady.length === 0 ? "bot started" : "bot started, not ready yet (see /readyz)",
     );
     readiness.watch(logger);
-    return new BotApp(config, signaling, media, registry, tokens, logger, readiness);
+    return new BotApp(config, signaling, media, registry, tokens, logger, readiness, callsApi);
   }
 
   /**
@@ -160,6 +167,7 @@ export class BotApp {
     this.stopping ??= (async () => {
       this.readiness.stop();
       await this.signaling.shutdown({ timeoutMs });
+      this.callsApi?.close();
       await this.media.close();
       this.tokens.close();
       this.logger.info("bot stopped");

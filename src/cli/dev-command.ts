@@ -44,6 +44,8 @@ export interface DevFlags {
   seconds: number;
   unmixed?: boolean;
   speakers?: number;
+  meeting?: boolean;
+  lobby?: number;
   options?: unknown;
   recordings: string;
   logLevel: string;
@@ -61,7 +63,8 @@ export function devCommand(): Command {
     .summary("run your handler against both emulators and place calls to it")
     .description(
       "Starts the Graph calling emulator, the media platform emulator and the bot with your call handler " +
-        "(TLS, secrets and the bot's settings are wired for you), then places calls from an emulated caller. " +
+        "(TLS, secrets and the bot's settings are wired for you), then places calls from an emulated caller, or " +
+        "with --meeting has the bot join an emulated meeting by its join link (lobby and admission shown). " +
         "While it runs, keys 0-9 * # A-D typed in the terminal (or piped to stdin) arrive as DTMF on every " +
         "call, q or Ctrl-C hangs up, and a live line shows the caller's and the bot's levels (dBFS), marks " +
         "played, frames dropped and latency. It ends with the demo's report, exit code 0; 1 if the handler " +
@@ -84,6 +87,19 @@ export function devCommand(): Command {
     )
     .option("--silence", "the caller is silent")
     .option("--calls <n>", "number of calls placed at once (1-50)", positiveInteger(50), 1)
+    .addOption(
+      new Option(
+        "--meeting",
+        "instead of calls to the bot, the bot joins an emulated meeting (by its join link) of --speakers " +
+          "participants (default 1), the first speaking the caller's audio, the others tones of their own",
+      ).conflicts("calls"),
+    )
+    .addOption(
+      new Option(
+        "--lobby <s>",
+        "with --meeting: the meeting holds the bot in its lobby, admitting it after s seconds",
+      ).argParser(seconds),
+    )
     .option(
       "--seconds <s>",
       "how long each call lasts before the caller hangs up, unless the bot hangs up first",
@@ -93,7 +109,7 @@ export function devCommand(): Command {
     .option("--unmixed", "ask for unmixed per-speaker audio (BOT_MEDIA_UNMIXED_AUDIO=true)")
     .option(
       "--speakers <n>",
-      "meeting speakers (1-4), each with its own audio; the first speaks the caller's audio",
+      "meeting speakers (1-4), each with its own audio; the first speaks the caller's audio (with --meeting: the meeting's participants)",
       positiveInteger(4),
     )
     .option("--options <json>", "JSON given to your handler factory as its options", json)
@@ -108,12 +124,17 @@ export function devCommand(): Command {
         "  $ teams-media-bot dev ./dist/my-bot.js#createBot --wav ./caller.wav --seconds 20",
         '  $ teams-media-bot dev ./my-bot.ts --calls 3 --tone 440 --options \'{"greeting":"hi.wav"}\'',
         "  $ teams-media-bot dev ./my-bot.ts --speakers 3 --unmixed",
+        "  $ teams-media-bot dev ./my-bot.ts --meeting --speakers 3 --unmixed --lobby 2",
         "  $ echo '12#' | teams-media-bot dev ./my-bot.ts --seconds 5   # DTMF 1, 2, # from a pipe",
       ].join("\n"),
     )
     .action(async (handler: string, flags: DevFlags) => {
       // Loaded when run, so --help answers without loading the bot.
       const { DevError, handlerSpecOf, runDev } = await import("../dev/dev-run.js");
+      if (flags.lobby !== undefined && !flags.meeting) {
+        process.stderr.write("teams-media-bot dev: --lobby goes with --meeting\n");
+        process.exit(1);
+      }
       try {
         await runDev({
           handlers: [handlerSpecOf(handler, flags.options)],
@@ -122,6 +143,12 @@ export function devCommand(): Command {
           seconds: flags.seconds,
           unmixed: flags.unmixed === true,
           speakers: flags.speakers ?? 0,
+          ...(flags.meeting
+            ? {
+                meeting:
+                  flags.lobby !== undefined ? { lobbyAdmitAfterMs: Math.round(flags.lobby * 1000) } : {},
+              }
+            : {}),
           recordingsDir: flags.recordings,
           logLevel: flags.logLevel,
         });

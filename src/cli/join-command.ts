@@ -1,5 +1,5 @@
 import { Command } from "commander";
-import type { PlacedCallInfo } from "../control/call-control.js";
+import type { PlacedCallInfo } from "../control/calls-api-backend.js";
 import { ControlClient, type ControlFlags, controlOptions } from "./control-client.js";
 import { runControlCommand } from "./control-command-runner.js";
 import { secondsArgument } from "./seconds-argument.js";

@@ -3,7 +3,7 @@
  * ended (false), telling the user on stderr when it waits in a lobby and how it ended.
  */
 import { Option } from "commander";
-import type { CallSummary } from "../control/call-control.js";
+import type { CallSummary } from "../control/calls-api-backend.js";
 import { type ControlClient, ControlClientError } from "./control-client.js";
 import { secondsArgument } from "./seconds-argument.js";
 

@@ -13,8 +13,8 @@ import { LogRateLimiter } from "../log/log-rate-limiter.js";
 import type { Logger } from "../log/logger.js";
 import type { ControlMetrics } from "../metrics/control-metrics.js";
 import { bodyReadRefusal } from "../signaling/body-read-refusal.js";
-import type { CallControl, PlacedCallInfo } from "./call-control.js";
-import { CallControlError } from "./call-control-error.js";
+import type { CallsApiBackend, PlacedCallInfo } from "./calls-api-backend.js";
+import { CallsApiRefusal } from "./calls-api-refusal.js";
 import {
   ControlRequestError,
   readCallId,
@@ -33,7 +33,7 @@ export interface ControlAppOptions {
   /** BOT_CONTROL_TOKEN; absent: every request is answered 404 control_disabled. */
   token?: string;
   /** The bot's calls; absent (not wired): authenticated requests are answered 503. */
-  control?: CallControl;
+  backend?: CallsApiBackend;
   metrics: ControlMetrics;
   logger: Logger;
   /** Refusals are logged at most once per outcome per this interval (default 10 s). */
@@ -112,11 +112,11 @@ export function createControlRouter(options: ControlAppOptions): Router {
           : "the bearer token is not BOT_CONTROL_TOKEN",
       );
     }
-    if (options.control === undefined)
+    if (options.backend === undefined)
       return refuse(res, 503, "control_unavailable", "the calls API is not wired to the bot");
     next();
   });
-  const control = (): CallControl => options.control as CallControl;
+  const control = (): CallsApiBackend => options.backend as CallsApiBackend;
 
   // A JSON body is required where the route takes parameters; none or {} where it takes none.
   // A request without Content-Type counts as bodiless when its body is empty: clients send
@@ -168,7 +168,7 @@ export function createControlRouter(options: ControlAppOptions): Router {
   router.get("/:id", (req: Request, res: Response) => {
     const id = callId(req);
     const call = control().getCall(id);
-    if (call === undefined) throw new CallControlError("unknown_call", `no call ${id} of this bot`);
+    if (call === undefined) throw new CallsApiRefusal("unknown_call", `no call ${id} of this bot`);
     ok(res, 200, call);
   });
 
@@ -215,7 +215,8 @@ export function createControlRouter(options: ControlAppOptions): Router {
       return refuse(res, 400, "invalid_join_url", error.message, { field: "joinUrl" });
     if (error instanceof InvalidRequestError)
       return refuse(res, 400, "invalid_request", error.message, { field: error.field });
-    if (error instanceof CallControlError) return refuse(res, error.status, error.reason, error.message);
+    if (error instanceof CallsApiRefusal)
+      return refuse(res, error.status, error.reason, error.message, error.detail);
     if (error instanceof GraphError)
       return refuse(res, 502, "graph_error", error.message, {
         graph: {

@@ -5,7 +5,7 @@
  */
 import { isGuid } from "../config/env-readers.js";
 import { MAX_JOIN_URL_LENGTH, MeetingJoinUrlError, parseMeetingJoinUrl } from "../graph/meeting-join-url.js";
-import type { JoinOptions, MeetingTarget, UserTarget } from "./call-control.js";
+import type { JoinOptions, MeetingTarget, UserTarget } from "./calls-api-backend.js";
 
 export class ControlRequestError extends Error {
   constructor(

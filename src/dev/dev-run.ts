@@ -20,6 +20,7 @@ import type { SessionStats, SpeakerSpec } from "../emulator/media/emulated-sessi
 import { createLogger } from "../log/logger.js";
 import type { HandlerSpec } from "../media/bot-api.js";
 import { type Scrape, sumOf } from "../metrics/prometheus-text.js";
+import type { PlacedCall } from "../signaling/placed-call.js";
 import { toneOfKey } from "./dtmf-keys.js";
 import { LocalStack } from "./local-stack.js";
 import { startProgressLine } from "./progress-line.js";
@@ -33,8 +34,13 @@ export interface DevOptions {
   /** How long each call lasts before the caller hangs up (unless the bot hangs up first). */
   seconds: number;
   unmixed: boolean;
-  /** Meeting speakers (0: a one-to-one call). */
+  /** Meeting speakers (0: a one-to-one call; with `meeting`, the meeting's participants, at least 1). */
   speakers: number;
+  /**
+   * Instead of ringing the bot, create an emulated meeting of `speakers` participants and have
+   * the bot join it by its join link (BotApp.joinMeeting); one call, `calls` is ignored.
+   */
+  meeting?: { lobbyAdmitAfterMs?: number };
   recordingsDir: string;
   logLevel: string;
   /** Keys typed here arrive as DTMF (raw mode on a terminal); q or Ctrl-C ends the calls. */
@@ -81,7 +87,8 @@ export async function runDev(options: DevOptions): Promise<DemoReport> {
     stack = await LocalStack.start({
       handlers: options.handlers,
       callerSource: options.callerSource,
-      speakers: speakersOf(options.speakers, options.callerSource),
+      // A meeting's participants speak through the Graph emulator (their sourceIds), not these.
+      speakers: options.meeting ? [] : speakersOf(options.speakers, options.callerSource),
       unmixedAudio: options.unmixed,
       recordingsDir: options.recordingsDir,
       logger,
@@ -93,11 +100,17 @@ export async function runDev(options: DevOptions): Promise<DemoReport> {
   }
   const { graph, media } = stack;
   say(`bot listening at ${stack.bot.signaling.url} (health and metrics at ${stack.bot.signaling.opsUrl})`);
+  const meeting = options.meeting;
   say(
-    `placing ${options.calls} call${options.calls === 1 ? "" : "s"} of ${options.seconds} s; type 0-9 * # A-D to send DTMF, q to hang up`,
+    meeting
+      ? `joining an emulated meeting of ${Math.max(1, options.speakers)} speaker${options.speakers > 1 ? "s" : ""} for ${options.seconds} s; type 0-9 * # A-D to send DTMF, q to hang up`
+      : `placing ${options.calls} call${options.calls === 1 ? "" : "s"} of ${options.seconds} s; type 0-9 * # A-D to send DTMF, q to hang up`,
   );
 
   const callIds: string[] = [];
+  // The media host's name of each call's session: the call id for answered calls, the media
+  // session id for a joined meeting (its session was created before Graph named the call).
+  const sessionIds: string[] = [];
   let latest: Scrape = new Map();
   let scraping = false;
   // The media host forgets a session once the bot closes it (right after the call ends): keep
@@ -105,7 +118,7 @@ export async function runDev(options: DevOptions): Promise<DemoReport> {
   const lastStats = new Map<string, SessionStats>();
   const keepStats = () => {
     for (const stats of media.sessions())
-      if (callIds.includes(stats.callId)) lastStats.set(stats.callId, stats);
+      if (sessionIds.includes(stats.callId)) lastStats.set(stats.callId, stats);
   };
   const refresh = setInterval(() => {
     keepStats();
@@ -119,7 +132,7 @@ export async function runDev(options: DevOptions): Promise<DemoReport> {
       () => (scraping = false),
     );
   }, 500);
-  const progress = startProgressLine(out, () => liveLine(stack, callIds, latest, started));
+  const progress = startProgressLine(out, () => liveLine(stack, callIds, sessionIds, latest, started));
 
   let endNow: () => void = () => undefined;
   const ended = new Promise<void>((resolve) => (endNow = resolve));
@@ -149,25 +162,41 @@ export async function runDev(options: DevOptions): Promise<DemoReport> {
   // SIGINT/SIGTERM, and on Windows Ctrl+Break and the console window closing.
   for (const signal of stopSignals(process.platform)) process.once(signal, onSignal);
 
-  const report: Partial<DemoReport> = { calls: options.calls, answerMs: 0, establishedMs: 0 };
+  const report: Partial<DemoReport> = {
+    calls: meeting ? 1 : options.calls,
+    answerMs: 0,
+    establishedMs: 0,
+    ...(meeting ? { joined: true } : {}),
+  };
   const endings: string[] = [];
+  let hangUpJoined: (() => Promise<void>) | undefined;
   try {
-    const placed = await Promise.all(
-      Array.from({ length: options.calls }, async (_, i) => {
-        try {
-          return await stack.placeCall(`Caller ${i + 1} (emulated)`);
-        } catch (error) {
-          throw new DevError(`call ${i + 1} was not established: ${(error as Error).message}`);
-        }
-      }),
-    );
-    for (const call of placed) {
-      callIds.push(call.callId);
-      report.answerMs = Math.max(report.answerMs ?? 0, round(call.answerMs));
-      report.establishedMs = Math.max(report.establishedMs ?? 0, round(call.establishedMs));
-      progress.line(
-        `call ${call.callId} answered in ${round(call.answerMs)} ms, established after ${round(call.establishedMs)} ms`,
+    if (meeting) {
+      const joined = await joinEmulatedMeeting(stack, options, meeting, (line) => progress.line(line));
+      callIds.push(joined.callId);
+      sessionIds.push(joined.mediaSessionId);
+      hangUpJoined = joined.hangUp;
+      report.answerMs = round(joined.acceptedMs);
+      report.establishedMs = round(joined.establishedMs);
+    } else {
+      const placed = await Promise.all(
+        Array.from({ length: options.calls }, async (_, i) => {
+          try {
+            return await stack.placeCall(`Caller ${i + 1} (emulated)`);
+          } catch (error) {
+            throw new DevError(`call ${i + 1} was not established: ${(error as Error).message}`);
+          }
+        }),
       );
+      for (const call of placed) {
+        callIds.push(call.callId);
+        sessionIds.push(call.callId);
+        report.answerMs = Math.max(report.answerMs ?? 0, round(call.answerMs));
+        report.establishedMs = Math.max(report.establishedMs ?? 0, round(call.establishedMs));
+        progress.line(
+          `call ${call.callId} answered in ${round(call.answerMs)} ms, established after ${round(call.establishedMs)} ms`,
+        );
+      }
     }
     report.callId = callIds[0];
     for (const key of pendingKeys.splice(0)) sendKey(key);
@@ -182,10 +211,12 @@ export async function runDev(options: DevOptions): Promise<DemoReport> {
     clearTimeout(timer);
     keepStats();
     for (const callId of callIds) {
-      // The caller hangs up; a call that ended meanwhile (the bot hung up) is left as it is.
+      // The caller hangs up (in a meeting, the bot leaves it); a call that ended meanwhile (the
+      // bot hung up, the meeting ended) is left as it is.
       if (graph.call(callId)?.state !== "terminated") {
         try {
-          graph.endCall(callId);
+          if (hangUpJoined) await hangUpJoined();
+          else graph.endCall(callId);
         } catch {}
       }
     }
@@ -209,9 +240,91 @@ export async function runDev(options: DevOptions): Promise<DemoReport> {
   return full;
 }
 
+interface JoinedMeeting {
+  callId: string;
+  mediaSessionId: string;
+  /** joinMeeting called -> Graph accepted createCall, ms. */
+  acceptedMs: number;
+  /** joinMeeting called -> established (the lobby included), ms. */
+  establishedMs: number;
+  hangUp(): Promise<void>;
+}
+
+/**
+ * Creates an emulated meeting whose participants speak (the first the caller's audio, the others
+ * tones of their own), has the bot join it by its join link, and waits until it is established,
+ * telling the lobby and the admission as they happen.
+ */
+async function joinEmulatedMeeting(
+  stack: LocalStack,
+  options: DevOptions,
+  meeting: { lobbyAdmitAfterMs?: number },
+  tell: (line: string) => void,
+): Promise<JoinedMeeting> {
+  const count = Math.max(1, options.speakers);
+  if (count > MAX_UNMIXED_BUFFERS) throw new DevError(`--speakers: at most ${MAX_UNMIXED_BUFFERS}`);
+  const first = options.callerSource;
+  const created = stack.graph.createMeeting({
+    participants: Array.from({ length: count }, (_, i) => ({
+      displayName: `Speaker ${i + 1} (emulated)`,
+      audio:
+        i > 0
+          ? { toneHz: 300 + 250 * i }
+          : first.kind === "wav"
+            ? { wavPath: first.path }
+            : first.kind === "tone"
+              ? { toneHz: first.frequencyHz }
+              : { silence: true },
+    })),
+    ...(meeting.lobbyAdmitAfterMs !== undefined
+      ? { lobby: { admitAfterMs: meeting.lobbyAdmitAfterMs } }
+      : {}),
+  });
+  tell(`meeting ${created.id}: ${created.joinUrl}`);
+  const startedAt = performance.now();
+  let placed: PlacedCall;
+  try {
+    placed = await stack.bot.joinMeeting(created.joinUrl, {
+      // The lobby wait must outlast the admission; the bot's default otherwise.
+      ...(meeting.lobbyAdmitAfterMs !== undefined
+        ? { lobbyTimeoutMs: meeting.lobbyAdmitAfterMs + 60_000 }
+        : {}),
+    });
+  } catch (error) {
+    throw new DevError(`the bot could not join the meeting: ${(error as Error).message}`);
+  }
+  const acceptedMs = performance.now() - startedAt;
+  placed.onEvent((event) => {
+    if (event.type === "lobby") tell(`call ${placed.callId} waiting in the meeting's lobby`);
+    else if (event.type === "admitted") tell(`call ${placed.callId} admitted from the lobby`);
+  });
+  try {
+    await placed.established;
+  } catch (error) {
+    throw new DevError(`the meeting join was not established: ${(error as Error).message}`);
+  }
+  const establishedMs = performance.now() - startedAt;
+  tell(
+    `call ${placed.callId} joined the meeting: accepted in ${round(acceptedMs)} ms, established after ${round(establishedMs)} ms`,
+  );
+  return {
+    callId: placed.callId,
+    mediaSessionId: placed.mediaSessionId,
+    acceptedMs,
+    establishedMs,
+    hangUp: () => placed.hangUp(),
+  };
+}
+
 /** Levels both ways, marks played, frames dropped and latency, summed or averaged over the calls. */
-function liveLine(stack: LocalStack, callIds: readonly string[], metrics: Scrape, started: number): string {
-  const sessions = stack.media.sessions().filter((s) => callIds.includes(s.callId));
+function liveLine(
+  stack: LocalStack,
+  callIds: readonly string[],
+  sessionIds: readonly string[],
+  metrics: Scrape,
+  started: number,
+): string {
+  const sessions = stack.media.sessions().filter((s) => sessionIds.includes(s.callId));
   const seconds = ((performance.now() - started) / 1000).toFixed(1);
   if (sessions.length === 0) return `  ${seconds} s  waiting for the call`;
   const loudest = (values: number[]) => Math.max(...values).toFixed(0);

@@ -10,7 +10,7 @@ import type { AddressInfo } from "node:net";
 import type { Registry } from "prom-client";
 import type { NotReady } from "../app/readiness.js";
 import type { BotConfig } from "../config/config.js";
-import type { CallControl } from "../control/call-control.js";
+import type { CallsApiBackend } from "../control/calls-api-backend.js";
 import type { GraphCallsApi, GraphServiceMediaApi } from "../graph/graph-calls-api.js";
 import type { CommsOperation, InvitationParticipantInfo, TransferRequest } from "../graph/types.js";
 import type { Logger } from "../log/logger.js";
@@ -52,7 +52,7 @@ export interface SignalingServiceOptions {
    * The bot's calls as the calls API (/calls on the ops listener, with BOT_CONTROL_TOKEN) serves
    * them; absent: the API answers 503 control_unavailable.
    */
-  callControl?: CallControl;
+  callsApi?: CallsApiBackend;
   /** Takes calls the handler chooses with service-hosted media (docs/service-hosted-media.md). */
   serviceHosted?: {
     handler: LoadedServiceHostedHandler;
@@ -152,7 +152,7 @@ export class SignalingService {
         notReady: options.notReady,
         control: {
           token: config.controlToken,
-          control: options.callControl,
+          backend: options.callsApi,
           metrics: createControlMetrics(options.registry),
         },
       }),

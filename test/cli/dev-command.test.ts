@@ -93,6 +93,71 @@ describe("teams-media-bot dev", () => {
     expect(reportField(run.stdout, "call ended")).toMatch(/^200\/7000/);
   }, 60_000);
 
+  it("--meeting: the bot joins an emulated meeting of 3 speakers through its lobby; report; q hangs up", async () => {
+    const { dir, events, read } = await scratch();
+    const run = await runCli(
+      [
+        "dev",
+        HANDLER,
+        "--meeting",
+        "--speakers",
+        "3",
+        "--unmixed",
+        "--lobby",
+        "1",
+        "--seconds",
+        "60",
+        "--tone",
+        "440",
+        "--options",
+        JSON.stringify({ eventsPath: events, roster: true }),
+        "--recordings",
+        dir,
+      ],
+      // q once the three speakers were heard: the user ends it (not --seconds).
+      {
+        later: { when: () => read().filter((e) => e.event === "speaker").length >= 3, text: "q" },
+        timeoutMs: 80_000,
+      },
+    );
+    expect(run.code, `stdout:\n${run.stdout}\nstderr:\n${run.stderr}`).toBe(0);
+    const joinUrl = /^meeting \S+: (https:\/\/teams\.microsoft\.com\/l\/meetup-join\/\S+)$/m.exec(run.stdout);
+    expect(joinUrl, run.stdout).not.toBeNull();
+    const callId = /^call (\S+) waiting in the meeting's lobby$/m.exec(run.stdout)?.[1];
+    expect(run.stdout).toContain(`call ${callId} admitted from the lobby`);
+    expect(run.stdout).toMatch(
+      new RegExp(`call ${callId} joined the meeting: accepted in [\\d.]+ ms, established after [\\d.]+ ms`),
+    );
+    // The lobby (admitted after 1 s) is part of the time to established.
+    expect(
+      Number.parseFloat(
+        reportField(run.stdout, "time to established (join -> established, lobby included)") ?? "",
+      ),
+    ).toBeGreaterThan(900);
+    expect(reportField(run.stdout, "time to join accepted (createCall -> Graph 201)")).toMatch(/^[\d.]+ ms$/);
+    // q: the bot left the meeting (hung up itself).
+    expect(reportField(run.stdout, "call ended")).toMatch(/^200\/7000/);
+    const noted = read();
+    expect(new Set(noted.map((e) => e.callId))).toEqual(new Set([callId]));
+    expect(noted.filter((e) => e.event === "callEvent").map((e) => e.type)).toEqual([
+      "lobby",
+      "admitted",
+      "established",
+      "ended",
+    ]);
+    // Three speakers with distinct source ids, each heard on its own unmixed stream.
+    const roster = noted.filter((e) => e.event === "roster").at(-1)?.speakers as
+      | { displayName: string; sourceIds: number[] }[]
+      | undefined;
+    expect(roster?.map((p) => p.displayName)).toEqual([
+      "Speaker 1 (emulated)",
+      "Speaker 2 (emulated)",
+      "Speaker 3 (emulated)",
+    ]);
+    const heard = noted.filter((e) => e.event === "speaker").map((e) => e.speakerId);
+    expect(new Set(heard)).toEqual(new Set(roster?.flatMap((p) => p.sourceIds)));
+  }, 90_000);
+
   it("a handler file that does not exist: one line naming it, exit 1", async () => {
     const run = await runCli(["dev", "./no-such-bot.ts"]);
     expect(run).toEqual({

@@ -11,12 +11,18 @@ export interface CliRun {
 
 /**
  * Runs a script of the project under tsx as a child process (`node --import tsx <script> ...args`)
- * with no BOT_* or emulator settings from the test's environment, `input` piped to its stdin.
+ * with no BOT_* or emulator settings from the test's environment, `input` piped to its stdin;
+ * with `later`, stdin stays open until `later.when()` holds (polled), then gets `later.text`.
  */
 export function runScript(
   script: string,
   args: string[],
-  options: { input?: string; env?: Record<string, string>; timeoutMs?: number } = {},
+  options: {
+    input?: string;
+    later?: { when: () => boolean; text: string };
+    env?: Record<string, string>;
+    timeoutMs?: number;
+  } = {},
 ): Promise<CliRun> {
   const env: NodeJS.ProcessEnv = { ...process.env };
   for (const key of Object.keys(env))
@@ -31,11 +37,22 @@ export function runScript(
   child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
   child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
   child.stdin.on("error", () => undefined);
-  child.stdin.end(options.input ?? "");
+  const later = options.later;
+  let poll: NodeJS.Timeout | undefined;
+  if (later === undefined) child.stdin.end(options.input ?? "");
+  else {
+    child.stdin.write(options.input ?? "");
+    poll = setInterval(() => {
+      if (!later.when()) return;
+      clearInterval(poll);
+      child.stdin.end(later.text);
+    }, 200);
+  }
   return new Promise((resolve) => {
     const timer = setTimeout(() => child.kill("SIGKILL"), options.timeoutMs ?? 60_000);
     child.once("exit", (code) => {
       clearTimeout(timer);
+      clearInterval(poll);
       resolve({ code, stdout, stderr });
     });
   });

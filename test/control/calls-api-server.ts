@@ -5,13 +5,13 @@ import { createLogger } from "../../src/log/logger.js";
 import { SignalingService } from "../../src/signaling/signaling-service.js";
 import { FakeGraph, FakeVerifier, RecordingMediaProvider, testConfig } from "../signaling/helpers/fakes.js";
 import { CapturedLog, type RawResponse, rawRequest } from "../signaling/helpers/service-harness.js";
-import { RecordingCallControl } from "./recording-call-control.js";
+import { RecordingCallsApiBackend } from "./recording-calls-api-backend.js";
 
 export const CONTROL_TOKEN = "calls-api-test-token-0123456789abcdef";
 
 export interface CallsApiServer {
   service: SignalingService;
-  control: RecordingCallControl;
+  control: RecordingCallsApiBackend;
   log: CapturedLog;
   /** A request to the ops listener with the right token unless `authorization` is given. */
   request(
@@ -23,12 +23,12 @@ export interface CallsApiServer {
   requestsCounted(labels: { route?: string; outcome?: string }): Promise<number>;
 }
 
-/** The real signaling service (real loopback listeners) with a RecordingCallControl behind /calls. */
+/** The real signaling service (real loopback listeners) with a RecordingCallsApiBackend behind /calls. */
 export async function startCallsApiServer(
   overrides: Partial<BotConfig> = { controlToken: CONTROL_TOKEN },
   withControl = true,
 ): Promise<CallsApiServer> {
-  const control = new RecordingCallControl();
+  const control = new RecordingCallsApiBackend();
   const registry = new Registry();
   const log = new CapturedLog();
   const service = await SignalingService.start({
@@ -38,7 +38,7 @@ export async function startCallsApiServer(
     logger: createLogger({ level: "debug" }, log),
     registry,
     authenticator: new FakeVerifier(),
-    ...(withControl ? { callControl: control } : {}),
+    ...(withControl ? { callsApi: control } : {}),
   });
   return {
     service,

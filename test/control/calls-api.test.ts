@@ -1,9 +1,9 @@
 import { describe, expect, it } from "vitest";
 import {
-  CALL_CONTROL_STATUS,
-  CallControlError,
-  type CallControlRefusal,
-} from "../../src/control/call-control-error.js";
+  CALLS_API_REFUSAL_STATUS,
+  CallsApiRefusal,
+  type CallsApiRefusalReason,
+} from "../../src/control/calls-api-refusal.js";
 import { GraphError } from "../../src/graph/graph-error.js";
 import { MeetingJoinUrlError } from "../../src/graph/meeting-join-url.js";
 import { rawRequest } from "../signaling/helpers/service-harness.js";
@@ -92,7 +92,7 @@ describe("the calls API: enabled only with BOT_CONTROL_TOKEN", () => {
     expect(logText).not.toContain(wrongSameLength);
   });
 
-  it("answers 503 control_unavailable when the token is set but no CallControl is wired", async () => {
+  it("answers 503 control_unavailable when the token is set but no CallsApiBackend is wired", async () => {
     const server = await startServer({ controlToken: CONTROL_TOKEN }, false);
     const response = await server.request("GET", "/calls");
     expect(response.status).toBe(503);
@@ -469,20 +469,23 @@ describe("the routes of one call", () => {
 });
 
 describe("refusals of the bot and of Graph", () => {
-  it("maps each CallControlError reason to its status, with the reason as the code", async () => {
+  it("maps each CallsApiRefusal reason to its status, with the reason as the code", async () => {
     const server = await startServer();
-    const expected: Record<CallControlRefusal, number> = {
+    const expected: Record<CallsApiRefusalReason, number> = {
       unknown_call: 404,
       tenant_not_allowed: 403,
       invalid_state: 409,
       capacity: 409,
       shutting_down: 503,
+      starting: 503,
       media_unavailable: 503,
       invalid_target: 400,
+      graph_error: 502,
+      place_call_failed: 502,
     };
-    expect(CALL_CONTROL_STATUS).toEqual(expected);
+    expect(CALLS_API_REFUSAL_STATUS).toEqual(expected);
     for (const [reason, status] of Object.entries(expected)) {
-      server.control.refuseWith = new CallControlError(reason as CallControlRefusal, `refused: ${reason}`);
+      server.control.refuseWith = new CallsApiRefusal(reason as CallsApiRefusalReason, `refused: ${reason}`);
       const response = await server.request("POST", "/calls/user", {
         body: { userId: USER, tenantId: TENANT },
       });

@@ -119,7 +119,11 @@ describe("placing calls with app-hosted media", () => {
     // The emulator knows the meeting by its id and passcode (an unknown id is refused 404).
     "meeting id and passcode": () => {
       stack.graph.createMeeting({ tenantId: TENANT, joinMeetingId: "293654785123", passcode: "Xy7pQ2" });
-      return stack.bot.joinMeeting({ joinMeetingId: "293 654 785 123", passcode: "Xy7pQ2", tenantId: TENANT });
+      return stack.bot.joinMeeting({
+        joinMeetingId: "293 654 785 123",
+        passcode: "Xy7pQ2",
+        tenantId: TENANT,
+      });
     },
     "chat and organizer": () =>
       stack.bot.joinMeeting({

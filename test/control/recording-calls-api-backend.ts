@@ -1,14 +1,14 @@
 import { randomUUID } from "node:crypto";
 import type {
-  CallControl,
   CallEnding,
   CallSummary,
+  CallsApiBackend,
   JoinOptions,
   MeetingTarget,
   PlacedCallInfo,
   UserTarget,
-} from "../../src/control/call-control.js";
-import { CallControlError } from "../../src/control/call-control-error.js";
+} from "../../src/control/calls-api-backend.js";
+import { CallsApiRefusal } from "../../src/control/calls-api-refusal.js";
 
 /** A state a placed call takes on each GET of it (the last one stays). */
 export interface ScriptedState {
@@ -18,11 +18,11 @@ export interface ScriptedState {
 }
 
 /**
- * A CallControl for tests of the HTTP layer and the CLI: records every request, keeps the calls
+ * A CallsApiBackend for tests of the HTTP layer and the CLI: records every request, keeps the calls
  * it placed, and throws `refuseWith` (once) when set. A placed call walks through `script`, one
  * step per GET of it, so a client polling it sees the states in order.
  */
-export class RecordingCallControl implements CallControl {
+export class RecordingCallsApiBackend implements CallsApiBackend {
   readonly requests: { method: string; args: unknown[] }[] = [];
   readonly calls = new Map<string, CallSummary>();
   refuseWith?: Error;
@@ -38,7 +38,7 @@ export class RecordingCallControl implements CallControl {
 
   private known(callId: string): CallSummary {
     const call = this.calls.get(callId);
-    if (!call) throw new CallControlError("unknown_call", `no call ${callId} of this bot`);
+    if (!call) throw new CallsApiRefusal("unknown_call", `no call ${callId} of this bot`);
     return call;
   }
 

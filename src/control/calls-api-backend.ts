@@ -3,7 +3,7 @@
  * list them, and control one by its id. Plain data in and out, so the HTTP layer does not
  * depend on how the bot places calls; BotApp provides the implementation.
  *
- * Refusals are thrown as CallControlError (call-control-error.ts); a Graph failure as the
+ * Refusals are thrown as CallsApiRefusal (calls-api-refusal.ts); a Graph failure as the
  * GraphError Graph's client throws; a bad join link as MeetingJoinUrlError.
  */
 
@@ -67,7 +67,7 @@ export interface CallSummary {
   ended?: CallEnding;
 }
 
-export interface CallControl {
+export interface CallsApiBackend {
   joinMeeting(target: MeetingTarget, options: JoinOptions): Promise<PlacedCallInfo>;
   callUser(target: UserTarget, options: { displayName?: string }): Promise<PlacedCallInfo>;
   /** Live calls (not the ended ones kept for late notifications). */
