@@ -256,7 +256,9 @@ export interface CallHandler {
 /**
  * Why a placed call ended, from Graph's resultInfo (docs/meetings.md has the mapping):
  * hungUp (the bot), remoteEnded (the other party), meetingEnded, removed (from the meeting),
- * lobbyTimeout (never admitted), declined (the callee), unreachable (the callee), failed (anything else).
+ * lobbyTimeout (never admitted), declined (the callee), busy (the callee), unreachable (the
+ * callee), transferred (200/7015: the bot transferred it and the target took it), failed
+ * (anything else).
  */
 export type CallEndReason =
   | "hungUp"
@@ -265,7 +267,9 @@ export type CallEndReason =
   | "removed"
   | "lobbyTimeout"
   | "declined"
+  | "busy"
   | "unreachable"
+  | "transferred"
   | "failed";
 
 /** What happens to a call the bot placed, in order: [lobby, admitted,] established, ended. */

@@ -186,6 +186,9 @@ describe("the calls API wired to the bot", () => {
     expect({ status: transfer.status, json: transfer.json }).toEqual({ status: 202, json: { callId } });
     const ended = await stack.graph.waitForCallState(callId, "terminated", 10_000);
     expect(ended.resultInfo).toMatchObject({ code: 200, subcode: 7015 });
+    // A completed transfer is not a failure: the placed call ends `transferred`.
+    await waitFor(async () => (await api("GET", `/calls/${callId}`)).json.ended !== undefined, 5000);
+    expect((await api("GET", `/calls/${callId}`)).json.ended).toMatchObject({ reason: "transferred" });
   }, 60_000);
 
   it("refuses a call id not ours 404, a bad join link 400 naming it, a tenant not allowed 403", async () => {
