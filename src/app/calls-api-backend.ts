@@ -91,11 +91,11 @@ export class BotCallsApiBackend implements CallsApiBackend {
         user: {
           userId: target.userId,
           tenantId: target.tenantId,
-          ...(options.displayName !== undefined ? { displayName: options.displayName } : {}),
+          ...(target.displayName !== undefined ? { displayName: target.displayName } : {}),
         },
       },
       "user",
-      {},
+      options.displayName !== undefined ? { displayName: options.displayName } : {},
     );
   }
 

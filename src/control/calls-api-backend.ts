@@ -69,6 +69,7 @@ export interface CallSummary {
 
 export interface CallsApiBackend {
   joinMeeting(target: MeetingTarget, options: JoinOptions): Promise<PlacedCallInfo>;
+  /** `target.displayName`: the callee's name; `options.displayName`: the bot's own (its call source). */
   callUser(target: UserTarget, options: { displayName?: string }): Promise<PlacedCallInfo>;
   /** Live calls (not the ended ones kept for late notifications). */
   listCalls(): CallSummary[];

@@ -154,10 +154,8 @@ export function createControlRouter(options: ControlAppOptions): Router {
 
   router.post("/user", jsonBody, async (req: Request, res: Response) => {
     const target = readUserTarget(req.body, "a call to a user");
-    const call = await control().callUser(
-      { userId: target.userId, tenantId: target.tenantId },
-      target.displayName !== undefined ? { displayName: target.displayName } : {},
-    );
+    // `displayName` is the callee's name (as in transfer and invite), not the bot's.
+    const call = await control().callUser(target, {});
     logger.info({ callId: call.callId }, "calls API: call to a user placed");
     res.location(`${req.baseUrl}/${encodeURIComponent(call.callId)}`);
     ok(res, 201, placed(call));

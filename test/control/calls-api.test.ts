@@ -276,7 +276,8 @@ describe("POST /calls/user", () => {
     expect(response.status).toBe(201);
     expect((response.json as { kind: string }).kind).toBe("user");
     expect(server.control.requests).toEqual([
-      { method: "callUser", args: [{ userId: USER, tenantId: TENANT }, { displayName: "Adele" }] },
+      // The body's displayName names the callee, as in transfer and invite.
+      { method: "callUser", args: [{ userId: USER, tenantId: TENANT, displayName: "Adele" }, {}] },
     ]);
   });
 
