@@ -501,9 +501,10 @@ function checkOptions(options: PlaceCallOptions): void {
   const { lobbyTimeoutMs, displayName, unmixedAudio } = options;
   if (
     lobbyTimeoutMs !== undefined &&
-    (!Number.isInteger(lobbyTimeoutMs) || lobbyTimeoutMs < 1 || lobbyTimeoutMs > 3_600_000)
+    (!Number.isInteger(lobbyTimeoutMs) || lobbyTimeoutMs < 1000 || lobbyTimeoutMs > 3_600_000)
   )
-    throw new InvalidRequestError("lobbyTimeoutMs", "must be an integer from 1 to 3600000 (ms)");
+    // The same range as BOT_LOBBY_TIMEOUT_MS and the calls API.
+    throw new InvalidRequestError("lobbyTimeoutMs", "must be an integer from 1000 to 3600000 (ms)");
   if (
     displayName !== undefined &&
     (typeof displayName !== "string" || displayName.trim() === "" || displayName.length > MAX_DISPLAY_NAME)

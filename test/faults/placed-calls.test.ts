@@ -186,6 +186,10 @@ describe("placing calls with app-hosted media", () => {
     await expect(
       stack.bot.callUser({ userId: randomUUID(), tenantId: TENANT }, { lobbyTimeoutMs: -1 }),
     ).rejects.toThrow(/lobbyTimeoutMs/);
+    // The API's range is BOT_LOBBY_TIMEOUT_MS's and the calls API's: 1000-3600000.
+    await expect(
+      stack.bot.callUser({ userId: randomUUID(), tenantId: TENANT }, { lobbyTimeoutMs: 999 }),
+    ).rejects.toThrow(/lobbyTimeoutMs must be an integer from 1000/);
     expect(stack.graph.requestLog().filter((r) => r.action === "create").length).toBe(createsBefore);
     expect(
       await botMetric("signaling_outgoing_calls_total", {
