@@ -14,7 +14,7 @@ import {
   requireString,
 } from "./env-readers.js";
 import { HANDLER_OPTIONS_VARIABLE, readHandlerOptions } from "./handler-options.js";
-import { type RedirectTarget, readRedirectTarget } from "./redirect-target.js";
+import { REDIRECT_WHEN_BUSY_VARIABLE, type RedirectTarget, readRedirectTarget } from "./redirect-target.js";
 import {
   readServiceHostedSettings,
   SERVICE_HOSTED_OPTIONS_VARIABLE,
@@ -210,12 +210,8 @@ export function readRawConfig(
   for (const [key, value] of Object.entries(parsed)) {
     if (!key.startsWith("BOT_"))
       throw new ConfigError("BOT_CONFIG_FILE", `unknown key "${key}" in "${file}"`);
-    // Handler options may be written as JSON in the file itself (the environment's value is JSON text).
-    if (
-      (key === HANDLER_OPTIONS_VARIABLE || key === SERVICE_HOSTED_OPTIONS_VARIABLE) &&
-      value !== null &&
-      typeof value === "object"
-    ) {
+    // JSON-valued settings may be written as JSON in the file itself (the environment's value is JSON text).
+    if (JSON_VALUED_SETTINGS.has(key) && value !== null && typeof value === "object") {
       merged[key] = JSON.stringify(value);
       continue;
     }
@@ -226,6 +222,13 @@ export function readRawConfig(
   }
   return { ...merged, ...env };
 }
+
+/** Settings whose value is JSON: BOT_CONFIG_FILE may hold them as JSON values, not only as text. */
+const JSON_VALUED_SETTINGS: ReadonlySet<string> = new Set([
+  HANDLER_OPTIONS_VARIABLE,
+  SERVICE_HOSTED_OPTIONS_VARIABLE,
+  REDIRECT_WHEN_BUSY_VARIABLE,
+]);
 
 function botNamesInUpperCase(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
   const out: NodeJS.ProcessEnv = {};

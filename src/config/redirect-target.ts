@@ -15,7 +15,8 @@ export interface RedirectTarget {
   timeoutSeconds?: number;
 }
 
-const NAME = "BOT_REDIRECT_WHEN_BUSY";
+export const REDIRECT_WHEN_BUSY_VARIABLE = "BOT_REDIRECT_WHEN_BUSY";
+const NAME = REDIRECT_WHEN_BUSY_VARIABLE;
 const KEYS = new Set(["userId", "tenantId", "displayName", "timeoutSeconds"]);
 
 export function readRedirectTarget(source: RawConfig): RedirectTarget | undefined {

@@ -1,5 +1,8 @@
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { loadConfig } from "../../src/config/config.js";
+import { loadConfig, readRawConfig } from "../../src/config/config.js";
 import { VALID_BOT_ENV } from "./valid-env.js";
 
 const USER = "8e0f1d7b-0000-4000-8000-000000000001";
@@ -13,6 +16,17 @@ describe("BOT_REDIRECT_WHEN_BUSY", () => {
       load(JSON.stringify({ userId: USER, tenantId: TENANT, displayName: "Desk", timeoutSeconds: 30 }))
         .redirectWhenBusy,
     ).toEqual({ userId: USER, tenantId: TENANT, displayName: "Desk", timeoutSeconds: 30 });
+  });
+
+  it("may be a JSON object in BOT_CONFIG_FILE, as the JSON-valued handler options may", () => {
+    const file = join(mkdtempSync(join(tmpdir(), "bot-config-")), "bot.json");
+    writeFileSync(file, JSON.stringify({ BOT_REDIRECT_WHEN_BUSY: { userId: USER, tenantId: TENANT } }));
+    expect(
+      loadConfig({ ...VALID_BOT_ENV, ...readRawConfig({ BOT_CONFIG_FILE: file }) }).redirectWhenBusy,
+    ).toEqual({
+      userId: USER,
+      tenantId: TENANT,
+    });
   });
 
   it("refuses what Graph could not take, naming the problem", () => {
