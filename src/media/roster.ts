@@ -48,12 +48,17 @@ export function toRosterParticipants(
       displayName: typeof person?.displayName === "string" ? person.displayName : undefined,
       userId,
       kind,
-      role:
-        sameId(participant.id, context.myParticipantId) || sameId(appId, context.appId)
-          ? "self"
-          : sameId(userId, context.organizerId)
-            ? "organizer"
-            : "attendee",
+      // The call's own participant id names the bot; the app id only when that is not known
+      // (another instance of the same bot in the meeting is not this call's self).
+      role: (
+        context.myParticipantId !== undefined
+          ? sameId(participant.id, context.myParticipantId)
+          : sameId(appId, context.appId)
+      )
+        ? "self"
+        : sameId(userId, context.organizerId)
+          ? "organizer"
+          : "attendee",
       audioSourceIds,
       isMuted: participant.isMuted === true,
       isInLobby: participant.isInLobby === true,

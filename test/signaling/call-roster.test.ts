@@ -163,7 +163,8 @@ describe("toRosterParticipants", () => {
       { appId: APP_ID, organizerId: "org-1", myParticipantId: "me" },
     );
     expect(roster.map(({ id, kind, role, displayName }) => ({ id, kind, role, displayName }))).toEqual([
-      { id: "bot", kind: "application", role: "self", displayName: "Bot" },
+      // Another instance of the same bot app: not this call's own participant ("me" is).
+      { id: "bot", kind: "application", role: "attendee", displayName: "Bot" },
       { id: "org", kind: "user", role: "organizer", displayName: "Olga" },
       { id: "guest", kind: "guest", role: "attendee", displayName: "Gus" },
       { id: "tel", kind: "phone", role: "attendee", displayName: undefined },
@@ -171,6 +172,20 @@ describe("toRosterParticipants", () => {
     ]);
     expect(roster[3]?.removedReason).toBe("hungUp");
     expect(roster[0]).not.toHaveProperty("removedReason");
+  });
+
+  it("without the call's own participant id, the participant with the bot's app id is self", () => {
+    const roster = toRosterParticipants(
+      [
+        { id: "bot", info: { identity: { application: { id: APP_ID.toUpperCase(), displayName: "Bot" } } } },
+        { id: "org", info: { identity: { user: { id: "ORG-1", displayName: "Olga" } } } },
+      ],
+      { appId: APP_ID, organizerId: "org-1" },
+    );
+    expect(roster.map(({ id, role }) => ({ id, role }))).toEqual([
+      { id: "bot", role: "self" },
+      { id: "org", role: "organizer" },
+    ]);
   });
 });
 
