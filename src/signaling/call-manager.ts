@@ -132,7 +132,10 @@ type AnswerOutcome =
   | "ended_locally"
   | "call_ended";
 
-/** Graph's longest redirect timeout (its default is not documented): how long a redirect may ring. */
+/**
+ * How long a redirect may ring before Graph gives up: its longest timeout (90 s). Graph documents
+ * a default of 55 s for one target ("subject to change"), so the maximum is the safe bound.
+ */
 const MAX_REDIRECT_TIMEOUT_SECONDS = 90;
 
 /** A keepAlive that failed transiently is tried again this soon (or half the interval, if shorter). */
