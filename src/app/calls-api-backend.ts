@@ -20,7 +20,11 @@ import type { InvitationParticipantInfo } from "../graph/types.js";
 import type { CallSnapshot } from "../signaling/call.js";
 import { CallControlError } from "../signaling/call-control.js";
 import { callEndReasonOf } from "../signaling/call-end-reason.js";
-import type { PlaceCallOptions, PlaceCallTarget } from "../signaling/outgoing-calls.js";
+import type {
+  PlaceCallOptions,
+  PlaceCallTarget,
+  MeetingTarget as SignalingMeetingTarget,
+} from "../signaling/outgoing-calls.js";
 import { PlaceCallFailedError, PlaceCallRefusedError } from "../signaling/place-call-errors.js";
 import type { PlacedCall } from "../signaling/placed-call.js";
 import type { SignalingService } from "../signaling/signaling-service.js";
@@ -64,25 +68,7 @@ export class BotCallsApiBackend implements CallsApiBackend {
   }
 
   joinMeeting(target: MeetingTarget, options: JoinOptions): Promise<PlacedCallInfo> {
-    const meeting =
-      target.kind === "joinUrl"
-        ? target.joinUrl
-        : target.kind === "meetingId"
-          ? {
-              joinMeetingId: target.joinMeetingId,
-              tenantId: target.tenantId,
-              ...(target.passcode !== undefined ? { passcode: target.passcode } : {}),
-            }
-          : {
-              threadId: target.threadId,
-              messageId: target.messageId,
-              organizerId: target.organizerId,
-              tenantId: target.tenantId,
-              ...(target.replyChainMessageId !== undefined
-                ? { replyChainMessageId: target.replyChainMessageId }
-                : {}),
-            };
-    return this.place({ meeting }, "meeting", options);
+    return this.place({ meeting: signalingMeetingTarget(target) }, "meeting", options);
   }
 
   callUser(target: UserTarget, options: { displayName?: string }): Promise<PlacedCallInfo> {
@@ -309,4 +295,11 @@ function callControlRefusal(error: CallControlError): CallsApiRefusal {
     default:
       return new CallsApiRefusal("graph_error", error.message, { graph: { status: error.status ?? 0 } });
   }
+}
+
+/** The calls API's tagged target as the signaling layer takes it: the link, or the fields untagged. */
+function signalingMeetingTarget(target: MeetingTarget): SignalingMeetingTarget {
+  if (target.kind === "joinUrl") return target.joinUrl;
+  const { kind: _kind, ...meeting } = target;
+  return meeting;
 }
