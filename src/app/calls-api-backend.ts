@@ -16,7 +16,7 @@ import type {
 } from "../control/calls-api-backend.js";
 import { CallsApiRefusal } from "../control/calls-api-refusal.js";
 import { GraphError } from "../graph/graph-error.js";
-import type { InvitationParticipantInfo } from "../graph/types.js";
+import { userInvitation } from "../graph/user-invitation.js";
 import type { CallSnapshot } from "../signaling/call.js";
 import { CallControlError } from "../signaling/call-control.js";
 import { callEndReasonOf } from "../signaling/call-end-reason.js";
@@ -130,11 +130,11 @@ export class BotCallsApiBackend implements CallsApiBackend {
   }
 
   transfer(callId: string, target: UserTarget): Promise<void> {
-    return this.control((s) => s.transfer(callId, { transferTarget: invitee(target) }));
+    return this.control((s) => s.transfer(callId, { transferTarget: userInvitation(target) }));
   }
 
   invite(callId: string, targets: UserTarget[]): Promise<void> {
-    return this.control(async (s) => void (await s.invite(callId, targets.map(invitee))));
+    return this.control(async (s) => void (await s.invite(callId, targets.map(userInvitation))));
   }
 
   /** Forgets the ended calls kept (their timers): the bot stops. */
@@ -229,19 +229,6 @@ export class BotCallsApiBackend implements CallsApiBackend {
 
 function unknownCall(callId: string): CallsApiRefusal {
   return new CallsApiRefusal("unknown_call", `no live call ${callId} of this bot`);
-}
-
-function invitee(target: UserTarget): InvitationParticipantInfo {
-  return {
-    "@odata.type": "#microsoft.graph.invitationParticipantInfo",
-    identity: {
-      user: {
-        id: target.userId,
-        tenantId: target.tenantId,
-        ...(target.displayName !== undefined ? { displayName: target.displayName } : {}),
-      },
-    },
-  };
 }
 
 /** How an answered call (or one the registry ended) ended, in the CallEvent vocabulary. */
