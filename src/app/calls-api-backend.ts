@@ -16,11 +16,15 @@ import type {
 } from "../control/calls-api-backend.js";
 import { CallsApiRefusal } from "../control/calls-api-refusal.js";
 import { GraphError } from "../graph/graph-error.js";
-import type { InvitationParticipantInfo } from "../graph/types.js";
+import { userInvitation } from "../graph/user-invitation.js";
 import type { CallSnapshot } from "../signaling/call.js";
 import { CallControlError } from "../signaling/call-control.js";
 import { callEndReasonOf } from "../signaling/call-end-reason.js";
-import type { PlaceCallOptions, PlaceCallTarget } from "../signaling/outgoing-calls.js";
+import type {
+  PlaceCallOptions,
+  PlaceCallTarget,
+  MeetingTarget as SignalingMeetingTarget,
+} from "../signaling/outgoing-calls.js";
 import { PlaceCallFailedError, PlaceCallRefusedError } from "../signaling/place-call-errors.js";
 import type { PlacedCall } from "../signaling/placed-call.js";
 import type { SignalingService } from "../signaling/signaling-service.js";
@@ -64,25 +68,7 @@ export class BotCallsApiBackend implements CallsApiBackend {
   }
 
   joinMeeting(target: MeetingTarget, options: JoinOptions): Promise<PlacedCallInfo> {
-    const meeting =
-      target.kind === "joinUrl"
-        ? target.joinUrl
-        : target.kind === "meetingId"
-          ? {
-              joinMeetingId: target.joinMeetingId,
-              tenantId: target.tenantId,
-              ...(target.passcode !== undefined ? { passcode: target.passcode } : {}),
-            }
-          : {
-              threadId: target.threadId,
-              messageId: target.messageId,
-              organizerId: target.organizerId,
-              tenantId: target.tenantId,
-              ...(target.replyChainMessageId !== undefined
-                ? { replyChainMessageId: target.replyChainMessageId }
-                : {}),
-            };
-    return this.place({ meeting }, "meeting", options);
+    return this.place({ meeting: signalingMeetingTarget(target) }, "meeting", options);
   }
 
   callUser(target: UserTarget, options: { displayName?: string }): Promise<PlacedCallInfo> {
@@ -144,11 +130,11 @@ export class BotCallsApiBackend implements CallsApiBackend {
   }
 
   transfer(callId: string, target: UserTarget): Promise<void> {
-    return this.control((s) => s.transfer(callId, { transferTarget: invitee(target) }));
+    return this.control((s) => s.transfer(callId, { transferTarget: userInvitation(target) }));
   }
 
   invite(callId: string, targets: UserTarget[]): Promise<void> {
-    return this.control(async (s) => void (await s.invite(callId, targets.map(invitee))));
+    return this.control(async (s) => void (await s.invite(callId, targets.map(userInvitation))));
   }
 
   /** Forgets the ended calls kept (their timers): the bot stops. */
@@ -245,19 +231,6 @@ function unknownCall(callId: string): CallsApiRefusal {
   return new CallsApiRefusal("unknown_call", `no live call ${callId} of this bot`);
 }
 
-function invitee(target: UserTarget): InvitationParticipantInfo {
-  return {
-    "@odata.type": "#microsoft.graph.invitationParticipantInfo",
-    identity: {
-      user: {
-        id: target.userId,
-        tenantId: target.tenantId,
-        ...(target.displayName !== undefined ? { displayName: target.displayName } : {}),
-      },
-    },
-  };
-}
-
 /** How an answered call (or one the registry ended) ended, in the CallEvent vocabulary. */
 function endingOf(call: CallSnapshot): CallEnding {
   const resultInfo = call.end?.resultInfo;
@@ -309,4 +282,11 @@ function callControlRefusal(error: CallControlError): CallsApiRefusal {
     default:
       return new CallsApiRefusal("graph_error", error.message, { graph: { status: error.status ?? 0 } });
   }
+}
+
+/** The calls API's tagged target as the signaling layer takes it: the link, or the fields untagged. */
+function signalingMeetingTarget(target: MeetingTarget): SignalingMeetingTarget {
+  if (target.kind === "joinUrl") return target.joinUrl;
+  const { kind: _kind, ...meeting } = target;
+  return meeting;
 }

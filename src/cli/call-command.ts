@@ -1,15 +1,12 @@
 import { Command } from "commander";
-import type { PlacedCallInfo } from "../control/calls-api-backend.js";
-import { ControlClient, type ControlFlags, controlOptions } from "./control-client.js";
+import { type ControlFlags, controlOptions } from "./control-client.js";
 import { runControlCommand } from "./control-command-runner.js";
-import { waitForCall, waitOptions } from "./wait-for-call.js";
+import { placeCallAndWait, type WaitFlags, waitOptions } from "./wait-for-call.js";
 
-interface CallFlags extends ControlFlags {
+interface CallFlags extends ControlFlags, WaitFlags {
   user: string;
   tenant: string;
   displayName?: string;
-  wait?: boolean;
-  waitTimeout: number;
 }
 
 export function callCommand(): Command {
@@ -37,20 +34,12 @@ export function callCommand(): Command {
       ].join("\n"),
     )
     .action(async (flags: CallFlags) => {
-      await runControlCommand("call", async () => {
-        const client = ControlClient.from(flags);
-        const call = await client.request<PlacedCallInfo>("POST", "/calls/user", {
+      await runControlCommand("call", () =>
+        placeCallAndWait(flags, "/calls/user", {
           userId: flags.user,
           tenantId: flags.tenant,
           ...(flags.displayName !== undefined ? { displayName: flags.displayName } : {}),
-        });
-        process.stdout.write(`${call.callId}\n`);
-        if (!flags.wait) return 0;
-        const established = await waitForCall(client, call.callId, {
-          timeoutMs: flags.waitTimeout,
-          report: (line) => process.stderr.write(`${line}\n`),
-        });
-        return established ? 0 : 1;
-      });
+        }),
+      );
     });
 }

@@ -1,19 +1,16 @@
 import { Command } from "commander";
-import type { PlacedCallInfo } from "../control/calls-api-backend.js";
-import { ControlClient, type ControlFlags, controlOptions } from "./control-client.js";
+import { type ControlFlags, controlOptions } from "./control-client.js";
 import { runControlCommand } from "./control-command-runner.js";
 import { secondsArgument } from "./seconds-argument.js";
-import { waitForCall, waitOptions } from "./wait-for-call.js";
+import { placeCallAndWait, type WaitFlags, waitOptions } from "./wait-for-call.js";
 
-interface JoinFlags extends ControlFlags {
+interface JoinFlags extends ControlFlags, WaitFlags {
   meetingId?: string;
   passcode?: string;
   tenant?: string;
   lobbyTimeout?: number;
   unmixed?: boolean;
   displayName?: string;
-  wait?: boolean;
-  waitTimeout: number;
 }
 
 /** The body of POST /calls/join, or why the flags cannot make one. */
@@ -74,18 +71,8 @@ export function joinCommand(): Command {
       ].join("\n"),
     )
     .action(async (joinUrl: string | undefined, flags: JoinFlags) => {
-      const body = joinBody(joinUrl, flags);
-      if (typeof body === "string") command.error(`error: ${body}`);
-      await runControlCommand("join", async () => {
-        const client = ControlClient.from(flags);
-        const call = await client.request<PlacedCallInfo>("POST", "/calls/join", body);
-        process.stdout.write(`${call.callId}\n`);
-        if (!flags.wait) return 0;
-        const established = await waitForCall(client, call.callId, {
-          timeoutMs: flags.waitTimeout,
-          report: (line) => process.stderr.write(`${line}\n`),
-        });
-        return established ? 0 : 1;
-      });
+      const made = joinBody(joinUrl, flags);
+      const body = typeof made === "string" ? command.error(`error: ${made}`) : made;
+      await runControlCommand("join", () => placeCallAndWait(flags, "/calls/join", body));
     });
 }

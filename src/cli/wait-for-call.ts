@@ -3,8 +3,8 @@
  * ended (false), telling the user on stderr when it waits in a lobby and how it ended.
  */
 import { Option } from "commander";
-import type { CallSummary } from "../control/calls-api-backend.js";
-import { type ControlClient, ControlClientError } from "./control-client.js";
+import type { CallSummary, PlacedCallInfo } from "../control/calls-api-backend.js";
+import { ControlClient, ControlClientError, type ControlFlags } from "./control-client.js";
 import { secondsArgument } from "./seconds-argument.js";
 
 /** --wait and --wait-timeout (parsed to milliseconds), on `join` and `call`. */
@@ -15,6 +15,32 @@ export function waitOptions(): Option[] {
       .argParser(secondsArgument(86_400))
       .default(300_000, "300"),
   ];
+}
+
+/** The flags waitOptions() adds, as commander parses them. */
+export interface WaitFlags {
+  wait?: boolean;
+  waitTimeout: number;
+}
+
+/**
+ * What `join` and `call` do once their body is made: POST it, print the call id, and with --wait
+ * follow the call. The result is the command's exit code: 0 placed (or established), 1 it ended first.
+ */
+export async function placeCallAndWait(
+  flags: ControlFlags & WaitFlags,
+  path: string,
+  body: Record<string, unknown>,
+): Promise<number> {
+  const client = ControlClient.from(flags);
+  const call = await client.request<PlacedCallInfo>("POST", path, body);
+  process.stdout.write(`${call.callId}\n`);
+  if (!flags.wait) return 0;
+  const established = await waitForCall(client, call.callId, {
+    timeoutMs: flags.waitTimeout,
+    report: (line) => process.stderr.write(`${line}\n`),
+  });
+  return established ? 0 : 1;
 }
 
 export interface WaitOptions {

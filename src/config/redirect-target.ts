@@ -3,7 +3,6 @@
  * instead of rejecting it busy. JSON {userId, tenantId, displayName?, timeoutSeconds?}: the
  * user and tenant ids are GUIDs; timeoutSeconds is Graph's redirect timeout (15..90 s).
  */
-import type { InvitationParticipantInfo } from "../graph/types.js";
 import { ConfigError } from "./config-error.js";
 import { isGuid, type RawConfig, readString } from "./env-readers.js";
 
@@ -58,18 +57,4 @@ export function readRedirectTarget(source: RawConfig): RedirectTarget | undefine
     target.timeoutSeconds = seconds;
   }
   return target;
-}
-
-/** The redirect's target as Graph takes it. */
-export function redirectInvitation(target: RedirectTarget): InvitationParticipantInfo {
-  return {
-    "@odata.type": "#microsoft.graph.invitationParticipantInfo",
-    identity: {
-      user: {
-        id: target.userId,
-        tenantId: target.tenantId,
-        ...(target.displayName === undefined ? {} : { displayName: target.displayName }),
-      },
-    },
-  };
 }

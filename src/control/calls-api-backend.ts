@@ -7,18 +7,16 @@
  * GraphError Graph's client throws; a bad join link as MeetingJoinUrlError.
  */
 
-/** A meeting to join: by its join link, by meeting id and passcode, or by chat and organizer. */
+import type { MeetingChatInfo, MeetingIdJoin } from "../graph/outgoing-call-requests.js";
+
+/**
+ * A meeting to join: by its join link, by meeting id and passcode, or by chat and organizer.
+ * The fields are the ones the signaling layer's own MeetingTarget takes, tagged by `kind`.
+ */
 export type MeetingTarget =
   | { kind: "joinUrl"; joinUrl: string }
-  | { kind: "meetingId"; joinMeetingId: string; passcode?: string; tenantId: string }
-  | {
-      kind: "chatInfo";
-      threadId: string;
-      messageId: string;
-      replyChainMessageId?: string;
-      organizerId: string;
-      tenantId: string;
-    };
+  | ({ kind: "meetingId" } & MeetingIdJoin)
+  | ({ kind: "chatInfo" } & MeetingChatInfo);
 
 export interface JoinOptions {
   /** How long the bot may wait in the meeting's lobby before the join is given up. */

@@ -5,6 +5,8 @@
  */
 import { isGuid } from "../config/env-readers.js";
 import { MAX_JOIN_URL_LENGTH, MeetingJoinUrlError, parseMeetingJoinUrl } from "../graph/meeting-join-url.js";
+// One bound on an invite, whether it comes through the calls API or the bot's own code.
+import { MAX_INVITED_PARTICIPANTS } from "../graph/request-bodies.js";
 import type { JoinOptions, MeetingTarget, UserTarget } from "./calls-api-backend.js";
 
 export class ControlRequestError extends Error {
@@ -17,8 +19,6 @@ export class ControlRequestError extends Error {
   }
 }
 
-/** Invitations Graph takes in one request are few; a bound keeps a body from fanning out. */
-export const MAX_INVITED_PARTICIPANTS = 10;
 /** A lobby wait of up to an hour: a meeting nobody admits to is given up before that. */
 export const LOBBY_TIMEOUT_RANGE_MS = { min: 1000, max: 3_600_000 } as const;
 const MAX_DISPLAY_NAME_LENGTH = 256;

@@ -7,9 +7,9 @@
  */
 import { performance } from "node:perf_hooks";
 import type { BotConfig } from "../config/config.js";
-import { redirectInvitation } from "../config/redirect-target.js";
 import type { GraphCallsApi } from "../graph/graph-calls-api.js";
 import type { AnswerRequest, RejectReason } from "../graph/types.js";
+import { userInvitation } from "../graph/user-invitation.js";
 import { LogRateLimiter } from "../log/log-rate-limiter.js";
 import type { Logger } from "../log/logger.js";
 import type {
@@ -568,7 +568,7 @@ export class CallManager {
       (target.timeoutSeconds ?? MAX_REDIRECT_TIMEOUT_SECONDS) * 1000 + this.endConfirmTimeoutMs;
     this.logger.info({ callId: call.callId, why: "capacity" }, "at capacity: redirecting the incoming call");
     try {
-      await this.graph.redirect(call.callId, [redirectInvitation(target)], target.timeoutSeconds, undefined, {
+      await this.graph.redirect(call.callId, [userInvitation(target)], target.timeoutSeconds, undefined, {
         callId: call.callId,
         deadlineAt: performance.now() + (deadlineAt - performance.now()) / 2,
       });

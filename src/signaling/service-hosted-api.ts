@@ -4,7 +4,7 @@
  * handler module runs in the main thread, next to signaling: see docs/service-hosted-media.md.
  */
 
-import type { MediaInfo, ResultInfo } from "../graph/types.js";
+import type { MediaInfo, RecordResponseRequest, ResultInfo } from "../graph/types.js";
 import type { Logger } from "../log/logger.js";
 
 /** The incoming call as choose() and create() see it. */
@@ -42,15 +42,9 @@ export interface RecordResult extends OperationResult {
   completionReason?: string;
 }
 
-export interface RecordOptions {
+/** recordResponse's parameters as Graph names them, with prompts given as PromptSpecs. */
+export interface RecordOptions extends Omit<RecordResponseRequest, "prompts"> {
   prompts?: PromptSpec[];
-  bargeInAllowed?: boolean;
-  initialSilenceTimeoutInSeconds?: number;
-  maxSilenceTimeoutInSeconds?: number;
-  maxRecordDurationInSeconds?: number;
-  playBeep?: boolean;
-  stopTones?: string[];
-  clientContext?: string;
 }
 
 /** One call with service-hosted media, given to the handler's create(). */

@@ -7,7 +7,7 @@
  * driven over the Graph emulator's HTTP control API (/emulator), as a user of it would.
  */
 import { randomUUID } from "node:crypto";
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -20,6 +20,7 @@ import { CallNotEstablishedError } from "../../src/signaling/place-call-errors.j
 import type { PlacedCall } from "../../src/signaling/placed-call.js";
 import { control } from "../emulator/graph/graph-test-kit.js";
 import { closeSharedGraph, FaultStack } from "../faults/fault-stack.js";
+import { probeLines as probeLinesOf } from "../fixtures/probe-events.js";
 import { sleep, waitFor } from "../media/wait-for.js";
 import { alignAndCompare, writeSpeechLikeWav } from "./speaker-audio.js";
 
@@ -45,17 +46,7 @@ interface ProbeLine {
 }
 
 function probeLines(callId: string): ProbeLine[] {
-  let text = "";
-  try {
-    text = readFileSync(EVENTS, "utf8");
-  } catch {
-    return [];
-  }
-  return text
-    .split("\n")
-    .filter((line) => line !== "")
-    .map((line) => JSON.parse(line) as ProbeLine)
-    .filter((line) => line.callId === callId);
+  return probeLinesOf<ProbeLine>(EVENTS, callId);
 }
 
 /** Each event of a placed call with the performance.now() it reached the app at. */

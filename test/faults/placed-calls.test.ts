@@ -6,7 +6,7 @@
  * the lobby (admitted, and timed out: hung up through Graph).
  */
 import { randomUUID } from "node:crypto";
-import { readFileSync, rmSync } from "node:fs";
+import { rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -21,6 +21,7 @@ import {
   PlaceCallRefusedError,
 } from "../../src/signaling/place-call-errors.js";
 import type { PlacedCall } from "../../src/signaling/placed-call.js";
+import { probeLines as probeLinesOf } from "../fixtures/probe-events.js";
 import { waitFor } from "../media/wait-for.js";
 import { closeSharedGraph, FaultStack } from "./fault-stack.js";
 
@@ -46,17 +47,7 @@ interface ProbeLine {
 }
 
 function probeLines(callId: string): ProbeLine[] {
-  let text = "";
-  try {
-    text = readFileSync(EVENTS, "utf8");
-  } catch {
-    return [];
-  }
-  return text
-    .split("\n")
-    .filter((line) => line !== "")
-    .map((line) => JSON.parse(line) as ProbeLine)
-    .filter((line) => line.callId === callId);
+  return probeLinesOf<ProbeLine>(EVENTS, callId);
 }
 
 function eventsOf(placed: PlacedCall): CallEvent[] {

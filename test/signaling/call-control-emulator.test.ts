@@ -4,92 +4,48 @@
  * metadata, the effects seen through Graph's notifications (roster, call end).
  */
 import { randomUUID } from "node:crypto";
-import { writeFile } from "node:fs/promises";
-import path from "node:path";
-import { Registry } from "prom-client";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import type { BotConfig } from "../../src/config/config.js";
-import { freePort } from "../../src/demo/free-port.js";
-import { GraphEmulator } from "../../src/emulator/graph/graph-emulator.js";
-import { createTlsCertificate } from "../../src/emulator/graph/tls-certificate.js";
-import { GraphClient } from "../../src/graph/graph-client.js";
-import { GraphTokenProvider } from "../../src/graph/token-provider.js";
-import { silentLogger } from "../../src/log/logger.js";
+import type { GraphEmulator } from "../../src/emulator/graph/graph-emulator.js";
 import { CallControlError } from "../../src/signaling/call-control.js";
-import { SignalingService } from "../../src/signaling/signaling-service.js";
-import { RecordingMediaProvider, testConfig, until } from "./helpers/fakes.js";
-
-const TENANT = "72f988bf-86f1-41af-91ab-2d7cd011db47";
+import { until } from "./helpers/fakes.js";
+import {
+  type SignalingBot as Bot,
+  type BotTls,
+  startGraphEmulatorForBot,
+  startSignalingBot,
+  stopSignalingBot,
+  TENANT,
+} from "./helpers/graph-emulator-bot.js";
 
 let emulator: GraphEmulator;
-let botTls: { certPath: string; keyPath: string };
+let botTls: BotTls;
 
 beforeAll(async () => {
-  const certificate = await createTlsCertificate();
-  const keyPath = path.join(path.dirname(certificate.certPath), "bot-key.pem");
-  await writeFile(keyPath, certificate.keyPem, { mode: 0o600 });
-  botTls = { certPath: certificate.certPath, keyPath };
-  emulator = await GraphEmulator.start({ logger: silentLogger(), callbackCaPem: certificate.certPem });
+  ({ emulator, botTls } = await startGraphEmulatorForBot());
 });
 
 afterAll(async () => {
   await emulator?.close();
 });
 
-interface Bot {
-  service: SignalingService;
-  media: RecordingMediaProvider;
-  tokens: GraphTokenProvider;
-  registry: Registry;
-  appId: string;
-}
-
 let bot: Bot | undefined;
 afterEach(async () => {
-  await bot?.service.shutdown({ timeoutMs: 1000 });
-  bot?.tokens.close();
+  await stopSignalingBot(bot);
   bot = undefined;
   emulator.timings.terminatingDelayMs = 20;
   emulator.clearFaults();
 });
 
 async function startBot(overrides: Partial<BotConfig> = {}, answerDeadlineMs?: number): Promise<Bot> {
-  const appId = randomUUID();
-  const secret = `secret-${randomUUID()}`;
-  const port = await freePort();
-  const publicUrl = `https://127.0.0.1:${port}`;
-  emulator.registerApp({ appId, secret, tenantId: TENANT, callbackUrl: `${publicUrl}/api/calls` });
-  const config = testConfig({
-    appId,
-    tenantId: TENANT,
-    credential: { kind: "secret", secret },
-    publicUrl,
-    callbackUrl: `${publicUrl}/api/calls`,
-    port,
-    tls: { certPath: botTls.certPath, keyPath: botTls.keyPath },
-    graphUrl: emulator.graphUrl,
-    authorityUrl: emulator.authorityUrl(TENANT),
-    notificationOpenIdUrl: emulator.notificationOpenIdUrl,
-    caCertPath: emulator.caCertPath,
-    notificationBodyLimitBytes: 64 * 1024,
-    graph: { requestTimeoutMs: 3000, maxAttempts: 2, overallDeadlineMs: 5000 },
-    ...overrides,
-  });
-  const logger = silentLogger();
-  const registry = new Registry();
-  const tokens = GraphTokenProvider.fromConfig(config, { logger, registry });
-  await tokens.start();
-  const graph = new GraphClient({
-    baseUrl: config.graphUrl,
-    tokenProvider: tokens,
-    settings: config.graph,
-    ca: emulator.caCertPem,
-    logger,
-    registry,
-  });
-  const media = new RecordingMediaProvider();
-  const service = await SignalingService.start({ config, graph, media, logger, registry, answerDeadlineMs });
-  bot = { service, media, tokens, registry, appId };
+  bot = await startSignalingBot(
+    emulator,
+    botTls,
+    { notificationBodyLimitBytes: 64 * 1024, ...overrides },
+    () => ({
+      answerDeadlineMs,
+    }),
+  );
   return bot;
 }
 

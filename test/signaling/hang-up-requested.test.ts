@@ -2,67 +2,28 @@
  * A media handler's hang up (MediaSessionProvider event hangUpRequested) through the signaling
  * service with the fake Graph and media provider: hung up through Graph like an API hang up.
  */
-import { Registry } from "prom-client";
-import { afterEach, describe, expect, it } from "vitest";
-import { silentLogger } from "../../src/log/logger.js";
-import { SignalingService } from "../../src/signaling/signaling-service.js";
-import {
-  FakeGraph,
-  FakeVerifier,
-  GraphStatusError,
-  RecordingMediaProvider,
-  testConfig,
-  until,
-} from "./helpers/fakes.js";
+import { describe, expect, it } from "vitest";
+import { GraphStatusError, until } from "./helpers/fakes.js";
 import { TENANT } from "./helpers/key-server.js";
+import { serviceHarnessPerTest } from "./helpers/service-harness.js";
 
-interface Harness {
-  service: SignalingService;
-  graph: FakeGraph;
-  media: RecordingMediaProvider;
-  post(body: unknown): Promise<Response>;
-  graphRequests(outcome: string): Promise<number>;
-  state(callId: string): string | undefined;
-}
+const startHarness = serviceHarnessPerTest();
 
-let harness: Harness | undefined;
-afterEach(async () => {
-  await harness?.service.shutdown({ timeoutMs: 200 });
-  harness = undefined;
-});
-
-async function start(options: { endConfirmTimeoutMs?: number } = {}): Promise<Harness> {
-  const graph = new FakeGraph();
-  const media = new RecordingMediaProvider();
-  const registry = new Registry();
-  const service = await SignalingService.start({
-    config: testConfig(),
-    graph,
-    media,
-    logger: silentLogger(),
-    registry,
-    authenticator: new FakeVerifier(),
-    ...options,
-  });
-  harness = {
-    service,
-    graph,
-    media,
-    post: (body) =>
+async function start(options: { endConfirmTimeoutMs?: number } = {}) {
+  const harness = await startHarness({}, { service: options });
+  const { service } = harness;
+  return {
+    ...harness,
+    post: (body: unknown) =>
       fetch(`${service.url}/api/calls`, {
         method: "POST",
         headers: { authorization: "Bearer ok", "content-type": "application/json" },
         body: JSON.stringify(body),
       }),
-    graphRequests: async (outcome) => {
-      const metric = await registry.getSingleMetric("signaling_graph_requests_total")?.get();
-      return (metric?.values ?? [])
-        .filter((value) => value.labels.action === "hangUp" && value.labels.outcome === outcome)
-        .reduce((sum, value) => sum + value.value, 0);
-    },
-    state: (callId) => service.calls().find((call) => call.callId === callId)?.state,
+    graphRequests: (outcome: string) =>
+      harness.metric("signaling_graph_requests_total", { action: "hangUp", outcome }),
+    state: (callId: string) => service.calls().find((call) => call.callId === callId)?.state,
   };
-  return harness;
 }
 
 function notify(callId: string, changeType: string, resourceData: unknown): unknown {

@@ -5,20 +5,14 @@
  * replayed, and a dropped one never as unknown_call.)
  */
 import { randomUUID } from "node:crypto";
-import { Registry } from "prom-client";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import type { CallResource } from "../../src/graph/types.js";
-import { silentLogger } from "../../src/log/logger.js";
 import { PlaceCallFailedError } from "../../src/signaling/place-call-errors.js";
-import { SignalingService } from "../../src/signaling/signaling-service.js";
-import { FakeGraph, FakeVerifier, RecordingMediaProvider, testConfig, until } from "./helpers/fakes.js";
+import { FakeGraph, until } from "./helpers/fakes.js";
 import { TENANT } from "./helpers/key-server.js";
+import { serviceHarnessPerTest } from "./helpers/service-harness.js";
 
-let service: SignalingService | undefined;
-afterEach(async () => {
-  await service?.shutdown({ timeoutMs: 200 });
-  service = undefined;
-});
+const startHarness = serviceHarnessPerTest();
 
 function stateUpdate(callId: string, state: string): unknown {
   return {
@@ -39,35 +33,21 @@ async function start() {
       answerCreate = resolve;
     });
   };
-  const registry = new Registry();
-  const media = new RecordingMediaProvider();
-  service = await SignalingService.start({
-    config: testConfig(),
-    graph,
-    media,
-    logger: silentLogger(),
-    registry,
-    authenticator: new FakeVerifier(),
-  });
-  const started = service;
-  const count = async (name: string, labels: Record<string, string>) =>
-    ((await registry.getSingleMetric(name)?.get())?.values ?? [])
-      .filter((value) => Object.entries(labels).every(([key, wanted]) => value.labels[key] === wanted))
-      .reduce((sum, value) => sum + value.value, 0);
+  const { service, media, metric } = await startHarness({}, { graph });
   return {
-    service: started,
+    service,
     graph,
     media,
     createSent: () => createSent,
     answerCreate: (resource: CallResource) => answerCreate(resource),
     post: (body: unknown) =>
-      fetch(`${started.url}/api/calls`, {
+      fetch(`${service.url}/api/calls`, {
         method: "POST",
         headers: { authorization: "Bearer ok", "content-type": "application/json" },
         body: JSON.stringify(body),
       }),
-    notifications: (labels: Record<string, string>) => count("signaling_notifications_total", labels),
-    held: (outcome: string) => count("signaling_held_notifications_total", { outcome }),
+    notifications: (labels: Record<string, string>) => metric("signaling_notifications_total", labels),
+    held: (outcome: string) => metric("signaling_held_notifications_total", { outcome }),
   };
 }
 

@@ -5,33 +5,18 @@
  * every outcome.)
  */
 import { randomUUID } from "node:crypto";
-import { Registry } from "prom-client";
-import { afterEach, describe, expect, it } from "vitest";
-import { silentLogger } from "../../src/log/logger.js";
-import { SignalingService } from "../../src/signaling/signaling-service.js";
-import { FakeGraph, FakeVerifier, RecordingMediaProvider, testConfig, until } from "./helpers/fakes.js";
+import { describe, expect, it } from "vitest";
+import { FakeGraph, until } from "./helpers/fakes.js";
 import { TENANT } from "./helpers/key-server.js";
+import { serviceHarnessPerTest } from "./helpers/service-harness.js";
 
-let service: SignalingService | undefined;
-afterEach(async () => {
-  await service?.shutdown({ timeoutMs: 200 });
-  service = undefined;
-});
+const startHarness = serviceHarnessPerTest();
 
 describe("outcome of a placed call", () => {
   it("is ended_before_established when its media session is lost while it establishes", async () => {
     const graph = new FakeGraph();
     graph.createCall = async () => ({ id: "placed-lost" });
-    const media = new RecordingMediaProvider();
-    const registry = new Registry();
-    service = await SignalingService.start({
-      config: testConfig(),
-      graph,
-      media,
-      logger: silentLogger(),
-      registry,
-      authenticator: new FakeVerifier(),
-    });
+    const { service, media, registry } = await startHarness({}, { graph });
     const placed = await service.placeCall({ user: { userId: randomUUID(), tenantId: TENANT } });
     const ended = placed.ended;
     media.emit({ kind: "sessionLost", callId: "placed-lost", reason: "host gone" });

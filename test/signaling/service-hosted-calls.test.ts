@@ -5,17 +5,12 @@
  */
 import { randomUUID } from "node:crypto";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
-import net from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { Registry } from "prom-client";
+import type { Registry } from "prom-client";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { GraphEmulator } from "../../src/emulator/graph/graph-emulator.js";
-import { createTlsCertificate } from "../../src/emulator/graph/tls-certificate.js";
-import { GraphClient } from "../../src/graph/graph-client.js";
+import type { GraphEmulator } from "../../src/emulator/graph/graph-emulator.js";
 import { httpsRequest } from "../../src/graph/https-request.js";
-import { GraphTokenProvider } from "../../src/graph/token-provider.js";
-import { silentLogger } from "../../src/log/logger.js";
 import { pcm16kWavHeader } from "../../src/media/wav-writer.js";
 import type {
   OperationResult,
@@ -24,25 +19,26 @@ import type {
 } from "../../src/signaling/service-hosted-api.js";
 import { defineServiceHostedHandler } from "../../src/signaling/service-hosted-api.js";
 import { ServiceHostedInputError } from "../../src/signaling/service-hosted-calls.js";
-import { SignalingService } from "../../src/signaling/signaling-service.js";
-import { RecordingMediaProvider, testConfig, until } from "./helpers/fakes.js";
+import { until } from "./helpers/fakes.js";
+import {
+  type SignalingBot as Bot,
+  type BotTls,
+  startGraphEmulatorForBot,
+  startSignalingBot,
+  stopSignalingBot,
+} from "./helpers/graph-emulator-bot.js";
 
-const TENANT = "72f988bf-86f1-41af-91ab-2d7cd011db47";
 const BEEP = { uri: "https://cdn.contoso.com/beep.wav", resourceId: "f8971b04-b53e-418c-9222-c82ce681a582" };
 const COOL = { uri: "https://cdn.contoso.com/cool.wav", resourceId: "86dc814b-c172-4428-9112-60f8ecae1edb" };
 /** The WAV mapped to BEEP's uri lasts this long. */
 const BEEP_MS = 1500;
 
 let emulator: GraphEmulator;
-let botTls: { certPath: string; keyPath: string };
+let botTls: BotTls;
 let wavDir: string;
 
 beforeAll(async () => {
-  const certificate = await createTlsCertificate();
-  const keyPath = path.join(path.dirname(certificate.certPath), "bot-key.pem");
-  await writeFile(keyPath, certificate.keyPem, { mode: 0o600 });
-  botTls = { certPath: certificate.certPath, keyPath };
-  emulator = await GraphEmulator.start({ logger: silentLogger(), callbackCaPem: certificate.certPem });
+  ({ emulator, botTls } = await startGraphEmulatorForBot());
   // A real 16 kHz mono WAV of BEEP_MS stands for BEEP's https uri (mapped through the control route).
   wavDir = await mkdtemp(path.join(tmpdir(), "ivr-prompts-"));
   const pcm = Buffer.alloc((16_000 * 2 * BEEP_MS) / 1000);
@@ -57,18 +53,9 @@ afterAll(async () => {
   if (wavDir) await rm(wavDir, { recursive: true, force: true });
 });
 
-interface Bot {
-  service: SignalingService;
-  media: RecordingMediaProvider;
-  tokens: GraphTokenProvider;
-  registry: Registry;
-  appId: string;
-}
-
 let bot: Bot | undefined;
 afterEach(async () => {
-  await bot?.service.shutdown({ timeoutMs: 1000 });
-  bot?.tokens.close();
+  await stopSignalingBot(bot);
   bot = undefined;
 });
 
@@ -85,66 +72,17 @@ async function control(route: string, body: unknown): Promise<void> {
   expect(response.status).toBeLessThan(300);
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
-
 async function startBot(
   definition: ServiceHostedHandlerDefinition<unknown>,
   options: { chooseTimeoutMs?: number } = {},
 ): Promise<Bot> {
-  const appId = randomUUID();
-  const secret = `secret-${randomUUID()}`;
-  const port = await freePort();
-  const publicUrl = `https://127.0.0.1:${port}`;
-  emulator.registerApp({ appId, secret, tenantId: TENANT, callbackUrl: `${publicUrl}/api/calls` });
-  const config = testConfig({
-    appId,
-    tenantId: TENANT,
-    credential: { kind: "secret", secret },
-    publicUrl,
-    callbackUrl: `${publicUrl}/api/calls`,
-    port,
-    tls: botTls,
-    graphUrl: emulator.graphUrl,
-    authorityUrl: emulator.authorityUrl(TENANT),
-    notificationOpenIdUrl: emulator.notificationOpenIdUrl,
-    caCertPath: emulator.caCertPath,
-    graph: { requestTimeoutMs: 3000, maxAttempts: 2, overallDeadlineMs: 5000 },
-  });
-  const logger = silentLogger();
-  const registry = new Registry();
-  const tokens = GraphTokenProvider.fromConfig(config, { logger, registry });
-  await tokens.start();
-  const graph = new GraphClient({
-    baseUrl: config.graphUrl,
-    tokenProvider: tokens,
-    settings: config.graph,
-    ca: emulator.caCertPem,
-    logger,
-    registry,
-  });
-  const media = new RecordingMediaProvider();
-  const service = await SignalingService.start({
-    config,
-    graph,
-    media,
-    logger,
-    registry,
+  bot = await startSignalingBot(emulator, botTls, {}, (graph) => ({
     serviceHosted: {
       handler: { name: "test", definition, options: undefined },
       graph,
       chooseTimeoutMs: options.chooseTimeoutMs,
     },
-  });
-  bot = { service, media, tokens, registry, appId };
+  }));
   return bot;
 }
 

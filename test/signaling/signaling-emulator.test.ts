@@ -4,108 +4,52 @@
  * token provider, answer bodies validated by the emulator against the v1.0 metadata.
  */
 import { randomUUID } from "node:crypto";
-import { writeFile } from "node:fs/promises";
-import net from "node:net";
-import path from "node:path";
-import { Registry } from "prom-client";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import type { BotConfig } from "../../src/config/config.js";
-import { GraphEmulator } from "../../src/emulator/graph/graph-emulator.js";
-import { createTlsCertificate } from "../../src/emulator/graph/tls-certificate.js";
-import { GraphClient } from "../../src/graph/graph-client.js";
+import type { GraphEmulator } from "../../src/emulator/graph/graph-emulator.js";
 import { httpsRequest } from "../../src/graph/https-request.js";
-import { GraphTokenProvider } from "../../src/graph/token-provider.js";
-import { silentLogger } from "../../src/log/logger.js";
 import { parseMediaBlob } from "../../src/media/media-session-config.js";
-import { SignalingService } from "../../src/signaling/signaling-service.js";
-import { RecordingMediaProvider, testConfig, until } from "./helpers/fakes.js";
+import { until } from "./helpers/fakes.js";
+import {
+  type SignalingBot as Bot,
+  type BotTls,
+  startGraphEmulatorForBot,
+  startSignalingBot,
+  stopSignalingBot,
+  TENANT,
+} from "./helpers/graph-emulator-bot.js";
 
-const TENANT = "72f988bf-86f1-41af-91ab-2d7cd011db47";
 const FOREIGN = "99999999-9999-4999-8999-999999999999";
 
 let emulator: GraphEmulator;
-let botTls: { certPath: string; keyPath: string; certPem: string };
+let botTls: BotTls;
 
 beforeAll(async () => {
-  const certificate = await createTlsCertificate();
-  const keyPath = path.join(path.dirname(certificate.certPath), "bot-key.pem");
-  await writeFile(keyPath, certificate.keyPem, { mode: 0o600 });
-  botTls = { certPath: certificate.certPath, keyPath, certPem: certificate.certPem };
-  emulator = await GraphEmulator.start({ logger: silentLogger(), callbackCaPem: certificate.certPem });
+  ({ emulator, botTls } = await startGraphEmulatorForBot());
 });
 
 afterAll(async () => {
   await emulator?.close();
 });
 
-interface Bot {
-  service: SignalingService;
-  media: RecordingMediaProvider;
-  tokens: GraphTokenProvider;
-  config: BotConfig;
-  appId: string;
-}
-
 let bot: Bot | undefined;
 afterEach(async () => {
-  await bot?.service.shutdown({ timeoutMs: 1000 });
-  bot?.tokens.close();
+  await stopSignalingBot(bot);
   bot = undefined;
   emulator.clearFaults();
   Object.assign(emulator.timings, { answerDeadlineMs: 15_000, keepAliveTimeoutMs: 45 * 60_000 });
 });
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
-
 async function startBot(
   overrides: Partial<BotConfig> = {},
   options: { answerDeadlineMs?: number } = {},
 ): Promise<Bot> {
-  const appId = randomUUID();
-  const secret = `secret-${randomUUID()}`;
-  const port = await freePort();
-  const publicUrl = `https://127.0.0.1:${port}`;
-  emulator.registerApp({ appId, secret, tenantId: TENANT, callbackUrl: `${publicUrl}/api/calls` });
-  const config = testConfig({
-    appId,
-    tenantId: TENANT,
-    credential: { kind: "secret", secret },
-    publicUrl,
-    callbackUrl: `${publicUrl}/api/calls`,
-    port,
-    tls: { certPath: botTls.certPath, keyPath: botTls.keyPath },
-    graphUrl: emulator.graphUrl,
-    authorityUrl: emulator.authorityUrl(TENANT),
-    notificationOpenIdUrl: emulator.notificationOpenIdUrl,
-    caCertPath: emulator.caCertPath,
-    notificationBodyLimitBytes: 64 * 1024,
-    graph: { requestTimeoutMs: 3000, maxAttempts: 2, overallDeadlineMs: 5000 },
-    ...overrides,
-  });
-  const logger = silentLogger();
-  const registry = new Registry();
-  const tokens = GraphTokenProvider.fromConfig(config, { logger, registry });
-  await tokens.start();
-  const graph = new GraphClient({
-    baseUrl: config.graphUrl,
-    tokenProvider: tokens,
-    settings: config.graph,
-    ca: emulator.caCertPem,
-    logger,
-    registry,
-  });
-  const media = new RecordingMediaProvider();
-  const service = await SignalingService.start({ config, graph, media, logger, registry, ...options });
-  bot = { service, media, tokens, config, appId };
+  bot = await startSignalingBot(
+    emulator,
+    botTls,
+    { notificationBodyLimitBytes: 64 * 1024, ...overrides },
+    () => options,
+  );
   return bot;
 }
 

@@ -4,7 +4,7 @@ import { Registry } from "prom-client";
 import { afterEach } from "vitest";
 import type { BotConfig } from "../../../src/config/config.js";
 import { createLogger } from "../../../src/log/logger.js";
-import { SignalingService } from "../../../src/signaling/signaling-service.js";
+import { SignalingService, type SignalingServiceOptions } from "../../../src/signaling/signaling-service.js";
 import { FakeGraph, FakeVerifier, RecordingMediaProvider, testConfig } from "./fakes.js";
 
 /** Every line a logger wrote, parsed, and the bytes written. */
@@ -61,6 +61,7 @@ export function rawRequest(
 export interface ServiceHarness {
   service: SignalingService;
   graph: FakeGraph;
+  media: RecordingMediaProvider;
   registry: Registry;
   log: CapturedLog;
   /** POSTs raw bytes to the notification route with a valid token. */
@@ -76,18 +77,32 @@ export interface ServiceHarness {
   ): Promise<void>;
 }
 
+/** More of a harness: a FakeGraph set up beforehand, SignalingService.start's timing options. */
+export interface ServiceHarnessOptions {
+  graph?: FakeGraph;
+  service?: Pick<
+    SignalingServiceOptions,
+    "answerDeadlineMs" | "endConfirmTimeoutMs" | "terminatedRetentionMs"
+  >;
+}
+
 /** A signaling service on loopback with fake Graph/media/token check and a captured info-level log. */
-export async function startServiceHarness(overrides: Partial<BotConfig> = {}): Promise<ServiceHarness> {
-  const graph = new FakeGraph();
+export async function startServiceHarness(
+  overrides: Partial<BotConfig> = {},
+  options: ServiceHarnessOptions = {},
+): Promise<ServiceHarness> {
+  const graph = options.graph ?? new FakeGraph();
+  const media = new RecordingMediaProvider();
   const registry = new Registry();
   const log = new CapturedLog();
   const service = await SignalingService.start({
     config: testConfig(overrides),
     graph,
-    media: new RecordingMediaProvider(),
+    media,
     logger: createLogger({ level: "info" }, log),
     registry,
     authenticator: new FakeVerifier(),
+    ...options.service,
   });
   const metric: ServiceHarness["metric"] = async (name, labels = {}) => {
     const values = (await registry.getSingleMetric(name)?.get())?.values ?? [];
@@ -99,6 +114,7 @@ export async function startServiceHarness(overrides: Partial<BotConfig> = {}): P
   return {
     service,
     graph,
+    media,
     registry,
     log,
     metric,
@@ -131,8 +147,8 @@ export function serviceHarnessPerTest(): typeof startServiceHarness {
     await harness?.service.shutdown({ timeoutMs: 200 });
     harness = undefined;
   });
-  return async (overrides) => {
-    harness = await startServiceHarness(overrides);
+  return async (overrides, options) => {
+    harness = await startServiceHarness(overrides, options);
     return harness;
   };
 }
