@@ -112,7 +112,8 @@ describe("teams-media-bot join / call / calls / hangup against the calls API", (
     expect(run.stdout).toMatch(GUID_LINE);
     expect(server.control.requests[0]).toEqual({
       method: "callUser",
-      args: [{ userId: USER, tenantId: TENANT }, { displayName: "Adele" }],
+      // --display-name names the callee (the user's name in the call), not the bot.
+      args: [{ userId: USER, tenantId: TENANT, displayName: "Adele" }, {}],
     });
   }, 60_000);
 
