@@ -5,6 +5,7 @@ import type { PooledSendBuffer, SendBufferPool } from "./send-buffer-pool.js";
 import {
   varint32Size,
   varint64PartsSize,
+  varint64Size,
   WIRE_LEN,
   WIRE_VARINT,
   writeVarint32,
@@ -420,4 +421,21 @@ export class FrameBatchWriter {
     this.view = new DataView(grown.buffer, grown.byteOffset, grown.byteLength);
     this.ringViews[this.ringIndex] = this.view;
   }
+}
+
+/**
+ * Sets sent_at_us of a batch finish() wrote with `writtenUs` (its last field) to `sentAtUs`,
+ * in place: the batch is stamped with a clock reading when it is handed to the connection
+ * rather than when it was written ahead of its deadline. Only when both values take as many
+ * varint bytes (any two clock readings within years of each other do); returns false, leaving
+ * the bytes as they are, otherwise or when the batch does not end with a sent_at_us field.
+ */
+export function restampSentAt(bytes: Uint8Array, writtenUs: number, sentAtUs: number): boolean {
+  if (writtenUs <= 0 || sentAtUs <= 0) return false;
+  const size = varint64Size(writtenUs);
+  if (varint64Size(sentAtUs) !== size || bytes.length < size + 1) return false;
+  const at = bytes.length - size;
+  if (bytes[at - 1] !== BATCH_SENT_AT_TAG) return false;
+  writeVarint64(bytes, at, sentAtUs);
+  return true;
 }

@@ -8,7 +8,7 @@ import {
 import type { BridgeProtocolError } from "../bridge/bridge-protocol-error.js";
 import type { ConnectFailure } from "../bridge/connect-failure.js";
 import type { FrameBatchReader } from "../bridge/frame-batch-reader.js";
-import { FrameBatchWriter } from "../bridge/frame-batch-writer.js";
+import { FrameBatchWriter, restampSentAt } from "../bridge/frame-batch-writer.js";
 import { MAX_FRAME_BATCH_BYTES, NO_SESSION, toneFromGraphName, v1 } from "../bridge/protocol.js";
 import { SendBufferPool } from "../bridge/send-buffer-pool.js";
 import { LogRateLimiter } from "../log/log-rate-limiter.js";
@@ -118,6 +118,13 @@ export class MediaEngine {
   private readonly stagedRelease: ((() => void) | null)[] = [];
   private readonly stagedFrames = new Int32Array(STAGED_BATCHES);
   private stagedCount = 0;
+  /** sent_at_us the writer put in the batches being written (the tick's deadline or later). */
+  private writtenAtUs = 0;
+  /**
+   * The clock reading the batches of one tick carry, taken when the first of them is handed to
+   * the bridge (split batches of a tick share one sent_at_us, per the .proto); 0 = none sent yet.
+   */
+  private sentAtUs = 0;
   private readonly pacer: Pacer;
   private readonly view = new ReaderFrameView();
   /** Shared with the sessions: updated per batch and per tick (see CallSessionContext.time). */
@@ -544,8 +551,10 @@ export class MediaEngine {
     const skipped = this.clockSkipped;
     this.clockSkipped = false;
     this.time.nowMs = nowMs;
-    // sent_at is the deadline: the batch leaves then (see tick), not while it is written.
-    writer.begin(Math.round((performance.timeOrigin + Math.max(nowMs, deadlineMs)) * 1000));
+    // Written ahead of the deadline; sendBatch stamps the clock reading when it leaves.
+    this.writtenAtUs = Math.round((performance.timeOrigin + Math.max(nowMs, deadlineMs)) * 1000);
+    this.sentAtUs = 0;
+    writer.begin(this.writtenAtUs);
     for (let i = 0; i < sessions.length; i++) {
       const call = sessions[i] as CallSession;
       call.expire(nowMs);
@@ -599,6 +608,9 @@ export class MediaEngine {
 
   /** The bridge sends the bytes as they are and calls release once written (or dropped). */
   private sendBatch(bytes: Uint8Array, frames: number, release: (() => void) | null): void {
+    // sent_at_us is a clock reading (a late send shows in the host's transit), not the deadline.
+    if (this.sentAtUs === 0) this.sentAtUs = Math.round((performance.timeOrigin + this.clock.now()) * 1000);
+    restampSentAt(bytes, this.writtenAtUs, this.sentAtUs);
     if (this.options.bridge.sendFrameBatch(bytes, release)) this.metrics.framesSent.inc(frames);
     else this.metrics.dropped.backpressure.inc(frames);
   }

@@ -8,7 +8,7 @@ import {
   writeBenchmarkBatch,
 } from "../../src/bridge/codec-benchmark.js";
 import { FrameBatchReader } from "../../src/bridge/frame-batch-reader.js";
-import { FrameBatchWriter } from "../../src/bridge/frame-batch-writer.js";
+import { FrameBatchWriter, restampSentAt } from "../../src/bridge/frame-batch-writer.js";
 import { longToNumber, type pb } from "../../src/bridge/protocol.js";
 
 /** Deterministic pseudo-random numbers (mulberry32), so a failure reproduces. */
@@ -255,3 +255,31 @@ function encodeLength(n: number): number[] {
   out.push(n);
   return out;
 }
+
+describe("restampSentAt", () => {
+  const written = 1_764_201_600_123_456;
+  function batch(): Uint8Array {
+    const writer = new FrameBatchWriter();
+    writer.begin(written);
+    writer.addFrame(3, 1, 7, 123_456, new Uint8Array(640).fill(5), 0, false);
+    return writer.finish().slice();
+  }
+
+  it("puts a later clock reading in place of the written sent_at_us, frames unchanged", () => {
+    const bytes = batch();
+    const before = decodeEnvelope(bytes).frames as pb.FrameBatch;
+    expect(restampSentAt(bytes, written, written + 7_321)).toBe(true);
+    const after = decodeEnvelope(bytes).frames as pb.FrameBatch;
+    expect(longToNumber(after.sentAtUs)).toBe(written + 7_321);
+    expect(after.frames).toEqual(before.frames);
+  });
+
+  it("leaves the bytes as they are when the reading needs another varint length or no stamp was written", () => {
+    const bytes = batch();
+    const copy = bytes.slice();
+    expect(restampSentAt(bytes, written, 5)).toBe(false);
+    expect(restampSentAt(bytes, 0, written)).toBe(false);
+    expect(restampSentAt(bytes, 2 ** 20, 2 ** 20 + 1)).toBe(false);
+    expect(bytes).toEqual(copy);
+  });
+});

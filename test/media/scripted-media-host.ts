@@ -24,6 +24,8 @@ export interface RenderedFrame {
  */
 export class ScriptedMediaHost {
   readonly rendered: RenderedFrame[] = [];
+  /** Every FrameBatch the worker sent: its sent_at_us and this host's clock when it arrived (µs). */
+  readonly batches: { sentAtUs: number; receivedAtUs: number }[] = [];
   /** Connections accepted so far (refused ones not counted). */
   connections = 0;
   private socket: WebSocket | undefined;
@@ -133,6 +135,10 @@ export class ScriptedMediaHost {
         break;
       }
       case "frames":
+        this.batches.push({
+          sentAtUs: Number(envelope.frames?.sentAtUs ?? 0),
+          receivedAtUs: Math.round((performance.timeOrigin + performance.now()) * 1000),
+        });
         for (const frame of envelope.frames?.frames ?? []) {
           this.rendered.push({
             connection,
