@@ -6,38 +6,20 @@
  * audio the host was sent back is the caller's audio, sample for sample. Then the bot hangs up
  * and everything shuts down; the host exits 0.
  */
-import { randomBytes } from "node:crypto";
-import { existsSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { BotApp } from "../../src/app/bot-app.js";
-import { loadConfig } from "../../src/config/config.js";
-import { emulatedBotEnv, newEmulatedApp } from "../../src/demo/emulator-bot-env.js";
-import { freePort } from "../../src/demo/free-port.js";
-import { createLocalBotTls } from "../../src/demo/local-bot-tls.js";
-import { GraphEmulator } from "../../src/emulator/graph/graph-emulator.js";
-import { silentLogger } from "../../src/log/logger.js";
-import { BridgeMediaSessionProvider } from "../../src/media/bridge-media-session-provider.js";
+import type { BotApp } from "../../src/app/bot-app.js";
+import type { GraphEmulator } from "../../src/emulator/graph/graph-emulator.js";
 import { readPcm16kWav } from "../../src/media/wav-file.js";
 import { deltaOf, labelDeltas, parseExposition, sumOf } from "../../src/metrics/prometheus-text.js";
-import { DotnetHost, ensureHostBuilt, ROOT } from "./dotnet-host.js";
+import { CALLER_WAV, sleep, startBotOnDotnetHost, waitForFile } from "./bot-on-dotnet-host.js";
+import { type DotnetHost, ensureHostBuilt } from "./dotnet-host.js";
 import { FRAME_BYTES, matchEcho } from "./echo-match.js";
 
-const CALLER_WAV = path.join(ROOT, "assets", "audio", "caller-speech.wav");
 /** How long the caller is echoed before the bot hangs up. */
 const TALK_MS = 3000;
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-async function waitForFile(file: string, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!existsSync(file)) {
-    if (Date.now() > deadline) throw new Error(`${file} was not written within ${timeoutMs} ms`);
-    await sleep(100);
-  }
-}
 
 describe("the TypeScript bot with the .NET media host", () => {
   let host: DotnetHost | undefined;
@@ -60,76 +42,14 @@ describe("the TypeScript bot with the .NET media host", () => {
   }, 30_000);
 
   it("answers a Graph call with the host's blob and echoes the caller sample for sample", async () => {
-    const secret = randomBytes(24).toString("base64url");
-    const recordDir = path.join(dir, "host-recordings");
-    host = await DotnetHost.start({
-      configuration: "Release",
-      secret,
-      wavPath: CALLER_WAV,
-      recordDir,
-      maxLifetimeMs: 120_000,
+    const stack = await startBotOnDotnetHost(dir, (started) => {
+      host = started;
     });
+    host = stack.host;
+    graph = stack.graph;
+    bot = stack.bot;
+    const { provider, recordDir } = stack;
     expect(host.url).toMatch(/^ws:\/\/127\.0\.0\.1:\d+\/bridge$/);
-
-    const app = newEmulatedApp();
-    const port = await freePort();
-    const tls = await createLocalBotTls();
-    const publicUrl = `https://127.0.0.1:${port}`;
-
-    // Established like the real service does it: once the call's media flows (here: once the
-    // worker received the .NET host's first frame of the call).
-    const connected = new Set<string>();
-    const connectWaiters = new Map<string, () => void>();
-    const mediaConnected = (callId: string, timeoutMs: number) =>
-      connected.has(callId)
-        ? Promise.resolve(true)
-        : new Promise<boolean>((resolve) => {
-            const timer = setTimeout(() => resolve(false), timeoutMs);
-            connectWaiters.set(callId, () => {
-              clearTimeout(timer);
-              resolve(true);
-            });
-          });
-    graph = await GraphEmulator.start({
-      logger: silentLogger(),
-      callbackCaPem: tls.certPem,
-      apps: [{ ...app, callbackUrl: `${publicUrl}/api/calls` }],
-      establishWhen: (call) => mediaConnected(call.id, 10_000),
-    });
-
-    const config = loadConfig(
-      emulatedBotEnv(graph, {
-        app,
-        port,
-        tls,
-        mediaFqdn: "media.e2e.local",
-        bridgeUrl: host.url,
-        bridgeSecret: secret,
-        recordingsDir: path.join(dir, "bot-recordings"),
-        logLevel: "warn",
-      }),
-    );
-    let provider: BridgeMediaSessionProvider | undefined;
-    bot = await BotApp.start({
-      config,
-      logger: silentLogger(),
-      media: async ({ config: c, logger }) => {
-        provider = await BridgeMediaSessionProvider.start({
-          bridge: c.bridge,
-          media: c.media,
-          logger,
-          handlers: [{ builtin: "echo" }],
-        });
-        provider.onEvent((event) => {
-          if (event.kind !== "mediaConnected") return;
-          connected.add(event.callId);
-          connectWaiters.get(event.callId)?.();
-        });
-        await provider.waitUntilConnected(10_000);
-        return provider;
-      },
-    });
-    if (!provider) throw new Error("the bot started without its media provider");
     const hostBefore = parseExposition(await host.metrics());
     expect(sumOf(hostBefore, "bridge_connections_total")).toBe(1);
 
