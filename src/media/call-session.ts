@@ -727,12 +727,14 @@ export class CallSession implements MediaCall {
     this.recorder = undefined;
     this.recording = undefined;
     this.attempt = undefined;
-    this.context.metrics.activeRecordings.dec();
     try {
       await this.trackIo(recorder.close());
       this.log.info({ directory: recorder.directory }, "recording finalized");
     } catch (error) {
       this.log.error({ err: error, directory: recorder.directory }, "recording could not be finalized");
+    } finally {
+      // Active until its files are final: 0 means every recording can be read (or failed).
+      this.context.metrics.activeRecordings.dec();
     }
   }
 

@@ -310,7 +310,7 @@ export function createMediaMetrics(registry: Registry): MediaMetrics {
     }),
     activeRecordings: new Gauge({
       name: "media_active_recordings",
-      help: "Calls being recorded now",
+      help: "Calls being recorded now, counted until their files are finalized",
       registers,
     }),
     bridgeConnected: new Gauge({

@@ -1,3 +1,4 @@
+import { existsSync } from "node:fs";
 import { mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { basename, dirname, join } from "node:path";
@@ -219,6 +220,21 @@ describe("CallSession (recording)", () => {
     const before = await readdir(dir);
     await expect(call.record()).rejects.toThrow(/did not accept/);
     expect(await readdir(dir)).toEqual(before);
+    await call.end("done");
+  });
+
+  it("counts a recording active until its files are finalized (recording.json written), not only until it stops", async () => {
+    const { call, metric } = setup({ acceptRecording: true });
+    const info = await call.record();
+    call.receive(new TestFrameView().set(1));
+    expect(await metric("media_active_recordings")).toBe(1);
+    const stopping = call.stopRecording();
+    // The files are being finalized: the recording is not gone yet.
+    expect(await metric("media_active_recordings")).toBe(1);
+    expect(existsSync(join(dirname(info.mixedPath), "recording.json"))).toBe(false);
+    await stopping;
+    expect(existsSync(join(dirname(info.mixedPath), "recording.json"))).toBe(true);
+    expect(await metric("media_active_recordings")).toBe(0);
     await call.end("done");
   });
 
