@@ -9,8 +9,8 @@ import type {
   CallEnding,
   CallSummary,
   CallsApiBackend,
+  CallsApiMeetingTarget,
   JoinOptions,
-  MeetingTarget,
   PlacedCallInfo,
   UserTarget,
 } from "../control/calls-api-backend.js";
@@ -20,11 +20,7 @@ import { userInvitation } from "../graph/user-invitation.js";
 import type { CallSnapshot } from "../signaling/call.js";
 import { CallControlError } from "../signaling/call-control.js";
 import { callEndReasonOf } from "../signaling/call-end-reason.js";
-import type {
-  PlaceCallOptions,
-  PlaceCallTarget,
-  MeetingTarget as SignalingMeetingTarget,
-} from "../signaling/outgoing-calls.js";
+import type { MeetingTarget, PlaceCallOptions, PlaceCallTarget } from "../signaling/outgoing-calls.js";
 import { PlaceCallFailedError, PlaceCallRefusedError } from "../signaling/place-call-errors.js";
 import type { PlacedCall } from "../signaling/placed-call.js";
 import type { SignalingService } from "../signaling/signaling-service.js";
@@ -67,7 +63,7 @@ export class BotCallsApiBackend implements CallsApiBackend {
     this.maxEnded = options.maxEnded ?? 1000;
   }
 
-  joinMeeting(target: MeetingTarget, options: JoinOptions): Promise<PlacedCallInfo> {
+  joinMeeting(target: CallsApiMeetingTarget, options: JoinOptions): Promise<PlacedCallInfo> {
     return this.place({ meeting: signalingMeetingTarget(target) }, "meeting", options);
   }
 
@@ -285,7 +281,7 @@ function callControlRefusal(error: CallControlError): CallsApiRefusal {
 }
 
 /** The calls API's tagged target as the signaling layer takes it: the link, or the fields untagged. */
-function signalingMeetingTarget(target: MeetingTarget): SignalingMeetingTarget {
+function signalingMeetingTarget(target: CallsApiMeetingTarget): MeetingTarget {
   if (target.kind === "joinUrl") return target.joinUrl;
   const { kind: _kind, ...meeting } = target;
   return meeting;

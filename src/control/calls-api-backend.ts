@@ -13,7 +13,7 @@ import type { MeetingChatInfo, MeetingIdJoin } from "../graph/outgoing-call-requ
  * A meeting to join: by its join link, by meeting id and passcode, or by chat and organizer.
  * The fields are the ones the signaling layer's own MeetingTarget takes, tagged by `kind`.
  */
-export type MeetingTarget =
+export type CallsApiMeetingTarget =
   | { kind: "joinUrl"; joinUrl: string }
   | ({ kind: "meetingId" } & MeetingIdJoin)
   | ({ kind: "chatInfo" } & MeetingChatInfo);
@@ -66,7 +66,7 @@ export interface CallSummary {
 }
 
 export interface CallsApiBackend {
-  joinMeeting(target: MeetingTarget, options: JoinOptions): Promise<PlacedCallInfo>;
+  joinMeeting(target: CallsApiMeetingTarget, options: JoinOptions): Promise<PlacedCallInfo>;
   /** `target.displayName`: the callee's name; `options.displayName`: the bot's own (its call source). */
   callUser(target: UserTarget, options: { displayName?: string }): Promise<PlacedCallInfo>;
   /** Live calls (not the ended ones kept for late notifications). */

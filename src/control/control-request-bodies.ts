@@ -7,7 +7,7 @@ import { isGuid } from "../config/env-readers.js";
 import { MAX_JOIN_URL_LENGTH, MeetingJoinUrlError, parseMeetingJoinUrl } from "../graph/meeting-join-url.js";
 // One bound on an invite, whether it comes through the calls API or the bot's own code.
 import { MAX_INVITED_PARTICIPANTS } from "../graph/request-bodies.js";
-import type { JoinOptions, MeetingTarget, UserTarget } from "./calls-api-backend.js";
+import type { CallsApiMeetingTarget, JoinOptions, UserTarget } from "./calls-api-backend.js";
 
 export class ControlRequestError extends Error {
   constructor(
@@ -92,7 +92,7 @@ const JOIN_FORMS = {
 } as const;
 
 /** POST /calls/join: exactly one of joinUrl, joinMeetingId or threadId picks the form. */
-export function readJoinRequest(value: unknown): { target: MeetingTarget; options: JoinOptions } {
+export function readJoinRequest(value: unknown): { target: CallsApiMeetingTarget; options: JoinOptions } {
   const body = object(value, "");
   const forms = (Object.keys(JOIN_FORMS) as (keyof typeof JOIN_FORMS)[]).filter((k) => body[k] !== undefined);
   if (forms.length === 0)
@@ -107,7 +107,7 @@ export function readJoinRequest(value: unknown): { target: MeetingTarget; option
   return { target: meetingTarget(body, form), options: joinOptions(body) };
 }
 
-function meetingTarget(body: Fields, form: keyof typeof JOIN_FORMS): MeetingTarget {
+function meetingTarget(body: Fields, form: keyof typeof JOIN_FORMS): CallsApiMeetingTarget {
   switch (form) {
     case "joinUrl": {
       const joinUrl = requiredString(body, "joinUrl");

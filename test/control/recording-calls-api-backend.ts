@@ -3,8 +3,8 @@ import type {
   CallEnding,
   CallSummary,
   CallsApiBackend,
+  CallsApiMeetingTarget,
   JoinOptions,
-  MeetingTarget,
   PlacedCallInfo,
   UserTarget,
 } from "../../src/control/calls-api-backend.js";
@@ -56,7 +56,7 @@ export class RecordingCallsApiBackend implements CallsApiBackend {
     return { callId, mediaSessionId: randomUUID(), kind };
   }
 
-  async joinMeeting(target: MeetingTarget, options: JoinOptions): Promise<PlacedCallInfo> {
+  async joinMeeting(target: CallsApiMeetingTarget, options: JoinOptions): Promise<PlacedCallInfo> {
     this.record("joinMeeting", target, options);
     return this.place("meeting", target.kind === "joinUrl" ? undefined : target.tenantId);
   }
