@@ -229,6 +229,14 @@ export class PlayoutQueue {
     return this.target;
   }
 
+  /**
+   * The last frame taken was live audio and nothing has been queued since: the stream's next
+   * frame has not come yet (see MediaEngine.render: such a queue's tick waits for it).
+   */
+  get awaitingLive(): boolean {
+    return this.tookLive && this.count === 0;
+  }
+
   get space(): number {
     return this.capacity - this.count;
   }
