@@ -60,9 +60,9 @@ describe("configuration", () => {
       adaptiveLiveTarget: false,
       jitterDepthFrames: 5,
     });
-    // The smallest queue (1 frame) still takes the default target (0: nothing stands).
+    // The smallest queue (2 frames) takes the default target (0: nothing stands).
     expect(
-      loadConfig({ ...VALID, BOT_MEDIA_PLAYOUT_QUEUE_FRAMES: "1" }).media.timing?.livePlayoutTargetFrames,
+      loadConfig({ ...VALID, BOT_MEDIA_PLAYOUT_QUEUE_FRAMES: "2" }).media.timing?.livePlayoutTargetFrames,
     ).toBe(0);
   });
 
