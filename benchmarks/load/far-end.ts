@@ -8,6 +8,7 @@
 
 import type { EmulatedSession, SessionStats } from "../../src/emulator/media/emulated-session.js";
 import { MediaPlatformEmulator } from "../../src/emulator/media/media-platform-emulator.js";
+import type { RenderTimings } from "../../src/emulator/media/render-timings.js";
 import { raiseThreadPriority } from "../../src/media/thread-priority.js";
 import { LatencyHistogram } from "../lib/latency-histogram.js";
 import { answerMemoryProbes } from "../lib/memory-probe.js";
@@ -46,6 +47,23 @@ let baseline: BaselineFarEnd | undefined;
 const tracked = new Map<string, EmulatedSession>();
 let emulatorEcho = new LatencyHistogram();
 let measuring = false;
+/** The far end's stages of an echo (see FarEndWindow.stages), recorded while measuring. */
+let stages = {
+  hostSend: new LatencyHistogram(),
+  botToHost: new LatencyHistogram(),
+  hostRenderQueue: new LatencyHistogram(),
+};
+const renderTimings: RenderTimings = {
+  sourceBatchSent: (us, frames) => {
+    if (measuring) stages.hostSend.recordUs(us, frames);
+  },
+  renderBatchArrived: (us, frames) => {
+    if (measuring && frames > 0) stages.botToHost.recordUs(us, frames);
+  },
+  renderFramePlayed: (us) => {
+    if (measuring) stages.hostRenderQueue.recordUs(us);
+  },
+};
 
 interface Counters {
   sent: number;
@@ -122,6 +140,7 @@ function startEmulator(
     // Recordings are not needed; the default (60 s per session) would hold 1.9 MB a session.
     recordMaxSeconds: soak?.recordMaxSeconds ?? 1,
     maxSessions: 0,
+    renderTimings,
     ...(soak ? { port: soak.port, reconnectGraceMs: soak.reconnectGraceMs } : {}),
   });
 }
@@ -217,6 +236,11 @@ async function handle(request: FarEndRequest): Promise<unknown> {
     }
     case "beginWindow": {
       emulatorEcho = new LatencyHistogram();
+      stages = {
+        hostSend: new LatencyHistogram(),
+        botToHost: new LatencyHistogram(),
+        hostRenderQueue: new LatencyHistogram(),
+      };
       if (baseline) baseline.echo = new LatencyHistogram();
       windowStart = { counters: counters(), cpuUs: cpuUs(), wallMs: performance.now() };
       measuring = true;
@@ -245,6 +269,15 @@ async function handle(request: FarEndRequest): Promise<unknown> {
         dropDetail: baseline ? dropDetail : { ...dropDetail, playoutUnderruns: d("underruns") },
         skippedTicks: d("skippedTicks"),
         echoRoundTrip: { count: echo.count, ...echo.summary() },
+        ...(baseline
+          ? {}
+          : {
+              stages: {
+                hostSend: stages.hostSend.stageSummary(),
+                botToHost: stages.botToHost.stageSummary(),
+                hostRenderQueue: stages.hostRenderQueue.stageSummary(),
+              },
+            }),
         cpuUs: used,
         wallMs,
       };

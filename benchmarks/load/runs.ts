@@ -5,6 +5,7 @@ import path from "node:path";
 import { DEFAULTS } from "../../src/config/config.js";
 import { createLogger } from "../../src/log/logger.js";
 import { BridgeMediaSessionProvider } from "../../src/media/bridge-media-session-provider.js";
+import type { LatencyProbeSnapshot } from "../../src/media/latency-probe.js";
 import {
   deltaOf,
   histogramWindow,
@@ -71,6 +72,8 @@ export interface WorkerRun {
   bridgeBatchTransit: { count: number; p50Ms: number | null; p99Ms: number | null };
   /** media_playout_queue_depth_frames (per session per tick), bucket upper bounds in frames. */
   playoutQueueDepth: { p50Frames: number | null; p99Frames: number | null };
+  /** The worker's latency probe over the window (exact stage readings; null: not read). */
+  probe: LatencyProbeSnapshot | null;
 }
 
 export interface BaselineRun {
@@ -172,6 +175,7 @@ export async function runWorker(far: WorkerFarEnd, options: RunOptions): Promise
     requestTimeoutMs: 30_000,
     livePlayoutTargetFrames: options.liveTarget,
     adaptiveLiveTarget: options.adaptiveLiveTarget,
+    latencyProbe: true,
   });
   // The worker is the thread that appeared with the provider (with any helper threads it started).
   const workerThreads = threadIds().filter((tid) => !threadsBefore.has(tid));
@@ -192,9 +196,18 @@ export async function runWorker(far: WorkerFarEnd, options: RunOptions): Promise
       throw new Error(`only ${connected} of ${options.calls} sessions connected`);
     await sleep(options.warmupSeconds * 1000);
 
+    // The probe's window is the counters' (reset with the first read, read with the second).
+    let probe: LatencyProbeSnapshot | null = null;
+    let reads = 0;
     const { before, after, used, countedOverMs, farEnd } = await measureWindow(
       far,
-      async () => parseExposition(await provider.metrics()),
+      async () => {
+        const first = reads++ === 0;
+        const scrape = parseExposition(await provider.metrics());
+        const snapshot = await provider.latencyProbe(first);
+        if (!first) probe = snapshot;
+        return scrape;
+      },
       options.seconds,
       workerThreads,
     );
@@ -221,6 +234,7 @@ export async function runWorker(far: WorkerFarEnd, options: RunOptions): Promise
       lateness: percentiles(before, after, "media_render_lateness_seconds"),
       bridgeBatchTransit: percentiles(before, after, "bridge_batch_transit_seconds"),
       playoutQueueDepth: queueDepth(before, after),
+      probe,
     };
   } finally {
     await provider.close();

@@ -21,6 +21,7 @@ import { CallSession } from "./call-session.js";
 import { EarlySessionEvents } from "./early-session-events.js";
 import { SessionMemory } from "./frame-arena.js";
 import { createCallHandlers, type LoadedHandler } from "./handler-loader.js";
+import type { LatencyProbe } from "./latency-probe.js";
 import { type MediaTimers, realTimers } from "./media-timers.js";
 import { Pacer, type PacerClock, realClock } from "./pacer.js";
 import { PlayoutQueue } from "./playout-queue.js";
@@ -77,6 +78,8 @@ export interface MediaEngineOptions {
    * followHostPhase). Default: on with the real clock, off with an injected one.
    */
   followHostPhase?: boolean;
+  /** Reads each stage of the worker's share of an echo exactly (benchmarks, diagnosis). */
+  probe?: LatencyProbe;
 }
 
 const SOURCE = v1.MediaContext.MEDIA_CONTEXT_AUDIO_SOURCE as number;
@@ -187,6 +190,10 @@ export class MediaEngine {
   /** sendLiveNow is writing: finished pieces go out at once instead of waiting for a deadline. */
   private sendingLive = false;
   private readonly followPhase: boolean;
+  private readonly probe: LatencyProbe | undefined;
+  /** The batch being handled: when it was delivered and when its frames were through (probe). */
+  private batchReceivedAtMs = 0;
+  private batchHandledAtMs = 0;
   /** When the last received batch was handled (clock ms), for followHostPhase. */
   private lastBatchAtMs = Number.NEGATIVE_INFINITY;
 
@@ -200,6 +207,7 @@ export class MediaEngine {
     this.timers = options.timers ?? realTimers;
     this.metrics = options.metrics;
     this.followPhase = options.followHostPhase ?? options.clock === undefined;
+    this.probe = options.probe;
     this.memory = new SessionMemory(PlayoutQueue.bytes(options.playoutQueueFrames));
     this.pacer = new Pacer({
       clock: options.clock,
@@ -556,6 +564,13 @@ export class MediaEngine {
       call.receive(this.view);
     }
     this.metrics.framesReceived.inc(received);
+    const probe = this.probe;
+    if (probe !== undefined) {
+      this.batchReceivedAtMs = receivedAtMs;
+      this.batchHandledAtMs = this.clock.now();
+      probe.hostToWorker.record(receivedAtUs - reader.sentAtUs, received);
+      probe.batchHandled.record((this.batchHandledAtMs - receivedAtMs) * 1000, received);
+    }
     // What the handlers answered live goes back now, not at the next tick.
     if (this.liveCount > 0) this.sendLiveNow();
   };
@@ -623,6 +638,7 @@ export class MediaEngine {
     // Whole microseconds (an integer is not boxed), clamped so `| 0` cannot wrap.
     const latenessUs = (this.clock.now() - deadlineMs) * 1000;
     this.metrics.renderLateness.observeUnits(Math.max(-2e9, Math.min(latenessUs, 2e9)) | 0);
+    this.probe?.renderLateness.record(latenessUs);
   };
 
   /**
@@ -645,6 +661,7 @@ export class MediaEngine {
     const nowMs = this.clock.now();
     const timestampTicks = Math.round(nowMs * 10_000);
     let unsendable = 0;
+    let sent = 0;
     this.sendingLive = true;
     writer.begin(Math.round((performance.timeOrigin + nowMs) * 1000));
     for (let i = 0; i < count; i++) {
@@ -661,6 +678,7 @@ export class MediaEngine {
       }
       writer.addFrame(call.bridgeSession, RENDER, call.renderSequence, timestampTicks, frame, 0, false);
       call.renderSequence = (call.renderSequence + 1) >>> 0;
+      sent++;
     }
     if (writer.frameCount > 0) {
       const frames = writer.frameCount;
@@ -668,6 +686,13 @@ export class MediaEngine {
       this.sendNow(bytes, frames, writer.finishedRelease);
     }
     this.sendingLive = false;
+    const probe = this.probe;
+    if (probe !== undefined && sent > 0) {
+      const sentAtMs = this.clock.now();
+      probe.framesSentLive += sent;
+      probe.liveSend.record((sentAtMs - this.batchHandledAtMs) * 1000, sent);
+      probe.receiveToLiveSent.record((sentAtMs - this.batchReceivedAtMs) * 1000, sent);
+    }
     if (unsendable > 0) this.metrics.dropped.bridge_down.inc(unsendable);
   }
 
@@ -726,6 +751,7 @@ export class MediaEngine {
     // sent_at_us is a clock reading (a late send shows in the host's transit), not the deadline.
     if (this.sentAtUs === 0) this.sentAtUs = Math.round((performance.timeOrigin + this.clock.now()) * 1000);
     restampSentAt(bytes, this.writtenAtUs, this.sentAtUs);
+    if (this.probe !== undefined) this.probe.framesSentAtTick += frames;
     this.sendNow(bytes, frames, release);
   }
 

@@ -10,6 +10,7 @@ import { createLogger, type Logger } from "../log/logger.js";
 import { createMediaMetrics, type MediaMetrics } from "../metrics/media-metrics.js";
 import { createRegistry } from "../metrics/registry.js";
 import { loadHandlers } from "./handler-loader.js";
+import { LatencyProbe } from "./latency-probe.js";
 import { MediaChannel, type PortLike } from "./media-channel.js";
 import { MediaEngine } from "./media-engine.js";
 import { raiseThreadPriority } from "./thread-priority.js";
@@ -52,8 +53,10 @@ async function main(port: PortLike, settings: MediaWorkerSettings): Promise<void
     // Dials at short intervals while the host keeps the calls' sessions (see reconnect-schedule.ts).
     reconnectGraceMs: settings.bridge.reconnectGraceMs,
   });
+  const probe = settings.latencyProbe === true ? new LatencyProbe() : undefined;
   const engine = new MediaEngine({
     bridge,
+    probe,
     metrics,
     log,
     handlers,
@@ -87,6 +90,11 @@ async function main(port: PortLike, settings: MediaWorkerSettings): Promise<void
       }
       case "metrics":
         return { text: await registry.metrics() };
+      case "latencyProbe": {
+        const snapshot = probe?.snapshot() ?? null;
+        if ((params as WorkerRequests["latencyProbe"]["params"]).reset) probe?.reset();
+        return { snapshot };
+      }
       case "shutdown": {
         load.stop();
         const sessionsEnded = await engine.shutdown();

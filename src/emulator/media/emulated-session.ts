@@ -25,6 +25,7 @@ import {
 import { LatencyStats, type LatencySummary } from "./latency-stats.js";
 import { LevelMeter } from "./level-meter.js";
 import { PlayoutRecording } from "./playout-recording.js";
+import type { RenderTimings } from "./render-timings.js";
 
 export type { Impairments } from "./impairments.js";
 export { NO_IMPAIRMENTS } from "./impairments.js";
@@ -91,7 +92,7 @@ interface DelayedFrame {
 }
 
 /** A frame or a mark waiting in the playout queue. */
-type QueueEntry = { kind: "frame"; offset: number } | { kind: "mark"; name: string };
+type QueueEntry = { kind: "frame"; offset: number; atMs: number } | { kind: "mark"; name: string };
 
 const SOURCE_CONTEXT = v1.MediaContext.MEDIA_CONTEXT_AUDIO_SOURCE;
 /** Sent-frame times remembered for echo matching (5 s of frames). */
@@ -149,6 +150,7 @@ export class EmulatedSession implements FrameOwner {
 
   // Playout of what the bot renders.
   private readonly queue: QueueEntry[] = [];
+  private readonly renderTimings: RenderTimings | undefined;
   private readonly queuePcm: Uint8Array;
   private queueFrames = 0;
   private slotNext = 0;
@@ -185,6 +187,8 @@ export class EmulatedSession implements FrameOwner {
       playoutQueueFrames: number;
       /** In-memory recording bound in seconds. */
       recordMaxSeconds: number;
+      /** Benchmarks' readings of the render queue (see render-timings.ts). */
+      renderTimings?: RenderTimings;
     },
     private readonly random: () => number = Math.random,
   ) {
@@ -197,6 +201,7 @@ export class EmulatedSession implements FrameOwner {
     this.setSpeakers(options.speakers ?? []);
     this.queuePcm = new Uint8Array(options.playoutQueueFrames * PCM_FRAME_BYTES);
     this.recording = new PlayoutRecording(Math.round(options.recordMaxSeconds * 50));
+    this.renderTimings = options.renderTimings;
   }
 
   setSource(spec: AudioSourceSpec): void {
@@ -441,7 +446,7 @@ export class EmulatedSession implements FrameOwner {
     const offset = this.slotNext * PCM_FRAME_BYTES;
     this.slotNext = (this.slotNext + 1) % capacity;
     this.queuePcm.set(buffer.subarray(pcmOffset, pcmOffset + PCM_FRAME_BYTES), offset);
-    this.queue.push({ kind: "frame", offset });
+    this.queue.push({ kind: "frame", offset, atMs: nowMs });
     this.queueFrames++;
     return true;
   }
@@ -462,7 +467,7 @@ export class EmulatedSession implements FrameOwner {
   }
 
   /** Plays one frame (called every tick); returns the marks reached. */
-  playTick(): string[] {
+  playTick(nowMs = performance.now()): string[] {
     const reached: string[] = [];
     while (this.headIsMark()) reached.push((this.queue.shift() as { name: string }).name);
     const entry = this.queue.shift();
@@ -470,6 +475,7 @@ export class EmulatedSession implements FrameOwner {
       this.queueFrames--;
       this.playing = true;
       this.stats.framesPlayed++;
+      this.renderTimings?.renderFramePlayed((nowMs - entry.atMs) * 1000);
       this.recording.append(this.queuePcm, entry.offset);
       this.botLevel.addFrame(this.queuePcm, entry.offset, PCM_FRAME_BYTES);
       // Marks right behind the frame just played are reached now too.
