@@ -7,7 +7,7 @@ import {
 } from "../bridge/bridge-client-types.js";
 import type { BridgeProtocolError } from "../bridge/bridge-protocol-error.js";
 import type { ConnectFailure } from "../bridge/connect-failure.js";
-import type { FrameBatchReader } from "../bridge/frame-batch-reader.js";
+import type { FrameBatchReader, InvalidFrame } from "../bridge/frame-batch-reader.js";
 import { FrameBatchWriter, restampSentAt } from "../bridge/frame-batch-writer.js";
 import { MAX_FRAME_BATCH_BYTES, NO_SESSION, toneFromGraphName, v1 } from "../bridge/protocol.js";
 import { SendBufferPool } from "../bridge/send-buffer-pool.js";
@@ -503,7 +503,14 @@ export class MediaEngine {
     const receivedAtMs = receivedAtUs / 1000 - performance.timeOrigin;
     this.time.nowMs = this.timers.now();
     this.view.attach(reader, receivedAtMs);
-    let received = reader.invalidFrames.length;
+    const refused = reader.invalidFrames;
+    let received = refused.length;
+    // Refused frames whose place is known are given up on now, not waited for: first, so that
+    // the good frames after them are not held.
+    for (let i = 0; i < refused.length; i++) {
+      const frame = refused[i] as InvalidFrame;
+      if (frame.sequence >= 0) this.byNumber.get(frame.session)?.refused(frame.sequence, receivedAtMs);
+    }
     const pacer = this.pacer;
     while (reader.next()) {
       // A large batch must not hold a due tick behind it: the tick runs in between.
@@ -516,7 +523,9 @@ export class MediaEngine {
         continue;
       }
       if (reader.context !== SOURCE) {
+        // The host sends only this direction: the frame's sequence is this stream's all the same.
         this.metrics.dropped.bad_context.inc();
+        call.refused(reader.sequence, receivedAtMs);
         continue;
       }
       if (!call.connected) this.markConnected(call);

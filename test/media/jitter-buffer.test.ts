@@ -166,6 +166,109 @@ describe("JitterBuffer", () => {
     expect(drops).toEqual(["late", "late"]);
   });
 
+  describe("a frame refused for its content (refuse)", () => {
+    const shape = (seen: Seen[]) => seen.map((f) => [f.sequence, f.concealed]);
+
+    it("is concealed at once when it is the frame expected: the next frames are not held", () => {
+      const { buffer, seen, push, lost } = setup(3);
+      push(1, 1000);
+      buffer.refuse(2, 1020);
+      push(3, 1040);
+      expect(buffer.heldFrames).toBe(0);
+      expect(shape(seen)).toEqual([
+        [1, false],
+        [2, true],
+        [3, false],
+      ]);
+      expect(seen[1]?.pcm.equals(Buffer.alloc(FRAME_BYTES))).toBe(true);
+      // Counted where it was refused, not as a frame lost on the way.
+      expect(lost).toEqual([]);
+    });
+
+    it("waits, as a frame would, behind a frame still missing; then goes with it without waiting itself", () => {
+      const { buffer, seen, push, lost } = setup(3);
+      push(1);
+      buffer.refuse(3, performance.now()); // 2 is missing
+      push(4);
+      expect(buffer.heldFrames).toBe(2);
+      push(2); // 2 fills its place: 3 is concealed, 4 follows at once
+      expect(buffer.heldFrames).toBe(0);
+      expect(shape(seen)).toEqual([
+        [1, false],
+        [2, false],
+        [3, true],
+        [4, false],
+      ]);
+      expect(lost).toEqual([]);
+    });
+
+    it("counts as held for expire and for the depth: a missing frame before it is given up on in time", () => {
+      const { buffer, seen, push, lost } = setup(3);
+      push(1, 1000);
+      buffer.refuse(3, 1040); // 2 missing
+      buffer.expire(1099);
+      expect(shape(seen)).toEqual([[1, false]]);
+      buffer.expire(1100);
+      expect(shape(seen)).toEqual([
+        [1, false],
+        [2, true],
+        [3, true],
+      ]);
+      expect(lost).toEqual([[1, true]]); // 2 only: 3 was refused, not lost
+    });
+
+    it("moves the stream on when further ahead than the depth, as a good frame there would", () => {
+      const { buffer, seen, push } = setup(2);
+      push(1);
+      push(3); // 2 missing, 3 held
+      buffer.refuse(5, performance.now()); // 5 - 2 > depth: 2 is given up on
+      push(4);
+      push(6);
+      expect(shape(seen)).toEqual([
+        [1, false],
+        [2, true],
+        [3, false],
+        [4, false],
+        [5, true],
+        [6, false],
+      ]);
+    });
+
+    it("gives its place to a good copy of the frame, and is ignored behind the stream, before it, or as far ahead as a restart", () => {
+      const { buffer, seen, push, drops } = setup(3, 10);
+      buffer.refuse(7, performance.now()); // before the first frame: the stream starts with a good one
+      push(8);
+      buffer.refuse(8, performance.now()); // behind: already handed on
+      buffer.refuse(10, performance.now()); // 9 missing: held in its place ...
+      push(10); // ... until a good copy of 10 takes it
+      buffer.refuse(500, performance.now()); // a restart's distance: not followed
+      push(9);
+      push(11);
+      expect(shape(seen)).toEqual([
+        [8, false],
+        [9, false],
+        [10, false],
+        [11, false],
+      ]);
+      expect(drops).toEqual([]);
+    });
+
+    it("flush and reset conceal a refused frame still held", () => {
+      const { buffer, seen, push } = setup(3);
+      push(1);
+      buffer.refuse(3, performance.now());
+      buffer.flush();
+      expect(shape(seen)).toEqual([
+        [1, false],
+        [2, true],
+        [3, true],
+      ]);
+      expect(buffer.heldFrames).toBe(0);
+      push(4);
+      expect(shape(seen).at(-1)).toEqual([4, false]);
+    });
+  });
+
   it("flush hands on held frames, concealing gaps between them", () => {
     const { buffer, seen, push } = setup(3);
     push(1);

@@ -49,15 +49,18 @@ describe("MediaEngine", () => {
     bridge.deliver(writer.finish());
     clock.tick();
     clock.tick();
-    expect(bridge.sent).toHaveLength(1);
+    // The wrong-context frame is refused, but its place (session 1's sequence 2) is given up on
+    // at once: silence stands in for it in the echo's next tick.
+    expect(bridge.sent).toHaveLength(2);
     expect(sentFrames(bridge.sent)).toEqual([
       [1, 0, Buffer.from(pcmFor(1, 1))],
       [2, 0, Buffer.from(pcmFor(1, 2))],
+      [1, 1, Buffer.alloc(640)],
     ]);
     expect(await metric('media_frames_dropped_total{reason="unknown_session"}')).toBe(1);
     expect(await metric('media_frames_dropped_total{reason="bad_context"}')).toBe(1);
     expect(await metric("media_frames_received_total")).toBe(4);
-    expect(await metric("media_frames_sent_total")).toBe(2);
+    expect(await metric("media_frames_sent_total")).toBe(3);
     await engine.shutdown();
   });
 
