@@ -248,6 +248,9 @@ export class MediaEngine {
       if (error.framesLost === 0) return;
       if (error.reason === "bad_pcm_length") this.metrics.dropped.bad_size.inc(error.framesLost);
       else this.metrics.dropped.malformed.inc(error.framesLost);
+      // Their places, where the bytes name them, are given up at once (see JitterBuffer.refuse).
+      const now = performance.now();
+      for (const place of error.refusedPlaces) this.byNumber.get(place.session)?.refused(place.sequence, now);
     });
   }
 

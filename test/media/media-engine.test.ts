@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { BridgeProtocolError } from "../../src/bridge/bridge-protocol-error.js";
 import { EnvelopeDecoder } from "../../src/bridge/codec.js";
 import { FrameBatchWriter } from "../../src/bridge/frame-batch-writer.js";
 import { nowMicros, v1 } from "../../src/bridge/protocol.js";
@@ -85,7 +86,9 @@ describe("MediaEngine", () => {
     clock.tick();
     expect(sentFrames(bridge.sent)).toEqual([[2, 0, Buffer.from(pcmFor(5))]]);
     // BridgeClient reports the refused frame as a protocol error; the engine counts it.
-    bridge.emit("protocolError", { reason: "bad_pcm_length" });
+    const refused = new BridgeProtocolError("bad_pcm_length", "frame pcm must be 640 bytes", 1);
+    refused.framesLost = 1;
+    bridge.emit("protocolError", refused);
     expect(await metric('media_frames_dropped_total{reason="bad_size"}')).toBe(1);
     await engine.shutdown();
   });

@@ -60,45 +60,50 @@ interface BadFrameKind {
   name: string;
   /** The media_frames_dropped_total reason it is counted under. */
   reason: string;
-  /** The bad frame's bytes, from the good frame it replaces. */
-  bytes(frame: pb.IAudioFrame): Uint8Array;
+  /** The message that carries the bad frame in place of the good frame given. */
+  message(frame: pb.IAudioFrame): Uint8Array;
 }
 
+/** A sound batch holding one bad frame: the frame is refused alone. */
+const alone = (name: string, reason: string, bytes: (frame: pb.IAudioFrame) => Uint8Array): BadFrameKind => ({
+  name,
+  reason,
+  message: (frame) => batchEnvelope([bytes(frame)]),
+});
+
 const KINDS: BadFrameKind[] = [
+  alone("pcm of 639 bytes", "bad_size", (frame) =>
+    encode({ ...frame, pcm: (frame.pcm as Uint8Array).subarray(0, 639) }),
+  ),
+  alone("the render context", "bad_context", (frame) =>
+    encode({ ...frame, context: v1.MediaContext.MEDIA_CONTEXT_AUDIO_RENDER }),
+  ),
+  alone("no context", "bad_context", (frame) =>
+    encode({ ...frame, context: v1.MediaContext.MEDIA_CONTEXT_UNSPECIFIED }),
+  ),
+  // The frame's own length is right, its pcm field says 640 bytes and holds 600.
+  alone("a truncated pcm field", "malformed", (frame) => encode(frame).subarray(0, -40)),
+  alone("a field of number 0", "malformed", (frame) => new Uint8Array([...encode(frame), 0x00, 0x01])),
+  alone("five unmixed buffers", "malformed", (frame) =>
+    encode({
+      ...frame,
+      unmixed: Array.from({ length: 5 }, (_, i) => ({ speakerId: i + 1, pcm: markedPcm(7) })),
+    }),
+  ),
   {
-    name: "pcm of 639 bytes",
-    reason: "bad_size",
-    bytes: (frame) => encode({ ...frame, pcm: (frame.pcm as Uint8Array).subarray(0, 639) }),
-  },
-  {
-    name: "the render context",
-    reason: "bad_context",
-    bytes: (frame) => encode({ ...frame, context: v1.MediaContext.MEDIA_CONTEXT_AUDIO_RENDER }),
-  },
-  {
-    name: "no context",
-    reason: "bad_context",
-    bytes: (frame) => encode({ ...frame, context: v1.MediaContext.MEDIA_CONTEXT_UNSPECIFIED }),
-  },
-  {
-    // The frame's own length is right, its pcm field says 640 bytes and holds 600.
-    name: "a truncated pcm field",
+    // The batch's structure is broken: it is refused whole (its only frame is the bad one).
+    name: "a batch whose frame runs past the batch's end",
     reason: "malformed",
-    bytes: (frame) => encode(frame).subarray(0, -40),
+    message: (frame) => {
+      const bytes = encode(frame);
+      const batch = [...varint((1 << 3) | 2), ...varint(bytes.length + 5), ...bytes];
+      return new Uint8Array(lengthDelimited(9, new Uint8Array(batch)));
+    },
   },
   {
-    name: "a field of number 0",
+    name: "a message cut off inside its frame",
     reason: "malformed",
-    bytes: (frame) => new Uint8Array([...encode(frame), 0x00, 0x01]),
-  },
-  {
-    name: "five unmixed buffers",
-    reason: "malformed",
-    bytes: (frame) =>
-      encode({
-        ...frame,
-        unmixed: Array.from({ length: 5 }, (_, i) => ({ speakerId: i + 1, pcm: markedPcm(7) })),
-      }),
+    message: (frame) => batchEnvelope([encode(frame)]).subarray(0, 300),
   },
 ];
 
@@ -147,7 +152,7 @@ describe("one refused frame among good ones, echoed live", () => {
       let due = performance.now();
       for (let sequence = 0; sequence < FRAMES; sequence++) {
         const frame = sourceFrame(session, sequence, base + sequence);
-        host.sendRaw(batchEnvelope([sequence === BAD ? kind.bytes(frame) : encode(frame)]));
+        host.sendRaw(sequence === BAD ? kind.message(frame) : batchEnvelope([encode(frame)]));
         due += 20;
         const wait = due - performance.now();
         if (wait < -20) due = performance.now();
