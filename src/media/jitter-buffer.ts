@@ -83,6 +83,8 @@ export class JitterBuffer {
   private readonly size: number;
   /** Sequence number expected next; -1 before the first frame. */
   private expected = -1;
+  /** The furthest sequence number pushed and taken (held or handed on): see refuse. */
+  private newest = 0;
   private held = 0;
   /**
    * Consecutive frames far behind `expected` (more than maxConcealFrames + depth): two in a row
@@ -172,6 +174,7 @@ export class JitterBuffer {
       const slot = this.slot;
       const skipped = slot.fill(view);
       if (skipped > 0) this.options.onBadUnmixed?.(skipped);
+      this.newest = sequence;
       this.expected = (sequence + 1) >>> 0;
       this.markDelivered(sequence, true);
       scalars[at + SLOT_SCALAR_LAST_TIMESTAMP_TICKS] = slot.timestampTicks;
@@ -221,6 +224,7 @@ export class JitterBuffer {
     if (skipped > 0) this.options.onBadUnmixed?.(skipped);
     frame.held = true;
     this.held++;
+    if (((sequence - this.newest) | 0) > 0) this.newest = sequence;
     this.release();
   }
 
@@ -229,14 +233,21 @@ export class JitterBuffer {
    * read, its audio is unusable): its place is lost now, so it is concealed as soon as its turn
    * comes instead of being waited for like a frame that never arrived. It moves the stream on as
    * a good frame there would. Not reported to onLost: it is counted where it was refused, under
-   * its reason. Ignored before the stream's first frame (the stream starts with a good one) and
-   * behind `expected` or as far ahead as a restart (a refused frame does not restart the stream).
+   * its reason. Ignored before the stream's first frame (the stream starts with a good one),
+   * behind `expected`, and beyond what the sender can have sent by now: the frame after the
+   * newest good one, plus one per frame period since a frame last arrived. A broken frame's
+   * sequence is not taken at its word further than that: a refused message of stray frames
+   * must not conceal the stream ahead of its own frames (which would then come late).
    */
   refuse(sequence: number, receivedAtMs: number): void {
     if (this.expected < 0) return;
     const at = sequence >>> 0;
     const ahead = (at - this.expected) | 0;
-    if (ahead < 0 || ahead > this.options.maxConcealFrames + this.depth) return;
+    if (ahead < 0) return;
+    const sinceMs = receivedAtMs - (this.scalars[this.scalarsAt + SLOT_SCALAR_LAST_RECEIVED_AT_MS] as number);
+    const plausible = 1 + Math.max(0, Math.floor(sinceMs / FRAME_DURATION_MS));
+    if (((at - this.newest) | 0) > plausible) return;
+    if (ahead > this.options.maxConcealFrames + this.depth) return;
     if (ahead > this.depth) this.advance(ahead - this.depth);
     const index = at % this.size;
     const frame = this.ring[index] as StoredFrame;

@@ -508,12 +508,6 @@ export class MediaEngine {
     this.view.attach(reader, receivedAtMs);
     const refused = reader.invalidFrames;
     let received = refused.length;
-    // Refused frames whose place is known are given up on now, not waited for: first, so that
-    // the good frames after them are not held.
-    for (let i = 0; i < refused.length; i++) {
-      const frame = refused[i] as InvalidFrame;
-      if (frame.sequence >= 0) this.byNumber.get(frame.session)?.refused(frame.sequence, receivedAtMs);
-    }
     const pacer = this.pacer;
     while (reader.next()) {
       // A large batch must not hold a due tick behind it: the tick runs in between.
@@ -534,6 +528,12 @@ export class MediaEngine {
       if (!call.connected) this.markConnected(call);
       this.view.load();
       call.receive(this.view);
+    }
+    // Refused frames whose place is known are given up on now, not waited for; after the good
+    // frames, so that a good frame for the same place wins.
+    for (let i = 0; i < refused.length; i++) {
+      const frame = refused[i] as InvalidFrame;
+      if (frame.sequence >= 0) this.byNumber.get(frame.session)?.refused(frame.sequence, receivedAtMs);
     }
     this.metrics.framesReceived.inc(received);
   };

@@ -168,12 +168,23 @@ describe("JitterBuffer", () => {
 
   describe("a frame refused for its content (refuse)", () => {
     const shape = (seen: Seen[]) => seen.map((f) => [f.sequence, f.concealed]);
+    /** Frames on the sender's 20 ms grid: sequence s arrives at 1000 + 20 s ms. */
+    const at = (sequence: number) => 1000 + 20 * sequence;
+
+    function grid(depth = 3, maxConcealFrames = 50) {
+      const parts = setup(depth, maxConcealFrames);
+      return {
+        ...parts,
+        push: (sequence: number) => parts.push(sequence, at(sequence)),
+        refuse: (sequence: number, arrivedAtMs = at(sequence)) => parts.buffer.refuse(sequence, arrivedAtMs),
+      };
+    }
 
     it("is concealed at once when it is the frame expected: the next frames are not held", () => {
-      const { buffer, seen, push, lost } = setup(3);
-      push(1, 1000);
-      buffer.refuse(2, 1020);
-      push(3, 1040);
+      const { buffer, seen, push, refuse, lost } = grid(3);
+      push(1);
+      refuse(2);
+      push(3);
       expect(buffer.heldFrames).toBe(0);
       expect(shape(seen)).toEqual([
         [1, false],
@@ -186,12 +197,12 @@ describe("JitterBuffer", () => {
     });
 
     it("waits, as a frame would, behind a frame still missing; then goes with it without waiting itself", () => {
-      const { buffer, seen, push, lost } = setup(3);
+      const { buffer, seen, push, refuse, lost } = grid(3);
       push(1);
-      buffer.refuse(3, performance.now()); // 2 is missing
+      refuse(3); // 2 is missing
       push(4);
       expect(buffer.heldFrames).toBe(2);
-      push(2); // 2 fills its place: 3 is concealed, 4 follows at once
+      push(2); // 2 fills its place (late): 3 is concealed, 4 follows at once
       expect(buffer.heldFrames).toBe(0);
       expect(shape(seen)).toEqual([
         [1, false],
@@ -202,13 +213,13 @@ describe("JitterBuffer", () => {
       expect(lost).toEqual([]);
     });
 
-    it("counts as held for expire and for the depth: a missing frame before it is given up on in time", () => {
-      const { buffer, seen, push, lost } = setup(3);
-      push(1, 1000);
-      buffer.refuse(3, 1040); // 2 missing
-      buffer.expire(1099);
+    it("counts as held for expire: a missing frame before it is given up on in time", () => {
+      const { buffer, seen, push, refuse, lost } = grid(3);
+      push(1);
+      refuse(3); // 2 missing; 3 arrived at 1060
+      buffer.expire(1119);
       expect(shape(seen)).toEqual([[1, false]]);
-      buffer.expire(1100);
+      buffer.expire(1120);
       expect(shape(seen)).toEqual([
         [1, false],
         [2, true],
@@ -218,10 +229,10 @@ describe("JitterBuffer", () => {
     });
 
     it("moves the stream on when further ahead than the depth, as a good frame there would", () => {
-      const { buffer, seen, push } = setup(2);
+      const { seen, push, refuse } = grid(2);
       push(1);
       push(3); // 2 missing, 3 held
-      buffer.refuse(5, performance.now()); // 5 - 2 > depth: 2 is given up on
+      refuse(5); // 5 - 2 > depth: 2 is given up on
       push(4);
       push(6);
       expect(shape(seen)).toEqual([
@@ -234,14 +245,48 @@ describe("JitterBuffer", () => {
       ]);
     });
 
+    it("is not taken at its word beyond what the sender can have sent by now", () => {
+      const { seen, push, refuse, drops } = grid(3);
+      push(1);
+      push(2);
+      // A stray message right after frame 2: only frame 3's place can be its.
+      for (let s = 3; s <= 40; s++) refuse(s, at(2) + 1);
+      push(4);
+      push(5);
+      expect(shape(seen)).toEqual([
+        [1, false],
+        [2, false],
+        [3, true],
+        [4, false],
+        [5, false],
+      ]);
+      // After a pause of 5 frame periods, frame 10's place is one the sender can have reached:
+      // it moves the stream on as a good frame 10 would (6 is given up on, 7..9 are waited for).
+      refuse(10, at(5) + 100);
+      expect(shape(seen).slice(5)).toEqual([[6, true]]);
+      push(11);
+      push(12);
+      push(13); // 7..9 given up on, 10 concealed as refused, 11..13 handed on
+      expect(shape(seen).slice(6)).toEqual([
+        [7, true],
+        [8, true],
+        [9, true],
+        [10, true],
+        [11, false],
+        [12, false],
+        [13, false],
+      ]);
+      expect(drops).toEqual([]);
+    });
+
     it("gives its place to a good copy of the frame, and is ignored behind the stream, before it, or as far ahead as a restart", () => {
-      const { buffer, seen, push, drops } = setup(3, 10);
-      buffer.refuse(7, performance.now()); // before the first frame: the stream starts with a good one
+      const { seen, push, refuse, drops } = grid(3, 10);
+      refuse(7); // before the first frame: the stream starts with a good one
       push(8);
-      buffer.refuse(8, performance.now()); // behind: already handed on
-      buffer.refuse(10, performance.now()); // 9 missing: held in its place ...
+      refuse(8); // behind: already handed on
+      refuse(10, at(9)); // 9 missing: held in its place ...
       push(10); // ... until a good copy of 10 takes it
-      buffer.refuse(500, performance.now()); // a restart's distance: not followed
+      refuse(500, at(500)); // a restart's distance: not followed
       push(9);
       push(11);
       expect(shape(seen)).toEqual([
@@ -253,10 +298,10 @@ describe("JitterBuffer", () => {
       expect(drops).toEqual([]);
     });
 
-    it("flush and reset conceal a refused frame still held", () => {
-      const { buffer, seen, push } = setup(3);
+    it("flush conceals a refused frame still held", () => {
+      const { buffer, seen, push, refuse } = grid(3);
       push(1);
-      buffer.refuse(3, performance.now());
+      refuse(3);
       buffer.flush();
       expect(shape(seen)).toEqual([
         [1, false],
