@@ -4,7 +4,9 @@
  * buffer held the next frames waiting for it (up to its depth), then released them together, and
  * the echo's live queue trimmed the burst. The real media worker with the built-in echo (live
  * audio) against a scripted host on loopback that sends one frame per 20 ms and one bad frame
- * among them, of each kind a receiver refuses by itself (the rest of its batch is used).
+ * among them: of each kind a receiver refuses by itself (the rest of its batch is used), and in
+ * a batch refused whole (its structure broken by the frame). Without the fix every kind lost 2
+ * good frames to latency_trim, and the bad one was counted as concealed too.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type pb, v1 } from "../../src/bridge/protocol.js";
