@@ -298,6 +298,13 @@ export class CallSession implements MediaCall {
     this.jitterHolding = jitter.heldFrames > 0;
   }
 
+  /** A frame of this call refused for its content: its place is lost now (see JitterBuffer.refuse). */
+  refused(sequence: number, receivedAtMs: number): void {
+    if (this.ended) return;
+    this.jitter.refuse(sequence, receivedAtMs);
+    this.jitterHolding = this.jitter.heldFrames > 0;
+  }
+
   /** The host created the session again (after a reconnect): its sequence numbers start over. */
   restartStreams(bridgeSession: number): void {
     this.bridgeSession = bridgeSession;

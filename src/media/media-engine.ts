@@ -7,7 +7,7 @@ import {
 } from "../bridge/bridge-client-types.js";
 import type { BridgeProtocolError } from "../bridge/bridge-protocol-error.js";
 import type { ConnectFailure } from "../bridge/connect-failure.js";
-import type { FrameBatchReader } from "../bridge/frame-batch-reader.js";
+import type { FrameBatchReader, InvalidFrame } from "../bridge/frame-batch-reader.js";
 import { FrameBatchWriter, restampSentAt } from "../bridge/frame-batch-writer.js";
 import { MAX_FRAME_BATCH_BYTES, NO_SESSION, toneFromGraphName, v1 } from "../bridge/protocol.js";
 import { SendBufferPool } from "../bridge/send-buffer-pool.js";
@@ -284,6 +284,9 @@ export class MediaEngine {
       if (error.framesLost === 0) return;
       if (error.reason === "bad_pcm_length") this.metrics.dropped.bad_size.inc(error.framesLost);
       else this.metrics.dropped.malformed.inc(error.framesLost);
+      // Their places, where the bytes name them, are given up at once (see JitterBuffer.refuse).
+      const now = performance.now();
+      for (const place of error.refusedPlaces) this.byNumber.get(place.session)?.refused(place.sequence, now);
     });
   }
 
@@ -543,7 +546,8 @@ export class MediaEngine {
     this.time.nowMs = this.timers.now();
     if (this.followPhase) this.followHostPhase(this.clock.now());
     this.view.attach(reader, receivedAtMs);
-    let received = reader.invalidFrames.length;
+    const refused = reader.invalidFrames;
+    let received = refused.length;
     const pacer = this.pacer;
     while (reader.next()) {
       // A large batch must not hold a due tick behind it: the tick runs in between.
@@ -556,12 +560,20 @@ export class MediaEngine {
         continue;
       }
       if (reader.context !== SOURCE) {
+        // The host sends only this direction: the frame's sequence is this stream's all the same.
         this.metrics.dropped.bad_context.inc();
+        call.refused(reader.sequence, receivedAtMs);
         continue;
       }
       if (!call.connected) this.markConnected(call);
       this.view.load();
       call.receive(this.view);
+    }
+    // Refused frames whose place is known are given up on now, not waited for; after the good
+    // frames, so that a good frame for the same place wins.
+    for (let i = 0; i < refused.length; i++) {
+      const frame = refused[i] as InvalidFrame;
+      if (frame.sequence >= 0) this.byNumber.get(frame.session)?.refused(frame.sequence, receivedAtMs);
     }
     this.metrics.framesReceived.inc(received);
     const probe = this.probe;
