@@ -107,6 +107,39 @@ describe("chart rendering", () => {
     expect(wrapNote("abcdefghij k", 4)).toEqual(["abcdefghij", "k"]);
   });
 
+  it("draws a drop chart for a sweep without a drop: whole-frame axis from 0, a 0 on every run", async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), "bench-suite-drops-"));
+    try {
+      const files = ["load-a.json", "load-b.json", "load-c.json"];
+      await writeFile(path.join(dir, files[0] as string), JSON.stringify(loadFixture(5)));
+      await writeFile(path.join(dir, files[1] as string), JSON.stringify(loadFixture(10)));
+      await writeFile(path.join(dir, files[2] as string), JSON.stringify(loadFixture(10)));
+      const manifest: SuiteManifest = {
+        benchmark: "suite",
+        recordedAt: "2026-01-01T00:01:00.000Z",
+        mode: "default",
+        command: "npm run bench",
+        durationSeconds: 1,
+        files: { answer: null, frames: null, load: files },
+        failures: [],
+      };
+      const report = await buildReport(dir, manifest);
+      const drops = report.charts.find((c) => c.file === "charts/load-drops.svg")?.svg as string;
+      checkSvg(drops);
+      expect(marks(drops, "bar")).toEqual([]);
+      expect(ariaLabels(drops)).toEqual(
+        expect.arrayContaining([
+          "Y-axis titled 'frames dropped in the run' for a linear scale with values from 0 to 1",
+          "concurrent calls (a bar per run): 5; frames: 0; run: run 1",
+          "concurrent calls (a bar per run): 10; frames: 0; run: run 1",
+          "concurrent calls (a bar per run): 10; frames: 0; run: run 2",
+        ]),
+      );
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
   it("marks a series with nothing to draw, and a value a log axis cannot place as missing", () => {
     const rows = callsRows({
       yTitle: "ms",

@@ -84,6 +84,8 @@ export function loadDropsChart(load: readonly LoadPoint[]): TopLevelSpec {
     scale: { domain: runsOrder, paddingInner: 0.15 },
   };
   const atCalls = HEADLINE_GOALS.noDropsAtCalls.join(" and ");
+  // From zero to the largest run's total, at least 1: a sweep without a drop still has an axis.
+  const yScale = { domain: [0, Math.max(1, ...totals.map((t) => t.frames))], nice: true };
   return {
     $schema: "https://vega.github.io/schema/vega-lite/v6.json",
     description: `${LOAD_DROPS_TITLE}: frames by run and reason`,
@@ -106,6 +108,8 @@ export function loadDropsChart(load: readonly LoadPoint[]): TopLevelSpec {
             aggregate: "sum",
             stack: "zero",
             title: "frames dropped in the run",
+            scale: yScale,
+            axis: { tickMinStep: 1, format: "d" },
           },
           color: {
             field: "reason",
@@ -122,7 +126,7 @@ export function loadDropsChart(load: readonly LoadPoint[]): TopLevelSpec {
         encoding: {
           x,
           xOffset,
-          y: { field: "frames", type: "quantitative" },
+          y: { field: "frames", type: "quantitative", scale: yScale },
           text: { field: "frames", type: "quantitative", format: "d" },
         },
       },
