@@ -113,7 +113,19 @@ describe("benchmarks (smoke)", () => {
     expect(run.stdout).toMatch(/JSON\+base64, socket per call \(peer\)\s+5\s/);
     expect(run.stdout).toMatch(/JSON\+base64, one shared socket\s+1\s/);
     expect(run.stdout).toMatch(/protocol echo, no engine\s+1\s/);
-    expect(run.stdout).toMatch(/= protocol echo\/floor [\d.]+ × worker\/protocol echo [\d.]+/);
+    expect(run.stdout).toMatch(
+      /ratios: worker\/protocol echo [\d.]+ \(goal ≤ 1.5\); worker\/floor [\d.]+ = protocol echo\/floor [\d.]+/,
+    );
+    // The echo's breakdown: exact worker stages and the far end's, and the round trip.
+    for (const stage of [
+      "transit: host -> worker socket",
+      "worker total: delivered -> live batch sent",
+      "far end: render queue until played",
+    ])
+      expect(run.stdout).toContain(stage);
+    expect(result.transitExact).toBe(true);
+    expect(result.breakdown.receiveToLiveSent.count).toBeGreaterThan(0);
+    expect(result.breakdown.framesSentLive).toBeGreaterThan(0);
     expect(run.stdout).toMatch(/JSON\+base64\/worker: socket per call [\d.]+, shared socket [\d.]+/);
     const pid = Number(/far end: pid (\d+)/.exec(run.stdout)?.[1]);
     expect(pid).toBeGreaterThan(0);
