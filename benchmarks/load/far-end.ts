@@ -69,6 +69,7 @@ interface Counters {
   sent: number;
   received: number;
   overflowed: number;
+  trimmed: number;
   discarded: number;
   underruns: number;
   batchesDropped: number;
@@ -82,6 +83,7 @@ function counters(): Counters {
     sent: 0,
     received: 0,
     overflowed: 0,
+    trimmed: 0,
     discarded: 0,
     underruns: 0,
     batchesDropped: 0,
@@ -107,6 +109,7 @@ function counters(): Counters {
     c.sent += s.framesSent;
     c.received += s.renderFramesReceived;
     c.overflowed += s.renderFramesOverflowed;
+    c.trimmed += s.renderFramesTrimmed;
     c.discarded += s.renderFramesDiscarded;
     c.underruns += s.underruns;
   }
@@ -260,6 +263,7 @@ async function handle(request: FarEndRequest): Promise<unknown> {
         : {
             sourceBatchesDropped: d("batchesDropped"),
             playoutOverflow: d("overflowed"),
+            renderBacklogTrimmed: d("trimmed"),
             renderBeforeActive: d("discarded"),
           };
       const result: FarEndWindow = {

@@ -185,7 +185,7 @@ export const METHOD = {
   protocolEcho:
     "the bridge protocol with no media engine: BridgeClient, FrameBatchReader and a pooled FrameBatchWriter in a thread started like the worker, against the same media platform emulator, each received frame copied straight into a FrameBatch sent back once its batch is read (no jitter buffer, handlers, playout queue, pacer or per-frame metrics); informative: splits the worker's cost into protocol and engine",
   drops:
-    "framesDropped = worker media_frames_dropped_total (all reasons) + far-end drops (source batches refused for backpressure x sessions, playout overflow, render before ACTIVE)",
+    "framesDropped = worker media_frames_dropped_total (all reasons) + far-end drops (source batches refused for backpressure x sessions, playout overflow, a standing render backlog trimmed as the .NET host trims it, render before ACTIVE)",
 };
 
 /**

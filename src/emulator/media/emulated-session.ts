@@ -64,6 +64,8 @@ export interface SessionStats {
   renderFramesDiscarded: number;
   /** Render frames dropped because the playout queue was full. */
   renderFramesOverflowed: number;
+  /** Render frames dropped from a standing backlog (see renderTargetFrames). */
+  renderFramesTrimmed: number;
   /** Render frames played (taken off the playout queue by the 20 ms clock). */
   framesPlayed: number;
   /** Ticks with nothing to play after playing had started. */
@@ -151,6 +153,12 @@ export class EmulatedSession implements FrameOwner {
   // Playout of what the bot renders.
   private readonly queue: QueueEntry[] = [];
   private readonly renderTimings: RenderTimings | undefined;
+  private readonly renderTargetFrames: number;
+  private readonly renderTrimWindowTicks: number;
+  /** The trim window: ticks so far, smallest depth after playing, frames still to drop. */
+  private trimWindowTicks = 0;
+  private trimWindowMin = Number.MAX_SAFE_INTEGER;
+  private trimBudget = 0;
   private readonly queuePcm: Uint8Array;
   private queueFrames = 0;
   private slotNext = 0;
@@ -168,6 +176,7 @@ export class EmulatedSession implements FrameOwner {
     renderFramesReceived: 0,
     renderFramesDiscarded: 0,
     renderFramesOverflowed: 0,
+    renderFramesTrimmed: 0,
     framesPlayed: 0,
     underruns: 0,
     marksPlayed: 0,
@@ -189,6 +198,13 @@ export class EmulatedSession implements FrameOwner {
       recordMaxSeconds: number;
       /** Benchmarks' readings of the render queue (see render-timings.ts). */
       renderTimings?: RenderTimings;
+      /**
+       * A playout queue that never got shorter than this after a tick's frame was played,
+       * during a whole window of renderTrimWindowTicks, drops the excess one frame per tick,
+       * as the .NET host does (RenderTargetFrames 1, RenderTrimWindowTicks 50); 0 = never.
+       */
+      renderTargetFrames?: number;
+      renderTrimWindowTicks?: number;
     },
     private readonly random: () => number = Math.random,
   ) {
@@ -202,6 +218,8 @@ export class EmulatedSession implements FrameOwner {
     this.queuePcm = new Uint8Array(options.playoutQueueFrames * PCM_FRAME_BYTES);
     this.recording = new PlayoutRecording(Math.round(options.recordMaxSeconds * 50));
     this.renderTimings = options.renderTimings;
+    this.renderTargetFrames = options.renderTargetFrames ?? 1;
+    this.renderTrimWindowTicks = options.renderTrimWindowTicks ?? 50;
   }
 
   setSource(spec: AudioSourceSpec): void {
@@ -484,8 +502,31 @@ export class EmulatedSession implements FrameOwner {
       this.botLevel.addSilence();
       if (this.playing) this.stats.underruns++;
     }
+    if (this.sendActive && this.renderTargetFrames > 0) this.trimStandingBacklog(reached);
     this.stats.marksPlayed += reached.length;
     return reached;
+  }
+
+  /**
+   * A backlog that stood a whole window above the target (a burst after a stall) is not
+   * jitter: one frame of it is dropped per tick until it is gone, as the .NET host does.
+   */
+  private trimStandingBacklog(reached: string[]): void {
+    const depth = this.queueFrames;
+    if (depth < this.trimWindowMin) this.trimWindowMin = depth;
+    if (++this.trimWindowTicks >= this.renderTrimWindowTicks) {
+      if (this.trimWindowMin > this.renderTargetFrames)
+        this.trimBudget = this.trimWindowMin - this.renderTargetFrames;
+      this.trimWindowTicks = 0;
+      this.trimWindowMin = Number.MAX_SAFE_INTEGER;
+    }
+    if (this.trimBudget === 0 || depth <= this.renderTargetFrames) return;
+    this.trimBudget--;
+    while (this.headIsMark()) reached.push((this.queue.shift() as { name: string }).name);
+    if (this.queue.shift() === undefined) return;
+    this.queueFrames--;
+    this.stats.renderFramesTrimmed++;
+    while (this.headIsMark()) reached.push((this.queue.shift() as { name: string }).name);
   }
 
   private headIsMark(): boolean {

@@ -83,6 +83,13 @@ export interface MediaPlatformEmulatorOptions {
   maxBufferedBytes?: number;
   /** Playout queue bound per session, frames (default 50 = 1 s). */
   playoutQueueFrames?: number;
+  /**
+   * A session's render backlog standing above this many frames (after each tick's frame is
+   * played) for a whole renderTrimWindowTicks is dropped one frame per tick, as the .NET host
+   * does (default 1 and 50 ticks = 1 s; 0 = never trim).
+   */
+  renderTargetFrames?: number;
+  renderTrimWindowTicks?: number;
   /** In-memory recording bound per session, seconds (default 60). */
   recordMaxSeconds?: number;
   /** When set, each session's recording is written here as <callId>-<session>.wav when it closes. */
@@ -463,6 +470,8 @@ export class MediaPlatformEmulator implements ConnectionHost {
           playoutQueueFrames: this.options.playoutQueueFrames ?? 50,
           recordMaxSeconds: this.options.recordMaxSeconds ?? 60,
           renderTimings: this.options.renderTimings,
+          renderTargetFrames: this.options.renderTargetFrames,
+          renderTrimWindowTicks: this.options.renderTrimWindowTicks,
         },
         this.random,
       );
