@@ -13,6 +13,7 @@ import {
   type FramePipeline,
   generatedPipeline,
   jsonBase64Pipeline,
+  protocolEchoPipeline,
 } from "./lib/frame-pipelines.js";
 import { writeResultIn } from "./lib/result-file.js";
 import { formatTable, intArg, parseArgs } from "./lib/results.js";
@@ -89,10 +90,12 @@ async function measure(pipeline: FramePipeline): Promise<PipelineResult> {
 
 const results = [
   await measure(await bridgePipeline(sessions)),
+  await measure(protocolEchoPipeline(sessions)),
   await measure(generatedPipeline(sessions)),
   await measure(jsonBase64Pipeline(sessions)),
 ];
 const ours = results[0] as PipelineResult;
+const protocolEcho = results[1] as PipelineResult;
 console.log(
   `\nPer-frame cost: ${sessions} frames a tick, ${ticks} ticks (after ${warmup} warm-up ticks), ns per frame` +
     `${evictMb > 0 ? `, ${evictMb} MB read and written between ticks (cache-cold)` : ""}\n`,
@@ -114,6 +117,11 @@ console.log(
   "\nbridge path: dispatch is the real MediaEngine (frame routing, jitter buffer, echo handler, playout queue);" +
     " encode is the engine's render tick (queue -> FrameBatchWriter).",
 );
+console.log(
+  `protocol echo: the same decoder and writer, each frame copied straight into the batch (timed as dispatch), no engine. ` +
+    `engine ÷ protocol echo: ${(ours.totalNsPerFrame / protocolEcho.totalNsPerFrame).toFixed(2)} ` +
+    `(the engine's own cost: ${ours.totalNsPerFrame - protocolEcho.totalNsPerFrame} ns per echoed frame)`,
+);
 const file = writeResultIn(resultsDir, "frames", {
   sessions,
   ticks,
@@ -122,7 +130,9 @@ const file = writeResultIn(resultsDir, "frames", {
   unit: "ns per frame",
   pipelines: results,
   bridgeNsPerFrame: ours.totalNsPerFrame,
-  generatedNsPerFrame: results[1]?.totalNsPerFrame,
-  jsonBase64NsPerFrame: results[2]?.totalNsPerFrame,
+  protocolEchoNsPerFrame: protocolEcho.totalNsPerFrame,
+  bridgeOverProtocolEcho: Number((ours.totalNsPerFrame / protocolEcho.totalNsPerFrame).toFixed(3)),
+  generatedNsPerFrame: results[2]?.totalNsPerFrame,
+  jsonBase64NsPerFrame: results[3]?.totalNsPerFrame,
 });
 console.log(`written ${file}`);

@@ -6,6 +6,7 @@ import {
   writeBenchmarkBatch,
 } from "../../src/bridge/codec-benchmark.js";
 import { MAX_FRAME_BATCH_BYTES, nowMicros, PCM_FRAME_BYTES, type pb, v1 } from "../../src/bridge/protocol.js";
+import { SendBufferPool } from "../../src/bridge/send-buffer-pool.js";
 import { loadHandlers } from "../../src/media/handler-loader.js";
 import { startEngine } from "../../test/media/engine-fixture.js";
 import { FakeBridge } from "../../test/media/fake-bridge.js";
@@ -128,6 +129,61 @@ export async function bridgePipeline(sessions: number): Promise<FramePipeline> {
     async close() {
       await engine.shutdown();
     },
+  };
+}
+
+/**
+ * The protocol echo of bench:load (load/protocol-echo-bot.ts) without its socket: the same
+ * decoder, and each received frame copied straight into a pooled FrameBatchWriter batch split
+ * under the protocol's message limit, as the media worker's own writer does. No jitter buffer,
+ * handler, playout queue, pacer or per-frame metrics: the engine's cost is the bridge
+ * pipeline's total less this one's, measured in the same run. The copy into the batch happens
+ * while frames are read, so it is timed as dispatch; encode is finishing the batch.
+ */
+export function protocolEchoPipeline(sessions: number): FramePipeline {
+  const SOURCE = v1.MediaContext.MEDIA_CONTEXT_AUDIO_SOURCE as number;
+  const renderSequence = new Uint32Array(sessions + 1);
+  let framesOut = 0;
+  const writer = new FrameBatchWriter({
+    sendBuffers: new SendBufferPool(MAX_FRAME_BATCH_BYTES),
+    // A socket would send the split-off batch; here it is counted and its buffer goes back.
+    onFull: (_bytes, frames, release) => {
+      framesOut += frames;
+      release?.();
+    },
+  });
+  const batch = createBenchmarkBatch(sessions, { activeSpeakers: 0 });
+  const farWriter = new FrameBatchWriter();
+  const decoder = new EnvelopeDecoder();
+  return {
+    name: "protocol echo, no engine",
+    get framesOut() {
+      return framesOut;
+    },
+    step(tick) {
+      const bytes = writeBenchmarkBatch(farWriter, batch, tick);
+      const t0 = ns();
+      if (decoder.decode(bytes) !== "frames") throw new Error(`batch refused: ${decoder.error?.message}`);
+      const t1 = ns();
+      const reader = decoder.frames;
+      const ticks = (tick + 1) * 200_000;
+      writer.begin(nowMicros());
+      while (reader.next()) {
+        const session = reader.session;
+        if (reader.context !== SOURCE || session >= renderSequence.length) continue;
+        const sequence = renderSequence[session] as number;
+        writer.addFrame(session, RENDER, sequence, ticks, reader.buffer, reader.pcmOffset, false);
+        renderSequence[session] = sequence + 1;
+      }
+      const t2 = ns();
+      const frames = writer.frameCount;
+      writer.finish();
+      writer.finishedRelease?.();
+      const t3 = ns();
+      framesOut += frames;
+      return { decodeNs: Number(t1 - t0), dispatchNs: Number(t2 - t1), encodeNs: Number(t3 - t2) };
+    },
+    async close() {},
   };
 }
 
