@@ -40,7 +40,10 @@ describe("benchmarks (smoke)", () => {
       expect(pipeline.frames).toBe(20 * 20);
       for (const key of ["decodeNsPerFrame", "dispatchNsPerFrame", "encodeNsPerFrame", "totalNsPerFrame"])
         expect(pipeline[key]).toBeGreaterThan(0);
+      // getrusage counts whole microseconds: a tiny run may read 0, never less.
+      expect(pipeline.cpuNsPerFrame).toBeGreaterThanOrEqual(0);
     }
+    expect(result).toHaveProperty("bridgeOverProtocolEchoCpu");
     expect(run.stdout).toContain("JSON + base64");
     expect(run.stdout).toContain("engine ÷ protocol echo");
   }, 90_000);
