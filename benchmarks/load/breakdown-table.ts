@@ -4,7 +4,7 @@ import { formatTable } from "../lib/results.js";
 import type { EchoBreakdown, LoadResult } from "./load-result.js";
 
 /** The breakdown's stages in the order a frame passes them, with the names printed. */
-const STAGES: [keyof EchoBreakdown, string][] = [
+const STAGES: [BreakdownStage, string][] = [
   ["hostSend", "far end: tick -> source batch sent"],
   ["hostToWorker", "transit: host -> worker socket"],
   ["batchHandled", "worker: batch through jitter buffers + handlers"],
@@ -14,6 +14,23 @@ const STAGES: [keyof EchoBreakdown, string][] = [
   ["hostRenderQueue", "far end: render queue until played (after)"],
   ["renderLateness", "worker tick: deadline -> batch sent"],
 ];
+
+export const BREAKDOWN_STAGES = [
+  "hostSend",
+  "hostToWorker",
+  "batchHandled",
+  "liveSend",
+  "receiveToLiveSent",
+  "botToHost",
+  "hostRenderQueue",
+  "renderLateness",
+] as const satisfies readonly (keyof EchoBreakdown)[];
+export type BreakdownStage = (typeof BREAKDOWN_STAGES)[number];
+
+/** What each stage is, for tables (bench:load's output and summary.md). */
+export function stageName(stage: BreakdownStage): string {
+  return (STAGES.find(([key]) => key === stage) as [BreakdownStage, string])[1];
+}
 
 const ms = (value: number | undefined) => (value === undefined ? "-" : value.toFixed(3));
 

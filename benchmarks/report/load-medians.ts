@@ -35,6 +35,9 @@ function medianPoint(runs: readonly LoadPoint[]): LoadPoint {
     return value === null || Number.isFinite(value) ? value : null;
   };
   const worst = (pick: (p: LoadPoint) => number) => Math.max(...runs.map(pick));
+  // Exact readings (the worker's latency probe) take the plain median; bucket bounds the bound.
+  const exact = runs.every((p) => p.transitExact);
+  const latency = exact ? median : bound;
   const goals: Record<string, boolean | null> = {};
   for (const key of new Set(runs.flatMap((p) => Object.keys(p.goals)))) {
     const verdicts = runs.map((p) => p.goals[key]).filter((v): v is boolean => v === true || v === false);
@@ -50,9 +53,10 @@ function medianPoint(runs: readonly LoadPoint[]): LoadPoint {
     framesDropped: worst((p) => p.framesDropped),
     bridgeSendDropBatches: worst((p) => p.bridgeSendDropBatches),
     skippedTicks: worst((p) => p.skippedTicks),
-    transitP50Ms: bound((p) => p.transitP50Ms),
-    transitP99Ms: bound((p) => p.transitP99Ms),
-    latenessP99Ms: bound((p) => p.latenessP99Ms),
+    transitExact: exact,
+    transitP50Ms: latency((p) => p.transitP50Ms),
+    transitP99Ms: latency((p) => p.transitP99Ms),
+    latenessP99Ms: latency((p) => p.latenessP99Ms),
     echoRoundTripP50Ms: median((p) => p.echoRoundTripP50Ms) ?? first.echoRoundTripP50Ms,
     echoRoundTripP99Ms: median((p) => p.echoRoundTripP99Ms) ?? first.echoRoundTripP99Ms,
     workerCpuUsPerFrame: median((p) => p.workerCpuUsPerFrame),

@@ -5,6 +5,7 @@
  */
 import { readFileSync } from "node:fs";
 import path from "node:path";
+import { BREAKDOWN_STAGES, type BreakdownStage } from "../load/breakdown-table.js";
 import { GOALS } from "../load/load-result.js";
 
 export interface Machine {
@@ -89,6 +90,14 @@ export interface LoadRunFigures {
   workerCpuUsPerFrame: number | null;
   protocolEchoCpuUsPerFrame: number | null;
   jsonBase64PerCallCpuUsPerFrame: number | null;
+  /** The echo's stages (p50/p99/max ms each; null: not read in this run or an older file). */
+  breakdown: Record<BreakdownStage, StagePercentiles | null>;
+}
+
+export interface StagePercentiles {
+  p50Ms: number;
+  p99Ms: number;
+  maxMs: number;
 }
 
 /** One run's rate by design, with its far end's skipped ticks and drops (null: not recorded). */
@@ -106,7 +115,11 @@ export interface LoadPoint extends Recorded {
   framesDropped: number;
   bridgeSendDropBatches: number;
   skippedTicks: number;
-  /** Bucket upper bounds from the worker's Prometheus histograms (null: none observed or > 1 s). */
+  /**
+   * Exact readings of the worker's latency probe when transitExact (newer files), else bucket
+   * upper bounds from its Prometheus histograms (null: none observed or > 1 s).
+   */
+  transitExact: boolean;
   transitP50Ms: number | null;
   transitP99Ms: number | null;
   latenessP99Ms: number | null;
@@ -175,6 +188,12 @@ class Reader {
   number(field: string): number {
     const value = this.at(field);
     return typeof value === "number" && Number.isFinite(value) ? value : this.fail(field, "a finite number");
+  }
+
+  booleanOr(field: string, fallback: boolean): boolean {
+    const value = this.at(field);
+    if (value === undefined) return fallback;
+    return typeof value === "boolean" ? value : this.fail(field, "true or false");
   }
 
   numberOrNull(field: string): number | null {
@@ -367,6 +386,7 @@ export function readLoadPoint(dir: string, file: string): LoadPoint {
     framesDropped: r.number("framesDropped"),
     bridgeSendDropBatches: r.number("bridgeSendDropBatches"),
     skippedTicks: r.number("skippedTicks"),
+    transitExact: r.booleanOr("transitExact", false),
     transitP50Ms: r.numberOrNull("transitP50Ms"),
     transitP99Ms: r.numberOrNull("transitP99Ms"),
     latenessP99Ms: r.numberOrNull("latenessP99Ms"),
@@ -411,6 +431,18 @@ export function readLoadPoint(dir: string, file: string): LoadPoint {
         workerCpuUsPerFrame: r.numberOrNull("workerCpuUsPerFrame"),
         protocolEchoCpuUsPerFrame: r.numberOrNull("protocolEchoCpuUsPerFrame"),
         jsonBase64PerCallCpuUsPerFrame: layout === "perCall" ? jsonCpu : null,
+        breakdown: Object.fromEntries(
+          BREAKDOWN_STAGES.map((stage) => [
+            stage,
+            r.has(`breakdown.${stage}.p50Ms`)
+              ? {
+                  p50Ms: r.number(`breakdown.${stage}.p50Ms`),
+                  p99Ms: r.number(`breakdown.${stage}.p99Ms`),
+                  maxMs: r.number(`breakdown.${stage}.maxMs`),
+                }
+              : null,
+          ]),
+        ) as Record<BreakdownStage, StagePercentiles | null>,
       },
     ],
     goals,

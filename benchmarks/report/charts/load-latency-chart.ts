@@ -59,13 +59,17 @@ export function loadLatencySeries(load: readonly LoadPoint[]): CallsSeries[] {
       points: points((p) => protocolEchoRoundTrip(p, "p50")),
     },
     {
-      name: "frame transit p99 (≤ bucket bound)",
+      name: load.every((p) => p.transitExact)
+        ? "transit host → worker p99"
+        : "frame transit p99 (≤ bucket bound)",
       color: COLORS.blue,
       shape: "triangle-up",
       points: points((p) => p.transitP99Ms),
     },
     {
-      name: "render lateness p99 (≤ bucket bound)",
+      name: load.every((p) => p.transitExact)
+        ? "render lateness p99"
+        : "render lateness p99 (≤ bucket bound)",
       color: COLORS.green,
       shape: "triangle-down",
       points: points((p) => p.latenessP99Ms),
@@ -83,7 +87,9 @@ export function loadLatencyChart(load: readonly LoadPoint[]): TopLevelSpec {
       first ? `${machineLine(first.machine)} · ${loadRunsText(load)}` : undefined,
       [
         "Echo round trip: HDR histogram at the far end (media platform emulator, its own process), frame sent → its echo received; the protocol echo is the same transport with no media engine, same run.",
-        "Transit and lateness: upper bounds of the worker's Prometheus histogram buckets (the value is at most this); no point: no observation or beyond 1 s.",
+        load.every((p) => p.transitExact)
+          ? "Transit (host batch sent_at_us → delivered to the worker) and render lateness: exact readings of the worker's latency probe."
+          : "Transit and lateness: upper bounds of the worker's Prometheus histogram buckets (the value is at most this); no point: no observation or beyond 1 s.",
       ],
     ),
     config: CHART_CONFIG,
