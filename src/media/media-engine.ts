@@ -628,21 +628,28 @@ export class MediaEngine {
       call.renderedThrough = tick;
       const frame = call.render();
       if (skipped) call.clockSkipped();
-      if (frame === undefined) continue;
-      if (!open) {
-        unsendable++;
-        continue;
-      }
-      writer.addFrame(call.bridgeSession, RENDER, call.renderSequence, timestampTicks, frame, 0, false);
-      call.renderSequence = (call.renderSequence + 1) >>> 0;
+      if (frame !== undefined && !this.writeFrame(call, frame, timestampTicks, open)) unsendable++;
     }
-    if (writer.frameCount > 0) {
-      const frames = writer.frameCount;
-      const bytes = writer.finish();
-      this.stage(bytes, frames, writer.finishedRelease);
-    }
+    this.finishBatch();
     if (unsendable > 0) this.metrics.dropped.bridge_down.inc(unsendable);
   };
+
+  /** A call's render frame into the batch being written; false: the bridge is down, not written. */
+  private writeFrame(call: CallSession, frame: Uint8Array, timestampTicks: number, open: boolean): boolean {
+    if (!open) return false;
+    this.writer.addFrame(call.bridgeSession, RENDER, call.renderSequence, timestampTicks, frame, 0, false);
+    call.renderSequence = (call.renderSequence + 1) >>> 0;
+    return true;
+  }
+
+  /** The batch being written, if it holds frames, goes to stage() (pieces already did). */
+  private finishBatch(): void {
+    const writer = this.writer;
+    if (writer.frameCount === 0) return;
+    const frames = writer.frameCount;
+    const bytes = writer.finish();
+    this.stage(bytes, frames, writer.finishedRelease);
+  }
 
   /** At the deadline: what render() got ready goes out. */
   private readonly tick = (_tick: number, deadlineMs: number): void => {
@@ -669,13 +676,12 @@ export class MediaEngine {
     if (this.stagedCount > 0) this.sendStaged();
     const next = this.renders;
     const open = this.options.bridge.isOpen;
-    const writer = this.writer;
     const nowMs = this.clock.now();
     const timestampTicks = Math.round(nowMs * 10_000);
     let unsendable = 0;
     let sent = 0;
     this.sendingLive = true;
-    writer.begin(Math.round((performance.timeOrigin + nowMs) * 1000));
+    this.writer.begin(Math.round((performance.timeOrigin + nowMs) * 1000));
     for (let i = 0; i < count; i++) {
       const call = calls[i] as CallSession;
       calls[i] = undefined;
@@ -684,19 +690,11 @@ export class MediaEngine {
       call.renderedThrough = call.renderedThrough < next ? next : next + 1;
       const frame = call.render();
       if (frame === undefined) continue;
-      if (!open) {
-        unsendable++;
-        continue;
-      }
-      writer.addFrame(call.bridgeSession, RENDER, call.renderSequence, timestampTicks, frame, 0, false);
-      call.renderSequence = (call.renderSequence + 1) >>> 0;
-      sent++;
+      if (this.writeFrame(call, frame, timestampTicks, open)) sent++;
+      else unsendable++;
     }
-    if (writer.frameCount > 0) {
-      const frames = writer.frameCount;
-      const bytes = writer.finish();
-      this.sendNow(bytes, frames, writer.finishedRelease);
-    }
+    // stage() sends at once while sendingLive.
+    this.finishBatch();
     this.sendingLive = false;
     const probe = this.probe;
     if (probe !== undefined && sent > 0) {
