@@ -22,7 +22,10 @@
  * a shared or virtual machine can be off by a third. --live-target F (default: the worker's,
  * 2): the most live audio (the echo) may stand in a playout queue, in frames; by default each
  * call's target adapts below it, --fixed-live-target keeps it at F (lower shortens the echo
- * round trip and trims more often, counted as latency_trim drops).
+ * round trip and trims more often, counted as latency_trim drops). --stall-evidence: the worker
+ * run also records GCs, event-loop stalls, late ticks and batch gaps in the worker thread, the
+ * bot's main thread and the far end, and matches each latency_trim with them
+ * (load/stall-evidence.ts; printed, and in the result's worker.stallEvidence).
  */
 
 import { DEFAULTS } from "../src/config/config.js";
@@ -45,6 +48,7 @@ import {
   loadRunSeconds,
 } from "./load/run-estimate.js";
 import { type RunOptions, runBaseline, runProtocolEcho, runWorker } from "./load/runs.js";
+import { formatStallEvidence } from "./load/stall-evidence.js";
 
 const SWEEP = [100, 200, 400, 700, 1000, 1400, 2000, 2800, 4000];
 
@@ -63,9 +67,12 @@ const liveTarget = args.has("live-target")
   : undefined;
 // The target fixed at --live-target instead of adapting per call below it (the worker's default).
 const fixedLiveTarget = args.has("fixed-live-target");
+// GCs, loop stalls, late ticks and gaps of worker, main thread and far end, matched with trims.
+const stallEvidence = args.has("stall-evidence");
 const known = new Set([
   "live-target",
   "fixed-live-target",
+  "stall-evidence",
   "calls",
   "seconds",
   "warmup",
@@ -113,6 +120,7 @@ try {
       idleMs: 1000,
       liveTarget,
       adaptiveLiveTarget: fixedLiveTarget ? false : undefined,
+      stallEvidence,
     };
     let dropped = false;
     for (let round = 1; round <= repeat; round++) {
@@ -133,6 +141,7 @@ try {
       const result = buildResult(calls, seconds, worker, runs);
       results.push(result);
       printRun(result);
+      if (result.worker.stallEvidence) console.log(formatStallEvidence(result.worker.stallEvidence));
       console.log(`written ${writeResultIn(resultsDir, "load", result)}`);
       dropped ||= result.framesDropped > 0 || result.bridgeSendDropBatches > 0 || result.skippedTicks > 0;
     }

@@ -18,6 +18,7 @@ import { BaselineBotThread, type BotKind } from "./baseline-bot-thread.js";
 import { CpuWindow, idleCpuUsPerSecond, threadIds } from "./cpu.js";
 import type { BaselineKind, FarEndWindow, JsonLayout } from "./far-end-messages.js";
 import type { FarEndProcess } from "./far-end-process.js";
+import { type StallEvidenceReport, StallEvidenceRun } from "./stall-evidence.js";
 
 export interface RunOptions {
   calls: number;
@@ -29,6 +30,8 @@ export interface RunOptions {
   liveTarget?: number;
   /** Whether that target adapts per call (undefined: the provider's default). */
   adaptiveLiveTarget?: boolean;
+  /** Record what stalls the worker run's window (stall-evidence.ts); off by default. */
+  stallEvidence?: boolean;
 }
 
 /** CPU of the bot process over the window, less what it burns idle, per frame handled. */
@@ -71,6 +74,8 @@ export interface WorkerRun {
   bridgeBatchTransit: { count: number; p50Ms: number | null; p99Ms: number | null };
   /** media_playout_queue_depth_frames (per session per tick), bucket upper bounds in frames. */
   playoutQueueDepth: { p50Frames: number | null; p99Frames: number | null };
+  /** With RunOptions.stallEvidence: GCs, loop stalls, late ticks, trims and gaps, correlated. */
+  stallEvidence?: StallEvidenceReport;
 }
 
 export interface BaselineRun {
@@ -192,12 +197,14 @@ export async function runWorker(far: WorkerFarEnd, options: RunOptions): Promise
       throw new Error(`only ${connected} of ${options.calls} sessions connected`);
     await sleep(options.warmupSeconds * 1000);
 
+    const stalls = options.stallEvidence ? await StallEvidenceRun.start(provider, far) : undefined;
     const { before, after, used, countedOverMs, farEnd } = await measureWindow(
       far,
       async () => parseExposition(await provider.metrics()),
       options.seconds,
       workerThreads,
     );
+    const stallEvidence = await stalls?.finish();
 
     const received = deltaOf(before, after, "media_frames_received_total");
     const sent = deltaOf(before, after, "media_frames_sent_total");
@@ -221,6 +228,7 @@ export async function runWorker(far: WorkerFarEnd, options: RunOptions): Promise
       lateness: percentiles(before, after, "media_render_lateness_seconds"),
       bridgeBatchTransit: percentiles(before, after, "bridge_batch_transit_seconds"),
       playoutQueueDepth: queueDepth(before, after),
+      ...(stallEvidence ? { stallEvidence } : {}),
     };
   } finally {
     await provider.close();

@@ -7,6 +7,7 @@ import type { CallEvent, HandlerSpec, RosterParticipant } from "./bot-api.js";
 import type { CallControlRequest, CallControlResult } from "./call-control-request.js";
 import type { AudioDirection } from "./media-session-provider.js";
 import type { MediaThreadPriority } from "./thread-priority.js";
+import type { WorkerStallEvidence } from "./worker-stall-evidence.js";
 
 /** Platform health as the media host reports it. */
 export type MediaHostHealth = "unspecified" | "normal" | "heavilyLoaded" | "overloaded";
@@ -68,6 +69,14 @@ export interface WorkerRequests {
    */
   bindCallId: { params: { provisionalId: string; callId: string }; result: { bound: true } };
   metrics: { params: Record<string, never>; result: { text: string } };
+  /**
+   * Diagnostics (bench:load --stall-evidence): "start" begins recording the worker's stall
+   * evidence (worker-stall-evidence.ts), "stop" ends it and returns what was recorded.
+   */
+  stallEvidence: {
+    params: { action: "start" | "stop" };
+    result: { evidence: WorkerStallEvidence | null };
+  };
   shutdown: { params: Record<string, never>; result: { sessionsEnded: number } };
 }
 

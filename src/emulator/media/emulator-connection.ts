@@ -6,6 +6,7 @@ import { nowMicros, PROTOCOL_VERSION, type pb, v1 } from "../../bridge/protocol.
 import type { Logger } from "../../log/logger.js";
 import type { EmulatedSession } from "./emulated-session.js";
 import { FrameLedger } from "./frame-ledger.js";
+import type { EmulatorTimingObserver } from "./timing-observer.js";
 
 /** Control messages held in one stall at most (either way); more are dropped and counted. */
 const MAX_HELD_MESSAGES = 10_000;
@@ -24,6 +25,8 @@ export interface ConnectionHost {
   connectionClosed(connection: EmulatorConnection): void;
   /** Counted refusals, by reason, for stats. */
   countProtocolError(error: BridgeProtocolError): void;
+  /** Diagnostics: told about each render batch read (null: none). */
+  readonly timingObserver: EmulatorTimingObserver | null;
 }
 
 /**
@@ -309,6 +312,7 @@ export class EmulatorConnection {
       this.sendError(v1.ErrorCode.ERROR_CODE_BAD_FRAME, invalid.message, invalid.session);
     }
     const nowMs = performance.now();
+    this.host.timingObserver?.renderBatch(nowMs, reader.sentAtUs, reader.frameCount);
     const unknown = new Set<number>();
     while (reader.next()) {
       const session = this.sessions.get(reader.session);

@@ -39,6 +39,7 @@ import { MAX_TIMER_MS, prepareEmulatorOptions } from "./emulator-options.js";
 import { EndedRecordings, type EndedRecordingsStats } from "./ended-recordings.js";
 import type { Impairments } from "./impairments.js";
 import { MediaClock } from "./media-clock.js";
+import type { EmulatorTimingObserver } from "./timing-observer.js";
 
 export interface MediaPlatformEmulatorOptions {
   /** 0 = an ephemeral port (default). */
@@ -240,6 +241,8 @@ export class MediaPlatformEmulator implements ConnectionHost {
   private batchesStalledClosed = 0;
   private batchesSentClosed = 0;
   private readonly random: () => number;
+  /** Diagnostics of the clock and of render batches (bench:load --stall-evidence); null: none. */
+  timingObserver: EmulatorTimingObserver | null = null;
 
   private constructor(private readonly options: MediaPlatformEmulatorOptions) {
     this.logger = (options.logger ?? silentLogger()).child({ component: "media-emulator" });
@@ -854,6 +857,16 @@ export class MediaPlatformEmulator implements ConnectionHost {
 
   private tick(): void {
     const nowMs = performance.now();
+    this.writeTick(nowMs);
+    this.timingObserver?.tick(
+      nowMs,
+      this.clock.lastLatenessMs,
+      performance.now() - nowMs,
+      this.clock.skippedTicks,
+    );
+  }
+
+  private writeTick(nowMs: number): void {
     const sentAtUs = nowMicros();
     for (const connection of this.connections) {
       if (!connection.helloDone) continue;

@@ -1,0 +1,149 @@
+import {
+  type IntervalHistogram,
+  monitorEventLoopDelay,
+  type PerformanceEntry,
+  PerformanceObserver,
+} from "node:perf_hooks";
+import v8 from "node:v8";
+import { epochMs, TimedEvents } from "./timed-events.js";
+
+/** One garbage collection of the thread's isolate, as perf_hooks reported it. */
+export interface GcEvent {
+  kind: "minor" | "major" | "incremental" | "weakcb" | "other";
+  /** Epoch ms (see epochMs()) when it started, and how long it held the thread (ms). */
+  atMs: number;
+  durationMs: number;
+}
+
+/** What one thread's event loop and collector did while the probe ran. */
+export interface ThreadStalls {
+  /** Epoch ms of start and stop. */
+  fromMs: number;
+  toMs: number;
+  gc: GcEvent[];
+  /** GCs not kept (more than the probe holds) but counted. */
+  gcOverflowed: number;
+  /** monitorEventLoopDelay over the window (its resolution added to every sample is removed). */
+  loopDelay: { samples: number; p50Ms: number; p99Ms: number; maxMs: number };
+  /**
+   * Timer wake-ups later than `stallThresholdMs`: [epoch ms of the late wake-up, ms late]. The
+   * loop was blocked (or the thread not scheduled) for that long just before the time given.
+   */
+  loopStalls: [number, number][];
+  loopStallsOverflowed: number;
+  stallThresholdMs: number;
+  /** The isolate's heap at stop (bytes). */
+  heapUsedBytes: number;
+  heapTotalBytes: number;
+}
+
+/** perf_hooks' gc kind constants (NODE_PERFORMANCE_GC_*): 1 minor, 4 major, 8 incremental, 16 weakcb. */
+const NODE_GC_KINDS: Record<number, GcEvent["kind"]> = {
+  1: "minor",
+  4: "major",
+  8: "incremental",
+  16: "weakcb",
+};
+
+/** The stall timer's period: a late wake-up beyond the threshold is a timed loop stall. */
+const STALL_TIMER_MS = 10;
+
+/**
+ * Collects, on the thread it is started in, the evidence that tells stalls apart: the
+ * isolate's GCs with their times and durations (PerformanceObserver 'gc' observes only this
+ * thread's isolate), the event loop's delay (monitorEventLoopDelay) and the times of late
+ * timer wake-ups (a 10 ms timer; the histogram alone has no times to correlate). Opt-in
+ * diagnostics for benchmarks: started and stopped around a measuring window, nothing runs
+ * when it is not started.
+ */
+export class ThreadStallProbe {
+  private observer: PerformanceObserver | undefined;
+  private histogram: IntervalHistogram | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private readonly gcTimes = new TimedEvents(4096);
+  private readonly gcDurations = new Float64Array(4096);
+  private readonly gcKinds = new Uint8Array(4096);
+  private readonly stalls = new TimedEvents(4096);
+  private fromMs = 0;
+
+  constructor(private readonly stallThresholdMs = 5) {}
+
+  start(): void {
+    if (this.observer) return;
+    this.gcTimes.clear();
+    this.stalls.clear();
+    this.fromMs = epochMs();
+    const origin = performance.timeOrigin;
+    this.observer = new PerformanceObserver((list) => this.recordGcs(list.getEntries()));
+    this.observer.observe({ entryTypes: ["gc"] });
+    this.histogram = monitorEventLoopDelay({ resolution: STALL_TIMER_MS });
+    this.histogram.enable();
+    let expected = performance.now() + STALL_TIMER_MS;
+    this.timer = setInterval(() => {
+      const now = performance.now();
+      const lateMs = now - expected;
+      if (lateMs > this.stallThresholdMs) this.stalls.add(origin + now, lateMs);
+      // Late wake-ups do not accumulate: the next one is due a period after this one.
+      expected = now + STALL_TIMER_MS;
+    }, STALL_TIMER_MS);
+  }
+
+  private recordGcs(entries: readonly PerformanceEntry[]): void {
+    for (const entry of entries) {
+      const index = this.gcTimes.count;
+      this.gcTimes.add(performance.timeOrigin + entry.startTime, 0);
+      if (this.gcTimes.count === index) continue; // full: counted as overflowed
+      this.gcDurations[index] = entry.duration;
+      this.gcKinds[index] = (entry as { detail?: { kind?: number } }).detail?.kind ?? 0;
+    }
+  }
+
+  /** Stops collecting and returns what was collected (null when not started). */
+  stop(): ThreadStalls | null {
+    const observer = this.observer;
+    const histogram = this.histogram;
+    if (!observer || !histogram) return null;
+    // GCs still queued for the observer's callback are delivered by takeRecords().
+    this.recordGcs(observer.takeRecords());
+    observer.disconnect();
+    histogram.disable();
+    clearInterval(this.timer);
+    this.observer = undefined;
+    this.histogram = undefined;
+    this.timer = undefined;
+    const toMs = epochMs();
+    const gc = this.gcTimes.toPairs().map(([atMs], i) => ({
+      kind: NODE_GC_KINDS[this.gcKinds[i] as number] ?? "other",
+      atMs,
+      durationMs: round3(this.gcDurations[i] as number),
+    }));
+    // Each sample of the histogram includes the timer's own period (ns); remove it.
+    const delayMs = (ns: number) => round3(Math.max(0, ns / 1e6 - STALL_TIMER_MS));
+    const heap = v8.getHeapStatistics();
+    return {
+      fromMs: round2(this.fromMs),
+      toMs: round2(toMs),
+      gc,
+      gcOverflowed: this.gcTimes.overflowed,
+      loopDelay: {
+        samples: histogram.count,
+        p50Ms: histogram.count > 0 ? delayMs(histogram.percentile(50)) : 0,
+        p99Ms: histogram.count > 0 ? delayMs(histogram.percentile(99)) : 0,
+        maxMs: histogram.count > 0 ? delayMs(histogram.max) : 0,
+      },
+      loopStalls: this.stalls.toPairs().map(([at, late]) => [at, round3(late)]),
+      loopStallsOverflowed: this.stalls.overflowed,
+      stallThresholdMs: this.stallThresholdMs,
+      heapUsedBytes: heap.used_heap_size,
+      heapTotalBytes: heap.total_heap_size,
+    };
+  }
+}
+
+function round3(value: number): number {
+  return Math.round(value * 1000) / 1000;
+}
+
+function round2(value: number): number {
+  return Math.round(value * 100) / 100;
+}
