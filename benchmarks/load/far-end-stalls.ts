@@ -9,8 +9,10 @@ import { ThreadStallProbe, type ThreadStalls } from "../../src/media/thread-stal
 import { TimedEvents } from "../../src/media/timed-events.js";
 import { BATCH_GAP_MS } from "../../src/media/worker-stall-evidence.js";
 
-/** A far-end tick that started this late, or whose work took this long, is recorded (ms). */
+/** A far-end tick that started this late is recorded (ms). */
 const LATE_TICK_MS = 5;
+/** A far-end tick whose work took this long (half its period) is recorded (ms). */
+const SLOW_TICK_MS = 10;
 
 export interface FarEndStallEvidence {
   thread: ThreadStalls;
@@ -19,7 +21,7 @@ export interface FarEndStallEvidence {
   maxTickWorkMs: number;
   /** Ticks that started more than 5 ms late: [epoch ms, ms late]. */
   lateTicks: [number, number][];
-  /** Ticks whose work (writing and sending every session's frame) took more than 5 ms: [epoch ms, ms]. */
+  /** Ticks whose work (writing and sending every session's frame) took more than 10 ms: [epoch ms, ms]. */
   slowTicks: [number, number][];
   /** Clock ticks skipped: [epoch ms, ticks]. */
   skippedTicks: [number, number][];
@@ -90,7 +92,7 @@ export class FarEndStallRecorder implements EmulatorTimingObserver {
     if (latenessMs > this.maxLatenessMs) this.maxLatenessMs = latenessMs;
     if (workMs > this.maxWorkMs) this.maxWorkMs = workMs;
     if (latenessMs > LATE_TICK_MS) this.lateTicks.add(at, latenessMs);
-    if (workMs > LATE_TICK_MS) this.slowTicks.add(at, workMs);
+    if (workMs > SLOW_TICK_MS) this.slowTicks.add(at, workMs);
     if (this.lastSkipped >= 0 && skippedTicks > this.lastSkipped)
       this.skipped.add(at, skippedTicks - this.lastSkipped);
     this.lastSkipped = skippedTicks;

@@ -21,19 +21,31 @@ import type { WorkerFarEnd } from "./runs.js";
 
 /** A cause counts for an event when its interval is at most this far from the event. */
 export const NEAR_MS = 40;
+/**
+ * A trim is the end of a playout-queue window (10 ticks, 200 ms: playout-queue.ts) in which a
+ * live backlog never went below the target: what built the backlog (a burst of input) came
+ * before that window began, in the window before it. So causes are looked for from two windows
+ * (+40 ms) before a trim to 40 ms after it, not only around it.
+ */
+export const TRIM_LOOKBACK_MS = 2 * 200 + NEAR_MS;
+/** A gap in the worker's input is matched with what overlaps it, this much either side. */
+const GAP_SLACK_MS = 5;
 
 /** Where something that may hold audio back happened, as an interval of epoch ms. */
 export type CauseKind =
   | "workerGc"
   | "workerLoopStall"
+  | "workerWaitingForCpu"
   | "workerLateTick"
   | "workerSkippedTick"
   | "workerInputGap"
   | "workerSendGap"
   | "mainGc"
   | "mainLoopStall"
+  | "mainWaitingForCpu"
   | "farEndGc"
   | "farEndLoopStall"
+  | "farEndWaitingForCpu"
   | "farEndLateTick"
   | "farEndSlowTick"
   | "farEndSkippedTick"
@@ -42,19 +54,64 @@ export type CauseKind =
 export const CAUSE_NAMES: Record<CauseKind, string> = {
   workerGc: "a worker GC",
   workerLoopStall: "a worker loop stall",
+  workerWaitingForCpu: "a worker loop stall mostly waiting for a CPU",
   workerLateTick: "a worker render tick > 5 ms late",
   workerSkippedTick: "a worker skipped tick",
   workerInputGap: "a gap in the worker's input (> 25 ms)",
   workerSendGap: "a gap in the worker's sends (> 25 ms)",
   mainGc: "a main-thread GC",
   mainLoopStall: "a main-thread loop stall",
+  mainWaitingForCpu: "a main-thread loop stall mostly waiting for a CPU",
   farEndGc: "a far-end GC",
   farEndLoopStall: "a far-end loop stall",
+  farEndWaitingForCpu: "a far-end loop stall mostly waiting for a CPU",
   farEndLateTick: "a far-end tick > 5 ms late",
-  farEndSlowTick: "a far-end tick's work > 5 ms",
+  farEndSlowTick: "a far-end tick's work > 10 ms",
   farEndSkippedTick: "a far-end skipped tick",
   farEndRenderBatchGap: "a gap in render batches at the far end (> 25 ms)",
 };
+
+/** Which side of the wire a cause is on (a gap or a main-thread stall is neither). */
+const FAR_END_SIDE: readonly CauseKind[] = [
+  "farEndGc",
+  "farEndLoopStall",
+  "farEndLateTick",
+  "farEndSlowTick",
+  "farEndSkippedTick",
+];
+const WORKER_SIDE: readonly CauseKind[] = [
+  "workerGc",
+  "workerLoopStall",
+  "workerLateTick",
+  "workerSkippedTick",
+];
+
+/**
+ * The gaps in the worker's input by the side that was stalled across each: the far end (it
+ * sent late), the worker (it read late), both or neither; and of those, how many had a GC of
+ * that side or a stall mostly spent waiting for a CPU (scheduling) in them.
+ */
+export interface GapSides {
+  farEndOnly: number;
+  workerOnly: number;
+  both: number;
+  neither: number;
+  farEndGc: number;
+  farEndWaitingForCpu: number;
+  workerGc: number;
+  workerWaitingForCpu: number;
+}
+
+/** Trims by what the two windows before them hold (TRIM_LOOKBACK_MS). */
+export interface TrimCauses {
+  /** Trims with a gap in the worker's input before them, by the side stalled across it. */
+  afterFarEndGap: number;
+  afterWorkerGap: number;
+  afterBothGap: number;
+  afterUnexplainedGap: number;
+  /** Trims with no gap in the worker's input before them. */
+  noInputGap: number;
+}
 
 export interface Interval {
   kind: CauseKind;
@@ -62,7 +119,10 @@ export interface Interval {
   toMs: number;
 }
 
-/** An event matched with the causes near it: per kind, the distance (ms) to the nearest. */
+/**
+ * An event matched with the causes near it: per kind, the offset (ms) of the nearest one's
+ * nearest point from the event (negative: before it; 0: the event is inside it).
+ */
 export interface MatchedEvent {
   /** Ms since the window opened. */
   atMs: number;
@@ -81,12 +141,21 @@ export interface MatchCounts {
 
 export interface StallEvidenceReport {
   nearMs: number;
+  trimLookbackMs: number;
   /** The window's start (epoch ms); event times in `trims` and `farEndGaps` are relative to it. */
   fromMs: number;
   toMs: number;
   trimFrames: number;
   trims: MatchCounts;
   farEndGaps: MatchCounts;
+  /**
+   * Gaps (> 25 ms) between the batches the worker received, each matched with what overlapped
+   * it (±5 ms): a late far end sends late, a stalled worker reads late. After a gap the late
+   * batches arrive together, the burst a later trim cuts.
+   */
+  workerInputGaps: MatchCounts;
+  inputGapSides: GapSides;
+  trimCauses: TrimCauses;
   /** The first matched events of each (the full records are in worker/farEnd). */
   trimDetail: MatchedEvent[];
   farEndGapDetail: MatchedEvent[];
@@ -145,17 +214,25 @@ export function causesOf(
   const startingAt = (kind: CauseKind, pairs: readonly [number, number][] | undefined) => {
     for (const [at, ms] of pairs ?? []) out.push({ kind, fromMs: at, toMs: at + ms });
   };
+  // A loop stall; and, when the thread was runnable but not running for most of it, a wait for a CPU.
+  const stalls = (kind: CauseKind, waiting: CauseKind, thread: ThreadStalls | null) => {
+    for (const stall of thread?.loopStalls ?? []) {
+      out.push({ kind, fromMs: stall.atMs - stall.lateMs, toMs: stall.atMs });
+      if (stall.waitingMs !== null && stall.waitingMs >= stall.lateMs / 2)
+        out.push({ kind: waiting, fromMs: stall.atMs - stall.lateMs, toMs: stall.atMs });
+    }
+  };
   gcs("workerGc", worker?.thread ?? null);
-  endingAt("workerLoopStall", worker?.thread.loopStalls);
+  stalls("workerLoopStall", "workerWaitingForCpu", worker?.thread ?? null);
   endingAt("workerLateTick", worker?.lateTicks);
   for (const [at] of worker?.skippedTicks ?? [])
     out.push({ kind: "workerSkippedTick", fromMs: at, toMs: at });
   endingAt("workerInputGap", worker?.inputGaps);
   endingAt("workerSendGap", worker?.sendGaps);
   gcs("mainGc", main);
-  endingAt("mainLoopStall", main?.loopStalls);
+  stalls("mainLoopStall", "mainWaitingForCpu", main);
   gcs("farEndGc", far?.thread ?? null);
-  endingAt("farEndLoopStall", far?.thread.loopStalls);
+  stalls("farEndLoopStall", "farEndWaitingForCpu", far?.thread ?? null);
   endingAt("farEndLateTick", far?.lateTicks);
   startingAt("farEndSlowTick", far?.slowTicks);
   for (const [at] of far?.skippedTicks ?? []) out.push({ kind: "farEndSkippedTick", fromMs: at, toMs: at });
@@ -163,34 +240,38 @@ export function causesOf(
   return out;
 }
 
-/** Distance (ms) from a time to an interval: 0 inside it. */
-function distance(atMs: number, interval: Interval): number {
-  if (atMs < interval.fromMs) return interval.fromMs - atMs;
-  if (atMs > interval.toMs) return atMs - interval.toMs;
-  return 0;
+/** How far around each event causes are looked for (ms before it, after it). */
+export interface MatchSpan {
+  beforeMs: number;
+  afterMs: number;
+  /** The kind the events themselves are (a far-end gap is not its own cause). */
+  exclude?: CauseKind;
 }
 
 /**
- * Each event matched with the nearest cause of each kind within nearMs. `exclude` leaves out
- * the kind the events themselves are (a far-end gap is not its own cause).
+ * Each event ([time, value]; a gap's time is its end, `value` its length in ms when `gaps`)
+ * matched with the nearest cause of each kind within the span.
  */
 export function matchEvents(
   events: readonly [number, number][],
   causes: readonly Interval[],
   windowFromMs: number,
-  nearMs = NEAR_MS,
-  exclude?: CauseKind,
+  span: MatchSpan,
+  gaps = false,
 ): { counts: MatchCounts; matched: MatchedEvent[] } {
   const counts: MatchCounts = { events: events.length, near: {}, unexplained: 0 };
   const matched: MatchedEvent[] = [];
   for (const [at, value] of events) {
     const nearest: Partial<Record<CauseKind, number>> = {};
+    // A gap is the span [end - length, end]: a cause anywhere in it is at offset 0.
+    const from = gaps ? at - value : at;
     for (const cause of causes) {
-      if (cause.kind === exclude) continue;
-      const d = distance(at, cause);
-      if (d > nearMs) continue;
+      if (cause.kind === span.exclude) continue;
+      const d = cause.toMs < from ? cause.toMs - from : cause.fromMs > at ? cause.fromMs - at : 0;
+      if (d < -span.beforeMs || d > span.afterMs) continue;
       const before = nearest[cause.kind];
-      if (before === undefined || d < before) nearest[cause.kind] = Math.round(d * 10) / 10;
+      if (before === undefined || Math.abs(d) < Math.abs(before))
+        nearest[cause.kind] = Math.round(d * 10) / 10;
     }
     const kinds = Object.keys(nearest) as CauseKind[];
     if (kinds.length === 0) counts.unexplained++;
@@ -208,15 +289,36 @@ export function correlate(
   const fromMs = worker?.thread.fromMs ?? mainThread?.fromMs ?? 0;
   const toMs = worker?.thread.toMs ?? mainThread?.toMs ?? 0;
   const causes = causesOf(worker, mainThread, farEnd);
-  const trims = matchEvents(worker?.trims ?? [], causes, fromMs);
-  const gaps = matchEvents(farEnd?.renderBatchGaps ?? [], causes, fromMs, NEAR_MS, "farEndRenderBatchGap");
+  const trims = matchEvents(worker?.trims ?? [], causes, fromMs, {
+    beforeMs: TRIM_LOOKBACK_MS,
+    afterMs: NEAR_MS,
+  });
+  const gaps = matchEvents(
+    farEnd?.renderBatchGaps ?? [],
+    causes,
+    fromMs,
+    { beforeMs: NEAR_MS, afterMs: NEAR_MS, exclude: "farEndRenderBatchGap" },
+    true,
+  );
+  const inputGaps = matchEvents(
+    worker?.inputGaps ?? [],
+    causes,
+    fromMs,
+    { beforeMs: GAP_SLACK_MS, afterMs: GAP_SLACK_MS, exclude: "workerInputGap" },
+    true,
+  );
+  const { sides, sideOf } = gapSides(worker?.inputGaps ?? [], inputGaps.matched);
   return {
     nearMs: NEAR_MS,
+    trimLookbackMs: TRIM_LOOKBACK_MS,
+    inputGapSides: sides,
+    trimCauses: trimCauses(worker?.trims ?? [], worker?.inputGaps ?? [], sideOf),
     fromMs,
     toMs,
     trimFrames: (worker?.trims ?? []).reduce((sum, [, frames]) => sum + frames, 0),
     trims: trims.counts,
     farEndGaps: gaps.counts,
+    workerInputGaps: inputGaps.counts,
     trimDetail: trims.matched.slice(0, DETAIL_EVENTS),
     farEndGapDetail: gaps.matched.slice(0, DETAIL_EVENTS),
     worker,
@@ -225,20 +327,96 @@ export function correlate(
   };
 }
 
+type Side = "farEnd" | "worker" | "both" | "neither";
+
+function gapSides(
+  gaps: readonly [number, number][],
+  matched: readonly MatchedEvent[],
+): { sides: GapSides; sideOf: Side[] } {
+  const sides: GapSides = {
+    farEndOnly: 0,
+    workerOnly: 0,
+    both: 0,
+    neither: 0,
+    farEndGc: 0,
+    farEndWaitingForCpu: 0,
+    workerGc: 0,
+    workerWaitingForCpu: 0,
+  };
+  const sideOf: Side[] = [];
+  for (let i = 0; i < gaps.length; i++) {
+    const near = matched[i]?.nearest ?? {};
+    const far = FAR_END_SIDE.some((kind) => near[kind] !== undefined);
+    const worker = WORKER_SIDE.some((kind) => near[kind] !== undefined);
+    const side: Side = far && worker ? "both" : far ? "farEnd" : worker ? "worker" : "neither";
+    sideOf.push(side);
+    if (side === "farEnd") sides.farEndOnly++;
+    else if (side === "worker") sides.workerOnly++;
+    else if (side === "both") sides.both++;
+    else sides.neither++;
+    if (near.farEndGc !== undefined) sides.farEndGc++;
+    if (near.farEndWaitingForCpu !== undefined) sides.farEndWaitingForCpu++;
+    if (near.workerGc !== undefined) sides.workerGc++;
+    if (near.workerWaitingForCpu !== undefined) sides.workerWaitingForCpu++;
+  }
+  return { sides, sideOf };
+}
+
+function trimCauses(
+  trims: readonly [number, number][],
+  gaps: readonly [number, number][],
+  sideOf: readonly Side[],
+): TrimCauses {
+  const out: TrimCauses = {
+    afterFarEndGap: 0,
+    afterWorkerGap: 0,
+    afterBothGap: 0,
+    afterUnexplainedGap: 0,
+    noInputGap: 0,
+  };
+  for (const [at] of trims) {
+    const before = new Set<Side>();
+    gaps.forEach(([end], i) => {
+      if (end <= at + NEAR_MS && end >= at - TRIM_LOOKBACK_MS) before.add(sideOf[i] as Side);
+    });
+    if (before.size === 0) out.noInputGap++;
+    else if (before.has("both") || (before.has("farEnd") && before.has("worker"))) out.afterBothGap++;
+    else if (before.has("farEnd")) out.afterFarEndGap++;
+    else if (before.has("worker")) out.afterWorkerGap++;
+    else out.afterUnexplainedGap++;
+  }
+  return out;
+}
+
 /** The printed section: counts per cause, then each side's own figures. */
 export function formatStallEvidence(r: StallEvidenceReport): string {
   const lines: string[] = [];
-  const counts = (what: string, c: MatchCounts) => {
+  const counts = (what: string, within: string, c: MatchCounts) => {
     const near = (Object.keys(CAUSE_NAMES) as CauseKind[])
       .filter((kind) => (c.near[kind] ?? 0) > 0)
       .map((kind) => `${CAUSE_NAMES[kind]}: ${c.near[kind]}`);
     lines.push(
-      `  ${what}: ${c.events}; within ${r.nearMs} ms of ${near.length > 0 ? near.join("; ") : "nothing recorded"}; of none: ${c.unexplained}`,
+      `  ${what}: ${c.events}; ${within} ${near.length > 0 ? near.join("; ") : "nothing recorded"}; of none: ${c.unexplained}`,
     );
   };
-  lines.push(`stall evidence (times across threads and processes in epoch ms; ±${r.nearMs} ms):`);
-  counts(`trims (ticks with latency_trim drops, ${r.trimFrames} frames)`, r.trims);
-  counts("render batch gaps at the far end (> 25 ms)", r.farEndGaps);
+  lines.push(
+    "stall evidence (recorded from just before the window's counters were read to just after; times compared across threads and processes):",
+  );
+  counts(
+    `trims (ticks with latency_trim drops, ${r.trimFrames} frames)`,
+    `from ${r.trimLookbackMs} ms before to ${r.nearMs} ms after (the backlog a trim cuts stood a 200 ms window) of`,
+    r.trims,
+  );
+  const t = r.trimCauses;
+  lines.push(
+    `    trims after a gap in the worker's input (up to ${r.trimLookbackMs} ms before): the far end stalled across it ${t.afterFarEndGap}, the worker ${t.afterWorkerGap}, both ${t.afterBothGap}, neither ${t.afterUnexplainedGap}; no input gap before: ${t.noInputGap}`,
+  );
+  counts("gaps in the worker's input (> 25 ms)", `overlapping (±${GAP_SLACK_MS} ms)`, r.workerInputGaps);
+  const g = r.inputGapSides;
+  lines.push(
+    `    stalled across the gap: the far end only ${g.farEndOnly}, the worker only ${g.workerOnly}, both ${g.both}, neither ${g.neither}; in how many gaps: a far-end GC ${g.farEndGc}, a far-end wait for a CPU ${g.farEndWaitingForCpu}, a worker GC ${g.workerGc}, a worker wait for a CPU ${g.workerWaitingForCpu}`,
+  );
+  counts("render batch gaps at the far end (> 25 ms)", `within ${r.nearMs} ms of`, r.farEndGaps);
   const thread = (name: string, t: ThreadStalls | null) => {
     if (!t) return `  ${name}: not recorded`;
     const gcMs = t.gc.reduce((sum, gc) => sum + gc.durationMs, 0);
@@ -246,7 +424,14 @@ export function formatStallEvidence(r: StallEvidenceReport): string {
     for (const gc of t.gc) byKind.set(gc.kind, (byKind.get(gc.kind) ?? 0) + 1);
     const kinds = [...byKind].map(([kind, n]) => `${n} ${kind}`).join(", ");
     const maxGc = t.gc.reduce((max, gc) => Math.max(max, gc.durationMs), 0);
-    return `  ${name}: GCs ${t.gc.length}${kinds ? ` (${kinds})` : ""}, ${gcMs.toFixed(1)} ms in all, longest ${maxGc.toFixed(2)} ms; loop delay p99 ${t.loopDelay.p99Ms.toFixed(2)} ms, max ${t.loopDelay.maxMs.toFixed(2)} ms; loop stalls > ${t.stallThresholdMs} ms: ${t.loopStalls.length}; heap ${mb(t.heapUsedBytes)} used of ${mb(t.heapTotalBytes)}`;
+    const waiting = t.loopStalls.filter(
+      (stall) => stall.waitingMs !== null && stall.waitingMs >= stall.lateMs / 2,
+    );
+    const sched =
+      t.onCpuMs === null || t.waitingMs === null
+        ? ""
+        : `; on a CPU ${t.onCpuMs.toFixed(0)} ms, runnable but waiting ${t.waitingMs.toFixed(0)} ms`;
+    return `  ${name}: GCs ${t.gc.length}${kinds ? ` (${kinds})` : ""}, ${gcMs.toFixed(1)} ms in all, longest ${maxGc.toFixed(2)} ms; loop delay p99 ${t.loopDelay.p99Ms.toFixed(2)} ms, max ${t.loopDelay.maxMs.toFixed(2)} ms; loop stalls > ${t.stallThresholdMs} ms: ${t.loopStalls.length} (mostly waiting for a CPU: ${waiting.length})${sched}; heap ${mb(t.heapUsedBytes)} used of ${mb(t.heapTotalBytes)}`;
   };
   lines.push(thread("worker thread", r.worker?.thread ?? null));
   if (r.worker)
@@ -258,7 +443,7 @@ export function formatStallEvidence(r: StallEvidenceReport): string {
   if (r.farEnd) {
     const lateSenders = r.farEnd.renderBatchSendGaps.filter((gap) => gap > 25).length;
     lines.push(
-      `    ticks ${r.farEnd.ticks}, latest ${r.farEnd.maxTickLatenessMs.toFixed(2)} ms late, > 5 ms late: ${r.farEnd.lateTicks.length}; work > 5 ms: ${r.farEnd.slowTicks.length} (longest ${r.farEnd.maxTickWorkMs.toFixed(2)} ms); skipped: ${r.farEnd.skippedTicks.length}; render batches ${r.farEnd.renderBatches}, gaps ${r.farEnd.renderBatchGaps.length} (of which sent > 25 ms apart: ${lateSenders}); transit > 10 ms: ${r.farEnd.slowTransitBatches} (longest ${r.farEnd.maxRenderBatchTransitMs.toFixed(2)} ms)`,
+      `    ticks ${r.farEnd.ticks}, latest ${r.farEnd.maxTickLatenessMs.toFixed(2)} ms late, > 5 ms late: ${r.farEnd.lateTicks.length}; work > 10 ms: ${r.farEnd.slowTicks.length} (longest ${r.farEnd.maxTickWorkMs.toFixed(2)} ms); skipped: ${r.farEnd.skippedTicks.length}; render batches ${r.farEnd.renderBatches}, gaps ${r.farEnd.renderBatchGaps.length} (of which sent > 25 ms apart: ${lateSenders}); transit > 10 ms: ${r.farEnd.slowTransitBatches} (longest ${r.farEnd.maxRenderBatchTransitMs.toFixed(2)} ms)`,
     );
   }
   return lines.join("\n");

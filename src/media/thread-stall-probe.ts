@@ -5,6 +5,7 @@ import {
   PerformanceObserver,
 } from "node:perf_hooks";
 import v8 from "node:v8";
+import { ThreadSchedstat } from "./thread-schedstat.js";
 import { epochMs, TimedEvents } from "./timed-events.js";
 
 /** One garbage collection of the thread's isolate, as perf_hooks reported it. */
@@ -26,18 +27,31 @@ export interface ThreadStalls {
   /** monitorEventLoopDelay over the window (its resolution added to every sample is removed). */
   loopDelay: { samples: number; p50Ms: number; p99Ms: number; maxMs: number };
   /**
-   * Timer wake-ups later than `stallThresholdMs`: [epoch ms of the late wake-up, ms late]. The
-   * loop was blocked (or the thread not scheduled) for that long just before the time given.
+   * Timer wake-ups later than `stallThresholdMs`: the loop was blocked, or the thread not
+   * scheduled, for `lateMs` just before `atMs` (epoch ms). Where Linux gives the thread's
+   * schedstat, `waitingMs` is how long of the period since the previous wake-up the thread was
+   * runnable but waiting for a CPU (scheduling) and `onCpuMs` how long it ran (its own work or
+   * a GC); null elsewhere.
    */
-  loopStalls: [number, number][];
+  loopStalls: LoopStall[];
   loopStallsOverflowed: number;
   stallThresholdMs: number;
+  /** Over the whole window, from the thread's schedstat (null where not available): ms on a CPU and ms runnable but waiting for one. */
+  onCpuMs: number | null;
+  waitingMs: number | null;
   /** The isolate's heap at stop (bytes). */
   heapUsedBytes: number;
   heapTotalBytes: number;
 }
 
 /** perf_hooks' gc kind constants (NODE_PERFORMANCE_GC_*): 1 minor, 4 major, 8 incremental, 16 weakcb. */
+export interface LoopStall {
+  atMs: number;
+  lateMs: number;
+  waitingMs: number | null;
+  onCpuMs: number | null;
+}
+
 const NODE_GC_KINDS: Record<number, GcEvent["kind"]> = {
   1: "minor",
   4: "major",
@@ -64,6 +78,10 @@ export class ThreadStallProbe {
   private readonly gcDurations = new Float64Array(4096);
   private readonly gcKinds = new Uint8Array(4096);
   private readonly stalls = new TimedEvents(4096);
+  private readonly stallWaits = new Float64Array(4096);
+  private readonly stallCpu = new Float64Array(4096);
+  private readonly schedstat = new ThreadSchedstat();
+  private firstSched: { onCpuNs: number; waitingNs: number } | null = null;
   private fromMs = 0;
 
   constructor(private readonly stallThresholdMs = 5) {}
@@ -79,10 +97,25 @@ export class ThreadStallProbe {
     this.histogram = monitorEventLoopDelay({ resolution: STALL_TIMER_MS });
     this.histogram.enable();
     let expected = performance.now() + STALL_TIMER_MS;
+    this.firstSched = this.schedstat.read();
+    let onCpuNs = this.firstSched?.onCpuNs ?? 0;
+    let waitingNs = this.firstSched?.waitingNs ?? 0;
     this.timer = setInterval(() => {
       const now = performance.now();
       const lateMs = now - expected;
-      if (lateMs > this.stallThresholdMs) this.stalls.add(origin + now, lateMs);
+      const sched = this.schedstat.read();
+      if (lateMs > this.stallThresholdMs) {
+        const index = this.stalls.count;
+        this.stalls.add(origin + now, lateMs);
+        if (this.stalls.count > index) {
+          this.stallWaits[index] = sched ? (sched.waitingNs - waitingNs) / 1e6 : -1;
+          this.stallCpu[index] = sched ? (sched.onCpuNs - onCpuNs) / 1e6 : -1;
+        }
+      }
+      if (sched) {
+        onCpuNs = sched.onCpuNs;
+        waitingNs = sched.waitingNs;
+      }
       // Late wake-ups do not accumulate: the next one is due a period after this one.
       expected = now + STALL_TIMER_MS;
     }, STALL_TIMER_MS);
@@ -112,6 +145,9 @@ export class ThreadStallProbe {
     this.histogram = undefined;
     this.timer = undefined;
     const toMs = epochMs();
+    const first = this.firstSched;
+    const last = first ? this.schedstat.read() : null;
+    this.schedstat.close();
     const gc = this.gcTimes.toPairs().map(([atMs], i) => ({
       kind: NODE_GC_KINDS[this.gcKinds[i] as number] ?? "other",
       atMs,
@@ -131,9 +167,16 @@ export class ThreadStallProbe {
         p99Ms: histogram.count > 0 ? delayMs(histogram.percentile(99)) : 0,
         maxMs: histogram.count > 0 ? delayMs(histogram.max) : 0,
       },
-      loopStalls: this.stalls.toPairs().map(([at, late]) => [at, round3(late)]),
+      loopStalls: this.stalls.toPairs().map(([atMs, late], i) => ({
+        atMs,
+        lateMs: round3(late),
+        waitingMs: (this.stallWaits[i] as number) < 0 ? null : round3(this.stallWaits[i] as number),
+        onCpuMs: (this.stallCpu[i] as number) < 0 ? null : round3(this.stallCpu[i] as number),
+      })),
       loopStallsOverflowed: this.stalls.overflowed,
       stallThresholdMs: this.stallThresholdMs,
+      onCpuMs: first && last ? round3((last.onCpuNs - first.onCpuNs) / 1e6) : null,
+      waitingMs: first && last ? round3((last.waitingNs - first.waitingNs) / 1e6) : null,
       heapUsedBytes: heap.used_heap_size,
       heapTotalBytes: heap.total_heap_size,
     };
