@@ -25,7 +25,10 @@
  * round trip and trims more often, counted as latency_trim drops). --stall-evidence: the worker
  * run also records GCs, event-loop stalls, late ticks and batch gaps in the worker thread, the
  * bot's main thread and the far end, and matches each latency_trim with them
- * (load/stall-evidence.ts; printed, and in the result's worker.stallEvidence).
+ * (load/stall-evidence.ts; printed, and in the result's worker.stallEvidence). --memory: instead
+ * of the sweep, the bot's RSS and heaps at 0, N/2 and N calls (--calls, default 1000; each step
+ * settles --memory-settle S, default 10) and over --memory-minutes M (default 10) at N: bytes per
+ * call and growth per minute (load/memory-steps.ts, result file load-memory).
  */
 
 import { DEFAULTS } from "../src/config/config.js";
@@ -41,6 +44,7 @@ import {
   type LoadResult,
   ratePercentOf,
 } from "./load/load-result.js";
+import { memoryCommand } from "./load/memory-steps.js";
 import {
   jsonLayoutsOf,
   type LoadRunShape,
@@ -73,6 +77,9 @@ const known = new Set([
   "live-target",
   "fixed-live-target",
   "stall-evidence",
+  "memory",
+  "memory-minutes",
+  "memory-settle",
   "calls",
   "seconds",
   "warmup",
@@ -83,6 +90,15 @@ const known = new Set([
   "repeat",
 ]);
 for (const name of args.keys()) if (!known.has(name)) throw new Error(`unknown flag --${name}`);
+// The bot's memory at 0, N/2 and N calls and over a long run at N (load/memory-steps.ts), instead of the sweep.
+if (args.has("memory"))
+  await memoryCommand((maxLifetimeMs) => FarEndProcess.start({ maxLifetimeMs }), {
+    calls: fixedCalls ?? 1000,
+    minutes: intArg(args, "memory-minutes", 10, 0),
+    settleSeconds: intArg(args, "memory-settle", 10, 0),
+    stepSamples: 5,
+    resultsDir,
+  });
 
 const started = performance.now();
 const counts = fixedCalls !== undefined ? [fixedCalls] : SWEEP;
