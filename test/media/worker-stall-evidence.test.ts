@@ -122,6 +122,13 @@ describe("WorkerStallRecorder", () => {
       });
       expect(await emulator.connectMedia(session.mediaSessionId, 3000)).toBe(true);
       expect(await provider.stallEvidence("stop")).toBeNull();
+      // The far end's side: the emulator tells its observer about its ticks and the render batches.
+      const ticks: number[] = [];
+      const batches: { sentAtUs: number; frames: number; receivedMs: number }[] = [];
+      emulator.timingObserver = {
+        tick: (_startMs, latenessMs) => ticks.push(latenessMs),
+        renderBatch: (receivedMs, sentAtUs, frames) => batches.push({ receivedMs, sentAtUs, frames }),
+      };
       await provider.stallEvidence("start");
       const before = epochMs();
       await sleep(300);
@@ -134,6 +141,15 @@ describe("WorkerStallRecorder", () => {
       expect(evidence.thread.toMs).toBeGreaterThan(evidence.thread.fromMs);
       expect(evidence.thread.heapUsedBytes).toBeGreaterThan(0);
       for (const gc of evidence.thread.gc) expect(gc.durationMs).toBeGreaterThanOrEqual(0);
+      emulator.timingObserver = null;
+      expect(ticks.length).toBeGreaterThan(3);
+      expect(batches.length).toBeGreaterThan(3);
+      for (const batch of batches) {
+        expect(batch.frames).toBe(1);
+        // sent_at_us is the worker's clock reading (epoch µs), before the far end read it.
+        expect(batch.sentAtUs / 1000).toBeLessThanOrEqual(performance.timeOrigin + batch.receivedMs + 1);
+        expect(batch.sentAtUs / 1000).toBeGreaterThan(before - 1000);
+      }
     } finally {
       await provider.close();
       await emulator.stop();
