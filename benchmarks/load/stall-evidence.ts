@@ -24,10 +24,12 @@ export const NEAR_MS = 40;
 /**
  * A trim is the end of a playout-queue window (10 ticks, 200 ms: playout-queue.ts) in which a
  * live backlog never went below the target: what built the backlog (a burst of input) came
- * before that window began, in the window before it. So causes are looked for from two windows
- * (+40 ms) before a trim to 40 ms after it, not only around it.
+ * before that window began (a burst inside it leaves the depth before it as the window's
+ * smallest), in the window before it. So a trim's causes are looked for from two windows before
+ * it to one window before it, 40 ms wider each side: [trim − 440 ms, trim − 160 ms].
  */
 export const TRIM_LOOKBACK_MS = 2 * 200 + NEAR_MS;
+export const TRIM_LOOKBACK_UNTIL_MS = 200 - NEAR_MS;
 /** A gap in the worker's input is matched with what overlaps it, this much either side. */
 const GAP_SLACK_MS = 5;
 
@@ -141,7 +143,9 @@ export interface MatchCounts {
 
 export interface StallEvidenceReport {
   nearMs: number;
+  /** A trim's causes are looked for from trimLookbackMs to trimLookbackUntilMs before it. */
   trimLookbackMs: number;
+  trimLookbackUntilMs: number;
   /** The window's start (epoch ms); event times in `trims` and `farEndGaps` are relative to it. */
   fromMs: number;
   toMs: number;
@@ -240,7 +244,10 @@ export function causesOf(
   return out;
 }
 
-/** How far around each event causes are looked for (ms before it, after it). */
+/**
+ * Where around each event causes are looked for: from beforeMs before it (before a gap's start,
+ * for gaps) to afterMs after it (negative: before it).
+ */
 export interface MatchSpan {
   beforeMs: number;
   afterMs: number;
@@ -265,10 +272,12 @@ export function matchEvents(
     const nearest: Partial<Record<CauseKind, number>> = {};
     // A gap is the span [end - length, end]: a cause anywhere in it is at offset 0.
     const from = gaps ? at - value : at;
+    const lookFrom = from - span.beforeMs;
+    const lookTo = at + span.afterMs;
     for (const cause of causes) {
       if (cause.kind === span.exclude) continue;
+      if (cause.toMs < lookFrom || cause.fromMs > lookTo) continue;
       const d = cause.toMs < from ? cause.toMs - from : cause.fromMs > at ? cause.fromMs - at : 0;
-      if (d < -span.beforeMs || d > span.afterMs) continue;
       const before = nearest[cause.kind];
       if (before === undefined || Math.abs(d) < Math.abs(before))
         nearest[cause.kind] = Math.round(d * 10) / 10;
@@ -291,7 +300,7 @@ export function correlate(
   const causes = causesOf(worker, mainThread, farEnd);
   const trims = matchEvents(worker?.trims ?? [], causes, fromMs, {
     beforeMs: TRIM_LOOKBACK_MS,
-    afterMs: NEAR_MS,
+    afterMs: -TRIM_LOOKBACK_UNTIL_MS,
   });
   const gaps = matchEvents(
     farEnd?.renderBatchGaps ?? [],
@@ -311,6 +320,7 @@ export function correlate(
   return {
     nearMs: NEAR_MS,
     trimLookbackMs: TRIM_LOOKBACK_MS,
+    trimLookbackUntilMs: TRIM_LOOKBACK_UNTIL_MS,
     inputGapSides: sides,
     trimCauses: trimCauses(worker?.trims ?? [], worker?.inputGaps ?? [], sideOf),
     fromMs,
@@ -377,7 +387,9 @@ function trimCauses(
   for (const [at] of trims) {
     const before = new Set<Side>();
     gaps.forEach(([end], i) => {
-      if (end <= at + NEAR_MS && end >= at - TRIM_LOOKBACK_MS) before.add(sideOf[i] as Side);
+      // The gap overlaps the trim's look-back span (its start is end − length).
+      const start = end - (gaps[i]?.[1] ?? 0);
+      if (end >= at - TRIM_LOOKBACK_MS && start <= at - TRIM_LOOKBACK_UNTIL_MS) before.add(sideOf[i] as Side);
     });
     if (before.size === 0) out.noInputGap++;
     else if (before.has("both") || (before.has("farEnd") && before.has("worker"))) out.afterBothGap++;
@@ -404,12 +416,12 @@ export function formatStallEvidence(r: StallEvidenceReport): string {
   );
   counts(
     `trims (ticks with latency_trim drops, ${r.trimFrames} frames)`,
-    `from ${r.trimLookbackMs} ms before to ${r.nearMs} ms after (the backlog a trim cuts stood a 200 ms window) of`,
+    `from ${r.trimLookbackMs} to ${r.trimLookbackUntilMs} ms before (the backlog a trim cuts stood its whole 200 ms window) of`,
     r.trims,
   );
   const t = r.trimCauses;
   lines.push(
-    `    trims after a gap in the worker's input (up to ${r.trimLookbackMs} ms before): the far end stalled across it ${t.afterFarEndGap}, the worker ${t.afterWorkerGap}, both ${t.afterBothGap}, neither ${t.afterUnexplainedGap}; no input gap before: ${t.noInputGap}`,
+    `    trims after a gap in the worker's input (${r.trimLookbackMs} to ${r.trimLookbackUntilMs} ms before): the far end stalled across it ${t.afterFarEndGap}, the worker ${t.afterWorkerGap}, both ${t.afterBothGap}, neither ${t.afterUnexplainedGap}; no input gap before: ${t.noInputGap}`,
   );
   counts("gaps in the worker's input (> 25 ms)", `overlapping (±${GAP_SLACK_MS} ms)`, r.workerInputGaps);
   const g = r.inputGapSides;
