@@ -14,7 +14,7 @@
  * with the candidate causes within ±40 ms, and the counts are printed.
  */
 import type { BridgeMediaSessionProvider } from "../../src/media/bridge-media-session-provider.js";
-import { ThreadStallProbe, type ThreadStalls } from "../../src/media/thread-stall-probe.js";
+import { stallClass, ThreadStallProbe, type ThreadStalls } from "../../src/media/thread-stall-probe.js";
 import type { WorkerStallEvidence } from "../../src/media/worker-stall-evidence.js";
 import type { FarEndStallEvidence } from "./far-end-stalls.js";
 import type { WorkerFarEnd } from "./runs.js";
@@ -38,6 +38,7 @@ export type CauseKind =
   | "workerGc"
   | "workerLoopStall"
   | "workerWaitingForCpu"
+  | "workerBlocked"
   | "workerLateTick"
   | "workerSkippedTick"
   | "workerInputGap"
@@ -45,9 +46,11 @@ export type CauseKind =
   | "mainGc"
   | "mainLoopStall"
   | "mainWaitingForCpu"
+  | "mainBlocked"
   | "farEndGc"
   | "farEndLoopStall"
   | "farEndWaitingForCpu"
+  | "farEndBlocked"
   | "farEndLateTick"
   | "farEndSlowTick"
   | "farEndSkippedTick"
@@ -57,6 +60,7 @@ export const CAUSE_NAMES: Record<CauseKind, string> = {
   workerGc: "a worker GC",
   workerLoopStall: "a worker loop stall",
   workerWaitingForCpu: "a worker loop stall mostly waiting for a CPU",
+  workerBlocked: "a worker loop stall mostly blocked off a CPU",
   workerLateTick: "a worker render tick > 5 ms late",
   workerSkippedTick: "a worker skipped tick",
   workerInputGap: "a gap in the worker's input (> 25 ms)",
@@ -64,9 +68,11 @@ export const CAUSE_NAMES: Record<CauseKind, string> = {
   mainGc: "a main-thread GC",
   mainLoopStall: "a main-thread loop stall",
   mainWaitingForCpu: "a main-thread loop stall mostly waiting for a CPU",
+  mainBlocked: "a main-thread loop stall mostly blocked off a CPU",
   farEndGc: "a far-end GC",
   farEndLoopStall: "a far-end loop stall",
   farEndWaitingForCpu: "a far-end loop stall mostly waiting for a CPU",
+  farEndBlocked: "a far-end loop stall mostly blocked off a CPU",
   farEndLateTick: "a far-end tick > 5 ms late",
   farEndSlowTick: "a far-end tick's work > 10 ms",
   farEndSkippedTick: "a far-end skipped tick",
@@ -91,7 +97,8 @@ const WORKER_SIDE: readonly CauseKind[] = [
 /**
  * The gaps in the worker's input by the side that was stalled across each: the far end (it
  * sent late), the worker (it read late), both or neither; and of those, how many had a GC of
- * that side or a stall mostly spent waiting for a CPU (scheduling) in them.
+ * that side, a stall mostly spent waiting for a CPU (scheduling) or one mostly blocked off a CPU
+ * (e.g. a collection waiting for its helper threads) in them.
  */
 export interface GapSides {
   farEndOnly: number;
@@ -100,8 +107,10 @@ export interface GapSides {
   neither: number;
   farEndGc: number;
   farEndWaitingForCpu: number;
+  farEndBlocked: number;
   workerGc: number;
   workerWaitingForCpu: number;
+  workerBlocked: number;
 }
 
 /** Trims by what the two windows before them hold (TRIM_LOOKBACK_MS). */
@@ -218,25 +227,28 @@ export function causesOf(
   const startingAt = (kind: CauseKind, pairs: readonly [number, number][] | undefined) => {
     for (const [at, ms] of pairs ?? []) out.push({ kind, fromMs: at, toMs: at + ms });
   };
-  // A loop stall; and, when the thread was runnable but not running for most of it, a wait for a CPU.
-  const stalls = (kind: CauseKind, waiting: CauseKind, thread: ThreadStalls | null) => {
+  // A loop stall; and what it mostly was when the thread was runnable but not running (a wait
+  // for a CPU) or neither running nor runnable (blocked).
+  const stalls = (kind: CauseKind, waiting: CauseKind, blocked: CauseKind, thread: ThreadStalls | null) => {
     for (const stall of thread?.loopStalls ?? []) {
-      out.push({ kind, fromMs: stall.atMs - stall.lateMs, toMs: stall.atMs });
-      if (stall.waitingMs !== null && stall.waitingMs >= stall.lateMs / 2)
-        out.push({ kind: waiting, fromMs: stall.atMs - stall.lateMs, toMs: stall.atMs });
+      const span = { fromMs: stall.atMs - stall.lateMs, toMs: stall.atMs };
+      out.push({ kind, ...span });
+      const what = stallClass(stall);
+      if (what === "waitingForCpu") out.push({ kind: waiting, ...span });
+      else if (what === "blocked") out.push({ kind: blocked, ...span });
     }
   };
   gcs("workerGc", worker?.thread ?? null);
-  stalls("workerLoopStall", "workerWaitingForCpu", worker?.thread ?? null);
+  stalls("workerLoopStall", "workerWaitingForCpu", "workerBlocked", worker?.thread ?? null);
   endingAt("workerLateTick", worker?.lateTicks);
   for (const [at] of worker?.skippedTicks ?? [])
     out.push({ kind: "workerSkippedTick", fromMs: at, toMs: at });
   endingAt("workerInputGap", worker?.inputGaps);
   endingAt("workerSendGap", worker?.sendGaps);
   gcs("mainGc", main);
-  stalls("mainLoopStall", "mainWaitingForCpu", main);
+  stalls("mainLoopStall", "mainWaitingForCpu", "mainBlocked", main);
   gcs("farEndGc", far?.thread ?? null);
-  stalls("farEndLoopStall", "farEndWaitingForCpu", far?.thread ?? null);
+  stalls("farEndLoopStall", "farEndWaitingForCpu", "farEndBlocked", far?.thread ?? null);
   endingAt("farEndLateTick", far?.lateTicks);
   startingAt("farEndSlowTick", far?.slowTicks);
   for (const [at] of far?.skippedTicks ?? []) out.push({ kind: "farEndSkippedTick", fromMs: at, toMs: at });
@@ -350,8 +362,10 @@ function gapSides(
     neither: 0,
     farEndGc: 0,
     farEndWaitingForCpu: 0,
+    farEndBlocked: 0,
     workerGc: 0,
     workerWaitingForCpu: 0,
+    workerBlocked: 0,
   };
   const sideOf: Side[] = [];
   for (let i = 0; i < gaps.length; i++) {
@@ -368,6 +382,8 @@ function gapSides(
     if (near.farEndWaitingForCpu !== undefined) sides.farEndWaitingForCpu++;
     if (near.workerGc !== undefined) sides.workerGc++;
     if (near.workerWaitingForCpu !== undefined) sides.workerWaitingForCpu++;
+    if (near.farEndBlocked !== undefined) sides.farEndBlocked++;
+    if (near.workerBlocked !== undefined) sides.workerBlocked++;
   }
   return { sides, sideOf };
 }
@@ -426,7 +442,7 @@ export function formatStallEvidence(r: StallEvidenceReport): string {
   counts("gaps in the worker's input (> 25 ms)", `overlapping (±${GAP_SLACK_MS} ms)`, r.workerInputGaps);
   const g = r.inputGapSides;
   lines.push(
-    `    stalled across the gap: the far end only ${g.farEndOnly}, the worker only ${g.workerOnly}, both ${g.both}, neither ${g.neither}; in how many gaps: a far-end GC ${g.farEndGc}, a far-end wait for a CPU ${g.farEndWaitingForCpu}, a worker GC ${g.workerGc}, a worker wait for a CPU ${g.workerWaitingForCpu}`,
+    `    stalled across the gap: the far end only ${g.farEndOnly}, the worker only ${g.workerOnly}, both ${g.both}, neither ${g.neither}; in how many gaps: a far-end GC ${g.farEndGc}, a far-end wait for a CPU ${g.farEndWaitingForCpu}, a far-end stall blocked off a CPU ${g.farEndBlocked}, a worker GC ${g.workerGc}, a worker wait for a CPU ${g.workerWaitingForCpu}, a worker stall blocked off a CPU ${g.workerBlocked}`,
   );
   counts("render batch gaps at the far end (> 25 ms)", `within ${r.nearMs} ms of`, r.farEndGaps);
   const thread = (name: string, t: ThreadStalls | null) => {
@@ -436,14 +452,14 @@ export function formatStallEvidence(r: StallEvidenceReport): string {
     for (const gc of t.gc) byKind.set(gc.kind, (byKind.get(gc.kind) ?? 0) + 1);
     const kinds = [...byKind].map(([kind, n]) => `${n} ${kind}`).join(", ");
     const maxGc = t.gc.reduce((max, gc) => Math.max(max, gc.durationMs), 0);
-    const waiting = t.loopStalls.filter(
-      (stall) => stall.waitingMs !== null && stall.waitingMs >= stall.lateMs / 2,
-    );
+    const classes = t.loopStalls.map(stallClass);
+    const of = (what: ReturnType<typeof stallClass>) => classes.filter((c) => c === what).length;
+
     const sched =
       t.onCpuMs === null || t.waitingMs === null
         ? ""
         : `; on a CPU ${t.onCpuMs.toFixed(0)} ms, runnable but waiting ${t.waitingMs.toFixed(0)} ms`;
-    return `  ${name}: GCs ${t.gc.length}${kinds ? ` (${kinds})` : ""}, ${gcMs.toFixed(1)} ms in all, longest ${maxGc.toFixed(2)} ms; loop delay p99 ${t.loopDelay.p99Ms.toFixed(2)} ms, max ${t.loopDelay.maxMs.toFixed(2)} ms; loop stalls > ${t.stallThresholdMs} ms: ${t.loopStalls.length} (mostly waiting for a CPU: ${waiting.length})${sched}; heap ${mb(t.heapUsedBytes)} used of ${mb(t.heapTotalBytes)}`;
+    return `  ${name}: GCs ${t.gc.length}${kinds ? ` (${kinds})` : ""}, ${gcMs.toFixed(1)} ms in all, longest ${maxGc.toFixed(2)} ms; loop delay p99 ${t.loopDelay.p99Ms.toFixed(2)} ms, max ${t.loopDelay.maxMs.toFixed(2)} ms; loop stalls > ${t.stallThresholdMs} ms: ${t.loopStalls.length} (mostly waiting for a CPU: ${of("waitingForCpu")}, blocked off a CPU: ${of("blocked")}, running: ${of("running")})${sched}; heap ${mb(t.heapUsedBytes)} used of ${mb(t.heapTotalBytes)}`;
   };
   lines.push(thread("worker thread", r.worker?.thread ?? null));
   if (r.worker)

@@ -27,11 +27,11 @@ export interface ThreadStalls {
   /** monitorEventLoopDelay over the window (its resolution added to every sample is removed). */
   loopDelay: { samples: number; p50Ms: number; p99Ms: number; maxMs: number };
   /**
-   * Timer wake-ups later than `stallThresholdMs`: the loop was blocked, or the thread not
-   * scheduled, for `lateMs` just before `atMs` (epoch ms). Where Linux gives the thread's
-   * schedstat, `waitingMs` is how long of the period since the previous wake-up the thread was
+   * Timer wake-ups later than `stallThresholdMs`: the loop was busy or blocked, or the thread
+   * not scheduled, for `lateMs` just before `atMs` (epoch ms). Where Linux gives the thread's
+   * schedstat, `waitingMs` is how long of `periodMs` (since the previous wake-up) the thread was
    * runnable but waiting for a CPU (scheduling) and `onCpuMs` how long it ran (its own work or
-   * a GC); null elsewhere.
+   * a GC); the rest it was blocked (see stallClass); null elsewhere.
    */
   loopStalls: LoopStall[];
   loopStallsOverflowed: number;
@@ -48,8 +48,25 @@ export interface ThreadStalls {
 export interface LoopStall {
   atMs: number;
   lateMs: number;
+  /** Since the previous wake-up (ms): the span waitingMs and onCpuMs are measured over. */
+  periodMs: number;
   waitingMs: number | null;
   onCpuMs: number | null;
+}
+
+/**
+ * What a loop stall mostly was (the largest share of its period, if at least half of how late
+ * it was): the thread runnable but
+ * waiting for a CPU (scheduling), off a CPU and not runnable (blocked: waiting on another thread,
+ * e.g. a collection's parallel helpers, or on the kernel), or running (its own work or a GC on
+ * it); null without schedstat or when nothing was most of it.
+ */
+export function stallClass(stall: LoopStall): "waitingForCpu" | "blocked" | "running" | null {
+  if (stall.waitingMs === null || stall.onCpuMs === null) return null;
+  const blockedMs = stall.periodMs - stall.onCpuMs - stall.waitingMs;
+  const most = Math.max(stall.waitingMs, blockedMs, stall.onCpuMs);
+  if (most < stall.lateMs / 2) return null;
+  return most === stall.waitingMs ? "waitingForCpu" : most === blockedMs ? "blocked" : "running";
 }
 
 const NODE_GC_KINDS: Record<number, GcEvent["kind"]> = {
@@ -80,6 +97,7 @@ export class ThreadStallProbe {
   private readonly stalls = new TimedEvents(4096);
   private readonly stallWaits = new Float64Array(4096);
   private readonly stallCpu = new Float64Array(4096);
+  private readonly stallPeriods = new Float64Array(4096);
   private readonly schedstat = new ThreadSchedstat();
   private firstSched: { onCpuNs: number; waitingNs: number } | null = null;
   private fromMs = 0;
@@ -96,7 +114,8 @@ export class ThreadStallProbe {
     this.observer.observe({ entryTypes: ["gc"] });
     this.histogram = monitorEventLoopDelay({ resolution: STALL_TIMER_MS });
     this.histogram.enable();
-    let expected = performance.now() + STALL_TIMER_MS;
+    let previous = performance.now();
+    let expected = previous + STALL_TIMER_MS;
     this.firstSched = this.schedstat.read();
     let onCpuNs = this.firstSched?.onCpuNs ?? 0;
     let waitingNs = this.firstSched?.waitingNs ?? 0;
@@ -110,6 +129,7 @@ export class ThreadStallProbe {
         if (this.stalls.count > index) {
           this.stallWaits[index] = sched ? (sched.waitingNs - waitingNs) / 1e6 : -1;
           this.stallCpu[index] = sched ? (sched.onCpuNs - onCpuNs) / 1e6 : -1;
+          this.stallPeriods[index] = now - previous;
         }
       }
       if (sched) {
@@ -118,6 +138,7 @@ export class ThreadStallProbe {
       }
       // Late wake-ups do not accumulate: the next one is due a period after this one.
       expected = now + STALL_TIMER_MS;
+      previous = now;
     }, STALL_TIMER_MS);
   }
 
@@ -170,6 +191,7 @@ export class ThreadStallProbe {
       loopStalls: this.stalls.toPairs().map(([atMs, late], i) => ({
         atMs,
         lateMs: round3(late),
+        periodMs: round3(this.stallPeriods[i] as number),
         waitingMs: (this.stallWaits[i] as number) < 0 ? null : round3(this.stallWaits[i] as number),
         onCpuMs: (this.stallCpu[i] as number) < 0 ? null : round3(this.stallCpu[i] as number),
       })),

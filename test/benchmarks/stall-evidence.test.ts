@@ -5,7 +5,7 @@
 import { describe, expect, it } from "vitest";
 import type { FarEndStallEvidence } from "../../benchmarks/load/far-end-stalls.js";
 import { floorsOf } from "../../benchmarks/load/memory-steps.js";
-import { correlate, TRIM_LOOKBACK_MS } from "../../benchmarks/load/stall-evidence.js";
+import { correlate, formatStallEvidence, TRIM_LOOKBACK_MS } from "../../benchmarks/load/stall-evidence.js";
 import type { ThreadStalls } from "../../src/media/thread-stall-probe.js";
 import type { WorkerStallEvidence } from "../../src/media/worker-stall-evidence.js";
 
@@ -102,24 +102,33 @@ describe("stall evidence correlation", () => {
     expect(r.trimDetail[0]?.atMs).toBe(1390);
   });
 
-  it("tells a loop stall spent waiting for a CPU from one spent running", () => {
+  it("tells a loop stall spent waiting for a CPU from one spent running and one blocked", () => {
     const main = thread({
       loopStalls: [
-        { atMs: T0 + 500, lateMs: 20, waitingMs: 18, onCpuMs: 1 },
-        { atMs: T0 + 2500, lateMs: 20, waitingMs: 0, onCpuMs: 20 },
+        // Runnable, not running: scheduling.
+        { atMs: T0 + 500, lateMs: 20, periodMs: 30, waitingMs: 18, onCpuMs: 1 },
+        // Running: its own work or a GC.
+        { atMs: T0 + 2500, lateMs: 20, periodMs: 30, waitingMs: 0, onCpuMs: 28 },
+        // Neither: blocked (e.g. a scavenge waiting for its helper threads).
+        { atMs: T0 + 4000, lateMs: 100, periodMs: 110, waitingMs: 0, onCpuMs: 10 },
       ],
     });
     const far = farEnd({
       renderBatchGaps: [
         [T0 + 510, 30],
         [T0 + 2510, 30],
+        [T0 + 4010, 110],
       ],
-      renderBatchSendGaps: [20, 20],
+      renderBatchSendGaps: [20, 20, 20],
     });
     const r = correlate(worker(), main, far);
-    expect(r.farEndGaps.events).toBe(2);
-    expect(r.farEndGaps.near.mainLoopStall).toBe(2);
+    expect(r.farEndGaps.events).toBe(3);
+    expect(r.farEndGaps.near.mainLoopStall).toBe(3);
     expect(r.farEndGaps.near.mainWaitingForCpu).toBe(1);
+    expect(r.farEndGaps.near.mainBlocked).toBe(1);
+    expect(formatStallEvidence(r)).toContain(
+      "loop stalls > 5 ms: 3 (mostly waiting for a CPU: 1, blocked off a CPU: 1, running: 1)",
+    );
     // A far-end gap is not matched with itself.
     expect(r.farEndGaps.near.farEndRenderBatchGap).toBeUndefined();
   });
