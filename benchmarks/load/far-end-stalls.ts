@@ -32,6 +32,11 @@ export interface FarEndStallEvidence {
    */
   renderBatchGaps: [number, number][];
   renderBatchSendGaps: number[];
+  sourceBatches: number;
+  /** Source batches sent more than 25 ms after the previous one: [epoch ms sent, ms since the previous]. */
+  sourceBatchGaps: [number, number][];
+  /** Source batches sent while the socket still held unsent bytes (the worker not reading as fast): [epoch ms, bytes]. */
+  sourceBatchesBehind: [number, number][];
   /** Render batches whose sent_at_us is more than 10 ms before they were read (transit incl. queueing). */
   slowTransitBatches: number;
   maxRenderBatchTransitMs: number;
@@ -45,6 +50,10 @@ export class FarEndStallRecorder implements EmulatorTimingObserver {
   private readonly skipped = new TimedEvents(1024);
   private readonly gaps = new TimedEvents(4096);
   private readonly sendGaps = new Float64Array(4096);
+  private readonly sourceGaps = new TimedEvents(4096);
+  private readonly sourceBehind = new TimedEvents(4096);
+  private sources = 0;
+  private lastSourceMs = 0;
   private ticks = 0;
   private maxLatenessMs = 0;
   private maxWorkMs = 0;
@@ -76,13 +85,18 @@ export class FarEndStallRecorder implements EmulatorTimingObserver {
       renderBatches: this.batches,
       renderBatchGaps: r3(this.gaps.toPairs()),
       renderBatchSendGaps: Array.from(this.sendGaps.subarray(0, this.gaps.count), round3),
+      sourceBatches: this.sources,
+      sourceBatchGaps: r3(this.sourceGaps.toPairs()),
+      sourceBatchesBehind: this.sourceBehind.toPairs(),
       slowTransitBatches: this.slowTransit,
       maxRenderBatchTransitMs: round3(this.maxTransitMs),
       overflowed:
         this.lateTicks.overflowed +
         this.slowTicks.overflowed +
         this.skipped.overflowed +
-        this.gaps.overflowed,
+        this.gaps.overflowed +
+        this.sourceGaps.overflowed +
+        this.sourceBehind.overflowed,
     };
   }
 
@@ -96,6 +110,15 @@ export class FarEndStallRecorder implements EmulatorTimingObserver {
     if (this.lastSkipped >= 0 && skippedTicks > this.lastSkipped)
       this.skipped.add(at, skippedTicks - this.lastSkipped);
     this.lastSkipped = skippedTicks;
+  }
+
+  sourceBatch(sentMs: number, bufferedBytes: number): void {
+    this.sources++;
+    const at = this.origin + sentMs;
+    if (this.lastSourceMs > 0 && at - this.lastSourceMs > BATCH_GAP_MS)
+      this.sourceGaps.add(at, at - this.lastSourceMs);
+    this.lastSourceMs = at;
+    if (bufferedBytes > 0) this.sourceBehind.add(at, bufferedBytes);
   }
 
   renderBatch(receivedMs: number, sentAtUs: number, _frames: number): void {

@@ -54,7 +54,9 @@ export type CauseKind =
   | "farEndLateTick"
   | "farEndSlowTick"
   | "farEndSkippedTick"
-  | "farEndRenderBatchGap";
+  | "farEndRenderBatchGap"
+  | "farEndSourceGap"
+  | "farEndSocketBehind";
 
 export const CAUSE_NAMES: Record<CauseKind, string> = {
   workerGc: "a worker GC",
@@ -77,10 +79,13 @@ export const CAUSE_NAMES: Record<CauseKind, string> = {
   farEndSlowTick: "a far-end tick's work > 10 ms",
   farEndSkippedTick: "a far-end skipped tick",
   farEndRenderBatchGap: "a gap in render batches at the far end (> 25 ms)",
+  farEndSourceGap: "a gap in the far end's sends (> 25 ms)",
+  farEndSocketBehind: "a far-end send behind unsent bytes (the worker not reading)",
 };
 
 /** Which side of the wire a cause is on (a gap or a main-thread stall is neither). */
 const FAR_END_SIDE: readonly CauseKind[] = [
+  "farEndSourceGap",
   "farEndGc",
   "farEndLoopStall",
   "farEndLateTick",
@@ -92,6 +97,8 @@ const WORKER_SIDE: readonly CauseKind[] = [
   "workerLoopStall",
   "workerLateTick",
   "workerSkippedTick",
+  // The far end sent, its socket still held bytes: the worker was not reading.
+  "farEndSocketBehind",
 ];
 
 /**
@@ -253,6 +260,9 @@ export function causesOf(
   startingAt("farEndSlowTick", far?.slowTicks);
   for (const [at] of far?.skippedTicks ?? []) out.push({ kind: "farEndSkippedTick", fromMs: at, toMs: at });
   endingAt("farEndRenderBatchGap", far?.renderBatchGaps);
+  endingAt("farEndSourceGap", far?.sourceBatchGaps);
+  for (const [at] of far?.sourceBatchesBehind ?? [])
+    out.push({ kind: "farEndSocketBehind", fromMs: at, toMs: at });
   return out;
 }
 
@@ -471,7 +481,7 @@ export function formatStallEvidence(r: StallEvidenceReport): string {
   if (r.farEnd) {
     const lateSenders = r.farEnd.renderBatchSendGaps.filter((gap) => gap > 25).length;
     lines.push(
-      `    ticks ${r.farEnd.ticks}, latest ${r.farEnd.maxTickLatenessMs.toFixed(2)} ms late, > 5 ms late: ${r.farEnd.lateTicks.length}; work > 10 ms: ${r.farEnd.slowTicks.length} (longest ${r.farEnd.maxTickWorkMs.toFixed(2)} ms); skipped: ${r.farEnd.skippedTicks.length}; render batches ${r.farEnd.renderBatches}, gaps ${r.farEnd.renderBatchGaps.length} (of which sent > 25 ms apart: ${lateSenders}); transit > 10 ms: ${r.farEnd.slowTransitBatches} (longest ${r.farEnd.maxRenderBatchTransitMs.toFixed(2)} ms)`,
+      `    ticks ${r.farEnd.ticks}, source batches ${r.farEnd.sourceBatches} (sent > 25 ms after the previous: ${r.farEnd.sourceBatchGaps.length}; behind unsent bytes: ${r.farEnd.sourceBatchesBehind.length}), latest ${r.farEnd.maxTickLatenessMs.toFixed(2)} ms late, > 5 ms late: ${r.farEnd.lateTicks.length}; work > 10 ms: ${r.farEnd.slowTicks.length} (longest ${r.farEnd.maxTickWorkMs.toFixed(2)} ms); skipped: ${r.farEnd.skippedTicks.length}; render batches ${r.farEnd.renderBatches}, gaps ${r.farEnd.renderBatchGaps.length} (of which sent > 25 ms apart: ${lateSenders}); transit > 10 ms: ${r.farEnd.slowTransitBatches} (longest ${r.farEnd.maxRenderBatchTransitMs.toFixed(2)} ms)`,
     );
   }
   return lines.join("\n");

@@ -56,6 +56,9 @@ function farEnd(overrides: Partial<FarEndStallEvidence> = {}): FarEndStallEviden
     renderBatches: 250,
     renderBatchGaps: [],
     renderBatchSendGaps: [],
+    sourceBatches: 750,
+    sourceBatchGaps: [],
+    sourceBatchesBehind: [],
     slowTransitBatches: 0,
     maxRenderBatchTransitMs: 0,
     overflowed: 0,
@@ -100,6 +103,20 @@ describe("stall evidence correlation", () => {
     expect(r.trimDetail[1]?.nearest.workerInputGap).toBeUndefined();
     expect(r.trims.unexplained).toBe(1);
     expect(r.trimDetail[0]?.atMs).toBe(1390);
+  });
+
+  it("tells a far end that sent late from one whose socket held its bytes (the worker not reading)", () => {
+    const w = worker({
+      inputGaps: [
+        [T0 + 1030, 30],
+        [T0 + 2030, 30],
+      ],
+    });
+    // Gap 1: the far end's own sends were 30 ms apart. Gap 2: it sent on time into a full socket.
+    const far = farEnd({ sourceBatchGaps: [[T0 + 1028, 29]], sourceBatchesBehind: [[T0 + 2010, 65_000]] });
+    const r = correlate(w, thread(), far);
+    expect(r.inputGapSides).toMatchObject({ farEndOnly: 1, workerOnly: 1, both: 0, neither: 0 });
+    expect(r.workerInputGaps.near).toMatchObject({ farEndSourceGap: 1, farEndSocketBehind: 1 });
   });
 
   it("tells a loop stall spent waiting for a CPU from one spent running and one blocked", () => {

@@ -125,9 +125,11 @@ describe("WorkerStallRecorder", () => {
       // The far end's side: the emulator tells its observer about its ticks and the render batches.
       const ticks: number[] = [];
       const batches: { sentAtUs: number; frames: number; receivedMs: number }[] = [];
+      const sources: number[] = [];
       emulator.timingObserver = {
         tick: (_startMs, latenessMs) => ticks.push(latenessMs),
         renderBatch: (receivedMs, sentAtUs, frames) => batches.push({ receivedMs, sentAtUs, frames }),
+        sourceBatch: (sentMs) => sources.push(sentMs),
       };
       await provider.stallEvidence("start");
       const before = epochMs();
@@ -144,6 +146,7 @@ describe("WorkerStallRecorder", () => {
       emulator.timingObserver = null;
       expect(ticks.length).toBeGreaterThan(3);
       expect(batches.length).toBeGreaterThan(3);
+      expect(sources.length).toBeGreaterThan(3);
       for (const batch of batches) {
         expect(batch.frames).toBe(1);
         // sent_at_us is the worker's clock reading (epoch µs), before the far end read it.

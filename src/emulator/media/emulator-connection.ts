@@ -159,6 +159,7 @@ export class EmulatorConnection {
       this.batchesDropped++;
       return false;
     }
+    this.host.timingObserver?.sourceBatch(performance.now(), this.socket.bufferedAmount);
     this.socket.send(Buffer.from(bytes), { binary: true });
     this.batchesSent++;
     return true;

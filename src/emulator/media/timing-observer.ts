@@ -15,4 +15,9 @@ export interface EmulatorTimingObserver {
    * sender's sent_at_us (0: not given) and the number of frames in it.
    */
   renderBatch(receivedMs: number, sentAtUs: number, frames: number): void;
+  /**
+   * A FrameBatch of source frames was handed to the socket (performance.now()), with what the
+   * socket still held unsent before it (bytes; more than 0: the peer is not reading as fast).
+   */
+  sourceBatch(sentMs: number, bufferedBytes: number): void;
 }
