@@ -129,6 +129,11 @@ export interface TrimCauses {
   afterUnexplainedGap: number;
   /** Trims with no gap in the worker's input before them. */
   noInputGap: number;
+  /**
+   * Of all the trims, those whose look-back span began before the recording did (in its first
+   * 440 ms): what caused them may not have been recorded.
+   */
+  lookBackBeforeRecording: number;
 }
 
 export interface Interval {
@@ -344,7 +349,7 @@ export function correlate(
     trimLookbackMs: TRIM_LOOKBACK_MS,
     trimLookbackUntilMs: TRIM_LOOKBACK_UNTIL_MS,
     inputGapSides: sides,
-    trimCauses: trimCauses(worker?.trims ?? [], worker?.inputGaps ?? [], sideOf),
+    trimCauses: trimCauses(worker?.trims ?? [], worker?.inputGaps ?? [], sideOf, fromMs),
     fromMs,
     toMs,
     trimFrames: (worker?.trims ?? []).reduce((sum, [, frames]) => sum + frames, 0),
@@ -402,6 +407,7 @@ function trimCauses(
   trims: readonly [number, number][],
   gaps: readonly [number, number][],
   sideOf: readonly Side[],
+  recordedFromMs: number,
 ): TrimCauses {
   const out: TrimCauses = {
     afterFarEndGap: 0,
@@ -409,8 +415,10 @@ function trimCauses(
     afterBothGap: 0,
     afterUnexplainedGap: 0,
     noInputGap: 0,
+    lookBackBeforeRecording: 0,
   };
   for (const [at] of trims) {
+    if (at - TRIM_LOOKBACK_MS < recordedFromMs) out.lookBackBeforeRecording++;
     const before = new Set<Side>();
     gaps.forEach(([end], i) => {
       // The gap overlaps the trim's look-back span (its start is end − length).
@@ -447,7 +455,7 @@ export function formatStallEvidence(r: StallEvidenceReport): string {
   );
   const t = r.trimCauses;
   lines.push(
-    `    trims after a gap in the worker's input (${r.trimLookbackMs} to ${r.trimLookbackUntilMs} ms before): the far end stalled across it ${t.afterFarEndGap}, the worker ${t.afterWorkerGap}, both ${t.afterBothGap}, neither ${t.afterUnexplainedGap}; no input gap before: ${t.noInputGap}`,
+    `    trims after a gap in the worker's input (${r.trimLookbackMs} to ${r.trimLookbackUntilMs} ms before): the far end stalled across it ${t.afterFarEndGap}, the worker ${t.afterWorkerGap}, both ${t.afterBothGap}, neither ${t.afterUnexplainedGap}; no input gap before: ${t.noInputGap} (of all trims, ${t.lookBackBeforeRecording} looked back to before the recording began)`,
   );
   counts("gaps in the worker's input (> 25 ms)", `overlapping (±${GAP_SLACK_MS} ms)`, r.workerInputGaps);
   const g = r.inputGapSides;

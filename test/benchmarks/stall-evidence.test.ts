@@ -96,6 +96,7 @@ describe("stall evidence correlation", () => {
       afterBothGap: 0,
       afterUnexplainedGap: 0,
       noInputGap: 1,
+      lookBackBeforeRecording: 0,
     });
     // The far end's late tick is within the lookback of trim 1, not of trim 2.
     expect(r.trimDetail[0]?.nearest.farEndLateTick).toBeLessThan(0);
