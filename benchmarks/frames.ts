@@ -13,6 +13,7 @@ import {
   type FramePipeline,
   generatedPipeline,
   jsonBase64Pipeline,
+  protocolEchoPipeline,
 } from "./lib/frame-pipelines.js";
 import { writeResultIn } from "./lib/result-file.js";
 import { formatTable, intArg, parseArgs } from "./lib/results.js";
@@ -50,6 +51,8 @@ interface PipelineResult {
   dispatchNsPerFrame: number;
   encodeNsPerFrame: number;
   totalNsPerFrame: number;
+  /** CPU time (getrusage) of the three stages per frame: steadier than the clock on a shared machine. */
+  cpuNsPerFrame: number;
 }
 
 async function measure(pipeline: FramePipeline): Promise<PipelineResult> {
@@ -62,12 +65,14 @@ async function measure(pipeline: FramePipeline): Promise<PipelineResult> {
   let decode = 0;
   let dispatch = 0;
   let encode = 0;
+  let cpu = 0;
   for (let i = 0; i < ticks; i++) {
     evict(tick);
     const t = pipeline.step(tick++);
     decode += t.decodeNs;
     dispatch += t.dispatchNs;
     encode += t.encodeNs;
+    cpu += t.cpuNs;
   }
   const frames = pipeline.framesOut - before;
   await pipeline.close();
@@ -84,22 +89,25 @@ async function measure(pipeline: FramePipeline): Promise<PipelineResult> {
     dispatchNsPerFrame: per(dispatch),
     encodeNsPerFrame: per(encode),
     totalNsPerFrame: per(decode + dispatch + encode),
+    cpuNsPerFrame: per(cpu),
   };
 }
 
 const results = [
   await measure(await bridgePipeline(sessions)),
+  await measure(protocolEchoPipeline(sessions)),
   await measure(generatedPipeline(sessions)),
   await measure(jsonBase64Pipeline(sessions)),
 ];
 const ours = results[0] as PipelineResult;
+const protocolEcho = results[1] as PipelineResult;
 console.log(
   `\nPer-frame cost: ${sessions} frames a tick, ${ticks} ticks (after ${warmup} warm-up ticks), ns per frame` +
     `${evictMb > 0 ? `, ${evictMb} MB read and written between ticks (cache-cold)` : ""}\n`,
 );
 console.log(
   formatTable(
-    ["design", "decode", "dispatch (echo)", "encode", "total", "× ours"],
+    ["design", "decode", "dispatch (echo)", "encode", "total", "× ours", "CPU total"],
     results.map((r) => [
       r.name,
       r.decodeNsPerFrame,
@@ -107,12 +115,21 @@ console.log(
       r.encodeNsPerFrame,
       r.totalNsPerFrame,
       (r.totalNsPerFrame / ours.totalNsPerFrame).toFixed(2),
+      r.cpuNsPerFrame,
     ]),
   ),
 );
 console.log(
   "\nbridge path: dispatch is the real MediaEngine (frame routing, jitter buffer, echo handler, playout queue);" +
     " encode is the engine's render tick (queue -> FrameBatchWriter).",
+);
+console.log(
+  `protocol echo: the same decoder and writer, each frame copied straight into the batch (timed as dispatch), no engine. ` +
+    `engine ÷ protocol echo: ${(ours.totalNsPerFrame / protocolEcho.totalNsPerFrame).toFixed(2)} ` +
+    `(the engine's own cost: ${ours.totalNsPerFrame - protocolEcho.totalNsPerFrame} ns per echoed frame); ` +
+    `by CPU time ${(ours.cpuNsPerFrame / protocolEcho.cpuNsPerFrame).toFixed(2)} ` +
+    `(${ours.cpuNsPerFrame - protocolEcho.cpuNsPerFrame} ns). CPU total: getrusage of the process over the timed stages, ` +
+    "which unlike the clock does not count time spent waiting for a core: compare runs on a shared machine with it.",
 );
 const file = writeResultIn(resultsDir, "frames", {
   sessions,
@@ -122,7 +139,10 @@ const file = writeResultIn(resultsDir, "frames", {
   unit: "ns per frame",
   pipelines: results,
   bridgeNsPerFrame: ours.totalNsPerFrame,
-  generatedNsPerFrame: results[1]?.totalNsPerFrame,
-  jsonBase64NsPerFrame: results[2]?.totalNsPerFrame,
+  protocolEchoNsPerFrame: protocolEcho.totalNsPerFrame,
+  bridgeOverProtocolEcho: Number((ours.totalNsPerFrame / protocolEcho.totalNsPerFrame).toFixed(3)),
+  bridgeOverProtocolEchoCpu: Number((ours.cpuNsPerFrame / protocolEcho.cpuNsPerFrame).toFixed(3)),
+  generatedNsPerFrame: results[2]?.totalNsPerFrame,
+  jsonBase64NsPerFrame: results[3]?.totalNsPerFrame,
 });
 console.log(`written ${file}`);

@@ -6,6 +6,7 @@ import {
   writeBenchmarkBatch,
 } from "../../src/bridge/codec-benchmark.js";
 import { MAX_FRAME_BATCH_BYTES, nowMicros, PCM_FRAME_BYTES, type pb, v1 } from "../../src/bridge/protocol.js";
+import { SendBufferPool } from "../../src/bridge/send-buffer-pool.js";
 import { loadHandlers } from "../../src/media/handler-loader.js";
 import { startEngine } from "../../test/media/engine-fixture.js";
 import { FakeBridge } from "../../test/media/fake-bridge.js";
@@ -29,10 +30,21 @@ export interface StageTimes {
   decodeNs: number;
   dispatchNs: number;
   encodeNs: number;
+  /**
+   * CPU time of the three stages together (getrusage, microsecond resolution, every thread of
+   * the process): unlike the clock readings it does not grow while the thread waits for a
+   * core, so it stays comparable on a shared machine.
+   */
+  cpuNs: number;
 }
 
 const RENDER = v1.MediaContext.MEDIA_CONTEXT_AUDIO_RENDER;
 const ns = () => process.hrtime.bigint();
+/** CPU time this process has used so far, in µs. */
+const cpuUs = () => {
+  const usage = process.cpuUsage();
+  return usage.user + usage.system;
+};
 
 /** The shared FakeBridge around the real MediaEngine, counting its output instead of keeping it. */
 class LoopBridge extends FakeBridge {
@@ -99,6 +111,7 @@ export async function bridgePipeline(sessions: number): Promise<FramePipeline> {
     },
     step(tick) {
       const bytes = writeBenchmarkBatch(farWriter, batch, tick);
+      const c0 = cpuUs();
       const t0 = ns();
       if (decoder.decode(bytes) !== "frames") throw new Error(`batch refused: ${decoder.error?.message}`);
       const t1 = ns();
@@ -107,11 +120,14 @@ export async function bridgePipeline(sessions: number): Promise<FramePipeline> {
       bridge.takeCountingNs();
       clock.tick();
       const t3 = ns();
+      const c1 = cpuUs();
       const counting = bridge.takeCountingNs();
       return {
         decodeNs: Number(t1 - t0),
         dispatchNs: Number(t2 - t1),
         encodeNs: Number(t3 - t2 - counting),
+        // The counting's clock time stands in for its CPU time (it never waits on anything).
+        cpuNs: (c1 - c0) * 1000 - Number(counting),
       };
     },
     async diagnose() {
@@ -128,6 +144,68 @@ export async function bridgePipeline(sessions: number): Promise<FramePipeline> {
     async close() {
       await engine.shutdown();
     },
+  };
+}
+
+/**
+ * The protocol echo of bench:load (load/protocol-echo-bot.ts) without its socket: the same
+ * decoder, and each received frame copied straight into a pooled FrameBatchWriter batch split
+ * under the protocol's message limit, as the media worker's own writer does. No jitter buffer,
+ * handler, playout queue, pacer or per-frame metrics: the engine's cost is the bridge
+ * pipeline's total less this one's, measured in the same run. The copy into the batch happens
+ * while frames are read, so it is timed as dispatch; encode is finishing the batch.
+ */
+export function protocolEchoPipeline(sessions: number): FramePipeline {
+  const SOURCE = v1.MediaContext.MEDIA_CONTEXT_AUDIO_SOURCE as number;
+  const renderSequence = new Uint32Array(sessions + 1);
+  let framesOut = 0;
+  const writer = new FrameBatchWriter({
+    sendBuffers: new SendBufferPool(MAX_FRAME_BATCH_BYTES),
+    // A socket would send the split-off batch; here it is counted and its buffer goes back.
+    onFull: (_bytes, frames, release) => {
+      framesOut += frames;
+      release?.();
+    },
+  });
+  const batch = createBenchmarkBatch(sessions, { activeSpeakers: 0 });
+  const farWriter = new FrameBatchWriter();
+  const decoder = new EnvelopeDecoder();
+  return {
+    name: "protocol echo, no engine",
+    get framesOut() {
+      return framesOut;
+    },
+    step(tick) {
+      const bytes = writeBenchmarkBatch(farWriter, batch, tick);
+      const c0 = cpuUs();
+      const t0 = ns();
+      if (decoder.decode(bytes) !== "frames") throw new Error(`batch refused: ${decoder.error?.message}`);
+      const t1 = ns();
+      const reader = decoder.frames;
+      const ticks = (tick + 1) * 200_000;
+      writer.begin(nowMicros());
+      while (reader.next()) {
+        const session = reader.session;
+        if (reader.context !== SOURCE || session >= renderSequence.length) continue;
+        const sequence = renderSequence[session] as number;
+        writer.addFrame(session, RENDER, sequence, ticks, reader.buffer, reader.pcmOffset, false);
+        renderSequence[session] = sequence + 1;
+      }
+      const t2 = ns();
+      const frames = writer.frameCount;
+      writer.finish();
+      writer.finishedRelease?.();
+      const t3 = ns();
+      const c1 = cpuUs();
+      framesOut += frames;
+      return {
+        decodeNs: Number(t1 - t0),
+        dispatchNs: Number(t2 - t1),
+        encodeNs: Number(t3 - t2),
+        cpuNs: (c1 - c0) * 1000,
+      };
+    },
+    async close() {},
   };
 }
 
@@ -159,6 +237,7 @@ export function generatedPipeline(sessions: number): FramePipeline {
     },
     step(tick) {
       const bytes = writeBenchmarkBatch(farWriter, batch, tick);
+      const c0 = cpuUs();
       const t0 = ns();
       const envelope = v1.Envelope.decode(bytes);
       const t1 = ns();
@@ -183,8 +262,14 @@ export function generatedPipeline(sessions: number): FramePipeline {
       }
       const out = v1.Envelope.encode({ frames: { frames, sentAtUs: nowMicros() } }).finish();
       const t3 = ns();
+      const c1 = cpuUs();
       if (out.length > 0) framesOut += frames.length;
-      return { decodeNs: Number(t1 - t0), dispatchNs: Number(t2 - t1), encodeNs: Number(t3 - t2) };
+      return {
+        decodeNs: Number(t1 - t0),
+        dispatchNs: Number(t2 - t1),
+        encodeNs: Number(t3 - t2),
+        cpuNs: (c1 - c0) * 1000,
+      };
     },
     async close() {},
   };
@@ -219,6 +304,7 @@ export function jsonBase64Pipeline(sessions: number): FramePipeline {
           JSON.stringify({ stream: s, seq: tick + 1, timestampMs: tick * 20, payloadBase64 }),
         );
       }
+      const c0 = cpuUs();
       const t0 = ns();
       for (let s = 0; s < sessions; s++) {
         const message = JSON.parse((inbound[s] as Buffer).toString()) as {
@@ -255,8 +341,14 @@ export function jsonBase64Pipeline(sessions: number): FramePipeline {
         bytes += Buffer.from(text).length;
       }
       const t3 = ns();
+      const c1 = cpuUs();
       if (bytes > 0) framesOut += sessions;
-      return { decodeNs: Number(t1 - t0), dispatchNs: Number(t2 - t1), encodeNs: Number(t3 - t2) };
+      return {
+        decodeNs: Number(t1 - t0),
+        dispatchNs: Number(t2 - t1),
+        encodeNs: Number(t3 - t2),
+        cpuNs: (c1 - c0) * 1000,
+      };
     },
     async close() {},
   };

@@ -1,3 +1,4 @@
+import type { StageFigures } from "../lib/latency-histogram.js";
 /**
  * The control channel between benchmarks/load.ts (the bot side) and its far-end child process
  * (benchmarks/load/far-end.ts), over Node's IPC channel. Each request gets one reply.
@@ -93,6 +94,13 @@ export interface FarEndWindow {
   skippedTicks: number;
   /** Sent -> echoed back, as the far end measured it (ms). */
   echoRoundTrip: { count: number; p50Ms: number; p99Ms: number; maxMs: number };
+  /**
+   * The far end's stages of an echo (media platform emulator designs only): its tick start ->
+   * the tick's source batch sent (per tick, weighted by sessions); the bot's render batch
+   * sent_at_us -> arrived here (per frame; two processes' clocks); a render frame's wait in its
+   * session's render queue until played at a tick (per frame).
+   */
+  stages?: { hostSend: StageFigures; botToHost: StageFigures; hostRenderQueue: StageFigures };
   /** CPU the far-end process used in the window (µs) and the window's wall time (ms). */
   cpuUs: number;
   wallMs: number;

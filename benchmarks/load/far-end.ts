@@ -8,6 +8,7 @@
 
 import type { EmulatedSession, SessionStats } from "../../src/emulator/media/emulated-session.js";
 import { MediaPlatformEmulator } from "../../src/emulator/media/media-platform-emulator.js";
+import type { RenderTimings } from "../../src/emulator/media/render-timings.js";
 import { raiseThreadPriority } from "../../src/media/thread-priority.js";
 import { LatencyHistogram } from "../lib/latency-histogram.js";
 import { answerMemoryProbes } from "../lib/memory-probe.js";
@@ -49,11 +50,29 @@ let emulatorEcho = new LatencyHistogram();
 let measuring = false;
 /** Recording the stall evidence (stallEvidence op), on the emulator running when it started. */
 let stalls: { recorder: FarEndStallRecorder; on: MediaPlatformEmulator } | undefined;
+/** The far end's stages of an echo (see FarEndWindow.stages), recorded while measuring. */
+let stages = {
+  hostSend: new LatencyHistogram(),
+  botToHost: new LatencyHistogram(),
+  hostRenderQueue: new LatencyHistogram(),
+};
+const renderTimings: RenderTimings = {
+  sourceBatchSent: (us, frames) => {
+    if (measuring) stages.hostSend.recordUs(us, frames);
+  },
+  renderBatchArrived: (us, frames) => {
+    if (measuring && frames > 0) stages.botToHost.recordUs(us, frames);
+  },
+  renderFramePlayed: (us) => {
+    if (measuring) stages.hostRenderQueue.recordUs(us);
+  },
+};
 
 interface Counters {
   sent: number;
   received: number;
   overflowed: number;
+  trimmed: number;
   discarded: number;
   underruns: number;
   batchesDropped: number;
@@ -67,6 +86,7 @@ function counters(): Counters {
     sent: 0,
     received: 0,
     overflowed: 0,
+    trimmed: 0,
     discarded: 0,
     underruns: 0,
     batchesDropped: 0,
@@ -92,6 +112,7 @@ function counters(): Counters {
     c.sent += s.framesSent;
     c.received += s.renderFramesReceived;
     c.overflowed += s.renderFramesOverflowed;
+    c.trimmed += s.renderFramesTrimmed;
     c.discarded += s.renderFramesDiscarded;
     c.underruns += s.underruns;
   }
@@ -125,6 +146,7 @@ function startEmulator(
     // Recordings are not needed; the default (60 s per session) would hold 1.9 MB a session.
     recordMaxSeconds: soak?.recordMaxSeconds ?? 1,
     maxSessions: 0,
+    renderTimings,
     ...(soak ? { port: soak.port, reconnectGraceMs: soak.reconnectGraceMs } : {}),
   });
 }
@@ -220,6 +242,11 @@ async function handle(request: FarEndRequest): Promise<unknown> {
     }
     case "beginWindow": {
       emulatorEcho = new LatencyHistogram();
+      stages = {
+        hostSend: new LatencyHistogram(),
+        botToHost: new LatencyHistogram(),
+        hostRenderQueue: new LatencyHistogram(),
+      };
       if (baseline) baseline.echo = new LatencyHistogram();
       windowStart = { counters: counters(), cpuUs: cpuUs(), wallMs: performance.now() };
       measuring = true;
@@ -239,6 +266,7 @@ async function handle(request: FarEndRequest): Promise<unknown> {
         : {
             sourceBatchesDropped: d("batchesDropped"),
             playoutOverflow: d("overflowed"),
+            renderBacklogTrimmed: d("trimmed"),
             renderBeforeActive: d("discarded"),
           };
       const result: FarEndWindow = {
@@ -248,6 +276,15 @@ async function handle(request: FarEndRequest): Promise<unknown> {
         dropDetail: baseline ? dropDetail : { ...dropDetail, playoutUnderruns: d("underruns") },
         skippedTicks: d("skippedTicks"),
         echoRoundTrip: { count: echo.count, ...echo.summary() },
+        ...(baseline
+          ? {}
+          : {
+              stages: {
+                hostSend: stages.hostSend.stageSummary(),
+                botToHost: stages.botToHost.stageSummary(),
+                hostRenderQueue: stages.hostRenderQueue.stageSummary(),
+              },
+            }),
         cpuUs: used,
         wallMs,
       };

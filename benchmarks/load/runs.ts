@@ -5,6 +5,7 @@ import path from "node:path";
 import { DEFAULTS } from "../../src/config/config.js";
 import { createLogger } from "../../src/log/logger.js";
 import { BridgeMediaSessionProvider } from "../../src/media/bridge-media-session-provider.js";
+import type { LatencyProbeSnapshot } from "../../src/media/latency-probe.js";
 import {
   deltaOf,
   histogramWindow,
@@ -76,6 +77,8 @@ export interface WorkerRun {
   playoutQueueDepth: { p50Frames: number | null; p99Frames: number | null };
   /** With RunOptions.stallEvidence: GCs, loop stalls, late ticks, trims and gaps, correlated. */
   stallEvidence?: StallEvidenceReport;
+  /** The worker's latency probe over the window (exact stage readings; null: not read). */
+  probe: LatencyProbeSnapshot | null;
 }
 
 export interface BaselineRun {
@@ -177,6 +180,7 @@ export async function runWorker(far: WorkerFarEnd, options: RunOptions): Promise
     requestTimeoutMs: 30_000,
     livePlayoutTargetFrames: options.liveTarget,
     adaptiveLiveTarget: options.adaptiveLiveTarget,
+    latencyProbe: true,
   });
   // The worker is the thread that appeared with the provider (with any helper threads it started).
   const workerThreads = threadIds().filter((tid) => !threadsBefore.has(tid));
@@ -198,9 +202,18 @@ export async function runWorker(far: WorkerFarEnd, options: RunOptions): Promise
     await sleep(options.warmupSeconds * 1000);
 
     const stalls = options.stallEvidence ? await StallEvidenceRun.start(provider, far) : undefined;
+    // The probe's window is the counters' (reset with the first read, read with the second).
+    let probe: LatencyProbeSnapshot | null = null;
+    let reads = 0;
     const { before, after, used, countedOverMs, farEnd } = await measureWindow(
       far,
-      async () => parseExposition(await provider.metrics()),
+      async () => {
+        const first = reads++ === 0;
+        const scrape = parseExposition(await provider.metrics());
+        const snapshot = await provider.latencyProbe(first);
+        if (!first) probe = snapshot;
+        return scrape;
+      },
       options.seconds,
       workerThreads,
     );
@@ -229,6 +242,7 @@ export async function runWorker(far: WorkerFarEnd, options: RunOptions): Promise
       bridgeBatchTransit: percentiles(before, after, "bridge_batch_transit_seconds"),
       playoutQueueDepth: queueDepth(before, after),
       ...(stallEvidence ? { stallEvidence } : {}),
+      probe,
     };
   } finally {
     await provider.close();

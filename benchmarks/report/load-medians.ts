@@ -73,6 +73,7 @@ function medianPoint(runs: readonly LoadPoint[]): LoadPoint {
       jsonShared: median((p) => p.ratePercent.jsonShared),
     },
     runRates: runs.flatMap((p) => p.runRates),
+    runFigures: runs.flatMap((p) => p.runFigures),
     goals,
   };
 }

@@ -37,7 +37,16 @@ export interface AnswerResult extends Recorded {
   toSent: Percentiles;
   /** Notification received -> Graph's 202 to the answer. */
   to202: Percentiles;
+  goalP50Ms: number | null;
   goalP99Ms: number | null;
+}
+
+/** bench:answer --join: meeting joins placed by the bot, createCall sent -> established. */
+export interface JoinResult extends Recorded {
+  joins: number;
+  established: number;
+  ratePerSecond: number;
+  toEstablished: Percentiles;
 }
 
 export interface FramesPipeline {
@@ -58,6 +67,29 @@ export interface FramesResult extends Recorded {
 
 /** The designs of one bench:load run, as ratePercent names them. */
 export type LoadDesign = "worker" | "floor" | "protocolEcho" | "jsonPerCall" | "jsonShared";
+
+/**
+ * One bench:load run's own figures, kept beside the point's medians so a chart or a table can
+ * show every run (drops above all: one run that trims is not hidden by two that do not).
+ */
+export interface LoadRunFigures {
+  file: string;
+  /** Worker + far-end drops (LoadResult.framesDropped). */
+  framesDropped: number;
+  /** The worker's media_frames_dropped_total by reason, e.g. latency_trim (empty: not recorded). */
+  workerDropsByReason: Record<string, number>;
+  /** The far end's own drops (null: not recorded). */
+  farEndFramesDropped: number | null;
+  skippedTicks: number;
+  echoRoundTripP50Ms: number;
+  echoRoundTripP99Ms: number;
+  /** The protocol echo's round trip at its far end (null: not run, or an older file). */
+  protocolEchoRoundTripP50Ms: number | null;
+  protocolEchoRoundTripP99Ms: number | null;
+  workerCpuUsPerFrame: number | null;
+  protocolEchoCpuUsPerFrame: number | null;
+  jsonBase64PerCallCpuUsPerFrame: number | null;
+}
 
 /** One run's rate by design, with its far end's skipped ticks and drops (null: not recorded). */
 export interface RunRate {
@@ -106,6 +138,8 @@ export interface LoadPoint extends Recorded {
   };
   /** Every run behind this point (one, or each of the repeated runs), for the rate note. */
   runRates: RunRate[];
+  /** Every run behind this point, in the order read: its drops, round trips and CPU. */
+  runFigures: LoadRunFigures[];
   /** As judged by bench:load (true, false, or null when not measured). */
   goals: Record<string, boolean | null>;
 }
@@ -226,7 +260,20 @@ export function readAnswerResult(dir: string, file: string): AnswerResult {
     ratePerSecond: r.number("ratePerSecond"),
     toSent: r.percentiles(""),
     to202: r.percentiles("to202"),
+    goalP50Ms: r.numberOrNull("goal.p50Ms"),
     goalP99Ms: r.numberOrNull("goal.p99Ms"),
+  };
+}
+
+export function readJoinResult(dir: string, file: string): JoinResult {
+  const r = readJson(dir, file);
+  r.benchmark("join-latency");
+  return {
+    ...r.recorded(),
+    joins: r.number("joins"),
+    established: r.number("established"),
+    ratePerSecond: r.number("ratePerSecond"),
+    toEstablished: r.percentiles(""),
   };
 }
 
@@ -303,6 +350,10 @@ export function readLoadPoint(dir: string, file: string): LoadPoint {
     skippedTicks: run === null ? null : r.numberOrNull(`${run}.farEnd.skippedTicks`),
     framesDropped: run === null ? null : r.numberOrNull(`${run}.farEnd.framesDropped`),
   });
+  const workerDropsByReason: Record<string, number> = {};
+  if (r.has("worker.workerDrops"))
+    for (const reason of Object.keys(r.object("worker.workerDrops")))
+      workerDropsByReason[reason] = r.number(`worker.workerDrops.${reason}`);
   const sharedRun = r.has("jsonBase64Shared.farEnd")
     ? "jsonBase64Shared"
     : layout === "shared"
@@ -344,6 +395,22 @@ export function readLoadPoint(dir: string, file: string): LoadPoint {
           jsonPerCall: farEndOf(layout === "perCall" ? "jsonBase64" : null),
           jsonShared: farEndOf(sharedRun),
         },
+      },
+    ],
+    runFigures: [
+      {
+        file,
+        framesDropped: r.number("framesDropped"),
+        workerDropsByReason,
+        farEndFramesDropped: r.numberOrNull("worker.farEnd.framesDropped"),
+        skippedTicks: r.number("skippedTicks"),
+        echoRoundTripP50Ms: r.number("echoRoundTripP50Ms"),
+        echoRoundTripP99Ms: r.number("echoRoundTripP99Ms"),
+        protocolEchoRoundTripP50Ms: r.numberOrNull("protocolEcho.farEnd.echoRoundTrip.p50Ms"),
+        protocolEchoRoundTripP99Ms: r.numberOrNull("protocolEcho.farEnd.echoRoundTrip.p99Ms"),
+        workerCpuUsPerFrame: r.numberOrNull("workerCpuUsPerFrame"),
+        protocolEchoCpuUsPerFrame: r.numberOrNull("protocolEchoCpuUsPerFrame"),
+        jsonBase64PerCallCpuUsPerFrame: layout === "perCall" ? jsonCpu : null,
       },
     ],
     goals,

@@ -5,12 +5,13 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { machineInfo } from "../lib/results.js";
-import { buildReport, publishReport, SUMMARY_FILE, writeReport } from "./report.js";
+import { buildReport, publishReadme, publishReport, SUMMARY_FILE, writeReport } from "./report.js";
 import { BENCHMARKS_DIR, type RunningBenchmark, runBenchmark } from "./run-benchmark.js";
 import { MANIFEST_FILE, readManifest, type SuiteFailure, type SuiteManifest } from "./suite-manifest.js";
 import { benchmarkRuns, runTimeoutMs, type SuitePlan } from "./suite-plan.js";
 
 export const DOCS_DIR = path.join(BENCHMARKS_DIR, "..", "docs", "benchmarks");
+export const README_FILE = path.join(BENCHMARKS_DIR, "..", "README.md");
 
 export interface SuiteOutcome {
   manifest: SuiteManifest;
@@ -24,6 +25,11 @@ export interface SuiteIo {
   err: NodeJS.WritableStream;
   /** Where --publish copies to (tests point it at a temporary directory). */
   docsDir?: string;
+  /**
+   * The README whose headline block --publish rewrites: README.md by default, none (null) when
+   * docsDir is given without it, so a test never writes the project's README.
+   */
+  readmeFile?: string | null;
 }
 
 /** Set while a benchmark runs, so a signal to the suite can stop it. */
@@ -49,7 +55,11 @@ export async function runSuite(plan: SuitePlan, command: string, io: SuiteIo): P
     manifest = await runBenchmarks(plan, command, io);
   }
 
-  const report = buildReport(dir, manifest);
+  const docsDir = io.docsDir ?? DOCS_DIR;
+  const report = await buildReport(dir, manifest, {
+    joinDir: path.join(docsDir, "join"),
+    joinShownAs: "docs/benchmarks/join",
+  });
   const written = writeReport(dir, report);
   log(`\n${report.summary}`);
   for (const file of written) log(`written ${file}`);
@@ -62,7 +72,14 @@ export async function runSuite(plan: SuitePlan, command: string, io: SuiteIo): P
       io.err.write("not published: some benchmarks failed (see above)\n");
       exitCode = 1;
     } else {
-      for (const file of publishReport(dir, report, io.docsDir ?? DOCS_DIR)) log(`published ${file}`);
+      // The README first: a README without its generated block fails before anything is copied.
+      const readme =
+        io.readmeFile !== undefined ? io.readmeFile : io.docsDir === undefined ? README_FILE : null;
+      if (readme !== null) {
+        publishReadme(readme, report, "docs/benchmarks/");
+        log(`published the headline table and charts in ${readme}`);
+      }
+      for (const file of publishReport(dir, report, docsDir)) log(`published ${file}`);
     }
   }
   return { manifest, written, exitCode };

@@ -4,6 +4,7 @@
  * to read it.
  */
 import { GOALS } from "../load/load-result.js";
+import { HEADLINE_HEADERS, type HeadlineInput, headlineRows } from "./headline-table.js";
 import type { ChartFile } from "./suite-charts.js";
 import type { SuiteManifest } from "./suite-manifest.js";
 import type { AnswerResult, FramesResult, LoadDesign, LoadPoint, Machine } from "./suite-results.js";
@@ -13,6 +14,7 @@ export interface SummaryInput {
   answer: AnswerResult | null;
   frames: FramesResult | null;
   load: readonly LoadPoint[];
+  join: HeadlineInput["join"];
   charts: readonly ChartFile[];
 }
 
@@ -24,7 +26,7 @@ export function cell(value: string): string {
     .replace(/[\r\n]+/g, " ");
 }
 
-function table(headers: string[], rows: string[][]): string {
+export function table(headers: string[], rows: string[][]): string {
   const line = (cells: string[]) => `| ${cells.map(cell).join(" | ")} |`;
   return [line(headers), `|${headers.map(() => "---").join("|")}|`, ...rows.map(line)].join("\n");
 }
@@ -305,6 +307,21 @@ function offRate(load: readonly LoadPoint[]): string[] {
   ];
 }
 
+/** The headline table, alone: summary.md starts with it and --publish puts it in README.md. */
+export function headlineTable(input: HeadlineInput): string {
+  return table(HEADLINE_HEADERS, headlineRows(input));
+}
+
+function headlineSection(input: SummaryInput): string[] {
+  return [
+    "## Headline",
+    "",
+    "The goals of issue 17 at a glance; the sections below have every figure. A figure of several runs is their median, with the worst run where it matters; drops are every run's.",
+    "",
+    headlineTable(input),
+  ];
+}
+
 export function renderSummary(input: SummaryInput): string {
   const m = input.manifest;
   const lines: string[] = [
@@ -326,6 +343,7 @@ export function renderSummary(input: SummaryInput): string {
         `- ${f.benchmark} \`${f.args.join(" ")}\`: ${f.message}${f.exitCode === null ? "" : ` (exit ${f.exitCode})`}`,
       );
   }
+  lines.push("", ...headlineSection(input));
   if (input.answer) lines.push("", ...answerSection(input.answer));
   if (input.frames) lines.push("", ...framesSection(input.frames));
   if (input.load.length > 0) lines.push("", ...loadSection(input.load));
@@ -336,7 +354,12 @@ export function renderSummary(input: SummaryInput): string {
   }
   lines.push(
     "",
-    `Result files: ${[input.answer?.file, input.frames?.file, ...input.load.map((p) => p.file)]
+    `Result files: ${[
+      input.answer?.file,
+      input.frames?.file,
+      ...input.load.map((p) => p.file),
+      input.join?.shownAs,
+    ]
       .filter((f): f is string => f !== undefined)
       .map((f) => `\`${f}\``)
       .join(", ")}. How to read this: docs/benchmarks.md.`,

@@ -454,7 +454,7 @@ export class BridgeClient extends EventEmitter<BridgeClientEvents> {
       case "error": {
         this.metrics.messagesReceived.inc({ body: "refused" });
         const error = decoder.error as BridgeProtocolError;
-        const frames = framesInRefusedMessage(bytes);
+        const frames = framesInRefusedMessage(bytes, error.refusedPlaces);
         if (frames >= 0) {
           // A whole FrameBatch is lost: say how many frames, not just that a message was bad.
           error.framesLost = frames;

@@ -1,3 +1,5 @@
+import type { FramePlace } from "./refused-batch.js";
+
 /**
  * Why a bridge message was refused. Stable strings: they are Prometheus label values
  * (bridge_protocol_errors_total{reason}) and appear in logs and Error messages to the peer.
@@ -37,6 +39,11 @@ export class BridgeProtocolError extends Error {
    * FrameBatch carried (as counted in its bytes), 0 for any other message.
    */
   framesLost = 0;
+  /**
+   * Where the frames of a refused FrameBatch belonged, as far as its bytes tell (session and
+   * sequence): their receiver gives those places up at once. Empty for other refusals.
+   */
+  readonly refusedPlaces: FramePlace[] = [];
 
   constructor(reason: BridgeProtocolReason, message: string, session = 0) {
     super(`bridge protocol error (${reason}): ${message}`);

@@ -9,6 +9,12 @@ export interface InvalidFrame {
   reason: BridgeProtocolReason;
   /** Session of the frame when it could be read before the problem, else 0. */
   session: number;
+  /**
+   * Sequence of the frame when it is known: read before the problem, or absent (0) from a frame
+   * read to its end; else -1. With a session, it names the place in the stream the frame leaves
+   * empty, which its receiver gives up on at once (see the .proto's AudioFrame).
+   */
+  sequence: number;
   message: string;
 }
 
@@ -71,6 +77,8 @@ export class FrameBatchReader {
 
   private readonly cursor = new WireCursor();
   private readonly frameCursor = new WireCursor();
+  /** The frame parseFrame() read last had its sequence read, or was read to its end. */
+  private sequenceKnown = false;
   private nextIndex = 0;
   private readonly copier = new PcmCopier();
   /** DataView of `buffer`'s ArrayBuffer, made on the first copy from a new buffer. */
@@ -128,6 +136,7 @@ export class FrameBatchReader {
           this.invalidFrames.push({
             reason: problem,
             session: this.session,
+            sequence: this.sequenceKnown ? this.sequence : -1,
             message: this.problemText(problem),
           });
       } else if (field === 2 && wireType === WIRE_VARINT) {
@@ -309,6 +318,7 @@ export class FrameBatchReader {
   /** Parses one AudioFrame into the current-frame fields; returns why it is bad, or null. */
   private parseFrame(start: number, end: number): BridgeProtocolReason | null {
     this.clearFrame();
+    this.sequenceKnown = false;
     const c = this.frameCursor;
     c.reset(this.buffer, start, end);
     let pcmLength = -1;
@@ -327,6 +337,7 @@ export class FrameBatchReader {
             break;
           case 3:
             this.sequence = c.uint32;
+            this.sequenceKnown = true;
             break;
           case 4:
             this.timestampTicksHigh = c.hi;
@@ -371,6 +382,8 @@ export class FrameBatchReader {
         return c.failure;
       }
     }
+    // Read to its end: a sequence not on the wire is 0 (proto3 leaves zero values out).
+    this.sequenceKnown = true;
     if (pcmLength !== PCM_FRAME_BYTES) return "bad_pcm_length";
     if (this.session === 0) return "zero_session";
     return null;

@@ -1,8 +1,15 @@
 import { Counter, type Registry } from "prom-client";
 import { BODY_FIELD } from "./protocol.js";
-import { WIRE_LEN, WireCursor } from "./wire.js";
+import { WIRE_LEN, WIRE_VARINT, WireCursor } from "./wire.js";
 
 const cursor = new WireCursor();
+const frameCursor = new WireCursor();
+
+/** A refused frame's place in its session's received stream (see the .proto's "Refused frames"). */
+export interface FramePlace {
+  session: number;
+  sequence: number;
+}
 
 /**
  * How many AudioFrames a refused message carried, as far as its bytes tell: -1 when it is not
@@ -10,8 +17,12 @@ const cursor = new WireCursor();
  * is what the receiver counts as lost for them instead of one "malformed" message. It only
  * skips over length-delimited fields (no frame is parsed), so it is cheap even for a message
  * far above the size limit. A frame cut off by the end of the message counts too: it was sent.
+ *
+ * With `places`, also lists where the frames' bytes name their place (a session and a
+ * sequence: read, or left out of a frame that arrived whole, proto3's 0), so that the receiver
+ * gives those places up at once instead of waiting for frames that were refused.
  */
-export function framesInRefusedMessage(bytes: Uint8Array): number {
+export function framesInRefusedMessage(bytes: Uint8Array, places?: FramePlace[]): number {
   const c = cursor;
   c.reset(bytes, 0, bytes.length);
   let batchStart = -1;
@@ -39,13 +50,56 @@ export function framesInRefusedMessage(bytes: Uint8Array): number {
     const wireType = c.lo & 7;
     if (field === 1 && wireType === WIRE_LEN) {
       frames++;
-      if (!c.length()) break;
-      c.pos += c.lo;
+      if (!c.varint()) break;
+      const whole = c.hi === 0 && c.lo <= c.end - c.pos;
+      const frameEnd = whole ? c.pos + c.lo : c.end;
+      if (places !== undefined) placeOfFrame(bytes, c.pos, frameEnd, whole, places);
+      if (!whole) break;
+      c.pos = frameEnd;
     } else if (field === 0 || !c.skip(wireType)) {
       break;
     }
   }
   return frames;
+}
+
+/** Adds the place of the AudioFrame in bytes[start, end) when its fields name one. */
+function placeOfFrame(
+  bytes: Uint8Array,
+  start: number,
+  end: number,
+  whole: boolean,
+  places: FramePlace[],
+): void {
+  const c = frameCursor;
+  c.reset(bytes, start, end);
+  let session = 0;
+  let sequence = 0;
+  let sequenceKnown = false;
+  let readToEnd = true;
+  while (c.pos < c.end) {
+    if (!c.varint()) {
+      readToEnd = false;
+      break;
+    }
+    const field = c.lo >>> 3;
+    const wireType = c.lo & 7;
+    if (wireType === WIRE_VARINT && (field === 1 || field === 3)) {
+      if (!c.varint()) {
+        readToEnd = false;
+        break;
+      }
+      if (field === 1) session = c.uint32;
+      else {
+        sequence = c.uint32;
+        sequenceKnown = true;
+      }
+    } else if (field === 0 || !c.skip(wireType)) {
+      readToEnd = false;
+      break;
+    }
+  }
+  if (session !== 0 && (sequenceKnown || (whole && readToEnd))) places.push({ session, sequence });
 }
 
 /** Counters of FrameBatch messages a receiver refused whole, by BridgeProtocolReason. */

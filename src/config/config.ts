@@ -66,7 +66,7 @@ export interface MediaTiming {
   playoutQueueFrames: number;
   /**
    * Depth live audio (the echo, `sendLive`) is trimmed back to (BOT_MEDIA_LIVE_TARGET_FRAMES,
-   * default 2 = 40 ms): most of an echo's round trip; lower trims more often.
+   * default 0: live audio is sent as soon as it is queued, nothing needs to stand).
    */
   livePlayoutTargetFrames: number;
   /**
@@ -175,7 +175,7 @@ export const DEFAULTS = {
   maxMediaHostWaitMs: 10_000,
   recordingsDir: "recordings",
   playoutQueueFrames: 10,
-  livePlayoutTargetFrames: 2,
+  livePlayoutTargetFrames: 0,
   adaptiveLiveTarget: true,
   jitterDepthFrames: 3,
   joinTimeoutMs: 60_000,

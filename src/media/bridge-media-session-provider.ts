@@ -5,6 +5,7 @@ import type { Participant } from "../graph/types.js";
 import type { Logger } from "../log/logger.js";
 import type { CallEvent, HandlerSpec } from "./bot-api.js";
 import type { CallControlResult } from "./call-control-request.js";
+import type { LatencyProbeSnapshot } from "./latency-probe.js";
 import { ChannelError, MediaChannel } from "./media-channel.js";
 import {
   buildMediaSessionConfiguration,
@@ -43,7 +44,7 @@ export interface BridgeMediaSessionProviderOptions {
   maxSessions?: number;
   /** Playout queue bound per session in 20 ms frames (default: media.timing's, else 10 = 200 ms). */
   playoutQueueFrames?: number;
-  /** Live audio (the echo, `sendLive`) is trimmed back to this many frames (default: media.timing's, else 2). */
+  /** Live audio (the echo, `sendLive`) is trimmed back to this many frames (default: media.timing's, else 0). */
   livePlayoutTargetFrames?: number;
   /** The live target adapts per call up to livePlayoutTargetFrames (default: media.timing's, else true). */
   adaptiveLiveTarget?: boolean;
@@ -51,6 +52,8 @@ export interface BridgeMediaSessionProviderOptions {
   jitterDepthFrames?: number;
   /** Longest loss filled with silence, frames (default 50 = 1 s). */
   maxConcealFrames?: number;
+  /** The worker reads its stages exactly (latency-probe.ts; read with latencyProbe()). */
+  latencyProbe?: boolean;
   /** Timeout of requests to the worker and of the worker's requests to the host (default 5 s). */
   requestTimeoutMs?: number;
   /** Worker log level (default: the logger's level). */
@@ -118,6 +121,7 @@ export class BridgeMediaSessionProvider implements MediaSessionProvider {
       jitterDepthFrames:
         this.options.jitterDepthFrames ?? timing?.jitterDepthFrames ?? DEFAULTS.jitterDepthFrames,
       maxConcealFrames: this.options.maxConcealFrames ?? 50,
+      latencyProbe: this.options.latencyProbe === true,
       threadPriority: this.options.media.threadPriority ?? "realtime",
       logLevel: this.options.workerLogLevel ?? this.options.logger.level,
     };
@@ -315,6 +319,16 @@ export class BridgeMediaSessionProvider implements MediaSessionProvider {
     const channel = this.channel;
     if (channel === undefined) throw new Error("media worker is not running");
     return (await channel.request("stallEvidence", { action })).evidence;
+  }
+
+  /**
+   * The worker's stage readings since the last reset (null: started without latencyProbe);
+   * `reset` starts a new window after reading.
+   */
+  async latencyProbe(reset = false): Promise<LatencyProbeSnapshot | null> {
+    const channel = this.channel;
+    if (channel === undefined) return null;
+    return (await channel.request("latencyProbe", { reset })).snapshot;
   }
 
   /** Ends every session (recordings finalized), then the worker. */

@@ -75,6 +75,12 @@ export interface CallSessionContext {
    * it (a session with no signaling behind it) call control is refused.
    */
   requestCallControl?(callId: string, requestId: number, request: CallControlRequest): void;
+  /**
+   * The call queued live audio (sendLive): the engine may send it as soon as the received batch
+   * being handled is done, rather than at its next tick (see MediaEngine.sendLiveNow). Called
+   * once until the engine takes the call (liveWaiting).
+   */
+  liveQueued?(call: CallSession): void;
 }
 
 /** One record() attempt: stopRecording() before it was recording marks it stopped. */
@@ -129,6 +135,13 @@ export class CallSession implements MediaCall {
   sendActive = false;
   /** Frames handed to the bridge so far; the next frame's sequence number. */
   renderSequence = 0;
+  /**
+   * The last of the engine's render ticks this call's frame (or its turn without one) was
+   * taken for; a call that sent live audio ahead of its tick is skipped by that tick.
+   */
+  renderedThrough = -1;
+  /** The engine was told about queued live audio and has not taken the call yet (liveQueued). */
+  liveWaiting = false;
   connected = false;
   ended = false;
   /** Why end() ended the call (for handlers attached after it). */
@@ -233,6 +246,15 @@ export class CallSession implements MediaCall {
   }
 
   /**
+   * Its live stream's next frame has not been produced yet (nothing else to play): a tick
+   * finding it so leaves the call's turn to that frame, which goes as soon as it is queued
+   * (MediaEngine.sendLiveNow), instead of counting an underrun.
+   */
+  get awaitingLive(): boolean {
+    return this.playbackCount === 0 && this.queue.awaitingLive;
+  }
+
+  /**
    * File operations of this call in flight: a play() loading its file, a recording being
    * created or finalized. The test kit holds its virtual clock while this is above 0, as a
    * real disk answers within a tick.
@@ -274,6 +296,13 @@ export class CallSession implements MediaCall {
     jitter.push(view);
     // Only push adds held frames: while this is false, expire() has nothing to do.
     this.jitterHolding = jitter.heldFrames > 0;
+  }
+
+  /** A frame of this call refused for its content: its place is lost now (see JitterBuffer.refuse). */
+  refused(sequence: number, receivedAtMs: number): void {
+    if (this.ended) return;
+    this.jitter.refuse(sequence, receivedAtMs);
+    this.jitterHolding = this.jitter.heldFrames > 0;
   }
 
   /** The host created the session again (after a reconnect): its sequence numbers start over. */
@@ -335,6 +364,10 @@ export class CallSession implements MediaCall {
     );
     if (dropped > 0) this.countSendDrops(dropped, "sendLive");
     this.countTrims();
+    if (!this.liveWaiting && this.queue.depth > 0 && this.context.liveQueued !== undefined) {
+      this.liveWaiting = true;
+      this.context.liveQueued(this);
+    }
     return dropped;
   }
 

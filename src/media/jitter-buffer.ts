@@ -70,13 +70,21 @@ const NO_TICKS = new Float64Array(0);
  * A bit per sequence number remembers which of the last `historyFrames` positions were handed
  * on as received frames (not concealed), so that a frame behind `expected` is told apart: a
  * duplicate of a frame already handed on, or a late one whose place was concealed.
+ *
+ * A frame that arrived but was refused for its content (`refuse`) is not waited for: its place
+ * is concealed as soon as its turn comes. Waiting for it would hold the frames after it for up
+ * to `depth` periods and then hand them on together, a burst that live audio trims.
  */
 export class JitterBuffer {
   private readonly ring: StoredFrame[] = [];
+  /** 1 at a ring index whose held entry stands for a refused frame (conceal it, see refuse). */
+  private readonly refusedAt: Uint8Array;
   private readonly slot: ReceivedFrameSlot;
   private readonly size: number;
   /** Sequence number expected next; -1 before the first frame. */
   private expected = -1;
+  /** The furthest sequence number pushed and taken (held or handed on): see refuse. */
+  private newest = 0;
   private held = 0;
   /**
    * Consecutive frames far behind `expected` (more than maxConcealFrames + depth): two in a row
@@ -110,6 +118,7 @@ export class JitterBuffer {
     let size = 1;
     while (size < options.depth + 1) size *= 2;
     this.size = size;
+    this.refusedAt = new Uint8Array(size);
     this.depth = options.depth;
     this.onFrame = options.onFrame;
     // Covers every frame the buffer treats as behind rather than as a restart (see push).
@@ -165,6 +174,7 @@ export class JitterBuffer {
       const slot = this.slot;
       const skipped = slot.fill(view);
       if (skipped > 0) this.options.onBadUnmixed?.(skipped);
+      this.newest = sequence;
       this.expected = (sequence + 1) >>> 0;
       this.markDelivered(sequence, true);
       scalars[at + SLOT_SCALAR_LAST_TIMESTAMP_TICKS] = slot.timestampTicks;
@@ -199,14 +209,55 @@ export class JitterBuffer {
         this.advance(ahead - this.depth);
       }
     }
-    const frame = this.ring[sequence % this.size] as StoredFrame;
+    const index = sequence % this.size;
+    const frame = this.ring[index] as StoredFrame;
     if (frame.held) {
-      this.options.onDrop?.("duplicate");
-      return;
+      if (this.refusedAt[index] === 0) {
+        this.options.onDrop?.("duplicate");
+        return;
+      }
+      // A good copy of a refused frame: it takes the place (already counted as held).
+      this.refusedAt[index] = 0;
+      this.held--;
     }
     const skipped = frame.store(view);
     if (skipped > 0) this.options.onBadUnmixed?.(skipped);
     frame.held = true;
+    this.held++;
+    if (((sequence - this.newest) | 0) > 0) this.newest = sequence;
+    this.release();
+  }
+
+  /**
+   * A frame of `sequence` arrived but was refused for its content (its session and sequence were
+   * read, its audio is unusable): its place is lost now, so it is concealed as soon as its turn
+   * comes instead of being waited for like a frame that never arrived. It moves the stream on as
+   * a good frame there would. Not reported to onLost: it is counted where it was refused, under
+   * its reason. Ignored before the stream's first frame (the stream starts with a good one),
+   * behind `expected`, and beyond what the sender can have sent by now: the frame after the
+   * newest good one, plus one per frame period since a frame last arrived. A broken frame's
+   * sequence is not taken at its word further than that: a refused message of stray frames
+   * must not conceal the stream ahead of its own frames (which would then come late).
+   */
+  refuse(sequence: number, receivedAtMs: number): void {
+    if (this.expected < 0) return;
+    const at = sequence >>> 0;
+    const ahead = (at - this.expected) | 0;
+    if (ahead < 0) return;
+    const sinceMs = receivedAtMs - (this.scalars[this.scalarsAt + SLOT_SCALAR_LAST_RECEIVED_AT_MS] as number);
+    const plausible = 1 + Math.max(0, Math.floor(sinceMs / FRAME_DURATION_MS));
+    if (((at - this.newest) | 0) > plausible) return;
+    if (ahead > this.options.maxConcealFrames + this.depth) return;
+    if (ahead > this.depth) this.advance(ahead - this.depth);
+    const index = at % this.size;
+    const frame = this.ring[index] as StoredFrame;
+    if (frame.held) return;
+    // A placeholder in the ring: held like a frame (expire, drainHeld and advance see it), emit
+    // conceals it.
+    frame.sequence = at;
+    frame.receivedAtMs = receivedAtMs;
+    frame.held = true;
+    this.refusedAt[index] = 1;
     this.held++;
     this.release();
   }
@@ -298,19 +349,25 @@ export class JitterBuffer {
 
   private concealRun(count: number): void {
     this.options.onLost?.(count, true);
+    const scalars = this.scalars;
+    for (let i = 0; i < count; i++) {
+      // Stands in for a frame that never arrived: it counts as received when it is given up on.
+      this.concealExpected(scalars[this.scalarsAt + SLOT_SCALAR_LAST_RECEIVED_AT_MS] as number);
+    }
+  }
+
+  /** Hands on silence in place of the expected frame, received at `receivedAtMs`. */
+  private concealExpected(receivedAtMs: number): void {
     const slot = this.slot;
     const scalars = this.scalars;
     const ticksAt = this.scalarsAt + SLOT_SCALAR_LAST_TIMESTAMP_TICKS;
-    for (let i = 0; i < count; i++) {
-      const timestampTicks = (scalars[ticksAt] as number) + TICKS_PER_FRAME;
-      scalars[ticksAt] = timestampTicks;
-      slot.conceal(this.expected, timestampTicks);
-      this.markDelivered(this.expected, false);
-      // Stands in for a frame that never arrived: it counts as received when it is given up on.
-      slot.receivedAtMs = scalars[this.scalarsAt + SLOT_SCALAR_LAST_RECEIVED_AT_MS] as number;
-      this.expected = (this.expected + 1) >>> 0;
-      this.onFrame(slot);
-    }
+    const timestampTicks = (scalars[ticksAt] as number) + TICKS_PER_FRAME;
+    scalars[ticksAt] = timestampTicks;
+    slot.conceal(this.expected, timestampTicks);
+    this.markDelivered(this.expected, false);
+    slot.receivedAtMs = receivedAtMs;
+    this.expected = (this.expected + 1) >>> 0;
+    this.onFrame(slot);
   }
 
   /** Hands on consecutive held frames starting at the expected sequence. */
@@ -325,6 +382,13 @@ export class JitterBuffer {
   private emit(frame: StoredFrame): void {
     frame.held = false;
     this.held--;
+    const index = frame.sequence % this.size;
+    if (this.refusedAt[index] === 1) {
+      this.refusedAt[index] = 0;
+      this.expected = frame.sequence;
+      this.concealExpected(frame.receivedAtMs);
+      return;
+    }
     this.expected = (frame.sequence + 1) >>> 0;
     this.markDelivered(frame.sequence, true);
     this.scalars[this.scalarsAt + SLOT_SCALAR_LAST_TIMESTAMP_TICKS] = frame.timestampTicks;

@@ -7,20 +7,21 @@ import {
 } from "../bridge/bridge-client-types.js";
 import type { BridgeProtocolError } from "../bridge/bridge-protocol-error.js";
 import type { ConnectFailure } from "../bridge/connect-failure.js";
-import type { FrameBatchReader } from "../bridge/frame-batch-reader.js";
+import type { FrameBatchReader, InvalidFrame } from "../bridge/frame-batch-reader.js";
 import { FrameBatchWriter, restampSentAt } from "../bridge/frame-batch-writer.js";
 import { MAX_FRAME_BATCH_BYTES, NO_SESSION, toneFromGraphName, v1 } from "../bridge/protocol.js";
 import { SendBufferPool } from "../bridge/send-buffer-pool.js";
 import { LogRateLimiter } from "../log/log-rate-limiter.js";
 import type { Logger } from "../log/logger.js";
 import type { MediaMetrics } from "../metrics/media-metrics.js";
-import { NO_SPEAKER } from "./audio-format.js";
+import { FRAME_DURATION_MS, NO_SPEAKER } from "./audio-format.js";
 import type { CallEvent, RosterParticipant } from "./bot-api.js";
 import type { CallControlResult } from "./call-control-request.js";
 import { CallSession } from "./call-session.js";
 import { EarlySessionEvents } from "./early-session-events.js";
 import { SessionMemory } from "./frame-arena.js";
 import { createCallHandlers, type LoadedHandler } from "./handler-loader.js";
+import type { LatencyProbe } from "./latency-probe.js";
 import { type MediaTimers, realTimers } from "./media-timers.js";
 import { Pacer, type PacerClock, realClock } from "./pacer.js";
 import { PlayoutQueue } from "./playout-queue.js";
@@ -72,6 +73,13 @@ export interface MediaEngineOptions {
   timers?: MediaTimers;
   /** The pacer's timer lead (see PacerOptions.leadMs; tests set it with a clock of their own). */
   pacerLeadMs?: number;
+  /**
+   * Keep the clock's deadlines half a period after the host's batches arrive (see
+   * followHostPhase). Default: on with the real clock, off with an injected one.
+   */
+  followHostPhase?: boolean;
+  /** Reads each stage of the worker's share of an echo exactly (benchmarks, diagnosis). */
+  probe?: LatencyProbe;
 }
 
 const SOURCE = v1.MediaContext.MEDIA_CONTEXT_AUDIO_SOURCE as number;
@@ -88,6 +96,14 @@ const RECORDING_STATUS_TIMEOUT_MS = 15_000;
  * that, further pieces go out as soon as they are full (early rather than late).
  */
 const STAGED_BATCHES = 15;
+
+/**
+ * The clock's grid moves this fraction of its phase error per received batch, at most
+ * MAX_PHASE_STEP_MS: about a second to settle from the worst phase, and a late batch moves it
+ * a quarter of a millisecond at most.
+ */
+const PHASE_GAIN = 0.05;
+const MAX_PHASE_STEP_MS = 0.25;
 
 /** Received frames routed between checks whether the media clock's next tick is due. */
 const FRAMES_PER_CLOCK_CHECK = 32;
@@ -163,6 +179,24 @@ export class MediaEngine {
   /** The clock skipped ticks before the tick now running (see CallSession.clockSkipped). */
   private clockSkipped = false;
 
+  /** Render ticks run so far: the number of the next one (see CallSession.renderedThrough). */
+  private renders = 0;
+  /**
+   * Calls that queued live audio since the last sendLiveNow (each once: liveWaiting), kept in
+   * an array that only grows to the session count: nothing is allocated per frame.
+   */
+  private readonly liveCalls: (CallSession | undefined)[] = [];
+  private liveCount = 0;
+  /** sendLiveNow is writing: finished pieces go out at once instead of waiting for a deadline. */
+  private sendingLive = false;
+  private readonly followPhase: boolean;
+  private readonly probe: LatencyProbe | undefined;
+  /** The batch being handled: when it was delivered and when its frames were through (probe). */
+  private batchReceivedAtMs = 0;
+  private batchHandledAtMs = 0;
+  /** When the last received batch was handled (clock ms), for followHostPhase. */
+  private lastBatchAtMs = Number.NEGATIVE_INFINITY;
+
   /** The pacer's clock and the other timers (see MediaEngineOptions.timers). */
   private readonly clock: PacerClock;
   private readonly timers: MediaTimers;
@@ -172,6 +206,8 @@ export class MediaEngine {
     this.clock = options.clock ?? realClock;
     this.timers = options.timers ?? realTimers;
     this.metrics = options.metrics;
+    this.followPhase = options.followHostPhase ?? options.clock === undefined;
+    this.probe = options.probe;
     this.memory = new SessionMemory(PlayoutQueue.bytes(options.playoutQueueFrames));
     this.pacer = new Pacer({
       clock: options.clock,
@@ -248,6 +284,9 @@ export class MediaEngine {
       if (error.framesLost === 0) return;
       if (error.reason === "bad_pcm_length") this.metrics.dropped.bad_size.inc(error.framesLost);
       else this.metrics.dropped.malformed.inc(error.framesLost);
+      // Their places, where the bytes name them, are given up at once (see JitterBuffer.refuse).
+      const now = performance.now();
+      for (const place of error.refusedPlaces) this.byNumber.get(place.session)?.refused(place.sequence, now);
     });
   }
 
@@ -305,6 +344,9 @@ export class MediaEngine {
         requestHangUp: (callId, reason) => this.options.emit({ type: "hangUpRequested", callId, reason }),
         requestCallControl: (callId, requestId, request) =>
           this.options.emit({ type: "callControlRequested", callId, requestId, request }),
+        liveQueued: (call) => {
+          this.liveCalls[this.liveCount++] = call;
+        },
       },
     );
     this.created.set(call, info);
@@ -502,8 +544,10 @@ export class MediaEngine {
   private readonly onFrames = (reader: FrameBatchReader, receivedAtUs: number): void => {
     const receivedAtMs = receivedAtUs / 1000 - performance.timeOrigin;
     this.time.nowMs = this.timers.now();
+    if (this.followPhase) this.followHostPhase(this.clock.now());
     this.view.attach(reader, receivedAtMs);
-    let received = reader.invalidFrames.length;
+    const refused = reader.invalidFrames;
+    let received = refused.length;
     const pacer = this.pacer;
     while (reader.next()) {
       // A large batch must not hold a due tick behind it: the tick runs in between.
@@ -516,14 +560,31 @@ export class MediaEngine {
         continue;
       }
       if (reader.context !== SOURCE) {
+        // The host sends only this direction: the frame's sequence is this stream's all the same.
         this.metrics.dropped.bad_context.inc();
+        call.refused(reader.sequence, receivedAtMs);
         continue;
       }
       if (!call.connected) this.markConnected(call);
       this.view.load();
       call.receive(this.view);
     }
+    // Refused frames whose place is known are given up on now, not waited for; after the good
+    // frames, so that a good frame for the same place wins.
+    for (let i = 0; i < refused.length; i++) {
+      const frame = refused[i] as InvalidFrame;
+      if (frame.sequence >= 0) this.byNumber.get(frame.session)?.refused(frame.sequence, receivedAtMs);
+    }
     this.metrics.framesReceived.inc(received);
+    const probe = this.probe;
+    if (probe !== undefined) {
+      this.batchReceivedAtMs = receivedAtMs;
+      this.batchHandledAtMs = this.clock.now();
+      probe.hostToWorker.record(receivedAtUs - reader.sentAtUs, received);
+      probe.batchHandled.record((this.batchHandledAtMs - receivedAtMs) * 1000, received);
+    }
+    // What the handlers answered live goes back now, not at the next tick.
+    if (this.liveCount > 0) this.sendLiveNow();
   };
 
   private markConnected(call: CallSession): void {
@@ -548,6 +609,7 @@ export class MediaEngine {
     // timestamp and stamp it with the platform clock when they play it (see the proto).
     const timestampTicks = Math.round(deadlineMs * 10_000);
     let unsendable = 0;
+    const tick = this.renders++;
     const skipped = this.clockSkipped;
     this.clockSkipped = false;
     this.time.nowMs = nowMs;
@@ -558,6 +620,12 @@ export class MediaEngine {
     for (let i = 0; i < sessions.length; i++) {
       const call = sessions[i] as CallSession;
       call.expire(nowMs);
+      if (call.renderedThrough >= tick || call.awaitingLive) {
+        // Its frame for this tick went out ahead of it, or goes as soon as it comes (sendLiveNow).
+        if (skipped) call.clockSkipped();
+        continue;
+      }
+      call.renderedThrough = tick;
       const frame = call.render();
       if (skipped) call.clockSkipped();
       if (frame === undefined) continue;
@@ -582,10 +650,94 @@ export class MediaEngine {
     // Whole microseconds (an integer is not boxed), clamped so `| 0` cannot wrap.
     const latenessUs = (this.clock.now() - deadlineMs) * 1000;
     this.metrics.renderLateness.observeUnits(Math.max(-2e9, Math.min(latenessUs, 2e9)) | 0);
+    this.probe?.renderLateness.record(latenessUs);
   };
+
+  /**
+   * Live audio queued while a received batch was handled (an echo, a voice bot answering as it
+   * hears), sent as soon as the batch is done in a batch of its own: a frame received from the
+   * host goes back once its handler has run instead of waiting up to a tick for the clock. The
+   * clock still paces each call: a call sends one frame per render tick, and at most one tick
+   * ahead of it (a frame further ahead waits in the queue for its tick), so the host's render
+   * queue never gets more than a frame ahead; the ticks skip a call whose frame went early.
+   */
+  private sendLiveNow(): void {
+    const calls = this.liveCalls;
+    const count = this.liveCount;
+    this.liveCount = 0;
+    // A tick rendered ahead of its deadline goes first: a session's frames leave in order.
+    if (this.stagedCount > 0) this.sendStaged();
+    const next = this.renders;
+    const open = this.options.bridge.isOpen;
+    const writer = this.writer;
+    const nowMs = this.clock.now();
+    const timestampTicks = Math.round(nowMs * 10_000);
+    let unsendable = 0;
+    let sent = 0;
+    this.sendingLive = true;
+    writer.begin(Math.round((performance.timeOrigin + nowMs) * 1000));
+    for (let i = 0; i < count; i++) {
+      const call = calls[i] as CallSession;
+      calls[i] = undefined;
+      call.liveWaiting = false;
+      if (call.renderedThrough > next || call.queuedFrames === 0) continue;
+      call.renderedThrough = call.renderedThrough < next ? next : next + 1;
+      const frame = call.render();
+      if (frame === undefined) continue;
+      if (!open) {
+        unsendable++;
+        continue;
+      }
+      writer.addFrame(call.bridgeSession, RENDER, call.renderSequence, timestampTicks, frame, 0, false);
+      call.renderSequence = (call.renderSequence + 1) >>> 0;
+      sent++;
+    }
+    if (writer.frameCount > 0) {
+      const frames = writer.frameCount;
+      const bytes = writer.finish();
+      this.sendNow(bytes, frames, writer.finishedRelease);
+    }
+    this.sendingLive = false;
+    const probe = this.probe;
+    if (probe !== undefined && sent > 0) {
+      const sentAtMs = this.clock.now();
+      probe.framesSentLive += sent;
+      probe.liveSend.record((sentAtMs - this.batchHandledAtMs) * 1000, sent);
+      probe.receiveToLiveSent.record((sentAtMs - this.batchReceivedAtMs) * 1000, sent);
+    }
+    if (unsendable > 0) this.metrics.dropped.bridge_down.inc(unsendable);
+  }
+
+  /**
+   * Moves the clock's grid toward deadlines half a period after the host's batches arrive.
+   * Live audio goes back as soon as its batch is handled (sendLiveNow), one frame per call per
+   * tick: arrivals near a deadline would fall on either side of it with any jitter, and a
+   * frame landing after the one before it already used the tick waits for the next one (20 ms
+   * more), or runs a tick ahead. Half a period away, a batch can be 10 ms early or late and
+   * still go at once. The host's clock and this one are independent: this follows it.
+   */
+  private followHostPhase(nowMs: number): void {
+    const pacer = this.pacer;
+    const sinceLast = nowMs - this.lastBatchAtMs;
+    this.lastBatchAtMs = nowMs;
+    // Batches of a backlog (back to back after a stall) tell nothing about the host's phase.
+    if (!pacer.isRunning || sinceLast < FRAME_DURATION_MS / 2) return;
+    const half = FRAME_DURATION_MS / 2;
+    // How much further the next deadline is than half a period, wrapped into [-half, half).
+    const error =
+      ((((pacer.nextDeadline - nowMs - half) % FRAME_DURATION_MS) + FRAME_DURATION_MS + half) %
+        FRAME_DURATION_MS) -
+      half;
+    const step = Math.max(-MAX_PHASE_STEP_MS, Math.min(MAX_PHASE_STEP_MS, error * PHASE_GAIN));
+    pacer.shift(-step);
+  }
 
   /** Keeps a finished batch for the deadline, or sends it now when the stage is full. */
   private stage(bytes: Uint8Array, frames: number, release: (() => void) | null): void {
+    if (this.sendingLive) {
+      this.sendNow(bytes, frames, release);
+      return;
+    }
     if (this.stagedCount === STAGED_BATCHES) {
       this.sendBatch(bytes, frames, release);
       return;
@@ -611,6 +763,11 @@ export class MediaEngine {
     // sent_at_us is a clock reading (a late send shows in the host's transit), not the deadline.
     if (this.sentAtUs === 0) this.sentAtUs = Math.round((performance.timeOrigin + this.clock.now()) * 1000);
     restampSentAt(bytes, this.writtenAtUs, this.sentAtUs);
+    if (this.probe !== undefined) this.probe.framesSentAtTick += frames;
+    this.sendNow(bytes, frames, release);
+  }
+
+  private sendNow(bytes: Uint8Array, frames: number, release: (() => void) | null): void {
     if (this.options.bridge.sendFrameBatch(bytes, release)) this.metrics.framesSent.inc(frames);
     else this.metrics.dropped.backpressure.inc(frames);
   }
@@ -670,6 +827,7 @@ export class MediaEngine {
     if (this.stagedCount > 0) this.sendStaged();
     this.byCall.delete(call.callId);
     this.unbound.delete(call);
+    if (call.liveWaiting) this.forgetLive(call);
     if (this.byNumber.get(call.bridgeSession) === call) this.byNumber.delete(call.bridgeSession);
     this.sessions = [...this.byCall.values()];
     this.metrics.activeSessions.set(this.byCall.size);
@@ -681,6 +839,18 @@ export class MediaEngine {
       pending.resolve(false);
     }
     this.publishState();
+  }
+
+  /** A removed call leaves the calls waiting for sendLiveNow (rare: a linear pass is fine). */
+  private forgetLive(call: CallSession): void {
+    call.liveWaiting = false;
+    let kept = 0;
+    for (let i = 0; i < this.liveCount; i++) {
+      const other = this.liveCalls[i];
+      if (other !== call) this.liveCalls[kept++] = other;
+    }
+    for (let i = kept; i < this.liveCount; i++) this.liveCalls[i] = undefined;
+    this.liveCount = kept;
   }
 
   private async loseSession(

@@ -10,6 +10,7 @@ import { createLogger, type Logger } from "../log/logger.js";
 import { createMediaMetrics, type MediaMetrics } from "../metrics/media-metrics.js";
 import { createRegistry } from "../metrics/registry.js";
 import { loadHandlers } from "./handler-loader.js";
+import { LatencyProbe } from "./latency-probe.js";
 import { MediaChannel, type PortLike } from "./media-channel.js";
 import { MediaEngine } from "./media-engine.js";
 import { raiseThreadPriority } from "./thread-priority.js";
@@ -53,8 +54,10 @@ async function main(port: PortLike, settings: MediaWorkerSettings): Promise<void
     // Dials at short intervals while the host keeps the calls' sessions (see reconnect-schedule.ts).
     reconnectGraceMs: settings.bridge.reconnectGraceMs,
   });
+  const probe = settings.latencyProbe === true ? new LatencyProbe() : undefined;
   const engine = new MediaEngine({
     bridge,
+    probe,
     metrics,
     log,
     handlers,
@@ -97,6 +100,11 @@ async function main(port: PortLike, settings: MediaWorkerSettings): Promise<void
           return { evidence: null };
         }
         return { evidence: stalls.stop() };
+      }
+      case "latencyProbe": {
+        const snapshot = probe?.snapshot() ?? null;
+        if ((params as WorkerRequests["latencyProbe"]["params"]).reset) probe?.reset();
+        return { snapshot };
       }
       case "shutdown": {
         load.stop();

@@ -131,6 +131,20 @@ export class Pacer {
     return this.startMs + tick * this.periodMs;
   }
 
+  /** Deadline of the next tick to run. */
+  get nextDeadline(): number {
+    return this.startMs + this.nextTick * this.periodMs;
+  }
+
+  /**
+   * Moves the grid by `ms` (positive: later), a fraction of a period at a time, to keep its
+   * deadlines where they suit the input (see MediaEngine.followHostPhase). The timer already
+   * set fires at the old time and re-arms for the new deadline when that is further away.
+   */
+  shift(ms: number): void {
+    this.startMs += ms;
+  }
+
   start(): void {
     if (this.running) return;
     this.running = true;

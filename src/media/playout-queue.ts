@@ -42,6 +42,12 @@ const LIVE_TRIM_HYSTERESIS_FRAMES = 1;
  * as slack until it is quiet (see LIVE_TRIM_HYSTERESIS_FRAMES).
  */
 const LIVE_TARGET_RELAX_TICKS = 500;
+/**
+ * The frame of slack is dropped after this many windows (1 s) even if it never gets quiet (a
+ * tone, music): live audio is sent as soon as it is queued (MediaEngine.sendLiveNow), so a
+ * frame standing that long is a leftover of a burst, 20 ms of delay for the rest of the call.
+ */
+const LIVE_SLACK_MAX_WINDOWS = 5;
 /** A frame whose samples all stay within ±this (about -50 dBFS) is quiet enough to drop unheard. */
 const QUIET_PEAK = 100;
 
@@ -136,6 +142,8 @@ export class PlayoutQueue {
   private trimmed = 0;
   /** The last window trimmed a burst: this one trims any excess (see LIVE_TRIM_HYSTERESIS_FRAMES). */
   private trimming = false;
+  /** Windows in a row that ended with live slack above the target (see LIVE_SLACK_MAX_WINDOWS). */
+  private slackWindows = 0;
   private readonly adaptive: boolean;
   /** The live target now: liveTarget, or between 0 and it when adaptive. */
   private target: number;
@@ -227,6 +235,14 @@ export class PlayoutQueue {
   /** The depth live audio is trimmed back to now (frames). */
   get liveTargetFrames(): number {
     return this.target;
+  }
+
+  /**
+   * The last frame taken was live audio and nothing has been queued since: the stream's next
+   * frame has not come yet (see MediaEngine.render: such a queue's tick waits for it).
+   */
+  get awaitingLive(): boolean {
+    return this.tookLive && this.count === 0;
   }
 
   get space(): number {
@@ -344,9 +360,11 @@ export class PlayoutQueue {
     if (++this.windowElapsed < this.windowLength) return stale;
     const over = this.windowMin - this.target;
     const excess =
-      over > (this.trimming ? 0 : LIVE_TRIM_HYSTERESIS_FRAMES) || (over > 0 && this.headIsQuietLive())
+      over > (this.trimming ? 0 : LIVE_TRIM_HYSTERESIS_FRAMES) ||
+      (over > 0 && (this.headIsQuietLive() || this.slackWindows + 1 >= LIVE_SLACK_MAX_WINDOWS))
         ? over
         : 0;
+    this.slackWindows = over > 0 && excess === 0 ? this.slackWindows + 1 : 0;
     this.restartWindow(this.windowTicks);
     let trimmed = 0;
     while (trimmed < excess && this.count > 0 && this.words[this.liveAt + this.head] === 1) {

@@ -5,6 +5,7 @@
 import type { ConnectFailure } from "../bridge/connect-failure.js";
 import type { CallEvent, HandlerSpec, RosterParticipant } from "./bot-api.js";
 import type { CallControlRequest, CallControlResult } from "./call-control-request.js";
+import type { LatencyProbeSnapshot } from "./latency-probe.js";
 import type { AudioDirection } from "./media-session-provider.js";
 import type { MediaThreadPriority } from "./thread-priority.js";
 import type { WorkerStallEvidence } from "./worker-stall-evidence.js";
@@ -19,7 +20,7 @@ export interface MediaWorkerSettings {
   handlers: HandlerSpec[];
   /** Bound of each session's playout queue, in 20 ms frames (default 10 = 200 ms). */
   playoutQueueFrames: number;
-  /** Depth live audio (the echo, `sendLive`) is trimmed back to, in frames (default 2 = 40 ms). */
+  /** Depth live audio (the echo, `sendLive`) is trimmed back to, in frames (default 0). */
   livePlayoutTargetFrames?: number;
   /** The live target adapts per call between 0 and livePlayoutTargetFrames (default true). */
   adaptiveLiveTarget?: boolean;
@@ -27,6 +28,8 @@ export interface MediaWorkerSettings {
   jitterDepthFrames: number;
   /** Longest gap (frames) filled with silence; longer gaps restart the stream (default 50). */
   maxConcealFrames: number;
+  /** Read the stages of an echo exactly (see latency-probe.ts; default false). */
+  latencyProbe?: boolean;
   /** How the worker thread asks to be scheduled (default realtime). */
   threadPriority?: MediaThreadPriority;
   logLevel: string;
@@ -77,6 +80,8 @@ export interface WorkerRequests {
     params: { action: "start" | "stop" };
     result: { evidence: WorkerStallEvidence | null };
   };
+  /** The latency probe's readings (null without one); `reset` starts a new window. */
+  latencyProbe: { params: { reset: boolean }; result: { snapshot: LatencyProbeSnapshot | null } };
   shutdown: { params: Record<string, never>; result: { sessionsEnded: number } };
 }
 

@@ -52,6 +52,12 @@ export type MediaClearReason = (typeof MEDIA_CLEAR_REASONS)[number];
  * every call, an integer is not. It also keeps `<name>_max`, a gauge of the largest value
  * observed since the previous scrape (reset by each scrape), so an exact worst case stands
  * beside the bucket bounds.
+ *
+ * Per-frame observations come in runs of one value: every in-order frame of a received batch
+ * has the same transit (one arrival time, one clock reading per batch), the sessions of a
+ * tick mostly the same queue depth. A run of equal values is only counted (one compare, one
+ * increment) and added to the buckets, sum, count and max when the value changes or the
+ * histogram is read: the exposition is exactly what observing each value at once gives.
  */
 export class FrameHistogram {
   readonly type = "histogram";
@@ -65,6 +71,9 @@ export class FrameHistogram {
   private count = 0;
   /** Largest observation since the last scrape of `<name>_max`, in units. */
   private maxUnits = Number.NEGATIVE_INFINITY;
+  /** The run being counted: runCount observations of runUnits, not in the buckets yet. */
+  private runUnits = 0;
+  private runCount = 0;
 
   /**
    * `unitsPerValue`: observation units in one unit of the metric (1e6 for a _seconds
@@ -92,18 +101,34 @@ export class FrameHistogram {
 
   /** Observes a whole number of units (hot paths: pass an integer, e.g. `(ms * 1000) | 0`). */
   observeUnits(units: number): void {
+    if (units === this.runUnits) {
+      this.runCount++;
+      return;
+    }
+    this.settleRun();
+    this.runUnits = units;
+    this.runCount = 1;
+  }
+
+  /** Adds the run counted so far to the buckets, sum, count and max. */
+  private settleRun(): void {
+    const n = this.runCount;
+    if (n === 0) return;
+    this.runCount = 0;
+    const units = this.runUnits;
     const bounds = this.unitBounds;
     let i = 0;
     while (i < bounds.length && units > (bounds[i] as number)) i++;
-    this.counts[i] = (this.counts[i] as number) + 1;
-    this.sumUnits += units;
-    this.count++;
+    this.counts[i] = (this.counts[i] as number) + n;
+    // Whole units: the sum stays exact (below 2^53).
+    this.sumUnits += units * n;
+    this.count += n;
     if (units > this.maxUnits) this.maxUnits = units;
   }
 
   /** Observations so far (for tests and stats). */
   get observations(): number {
-    return this.count;
+    return this.count + this.runCount;
   }
 
   reset(): void {
@@ -111,10 +136,12 @@ export class FrameHistogram {
     this.sumUnits = 0;
     this.count = 0;
     this.maxUnits = Number.NEGATIVE_INFINITY;
+    this.runCount = 0;
   }
 
   /** The largest value observed since the previous call (metric unit), null if none; resets. */
   takeMax(): number | null {
+    this.settleRun();
     const max = this.maxUnits;
     this.maxUnits = Number.NEGATIVE_INFINITY;
     return max === Number.NEGATIVE_INFINITY ? null : max / this.unitsPerValue;
@@ -127,6 +154,7 @@ export class FrameHistogram {
     values: SampleValue[];
     aggregator: string;
   }> {
+    this.settleRun();
     const values: SampleValue[] = [];
     let cumulative = 0;
     for (let i = 0; i < this.bounds.length; i++) {

@@ -17,7 +17,7 @@ describe("benchmarks (smoke)", () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  it("bench:frames times all three designs and writes ns per frame", async () => {
+  it("bench:frames times all three designs and the protocol echo, and writes ns per frame", async () => {
     const run = await runBenchmark(
       "frames.ts",
       ["--sessions", "20", "--ticks", "20", "--warmup", "5", "--results-dir", dir],
@@ -30,15 +30,22 @@ describe("benchmarks (smoke)", () => {
     expect(result.machine.cores).toBeGreaterThan(0);
     expect(result.pipelines.map((p: { name: string }) => p.name)).toEqual([
       "bridge codec + media engine",
+      "protocol echo, no engine",
       "generated protobufjs",
       "JSON + base64",
     ]);
+    expect(result.protocolEchoNsPerFrame).toBe(result.pipelines[1].totalNsPerFrame);
+    expect(result.bridgeOverProtocolEcho).toBeGreaterThan(0);
     for (const pipeline of result.pipelines) {
       expect(pipeline.frames).toBe(20 * 20);
       for (const key of ["decodeNsPerFrame", "dispatchNsPerFrame", "encodeNsPerFrame", "totalNsPerFrame"])
         expect(pipeline[key]).toBeGreaterThan(0);
+      // getrusage counts whole microseconds: a tiny run may read 0, never less.
+      expect(pipeline.cpuNsPerFrame).toBeGreaterThanOrEqual(0);
     }
+    expect(result).toHaveProperty("bridgeOverProtocolEchoCpu");
     expect(run.stdout).toContain("JSON + base64");
+    expect(run.stdout).toContain("engine ÷ protocol echo");
   }, 90_000);
 
   it("bench:frames counts every message of a tick the engine splits over 256 KiB", async () => {
@@ -113,7 +120,19 @@ describe("benchmarks (smoke)", () => {
     expect(run.stdout).toMatch(/JSON\+base64, socket per call \(peer\)\s+5\s/);
     expect(run.stdout).toMatch(/JSON\+base64, one shared socket\s+1\s/);
     expect(run.stdout).toMatch(/protocol echo, no engine\s+1\s/);
-    expect(run.stdout).toMatch(/= protocol echo\/floor [\d.]+ × worker\/protocol echo [\d.]+/);
+    expect(run.stdout).toMatch(
+      /ratios: worker\/protocol echo [\d.]+ \(goal ≤ 1.5\); worker\/floor [\d.]+ = protocol echo\/floor [\d.]+/,
+    );
+    // The echo's breakdown: exact worker stages and the far end's, and the round trip.
+    for (const stage of [
+      "transit: host -> worker socket",
+      "worker total: delivered -> live batch sent",
+      "far end: render queue until played",
+    ])
+      expect(run.stdout).toContain(stage);
+    expect(result.transitExact).toBe(true);
+    expect(result.breakdown.receiveToLiveSent.count).toBeGreaterThan(0);
+    expect(result.breakdown.framesSentLive).toBeGreaterThan(0);
     expect(run.stdout).toMatch(/JSON\+base64\/worker: socket per call [\d.]+, shared socket [\d.]+/);
     const pid = Number(/far end: pid (\d+)/.exec(run.stdout)?.[1]);
     expect(pid).toBeGreaterThan(0);

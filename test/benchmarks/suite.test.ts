@@ -4,18 +4,18 @@
  * and one real smoke run of the suite into a temporary directory. No timing is asserted.
  */
 import { execFile } from "node:child_process";
-import { mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { Writable } from "node:stream";
-import { XMLParser, XMLValidator } from "fast-xml-parser";
+import { XMLValidator } from "fast-xml-parser";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parseArgs } from "../../benchmarks/lib/results.js";
 import { designCount, jsonLayoutsOf, loadRunSeconds } from "../../benchmarks/load/run-estimate.js";
-import { renderBarChart } from "../../benchmarks/report/bar-chart.js";
-import { renderLineChart } from "../../benchmarks/report/line-chart.js";
-import { buildReport } from "../../benchmarks/report/report.js";
-import { linearAxis, logAxis, niceStep, project } from "../../benchmarks/report/scale.js";
+import { callsRows } from "../../benchmarks/report/charts/calls-series.js";
+import { wrapNote } from "../../benchmarks/report/charts/chart-style.js";
+import { renderSvg } from "../../benchmarks/report/charts/render-svg.js";
+import { buildReport, README_END, README_START } from "../../benchmarks/report/report.js";
 import { MANIFEST_FILE, type SuiteManifest } from "../../benchmarks/report/suite-manifest.js";
 import {
   benchmarkRuns,
@@ -25,209 +25,145 @@ import {
   type SuitePlan,
 } from "../../benchmarks/report/suite-plan.js";
 import { runSuite } from "../../benchmarks/report/suite-runner.js";
-import { escapeXml, formatNumber, wrapText } from "../../benchmarks/report/svg.js";
 
 const ROOT = path.join(import.meta.dirname, "..", "..");
-const parser = new XMLParser({ ignoreAttributes: false, attributeNamePrefix: "" });
 
-type Node = Record<string, unknown>;
-
-/** Parses an SVG document, failing the test when it is not well-formed XML with an <svg> root. */
-function parseSvg(svg: string): Node {
+/** Checks an SVG document is well-formed XML with an <svg> root that scales (viewBox). */
+function checkSvg(svg: string): void {
   expect(XMLValidator.validate(svg)).toBe(true);
-  const doc = parser.parse(svg) as Node;
-  const root = doc.svg as Node | undefined;
-  expect(root).toBeDefined();
-  expect(root?.xmlns).toBe("http://www.w3.org/2000/svg");
-  expect(root?.viewBox).toMatch(/^0 0 \d+ \d+$/);
-  return root as Node;
+  expect(svg).toMatch(/^<svg xmlns="http:\/\/www\.w3\.org\/2000\/svg"[^>]* viewBox="0 0 \d+ \d+"/);
 }
 
-/** Every element named `tag` anywhere under `node`. */
-function findAll(node: unknown, tag: string): Node[] {
-  const found: Node[] = [];
-  const visit = (value: unknown) => {
-    if (Array.isArray(value)) return value.forEach(visit);
-    if (typeof value !== "object" || value === null) return;
-    for (const [key, child] of Object.entries(value as Node)) {
-      if (key === tag)
-        for (const c of Array.isArray(child) ? child : [child])
-          if (typeof c === "object") found.push(c as Node);
-      visit(child);
-    }
-  };
-  visit(node);
-  return found;
+/** XML entities back to text, for reading labels out of an SVG. */
+const fromXml = (text: string) =>
+  text
+    .replace(/&lt;/g, "<")
+    .replace(/&gt;/g, ">")
+    .replace(/&quot;/g, '"')
+    .replace(/&#x27;|&apos;/g, "'")
+    .replace(/&amp;/g, "&");
+
+/** Every aria-label Vega gave a mark, an axis or a legend (each data mark has one). */
+function ariaLabels(svg: string): string[] {
+  return [...svg.matchAll(/aria-label="([^"]*)"/g)].map((m) => fromXml(m[1] as string));
 }
 
-function seriesGroups(root: Node): Map<string, Node> {
-  return new Map(
-    findAll(root, "g")
-      .filter((g) => g.class === "series")
-      .map((g) => [String(g["data-series"]), g]),
-  );
+/** The text of every <text> element: axis titles, tick labels, legend labels, value labels. */
+function texts(svg: string): string[] {
+  return [...svg.matchAll(/<text[^>]*>([^<]*)<\/text>/g)].map((m) => fromXml(m[1] as string));
 }
 
-describe("scales", () => {
-  it("picks 1, 2, 2.5, 5 steps", () => {
-    expect(niceStep(0.7)).toBe(1);
-    expect(niceStep(1.3)).toBe(2);
-    expect(niceStep(180)).toBe(200);
-    expect(niceStep(230)).toBe(250);
-    expect(niceStep(0.004)).toBe(0.005);
-    expect(() => niceStep(0)).toThrow(/positive/);
-  });
+/** The data marks of one kind ("point", "line mark", "bar", "text mark"): aria-label and path. */
+function marks(svg: string, kind: string): { label: string; d: string }[] {
+  return [
+    ...svg.matchAll(
+      /<path aria-label="([^"]*)" role="graphics-symbol" aria-roledescription="([^"]*)"[^>]*? d="([^"]*)"/g,
+    ),
+  ]
+    .filter((m) => m[2] === kind)
+    .map((m) => ({ label: fromXml(m[1] as string), d: m[3] as string }));
+}
 
-  it("covers the data with round linear ticks from zero", () => {
-    const axis = linearAxis([100, 200, 400, 700, 1000], 5);
-    expect(axis).toMatchObject({ kind: "linear", min: 0, max: 1000 });
-    expect(axis.ticks).toEqual([0, 200, 400, 600, 800, 1000]);
-    expect(linearAxis([0.1, 0.3], 3).ticks).toEqual([0, 0.1, 0.2, 0.3]);
-    expect(linearAxis([], 5)).toMatchObject({ min: 0, max: 1 });
-    expect(linearAxis([0, 0])).toMatchObject({ min: 0, max: 1 });
-    const one = linearAxis([50], 5, false);
-    expect(one.min).toBeLessThan(50);
-    expect(one.max).toBeGreaterThan(50);
-    expect(linearAxis([Number.NaN, Number.POSITIVE_INFINITY, 3]).max).toBe(3);
-  });
+/** The points of one series of a calls chart, as "calls: value". */
+function seriesPoints(svg: string, series: string): string[] {
+  return marks(svg, "point")
+    .filter((m) => m.label.endsWith(`; series: ${series}`))
+    .map(
+      (m) =>
+        `${/^[^:]+: (\d+);/.exec(m.label)?.[1]}: ${/^[^;]+; [^:]+: ([^;]+); series:/.exec(m.label)?.[1]}`,
+    );
+}
 
-  it("spans whole decades on a log axis and ignores values it cannot place", () => {
-    const wide = logAxis([0.25, 2, 858]);
-    expect(wide).toMatchObject({ kind: "log", min: 0.1, max: 1000 });
-    expect(wide.ticks).toEqual([0.1, 1, 10, 100, 1000]);
-    const narrow = logAxis([1.5, 30, 0, -4]);
-    expect(narrow).toMatchObject({ min: 1, max: 100 });
-    expect(narrow.ticks).toEqual([1, 2, 5, 10, 20, 50, 100]);
-    expect(logAxis([10]).ticks).toEqual([10, 20, 50, 100]);
-    expect(logAxis([]).min).toBe(1);
-  });
+/** How many separate pieces one series' line is drawn in (0: no line). */
+function linePieces(svg: string, series: string): number {
+  return marks(svg, "line mark")
+    .filter((m) => m.label.endsWith(`; series: ${series}`))
+    .reduce((n, m) => n + (m.d.match(/M/g)?.length ?? 0), 0);
+}
 
-  it("projects values onto pixels, upside down for a y axis", () => {
-    const axis = linearAxis([0, 100]);
-    expect(project(axis, 50, 0, 200)).toBe(100);
-    expect(project(axis, 100, 300, 100)).toBe(100);
-    const log = logAxis([1, 100]);
-    expect(project(log, 10, 0, 100)).toBeCloseTo(50, 9);
-    expect(Number.isNaN(project(log, 0, 0, 100))).toBe(true);
-  });
-});
+/** The legend's labels, in order. */
+function legendLabels(svg: string): string[] {
+  return svg
+    .split('class="mark-text role-legend-label"')
+    .slice(1)
+    .flatMap((part) => texts(part.slice(0, part.indexOf("</g>"))));
+}
 
-describe("svg text", () => {
-  it("escapes markup characters and drops control characters", () => {
-    expect(escapeXml(`<a & "b">'`)).toBe("&lt;a &amp; &quot;b&quot;&gt;&apos;");
-    expect(escapeXml("a\u0000b\u001bc\td")).toBe("abc\td");
-  });
-
-  it("formats tick and data labels", () => {
-    expect(formatNumber(0)).toBe("0");
-    expect(formatNumber(0.25)).toBe("0.25");
-    expect(formatNumber(0.30000000000000004)).toBe("0.3");
-    expect(formatNumber(12.345)).toBe("12.3");
-    expect(formatNumber(858.623)).toBe("859");
-    expect(formatNumber(62789)).toBe("62,789");
-  });
-
-  it("wraps long notes at spaces", () => {
-    const lines = wrapText("one two three four five six", 60, 10);
-    expect(lines.length).toBeGreaterThan(1);
-    expect(lines.join(" ")).toBe("one two three four five six");
-    for (const line of lines) expect(line.length * 6).toBeLessThanOrEqual(60);
-  });
-});
-
-describe("line chart", () => {
-  it("draws every series with a marker per point, escapes names, and breaks lines at missing values", () => {
-    const svg = renderLineChart({
+describe("chart rendering", () => {
+  it("renders a Vega-Lite spec to a standalone SVG in Node, text escaped", async () => {
+    const svg = await renderSvg({
       title: `Latency <p99> & "friends"`,
-      subtitle: "machine 'x'",
-      xLabel: "calls",
-      yLabel: "ms",
+      data: { values: [{ x: 1, y: 2 }] },
+      mark: "point",
+      encoding: { x: { field: "x", type: "quantitative" }, y: { field: "y", type: "quantitative" } },
+    });
+    checkSvg(svg);
+    expect(svg).not.toContain("<p99>");
+    expect(texts(svg)).toContain(`Latency <p99> & "friends"`);
+  });
+
+  it("wraps notes at spaces, a long word whole", () => {
+    expect(wrapNote("aaa bbb ccc", 7)).toEqual(["aaa bbb", "ccc"]);
+    expect(wrapNote("abcdefghij k", 4)).toEqual(["abcdefghij", "k"]);
+  });
+
+  it("draws a drop chart for a sweep without a drop: whole-frame axis from 0, a 0 on every run", async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), "bench-suite-drops-"));
+    try {
+      const files = ["load-a.json", "load-b.json", "load-c.json"];
+      await writeFile(path.join(dir, files[0] as string), JSON.stringify(loadFixture(5)));
+      await writeFile(path.join(dir, files[1] as string), JSON.stringify(loadFixture(10)));
+      await writeFile(path.join(dir, files[2] as string), JSON.stringify(loadFixture(10)));
+      const manifest: SuiteManifest = {
+        benchmark: "suite",
+        recordedAt: "2026-01-01T00:01:00.000Z",
+        mode: "default",
+        command: "npm run bench",
+        durationSeconds: 1,
+        files: { answer: null, frames: null, load: files },
+        failures: [],
+      };
+      const report = await buildReport(dir, manifest);
+      const drops = report.charts.find((c) => c.file === "charts/load-drops.svg")?.svg as string;
+      checkSvg(drops);
+      expect(marks(drops, "bar")).toEqual([]);
+      expect(ariaLabels(drops)).toEqual(
+        expect.arrayContaining([
+          "Y-axis titled 'frames dropped in the run' for a linear scale with values from 0 to 1",
+          "concurrent calls (a bar per run): 5; frames: 0; run: run 1",
+          "concurrent calls (a bar per run): 10; frames: 0; run: run 1",
+          "concurrent calls (a bar per run): 10; frames: 0; run: run 2",
+        ]),
+      );
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("marks a series with nothing to draw, and a value a log axis cannot place as missing", () => {
+    const rows = callsRows({
+      yTitle: "ms",
       yScale: "log",
       series: [
-        { name: "transit <p50>", points: [100, 200, 400, 700, 1000].map((x) => ({ x, y: x / 100 })) },
         {
-          name: "echo p99",
+          name: "echo",
+          color: "#000",
+          shape: "circle",
           points: [
-            { x: 100, y: 5 },
-            { x: 200, y: 6 },
-            { x: 400, y: null },
-            { x: 700, y: 9 },
-            { x: 1000, y: Number.POSITIVE_INFINITY },
+            { calls: 200, value: 0 },
+            { calls: 100, value: 5 },
+            { calls: 400, value: Number.POSITIVE_INFINITY },
           ],
         },
-      ],
-      references: [{ label: "goal ≤ 5 ms", y: 5 }],
-      notes: ["a note"],
-    });
-    const root = parseSvg(svg);
-    expect(svg).not.toContain("<p99>");
-    expect(svg).toContain("Latency &lt;p99&gt; &amp; &quot;friends&quot;");
-    const groups = seriesGroups(root);
-    expect([...groups.keys()]).toEqual(["transit <p50>", "echo p99"]);
-    const transit = groups.get("transit <p50>") as Node;
-    expect(findAll(transit, "polyline")).toHaveLength(1);
-    expect(findAll(transit, "circle")).toHaveLength(5);
-    // 100, 200 | gap | 700 alone | infinity: one line of two points, three markers.
-    const echo = groups.get("echo p99") as Node;
-    expect(findAll(echo, "polyline")).toHaveLength(1);
-    expect(findAll(echo, "rect")).toHaveLength(3);
-    // Higher values sit higher (smaller y) on the log axis.
-    const ys = String(findAll(transit, "polyline")[0]?.points)
-      .split(" ")
-      .map((p) => Number(p.split(",")[1]));
-    for (let i = 1; i < ys.length; i++) expect(ys[i]).toBeLessThan(ys[i - 1] as number);
-    const legendNames = findAll(root, "g")
-      .filter((g) => g.class === "legend-entry")
-      .map((g) => g["data-series"]);
-    expect(legendNames).toEqual(["transit <p50>", "echo p99", "goal ≤ 5 ms"]);
-    expect(findAll(root, "line").some((l) => l["data-reference"] === "goal ≤ 5 ms")).toBe(true);
-  });
-
-  it("renders axes, a legend and 'no data' when there is nothing to draw", () => {
-    const svg = renderLineChart({
-      title: "empty",
-      xLabel: "calls",
-      yLabel: "µs",
-      series: [
-        { name: "worker", points: [] },
-        { name: "floor", points: [{ x: 1, y: null }] },
+        { name: "floor", color: "#000", shape: "square", points: [{ calls: 100, value: null }] },
       ],
     });
-    const root = parseSvg(svg);
-    expect(svg).toContain(">no data<");
-    expect(svg).toContain("worker (no data)");
-    expect(svg).toContain("floor (no data)");
-    expect(findAll(root, "polyline")).toHaveLength(0);
-    expect(findAll(root, "g").some((g) => g.class === "y-axis")).toBe(true);
-  });
-});
-
-describe("bar chart", () => {
-  it("draws a labelled bar per series and category, n/a for missing values", () => {
-    const svg = renderBarChart({
-      title: "answer",
-      yLabel: "ms",
-      categories: ["p50", "p99", "max"],
-      series: [
-        { name: "sent", values: [1.5, 4, 12] },
-        { name: "202", values: [3, null, 30] },
-      ],
-      references: [{ label: "goal", y: 10 }],
-    });
-    const root = parseSvg(svg);
-    const bars = findAll(root, "g").filter((g) => g.class === "bar");
-    expect(bars).toHaveLength(6);
-    expect(bars.map((b) => `${b["data-series"]}/${b["data-category"]}`)).toContain("202/p99");
-    expect(svg).toContain(">n/a<");
-    expect(svg).toContain(">1.5<");
-    expect(() =>
-      renderBarChart({
-        title: "x",
-        yLabel: "y",
-        categories: ["a", "b"],
-        series: [{ name: "s", values: [1] }],
-      }),
-    ).toThrow(/1 values for 2 categories/);
+    expect(rows).toEqual([
+      { calls: 100, series: "echo", value: 5 },
+      { calls: 200, series: "echo", value: null },
+      { calls: 400, series: "echo", value: null },
+      { calls: 100, series: "floor (not measured)", value: null },
+    ]);
   });
 });
 
@@ -266,6 +202,8 @@ function loadFixture(calls: number, overrides: Record<string, unknown> = {}) {
     workerOverFloor: 1.25,
     jsonBase64OverWorker: 4,
     jsonBase64SharedOverWorker: 2.5,
+    worker: { workerDrops: {}, farEnd: { framesDropped: 0 } },
+    protocolEcho: { farEnd: { echoRoundTrip: { p50Ms: 3.5, p99Ms: 7.25 } } },
     goals: {
       noDrops: true,
       callsAtLeast1000WithoutDrops: calls >= 1000,
@@ -329,9 +267,12 @@ async function writeFixtures(dir: string, mode: SuiteManifest["mode"] = "default
     "load-100.json": loadFixture(100, {
       ratePercent: { worker: 100, floor: 100, jsonPerCall: 81, jsonShared: 99.5 },
     }),
-    // 1000 calls: drops, transit beyond the last bucket (null), no baselines.
+    // 1000 calls: drops (9 trimmed by the worker, 3 at the far end), transit beyond the last
+    // bucket (null), no baselines.
     "load-1000.json": loadFixture(1000, {
       framesDropped: 12,
+      worker: { workerDrops: { latency_trim: 9 }, farEnd: { framesDropped: 3 } },
+      protocolEcho: null,
       transitP99Ms: null,
       latenessP99Ms: 3,
       floorCpuUsPerFrame: null,
@@ -395,7 +336,7 @@ describe("summary from result files", () => {
 
   it("tabulates each benchmark with its goals, met and not met, and the machine", async () => {
     const manifest = await writeFixtures(dir);
-    const report = buildReport(dir, manifest);
+    const report = await buildReport(dir, manifest);
     const s = report.summary;
     // A design below the nominal rate is named; files without rates (load-1000) add nothing.
     expect(s).toContain(
@@ -436,30 +377,97 @@ describe("summary from result files", () => {
       "| worker CPU ≤ 1.5× the floor | met | not measured |",
     );
     expect(s).toContain("**1000 concurrent calls without drops: NOT MET** (largest clean run: 100 calls).");
-    expect(s).toContain("![Media worker latency vs concurrent calls](charts/load-latency.svg)");
+    expect(s).toContain("![Echo round trip and frame timing vs concurrent calls](charts/load-latency.svg)");
     expect(report.charts.map((c) => c.file)).toEqual([
       "charts/load-latency.svg",
       "charts/load-cpu.svg",
+      "charts/load-drops.svg",
       "charts/answer-latency.svg",
       "charts/frames.svg",
     ]);
-    const cpu = parseSvg(report.charts[1]?.svg as string);
-    const worker = seriesGroups(cpu).get("media worker (this project)") as Node;
-    expect(findAll(worker, "circle")).toHaveLength(2);
-    // The floor was measured at 100 calls only: one marker, no line.
-    const floor = seriesGroups(cpu).get("floor: raw batched WebSocket") as Node;
-    expect(findAll(floor, "rect")).toHaveLength(1);
-    expect(findAll(floor, "polyline")).toHaveLength(0);
-    expect([...seriesGroups(cpu).keys()]).toEqual([
+    for (const chart of report.charts) checkSvg(chart.svg);
+    const [latency, cpu, drops, answer, frames] = report.charts.map((c) => c.svg) as string[];
+
+    // Round trip and timing on a log axis, the goals drawn; a figure not measured has no point.
+    expect(ariaLabels(latency as string)).toContain(
+      "Y-axis titled 'milliseconds (log scale)' for a log scale with values from 1 to 100",
+    );
+    expect(legendLabels(latency as string)).toEqual([
+      "echo round trip p99",
+      "echo round trip p50",
+      "protocol echo (no engine) round trip p99",
+      "protocol echo (no engine) round trip p50",
+      "frame transit p99 (≤ bucket bound)",
+      "render lateness p99 (≤ bucket bound)",
+    ]);
+    expect(seriesPoints(latency as string, "echo round trip p99")).toEqual(["100: 40.25", "1000: 40.25"]);
+    expect(linePieces(latency as string, "echo round trip p99")).toBe(1);
+    expect(seriesPoints(latency as string, "protocol echo (no engine) round trip p50")).toEqual(["100: 3.5"]);
+    expect(seriesPoints(latency as string, "frame transit p99 (≤ bucket bound)")).toEqual(["100: 2"]);
+    expect(texts(latency as string)).toEqual(
+      expect.arrayContaining([
+        "goal: echo p99 ≤ 25 ms at 1000 calls",
+        "goal: echo p50 ≤ 12 ms",
+        "goal: transit p99 ≤ 5 ms",
+        "goal: lateness p99 ≤ 2 ms",
+      ]),
+    );
+
+    // CPU per frame on a log axis, every design named; the goal line is 1.5× the protocol echo.
+    expect(ariaLabels(cpu as string)).toContain(
+      "Y-axis titled 'CPU µs per frame (log scale)' for a log scale with values from 1 to 100",
+    );
+    expect(legendLabels(cpu as string)).toEqual([
       "media worker (this project)",
       "protocol echo, no engine",
+      "goal: 1.5 × the protocol echo",
       "floor: raw batched WebSocket",
-      "JSON + base64, a socket per call (peer)",
+      "JSON + base64, a socket per call (peer's design)",
       "JSON + base64, one shared socket",
     ]);
-    const shared = seriesGroups(cpu).get("JSON + base64, one shared socket") as Node;
-    expect(findAll(shared, "path")).toHaveLength(1);
-    expect(findAll(shared, "polyline")).toHaveLength(0);
+    expect(seriesPoints(cpu as string, "media worker (this project)")).toEqual(["100: 5", "1000: 5"]);
+    expect(seriesPoints(cpu as string, "goal: 1.5 × the protocol echo")).toEqual(["100: 3.75"]);
+    // The floor was measured at 100 calls only: one point, a line of one point (no segment).
+    expect(seriesPoints(cpu as string, "floor: raw batched WebSocket")).toEqual(["100: 4"]);
+
+    // Drops: a bar per run and reason, a total on every run (0 included).
+    expect(marks(drops as string, "bar").map((m) => m.label)).toEqual([
+      "concurrent calls (a bar per run): 1000; frames dropped in the run: 9; run: run 1; reason: worker: latency_trim",
+      "concurrent calls (a bar per run): 1000; frames dropped in the run: 3; run: run 1; reason: far end (backpressure, overflow, before ACTIVE)",
+    ]);
+    expect(ariaLabels(drops as string)).toEqual(
+      expect.arrayContaining([
+        "concurrent calls (a bar per run): 100; frames: 0; run: run 1",
+        "concurrent calls (a bar per run): 1000; frames: 12; run: run 1",
+      ]),
+    );
+    expect(texts(drops as string)).toEqual(expect.arrayContaining(["0", "12", "frames dropped in the run"]));
+    expect(legendLabels(drops as string)).toEqual([
+      "worker: latency_trim",
+      "far end (backpressure, overflow, before ACTIVE)",
+    ]);
+
+    // Answer latency: p50 visible on a log axis, each dot labelled, the goal drawn.
+    expect(ariaLabels(answer as string)).toContain(
+      "Y-axis titled 'milliseconds (log scale)' for a log scale with values from 1 to 100",
+    );
+    expect(marks(answer as string, "point").map((m) => m.label)).toEqual([
+      "percentile: p50; milliseconds (log scale): 2.5; interval: notification → answer sent (the bot's own cost)",
+      "percentile: p99; milliseconds (log scale): 8.75; interval: notification → answer sent (the bot's own cost)",
+      "percentile: max; milliseconds (log scale): 30; interval: notification → answer sent (the bot's own cost)",
+      "percentile: p50; milliseconds (log scale): 5; interval: notification → Graph's 202 (includes the emulator)",
+      "percentile: p99; milliseconds (log scale): 20; interval: notification → Graph's 202 (includes the emulator)",
+      "percentile: max; milliseconds (log scale): 45; interval: notification → Graph's 202 (includes the emulator)",
+    ]);
+    expect(texts(answer as string)).toEqual(
+      expect.arrayContaining(["2.5", "8.75", "goal: answer sent p99 ≤ 10 ms"]),
+    );
+
+    // Per-frame cost: a bar per design and stage, the total beside it.
+    expect(marks(frames as string, "bar")).toHaveLength(9);
+    expect(texts(frames as string)).toEqual(
+      expect.arrayContaining(["bridge codec + media engine (this project)", "600", "1200", "2000"]),
+    );
   });
 
   it("loads result files from before both JSON layouts ran, by the layout each recorded", async () => {
@@ -479,7 +487,7 @@ describe("summary from result files", () => {
     };
     await writeFile(path.join(dir, "load-100.json"), JSON.stringify(legacy(100, "shared")));
     await writeFile(path.join(dir, "load-1000.json"), JSON.stringify(legacy(1000, "perCall")));
-    const report = buildReport(dir, manifest);
+    const report = await buildReport(dir, manifest);
     const [at100, at1000] = report.load;
     expect(at100).toMatchObject({
       jsonBase64Layout: "shared",
@@ -511,7 +519,7 @@ describe("summary from result files", () => {
 
     // No layout recorded at all: the default of that time, the shared socket.
     await writeFile(path.join(dir, "load-100.json"), JSON.stringify(legacy(100, undefined)));
-    expect(buildReport(dir, manifest).load[0]?.jsonBase64Layout).toBe("shared");
+    expect((await buildReport(dir, manifest)).load[0]?.jsonBase64Layout).toBe("shared");
   });
 
   it("shows repeated runs of a call count as the median of each figure, drops from the worst run", async () => {
@@ -548,7 +556,7 @@ describe("summary from result files", () => {
         load: ["load-100.json", "load-1000-a.json", "load-1000-b.json", "load-1000-c.json"],
       },
     };
-    const report = buildReport(dir, repeated);
+    const report = await buildReport(dir, repeated);
     expect(report.load.map((p) => [p.calls, p.runs])).toEqual([
       [100, 1],
       [1000, 3],
@@ -572,7 +580,7 @@ describe("summary from result files", () => {
       "**Each ratio column (worker ÷ floor, JSON ÷ worker) is the median of the runs' own ratios, not the ratio of the medians in its row**",
     );
     expect(report.summary).toContain("load-1000-a.json, load-1000-b.json, load-1000-c.json");
-    expect(buildReport(dir, manifest).summary).not.toContain("(`--repeat`)");
+    expect((await buildReport(dir, manifest)).summary).not.toContain("(`--repeat`)");
   });
 
   it("takes the upper-middle run's bucket bound for transit and lateness, a run beyond the last bucket counting as above every bound", async () => {
@@ -584,7 +592,7 @@ describe("summary from result files", () => {
           path.join(dir, names[i] as string),
           JSON.stringify(loadFixture(1000, { transitP99Ms: transit, latenessP99Ms: lateness })),
         );
-      return buildReport(dir, { ...manifest, files: { ...manifest.files, load: names } }).load[0];
+      return (await buildReport(dir, { ...manifest, files: { ...manifest.files, load: names } })).load[0];
     };
     // The audit's cases: one run beyond 1 s (null in the file) is not dropped from the median.
     expect(
@@ -639,7 +647,7 @@ describe("summary from result files", () => {
           }),
         ),
       );
-    const s = buildReport(dir, { ...manifest, files: { ...manifest.files, load: names } }).summary;
+    const s = (await buildReport(dir, { ...manifest, files: { ...manifest.files, load: names } })).summary;
     expect(s).toContain(
       "floor 97.2 % at 1000 calls (run 1 of 3, `load-rate-0.json`), far end 0 skipped ticks, 0 dropped frames; floor 103.1 % at 1000 calls (run 3 of 3, `load-rate-2.json`), far end 20 skipped ticks, 2 dropped frames.",
     );
@@ -658,7 +666,7 @@ describe("summary from result files", () => {
       path.join(dir, "load-1000.json"),
       JSON.stringify(loadFixture(1000, { machine: { ...MACHINE, gitCommit: "0123456789ab-dirty" } })),
     );
-    const report = buildReport(dir, manifest);
+    const report = await buildReport(dir, manifest);
     expect(rowOf(report.summary, "| notification → answer sent")).toBe(
       "| notification → answer sent (the bot's own cost) | 0 | - | - | - | p99 ≤ 10 ms | NOT MET (1000 unanswered) |",
     );
@@ -667,9 +675,14 @@ describe("summary from result files", () => {
       "Commits:\n\n- `abcdef123456`: bench:answer, bench:frames, bench:load 100 calls\n- `0123456789ab-dirty` (with uncommitted changes): bench:load 1000 calls",
     );
     const chart = report.charts.find((c) => c.file === "charts/answer-latency.svg")?.svg as string;
-    parseSvg(chart);
-    expect(chart).toContain(">no data<");
-    expect(chart).toContain("0 of 1000 calls answered");
+    checkSvg(chart);
+    expect(marks(chart, "point")).toEqual([]);
+    expect(texts(chart)).toEqual(
+      expect.arrayContaining([
+        "no call answered: no latency to show",
+        "Answer latency: 0 of 1000 calls answered at 200/s",
+      ]),
+    );
   });
 
   it("names the file and the field of a malformed result", async () => {
@@ -678,50 +691,125 @@ describe("summary from result files", () => {
       path.join(dir, "load-100.json"),
       JSON.stringify(loadFixture(100, { echoRoundTripP99Ms: "fast" })),
     );
-    expect(() => buildReport(dir, manifest)).toThrow(
+    await expect(buildReport(dir, manifest)).rejects.toThrow(
       'load-100.json: echoRoundTripP99Ms must be a finite number, got "fast"',
     );
     await writeFile(path.join(dir, "load-100.json"), "{not json");
-    expect(() => buildReport(dir, manifest)).toThrow(/load-100.json: cannot read it as JSON/);
+    await expect(buildReport(dir, manifest)).rejects.toThrow(/load-100.json: cannot read it as JSON/);
     await writeFile(
       path.join(dir, "load-100.json"),
       JSON.stringify(loadFixture(100, { jsonBase64Layout: "sideways" })),
     );
-    expect(() => buildReport(dir, manifest)).toThrow(
+    await expect(buildReport(dir, manifest)).rejects.toThrow(
       'load-100.json: jsonBase64Layout must be perCall or shared or null, got "sideways"',
     );
     await writeFile(
       path.join(dir, "load-100.json"),
       JSON.stringify(loadFixture(100, { jsonBase64Layout: null })),
     );
-    expect(() => buildReport(dir, manifest)).toThrow(
+    await expect(buildReport(dir, manifest)).rejects.toThrow(
       "load-100.json: jsonBase64Layout must be perCall or shared when jsonBase64CpuUsPerFrame is set",
     );
-    expect(() =>
+    await expect(
       buildReport(dir, { ...manifest, files: { ...manifest.files, load: ["../x.json"] } }),
-    ).toThrow(/plain names/);
+    ).rejects.toThrow(/plain names/);
   });
 
   it("rebuilds the report from the manifest and publishes it only for a real run", async () => {
-    await writeFixtures(dir);
+    const manifest = await writeFixtures(dir);
     const docs = await mkdtemp(path.join(tmpdir(), "bench-suite-docs-"));
     try {
+      // Published join results: the headline's join row is the newest.
+      await mkdir(path.join(docs, "join"));
+      const join = (recordedAt: string, p50Ms: number) => ({
+        benchmark: "join-latency",
+        recordedAt,
+        machine: MACHINE,
+        joins: 200,
+        established: 200,
+        ratePerSecond: 20,
+        p50Ms,
+        p99Ms: 160.5,
+        maxMs: 170,
+      });
+      await writeFile(
+        path.join(docs, "join", "join-latency-2026-01-01T00-00-00-000Z.json"),
+        JSON.stringify(join("2026-01-01T00:00:00.000Z", 99)),
+      );
+      await writeFile(
+        path.join(docs, "join", "join-latency-2026-01-02T00-00-00-000Z.json"),
+        JSON.stringify(join("2026-01-02T00:00:00.000Z", 78.5)),
+      );
+      const readme = path.join(docs, "README.md");
+      await writeFile(
+        readme,
+        `# project\n\n## Benchmarks\n\n${README_START}\nold table\n${README_END}\n\nA paragraph.\n`,
+      );
       const plan = planFromArgs(parseArgs(["--report-only", "--publish", "--results-dir", dir]), "unused");
       const out = new Sink();
       const err = new Sink();
-      const outcome = await runSuite(plan, "test", { out, err, docsDir: docs });
+      const outcome = await runSuite(plan, "test", { out, err, docsDir: docs, readmeFile: readme });
       expect(err.text).toBe("");
       expect(outcome.exitCode).toBe(0);
-      expect((await readdir(docs)).sort()).toEqual(["charts", "summary.md"]);
+      expect((await readdir(docs)).sort()).toEqual(["README.md", "charts", "join", "results", "summary.md"]);
       expect((await readdir(path.join(docs, "charts"))).sort()).toEqual([
         "answer-latency.svg",
         "frames.svg",
         "load-cpu.svg",
+        "load-drops.svg",
         "load-latency.svg",
       ]);
-      expect(await readFile(path.join(docs, "summary.md"), "utf8")).toBe(
-        await readFile(path.join(dir, "summary.md"), "utf8"),
+      // The run's own result files and manifest, not the other files of the results directory.
+      expect((await readdir(path.join(docs, "results"))).sort()).toEqual(
+        [MANIFEST_FILE, "answer-latency-1.json", "frames-1.json", ...manifest.files.load].sort(),
       );
+      const summary = await readFile(path.join(dir, "summary.md"), "utf8");
+      expect(await readFile(path.join(docs, "summary.md"), "utf8")).toBe(summary);
+
+      // The headline table, generated: figures, goals, verdicts and the files they came from.
+      expect(summary).toContain("| figure | this project | goal | goal met | compared with | source |");
+      expect(rowOf(summary, "| Echo round trip")).toBe(
+        "| Echo round trip p50 / p99 at 1000 calls (far end → bot → far end) | 21.5 / 40.3 ms (one run) | ≤ 12 / ≤ 25 ms | NOT MET | protocol echo: not recorded | `load-1000.json` |",
+      );
+      expect(rowOf(summary, "| Worker CPU per frame")).toBe(
+        "| Worker CPU per frame at 1000 calls | 5.00 µs (one run) | ≤ 1.5× the protocol echo | not measured | - | `load-1000.json` |",
+      );
+      expect(rowOf(summary, "| Frames dropped or trimmed at 200 calls")).toBe(
+        "| Frames dropped or trimmed at 200 calls, each run | not measured | 0 in every run | not measured | - | - |",
+      );
+      expect(rowOf(summary, "| Frames dropped or trimmed at 1000 calls")).toBe(
+        "| Frames dropped or trimmed at 1000 calls, each run | 12 (9 of them latency_trim) | 0 in every run | NOT MET | - | `load-1000.json` |",
+      );
+      expect(rowOf(summary, "| Answer latency")).toBe(
+        "| Answer latency p50 / p99 (notification → answer sent) | 2.50 / 8.75 ms (1000 calls at 200/s) | p99 ≤ 10 ms | met | to Graph's 202: 5.00 / 20.0 ms | `answer-latency-1.json` |",
+      );
+      expect(rowOf(summary, "| Meeting join")).toBe(
+        "| Meeting join p50 / p99 (createCall sent → established) | 78.5 / 161 ms (200 of 200 joins at 20/s) | no goal | - | the emulator schedules its own waits into each join (a timer setting, not a reading) | `docs/benchmarks/join/join-latency-2026-01-02T00-00-00-000Z.json` |",
+      );
+
+      // The README's block holds the same table and the charts; the rest of the README is kept.
+      const text = await readFile(readme, "utf8");
+      expect(
+        text.startsWith(
+          `# project\n\n## Benchmarks\n\n${README_START}\nFrom \`npm run bench\`, finished 2026-01-01T00:01:00.000Z on Test CPU | fast, 2 cores, Node v20.0.0; commit \`abcdef123456\`. Result files: \`docs/benchmarks/results/\`.\n\n| figure |`,
+        ),
+      ).toBe(true);
+      expect(text).not.toContain("old table");
+      expect(text).toContain(rowOf(summary, "| Echo round trip"));
+      expect(text).toContain(
+        "![Frames dropped or trimmed, every run](docs/benchmarks/charts/load-drops.svg)",
+      );
+      // Publishing again replaces the block, it does not add one.
+      await runSuite(plan, "test", { out, err, docsDir: docs, readmeFile: readme });
+      expect(await readFile(readme, "utf8")).toBe(text);
+
+      // A README without the block: nothing is published.
+      await rm(path.join(docs, "results"), { recursive: true });
+      await writeFile(readme, "# project\n");
+      await expect(runSuite(plan, "test", { out, err, docsDir: docs, readmeFile: readme })).rejects.toThrow(
+        /no "<!-- benchmark-headline:start.*block to write the headline into/,
+      );
+      await expect(readdir(path.join(docs, "results"))).rejects.toThrow(/ENOENT/);
 
       await writeFixtures(dir, "smoke");
       await rm(docs, { recursive: true, force: true });
@@ -881,27 +969,35 @@ describe("npm run bench -- --smoke", () => {
     expect(summary).toMatch(/Measured on .+, \d+ cores, .*Node v\d+/);
     expect(summary).toMatch(/(commit |Commit |^- )`[0-9a-f]{12}(-dirty)?`/m);
 
-    const latency = parseSvg(await readFile(path.join(dir, "charts", "load-latency.svg"), "utf8"));
-    const latencySeries = seriesGroups(latency);
-    expect([...latencySeries.keys()]).toEqual([
-      "frame transit p50 (≤)",
-      "frame transit p99 (≤)",
-      "render lateness p99 (≤)",
-      "echo round trip p50",
+    const chart = (name: string) => readFile(path.join(dir, "charts", name), "utf8");
+    const latency = await chart("load-latency.svg");
+    checkSvg(latency);
+    // A figure a smoke run may leave unmeasured is named "(not measured)" in the legend.
+    expect(legendLabels(latency).map((label) => label.replace(" (not measured)", ""))).toEqual([
       "echo round trip p99",
+      "echo round trip p50",
+      "protocol echo (no engine) round trip p99",
+      "protocol echo (no engine) round trip p50",
+      "frame transit p99 (≤ bucket bound)",
+      "render lateness p99 (≤ bucket bound)",
     ]);
-    // Echo round trip is always measured (HDR at the far end): a point per call count.
-    expect(findAll(latencySeries.get("echo round trip p50"), "path")).toHaveLength(2);
-    const cpu = parseSvg(await readFile(path.join(dir, "charts", "load-cpu.svg"), "utf8"));
-    const cpuSeries = seriesGroups(cpu);
-    expect([...cpuSeries.keys()]).toEqual([
+    // Echo round trip is always measured (HDR at the far end): a point per call count, one line.
+    expect(seriesPoints(latency, "echo round trip p50")).toHaveLength(2);
+    expect(linePieces(latency, "echo round trip p50")).toBe(1);
+    const cpu = await chart("load-cpu.svg");
+    checkSvg(cpu);
+    expect(legendLabels(cpu).map((label) => label.replace(" (not measured)", ""))).toEqual([
       "media worker (this project)",
       "protocol echo, no engine",
+      "goal: 1.5 × the protocol echo",
       "floor: raw batched WebSocket",
-      "JSON + base64, a socket per call (peer)",
+      "JSON + base64, a socket per call (peer's design)",
       "JSON + base64, one shared socket",
     ]);
-    for (const series of cpuSeries.values()) expect(findAll(series, "polyline")).toHaveLength(1);
+    expect(seriesPoints(cpu, "media worker (this project)")).toHaveLength(2);
+    const drops = await chart("load-drops.svg");
+    checkSvg(drops);
+    expect(ariaLabels(drops).filter((label) => /; frames: \d+; run: run 1$/.test(label))).toHaveLength(2);
     // --report-only rebuilds the same summary from the files this run wrote.
     const rebuilt = await new Promise<{ code: number; stderr: string }>((resolve) => {
       execFile(
@@ -914,8 +1010,8 @@ describe("npm run bench -- --smoke", () => {
     });
     expect(rebuilt.code, rebuilt.stderr).toBe(0);
     expect(await readFile(path.join(dir, "summary.md"), "utf8")).toBe(summary);
-    parseSvg(await readFile(path.join(dir, "charts", "answer-latency.svg"), "utf8"));
-    parseSvg(await readFile(path.join(dir, "charts", "frames.svg"), "utf8"));
+    checkSvg(await chart("answer-latency.svg"));
+    checkSvg(await chart("frames.svg"));
   }, 180_000);
 
   it("--repeat keeps every run's result file of a call count and reports their medians", async () => {

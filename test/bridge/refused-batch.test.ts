@@ -11,7 +11,7 @@ import type { BridgeProtocolError } from "../../src/bridge/bridge-protocol-error
 import { encodeEnvelope } from "../../src/bridge/codec.js";
 import { FrameBatchWriter } from "../../src/bridge/frame-batch-writer.js";
 import { v1 } from "../../src/bridge/protocol.js";
-import { framesInRefusedMessage } from "../../src/bridge/refused-batch.js";
+import { type FramePlace, framesInRefusedMessage } from "../../src/bridge/refused-batch.js";
 import { MediaPlatformEmulator } from "../../src/emulator/media/media-platform-emulator.js";
 import { silentLogger } from "../../src/log/logger.js";
 
@@ -40,6 +40,25 @@ describe("framesInRefusedMessage", () => {
     expect(framesInRefusedMessage(whole.subarray(0, whole.length - 700))).toBe(9);
     expect(framesInRefusedMessage(whole.subarray(0, whole.length - 2000))).toBe(7);
     expect(framesInRefusedMessage(whole.subarray(0, 3))).toBe(0);
+  });
+
+  it("lists the places its frames' bytes name: whole frames, and a cut frame whose session and sequence arrived", () => {
+    const whole = batchOf(10); // frame s: session s, sequence 1
+    const places: FramePlace[] = [];
+    expect(framesInRefusedMessage(whole.subarray(0, whole.length - 300), places)).toBe(10);
+    expect(places).toEqual(Array.from({ length: 10 }, (_, i) => ({ session: i + 1, sequence: 1 })));
+    // Cut inside the first frame's session field: no place.
+    const none: FramePlace[] = [];
+    expect(framesInRefusedMessage(whole.subarray(0, 8), none)).toBe(1);
+    expect(none).toEqual([]);
+    // A whole frame without a sequence field is sequence 0 (proto3); one cut before it has none.
+    const zero = encodeEnvelope({
+      frames: { frames: [{ session: 4, context: 1, pcm: new Uint8Array(640) }] },
+    });
+    const zeroPlaces: FramePlace[] = [];
+    framesInRefusedMessage(zero, zeroPlaces);
+    framesInRefusedMessage(zero.subarray(0, zero.length - 10), zeroPlaces);
+    expect(zeroPlaces).toEqual([{ session: 4, sequence: 0 }]);
   });
 
   it("is -1 for anything that is not a FrameBatch", () => {

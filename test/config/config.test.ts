@@ -26,7 +26,7 @@ describe("configuration", () => {
     expect(loadConfig({ ...VALID, BOT_MEDIA_THREAD_PRIORITY: "High" }).media.threadPriority).toBe("high");
     expect(config.media.timing).toEqual({
       playoutQueueFrames: 10,
-      livePlayoutTargetFrames: 2,
+      livePlayoutTargetFrames: 0,
       adaptiveLiveTarget: true,
       jitterDepthFrames: 3,
     });
@@ -60,10 +60,10 @@ describe("configuration", () => {
       adaptiveLiveTarget: false,
       jitterDepthFrames: 5,
     });
-    // A queue of 2 frames leaves room for a live target of 1: the default 2 is lowered, not refused.
+    // The smallest queue (2 frames) takes the default target (0: nothing stands).
     expect(
       loadConfig({ ...VALID, BOT_MEDIA_PLAYOUT_QUEUE_FRAMES: "2" }).media.timing?.livePlayoutTargetFrames,
-    ).toBe(1);
+    ).toBe(0);
   });
 
   it.each([

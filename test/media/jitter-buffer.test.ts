@@ -166,6 +166,154 @@ describe("JitterBuffer", () => {
     expect(drops).toEqual(["late", "late"]);
   });
 
+  describe("a frame refused for its content (refuse)", () => {
+    const shape = (seen: Seen[]) => seen.map((f) => [f.sequence, f.concealed]);
+    /** Frames on the sender's 20 ms grid: sequence s arrives at 1000 + 20 s ms. */
+    const at = (sequence: number) => 1000 + 20 * sequence;
+
+    function grid(depth = 3, maxConcealFrames = 50) {
+      const parts = setup(depth, maxConcealFrames);
+      return {
+        ...parts,
+        push: (sequence: number) => parts.push(sequence, at(sequence)),
+        refuse: (sequence: number, arrivedAtMs = at(sequence)) => parts.buffer.refuse(sequence, arrivedAtMs),
+      };
+    }
+
+    it("is concealed at once when it is the frame expected: the next frames are not held", () => {
+      const { buffer, seen, push, refuse, lost } = grid(3);
+      push(1);
+      refuse(2);
+      push(3);
+      expect(buffer.heldFrames).toBe(0);
+      expect(shape(seen)).toEqual([
+        [1, false],
+        [2, true],
+        [3, false],
+      ]);
+      expect(seen[1]?.pcm.equals(Buffer.alloc(FRAME_BYTES))).toBe(true);
+      // Counted where it was refused, not as a frame lost on the way.
+      expect(lost).toEqual([]);
+    });
+
+    it("waits, as a frame would, behind a frame still missing; then goes with it without waiting itself", () => {
+      const { buffer, seen, push, refuse, lost } = grid(3);
+      push(1);
+      refuse(3); // 2 is missing
+      push(4);
+      expect(buffer.heldFrames).toBe(2);
+      push(2); // 2 fills its place (late): 3 is concealed, 4 follows at once
+      expect(buffer.heldFrames).toBe(0);
+      expect(shape(seen)).toEqual([
+        [1, false],
+        [2, false],
+        [3, true],
+        [4, false],
+      ]);
+      expect(lost).toEqual([]);
+    });
+
+    it("counts as held for expire: a missing frame before it is given up on in time", () => {
+      const { buffer, seen, push, refuse, lost } = grid(3);
+      push(1);
+      refuse(3); // 2 missing; 3 arrived at 1060
+      buffer.expire(1119);
+      expect(shape(seen)).toEqual([[1, false]]);
+      buffer.expire(1120);
+      expect(shape(seen)).toEqual([
+        [1, false],
+        [2, true],
+        [3, true],
+      ]);
+      expect(lost).toEqual([[1, true]]); // 2 only: 3 was refused, not lost
+    });
+
+    it("moves the stream on when further ahead than the depth, as a good frame there would", () => {
+      const { seen, push, refuse } = grid(2);
+      push(1);
+      push(3); // 2 missing, 3 held
+      refuse(5); // 5 - 2 > depth: 2 is given up on
+      push(4);
+      push(6);
+      expect(shape(seen)).toEqual([
+        [1, false],
+        [2, true],
+        [3, false],
+        [4, false],
+        [5, true],
+        [6, false],
+      ]);
+    });
+
+    it("is not taken at its word beyond what the sender can have sent by now", () => {
+      const { seen, push, refuse, drops } = grid(3);
+      push(1);
+      push(2);
+      // A stray message right after frame 2: only frame 3's place can be its.
+      for (let s = 3; s <= 40; s++) refuse(s, at(2) + 1);
+      push(4);
+      push(5);
+      expect(shape(seen)).toEqual([
+        [1, false],
+        [2, false],
+        [3, true],
+        [4, false],
+        [5, false],
+      ]);
+      // After a pause of 5 frame periods, frame 10's place is one the sender can have reached:
+      // it moves the stream on as a good frame 10 would (6 is given up on, 7..9 are waited for).
+      refuse(10, at(5) + 100);
+      expect(shape(seen).slice(5)).toEqual([[6, true]]);
+      push(11);
+      push(12);
+      push(13); // 7..9 given up on, 10 concealed as refused, 11..13 handed on
+      expect(shape(seen).slice(6)).toEqual([
+        [7, true],
+        [8, true],
+        [9, true],
+        [10, true],
+        [11, false],
+        [12, false],
+        [13, false],
+      ]);
+      expect(drops).toEqual([]);
+    });
+
+    it("gives its place to a good copy of the frame, and is ignored behind the stream, before it, or as far ahead as a restart", () => {
+      const { seen, push, refuse, drops } = grid(3, 10);
+      refuse(7); // before the first frame: the stream starts with a good one
+      push(8);
+      refuse(8); // behind: already handed on
+      refuse(10, at(9)); // 9 missing: held in its place ...
+      push(10); // ... until a good copy of 10 takes it
+      refuse(500, at(500)); // a restart's distance: not followed
+      push(9);
+      push(11);
+      expect(shape(seen)).toEqual([
+        [8, false],
+        [9, false],
+        [10, false],
+        [11, false],
+      ]);
+      expect(drops).toEqual([]);
+    });
+
+    it("flush conceals a refused frame still held", () => {
+      const { buffer, seen, push, refuse } = grid(3);
+      push(1);
+      refuse(3);
+      buffer.flush();
+      expect(shape(seen)).toEqual([
+        [1, false],
+        [2, true],
+        [3, true],
+      ]);
+      expect(buffer.heldFrames).toBe(0);
+      push(4);
+      expect(shape(seen).at(-1)).toEqual([4, false]);
+    });
+  });
+
   it("flush hands on held frames, concealing gaps between them", () => {
     const { buffer, seen, push } = setup(3);
     push(1);

@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { BridgeProtocolError } from "../../src/bridge/bridge-protocol-error.js";
 import { EnvelopeDecoder } from "../../src/bridge/codec.js";
 import { FrameBatchWriter } from "../../src/bridge/frame-batch-writer.js";
 import { nowMicros, v1 } from "../../src/bridge/protocol.js";
@@ -49,15 +50,18 @@ describe("MediaEngine", () => {
     bridge.deliver(writer.finish());
     clock.tick();
     clock.tick();
-    expect(bridge.sent).toHaveLength(1);
+    // The wrong-context frame is refused, but its place (session 1's sequence 2) is given up on
+    // at once: silence stands in for it in the echo's next tick.
+    expect(bridge.sent).toHaveLength(2);
     expect(sentFrames(bridge.sent)).toEqual([
       [1, 0, Buffer.from(pcmFor(1, 1))],
       [2, 0, Buffer.from(pcmFor(1, 2))],
+      [1, 1, Buffer.alloc(640)],
     ]);
     expect(await metric('media_frames_dropped_total{reason="unknown_session"}')).toBe(1);
     expect(await metric('media_frames_dropped_total{reason="bad_context"}')).toBe(1);
     expect(await metric("media_frames_received_total")).toBe(4);
-    expect(await metric("media_frames_sent_total")).toBe(2);
+    expect(await metric("media_frames_sent_total")).toBe(3);
     await engine.shutdown();
   });
 
@@ -82,7 +86,9 @@ describe("MediaEngine", () => {
     clock.tick();
     expect(sentFrames(bridge.sent)).toEqual([[2, 0, Buffer.from(pcmFor(5))]]);
     // BridgeClient reports the refused frame as a protocol error; the engine counts it.
-    bridge.emit("protocolError", { reason: "bad_pcm_length" });
+    const refused = new BridgeProtocolError("bad_pcm_length", "frame pcm must be 640 bytes", 1);
+    refused.framesLost = 1;
+    bridge.emit("protocolError", refused);
     expect(await metric('media_frames_dropped_total{reason="bad_size"}')).toBe(1);
     await engine.shutdown();
   });

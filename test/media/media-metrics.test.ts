@@ -67,6 +67,63 @@ describe("media metrics", () => {
     expect(next).toContain("media_frame_transit_seconds_count 4");
   });
 
+  it("counts runs of one value exactly as observing each value: buckets, sum, count and max at every scrape", async () => {
+    const registry = createRegistry();
+    const metrics = createMediaMetrics(registry);
+    const histogram = metrics.frameTransit;
+    const seen: number[] = [];
+    let seed = 7;
+    const random = () => {
+      seed = (seed * 1103515245 + 12345) % 2147483648;
+      return seed / 2147483648;
+    };
+    const scrape = async () => {
+      const text = await registry.metrics();
+      const line = (name: string) =>
+        Number(
+          text
+            .split("\n")
+            .find((l) => l.startsWith(`${name} `))
+            ?.split(" ")
+            .at(-1),
+        );
+      return {
+        text,
+        count: line("media_frame_transit_seconds_count"),
+        sum: line("media_frame_transit_seconds_sum"),
+        max: line("media_frame_transit_seconds_max"),
+      };
+    };
+    let sinceScrape: number[] = [];
+    for (let round = 0; round < 40; round++) {
+      // Runs of 1 to 30 equal values (a batch's frames), some values repeated after a change.
+      const value = [0, 17, 100, 101, 250, 1234, 20_000, 2_000_000][Math.floor(random() * 8)] as number;
+      const run = 1 + Math.floor(random() * 30);
+      for (let i = 0; i < run; i++) histogram.observeUnits(value);
+      for (let i = 0; i < run; i++) seen.push(value);
+      for (let i = 0; i < run; i++) sinceScrape.push(value);
+      expect(histogram.observations).toBe(seen.length);
+      if (round % 7 === 6) {
+        const { text, count, sum, max } = await scrape();
+        expect(count).toBe(seen.length);
+        expect(sum).toBeCloseTo(seen.reduce((a, b) => a + b, 0) / 1e6, 9);
+        expect(max).toBe(Math.max(...sinceScrape) / 1e6);
+        for (const le of [0.0001, 0.00025, 0.0015, 0.02, 1]) {
+          const expected = seen.filter((v) => v <= le * 1e6).length;
+          expect(text).toContain(`media_frame_transit_seconds_bucket{le="${le}"} ${expected}\n`);
+        }
+        expect(text).toContain(`media_frame_transit_seconds_bucket{le="+Inf"} ${seen.length}\n`);
+        sinceScrape = [];
+      }
+    }
+    // A run still being counted is in the next scrape, its max included.
+    histogram.observeUnits(5);
+    histogram.observeUnits(5);
+    const last = await scrape();
+    expect(last.count).toBe(seen.length + 2);
+    expect(last.max).toBe(Math.max(5, ...sinceScrape) / 1e6);
+  });
+
   it("defines the worker load metrics and the latency_trim drop reason", async () => {
     const registry = createRegistry();
     createMediaMetrics(registry);

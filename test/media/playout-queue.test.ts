@@ -198,13 +198,29 @@ describe("PlayoutQueue", () => {
       return trimmed;
     };
     for (let i = 0; i < 3; i++) queue.write(pcmFor(seq++), true);
-    // Depth 3 after every take, window after window: never trimmed.
+    // Depth 3 after every take, window after window (four of them; see the next test): not trimmed.
     expect(steady(20)).toBe(0);
     expect(queue.depth).toBe(3);
     // One more frame stands (4 = target + 2): trimmed to the target at the window's end.
     queue.write(pcmFor(seq++), true);
     expect(steady(10)).toBe(2);
     expect(queue.depth).toBe(2);
+  });
+
+  it("drops a loud frame of slack after it stood five windows (a tone never pauses)", () => {
+    const queue = new PlayoutQueue(10, { liveTargetFrames: 0, liveWindowTicks: 5 });
+    let seq = 0;
+    queue.write(pcmFor(seq++), true);
+    const trims: number[] = [];
+    for (let t = 0; t < 30; t++) {
+      queue.write(pcmFor(seq++), true);
+      queue.take();
+      trims.push(queue.endTick());
+    }
+    // Four windows it stands (arrival wobble would come back down); the fifth ends it.
+    expect(trims.indexOf(1)).toBe(24);
+    expect(trims.reduce((a, b) => a + b, 0)).toBe(1);
+    expect(queue.depth).toBe(0);
   });
 
   it("drops the one frame of slack when it is quiet: back to the target in a pause, unheard", () => {

@@ -81,6 +81,11 @@ export class ScriptedMediaHost {
     });
   }
 
+  /** Sends bytes as one binary message, as they are (a malformed message, built by the test). */
+  sendRaw(bytes: Uint8Array): void {
+    if (this.socket?.readyState === WebSocket.OPEN) this.socket.send(bytes);
+  }
+
   /**
    * Drops the connection without a WebSocket close frame (the TCP connection is destroyed),
    * and refuses new connections (destroyed at once) for `refuseMs`. Sessions are kept.

@@ -25,6 +25,7 @@ import {
 import { LatencyStats, type LatencySummary } from "./latency-stats.js";
 import { LevelMeter } from "./level-meter.js";
 import { PlayoutRecording } from "./playout-recording.js";
+import type { RenderTimings } from "./render-timings.js";
 
 export type { Impairments } from "./impairments.js";
 export { NO_IMPAIRMENTS } from "./impairments.js";
@@ -63,6 +64,8 @@ export interface SessionStats {
   renderFramesDiscarded: number;
   /** Render frames dropped because the playout queue was full. */
   renderFramesOverflowed: number;
+  /** Render frames dropped from a standing backlog (see renderTargetFrames). */
+  renderFramesTrimmed: number;
   /** Render frames played (taken off the playout queue by the 20 ms clock). */
   framesPlayed: number;
   /** Ticks with nothing to play after playing had started. */
@@ -91,7 +94,7 @@ interface DelayedFrame {
 }
 
 /** A frame or a mark waiting in the playout queue. */
-type QueueEntry = { kind: "frame"; offset: number } | { kind: "mark"; name: string };
+type QueueEntry = { kind: "frame"; offset: number; atMs: number } | { kind: "mark"; name: string };
 
 const SOURCE_CONTEXT = v1.MediaContext.MEDIA_CONTEXT_AUDIO_SOURCE;
 /** Sent-frame times remembered for echo matching (5 s of frames). */
@@ -149,6 +152,13 @@ export class EmulatedSession implements FrameOwner {
 
   // Playout of what the bot renders.
   private readonly queue: QueueEntry[] = [];
+  private readonly renderTimings: RenderTimings | undefined;
+  private readonly renderTargetFrames: number;
+  private readonly renderTrimWindowTicks: number;
+  /** The trim window: ticks so far, smallest depth after playing, frames still to drop. */
+  private trimWindowTicks = 0;
+  private trimWindowMin = Number.MAX_SAFE_INTEGER;
+  private trimBudget = 0;
   private readonly queuePcm: Uint8Array;
   private queueFrames = 0;
   private slotNext = 0;
@@ -166,6 +176,7 @@ export class EmulatedSession implements FrameOwner {
     renderFramesReceived: 0,
     renderFramesDiscarded: 0,
     renderFramesOverflowed: 0,
+    renderFramesTrimmed: 0,
     framesPlayed: 0,
     underruns: 0,
     marksPlayed: 0,
@@ -185,6 +196,15 @@ export class EmulatedSession implements FrameOwner {
       playoutQueueFrames: number;
       /** In-memory recording bound in seconds. */
       recordMaxSeconds: number;
+      /** Benchmarks' readings of the render queue (see render-timings.ts). */
+      renderTimings?: RenderTimings;
+      /**
+       * A playout queue that never got shorter than this after a tick's frame was played,
+       * during a whole window of renderTrimWindowTicks, drops the excess one frame per tick,
+       * as the .NET host does (RenderTargetFrames 1, RenderTrimWindowTicks 50); 0 = never.
+       */
+      renderTargetFrames?: number;
+      renderTrimWindowTicks?: number;
     },
     private readonly random: () => number = Math.random,
   ) {
@@ -197,6 +217,9 @@ export class EmulatedSession implements FrameOwner {
     this.setSpeakers(options.speakers ?? []);
     this.queuePcm = new Uint8Array(options.playoutQueueFrames * PCM_FRAME_BYTES);
     this.recording = new PlayoutRecording(Math.round(options.recordMaxSeconds * 50));
+    this.renderTimings = options.renderTimings;
+    this.renderTargetFrames = options.renderTargetFrames ?? 1;
+    this.renderTrimWindowTicks = options.renderTrimWindowTicks ?? 50;
   }
 
   setSource(spec: AudioSourceSpec): void {
@@ -441,7 +464,7 @@ export class EmulatedSession implements FrameOwner {
     const offset = this.slotNext * PCM_FRAME_BYTES;
     this.slotNext = (this.slotNext + 1) % capacity;
     this.queuePcm.set(buffer.subarray(pcmOffset, pcmOffset + PCM_FRAME_BYTES), offset);
-    this.queue.push({ kind: "frame", offset });
+    this.queue.push({ kind: "frame", offset, atMs: nowMs });
     this.queueFrames++;
     return true;
   }
@@ -462,7 +485,7 @@ export class EmulatedSession implements FrameOwner {
   }
 
   /** Plays one frame (called every tick); returns the marks reached. */
-  playTick(): string[] {
+  playTick(nowMs = performance.now()): string[] {
     const reached: string[] = [];
     while (this.headIsMark()) reached.push((this.queue.shift() as { name: string }).name);
     const entry = this.queue.shift();
@@ -470,6 +493,7 @@ export class EmulatedSession implements FrameOwner {
       this.queueFrames--;
       this.playing = true;
       this.stats.framesPlayed++;
+      this.renderTimings?.renderFramePlayed((nowMs - entry.atMs) * 1000);
       this.recording.append(this.queuePcm, entry.offset);
       this.botLevel.addFrame(this.queuePcm, entry.offset, PCM_FRAME_BYTES);
       // Marks right behind the frame just played are reached now too.
@@ -478,8 +502,31 @@ export class EmulatedSession implements FrameOwner {
       this.botLevel.addSilence();
       if (this.playing) this.stats.underruns++;
     }
+    if (this.sendActive && this.renderTargetFrames > 0) this.trimStandingBacklog(reached);
     this.stats.marksPlayed += reached.length;
     return reached;
+  }
+
+  /**
+   * A backlog that stood a whole window above the target (a burst after a stall) is not
+   * jitter: one frame of it is dropped per tick until it is gone, as the .NET host does.
+   */
+  private trimStandingBacklog(reached: string[]): void {
+    const depth = this.queueFrames;
+    if (depth < this.trimWindowMin) this.trimWindowMin = depth;
+    if (++this.trimWindowTicks >= this.renderTrimWindowTicks) {
+      if (this.trimWindowMin > this.renderTargetFrames)
+        this.trimBudget = this.trimWindowMin - this.renderTargetFrames;
+      this.trimWindowTicks = 0;
+      this.trimWindowMin = Number.MAX_SAFE_INTEGER;
+    }
+    if (this.trimBudget === 0 || depth <= this.renderTargetFrames) return;
+    this.trimBudget--;
+    while (this.headIsMark()) reached.push((this.queue.shift() as { name: string }).name);
+    if (this.queue.shift() === undefined) return;
+    this.queueFrames--;
+    this.stats.renderFramesTrimmed++;
+    while (this.headIsMark()) reached.push((this.queue.shift() as { name: string }).name);
   }
 
   private headIsMark(): boolean {

@@ -24,6 +24,8 @@ export function prepareEmulatorOptions(options: MediaPlatformEmulatorOptions): M
   integer("maxFrameBatchBytes", options.maxFrameBatchBytes, 4096, 64 * 1024 * 1024);
   integer("maxBufferedBytes", options.maxBufferedBytes, 0, 1024 * 1024 * 1024);
   integer("playoutQueueFrames", options.playoutQueueFrames, 1, 3000);
+  integer("renderTargetFrames", options.renderTargetFrames, 0, 3000);
+  integer("renderTrimWindowTicks", options.renderTrimWindowTicks, 1, 3000);
   number("recordMaxSeconds", options.recordMaxSeconds, 0, 3600);
   integer("keptRecordings", options.keptRecordings, 0, 1_000_000);
   integer("keptRecordingBytes", options.keptRecordingBytes, 0, 2 ** 40);
