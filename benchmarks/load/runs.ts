@@ -19,7 +19,7 @@ import { BaselineBotThread, type BotKind } from "./baseline-bot-thread.js";
 import { CpuWindow, idleCpuUsPerSecond, threadIds } from "./cpu.js";
 import type { BaselineKind, FarEndWindow, JsonLayout } from "./far-end-messages.js";
 import type { FarEndProcess } from "./far-end-process.js";
-import { type StallEvidenceReport, StallEvidenceRun } from "./stall-evidence.js";
+import { RECORD_AHEAD_MS, type StallEvidenceReport, StallEvidenceRun } from "./stall-evidence.js";
 
 export interface RunOptions {
   calls: number;
@@ -199,9 +199,12 @@ export async function runWorker(far: WorkerFarEnd, options: RunOptions): Promise
     const { connected } = await far.request({ op: "connectMedia", mediaSessionIds, timeoutMs: 10_000 });
     if (connected !== options.calls)
       throw new Error(`only ${connected} of ${options.calls} sessions connected`);
-    await sleep(options.warmupSeconds * 1000);
-
+    // Stall evidence starts a trim's look-back ahead of the window (stall-evidence.ts).
+    const ahead = options.stallEvidence ? Math.min(options.warmupSeconds * 1000, RECORD_AHEAD_MS) : 0;
+    await sleep(options.warmupSeconds * 1000 - ahead);
     const stalls = options.stallEvidence ? await StallEvidenceRun.start(provider, far) : undefined;
+    await sleep(ahead);
+    stalls?.windowOpens();
     // The probe's window is the counters' (reset with the first read, read with the second).
     let probe: LatencyProbeSnapshot | null = null;
     let reads = 0;

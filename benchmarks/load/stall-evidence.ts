@@ -15,6 +15,7 @@
  */
 import type { BridgeMediaSessionProvider } from "../../src/media/bridge-media-session-provider.js";
 import { stallClass, ThreadStallProbe, type ThreadStalls } from "../../src/media/thread-stall-probe.js";
+import { epochMs } from "../../src/media/timed-events.js";
 import type { WorkerStallEvidence } from "../../src/media/worker-stall-evidence.js";
 import type { FarEndStallEvidence } from "./far-end-stalls.js";
 import type { WorkerFarEnd } from "./runs.js";
@@ -30,6 +31,8 @@ export const NEAR_MS = 40;
  */
 export const TRIM_LOOKBACK_MS = 2 * 200 + NEAR_MS;
 export const TRIM_LOOKBACK_UNTIL_MS = 200 - NEAR_MS;
+/** The recording starts this long before the measuring window: a trim's whole look-back. */
+export const RECORD_AHEAD_MS = TRIM_LOOKBACK_MS;
 /** A gap in the worker's input is matched with what overlaps it, this much either side. */
 const GAP_SLACK_MS = 5;
 
@@ -167,7 +170,12 @@ export interface StallEvidenceReport {
   /** A trim's causes are looked for from trimLookbackMs to trimLookbackUntilMs before it. */
   trimLookbackMs: number;
   trimLookbackUntilMs: number;
-  /** The window's start (epoch ms); event times in `trims` and `farEndGaps` are relative to it. */
+  /** When the recording began (epoch ms): RECORD_AHEAD_MS before the window when it could. */
+  recordedFromMs: number;
+  /**
+   * The window's start (epoch ms): events (trims, gaps) are counted from it on, their times in
+   * the details relative to it; causes are taken from the whole recording.
+   */
   fromMs: number;
   toMs: number;
   trimFrames: number;
@@ -196,6 +204,8 @@ const DETAIL_EVENTS = 50;
  * correlates. A side that cannot record (the .NET host) reports null.
  */
 export class StallEvidenceRun {
+  private windowFromMs: number | undefined;
+
   private constructor(
     private readonly provider: Pick<BridgeMediaSessionProvider, "stallEvidence">,
     private readonly far: WorkerFarEnd,
@@ -213,11 +223,16 @@ export class StallEvidenceRun {
     return new StallEvidenceRun(provider, far, main);
   }
 
+  /** The measuring window opens now: trims and gaps before it are causes only, not counted. */
+  windowOpens(): void {
+    this.windowFromMs = epochMs();
+  }
+
   async finish(): Promise<StallEvidenceReport> {
     const mainThread = this.main.stop();
     const worker = await this.provider.stallEvidence("stop");
     const { evidence: farEnd } = await this.far.request({ op: "stallEvidence", action: "stop" });
-    return correlate(worker, mainThread, farEnd);
+    return correlate(worker, mainThread, farEnd, this.windowFromMs);
   }
 }
 
@@ -317,42 +332,52 @@ export function matchEvents(
   return { counts, matched };
 }
 
+/**
+ * Matches the events (trims, gaps) from `windowFromMs` on (default: when the recording began)
+ * with every cause recorded, including those before it: a trim early in the window looks back
+ * to before the window (the recording starts RECORD_AHEAD_MS ahead of it for that).
+ */
 export function correlate(
   worker: WorkerStallEvidence | null,
   mainThread: ThreadStalls | null,
   farEnd: FarEndStallEvidence | null,
+  windowFromMs?: number,
 ): StallEvidenceReport {
-  const fromMs = worker?.thread.fromMs ?? mainThread?.fromMs ?? 0;
+  const recordedFromMs = worker?.thread.fromMs ?? mainThread?.fromMs ?? 0;
+  const fromMs = windowFromMs ?? recordedFromMs;
   const toMs = worker?.thread.toMs ?? mainThread?.toMs ?? 0;
+  const inWindow = (events: readonly [number, number][] | undefined) =>
+    (events ?? []).filter(([at]) => at >= fromMs);
   const causes = causesOf(worker, mainThread, farEnd);
-  const trims = matchEvents(worker?.trims ?? [], causes, fromMs, {
+  const windowTrims = inWindow(worker?.trims);
+  const trims = matchEvents(windowTrims, causes, fromMs, {
     beforeMs: TRIM_LOOKBACK_MS,
     afterMs: -TRIM_LOOKBACK_UNTIL_MS,
   });
   const gaps = matchEvents(
-    farEnd?.renderBatchGaps ?? [],
+    inWindow(farEnd?.renderBatchGaps),
     causes,
     fromMs,
     { beforeMs: NEAR_MS, afterMs: NEAR_MS, exclude: "farEndRenderBatchGap" },
     true,
   );
-  const inputGaps = matchEvents(
-    worker?.inputGaps ?? [],
-    causes,
-    fromMs,
-    { beforeMs: GAP_SLACK_MS, afterMs: GAP_SLACK_MS, exclude: "workerInputGap" },
-    true,
-  );
-  const { sides, sideOf } = gapSides(worker?.inputGaps ?? [], inputGaps.matched);
+  // Every input gap recorded can be behind a trim in the window; those in it are counted.
+  const gapSpan: MatchSpan = { beforeMs: GAP_SLACK_MS, afterMs: GAP_SLACK_MS, exclude: "workerInputGap" };
+  const allInputGaps = worker?.inputGaps ?? [];
+  const { sideOf } = gapSides(allInputGaps, matchEvents(allInputGaps, causes, fromMs, gapSpan, true).matched);
+  const windowInputGaps = inWindow(allInputGaps);
+  const inputGaps = matchEvents(windowInputGaps, causes, fromMs, gapSpan, true);
+  const { sides } = gapSides(windowInputGaps, inputGaps.matched);
   return {
     nearMs: NEAR_MS,
     trimLookbackMs: TRIM_LOOKBACK_MS,
     trimLookbackUntilMs: TRIM_LOOKBACK_UNTIL_MS,
     inputGapSides: sides,
-    trimCauses: trimCauses(worker?.trims ?? [], worker?.inputGaps ?? [], sideOf, fromMs),
+    trimCauses: trimCauses(windowTrims, allInputGaps, sideOf, recordedFromMs),
+    recordedFromMs,
     fromMs,
     toMs,
-    trimFrames: (worker?.trims ?? []).reduce((sum, [, frames]) => sum + frames, 0),
+    trimFrames: windowTrims.reduce((sum, [, frames]) => sum + frames, 0),
     trims: trims.counts,
     farEndGaps: gaps.counts,
     workerInputGaps: inputGaps.counts,
@@ -446,7 +471,7 @@ export function formatStallEvidence(r: StallEvidenceReport): string {
     );
   };
   lines.push(
-    "stall evidence (recorded from just before the window's counters were read to just after; times compared across threads and processes):",
+    `stall evidence (recorded from ${Math.round(r.fromMs - r.recordedFromMs)} ms before the window to just after it, trims and gaps counted from the window's start; times compared across threads and processes):`,
   );
   counts(
     `trims (ticks with latency_trim drops, ${r.trimFrames} frames)`,

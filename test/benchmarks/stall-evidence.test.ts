@@ -106,6 +106,25 @@ describe("stall evidence correlation", () => {
     expect(r.trimDetail[0]?.atMs).toBe(1390);
   });
 
+  it("counts trims and gaps from the window's start, with causes recorded before it", () => {
+    const w = worker({
+      inputGaps: [[T0 + 960, 30]],
+      trims: [
+        [T0 + 950, 500],
+        [T0 + 1300, 700],
+      ],
+    });
+    const far = farEnd({ lateTicks: [[T0 + 958, 28]] });
+    const r = correlate(w, thread(), far, T0 + 1000);
+    expect(r.recordedFromMs).toBe(T0);
+    expect(r.fromMs).toBe(T0 + 1000);
+    expect(r.trims.events).toBe(1);
+    expect(r.trimFrames).toBe(700);
+    expect(r.workerInputGaps.events).toBe(0);
+    expect(r.trimCauses).toMatchObject({ afterFarEndGap: 1, noInputGap: 0, lookBackBeforeRecording: 0 });
+    expect(r.trimDetail[0]?.atMs).toBe(300);
+  });
+
   it("tells a far end that sent late from one whose socket held its bytes (the worker not reading)", () => {
     const w = worker({
       inputGaps: [
