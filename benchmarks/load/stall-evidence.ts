@@ -163,6 +163,12 @@ export interface MatchCounts {
   near: Partial<Record<CauseKind, number>>;
   /** Events with no cause at all within NEAR_MS. */
   unexplained: number;
+  /**
+   * The control: the share (0..1) of evenly spaced times over the window that the same span
+   * matches with a cause of each kind. A kind matched with 90 % of trims that chance matches
+   * with 85 % of times explains nothing; one chance matches with 10 % does.
+   */
+  byChance: Partial<Record<CauseKind, number>>;
 }
 
 export interface StallEvidenceReport {
@@ -308,7 +314,7 @@ export function matchEvents(
   span: MatchSpan,
   gaps = false,
 ): { counts: MatchCounts; matched: MatchedEvent[] } {
-  const counts: MatchCounts = { events: events.length, near: {}, unexplained: 0 };
+  const counts: MatchCounts = { events: events.length, near: {}, unexplained: 0, byChance: {} };
   const matched: MatchedEvent[] = [];
   for (const [at, value] of events) {
     const nearest: Partial<Record<CauseKind, number>> = {};
@@ -337,6 +343,47 @@ export function matchEvents(
  * with every cause recorded, including those before it: a trim early in the window looks back
  * to before the window (the recording starts RECORD_AHEAD_MS ahead of it for that).
  */
+const TRIM_SPAN: MatchSpan = { beforeMs: TRIM_LOOKBACK_MS, afterMs: -TRIM_LOOKBACK_UNTIL_MS };
+const FAR_END_GAP_SPAN: MatchSpan = { beforeMs: NEAR_MS, afterMs: NEAR_MS, exclude: "farEndRenderBatchGap" };
+
+/** Times sampled for the chance control (evenly over the window). */
+const CHANCE_SAMPLES = 500;
+
+/**
+ * Per kind, the share of CHANCE_SAMPLES evenly spaced times in [fromMs, toMs] with a cause of
+ * that kind in the span (for gaps, a span of the events' median length).
+ */
+export function byChance(
+  causes: readonly Interval[],
+  fromMs: number,
+  toMs: number,
+  span: MatchSpan,
+  gapLengthMs = 0,
+): Partial<Record<CauseKind, number>> {
+  const hits: Partial<Record<CauseKind, number>> = {};
+  if (toMs <= fromMs) return hits;
+  for (let i = 0; i < CHANCE_SAMPLES; i++) {
+    const at = fromMs + ((i + 0.5) * (toMs - fromMs)) / CHANCE_SAMPLES;
+    const lookFrom = at - gapLengthMs - span.beforeMs;
+    const lookTo = at + span.afterMs;
+    const seen = new Set<CauseKind>();
+    for (const cause of causes) {
+      if (cause.kind === span.exclude || seen.has(cause.kind)) continue;
+      if (cause.toMs < lookFrom || cause.fromMs > lookTo) continue;
+      seen.add(cause.kind);
+      hits[cause.kind] = (hits[cause.kind] ?? 0) + 1;
+    }
+  }
+  for (const kind of Object.keys(hits) as CauseKind[])
+    hits[kind] = Math.round(((hits[kind] as number) / CHANCE_SAMPLES) * 1000) / 1000;
+  return hits;
+}
+
+function medianLength(events: readonly [number, number][]): number {
+  const lengths = events.map(([, ms]) => ms).sort((a, b) => a - b);
+  return lengths.length === 0 ? 0 : (lengths[Math.floor(lengths.length / 2)] as number);
+}
+
 export function correlate(
   worker: WorkerStallEvidence | null,
   mainThread: ThreadStalls | null,
@@ -350,17 +397,8 @@ export function correlate(
     (events ?? []).filter(([at]) => at >= fromMs);
   const causes = causesOf(worker, mainThread, farEnd);
   const windowTrims = inWindow(worker?.trims);
-  const trims = matchEvents(windowTrims, causes, fromMs, {
-    beforeMs: TRIM_LOOKBACK_MS,
-    afterMs: -TRIM_LOOKBACK_UNTIL_MS,
-  });
-  const gaps = matchEvents(
-    inWindow(farEnd?.renderBatchGaps),
-    causes,
-    fromMs,
-    { beforeMs: NEAR_MS, afterMs: NEAR_MS, exclude: "farEndRenderBatchGap" },
-    true,
-  );
+  const trims = matchEvents(windowTrims, causes, fromMs, TRIM_SPAN);
+  const gaps = matchEvents(inWindow(farEnd?.renderBatchGaps), causes, fromMs, FAR_END_GAP_SPAN, true);
   // Every input gap recorded can be behind a trim in the window; those in it are counted.
   const gapSpan: MatchSpan = { beforeMs: GAP_SLACK_MS, afterMs: GAP_SLACK_MS, exclude: "workerInputGap" };
   const allInputGaps = worker?.inputGaps ?? [];
@@ -368,6 +406,15 @@ export function correlate(
   const windowInputGaps = inWindow(allInputGaps);
   const inputGaps = matchEvents(windowInputGaps, causes, fromMs, gapSpan, true);
   const { sides } = gapSides(windowInputGaps, inputGaps.matched);
+  trims.counts.byChance = byChance(causes, fromMs, toMs, TRIM_SPAN);
+  inputGaps.counts.byChance = byChance(causes, fromMs, toMs, gapSpan, medianLength(windowInputGaps));
+  gaps.counts.byChance = byChance(
+    causes,
+    fromMs,
+    toMs,
+    FAR_END_GAP_SPAN,
+    medianLength(inWindow(farEnd?.renderBatchGaps)),
+  );
   return {
     nearMs: NEAR_MS,
     trimLookbackMs: TRIM_LOOKBACK_MS,
@@ -465,7 +512,10 @@ export function formatStallEvidence(r: StallEvidenceReport): string {
   const counts = (what: string, within: string, c: MatchCounts) => {
     const near = (Object.keys(CAUSE_NAMES) as CauseKind[])
       .filter((kind) => (c.near[kind] ?? 0) > 0)
-      .map((kind) => `${CAUSE_NAMES[kind]}: ${c.near[kind]}`);
+      .map(
+        (kind) =>
+          `${CAUSE_NAMES[kind]}: ${c.near[kind]} (by chance ${Math.round((c.byChance[kind] ?? 0) * 100)} %)`,
+      );
     lines.push(
       `  ${what}: ${c.events}; ${within} ${near.length > 0 ? near.join("; ") : "nothing recorded"}; of none: ${c.unexplained}`,
     );

@@ -5,7 +5,12 @@
 import { describe, expect, it } from "vitest";
 import type { FarEndStallEvidence } from "../../benchmarks/load/far-end-stalls.js";
 import { floorsOf } from "../../benchmarks/load/memory-steps.js";
-import { correlate, formatStallEvidence, TRIM_LOOKBACK_MS } from "../../benchmarks/load/stall-evidence.js";
+import {
+  byChance,
+  correlate,
+  formatStallEvidence,
+  TRIM_LOOKBACK_MS,
+} from "../../benchmarks/load/stall-evidence.js";
 import type { ThreadStalls } from "../../src/media/thread-stall-probe.js";
 import type { WorkerStallEvidence } from "../../src/media/worker-stall-evidence.js";
 
@@ -168,6 +173,17 @@ describe("stall evidence correlation", () => {
     );
     // A far-end gap is not matched with itself.
     expect(r.farEndGaps.near.farEndRenderBatchGap).toBeUndefined();
+  });
+});
+
+describe("the chance control", () => {
+  it("is the share of evenly spaced times the span matches with each kind", () => {
+    // A GC over a tenth of a 1 s window; a point span sees it a tenth of the time, a span 100 ms
+    // wide (before) a fifth.
+    const causes = [{ kind: "workerGc" as const, fromMs: 500, toMs: 600 }];
+    expect(byChance(causes, 0, 1000, { beforeMs: 0, afterMs: 0 }).workerGc).toBeCloseTo(0.1, 2);
+    expect(byChance(causes, 0, 1000, { beforeMs: 100, afterMs: 0 }).workerGc).toBeCloseTo(0.2, 2);
+    expect(byChance(causes, 0, 1000, { beforeMs: 0, afterMs: 0, exclude: "workerGc" })).toEqual({});
   });
 });
 
