@@ -22,7 +22,13 @@
  * a shared or virtual machine can be off by a third. --live-target F (default: the worker's,
  * 2): the most live audio (the echo) may stand in a playout queue, in frames; by default each
  * call's target adapts below it, --fixed-live-target keeps it at F (lower shortens the echo
- * round trip and trims more often, counted as latency_trim drops).
+ * round trip and trims more often, counted as latency_trim drops). --stall-evidence: the worker
+ * run also records GCs, event-loop stalls, late ticks and batch gaps in the worker thread, the
+ * bot's main thread and the far end, and matches each latency_trim with them
+ * (load/stall-evidence.ts; printed, and in the result's worker.stallEvidence). --memory: instead
+ * of the sweep, the bot's RSS and heaps at 0, N/2 and N calls (--calls, default 1000; each step
+ * settles --memory-settle S, default 10) and over --memory-minutes M (default 10) at N: bytes per
+ * call and growth per minute (load/memory-steps.ts, result file load-memory).
  */
 
 import { DEFAULTS } from "../src/config/config.js";
@@ -39,6 +45,7 @@ import {
   type LoadResult,
   ratePercentOf,
 } from "./load/load-result.js";
+import { memoryCommand } from "./load/memory-steps.js";
 import {
   jsonLayoutsOf,
   type LoadRunShape,
@@ -46,6 +53,7 @@ import {
   loadRunSeconds,
 } from "./load/run-estimate.js";
 import { type RunOptions, runBaseline, runProtocolEcho, runWorker } from "./load/runs.js";
+import { formatStallEvidence } from "./load/stall-evidence.js";
 
 const SWEEP = [100, 200, 400, 700, 1000, 1400, 2000, 2800, 4000];
 
@@ -64,9 +72,15 @@ const liveTarget = args.has("live-target")
   : undefined;
 // The target fixed at --live-target instead of adapting per call below it (the worker's default).
 const fixedLiveTarget = args.has("fixed-live-target");
+// GCs, loop stalls, late ticks and gaps of worker, main thread and far end, matched with trims.
+const stallEvidence = args.has("stall-evidence");
 const known = new Set([
   "live-target",
   "fixed-live-target",
+  "stall-evidence",
+  "memory",
+  "memory-minutes",
+  "memory-settle",
   "calls",
   "seconds",
   "warmup",
@@ -77,6 +91,15 @@ const known = new Set([
   "repeat",
 ]);
 for (const name of args.keys()) if (!known.has(name)) throw new Error(`unknown flag --${name}`);
+// The bot's memory at 0, N/2 and N calls and over a long run at N (load/memory-steps.ts), instead of the sweep.
+if (args.has("memory"))
+  await memoryCommand((maxLifetimeMs) => FarEndProcess.start({ maxLifetimeMs }), {
+    calls: fixedCalls ?? 1000,
+    minutes: intArg(args, "memory-minutes", 10, 0),
+    settleSeconds: intArg(args, "memory-settle", 10, 0),
+    stepSamples: 5,
+    resultsDir,
+  });
 
 const started = performance.now();
 const counts = fixedCalls !== undefined ? [fixedCalls] : SWEEP;
@@ -114,6 +137,7 @@ try {
       idleMs: 1000,
       liveTarget,
       adaptiveLiveTarget: fixedLiveTarget ? false : undefined,
+      stallEvidence,
     };
     let dropped = false;
     for (let round = 1; round <= repeat; round++) {
@@ -134,6 +158,7 @@ try {
       const result = buildResult(calls, seconds, worker, runs);
       results.push(result);
       printRun(result);
+      if (result.worker.stallEvidence) console.log(formatStallEvidence(result.worker.stallEvidence));
       console.log(`written ${writeResultIn(resultsDir, "load", result)}`);
       dropped ||= result.framesDropped > 0 || result.bridgeSendDropBatches > 0 || result.skippedTicks > 0;
     }

@@ -136,6 +136,9 @@ export class DotnetFarEnd {
       case "startBaseline":
       case "stopBaseline":
         throw new Error("the .NET far end runs the media worker design only");
+      case "stallEvidence":
+        // The .NET host has no such reading: the worker's and the bot's main thread's only.
+        return { evidence: null };
       case "stop":
         await this.stop();
         return {};

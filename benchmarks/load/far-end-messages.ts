@@ -6,6 +6,7 @@ import type { StageFigures } from "../lib/latency-histogram.js";
  */
 
 import type { EmulatorFault, EmulatorStats } from "../../src/emulator/media/media-platform-emulator.js";
+import type { FarEndStallEvidence } from "./far-end-stalls.js";
 
 export type BaselineKind = "floor" | "jsonBase64";
 /** JSON + base64 over one shared socket (a stream id per message) or one socket per call. */
@@ -34,7 +35,12 @@ export type FarEndRequest =
    * Soak: the emulator's counters and, for the calls named, their sessions' media counters
    * (with `all`, every session the host holds, attached or kept).
    */
-  | { op: "mediaFlow"; callIds: string[]; all?: boolean };
+  | { op: "mediaFlow"; callIds: string[]; all?: boolean }
+  /**
+   * bench:load --stall-evidence: "start" records the emulator's timing and the process's GCs
+   * and loop delay (far-end-stalls.ts); "stop" ends it and returns them.
+   */
+  | { op: "stallEvidence"; action: "start" | "stop" };
 
 /**
  * The media emulator as bench:soak runs it (bench:load leaves these unset): on a fixed port so
@@ -72,6 +78,7 @@ export interface FarEndResults {
   restartEmulator: { url: string };
   injectFault: Record<string, never>;
   mediaFlow: { stats: EmulatorStats; sessions: (SessionFlow | null)[] };
+  stallEvidence: { evidence: FarEndStallEvidence | null };
 }
 
 /** What the far end saw between beginWindow and endWindow. */

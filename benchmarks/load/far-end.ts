@@ -21,6 +21,7 @@ import type {
   FarEndWindow,
   SoakEmulatorOptions,
 } from "./far-end-messages.js";
+import { FarEndStallRecorder } from "./far-end-stalls.js";
 
 if (!process.send) {
   console.error("far-end.ts runs as a child of benchmarks/load.ts (it needs an IPC channel)");
@@ -47,6 +48,8 @@ let baseline: BaselineFarEnd | undefined;
 const tracked = new Map<string, EmulatedSession>();
 let emulatorEcho = new LatencyHistogram();
 let measuring = false;
+/** Recording the stall evidence (stallEvidence op), on the emulator running when it started. */
+let stalls: { recorder: FarEndStallRecorder; on: MediaPlatformEmulator } | undefined;
 /** The far end's stages of an echo (see FarEndWindow.stages), recorded while measuring. */
 let stages = {
   hostSend: new LatencyHistogram(),
@@ -287,6 +290,22 @@ async function handle(request: FarEndRequest): Promise<unknown> {
       };
       windowStart = undefined;
       return result;
+    }
+    case "stallEvidence": {
+      if (request.action === "start") {
+        if (!emulator) throw new Error("the emulator is not started");
+        if (stalls) stalls.on.timingObserver = null;
+        const recorder = new FarEndStallRecorder();
+        emulator.timingObserver = recorder;
+        stalls = { recorder, on: emulator };
+        recorder.start();
+        return { evidence: null } satisfies FarEndResults["stallEvidence"];
+      }
+      const running = stalls;
+      stalls = undefined;
+      if (!running) return { evidence: null } satisfies FarEndResults["stallEvidence"];
+      running.on.timingObserver = null;
+      return { evidence: running.recorder.stop() } satisfies FarEndResults["stallEvidence"];
     }
     case "stop": {
       await baseline?.stop();

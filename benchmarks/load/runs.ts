@@ -19,6 +19,7 @@ import { BaselineBotThread, type BotKind } from "./baseline-bot-thread.js";
 import { CpuWindow, idleCpuUsPerSecond, threadIds } from "./cpu.js";
 import type { BaselineKind, FarEndWindow, JsonLayout } from "./far-end-messages.js";
 import type { FarEndProcess } from "./far-end-process.js";
+import { RECORD_AHEAD_MS, type StallEvidenceReport, StallEvidenceRun } from "./stall-evidence.js";
 
 export interface RunOptions {
   calls: number;
@@ -30,6 +31,8 @@ export interface RunOptions {
   liveTarget?: number;
   /** Whether that target adapts per call (undefined: the provider's default). */
   adaptiveLiveTarget?: boolean;
+  /** Record what stalls the worker run's window (stall-evidence.ts); off by default. */
+  stallEvidence?: boolean;
 }
 
 /** CPU of the bot process over the window, less what it burns idle, per frame handled. */
@@ -72,6 +75,8 @@ export interface WorkerRun {
   bridgeBatchTransit: { count: number; p50Ms: number | null; p99Ms: number | null };
   /** media_playout_queue_depth_frames (per session per tick), bucket upper bounds in frames. */
   playoutQueueDepth: { p50Frames: number | null; p99Frames: number | null };
+  /** With RunOptions.stallEvidence: GCs, loop stalls, late ticks, trims and gaps, correlated. */
+  stallEvidence?: StallEvidenceReport;
   /** The worker's latency probe over the window (exact stage readings; null: not read). */
   probe: LatencyProbeSnapshot | null;
 }
@@ -194,8 +199,12 @@ export async function runWorker(far: WorkerFarEnd, options: RunOptions): Promise
     const { connected } = await far.request({ op: "connectMedia", mediaSessionIds, timeoutMs: 10_000 });
     if (connected !== options.calls)
       throw new Error(`only ${connected} of ${options.calls} sessions connected`);
-    await sleep(options.warmupSeconds * 1000);
-
+    // Stall evidence starts a trim's look-back ahead of the window (stall-evidence.ts).
+    const ahead = options.stallEvidence ? Math.min(options.warmupSeconds * 1000, RECORD_AHEAD_MS) : 0;
+    await sleep(options.warmupSeconds * 1000 - ahead);
+    const stalls = options.stallEvidence ? await StallEvidenceRun.start(provider, far) : undefined;
+    await sleep(ahead);
+    stalls?.windowOpens();
     // The probe's window is the counters' (reset with the first read, read with the second).
     let probe: LatencyProbeSnapshot | null = null;
     let reads = 0;
@@ -211,6 +220,7 @@ export async function runWorker(far: WorkerFarEnd, options: RunOptions): Promise
       options.seconds,
       workerThreads,
     );
+    const stallEvidence = await stalls?.finish();
 
     const received = deltaOf(before, after, "media_frames_received_total");
     const sent = deltaOf(before, after, "media_frames_sent_total");
@@ -234,6 +244,7 @@ export async function runWorker(far: WorkerFarEnd, options: RunOptions): Promise
       lateness: percentiles(before, after, "media_render_lateness_seconds"),
       bridgeBatchTransit: percentiles(before, after, "bridge_batch_transit_seconds"),
       playoutQueueDepth: queueDepth(before, after),
+      ...(stallEvidence ? { stallEvidence } : {}),
       probe,
     };
   } finally {

@@ -32,6 +32,7 @@ import type {
   WorkerEvent,
   WorkerRequests,
 } from "./worker-messages.js";
+import type { WorkerStallEvidence } from "./worker-stall-evidence.js";
 
 export interface BridgeMediaSessionProviderOptions {
   bridge: BridgeSettings;
@@ -308,6 +309,16 @@ export class BridgeMediaSessionProvider implements MediaSessionProvider {
     const channel = this.channel;
     if (channel === undefined) return "";
     return (await channel.request("metrics", {})).text;
+  }
+
+  /**
+   * Diagnostics: starts recording the worker's stall evidence, or stops and returns it (see
+   * worker-stall-evidence.ts; bench:load --stall-evidence).
+   */
+  async stallEvidence(action: "start" | "stop"): Promise<WorkerStallEvidence | null> {
+    const channel = this.channel;
+    if (channel === undefined) throw new Error("media worker is not running");
+    return (await channel.request("stallEvidence", { action })).evidence;
   }
 
   /**

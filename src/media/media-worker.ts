@@ -16,6 +16,7 @@ import { MediaEngine } from "./media-engine.js";
 import { raiseThreadPriority } from "./thread-priority.js";
 import { WorkerLoadSampler } from "./worker-load.js";
 import type { MediaWorkerSettings, WorkerCommand, WorkerEvent, WorkerRequests } from "./worker-messages.js";
+import { WorkerStallRecorder } from "./worker-stall-evidence.js";
 
 async function main(port: PortLike, settings: MediaWorkerSettings): Promise<void> {
   const log = createLogger({ level: settings.logLevel, name: "media-worker" });
@@ -75,6 +76,8 @@ async function main(port: PortLike, settings: MediaWorkerSettings): Promise<void
     eventLoopUtilization: metrics.workerEventLoopUtilization,
     log,
   });
+  // Created on the first request for it (diagnostics only; see WorkerStallRecorder).
+  let stalls: WorkerStallRecorder | undefined;
   channel.handle(async (method, params) => {
     switch (method) {
       case "createSession":
@@ -90,6 +93,14 @@ async function main(port: PortLike, settings: MediaWorkerSettings): Promise<void
       }
       case "metrics":
         return { text: await registry.metrics() };
+      case "stallEvidence": {
+        stalls ??= new WorkerStallRecorder(metrics);
+        if ((params as WorkerRequests["stallEvidence"]["params"]).action === "start") {
+          stalls.start();
+          return { evidence: null };
+        }
+        return { evidence: stalls.stop() };
+      }
       case "latencyProbe": {
         const snapshot = probe?.snapshot() ?? null;
         if ((params as WorkerRequests["latencyProbe"]["params"]).reset) probe?.reset();

@@ -8,6 +8,7 @@ import type { CallControlRequest, CallControlResult } from "./call-control-reque
 import type { LatencyProbeSnapshot } from "./latency-probe.js";
 import type { AudioDirection } from "./media-session-provider.js";
 import type { MediaThreadPriority } from "./thread-priority.js";
+import type { WorkerStallEvidence } from "./worker-stall-evidence.js";
 
 /** Platform health as the media host reports it. */
 export type MediaHostHealth = "unspecified" | "normal" | "heavilyLoaded" | "overloaded";
@@ -71,6 +72,14 @@ export interface WorkerRequests {
    */
   bindCallId: { params: { provisionalId: string; callId: string }; result: { bound: true } };
   metrics: { params: Record<string, never>; result: { text: string } };
+  /**
+   * Diagnostics (bench:load --stall-evidence): "start" begins recording the worker's stall
+   * evidence (worker-stall-evidence.ts), "stop" ends it and returns what was recorded.
+   */
+  stallEvidence: {
+    params: { action: "start" | "stop" };
+    result: { evidence: WorkerStallEvidence | null };
+  };
   /** The latency probe's readings (null without one); `reset` starts a new window. */
   latencyProbe: { params: { reset: boolean }; result: { snapshot: LatencyProbeSnapshot | null } };
   shutdown: { params: Record<string, never>; result: { sessionsEnded: number } };

@@ -7,6 +7,7 @@ import type { Logger } from "../../log/logger.js";
 import type { EmulatedSession } from "./emulated-session.js";
 import { FrameLedger } from "./frame-ledger.js";
 import type { RenderTimings } from "./render-timings.js";
+import type { EmulatorTimingObserver } from "./timing-observer.js";
 
 /** Control messages held in one stall at most (either way); more are dropped and counted. */
 const MAX_HELD_MESSAGES = 10_000;
@@ -25,6 +26,8 @@ export interface ConnectionHost {
   connectionClosed(connection: EmulatorConnection): void;
   /** Counted refusals, by reason, for stats. */
   countProtocolError(error: BridgeProtocolError): void;
+  /** Diagnostics: told about each render batch read (null: none). */
+  readonly timingObserver: EmulatorTimingObserver | null;
   /** Benchmarks' readings of render batches (see render-timings.ts). */
   readonly renderTimings?: RenderTimings;
 }
@@ -159,6 +162,7 @@ export class EmulatorConnection {
       this.batchesDropped++;
       return false;
     }
+    this.host.timingObserver?.sourceBatch(performance.now(), this.socket.bufferedAmount);
     this.socket.send(Buffer.from(bytes), { binary: true });
     this.batchesSent++;
     return true;
@@ -312,6 +316,7 @@ export class EmulatorConnection {
       this.sendError(v1.ErrorCode.ERROR_CODE_BAD_FRAME, invalid.message, invalid.session);
     }
     const nowMs = performance.now();
+    this.host.timingObserver?.renderBatch(nowMs, reader.sentAtUs, reader.frameCount);
     const unknown = new Set<number>();
     let frames = 0;
     while (reader.next()) {

@@ -40,6 +40,7 @@ import { EndedRecordings, type EndedRecordingsStats } from "./ended-recordings.j
 import type { Impairments } from "./impairments.js";
 import { MediaClock } from "./media-clock.js";
 import type { RenderTimings } from "./render-timings.js";
+import type { EmulatorTimingObserver } from "./timing-observer.js";
 
 export interface MediaPlatformEmulatorOptions {
   /** 0 = an ephemeral port (default). */
@@ -251,6 +252,8 @@ export class MediaPlatformEmulator implements ConnectionHost {
   private batchesStalledClosed = 0;
   private batchesSentClosed = 0;
   private readonly random: () => number;
+  /** Diagnostics of the clock and of render batches (bench:load --stall-evidence); null: none. */
+  timingObserver: EmulatorTimingObserver | null = null;
 
   private constructor(private readonly options: MediaPlatformEmulatorOptions) {
     this.logger = (options.logger ?? silentLogger()).child({ component: "media-emulator" });
@@ -869,6 +872,16 @@ export class MediaPlatformEmulator implements ConnectionHost {
 
   private tick(): void {
     const nowMs = performance.now();
+    this.writeTick(nowMs);
+    this.timingObserver?.tick(
+      nowMs,
+      this.clock.lastLatenessMs,
+      performance.now() - nowMs,
+      this.clock.skippedTicks,
+    );
+  }
+
+  private writeTick(nowMs: number): void {
     const sentAtUs = nowMicros();
     for (const connection of this.connections) {
       if (!connection.helloDone) continue;
