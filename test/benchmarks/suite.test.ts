@@ -373,7 +373,9 @@ describe("summary from result files", () => {
     expect(s).toContain("`shared/docs/media-frames.md`");
     expect(s).not.toContain("only the shared socket was measured");
     expect(rowOf(s, "| render lateness p99 ≤ 2 ms")).toBe("| render lateness p99 ≤ 2 ms | met | NOT MET |");
-    expect(rowOf(s, "| for information (replaced by the protocol echo goal): worker CPU ≤ 1.5× the floor")).toBe(
+    expect(
+      rowOf(s, "| for information (replaced by the protocol echo goal): worker CPU ≤ 1.5× the floor"),
+    ).toBe(
       "| for information (replaced by the protocol echo goal): worker CPU ≤ 1.5× the floor | met | not measured |",
     );
     expect(s).toContain("**1000 concurrent calls without drops: NOT MET** (largest clean run: 100 calls).");
