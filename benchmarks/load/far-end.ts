@@ -147,6 +147,8 @@ function startEmulator(
     recordMaxSeconds: soak?.recordMaxSeconds ?? 1,
     maxSessions: 0,
     renderTimings,
+    // The host's render queue as the .NET host keeps it: a standing backlog is trimmed.
+    renderTargetFrames: 1,
     ...(soak ? { port: soak.port, reconnectGraceMs: soak.reconnectGraceMs } : {}),
   });
 }

@@ -201,7 +201,8 @@ export class EmulatedSession implements FrameOwner {
       /**
        * A playout queue that never got shorter than this after a tick's frame was played,
        * during a whole window of renderTrimWindowTicks, drops the excess one frame per tick,
-       * as the .NET host does (RenderTargetFrames 1, RenderTrimWindowTicks 50); 0 = never.
+       * as the .NET host does (RenderTargetFrames 1, RenderTrimWindowTicks 50); 0 = never
+       * (the default: tests compare what was played byte for byte, whatever the machine's stalls).
        */
       renderTargetFrames?: number;
       renderTrimWindowTicks?: number;
@@ -218,7 +219,7 @@ export class EmulatedSession implements FrameOwner {
     this.queuePcm = new Uint8Array(options.playoutQueueFrames * PCM_FRAME_BYTES);
     this.recording = new PlayoutRecording(Math.round(options.recordMaxSeconds * 50));
     this.renderTimings = options.renderTimings;
-    this.renderTargetFrames = options.renderTargetFrames ?? 1;
+    this.renderTargetFrames = options.renderTargetFrames ?? 0;
     this.renderTrimWindowTicks = options.renderTrimWindowTicks ?? 50;
   }
 

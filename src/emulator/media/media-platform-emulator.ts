@@ -87,7 +87,8 @@ export interface MediaPlatformEmulatorOptions {
   /**
    * A session's render backlog standing above this many frames (after each tick's frame is
    * played) for a whole renderTrimWindowTicks is dropped one frame per tick, as the .NET host
-   * does (default 1 and 50 ticks = 1 s; 0 = never trim).
+   * does with its defaults 1 and 50 ticks (= 1 s). Default 0: never trim, so that what the bot
+   * sent is played whole (tests compare it byte for byte); bench:load's far end sets 1.
    */
   renderTargetFrames?: number;
   renderTrimWindowTicks?: number;

@@ -10,7 +10,7 @@ function frame(n: number): Uint8Array {
 
 describe("emulated render queue: standing backlog", () => {
   it("drops a backlog that stood above one frame for a whole second, one frame a tick, as the .NET host does", () => {
-    const session = connectedSession();
+    const session = connectedSession({ renderTargetFrames: 1 });
     session.sendActive = true;
     let next = 0;
     // A burst of 4 frames, then one a tick: 4 stand behind each tick's play.
@@ -29,7 +29,7 @@ describe("emulated render queue: standing backlog", () => {
   });
 
   it("leaves a queue that drains to one frame within the window alone", () => {
-    const session = connectedSession();
+    const session = connectedSession({ renderTargetFrames: 1 });
     session.sendActive = true;
     let next = 0;
     for (let tick = 0; tick < 200; tick++) {
@@ -38,5 +38,19 @@ describe("emulated render queue: standing backlog", () => {
       session.playTick(tick * 20 + 10);
     }
     expect(session.snapshot().renderFramesTrimmed).toBe(0);
+  });
+});
+
+describe("emulated render queue by default", () => {
+  it("plays every frame the bot sent, however long a backlog stands", () => {
+    const session = connectedSession();
+    session.sendActive = true;
+    for (let i = 0; i < 4; i++) session.acceptRender(frame(i), 0, 0);
+    for (let tick = 0; tick < 120; tick++) {
+      session.acceptRender(frame(4 + tick), 0, tick * 20);
+      session.playTick(tick * 20 + 10);
+    }
+    expect(session.snapshot().renderFramesTrimmed).toBe(0);
+    expect(session.snapshot().playoutQueueDepth).toBe(4);
   });
 });

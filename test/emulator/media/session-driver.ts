@@ -42,6 +42,7 @@ export function connectedSession(
     speakers?: SpeakerSpec[];
     unmixedAudio?: boolean;
     seed?: number;
+    renderTargetFrames?: number;
   } = {},
 ): EmulatedSession {
   const session = new EmulatedSession(
@@ -55,6 +56,7 @@ export function connectedSession(
       speakers: options.speakers ?? [],
       playoutQueueFrames: 10,
       recordMaxSeconds: 1,
+      renderTargetFrames: options.renderTargetFrames,
     },
     seeded(options.seed ?? 7),
   );
