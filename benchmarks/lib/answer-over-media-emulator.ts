@@ -21,6 +21,7 @@ import { LatencyHistogram } from "./latency-histogram.js";
 import { reapOnExit } from "./reap-children.js";
 import { writeResultIn } from "./result-file.js";
 import { formatTable } from "./results.js";
+import { countTlsConnections } from "./tls-connection-count.js";
 
 const ROOT = path.join(path.dirname(fileURLToPath(import.meta.url)), "..", "..");
 const ENTRY = path.join(ROOT, "benchmarks", "lib", "answer-standin-child.ts");
@@ -68,6 +69,8 @@ export async function runAnswersOverMediaEmulator(options: AnswerOverMediaOption
   if (ready.type !== "ready") throw new Error(`stand-in: ${JSON.stringify(ready)}`);
   console.log(`graph + media emulators: pid ${child.pid}`);
 
+  // Bot -> Graph connections (answers, token, OpenID keys).
+  const tlsConnections = countTlsConnections();
   const timings = new Map<string, AnswerTiming>();
   const config = loadConfig({ ...ready.env, BOT_OPS_PORT: "0", BOT_MAX_CALLS: String(concurrency * 4) });
   const bot = await BotApp.start({
@@ -98,9 +101,16 @@ export async function runAnswersOverMediaEmulator(options: AnswerOverMediaOption
   const loopDelay = monitorEventLoopDelay({ resolution: 1 });
   const eluBefore = performance.eventLoopUtilization();
   loopDelay.enable();
+  const cpuBefore = process.cpuUsage();
+  const connectionsBefore = tlsConnections.count;
   const started = performance.now();
   const result = await run(waves);
   const elapsedS = (performance.now() - started) / 1000;
+  const cpu = process.cpuUsage(cpuBefore);
+  const newConnections = {
+    botToGraph: tlsConnections.count - connectionsBefore,
+    graphToBot: result.tlsConnections,
+  };
   loopDelay.disable();
   const elu = performance.eventLoopUtilization(eluBefore);
   await bot.stop(30_000);
@@ -124,6 +134,13 @@ export async function runAnswersOverMediaEmulator(options: AnswerOverMediaOption
       if (typeof at === "number") stages[i]?.recordMs(at - timing.receivedAt);
     }
   }
+  // CPU (user + system, all threads) per answered call: with N posted at once, the last answer
+  // of a wave waits for the others' CPU on a shared machine.
+  const answeredCount = Math.max(1, result.samples.length);
+  const cpuPerCallMs = {
+    bot: round3((cpu.user + cpu.system) / 1000 / answeredCount),
+    emulators: round3(result.cpuMs / answeredCount),
+  };
   const row = (label: string, h: LatencyHistogram) => {
     const s = h.summary();
     return [label, h.count, s.p50Ms, s.p99Ms, s.maxMs];
@@ -142,7 +159,7 @@ export async function runAnswersOverMediaEmulator(options: AnswerOverMediaOption
     maxMs: round3(loopDelay.max / 1e6),
   };
   console.log(
-    `\nAnswer latency over the media emulator: ${waves} waves of ${concurrency} notifications posted at once (${result.samples.length} answered, ${result.failed} failed) over ${elapsedS.toFixed(1)} s\n${table}\nbot event loop: utilization ${round3(elu.utilization)}, delay p50 ${delay.p50Ms} / p99 ${delay.p99Ms} / max ${delay.maxMs} ms (monitorEventLoopDelay, 1 ms resolution)\n`,
+    `\nAnswer latency over the media emulator: ${waves} waves of ${concurrency} notifications posted at once (${result.samples.length} answered, ${result.failed} failed) over ${elapsedS.toFixed(1)} s\n${table}\nbot event loop: utilization ${round3(elu.utilization)}, delay p50 ${delay.p50Ms} / p99 ${delay.p99Ms} / max ${delay.maxMs} ms (monitorEventLoopDelay, 1 ms resolution)\nCPU per answered call (user + system, all threads; the calls' ends included): bot ${cpuPerCallMs.bot} ms, Graph + media emulators ${cpuPerCallMs.emulators} ms\nTLS connections opened while measuring (after the warm-up): bot -> Graph ${newConnections.botToGraph}, Graph -> bot ${newConnections.graphToBot}\n`,
   );
   const file = writeResultIn(options.resultsDir, "answer-latency-media-emulator", {
     concurrency,
@@ -157,6 +174,8 @@ export async function runAnswersOverMediaEmulator(options: AnswerOverMediaOption
       STAGES.map(([, key], i) => [key, { count: stages[i]?.count, ...stages[i]?.summary() }]),
     ),
     botEventLoop: { utilization: round3(elu.utilization), delay },
+    cpuPerCallMs,
+    tlsConnectionsOpenedWhileMeasuring: newConnections,
     goal: { p50Ms: 5, p99Ms: 20, at: "graph: posted -> answer received" },
     interval:
       "Graph's side: performance.now() in the emulators' process when the signed notification POST went to its HTTP client -> when the bot's answer request reached its express stack; bot's stages: performance.now() in the bot's process from the notification request's arrival (headers read)",

@@ -19,9 +19,12 @@ import { emulatedBotEnv, newEmulatedApp } from "../../src/demo/emulator-bot-env.
 import { GraphEmulator } from "../../src/emulator/graph/graph-emulator.js";
 import { MediaPlatformEmulator } from "../../src/emulator/media/media-platform-emulator.js";
 import { createLogger } from "../../src/log/logger.js";
+import { countTlsConnections } from "./tls-connection-count.js";
 
 process.on("disconnect", () => process.exit(0));
 if (!process.connected) process.exit(0);
+// Graph -> bot connections: the notification POSTs' (keep-alive) connections.
+const tlsConnections = countTlsConnections();
 
 export interface StandinSample {
   callId: string;
@@ -34,7 +37,7 @@ export interface StandinSample {
 export type StandinRequest = { type: "run"; waves: number; concurrency: number; gapMs: number };
 export type StandinMessage =
   | { type: "ready"; env: Record<string, string> }
-  | { type: "result"; samples: StandinSample[]; failed: number }
+  | { type: "result"; samples: StandinSample[]; failed: number; cpuMs: number; tlsConnections: number }
   | { type: "error"; message: string };
 
 const send = (message: StandinMessage) => process.send?.(message);
@@ -77,7 +80,11 @@ process.on("message", (request: StandinRequest) => {
   );
 });
 
-async function runWaves(request: StandinRequest): Promise<{ samples: StandinSample[]; failed: number }> {
+async function runWaves(
+  request: StandinRequest,
+): Promise<{ samples: StandinSample[]; failed: number; cpuMs: number; tlsConnections: number }> {
+  const cpuBefore = process.cpuUsage();
+  const connectionsBefore = tlsConnections.count;
   const samples: StandinSample[] = [];
   let failed = 0;
   for (let wave = 0; wave < request.waves; wave++) {
@@ -117,5 +124,11 @@ async function runWaves(request: StandinRequest): Promise<{ samples: StandinSamp
     await graph.drainNotifications();
     await new Promise((resolve) => setTimeout(resolve, request.gapMs));
   }
-  return { samples, failed };
+  const cpu = process.cpuUsage(cpuBefore);
+  return {
+    samples,
+    failed,
+    cpuMs: (cpu.user + cpu.system) / 1000,
+    tlsConnections: tlsConnections.count - connectionsBefore,
+  };
 }
