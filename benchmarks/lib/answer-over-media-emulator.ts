@@ -51,19 +51,30 @@ export async function runAnswersOverMediaEmulator(options: AnswerOverMediaOption
   const { concurrency, waves, warmupWaves, gapMs } = options;
   const port = await freePort();
   const tls = await createLocalBotTls();
-  const child = spawn(process.execPath, ["--import", "tsx", ENTRY], {
-    cwd: ROOT,
-    env: {
-      ...process.env,
-      // A --cpu-prof meant for the bot is not the child's.
-      NODE_OPTIONS: "",
-      ANSWER_BOT_PORT: String(port),
-      ANSWER_BOT_CERT: tls.certPath,
-      ANSWER_BOT_KEY: tls.keyPath,
-      BOT_LOG_LEVEL: "warn",
+  const child = spawn(
+    process.execPath,
+    [
+      ...(process.env.ANSWER_CHILD_PROF
+        ? ["--cpu-prof", `--cpu-prof-dir=${process.env.ANSWER_CHILD_PROF}`]
+        : []),
+      "--import",
+      "tsx",
+      ENTRY,
+    ],
+    {
+      cwd: ROOT,
+      env: {
+        ...process.env,
+        // A --cpu-prof meant for the bot is not the child's.
+        NODE_OPTIONS: "",
+        ANSWER_BOT_PORT: String(port),
+        ANSWER_BOT_CERT: tls.certPath,
+        ANSWER_BOT_KEY: tls.keyPath,
+        BOT_LOG_LEVEL: "warn",
+      },
+      stdio: ["ignore", "inherit", "inherit", "ipc"],
     },
-    stdio: ["ignore", "inherit", "inherit", "ipc"],
-  });
+  );
   reapOnExit(child);
   const ready = await next(child, 30_000);
   if (ready.type !== "ready") throw new Error(`stand-in: ${JSON.stringify(ready)}`);
@@ -72,7 +83,15 @@ export async function runAnswersOverMediaEmulator(options: AnswerOverMediaOption
   // Bot -> Graph connections (answers, token, OpenID keys).
   const tlsConnections = countTlsConnections();
   const timings = new Map<string, AnswerTiming>();
-  const config = loadConfig({ ...ready.env, BOT_OPS_PORT: "0", BOT_MAX_CALLS: String(concurrency * 4) });
+  const config = loadConfig({
+    ...ready.env,
+    BOT_OPS_PORT: "0",
+    BOT_MAX_CALLS: String(concurrency * 4),
+    // The media thread's scheduling can be compared (realtime by default, as deployed).
+    ...(process.env.BOT_MEDIA_THREAD_PRIORITY
+      ? { BOT_MEDIA_THREAD_PRIORITY: process.env.BOT_MEDIA_THREAD_PRIORITY }
+      : {}),
+  });
   const bot = await BotApp.start({
     config,
     logger: createLogger({ level: process.env.BOT_LOG_LEVEL ?? "warn" }),
@@ -114,7 +133,8 @@ export async function runAnswersOverMediaEmulator(options: AnswerOverMediaOption
   loopDelay.disable();
   const elu = performance.eventLoopUtilization(eluBefore);
   await bot.stop(30_000);
-  child.kill();
+  // The child exits once its channel closes (a --cpu-prof of it is written then).
+  child.disconnect();
   await rm(path.dirname(tls.certPath), { recursive: true, force: true });
 
   const atGraph = new LatencyHistogram();
