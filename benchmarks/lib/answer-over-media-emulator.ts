@@ -140,6 +140,10 @@ export async function runAnswersOverMediaEmulator(options: AnswerOverMediaOption
   const atGraph = new LatencyHistogram();
   const notification202 = new LatencyHistogram();
   const stages = STAGES.map(() => new LatencyHistogram());
+  // Across the two processes, on the machine's clock (performance.timeOrigin + now() in each):
+  // Graph's POST -> the bot read its headers, and the bot's answer written -> Graph read it.
+  const postedToArrival = new LatencyHistogram();
+  const writtenToGraph = new LatencyHistogram();
   let unmatched = 0;
   for (const sample of result.samples as StandinSample[]) {
     atGraph.recordMs(sample.postedToAnswerMs);
@@ -149,6 +153,8 @@ export async function runAnswersOverMediaEmulator(options: AnswerOverMediaOption
       unmatched++;
       continue;
     }
+    postedToArrival.recordMs(performance.timeOrigin + timing.receivedAt - sample.postedAtEpochMs);
+    writtenToGraph.recordMs(sample.answerAtEpochMs - (performance.timeOrigin + timing.answerSentAt));
     for (const [i, [, key]] of STAGES.entries()) {
       const at = timing[key];
       if (typeof at === "number") stages[i]?.recordMs(at - timing.receivedAt);
@@ -170,7 +176,9 @@ export async function runAnswersOverMediaEmulator(options: AnswerOverMediaOption
     [
       row("graph: posted -> answer received", atGraph),
       row("graph: posted -> notification's 202", notification202),
+      row("across: Graph's POST -> bot read its headers", postedToArrival),
       ...STAGES.map(([label], i) => row(`${label} (from arrival)`, stages[i] as LatencyHistogram)),
+      row("across: bot's answer written -> Graph read it", writtenToGraph),
     ],
   );
   const delay = {
@@ -190,6 +198,11 @@ export async function runAnswersOverMediaEmulator(options: AnswerOverMediaOption
     failed: result.failed,
     unmatched,
     atGraph: { postedToAnswer: atGraph.summary(), postedToNotification202: notification202.summary() },
+    acrossProcesses: {
+      postedToBotArrival: postedToArrival.summary(),
+      answerWrittenToGraph: writtenToGraph.summary(),
+      clock: "performance.timeOrigin + performance.now() in each process (the machine's clock)",
+    },
     botStagesFromArrival: Object.fromEntries(
       STAGES.map(([, key], i) => [key, { count: stages[i]?.count, ...stages[i]?.summary() }]),
     ),

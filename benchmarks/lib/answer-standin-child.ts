@@ -32,6 +32,9 @@ export interface StandinSample {
   postedToAnswerMs: number;
   /** The same POST -> the bot's 202 to it read at Graph. */
   postedTo202Ms: number;
+  /** The POST and the answer's arrival as wall-clock ms (timeOrigin + now), to set against the bot's. */
+  postedAtEpochMs: number;
+  answerAtEpochMs: number;
 }
 
 export type StandinRequest = { type: "run"; waves: number; concurrency: number; gapMs: number };
@@ -136,6 +139,8 @@ async function runWaves(
         callId,
         postedToAnswerMs: answerAt - delivery.postedAtMs,
         postedTo202Ms: delivery.latencyMs,
+        postedAtEpochMs: performance.timeOrigin + delivery.postedAtMs,
+        answerAtEpochMs: performance.timeOrigin + answerAt,
       });
     }
     for (const callId of ids) {
