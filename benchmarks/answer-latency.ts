@@ -13,6 +13,17 @@
  * call's event): both performance.now() in the bot's process (PlacedCallTiming), and -> Graph's
  * 201 on the way. Signaling-only provider as above (it takes placed calls: a provisional id,
  * then bindCallId), so the emulator establishes the calls without media.
+ *
+ * `npm run bench:answer -- --media emulator [--concurrency C] [--waves W] [--warmup W] [--gap-ms G]
+ * [--results-dir DIR]`: the path an independent Graph stand-in measures. A child process
+ * (lib/answer-standin-child.ts) holds the Graph emulator and the media platform emulator; the bot
+ * (this process) has the real media worker and bridge, so every answer waits for a CreateSession
+ * round trip to the media emulator. Graph posts C signed notifications at once (default 8),
+ * waits for all C answers, ends the calls, waits G ms, and again, W times after the warm-up
+ * waves. Measured at Graph's side: notification POST handed to its HTTP client -> the bot's answer
+ * request reached Graph (both clocks in the child); and the bot's stages (AnswerTiming), each
+ * from the notification's arrival in the bot: token checked, body parsed, 202 written, handling
+ * started, admitted, CreateSession sent, SessionCreated, answer written, Graph's 202.
  */
 import { BotApp } from "../src/app/bot-app.js";
 import { loadConfig } from "../src/config/config.js";
@@ -24,6 +35,7 @@ import { StandaloneMediaSessionProvider } from "../src/media/standalone-media-se
 import type { AnswerTiming } from "../src/signaling/call-manager.js";
 import type { PlacedCallTiming } from "../src/signaling/outgoing-calls.js";
 import type { PlacedCall } from "../src/signaling/placed-call.js";
+import { runAnswersOverMediaEmulator } from "./lib/answer-over-media-emulator.js";
 import { GraphEmulatorProcess } from "./lib/graph-emulator-process.js";
 import { LatencyHistogram } from "./lib/latency-histogram.js";
 import { writeResultIn } from "./lib/result-file.js";
@@ -31,8 +43,33 @@ import { formatTable, intArg, parseArgs } from "./lib/results.js";
 
 const args = parseArgs();
 // A mistyped flag stops the benchmark before anything starts, rather than running the defaults.
-const known = new Set(["calls", "rate", "warmup", "results-dir", "join"]);
+const known = new Set([
+  "calls",
+  "rate",
+  "warmup",
+  "results-dir",
+  "join",
+  "media",
+  "concurrency",
+  "waves",
+  "gap-ms",
+]);
 for (const name of args.keys()) if (!known.has(name)) throw new Error(`unknown flag --${name}`);
+if (args.has("media")) {
+  if (args.get("media") !== "emulator") throw new Error("--media takes one value: emulator");
+  for (const name of ["join", "calls", "rate"])
+    if (args.has(name)) throw new Error(`--${name} does not apply with --media emulator`);
+  await runAnswersOverMediaEmulator({
+    concurrency: intArg(args, "concurrency", 8),
+    waves: intArg(args, "waves", 100),
+    warmupWaves: intArg(args, "warmup", 10, 0),
+    gapMs: intArg(args, "gap-ms", 20, 0),
+    resultsDir: args.get("results-dir"),
+  });
+  process.exit(process.exitCode ?? 0);
+}
+for (const name of ["concurrency", "waves", "gap-ms"])
+  if (args.has(name)) throw new Error(`--${name} applies only with --media emulator`);
 const join = args.has("join");
 if (join && args.get("join") !== "true") throw new Error("--join takes no value");
 const calls = intArg(args, "calls", join ? 200 : 1000);

@@ -90,6 +90,29 @@ export interface AnswerTiming {
   answerSentAt: number;
   /** Graph accepted the answer (202). */
   answerAcceptedAt: number;
+  /** The stages in between, where known (see ArrivalStages); absent for a replayed notification. */
+  tokenCheckedAt?: number;
+  parsedAt?: number;
+  respondedAt?: number;
+  handledAt?: number;
+  /** The policy admitted the call and its answer started. */
+  admittedAt?: number;
+  /** The media session was asked for (app-hosted media only) ... */
+  sessionRequestedAt?: number;
+  /** ... and its blob came back from the media host. */
+  sessionCreatedAt?: number;
+}
+
+/** performance.now() stamps of a notification request on its way in (signaling-app.ts). */
+export interface ArrivalStages {
+  /** The bearer token was verified. */
+  tokenCheckedAt: number;
+  /** The body was read and parsed as JSON. */
+  parsedAt: number;
+  /** The 202 was handed to the socket. */
+  respondedAt: number;
+  /** The notifications' handling started (after the response, on a later turn of the loop). */
+  handledAt?: number;
 }
 
 /** Context of one notification request. */
@@ -98,6 +121,8 @@ export interface BatchContext {
   receivedAt: number;
   /** Tenant of the verified notification token. */
   tokenTenantId?: string;
+  /** Where the request's time went before its handling (benchmarks' stage breakdown). */
+  stages?: ArrivalStages;
 }
 
 /**
@@ -415,7 +440,7 @@ export class CallManager {
     if (this.serviceHosted) {
       // Tenant, shutdown and capacity first; the media host matters only for app-hosted.
       const decision = this.decide(call, "none", true);
-      if (decision.action === "reject") return this.carryOut(call, decision, event, context.receivedAt);
+      if (decision.action === "reject") return this.carryOut(call, decision, event, context);
       this.track(this.chooseMedia(call, event, context));
       return "choosing_media";
     }
@@ -439,7 +464,7 @@ export class CallManager {
       return;
     }
     this.logger.info({ callId: call.callId }, "answering with service-hosted media");
-    this.carryOut(call, this.decide(call, "none", true), event, context.receivedAt);
+    this.carryOut(call, this.decide(call, "none", true), event, context);
   }
 
   /** The policy for an app-hosted call: it needs the media host (held while it reconnects). */
@@ -461,10 +486,10 @@ export class CallManager {
         { ...fields, notLoggedBefore },
         "media host disconnected; holding the incoming call until it is back",
       );
-      this.track(this.answerWhenMediaHostBack(call, event, context.receivedAt, holdUntil));
+      this.track(this.answerWhenMediaHostBack(call, event, context, holdUntil));
       return "waiting_for_media_host";
     }
-    return this.carryOut(call, decision, event, context.receivedAt);
+    return this.carryOut(call, decision, event, context);
   }
 
   /** The policy on the call's facts now. */
@@ -495,9 +520,10 @@ export class CallManager {
     call: Call,
     decision: CallDecision,
     event: IncomingCallEvent,
-    receivedAt: number,
+    context: BatchContext,
     waited = false,
   ): string {
+    const receivedAt = context.receivedAt;
     if (decision.action === "reject") {
       this.metrics.incomingCalls.inc({ decision: `rejected_${decision.reason}` });
       this.metrics.callsRejected.inc({ reason: decision.why });
@@ -516,7 +542,7 @@ export class CallManager {
       return "redirecting";
     }
     this.registry.transition(call, "answering");
-    this.track(this.answer(call, event, receivedAt));
+    this.track(this.answer(call, event, context));
     return "answering";
   }
 
@@ -529,7 +555,7 @@ export class CallManager {
   private async answerWhenMediaHostBack(
     call: Call,
     event: IncomingCallEvent,
-    receivedAt: number,
+    context: BatchContext,
     holdUntil: number,
   ): Promise<void> {
     const wait = new AbortController();
@@ -552,7 +578,7 @@ export class CallManager {
     } finally {
       call.mediaHostWait = undefined;
     }
-    this.carryOut(call, decision, event, receivedAt, true);
+    this.carryOut(call, decision, event, context, true);
   }
 
   /**
@@ -614,8 +640,12 @@ export class CallManager {
     }
   }
 
-  private async answer(call: Call, event: IncomingCallEvent, receivedAt: number): Promise<void> {
+  private async answer(call: Call, event: IncomingCallEvent, context: BatchContext): Promise<void> {
+    const admittedAt = performance.now();
+    const receivedAt = context.receivedAt;
     const callId = call.callId;
+    let sessionRequestedAt: number | undefined;
+    let sessionCreatedAt: number | undefined;
     const deadline = receivedAt + this.answerDeadlineMs;
     const answerBy = deadline - Math.min(ANSWER_DEADLINE_MARGIN_MS, this.answerDeadlineMs / 10);
     const preFetchMedia = this.serviceHosted?.preFetchMediaOf(callId);
@@ -629,6 +659,7 @@ export class CallManager {
     } else {
       let session: MediaSession;
       try {
+        sessionRequestedAt = performance.now();
         session = await this.media.createSession({
           callId,
           tenantId: call.tenantId,
@@ -639,6 +670,7 @@ export class CallManager {
         await this.onMediaSessionFailed(call, error, deadline);
         return;
       }
+      sessionCreatedAt = performance.now();
       call.hasMediaSession = true;
       mediaConfig = { "@odata.type": "#microsoft.graph.appHostedMediaConfig", blob: session.blob };
     }
@@ -681,7 +713,15 @@ export class CallManager {
       }
       const answerAcceptedAt = performance.now();
       const latencySeconds = (answerAcceptedAt - receivedAt) / 1000;
-      this.onAnswered?.({ callId, receivedAt, answerSentAt, answerAcceptedAt });
+      this.onAnswered?.({
+        callId,
+        receivedAt,
+        ...context.stages,
+        admittedAt,
+        ...(sessionRequestedAt !== undefined ? { sessionRequestedAt, sessionCreatedAt } : {}),
+        answerSentAt,
+        answerAcceptedAt,
+      });
       this.metrics.answerLatency.observe(latencySeconds);
       this.metrics.graphRequests.inc({ action: "answer", outcome: "ok" });
       this.metrics.incomingCalls.inc({ decision: "answered" });

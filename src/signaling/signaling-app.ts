@@ -30,6 +30,7 @@ export interface SignalingAppOptions {
 
 interface NotificationLocals {
   receivedAt: number;
+  tokenCheckedAt?: number;
   tokenTenantId?: string;
 }
 
@@ -71,7 +72,9 @@ export function createSignalingApp(options: SignalingAppOptions): express.Expres
       );
       return;
     }
-    (res.locals as NotificationLocals).tokenTenantId = result.tenantId;
+    const locals = res.locals as NotificationLocals;
+    locals.tokenTenantId = result.tenantId;
+    locals.tokenCheckedAt = performance.now();
     next();
   };
 
@@ -87,6 +90,7 @@ export function createSignalingApp(options: SignalingAppOptions): express.Expres
 
   app.post(NOTIFICATION_PATH, stamp, authenticate, requireJson, parseJson, (req: Request, res: Response) => {
     const locals = res.locals as NotificationLocals;
+    const parsedAt = performance.now();
     const body: unknown = req.body;
     try {
       notificationItems(body);
@@ -95,8 +99,13 @@ export function createSignalingApp(options: SignalingAppOptions): express.Expres
       return refuseRequest(res, 400, "bad_envelope", error.message);
     }
     res.status(202).end();
-    const context: BatchContext = { receivedAt: locals.receivedAt, tokenTenantId: locals.tokenTenantId };
+    const context: BatchContext = {
+      receivedAt: locals.receivedAt,
+      tokenTenantId: locals.tokenTenantId,
+      stages: { tokenCheckedAt: locals.tokenCheckedAt ?? parsedAt, parsedAt, respondedAt: performance.now() },
+    };
     setImmediate(() => {
+      if (context.stages) context.stages.handledAt = performance.now();
       try {
         options.onNotifications(body, context);
       } catch (error) {

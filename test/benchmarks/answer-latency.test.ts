@@ -122,6 +122,46 @@ describe("bench:answer", () => {
     }
   }, 120_000);
 
+  it("--media emulator answers a few waves over the media emulator, with Graph's interval and the bot's stages", async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), "bench-answer-media-"));
+    try {
+      const run = await runBenchmark(
+        "answer-latency.ts",
+        ["--media", "emulator", "--concurrency", "3", "--waves", "2", "--warmup", "1", "--results-dir", dir],
+        90_000,
+      );
+      expect(run.code, run.stderr).toBe(0);
+      const result = JSON.parse(
+        await readFile(path.join(dir, "answer-latency-media-emulator-latest.json"), "utf8"),
+      );
+      expect(result).toMatchObject({ concurrency: 3, waves: 2, answered: 6, failed: 0, unmatched: 0 });
+      expect(result.atGraph.postedToAnswer.p50Ms).toBeGreaterThan(0);
+      for (const stage of [
+        "tokenCheckedAt",
+        "parsedAt",
+        "sessionRequestedAt",
+        "sessionCreatedAt",
+        "answerSentAt",
+      ])
+        expect({ stage, count: result.botStagesFromArrival[stage].count }).toEqual({ stage, count: 6 });
+      // Warmed up: the waves measured reuse the connections both ways.
+      expect(result.tlsConnectionsOpenedWhileMeasuring).toEqual({ botToGraph: 0, graphToBot: 0 });
+      expect(run.stdout).toMatch(/graph: posted -> answer received\s+6\s/);
+      const pid = Number(/graph \+ media emulators: pid (\d+)/.exec(run.stdout)?.[1]);
+      expect(pid).toBeGreaterThan(0);
+      expect(await goneWithin(pid, 5000)).toBe(true);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  }, 120_000);
+
+  it("--concurrency applies only with --media emulator", async () => {
+    const run = await runBenchmark("answer-latency.ts", ["--concurrency", "8"], 30_000);
+    expect(run.code).not.toBe(0);
+    expect(run.stderr).toContain("--concurrency applies only with --media emulator");
+    expect(run.stdout).not.toContain("pid");
+  }, 40_000);
+
   it("--join takes no value", async () => {
     const run = await runBenchmark("answer-latency.ts", ["--join", "5"], 30_000);
     expect(run.code).not.toBe(0);

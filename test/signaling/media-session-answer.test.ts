@@ -12,6 +12,7 @@ import type {
   MediaPlatformEmulatorOptions,
   PlatformBlobFields,
 } from "../../src/emulator/media/media-platform-emulator.js";
+import type { AnswerTiming } from "../../src/signaling/call-manager.js";
 import { type EmulatedBot, emulatedBotPerTest, botMetric as metric } from "./helpers/emulated-bot.js";
 import { until } from "./helpers/fakes.js";
 
@@ -105,6 +106,42 @@ describe("the answer carries the media host's blob exactly", () => {
       callId,
       mpUri: "net.tcp://media.answer.test:8445/MediaProcessor",
     });
+  });
+});
+
+describe("an answer's timings (bench:answer --media emulator reads them)", () => {
+  it("reports each stage in order, between Graph's notification POST and its answer's arrival", async () => {
+    const timings: AnswerTiming[] = [];
+    const r = await suite.start({
+      mediaFqdn: "media.answer.test",
+      onAnswered: (timing) => timings.push(timing),
+    });
+    const { callId } = graph.placeIncomingCall({ appId: r.appId });
+    await graph.waitForCallState(callId, "established", 8000);
+    await until(() => timings.length === 1, 5000, "the answer's timings");
+    const [timing] = timings;
+    const [answer] = requests(callId, "answer");
+    const posted = graph
+      .notificationDeliveries()
+      .find((d) => d.callId === callId && d.changeTypes[0] === "created")?.postedAtMs;
+    // Graph and the bot share this process's clock here: one ordered line of performance.now() reads.
+    const line = [
+      posted,
+      timing?.receivedAt,
+      timing?.tokenCheckedAt,
+      timing?.parsedAt,
+      timing?.respondedAt,
+      timing?.handledAt,
+      timing?.admittedAt,
+      timing?.sessionRequestedAt,
+      timing?.sessionCreatedAt,
+      timing?.answerSentAt,
+      answer?.receivedAtMs,
+      timing?.answerAcceptedAt,
+    ];
+    expect(line.every((at) => typeof at === "number")).toBe(true);
+    const at = line as number[];
+    expect(at.map((value, i) => i === 0 || value >= (at[i - 1] as number))).toEqual(at.map(() => true));
   });
 });
 

@@ -24,6 +24,8 @@ export interface NotificationDelivery {
   error?: string;
   /** From the start of the POST to the bot's response. */
   latencyMs?: number;
+  /** performance.now() in the emulator's process when the signed POST went to the HTTP client. */
+  postedAtMs?: number;
   sentAt: string;
   fault?: "dropped" | "duplicate" | "reordered";
   body: unknown;
@@ -148,6 +150,7 @@ export class NotificationSender {
   private async post(item: OutgoingNotification, fault: NotificationDelivery["fault"], messageId: string) {
     if (this.closed) return;
     const started = performance.now();
+    let postedAtMs: number | undefined;
     try {
       const token = await item.token();
       const headers: Record<string, string> = {
@@ -163,6 +166,7 @@ export class NotificationSender {
         if (value === null) delete headers[name.toLowerCase()];
         else headers[name.toLowerCase()] = value;
       }
+      postedAtMs = performance.now();
       const response = await httpsRequest({
         url: item.url,
         method: "POST",
@@ -174,6 +178,7 @@ export class NotificationSender {
       this.record(item, messageId, {
         status: response.status,
         latencyMs: performance.now() - started,
+        postedAtMs,
         fault,
       });
     } catch (error) {
@@ -192,7 +197,7 @@ export class NotificationSender {
   private record(
     item: OutgoingNotification,
     messageId: string,
-    outcome: Pick<NotificationDelivery, "status" | "error" | "latencyMs" | "fault">,
+    outcome: Pick<NotificationDelivery, "status" | "error" | "latencyMs" | "postedAtMs" | "fault">,
   ): void {
     const value = (item.body as { value?: unknown })?.value;
     const notifications = (Array.isArray(value) ? value : []) as Partial<CommsNotification>[];

@@ -17,6 +17,8 @@ export interface LoggedRequest {
   /** Appid of the bearer token, when verified. */
   appId?: string;
   time: string;
+  /** performance.now() in the emulator's process when the request reached it (its headers read). */
+  receivedAtMs: number;
   durationMs: number;
   /** Set when an injected fault answered this request. */
   fault?: boolean;
@@ -60,6 +62,7 @@ export class RequestLog {
         ...(callId ? { callId } : {}),
         ...(typeof res.locals.appId === "string" ? { appId: res.locals.appId } : {}),
         time: new Date().toISOString(),
+        receivedAtMs: started,
         durationMs: performance.now() - started,
         ...(res.locals.fault ? { fault: true } : {}),
       };

@@ -23,6 +23,7 @@ import {
 import { silentLogger } from "../../../src/log/logger.js";
 import { BridgeMediaSessionProvider } from "../../../src/media/bridge-media-session-provider.js";
 import { handlerSpecsFromConfig } from "../../../src/media/handler-specs.js";
+import type { AnswerTiming } from "../../../src/signaling/call-manager.js";
 import { capturedLogger } from "../../graph/helpers.js";
 
 const TENANT = "72f988bf-86f1-41af-91ab-2d7cd011db47";
@@ -46,6 +47,8 @@ export interface EmulatedBotOptions {
   captureLogs?: boolean;
   /** Graph's answer deadline as the bot counts it (15 s by default). */
   answerDeadlineMs?: number;
+  /** Observer of each answer's timings (the signaling option of the same name). */
+  onAnswered?: (timing: AnswerTiming) => void;
 }
 
 export interface EmulatedBotSuite {
@@ -118,8 +121,10 @@ export function emulatedBotPerTest(): EmulatedBotSuite {
       const bot = await BotApp.start({
         config,
         logger: captured?.logger ?? silentLogger(),
-        signaling:
-          options.answerDeadlineMs === undefined ? undefined : { answerDeadlineMs: options.answerDeadlineMs },
+        signaling: {
+          ...(options.answerDeadlineMs === undefined ? {} : { answerDeadlineMs: options.answerDeadlineMs }),
+          ...(options.onAnswered ? { onAnswered: options.onAnswered } : {}),
+        },
         media: async ({ config: c, logger: l }) => {
           const provider = await BridgeMediaSessionProvider.start({
             bridge: c.bridge,
