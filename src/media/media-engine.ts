@@ -212,6 +212,9 @@ export class MediaEngine {
     this.pacer = new Pacer({
       clock: options.clock,
       leadMs: options.pacerLeadMs,
+      // Live audio goes as it comes (sendLiveNow); the rest of a tick goes as soon as it is
+      // rendered, up to the lead early, rather than blocking the thread until the deadline.
+      waitForDeadline: false,
       prepare: this.render,
       onTick: this.tick,
       onSkipped: (ticks) => {

@@ -57,6 +57,13 @@ export interface PacerOptions {
    * Default half a period; Infinity = never (also when the clock has no afterIo).
    */
   ioFirstWhenLateMs?: number;
+  /**
+   * Within the lead, wait out the rest until the deadline (clock.sleep, blocking the thread)
+   * before onTick (default true); false runs onTick as soon as prepare is done, up to the lead
+   * early, and never blocks (the engine: hosts queue render frames, and a blocked thread holds
+   * back received audio and requests).
+   */
+  waitForDeadline?: boolean;
   /** One tick: `tick` counts from 0 at start, `deadlineMs` is when it was due, `nowMs` when it ran. */
   onTick: (tick: number, deadlineMs: number, nowMs: number) => void;
   /**
@@ -74,7 +81,8 @@ export interface PacerOptions {
 }
 
 /**
- * Timer lead before each deadline with the real clock (see PacerOptions.leadMs): a timer that
+ * Timer lead before each deadline with the real clock (see PacerOptions.leadMs; the engine
+ * sends as soon as it has rendered, waitForDeadline false, so this is also how early): a timer that
  * fires up to 1 ms late, or behind a scavenge, still leaves time to render 1000 sessions
  * (0.45-0.8 ms) before the deadline. bench:load at 1000 calls, 3 runs each: with 1.5 ms the
  * render started after its deadline in 1-2 % of ticks and lateness p99 was 3-5 ms; with 2.5 ms
@@ -100,6 +108,7 @@ export class Pacer {
   private timer: unknown;
   private running = false;
   private readonly leadMs: number;
+  private readonly waitForDeadline: boolean;
   /** The last tick prepare() ran for (-1: none yet on this grid). */
   private preparedTick = -1;
   private readonly ioFirstWhenLateMs: number;
@@ -116,6 +125,7 @@ export class Pacer {
       this.clock.sleep === undefined
         ? 0
         : Math.max(0, options.leadMs ?? (options.clock === undefined ? REAL_CLOCK_LEAD_MS : 0));
+    this.waitForDeadline = options.waitForDeadline ?? true;
     this.ioFirstWhenLateMs =
       this.clock.afterIo === undefined
         ? Number.POSITIVE_INFINITY
@@ -212,12 +222,13 @@ export class Pacer {
         // (blocking at most leadMs + 1 ms), so that at the deadline only onTick is left.
         if (this.preparedTick !== this.nextTick) this.prepareTick(this.nextTick, deadline, now);
         now = this.clock.now();
-        if (now < deadline) {
+        if (now < deadline && this.waitForDeadline) {
           clock.sleep(deadline - now);
           now = this.clock.now();
         }
       }
       const due = Math.floor((now - this.startMs) / this.periodMs);
+      // An early tick (waitForDeadline false) is due -1 ticks: never "behind".
       const behind = due - this.nextTick;
       if (behind > this.maxCatchUpTicks) {
         this.options.onSkipped?.(behind);

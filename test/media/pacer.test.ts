@@ -120,6 +120,28 @@ describe("Pacer", () => {
     expect(noSleep.timers[0]?.at).toBe(1020);
   });
 
+  it("waitForDeadline false: a tick goes as soon as it is prepared, up to the lead early, and never blocks", () => {
+    const clock = new SleepingClock();
+    const ticks: TickRecord[] = [];
+    const prepared: number[] = [];
+    const pacer = new Pacer({
+      clock,
+      leadMs: 2.5,
+      waitForDeadline: false,
+      prepare: (tick) => prepared.push(tick),
+      onTick: (tick, deadline, now) => ticks.push({ tick, deadline, now }),
+    });
+    pacer.start(); // tick 0 at 1000; timer for 1017.5
+    for (let i = 0; i < 5; i++) clock.fireNext();
+    expect(clock.sleeps).toEqual([]);
+    expect(prepared).toEqual([0, 1, 2, 3, 4, 5]);
+    // Each tick after the first ran at its timer, 2.5 ms before its deadline, in order.
+    expect(ticks.slice(1)).toEqual(
+      [1, 2, 3, 4, 5].map((tick) => ({ tick, deadline: 1000 + tick * 20, now: 997.5 + tick * 20 })),
+    );
+    expect(clock.timers.map((t) => t.at)).toEqual([1117.5]);
+  });
+
   // Old code ran the tick whenever its timer fired: fireNext(-5.5) would run tick 2 at 1034.5
   // (now < deadline) and no sleep would ever be recorded, failing both kinds of expectation.
   it("with a lead, an early timer is slept out or re-armed and never runs a tick before its deadline", () => {
