@@ -25,7 +25,14 @@ public sealed class FakeMediaPlatform : IMediaPlatform
     private volatile bool _failNextCreate;
     private long _tickBase = -1;
 
-    public FakeMediaPlatform(FakeMediaPlatformOptions? options = null) => _options = options ?? new FakeMediaPlatformOptions();
+    public FakeMediaPlatform(FakeMediaPlatformOptions? options = null)
+    {
+        _options = options ?? new FakeMediaPlatformOptions();
+        EchoStats = _options.MeasureEcho ? new EchoLatencyStats() : null;
+    }
+
+    /// <summary>The echo round trip over the current window; null unless <see cref="FakeMediaPlatformOptions.MeasureEcho"/>.</summary>
+    public EchoLatencyStats? EchoStats { get; }
 
     public PlatformHealth Health => _health;
 
@@ -55,7 +62,8 @@ public sealed class FakeMediaPlatform : IMediaPlatform
             _failNextCreate = false;
             throw new InvalidOperationException("fake platform told to fail this session");
         }
-        var session = new FakePlatformSession(this, request, events, _options, _options.SourceFactory(request.CallId), GetTimestampTicks());
+        var echo = EchoStats is null ? null : new EchoTracker(EchoStats);
+        var session = new FakePlatformSession(this, request, events, _options, _options.SourceFactory(request.CallId), GetTimestampTicks(), echo);
         lock (_lock) _sessions = [.. _sessions, session];
         return Task.FromResult<IPlatformSession>(session);
     }

@@ -433,7 +433,7 @@ internal sealed class BridgeConnection
                 _unknownSessionFrames.Add(frame.Session, _unknownSessionFrames.Count == 0 ? $"frame for unknown session {frame.Session}" : null);
                 continue;
             }
-            string? refusal = session.AcceptRenderFrame(frame);
+            string? refusal = session.AcceptRenderFrame(frame, batch.SentAtUs);
             if (refusal is not null)
             {
                 _metrics.RenderRejectedBadFrame.Inc();
