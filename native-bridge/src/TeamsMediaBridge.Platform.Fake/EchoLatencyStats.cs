@@ -16,6 +16,12 @@ public sealed class EchoLatencyStats
     private long _arrivalsUnmatched;
     private long _arrivalsRepeated;
 
+    /// <summary>
+    /// A received buffer's timestamp (its platform tick) -> the bridge's tick forwarded it to the
+    /// worker: the wait for the bridge's own tick, whose phase to the platform's is arbitrary.
+    /// </summary>
+    public MicrosecondHistogram HostSend { get; } = new();
+
     /// <summary>Source frame produced -> the worker's echo of it queued by the bridge.</summary>
     public MicrosecondHistogram RoundTripArrival { get; } = new();
 
@@ -39,6 +45,7 @@ public sealed class EchoLatencyStats
 
     public void Reset()
     {
+        HostSend.Reset();
         RoundTripArrival.Reset();
         RoundTripPlayed.Reset();
         RenderQueueWait.Reset();
@@ -53,6 +60,7 @@ public sealed class EchoLatencyStats
     {
         json.WriteStartObject();
         json.WriteNumber("windowMs", Math.Round(Stopwatch.GetElapsedTime(Interlocked.Read(ref _windowStarted)).TotalMilliseconds, 1));
+        WriteStage(json, "hostSend", HostSend.Summary());
         WriteStage(json, "roundTripArrival", RoundTripArrival.Summary());
         WriteStage(json, "roundTripPlayed", RoundTripPlayed.Summary());
         WriteStage(json, "renderQueueWait", RenderQueueWait.Summary());

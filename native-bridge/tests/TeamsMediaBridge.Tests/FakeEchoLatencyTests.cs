@@ -152,10 +152,26 @@ public sealed class FakeEchoLatencyTests
         Assert.Equal(echoed, stats.RoundTripPlayed.Summary().Count);
         Assert.Equal(echoed, stats.RenderQueueWait.Summary().Count);
         Assert.Equal(echoed, stats.BotToHost.Summary().Count);
+        Assert.True(stats.HostSend.Summary().Count >= echoed); // every source frame forwarded, echoed or not
         Assert.Equal(0, stats.ArrivalsUnmatched);
         // Each frame is played after it arrived, so every percentile of the played round trip is at least the arrival's.
         var arrival = stats.RoundTripArrival.Summary();
         var played = stats.RoundTripPlayed.Summary();
         Assert.True(played.P50Us >= arrival.P50Us && played.MaxUs >= arrival.MaxUs, $"arrival {arrival}, played {played}");
+    }
+
+    [Fact]
+    public void Buffer_timestamps_follow_the_earliest_reading_of_the_clock_origin_until_buffers_go_out()
+    {
+        const long T = AudioFrameFormat.TicksPerFrame;
+        var stamps = new TickTimestamps();
+        // The first tick's clock was read 5 ms late (the thread was preempted): origin 1_000_000 + 50_000.
+        Assert.Equal(1_050_000, stamps.OnTick(0, 1_050_000, 0, settling: true));
+        // The next tick reads it on time: its buffers carry the true deadline, not one 5 ms ahead.
+        Assert.Equal(1_000_000 + T, stamps.OnTick(1, 1_000_000 + T + 30, 30, settling: true));
+        // A later, late reading does not move it back up.
+        Assert.Equal(1_000_000 + (2 * T), stamps.OnTick(2, 1_000_000 + (2 * T) + 90_000, 0, settling: true));
+        // Once buffers go out the origin stays: their timestamps are whole frames apart.
+        Assert.Equal(1_000_000 + (3 * T), stamps.OnTick(3, (3 * T) + 100, 100, settling: false));
     }
 }
