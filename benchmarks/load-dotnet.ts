@@ -116,7 +116,7 @@ interface LoadDotnetResult {
 
 const METHOD = {
   hostCpu:
-    "utime + stime of the .NET host process (/proc/<pid>/stat, 10 ms ticks) over the window, not less its idle rate (hostIdleCpuUsPerSecond is recorded beside it), divided by the frames it forwarded to the worker plus the render frames it queued",
+    "utime + stime of the .NET host process (/proc/<pid>/stat, 10 ms ticks) over the window, not less its idle rate (hostIdleCpuUsPerSecond is recorded beside it), divided by the frames it forwarded to the worker plus the render frames it queued; the host runs with the fake platform's echo measurement (--fake-echo-stats: a watermark per source frame, a few lock-free counters per frame), which it counts too",
   tsEmulatorCpu:
     "process.cpuUsage() of the TypeScript far-end process (media platform emulator) over the window, not less its idle rate, divided by the frames it sent plus the frames it received back; same N, same worker, same tone",
   workerCpu:

@@ -128,8 +128,9 @@ export class DotnetFarEnd {
       }
       case "beginWindow": {
         const host = this.requireHost();
-        const scrape = parseExposition(await host.metrics());
+        // The echo window first: the counters' scrape stays next to the worker's own reading.
         await host.resetEchoLatency();
+        const scrape = parseExposition(await host.metrics());
         this.windowStart = { scrape, cpuUs: this.hostCpu(host), wallMs: performance.now() };
         return {};
       }
@@ -140,8 +141,8 @@ export class DotnetFarEnd {
         this.windowStart = undefined;
         const cpuUs = this.hostCpu(host) - start.cpuUs;
         const wallMs = performance.now() - start.wallMs;
-        const echo = await host.echoLatency();
         const end = parseExposition(await host.metrics());
+        const echo = await host.echoLatency();
         return windowOf(start.scrape, end, echo, cpuUs, wallMs) satisfies FarEndWindow;
       }
       case "startBaseline":
