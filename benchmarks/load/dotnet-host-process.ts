@@ -3,7 +3,9 @@
  * driven through the same requests as the TypeScript far end (far-end-messages.ts), so
  * runs.ts's runWorker() measures the media worker against it unchanged. What the TypeScript
  * far end measures itself (frames, drops, its CPU) comes here from the host's /metrics and
- * from /proc/<pid>/stat of the host process.
+ * from /proc/<pid>/stat of the host process; the echo round trip from the fake platform's own
+ * reading (--fake-echo-stats: a watermark in its source frames matched in the render frames
+ * the host hands back, exact microseconds), reset at beginWindow and read at endWindow.
  */
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -16,9 +18,15 @@ import {
   type Scrape,
   sumOf,
 } from "../../src/metrics/prometheus-text.js";
-import { DotnetHost, type HostConfiguration } from "../../test/cross-language/dotnet-host.js";
+import {
+  DotnetHost,
+  type FakeEchoLatency,
+  type HostConfiguration,
+} from "../../test/cross-language/dotnet-host.js";
+import type { StageFigures } from "../lib/latency-histogram.js";
 import { toneSecond } from "./baseline-wire.js";
 import type { FarEndRequest, FarEndResults, FarEndWindow } from "./far-end-messages.js";
+import { figuresOf } from "./load-result.js";
 
 export interface DotnetFarEndOptions {
   configuration?: HostConfiguration;
@@ -90,6 +98,7 @@ export class DotnetFarEnd {
           secret: request.secret,
           wavPath: this.wavPath,
           env: { BOT_BRIDGE_MAX_SESSIONS: String(this.options.maxSessions ?? 0), BOT_LOG_LEVEL: "warn" },
+          echoStats: true,
           maxLifetimeMs: this.options.maxLifetimeMs,
         });
         this.host = host;
@@ -119,6 +128,8 @@ export class DotnetFarEnd {
       }
       case "beginWindow": {
         const host = this.requireHost();
+        // The echo window first: the counters' scrape stays next to the worker's own reading.
+        await host.resetEchoLatency();
         const scrape = parseExposition(await host.metrics());
         this.windowStart = { scrape, cpuUs: this.hostCpu(host), wallMs: performance.now() };
         return {};
@@ -131,7 +142,8 @@ export class DotnetFarEnd {
         const cpuUs = this.hostCpu(host) - start.cpuUs;
         const wallMs = performance.now() - start.wallMs;
         const end = parseExposition(await host.metrics());
-        return windowOf(start.scrape, end, cpuUs, wallMs) satisfies FarEndWindow;
+        const echo = await host.echoLatency();
+        return windowOf(start.scrape, end, echo, cpuUs, wallMs) satisfies FarEndWindow;
       }
       case "startBaseline":
       case "stopBaseline":
@@ -158,7 +170,13 @@ export class DotnetFarEnd {
 }
 
 /** The host's side of a window, in the TypeScript far end's terms. */
-function windowOf(before: Scrape, after: Scrape, cpuUs: number, wallMs: number): FarEndWindow {
+function windowOf(
+  before: Scrape,
+  after: Scrape,
+  echo: FakeEchoLatency,
+  cpuUs: number,
+  wallMs: number,
+): FarEndWindow {
   const received = labelDeltas(before, after, "bridge_received_frames_total");
   const render = labelDeltas(before, after, "bridge_render_frames_total");
   // A dropped FrameBatch carried one frame of every live session.
@@ -181,10 +199,34 @@ function windowOf(before: Scrape, after: Scrape, cpuUs: number, wallMs: number):
     dropDetail: { ...dropDetail, renderUnderruns: deltaOf(before, after, "bridge_render_underruns_total") },
     // The host's metrics do not expose skipped clock ticks (its tick lateness histogram does).
     skippedTicks: 0,
-    // The host does not time the echo loop; the TypeScript far end does.
-    echoRoundTrip: { count: 0, p50Ms: Number.NaN, p99Ms: Number.NaN, maxMs: Number.NaN },
+    // Arrival: the figure the TypeScript emulator reads (its echo arrived at the far end).
+    echoRoundTrip: roundTripOf(echo.roundTripArrival),
+    stages: {
+      // The bridge's wait for its own tick to forward the platform's buffer (their phases differ).
+      hostSend: figuresOf(echo.hostSend) ?? NOT_READ,
+      botToHost: figuresOf(echo.botToHost) ?? NOT_READ,
+      hostRenderQueue: figuresOf(echo.renderQueueWait) ?? NOT_READ,
+    },
+    dotnetEcho: {
+      played: roundTripOf(echo.roundTripPlayed),
+      unmatched: echo.arrivalsUnmatched,
+      repeated: echo.arrivalsRepeated,
+    },
     cpuUs,
     wallMs,
+  };
+}
+
+/** A stage with no samples: breakdownOf() shows it as not read. */
+const NOT_READ: StageFigures = { count: 0, meanMs: 0, p50Ms: 0, p90Ms: 0, p99Ms: 0, p999Ms: 0, maxMs: 0 };
+
+function roundTripOf(stage: FakeEchoLatency["roundTripArrival"]): FarEndWindow["echoRoundTrip"] {
+  if (stage.count === 0) return { count: 0, p50Ms: Number.NaN, p99Ms: Number.NaN, maxMs: Number.NaN };
+  return {
+    count: stage.count,
+    p50Ms: stage.p50Us / 1000,
+    p99Ms: stage.p99Us / 1000,
+    maxMs: stage.maxUs / 1000,
   };
 }
 

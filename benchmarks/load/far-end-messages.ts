@@ -101,6 +101,16 @@ export interface FarEndWindow {
    * session's render queue until played at a tick (per frame).
    */
   stages?: { hostSend: StageFigures; botToHost: StageFigures; hostRenderQueue: StageFigures };
+  /**
+   * The .NET host's fake platform only (bench:load:dotnet): the same echoes when the host's
+   * render tick handed them to the platform (`played`: its render queue in the path; echoRoundTrip
+   * is their arrival), and render frames it could not match (no mark, or an unknown one).
+   */
+  dotnetEcho?: {
+    played: { count: number; p50Ms: number; p99Ms: number; maxMs: number };
+    unmatched: number;
+    repeated: number;
+  };
   /** CPU the far-end process used in the window (µs) and the window's wall time (ms). */
   cpuUs: number;
   wallMs: number;

@@ -51,7 +51,8 @@ export interface EchoBreakdown {
   framesSentAtTick: number | null;
 }
 
-function figuresOf(stage: StageSummary | undefined): StageFigures | null {
+/** A probe stage (µs) as breakdown figures (ms); null when it read nothing. */
+export function figuresOf(stage: StageSummary | undefined): StageFigures | null {
   if (stage === undefined || stage.count === 0) return null;
   const ms = (us: number) => us / 1000;
   return {

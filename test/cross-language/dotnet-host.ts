@@ -7,11 +7,13 @@
  * Every host started here is killed (SIGKILL) when this process exits by any path, and after
  * its own maximum lifetime in any case.
  */
+
 import { type ChildProcess, spawn } from "node:child_process";
 import { mkdirSync, readdirSync, readFileSync, rmdirSync, statSync, writeFileSync } from "node:fs";
 import { get } from "node:http";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import type { StageSummary } from "../../src/media/latency-probe.js";
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..");
 const NATIVE = path.join(ROOT, "native-bridge");
@@ -197,12 +199,39 @@ export interface DotnetHostOptions {
   /** --fake-record-dir: each call's sent audio is written to <dir>/<call id>.wav when it ends. */
   recordDir?: string;
   recordSeconds?: number;
+  /**
+   * --fake-echo-stats: the fake platform marks its source frames and times their echoes
+   * (echoLatency(), resetEchoLatency()). Off by default: the source audio is then unmarked.
+   */
+  echoStats?: boolean;
   /** Extra environment (BOT_BRIDGE_MAX_SESSIONS, BOT_LOG_LEVEL, ...). */
   env?: Record<string, string>;
   /** Start-up timeout (the "listening on" line), default 30 s. */
   startTimeoutMs?: number;
   /** The host is killed after this long whatever happens (default 10 min). */
   maxLifetimeMs?: number;
+}
+
+/**
+ * The fake platform's echo window (native-bridge EchoLatencyStats): exact microseconds, each
+ * stage in the shape of the worker's latency probe (src/media/latency-probe.ts StageSummary).
+ */
+export interface FakeEchoLatency {
+  windowMs: number;
+  /** A received buffer's platform tick -> the bridge's tick forwarded it (per frame). */
+  hostSend: StageSummary;
+  /** Source frame produced -> the worker's echo of it queued by the bridge. */
+  roundTripArrival: StageSummary;
+  /** Source frame produced -> its echo handed to the platform by the bridge's render tick. */
+  roundTripPlayed: StageSummary;
+  /** Echo queued -> played: the wait in the bridge's render queue. */
+  renderQueueWait: StageSummary;
+  /** The worker's FrameBatch sent_at_us -> a frame of it queued (per frame; two processes' clocks). */
+  botToHost: StageSummary;
+  /** Render frames with no mark, or a mark of no recent source frame of their session. */
+  arrivalsUnmatched: number;
+  /** Render frames whose mark was matched before. */
+  arrivalsRepeated: number;
 }
 
 export interface HostExit {
@@ -255,6 +284,7 @@ export class DotnetHost {
     if (options.recordDir) args.push("--fake-record-dir", options.recordDir);
     if (options.recordSeconds !== undefined)
       args.push("--fake-record-seconds", String(options.recordSeconds));
+    if (options.echoStats) args.push("--fake-echo-stats");
     const child = spawn("dotnet", args, {
       cwd: ROOT,
       env: {
@@ -328,6 +358,28 @@ export class DotnetHost {
       request.on("timeout", () => request.destroy(new Error(`GET /metrics took over ${timeoutMs} ms`)));
       request.on("error", reject);
     });
+  }
+
+  /** GET /fake-platform/echo-latency: the echo window so far (host started with echoStats). */
+  async echoLatency(timeoutMs = 5000): Promise<FakeEchoLatency> {
+    const response = await fetch(this.httpUrl("/fake-platform/echo-latency"), {
+      signal: AbortSignal.timeout(timeoutMs),
+    });
+    if (!response.ok) throw new Error(`GET /fake-platform/echo-latency answered ${response.status}`);
+    return (await response.json()) as FakeEchoLatency;
+  }
+
+  /** POST /fake-platform/echo-latency/reset: a new echo window starts now. */
+  async resetEchoLatency(timeoutMs = 5000): Promise<void> {
+    const response = await fetch(this.httpUrl("/fake-platform/echo-latency/reset"), {
+      method: "POST",
+      signal: AbortSignal.timeout(timeoutMs),
+    });
+    if (!response.ok) throw new Error(`POST /fake-platform/echo-latency/reset answered ${response.status}`);
+  }
+
+  private httpUrl(path: string): string {
+    return `http://${new URL(this.url).host}${path}`;
   }
 
   /** CPU (user + system, all threads) the host used so far in µs, from /proc; null when unreadable. */

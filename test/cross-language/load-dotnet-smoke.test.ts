@@ -1,7 +1,7 @@
 /**
  * bench:load:dotnet in a tiny configuration: it runs to the end against the .NET host and the
- * TypeScript emulator, writes a result file with the documented keys, and leaves neither far
- * end running. No timing is asserted.
+ * TypeScript emulator, writes a result file with the documented keys (the echo round trip at
+ * arrival and played, the breakdown), and leaves neither far end running. No timing is asserted.
  */
 import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -41,6 +41,11 @@ describe("bench:load:dotnet (smoke)", () => {
       "framesLostInTransit",
       "transitP99Ms",
       "latenessP99Ms",
+      "transitExact",
+      "echoRoundTripArrival",
+      "echoRoundTripPlayed",
+      "echoUnmatched",
+      "breakdown",
       "hostCpuUsPerFrame",
       "tsEmulatorCpuUsPerFrame",
       "workerCpuUsPerFrame",
@@ -55,8 +60,20 @@ describe("bench:load:dotnet (smoke)", () => {
     expect(result.dotnet.farEnd.framesSent).toBeGreaterThan(200);
     expect(result.tsEmulator.farEnd.framesSent).toBeGreaterThan(200);
     expect(result.hostCpuUsPerFrame).toBeGreaterThan(0);
+    // The fake platform matched the worker's echoes of its marked frames, at arrival and played
+    // (each echo is played after it arrived); no timing bound beyond that order.
+    expect(result.echoRoundTripArrival.count).toBeGreaterThan(200);
+    expect(result.echoRoundTripPlayed.count).toBeGreaterThan(200);
+    expect(result.echoRoundTripPlayed.p50Ms).toBeGreaterThanOrEqual(result.echoRoundTripArrival.p50Ms);
+    expect(result.echoUnmatched).toBe(0);
+    expect(result.transitExact).toBe(true);
+    expect(result.breakdown.hostSend.count).toBeGreaterThan(200);
+    expect(result.breakdown.hostRenderQueue.count).toBeGreaterThan(200);
+    expect(result.drops.host).toHaveProperty("renderLatencyTrim");
     expect(result.tsEmulatorCpuUsPerFrame).toBeGreaterThan(0);
     expect(run.stdout).toContain("bench:load:dotnet summary");
+    expect(run.stdout).toContain("echo round trip played");
+    expect(run.stdout).toContain("worker total: delivered -> live batch sent");
     for (const name of [".NET host", "TypeScript far end"]) {
       const pid = Number(new RegExp(`${name}: pid (\\d+)`).exec(run.stdout)?.[1]);
       expect(pid, name).toBeGreaterThan(0);

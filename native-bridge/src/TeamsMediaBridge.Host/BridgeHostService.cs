@@ -2,6 +2,7 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using TeamsMediaBridge.Bridge;
 using TeamsMediaBridge.Platform;
+using TeamsMediaBridge.Platform.Fake;
 
 namespace TeamsMediaBridge.Host;
 
@@ -19,6 +20,7 @@ internal sealed class BridgeHostService(HostSettings settings, IMediaPlatform pl
             MaxSessions = settings.MaxSessions,
             RenderQueueFrames = settings.RenderQueueFrames,
             ReconnectGrace = TimeSpan.FromMilliseconds(settings.ReconnectGraceMs),
+            DiagnosticRoutes = platform is FakeMediaPlatform { EchoStats: { } echo } ? FakeEchoRoutes.For(echo) : null,
         }, platform, loggerFactory);
         await _server.StartAsync(cancellationToken);
         // The one plain line on stdout (logs go to stderr), for scripts that wait for readiness.

@@ -17,6 +17,9 @@ const string Usage = """
       --fake-record-dir <dir>  write what each fake call was sent to <dir>/<call id>.wav when
                                its session ends (the last --fake-record-seconds of it)
       --fake-record-seconds <s>  60 (1 to 3600); without --fake-record-dir nothing is kept
+      --fake-echo-stats        measure the echo round trip (benchmarks): marks every source
+                               frame and matches the marks in what the bridge plays; read with
+                               GET /fake-platform/echo-latency, reset with POST .../reset
       --help                   this text
 
     Settings (environment, or appsettings.json beside the program):
@@ -38,6 +41,7 @@ string? wav = ArgValue(args, "--fake-wav");
 string? toneHz = ArgValue(args, "--fake-tone-hz");
 string? recordDir = ArgValue(args, "--fake-record-dir");
 string? recordSecondsArg = ArgValue(args, "--fake-record-seconds");
+bool echoStats = args.Contains("--fake-echo-stats");
 
 var builder = Microsoft.Extensions.Hosting.Host.CreateApplicationBuilder(new HostApplicationBuilderSettings
 {
@@ -76,6 +80,7 @@ try
         if (!int.TryParse(recordSecondsArg, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out recordSeconds) || recordSeconds < 1 || recordSeconds > 3600)
             throw new SettingsException("--fake-record-seconds", $"must be an integer from 1 to 3600, got \"{recordSecondsArg}\"");
     }
+    if (echoStats && !fake) throw new SettingsException("--fake-echo-stats", "needs --fake-platform");
     if (recordDir is not null)
     {
         if (!fake) throw new SettingsException("--fake-record-dir", "needs --fake-platform");
@@ -103,7 +108,7 @@ builder.Logging.AddJsonConsole(options =>
 builder.Services.Configure<ConsoleLoggerOptions>(options => options.LogToStandardErrorThreshold = LogLevel.Trace);
 builder.Services.AddWindowsService(options => options.ServiceName = "TeamsMediaHost");
 builder.Services.AddSingleton(settings);
-builder.Services.AddSingleton<IMediaPlatform>(services => CreatePlatform(settings, fake, fakeSource, recordDir, recordSeconds, services));
+builder.Services.AddSingleton<IMediaPlatform>(services => CreatePlatform(settings, fake, fakeSource, recordDir, recordSeconds, echoStats, services));
 builder.Services.AddHostedService<BridgeHostService>();
 
 using var host = builder.Build();
@@ -119,7 +124,7 @@ catch (Exception error)
 }
 
 static IMediaPlatform CreatePlatform(HostSettings settings, bool fake, Func<IFakeAudioSource> source,
-    string? recordDir, int recordSeconds, IServiceProvider services)
+    string? recordDir, int recordSeconds, bool echoStats, IServiceProvider services)
 {
     if (fake)
     {
@@ -145,6 +150,7 @@ static IMediaPlatform CreatePlatform(HostSettings settings, bool fake, Func<IFak
             SourceFactory = _ => source(),
             RecordFrames = recordDir is null ? 0 : recordSeconds * 1000 / AudioFrameFormat.FrameMilliseconds,
             OnSessionEnded = ended,
+            MeasureEcho = echoStats,
         });
     }
 #if SKYPE_PLATFORM

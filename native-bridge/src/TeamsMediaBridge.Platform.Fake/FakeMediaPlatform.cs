@@ -10,7 +10,7 @@ namespace TeamsMediaBridge.Platform.Fake;
 /// with the platform clock), send status turns ACTIVE shortly after creation, audio sent before
 /// that is discarded, and everything sent is recorded.
 /// </summary>
-public sealed class FakeMediaPlatform : IMediaPlatform
+public sealed class FakeMediaPlatform : IMediaPlatform, ISourceForwardObserver
 {
     public const string SkypeMediaBotsVersion = "1.33.0.258-fake";
     public const string MediaStackVersion = "fake-media-stack";
@@ -23,9 +23,17 @@ public sealed class FakeMediaPlatform : IMediaPlatform
     private DeadlineLoop? _clock;
     private volatile PlatformHealth _health = PlatformHealth.Normal;
     private volatile bool _failNextCreate;
-    private long _tickBase = -1;
+    private readonly TickTimestamps _tickTimestamps = new();
+    private bool _delivering; // the clock thread's: a tick has had sessions
 
-    public FakeMediaPlatform(FakeMediaPlatformOptions? options = null) => _options = options ?? new FakeMediaPlatformOptions();
+    public FakeMediaPlatform(FakeMediaPlatformOptions? options = null)
+    {
+        _options = options ?? new FakeMediaPlatformOptions();
+        EchoStats = _options.MeasureEcho ? new EchoLatencyStats() : null;
+    }
+
+    /// <summary>The echo round trip over the current window; null unless <see cref="FakeMediaPlatformOptions.MeasureEcho"/>.</summary>
+    public EchoLatencyStats? EchoStats { get; }
 
     public PlatformHealth Health => _health;
 
@@ -55,10 +63,15 @@ public sealed class FakeMediaPlatform : IMediaPlatform
             _failNextCreate = false;
             throw new InvalidOperationException("fake platform told to fail this session");
         }
-        var session = new FakePlatformSession(this, request, events, _options, _options.SourceFactory(request.CallId), GetTimestampTicks());
+        var echo = EchoStats is null ? null : new EchoTracker(EchoStats);
+        var session = new FakePlatformSession(this, request, events, _options, _options.SourceFactory(request.CallId), GetTimestampTicks(), echo);
         lock (_lock) _sessions = [.. _sessions, session];
         return Task.FromResult<IPlatformSession>(session);
     }
+
+    /// <summary>The bridge forwarded a received buffer: its wait for the bridge's tick (only measured when measuring echoes).</summary>
+    public void OnSourceFrameForwarded(long bufferTimestampTicks, long forwardedAtTicks) =>
+        EchoStats?.HostSend.Record((forwardedAtTicks - bufferTimestampTicks) / 10);
 
     /// <summary>Makes the next CreateSessionAsync throw, as the real platform does when it cannot allocate a socket.</summary>
     public void FailNextCreate() => _failNextCreate = true;
@@ -87,8 +100,9 @@ public sealed class FakeMediaPlatform : IMediaPlatform
     private void OnTick(long index, TimeSpan lateness)
     {
         // Every buffer of this tick carries the tick's own deadline on the platform clock: 20 ms apart exactly.
-        if (_tickBase < 0) _tickBase = GetTimestampTicks() - lateness.Ticks - (index * AudioFrameFormat.TicksPerFrame);
-        long timestamp = _tickBase + (index * AudioFrameFormat.TicksPerFrame);
-        foreach (var session in Volatile.Read(ref _sessions)) session.OnPlatformTick(timestamp);
+        var sessions = Volatile.Read(ref _sessions);
+        _delivering |= sessions.Length > 0;
+        long timestamp = _tickTimestamps.OnTick(index, GetTimestampTicks(), lateness.Ticks, settling: !_delivering);
+        foreach (var session in sessions) session.OnPlatformTick(timestamp);
     }
 }

@@ -27,6 +27,15 @@ public sealed class FakeMediaPlatformOptions
     /// </summary>
     public Action<FakePlatformSession>? OnSessionEnded { get; init; }
 
+    /// <summary>
+    /// Measure the echo round trip (benchmarks): every non-silent source frame carries a mark
+    /// (its frame number in the least significant bits of its first 32 samples, see
+    /// <see cref="EchoWatermark"/>), matched in the render frames the bridge hands back; readings
+    /// in <see cref="FakeMediaPlatform.EchoStats"/>. Off by default: the source audio is then
+    /// exactly what the source produced.
+    /// </summary>
+    public bool MeasureEcho { get; init; }
+
     /// <summary>Source id the fake call's only speaker has (as participants' mediaStreams[].sourceId).</summary>
     public uint SpeakerId { get; init; } = 1001;
 }

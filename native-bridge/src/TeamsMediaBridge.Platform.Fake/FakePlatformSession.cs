@@ -3,13 +3,17 @@ using TeamsMediaBridge.Protocol;
 
 namespace TeamsMediaBridge.Platform.Fake;
 
-/// <summary>One fake audio socket: produces received buffers on the platform's tick, records what is sent.</summary>
-public sealed class FakePlatformSession : IPlatformSession
+/// <summary>
+/// One fake audio socket: produces received buffers on the platform's tick, records what is sent,
+/// and (when the platform measures echoes) marks what it produces and matches what comes back.
+/// </summary>
+public sealed class FakePlatformSession : IPlatformSession, IRenderArrivalObserver
 {
     private readonly FakeMediaPlatform _platform;
     private readonly IPlatformSessionEvents _events;
     private readonly FakeMediaPlatformOptions _options;
     private readonly IFakeAudioSource _source;
+    private readonly EchoTracker? _echo;
     private readonly long _activeAtTicks;
     private readonly byte[] _frame = new byte[AudioFrameFormat.BytesPerFrame];
     private readonly uint[] _speaker;
@@ -23,13 +27,15 @@ public sealed class FakePlatformSession : IPlatformSession
     private long _sent;
     private long _discardedBeforeActive;
     private long _refused;
+    private const long TicksPerMicrosecond = 10;
 
     /// <summary>One frame the bridge sent, as the platform got it.</summary>
     public readonly record struct SentFrame(byte[] Pcm, long TimestampTicks, long PlatformClockTicks);
 
     internal FakePlatformSession(FakeMediaPlatform platform, PlatformSessionRequest request, IPlatformSessionEvents events,
-        FakeMediaPlatformOptions options, IFakeAudioSource source, long createdAtTicks)
+        FakeMediaPlatformOptions options, IFakeAudioSource source, long createdAtTicks, EchoTracker? echo = null)
     {
+        _echo = echo;
         _platform = platform;
         Request = request;
         _events = events;
@@ -70,6 +76,7 @@ public sealed class FakePlatformSession : IPlatformSession
         }
         Interlocked.Increment(ref _sent);
         long now = _platform.GetTimestampTicks();
+        _echo?.OnPlayed(pcm, now / TicksPerMicrosecond);
         _options.OnSent?.Invoke(this, pcm, timestampTicks, now);
         if (_options.RecordFrames > 0)
         {
@@ -80,6 +87,14 @@ public sealed class FakePlatformSession : IPlatformSession
             }
         }
         return true;
+    }
+
+    /// <summary>The bridge queued a render frame: the echo's arrival (only measured when the platform measures echoes).</summary>
+    public void OnRenderFrameQueued(ReadOnlySpan<byte> pcm, long batchSentAtUs)
+    {
+        if (_echo is null) return;
+        long unixUs = (DateTimeOffset.UtcNow.UtcTicks - DateTimeOffset.UnixEpoch.UtcTicks) / 10;
+        _echo.OnArrival(pcm, _platform.GetTimestampTicks() / TicksPerMicrosecond, unixUs - batchSentAtUs);
     }
 
     /// <summary>Test hooks: what the real platform raises from the call.</summary>
@@ -118,6 +133,8 @@ public sealed class FakePlatformSession : IPlatformSession
         }
         if (Request.Direction == AudioDirection.SendOnly) return;
         bool silence = _source.Read(_frame);
+        // The mark goes on audible frames only, as the TypeScript emulator's (silence stays zeros).
+        if (_echo is not null && !silence) _echo.OnSourceFrame(_frame, _platform.GetTimestampTicks() / TicksPerMicrosecond);
         _unmixed[0] = new UnmixedInfo(_options.SpeakerId, timestampTicks);
         Interlocked.Increment(ref _received);
         _events.OnAudioReceived(new ReceivedAudio

@@ -19,6 +19,8 @@ internal sealed class BridgeConnection
 {
     private readonly WebSocket _socket;
     private readonly IMediaPlatform _platform;
+    // Only a platform that asks to see forwarding (the fake one's echo measurement); null for the real one.
+    private readonly ISourceForwardObserver? _forwardObserver;
     private readonly BridgeOptions _options;
     private readonly BridgeMetrics _metrics;
     private readonly ILogger _logger;
@@ -67,6 +69,7 @@ internal sealed class BridgeConnection
         Id = id;
         _socket = socket;
         _platform = platform;
+        _forwardObserver = platform as ISourceForwardObserver;
         _options = options;
         _metrics = metrics;
         _logger = logger;
@@ -433,7 +436,7 @@ internal sealed class BridgeConnection
                 _unknownSessionFrames.Add(frame.Session, _unknownSessionFrames.Count == 0 ? $"frame for unknown session {frame.Session}" : null);
                 continue;
             }
-            string? refusal = session.AcceptRenderFrame(frame);
+            string? refusal = session.AcceptRenderFrame(frame, batch.SentAtUs);
             if (refusal is not null)
             {
                 _metrics.RenderRejectedBadFrame.Inc();
@@ -744,6 +747,11 @@ internal sealed class BridgeConnection
         }
         for (int i = 0; i < count; i++) _tickMessages.Add(_tickFrames[i].Message);
         _batch.SentAtUs = NowMicroseconds();
+        if (_forwardObserver is { } observer)
+        {
+            long forwardedAt = _platform.GetTimestampTicks();
+            for (int i = 0; i < count; i++) observer.OnSourceFrameForwarded(_tickFrames[i].Message.TimestampTicks, forwardedAt);
+        }
         int start = 0;
         int messages = 0;
         while (start < count)

@@ -1,3 +1,5 @@
+using Microsoft.AspNetCore.Http;
+
 namespace TeamsMediaBridge.Bridge;
 
 /// <summary>How the bridge server listens and the limits it enforces.</summary>
@@ -80,8 +82,20 @@ public sealed class BridgeOptions
     /// <summary>Maps GET /metrics (Prometheus text) on the bridge's listener.</summary>
     public bool ExposeMetrics { get; init; } = true;
 
+    /// <summary>
+    /// Extra routes on the bridge's listener (exact path -> handler, any method) for a platform's
+    /// own diagnostics: the fake platform's echo latency for benchmarks. None by default (and
+    /// none with the real platform).
+    /// </summary>
+    public IReadOnlyDictionary<string, RequestDelegate>? DiagnosticRoutes { get; init; }
+
     internal void Validate()
     {
+        foreach (var path in DiagnosticRoutes?.Keys ?? [])
+        {
+            if (!path.StartsWith('/') || path == "/metrics" || path == Url.AbsolutePath)
+                throw new ArgumentException($"diagnostic route {path} must be an absolute path other than /metrics and the bridge's");
+        }
         if (Url.Scheme != "ws") throw new ArgumentException($"bridge URL must be ws:// on loopback, got {Url.Scheme}://");
         if (!Url.IsLoopback) throw new ArgumentException($"bridge URL must name a loopback address, got {Url.Host}");
         if (Secret.Length < 16) throw new ArgumentException("bridge secret must be at least 16 characters");

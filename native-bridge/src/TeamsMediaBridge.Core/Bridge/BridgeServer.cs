@@ -121,6 +121,11 @@ public sealed class BridgeServer : IAsyncDisposable
             await Metrics.Registry.CollectAndExportAsTextAsync(context.Response.Body, context.RequestAborted).ConfigureAwait(false);
             return;
         }
+        if (_options.DiagnosticRoutes is { } routes && routes.TryGetValue(path, out var route))
+        {
+            await route(context).ConfigureAwait(false);
+            return;
+        }
         if (path != _options.Url.AbsolutePath)
         {
             context.Response.StatusCode = StatusCodes.Status404NotFound;

@@ -20,6 +20,9 @@ internal sealed class BridgeSession : IPlatformSessionEvents
     private readonly List<string> _marksScratch = new(4);
 
     private IPlatformSession? _platform;
+    // Set only for a platform session that asks to see render arrivals (the fake platform's echo
+    // measurement); null for the real platform.
+    private IRenderArrivalObserver? _arrivals;
     private SessionEventRelay? _relay;
     private volatile bool _announced;
     private volatile bool _closed;
@@ -62,6 +65,7 @@ internal sealed class BridgeSession : IPlatformSessionEvents
     public void Attach(IPlatformSession platform, SessionEventRelay relay)
     {
         _platform = platform;
+        _arrivals = platform as IRenderArrivalObserver;
         _relay = relay;
     }
 
@@ -151,8 +155,9 @@ internal sealed class BridgeSession : IPlatformSessionEvents
 
     // ---- worker requests (the connection's receive loop) ----
 
+    /// <param name="batchSentAtUs">The FrameBatch's sent_at_us (told to an <see cref="IRenderArrivalObserver"/>).</param>
     /// <returns>null when queued, else why the frame was refused.</returns>
-    public string? AcceptRenderFrame(AudioFrame frame)
+    public string? AcceptRenderFrame(AudioFrame frame, long batchSentAtUs)
     {
         if (frame.Context != MediaContext.AudioRender)
             return $"frame context must be MEDIA_CONTEXT_AUDIO_RENDER, got {frame.Context}";
@@ -177,6 +182,8 @@ internal sealed class BridgeSession : IPlatformSessionEvents
                 _metrics.RenderDroppedOverflow.Inc();
                 return null; // counted, not an error: the worker learns of it from the metric and its own pacing
             }
+            // Under the lock: the tick cannot play the frame before its arrival is seen.
+            _arrivals?.OnRenderFrameQueued(frame.Pcm.Span, batchSentAtUs);
         }
         _metrics.RenderAccepted.Inc();
         return null;
