@@ -684,7 +684,6 @@ export class MediaEngine {
     let unsendable = 0;
     let sent = 0;
     this.sendingLive = true;
-    this.writer.begin(Math.round((performance.timeOrigin + nowMs) * 1000));
     for (let i = 0; i < count; i++) {
       const call = calls[i] as CallSession;
       calls[i] = undefined;
@@ -693,11 +692,13 @@ export class MediaEngine {
       call.renderedThrough = call.renderedThrough < next ? next : next + 1;
       const frame = call.render();
       if (frame === undefined) continue;
+      // Begun with its first frame: a batch with none would take a pooled buffer for nothing.
+      if (open && sent === 0) this.writer.begin(Math.round((performance.timeOrigin + nowMs) * 1000));
       if (this.writeFrame(call, frame, timestampTicks, open)) sent++;
       else unsendable++;
     }
     // stage() sends at once while sendingLive.
-    this.finishBatch();
+    if (sent > 0) this.finishBatch();
     this.sendingLive = false;
     const probe = this.probe;
     if (probe !== undefined && sent > 0) {

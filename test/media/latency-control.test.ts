@@ -250,8 +250,9 @@ describe("live playout latency", () => {
       }
     });
     // 12,000 frames in and out. A DataView, a view object or a boxed number per frame would
-    // add 16-100 bytes a frame; what remains is per batch and per tick.
-    expect(bytes / 12_000).toBeLessThan(4);
+    // add 16-100 bytes a frame; what remains is per batch and per tick (3.5-4.1 bytes a frame
+    // with and without issue 17's live batches, so the bound of 4 failed now and then).
+    expect(bytes / 12_000).toBeLessThan(6);
     await engine.shutdown();
   });
 });
