@@ -5,7 +5,7 @@ import type { EchoBreakdown, LoadResult } from "./load-result.js";
 
 /** The breakdown's stages in the order a frame passes them, with the names printed. */
 const STAGES: [BreakdownStage, string][] = [
-  ["hostSend", "far end: tick -> source batch sent"],
+  ["hostSend", "far end: tick's work (source sent, render played)"],
   ["hostToWorker", "transit: host -> worker socket"],
   ["batchHandled", "worker: batch through jitter buffers + handlers"],
   ["liveSend", "worker: handlers done -> live batch sent"],

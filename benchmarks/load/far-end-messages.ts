@@ -95,8 +95,8 @@ export interface FarEndWindow {
   /** Sent -> echoed back, as the far end measured it (ms). */
   echoRoundTrip: { count: number; p50Ms: number; p99Ms: number; maxMs: number };
   /**
-   * The far end's stages of an echo (media platform emulator designs only): its tick start ->
-   * the tick's source batch sent (per tick, weighted by sessions); the bot's render batch
+   * The far end's stages of an echo (media platform emulator designs only): a tick's work
+   * (source frames written and sent, render frames played; per tick); the bot's render batch
    * sent_at_us -> arrived here (per frame; two processes' clocks); a render frame's wait in its
    * session's render queue until played at a tick (per frame).
    */

@@ -43,7 +43,7 @@ export interface FarEndStallEvidence {
   overflowed: number;
 }
 
-export class FarEndStallRecorder implements EmulatorTimingObserver {
+export class FarEndStallRecorder implements Omit<EmulatorTimingObserver, "renderFramePlayed"> {
   private readonly probe = new ThreadStallProbe();
   private readonly lateTicks = new TimedEvents(4096);
   private readonly slowTicks = new TimedEvents(4096);

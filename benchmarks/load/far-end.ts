@@ -8,7 +8,7 @@
 
 import type { EmulatedSession, SessionStats } from "../../src/emulator/media/emulated-session.js";
 import { MediaPlatformEmulator } from "../../src/emulator/media/media-platform-emulator.js";
-import type { RenderTimings } from "../../src/emulator/media/render-timings.js";
+import type { EmulatorTimingObserver } from "../../src/emulator/media/timing-observer.js";
 import { raiseThreadPriority } from "../../src/media/thread-priority.js";
 import { LatencyHistogram } from "../lib/latency-histogram.js";
 import { answerMemoryProbes } from "../lib/memory-probe.js";
@@ -56,15 +56,21 @@ let stages = {
   botToHost: new LatencyHistogram(),
   hostRenderQueue: new LatencyHistogram(),
 };
-const renderTimings: RenderTimings = {
-  sourceBatchSent: (us, frames) => {
-    if (measuring) stages.hostSend.recordUs(us, frames);
+/** The emulator's one timing observer: the echo's stages while measuring, stalls while recording them. */
+const timingObserver: EmulatorTimingObserver = {
+  tick: (startMs, latenessMs, workMs, skippedTicks) => {
+    // The tick's work: every session's source frame written and sent, render frames played.
+    if (measuring) stages.hostSend.recordUs(workMs * 1000);
+    stalls?.recorder.tick(startMs, latenessMs, workMs, skippedTicks);
   },
-  renderBatchArrived: (us, frames) => {
-    if (measuring && frames > 0) stages.botToHost.recordUs(us, frames);
+  renderBatch: (receivedMs, sentAtUs, frames) => {
+    if (measuring && frames > 0 && sentAtUs > 0)
+      stages.botToHost.recordUs((performance.timeOrigin + receivedMs) * 1000 - sentAtUs, frames);
+    stalls?.recorder.renderBatch(receivedMs, sentAtUs, frames);
   },
-  renderFramePlayed: (us) => {
-    if (measuring) stages.hostRenderQueue.recordUs(us);
+  sourceBatch: (sentMs, bufferedBytes) => stalls?.recorder.sourceBatch(sentMs, bufferedBytes),
+  renderFramePlayed: (waitUs) => {
+    if (measuring) stages.hostRenderQueue.recordUs(waitUs);
   },
 };
 
@@ -135,22 +141,23 @@ async function stopEmulator(): Promise<void> {
   await running?.stop();
 }
 
-function startEmulator(
+async function startEmulator(
   secret: string,
   soak: SoakEmulatorOptions | undefined,
 ): Promise<MediaPlatformEmulator> {
-  return MediaPlatformEmulator.start({
+  const started = await MediaPlatformEmulator.start({
     secret,
     // A precomputed tone: the far end copies its frames instead of computing a sine per sample.
     defaultSource: { kind: "pcm", pcm: TONE, loop: true },
     // Recordings are not needed; the default (60 s per session) would hold 1.9 MB a session.
     recordMaxSeconds: soak?.recordMaxSeconds ?? 1,
     maxSessions: 0,
-    renderTimings,
     // The host's render queue as the .NET host keeps it: a standing backlog is trimmed.
     renderTargetFrames: 1,
     ...(soak ? { port: soak.port, reconnectGraceMs: soak.reconnectGraceMs } : {}),
   });
+  started.timingObserver = timingObserver;
+  return started;
 }
 
 async function handle(request: FarEndRequest): Promise<unknown> {
@@ -296,9 +303,7 @@ async function handle(request: FarEndRequest): Promise<unknown> {
     case "stallEvidence": {
       if (request.action === "start") {
         if (!emulator) throw new Error("the emulator is not started");
-        if (stalls) stalls.on.timingObserver = null;
         const recorder = new FarEndStallRecorder();
-        emulator.timingObserver = recorder;
         stalls = { recorder, on: emulator };
         recorder.start();
         return { evidence: null } satisfies FarEndResults["stallEvidence"];
@@ -306,7 +311,6 @@ async function handle(request: FarEndRequest): Promise<unknown> {
       const running = stalls;
       stalls = undefined;
       if (!running) return { evidence: null } satisfies FarEndResults["stallEvidence"];
-      running.on.timingObserver = null;
       return { evidence: running.recorder.stop() } satisfies FarEndResults["stallEvidence"];
     }
     case "stop": {

@@ -30,7 +30,7 @@ export const INFORMATIVE_GOALS: ReadonlySet<string> = new Set([
  * counts per microsecond (src/media/latency-probe.ts). Percentiles of stages do not add up.
  */
 export interface EchoBreakdown {
-  /** Far end: its tick start -> the tick's source batch handed to its socket. */
+  /** Far end: a tick's work (every source frame written and sent, render frames played), per tick. */
   hostSend: StageFigures | null;
   /** The batch's sent_at_us -> the worker's socket delivered it (two processes' clocks). */
   hostToWorker: StageFigures | null;

@@ -126,10 +126,12 @@ describe("WorkerStallRecorder", () => {
       const ticks: number[] = [];
       const batches: { sentAtUs: number; frames: number; receivedMs: number }[] = [];
       const sources: number[] = [];
+      const played: number[] = [];
       emulator.timingObserver = {
         tick: (_startMs, latenessMs) => ticks.push(latenessMs),
         renderBatch: (receivedMs, sentAtUs, frames) => batches.push({ receivedMs, sentAtUs, frames }),
         sourceBatch: (sentMs) => sources.push(sentMs),
+        renderFramePlayed: (waitUs) => played.push(waitUs),
       };
       await provider.stallEvidence("start");
       const before = epochMs();
@@ -147,6 +149,12 @@ describe("WorkerStallRecorder", () => {
       expect(ticks.length).toBeGreaterThan(3);
       expect(batches.length).toBeGreaterThan(3);
       expect(sources.length).toBeGreaterThan(3);
+      // The echo's frames were played, each after a wait in the render queue (under a second).
+      expect(played.length).toBeGreaterThan(3);
+      for (const waitUs of played) {
+        expect(waitUs).toBeGreaterThanOrEqual(0);
+        expect(waitUs).toBeLessThan(1e6);
+      }
       for (const batch of batches) {
         expect(batch.frames).toBe(1);
         // sent_at_us is the worker's clock reading (epoch µs), before the far end read it.

@@ -25,7 +25,7 @@ import {
 import { LatencyStats, type LatencySummary } from "./latency-stats.js";
 import { LevelMeter } from "./level-meter.js";
 import { PlayoutRecording } from "./playout-recording.js";
-import type { RenderTimings } from "./render-timings.js";
+import type { EmulatorTimingObserver } from "./timing-observer.js";
 
 export type { Impairments } from "./impairments.js";
 export { NO_IMPAIRMENTS } from "./impairments.js";
@@ -152,7 +152,6 @@ export class EmulatedSession implements FrameOwner {
 
   // Playout of what the bot renders.
   private readonly queue: QueueEntry[] = [];
-  private readonly renderTimings: RenderTimings | undefined;
   private readonly renderTargetFrames: number;
   private readonly renderTrimWindowTicks: number;
   /** The trim window: ticks so far, smallest depth after playing, frames still to drop. */
@@ -196,8 +195,6 @@ export class EmulatedSession implements FrameOwner {
       playoutQueueFrames: number;
       /** In-memory recording bound in seconds. */
       recordMaxSeconds: number;
-      /** Benchmarks' readings of the render queue (see render-timings.ts). */
-      renderTimings?: RenderTimings;
       /**
        * A playout queue that never got shorter than this after a tick's frame was played,
        * during a whole window of renderTrimWindowTicks, drops the excess one frame per tick,
@@ -218,7 +215,6 @@ export class EmulatedSession implements FrameOwner {
     this.setSpeakers(options.speakers ?? []);
     this.queuePcm = new Uint8Array(options.playoutQueueFrames * PCM_FRAME_BYTES);
     this.recording = new PlayoutRecording(Math.round(options.recordMaxSeconds * 50));
-    this.renderTimings = options.renderTimings;
     this.renderTargetFrames = options.renderTargetFrames ?? 0;
     this.renderTrimWindowTicks = options.renderTrimWindowTicks ?? 50;
   }
@@ -486,7 +482,7 @@ export class EmulatedSession implements FrameOwner {
   }
 
   /** Plays one frame (called every tick); returns the marks reached. */
-  playTick(nowMs = performance.now()): string[] {
+  playTick(nowMs = performance.now(), observer: EmulatorTimingObserver | null = null): string[] {
     const reached: string[] = [];
     while (this.headIsMark()) reached.push((this.queue.shift() as { name: string }).name);
     const entry = this.queue.shift();
@@ -494,7 +490,7 @@ export class EmulatedSession implements FrameOwner {
       this.queueFrames--;
       this.playing = true;
       this.stats.framesPlayed++;
-      this.renderTimings?.renderFramePlayed((nowMs - entry.atMs) * 1000);
+      observer?.renderFramePlayed((nowMs - entry.atMs) * 1000);
       this.recording.append(this.queuePcm, entry.offset);
       this.botLevel.addFrame(this.queuePcm, entry.offset, PCM_FRAME_BYTES);
       // Marks right behind the frame just played are reached now too.

@@ -6,7 +6,6 @@ import { nowMicros, PROTOCOL_VERSION, type pb, v1 } from "../../bridge/protocol.
 import type { Logger } from "../../log/logger.js";
 import type { EmulatedSession } from "./emulated-session.js";
 import { FrameLedger } from "./frame-ledger.js";
-import type { RenderTimings } from "./render-timings.js";
 import type { EmulatorTimingObserver } from "./timing-observer.js";
 
 /** Control messages held in one stall at most (either way); more are dropped and counted. */
@@ -28,8 +27,6 @@ export interface ConnectionHost {
   countProtocolError(error: BridgeProtocolError): void;
   /** Diagnostics: told about each render batch read (null: none). */
   readonly timingObserver: EmulatorTimingObserver | null;
-  /** Benchmarks' readings of render batches (see render-timings.ts). */
-  readonly renderTimings?: RenderTimings;
 }
 
 /**
@@ -318,9 +315,7 @@ export class EmulatorConnection {
     const nowMs = performance.now();
     this.host.timingObserver?.renderBatch(nowMs, reader.sentAtUs, reader.frameCount);
     const unknown = new Set<number>();
-    let frames = 0;
     while (reader.next()) {
-      frames++;
       const session = this.sessions.get(reader.session);
       if (!session) {
         unknown.add(reader.session);
@@ -329,7 +324,6 @@ export class EmulatorConnection {
       if (reader.context !== v1.MediaContext.MEDIA_CONTEXT_AUDIO_RENDER) continue;
       session.acceptRender(reader.buffer, reader.pcmOffset, nowMs);
     }
-    this.host.renderTimings?.renderBatchArrived(nowMicros() - reader.sentAtUs, frames);
     for (const session of unknown) {
       this.sendError(
         v1.ErrorCode.ERROR_CODE_UNKNOWN_SESSION,

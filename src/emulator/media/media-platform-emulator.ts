@@ -39,7 +39,6 @@ import { MAX_TIMER_MS, prepareEmulatorOptions } from "./emulator-options.js";
 import { EndedRecordings, type EndedRecordingsStats } from "./ended-recordings.js";
 import type { Impairments } from "./impairments.js";
 import { MediaClock } from "./media-clock.js";
-import type { RenderTimings } from "./render-timings.js";
 import type { EmulatorTimingObserver } from "./timing-observer.js";
 
 export interface MediaPlatformEmulatorOptions {
@@ -78,8 +77,6 @@ export interface MediaPlatformEmulatorOptions {
    * protocol's MAX_FRAME_BATCH_BYTES, 256 KiB, by default; tests lower it).
    */
   maxFrameBatchBytes?: number;
-  /** Benchmarks' readings of the far end's side of an echo (see render-timings.ts). */
-  renderTimings?: RenderTimings;
   /** Source batches are dropped while a socket holds more than this. Default 4 MiB. */
   maxBufferedBytes?: number;
   /** Playout queue bound per session, frames (default 50 = 1 s). */
@@ -214,7 +211,6 @@ export class MediaPlatformEmulator implements ConnectionHost {
   readonly logger: Logger;
   readonly maxMessageBytes: number;
   readonly maxFrameBatchBytes: number;
-  readonly renderTimings: RenderTimings | undefined;
   readonly maxBufferedBytes: number;
   /** ws://host:port/path of the bridge endpoint. */
   url = "";
@@ -260,7 +256,6 @@ export class MediaPlatformEmulator implements ConnectionHost {
     this.logger = (options.logger ?? silentLogger()).child({ component: "media-emulator" });
     this.maxMessageBytes = options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
     this.maxFrameBatchBytes = options.maxFrameBatchBytes ?? MAX_FRAME_BATCH_BYTES;
-    this.renderTimings = options.renderTimings;
     this.maxBufferedBytes = options.maxBufferedBytes ?? 4 * 1024 * 1024;
     this.currentHealth = options.health ?? "normal";
     this.random = options.random ?? Math.random;
@@ -473,7 +468,6 @@ export class MediaPlatformEmulator implements ConnectionHost {
           speakers: this.options.defaultSpeakers ?? [],
           playoutQueueFrames: this.options.playoutQueueFrames ?? 50,
           recordMaxSeconds: this.options.recordMaxSeconds ?? 60,
-          renderTimings: this.options.renderTimings,
           renderTargetFrames: this.options.renderTargetFrames,
           renderTrimWindowTicks: this.options.renderTrimWindowTicks,
         },
@@ -890,7 +884,7 @@ export class MediaPlatformEmulator implements ConnectionHost {
       writer.begin(sentAtUs);
       for (const session of connection.sessions.values()) {
         session.writeSourceFrame(writer, nowMs, connection.ledger);
-        for (const name of session.playTick(nowMs)) {
+        for (const name of session.playTick(nowMs, this.timingObserver)) {
           connection.send({ markPlayed: { session: session.session, name, played: true } });
         }
       }
@@ -898,9 +892,6 @@ export class MediaPlatformEmulator implements ConnectionHost {
       const frames = writer.frameCount;
       const bytes = writer.finish();
       if (frames > 0) connection.flushBatch(bytes);
-      // Per tick, weighted by the connection's sessions: tick start -> its last piece sent.
-      if (frames > 0)
-        this.renderTimings?.sourceBatchSent((performance.now() - nowMs) * 1000, connection.sessions.size);
     }
     for (const { session } of this.detached.values()) session.advanceDetached();
   }

@@ -1,7 +1,8 @@
 /**
- * Diagnostics of the emulator's own timing, for a benchmark that needs to tell its stalls
- * from the bot's (bench:load --stall-evidence): told about every clock tick and every batch of
- * render frames from a worker. Unset (null) it costs a null check per tick and per batch.
+ * The emulator's own timing, for benchmarks: bench:load's echo breakdown (the far end's
+ * stages) and --stall-evidence (its stalls told from the bot's). Told about every clock tick,
+ * every batch of frames each way and every render frame played. Unset (null) it costs a null
+ * check per tick, per batch and per frame played.
  */
 export interface EmulatorTimingObserver {
   /**
@@ -20,4 +21,6 @@ export interface EmulatorTimingObserver {
    * socket still held unsent before it (bytes; more than 0: the peer is not reading as fast).
    */
   sourceBatch(sentMs: number, bufferedBytes: number): void;
+  /** A render frame was played after `waitUs` in its session's render queue. */
+  renderFramePlayed(waitUs: number): void;
 }
