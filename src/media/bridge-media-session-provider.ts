@@ -323,7 +323,7 @@ export class BridgeMediaSessionProvider implements MediaSessionProvider {
 
   /**
    * The worker's stage readings since the last reset (null: started without latencyProbe);
-   * `reset` starts a new window after reading.
+   * `reset` starts a new window instead of reading (null).
    */
   async latencyProbe(reset = false): Promise<LatencyProbeSnapshot | null> {
     const channel = this.channel;

@@ -102,9 +102,12 @@ async function main(port: PortLike, settings: MediaWorkerSettings): Promise<void
         return { evidence: stalls.stop() };
       }
       case "latencyProbe": {
-        const snapshot = probe?.snapshot() ?? null;
-        if ((params as WorkerRequests["latencyProbe"]["params"]).reset) probe?.reset();
-        return { snapshot };
+        // A reset starts a window: the readings it ends are not wanted, so none are made.
+        if ((params as WorkerRequests["latencyProbe"]["params"]).reset) {
+          probe?.reset();
+          return { snapshot: null };
+        }
+        return { snapshot: probe?.snapshot() ?? null };
       }
       case "shutdown": {
         load.stop();

@@ -80,7 +80,7 @@ export interface WorkerRequests {
     params: { action: "start" | "stop" };
     result: { evidence: WorkerStallEvidence | null };
   };
-  /** The latency probe's readings (null without one); `reset` starts a new window. */
+  /** The latency probe's readings (null without one); `reset` starts a new window instead (null). */
   latencyProbe: { params: { reset: boolean }; result: { snapshot: LatencyProbeSnapshot | null } };
   shutdown: { params: Record<string, never>; result: { sessionsEnded: number } };
 }
